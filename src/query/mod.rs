@@ -1,0 +1,151 @@
+//! Query files: the model analysts write, loading with `file:line:col` diagnostics, and the
+//! date windows a fire time turns into.
+//!
+//! One query per `*.toml` file in the query directory; the query's name is the file stem.
+//! [`load_dir`] validates every file and returns the good queries next to a diagnostic for
+//! every problem found, so one bad file never stops the others.
+
+mod load;
+mod window;
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+pub use load::{load_dir, load_file, Diagnostic, ValidationContext};
+
+use crate::scheduler::Schedule;
+use crate::sources::Provider;
+
+/// A validated query, ready to schedule.
+#[derive(Debug, Clone)]
+pub struct Query {
+    /// The file stem, unique within the query directory.
+    pub name: String,
+    /// The file it was loaded from.
+    pub file: PathBuf,
+    /// Connection id from the config.
+    pub connection: String,
+    /// The connection's platform, resolved at load time.
+    pub provider: Provider,
+    /// Platform account ids, e.g. `act_1001`.
+    pub accounts: Vec<String>,
+    /// Aggregation level of each row.
+    pub level: Level,
+    /// Platform field names, in output column order.
+    pub fields: Vec<String>,
+    /// Platform breakdowns; each adds a column (after `fields` unless already listed there).
+    pub breakdowns: Vec<String>,
+    /// Row filters passed to the platform.
+    pub filters: Vec<Filter>,
+    /// Which dates a run covers, relative to its fire time.
+    pub date_range: DateRange,
+    /// One row per day or one per window.
+    pub time_increment: TimeIncrement,
+    /// People told when this query stops delivering.
+    pub notify: Vec<String>,
+    /// When it runs.
+    pub schedule: Schedule,
+    /// Where rows go.
+    pub output: Output,
+}
+
+impl Query {
+    /// Output columns: the fields, then any breakdown not already among them.
+    pub fn columns(&self) -> Vec<String> {
+        let mut columns = self.fields.clone();
+        for breakdown in &self.breakdowns {
+            if !columns.contains(breakdown) {
+                columns.push(breakdown.clone());
+            }
+        }
+        columns
+    }
+}
+
+/// The aggregation level of a report row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// One row per ad account.
+    Account,
+    /// One row per campaign.
+    Campaign,
+    /// One row per ad set (ad group on Google).
+    Adset,
+    /// One row per ad.
+    Ad,
+}
+
+impl Level {
+    /// The name used in query files and by the Graph API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Account => "account",
+            Level::Campaign => "campaign",
+            Level::Adset => "adset",
+            Level::Ad => "ad",
+        }
+    }
+}
+
+/// A platform-side row filter, e.g. `{ field = "campaign.name", operator = "CONTAIN", value = "Brand" }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Filter {
+    /// Platform filter field, e.g. `campaign.name`.
+    pub field: String,
+    /// Platform operator, e.g. `EQUAL`, `IN`, `CONTAIN`.
+    pub operator: String,
+    /// A string, number or list, passed through as JSON.
+    pub value: serde_json::Value,
+}
+
+/// Which dates a run covers, relative to its fire time in the query's time zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateRange {
+    /// The fire day.
+    Today,
+    /// The day before the fire day.
+    Yesterday,
+    /// The N whole days before the fire day (today excluded, as Graph's `last_7d`).
+    LastNDays(u32),
+    /// From the first of the fire day's month to the fire day.
+    ThisMonth,
+    /// The whole previous calendar month.
+    LastMonth,
+    /// Fixed dates, the same at every fire.
+    Fixed(crate::rows::DateWindow),
+}
+
+/// Whether rows are per day or per window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TimeIncrement {
+    /// One row per entity per day.
+    Daily,
+    /// One row per entity for the whole window.
+    Total,
+}
+
+/// Where a query's rows are delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// A CSV file.
+    Csv {
+        /// Absolute path, inside the config's `output_dir`.
+        path: PathBuf,
+        /// Replace the file or upsert the run's window.
+        mode: WriteMode,
+    },
+}
+
+/// How a delivery treats what is already there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WriteMode {
+    /// The output becomes exactly this run's rows.
+    Replace,
+    /// This run's window replaces the rows of the same dates; other dates stay.
+    Append,
+}

@@ -1,0 +1,1 @@
+//! Date windows. (Being written.)

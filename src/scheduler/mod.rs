@@ -1,0 +1,5 @@
+//! Scheduling: when each query fires.
+
+mod cron;
+
+pub use self::cron::{Schedule, ScheduleError};

@@ -1,0 +1,3 @@
+//! Meta Ads: the Graph API Insights edge.
+
+pub mod fields;
