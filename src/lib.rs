@@ -1,6 +1,41 @@
 //! adsync: marketing reports on a schedule that survive dying OAuth tokens.
+//!
+//! Data flows one way: **query file → schedule → run → source (platform API, token from the
+//! auth layer) → row batches → sink (CSV) → run record**, with the store underneath and the
+//! web endpoint on the side.
+//!
+//! # Layout
+//! - [`config`]: the daemon's TOML config, raw then validated (secrets redacted).
+//! - [`query`]: query files: model, loading with `file:line:col` diagnostics, date windows.
+//! - [`scheduler`]: cron + time zone fire times (DST-correct) and the run loop with limits.
+//! - [`run`]: one run of one query: source → sink, outcome recorded.
+//! - [`rows`]: [`rows::RowBatch`] (one platform page of rows) and [`rows::DateWindow`].
+//! - [`sources`]: platform readers; [`sources::http`] holds the shared retry/backoff/refresh
+//!   logic, each platform folder (e.g. [`sources::meta_ads`]) its requests, decoding and
+//!   error table.
+//! - [`sinks`]: outputs; [`sinks::csv`] writes via temp file + fsync + rename.
+//! - [`auth`]: tokens: authorization code + PKCE, inline single-flight refresh, rotation-safe
+//!   persistence.
+//! - [`store`]: sled trees for connections, sealed tokens, query state and run history.
+//! - [`status`]: the status report behind `adsync status` and `GET /api/status`.
+//! - [`web`]: the daemon's HTTP endpoint (health, status API, manual runs).
+//! - [`app`]: wires it all and runs until stopped.
+//! - [`sandbox`]: the built-in emulation of the platforms' documented APIs and OAuth.
+//! - [`demo`]: `adsync demo`, the sandbox and the daemon in one process.
+//! - [`clock`]: injectable time, so tests drive the scheduler instead of sleeping.
 
+pub mod app;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod demo;
 pub mod query;
 pub mod rows;
+pub mod run;
+pub mod sandbox;
 pub mod scheduler;
+pub mod sinks;
 pub mod sources;
+pub mod status;
+pub mod store;
+pub mod web;

@@ -1,1 +1,298 @@
-fn main() {}
+//! The `adsync` command line: parse, load config, call into the library.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+use tokio_util::sync::CancellationToken;
+
+use adsync::app::App;
+use adsync::clock::SystemClock;
+use adsync::config::{Config, Overrides};
+use adsync::query;
+use adsync::sandbox::{self, SandboxSettings};
+use adsync::status::StatusReport;
+use adsync::store::{Outcome, RunRecord, Store, StoreError};
+
+/// Marketing reports on a schedule that survive dying OAuth tokens.
+#[derive(Parser)]
+#[command(name = "adsync", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon: every valid query on its schedule, plus the web endpoint.
+    Run(ConfigArgs),
+    /// Validate the config and every query file; report all problems as file:line:col.
+    Check(ConfigArgs),
+    /// Run one query now (through the daemon if it is running) and print the outcome.
+    RunOnce {
+        /// The query's name (its file stem).
+        query: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Show connections, queries, last runs and skipped files.
+    Status {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Serve the sandbox ad platform (Meta Insights + OAuth emulation) on loopback.
+    Sandbox {
+        /// Loopback address to listen on.
+        #[arg(long, default_value = sandbox::DEFAULT_LISTEN)]
+        listen: SocketAddr,
+        /// Approve consent at once for the `login_hint` user (as mock OAuth servers do).
+        #[arg(long)]
+        auto_approve: bool,
+    },
+    /// Run the example queries against the built-in sandbox and write real CSVs.
+    Demo {
+        /// Run every query once, then exit.
+        #[arg(long)]
+        once: bool,
+        /// Directory for the queries, state and reports.
+        #[arg(long, default_value = "demo-out")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Args, Clone)]
+struct ConfigArgs {
+    /// The config file.
+    #[arg(long, env = "ADSYNC_CONFIG", default_value = "adsync.toml")]
+    config: PathBuf,
+    /// Data directory (store and key file); overrides the config.
+    #[arg(long, env = "ADSYNC_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Query directory; overrides the config.
+    #[arg(long, env = "ADSYNC_QUERIES_DIR")]
+    queries_dir: Option<PathBuf>,
+}
+
+impl ConfigArgs {
+    fn load(&self) -> anyhow::Result<Config> {
+        let overrides = Overrides {
+            data_dir: self.data_dir.clone(),
+            queries_dir: self.queries_dir.clone(),
+            ..Overrides::default()
+        }
+        .with_env();
+        Ok(Config::load(&self.config, &overrides)?)
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        // Colour codes only where a person reads them, not in redirected logs.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("ADSYNC_LOG").unwrap_or_else(|_| "info".into()))
+        .init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Run(args) => {
+            let config = args.load()?;
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", config.listen))?;
+            let app = App::build(config, Arc::new(SystemClock))?;
+            app.run_until_stopped(listener, stop_on_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Check(args) => check(&args),
+        Command::RunOnce { query, config } => run_once(&config, &query).await,
+        Command::Status { json, config } => status(&config, json).await,
+        Command::Sandbox { listen, auto_approve } => {
+            let settings = SandboxSettings {
+                auto_approve,
+                ..SandboxSettings::default()
+            };
+            let handle = sandbox::spawn(listen, settings).await?;
+            println!("Sandbox ad platform listening on {}", handle.base_url());
+            stop_on_signal().cancelled().await;
+            handle.shutdown().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { once, out } => {
+            let options = adsync::demo::DemoOptions {
+                once,
+                out,
+                sandbox_listen: if once { "127.0.0.1:0" } else { sandbox::DEFAULT_LISTEN }
+                    .parse()
+                    .expect("static address"),
+                listen: if once {
+                    "127.0.0.1:0"
+                } else {
+                    adsync::config::DEFAULT_LISTEN
+                }
+                .parse()
+                .expect("static address"),
+                clock: Arc::new(SystemClock),
+            };
+            adsync::demo::run(options, stop_on_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn check(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
+    let config = match args.load() {
+        Ok(config) => config,
+        Err(e) => {
+            println!("{e:#}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let (queries, problems) = query::load_dir(&config.queries_dir, &config.validation_context());
+    for problem in &problems {
+        println!("{problem}");
+    }
+    let bad_files = problems
+        .iter()
+        .map(|p| &p.file)
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    println!(
+        "{}: {} valid queries, {} problems in {} files.",
+        config.queries_dir.display(),
+        queries.len(),
+        problems.len(),
+        bad_files
+    );
+    Ok(if problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Where a CLI command gets its answers: the store itself, or the daemon that holds it.
+enum Backend {
+    Local(App),
+    Daemon(String),
+}
+
+fn backend(args: &ConfigArgs) -> anyhow::Result<Backend> {
+    let config = args.load()?;
+    match Store::open(&config.data_dir) {
+        Ok(store) => Ok(Backend::Local(App::with_store(config, store, Arc::new(SystemClock)))),
+        Err(StoreError::Locked(_)) => Ok(Backend::Daemon(format!("http://{}", config.listen))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn status(args: &ConfigArgs, json: bool) -> anyhow::Result<ExitCode> {
+    let report: StatusReport = match backend(args)? {
+        Backend::Local(app) => app.status()?,
+        Backend::Daemon(base) => {
+            reqwest::get(format!("{base}/api/status"))
+                .await
+                .with_context(|| format!("the store is in use but the daemon at {base} does not answer"))?
+                .error_for_status()?
+                .json()
+                .await?
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.to_text());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn run_once(args: &ConfigArgs, name: &str) -> anyhow::Result<ExitCode> {
+    let record: RunRecord = match backend(args)? {
+        Backend::Local(app) => app.run_once(name).await?,
+        Backend::Daemon(base) => {
+            let response = reqwest::Client::new()
+                .post(format!("{base}/api/queries/{name}/run"))
+                .send()
+                .await
+                .with_context(|| format!("the store is in use but the daemon at {base} does not answer"))?;
+            if !response.status().is_success() {
+                let body: serde_json::Value = response.json().await.unwrap_or_default();
+                bail!("{}", body["error"].as_str().unwrap_or("the daemon refused the run"));
+            }
+            response.json().await?
+        }
+    };
+    match record.outcome {
+        Outcome::Delivered => {
+            println!(
+                "{}: delivered {} rows for {} to {}",
+                record.query,
+                record.rows,
+                record.window,
+                record.output.as_deref().unwrap_or(std::path::Path::new("?")).display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Outcome::Failed => {
+            println!(
+                "{}: failed for {}: {}",
+                record.query,
+                record.window,
+                record.error.as_deref().unwrap_or("unknown error")
+            );
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// A token cancelled on SIGINT or SIGTERM.
+fn stop_on_signal() -> CancellationToken {
+    let token = CancellationToken::new();
+    let trigger = token.clone();
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    trigger.cancel();
+                    return;
+                }
+            };
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("Stopping: no new runs; runs in flight finish their writes.");
+        trigger.cancel();
+    });
+    token
+}

@@ -12,13 +12,14 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub(crate) use load::line_col;
 pub use load::{load_dir, load_file, Diagnostic, ValidationContext};
 
 use crate::scheduler::Schedule;
 use crate::sources::Provider;
 
 /// A validated query, ready to schedule.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Query {
     /// The file stem, unique within the query directory.
     pub name: String,
@@ -78,6 +79,13 @@ pub enum Level {
 }
 
 impl Level {
+    /// The level for its name (`account`, `campaign`, `adset`, `ad`).
+    pub fn parse(name: &str) -> Option<Level> {
+        [Level::Account, Level::Campaign, Level::Adset, Level::Ad]
+            .into_iter()
+            .find(|level| level.as_str() == name)
+    }
+
     /// The name used in query files and by the Graph API.
     pub fn as_str(self) -> &'static str {
         match self {

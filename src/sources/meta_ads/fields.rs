@@ -42,14 +42,7 @@ pub const FIELDS: &[FieldSpec] = &[
     field("cpc", Level::Account),
     field("cpm", Level::Account),
     field("ctr", Level::Account),
-    field("conversions", Level::Account),
 ];
 
 /// Breakdowns a query may name.
-pub const BREAKDOWNS: &[&str] = &[
-    "age",
-    "gender",
-    "country",
-    "publisher_platform",
-    "device_platform",
-];
+pub const BREAKDOWNS: &[&str] = &["age", "gender", "country", "publisher_platform", "device_platform"];

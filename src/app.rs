@@ -1,0 +1,174 @@
+//! Wiring: store, auth, sources, scheduler and the web endpoint, run until told to stop.
+//!
+//! [`App::run_until_stopped`] takes the listener and a cancellation token as parameters, so
+//! tests run the real daemon on port 0 with their own clock and stop it when they like.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::auth::Auth;
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::query::{self, Diagnostic, Query};
+use crate::run::{run_query, RunContext, Trigger};
+use crate::scheduler::Scheduler;
+use crate::sources::http::ApiClient;
+use crate::sources::Source;
+use crate::status::StatusReport;
+use crate::store::{RunRecord, Store, StoreError};
+use crate::web;
+
+/// Why the daemon could not start or an action failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// No valid query has that name.
+    #[error("no valid query named {0:?} (see `adsync check`)")]
+    UnknownQuery(String),
+    /// The web endpoint failed.
+    #[error("web endpoint: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A configured daemon: everything but the running loop.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<AppInner>,
+}
+
+struct AppInner {
+    config: Config,
+    auth: Auth,
+    ctx: RunContext,
+    queries: Vec<Query>,
+    problems: Vec<Diagnostic>,
+}
+
+impl App {
+    /// Opens the store in the config's data directory and loads the query files; bad files
+    /// are reported in [`App::problems`] and skipped.
+    pub fn build(config: Config, clock: SharedClock) -> Result<Self, AppError> {
+        let store = Store::open(&config.data_dir)?;
+        Ok(Self::with_store(config, store, clock))
+    }
+
+    /// Like [`App::build`] with an already open store.
+    pub fn with_store(config: Config, store: Store, clock: SharedClock) -> Self {
+        let (queries, problems) = query::load_dir(&config.queries_dir, &config.validation_context());
+        for problem in &problems {
+            tracing::warn!("Skipping query file: {problem}");
+        }
+        let auth = Auth::new(&config, store.clone(), clock.clone());
+        let api = ApiClient::new(auth.clone(), config.http);
+        let sources: HashMap<String, Source> = config
+            .connections
+            .iter()
+            .map(|c| (c.id.clone(), Source::new(c, api.clone())))
+            .collect();
+        Self {
+            inner: Arc::new(AppInner {
+                ctx: RunContext { store, sources, clock },
+                auth,
+                queries,
+                problems,
+                config,
+            }),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.inner.ctx.store
+    }
+
+    /// The auth layer.
+    pub fn auth(&self) -> &Auth {
+        &self.inner.auth
+    }
+
+    /// The reader for a connection.
+    pub fn source(&self, connection: &str) -> Option<&Source> {
+        self.inner.ctx.sources.get(connection)
+    }
+
+    /// Valid queries.
+    pub fn queries(&self) -> &[Query] {
+        &self.inner.queries
+    }
+
+    /// Query files that were skipped, and why.
+    pub fn problems(&self) -> &[Diagnostic] {
+        &self.inner.problems
+    }
+
+    /// The status report as of now.
+    pub fn status(&self) -> Result<StatusReport, StoreError> {
+        StatusReport::collect(
+            &self.inner.config,
+            self.store(),
+            &self.inner.queries,
+            &self.inner.problems,
+            self.inner.ctx.clock.now(),
+        )
+    }
+
+    /// Runs one query now, outside its schedule.
+    pub async fn run_once(&self, name: &str) -> Result<RunRecord, AppError> {
+        let query = self
+            .inner
+            .queries
+            .iter()
+            .find(|q| q.name == name)
+            .ok_or_else(|| AppError::UnknownQuery(name.to_string()))?;
+        let now = self.inner.ctx.clock.now();
+        Ok(run_query(&self.inner.ctx, query, now, Trigger::Manual).await)
+    }
+
+    /// Serves the web endpoint on `listener` and runs the scheduler until `shutdown` is
+    /// cancelled; then starts no new runs and waits for runs in flight to finish writing.
+    pub async fn run_until_stopped(self, listener: TcpListener, shutdown: CancellationToken) -> Result<(), AppError> {
+        tracing::info!(
+            "adsync is running: {} queries, web endpoint on http://{}.",
+            self.inner.queries.len(),
+            listener.local_addr()?
+        );
+        let server = {
+            let router = web::router(self.clone());
+            let stop = shutdown.clone();
+            tokio::spawn(async move {
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(async move { stop.cancelled().await })
+                    .await
+            })
+        };
+        let tracker = TaskTracker::new();
+        let scheduler = Scheduler::new(
+            self.inner.ctx.clone(),
+            self.inner.queries.clone(),
+            self.inner.config.limits,
+        );
+        let scheduled = scheduler.run(shutdown.clone(), tracker.clone()).await;
+        tracker.close();
+        if !tracker.is_empty() {
+            tracing::info!("Waiting for {} run(s) in flight to finish writing.", tracker.len());
+        }
+        tracker.wait().await;
+        shutdown.cancel();
+        server.await.map_err(std::io::Error::other)??;
+        self.store().flush().await?;
+        scheduled?;
+        tracing::info!("adsync stopped.");
+        Ok(())
+    }
+}

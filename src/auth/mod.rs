@@ -1,0 +1,370 @@
+//! Tokens: connecting a connection (authorization code + PKCE), handing sources a valid
+//! access token, and refreshing it inline.
+//!
+//! Sources never read tokens from config or the store themselves; they ask [`Auth`] for one,
+//! and tell it when the platform rejected it. Refreshes are single-flight per connection and
+//! a rotated refresh token is durable in the store before the new access token is handed out.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, Utc};
+use oauth2::basic::{BasicClient, BasicErrorResponseType, BasicTokenResponse};
+use oauth2::{
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge, PkceCodeVerifier,
+    RedirectUrl, RefreshToken, RequestTokenError, Scope, TokenResponse, TokenUrl,
+};
+use url::Url;
+
+use crate::clock::SharedClock;
+use crate::config::{Config, ConnectionConfig};
+use crate::store::{ConnectionState, ConnectionStatus, Identity, Store, StoreError, TokenSet};
+
+/// Access tokens this close to expiry are refreshed before use.
+pub const REFRESH_MARGIN: Duration = Duration::minutes(5);
+
+/// Why no usable token could be had.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// The connection is not in the config.
+    #[error("unknown connection {0:?}")]
+    UnknownConnection(String),
+    /// No token was ever stored.
+    #[error("connection {0} is not connected yet: run `adsync demo` or connect it first")]
+    NotConnected(String),
+    /// The platform refused to renew the token; a person must reconnect.
+    #[error("connection {connection} needs to be reconnected: {detail}")]
+    NeedsReconnect {
+        /// Connection id.
+        connection: String,
+        /// Machine-readable reason, e.g. `invalid_grant`.
+        reason: String,
+        /// A sentence for people.
+        detail: String,
+    },
+    /// The token endpoint could not be reached or failed temporarily.
+    #[error("token endpoint of {connection} failed: {message}")]
+    Transient {
+        /// Connection id.
+        connection: String,
+        /// What happened.
+        message: String,
+    },
+    /// The token endpoint rejected the request for a reason a retry will not fix.
+    #[error("token request for {connection} was rejected: {message}")]
+    Rejected {
+        /// Connection id.
+        connection: String,
+        /// The platform's error code and description.
+        message: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A started authorization: send the person to `url`, keep `state` and `verifier`.
+#[derive(Debug)]
+pub struct PendingAuthorization {
+    /// The platform's consent URL.
+    pub url: Url,
+    /// The anti-CSRF state carried through the redirect.
+    pub state: String,
+    /// The PKCE verifier the code exchange must present.
+    pub verifier: String,
+}
+
+/// Hands out access tokens for connections.
+#[derive(Clone)]
+pub struct Auth {
+    inner: Arc<AuthInner>,
+}
+
+struct AuthInner {
+    store: Store,
+    http: reqwest::Client,
+    clock: SharedClock,
+    connections: HashMap<String, ConnectionConfig>,
+    redirect_url: Url,
+    /// One lock per connection so that however many runs share it, one refresh is in flight.
+    refresh_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth").finish_non_exhaustive()
+    }
+}
+
+impl Auth {
+    /// An auth layer over `store` for the connections in `config`.
+    pub fn new(config: &Config, store: Store, clock: SharedClock) -> Self {
+        let http = reqwest::Client::builder()
+            // Token endpoints must not redirect: following one would leak the client secret.
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(config.http.request_timeout)
+            .build()
+            .expect("a reqwest client with static settings always builds");
+        Self {
+            inner: Arc::new(AuthInner {
+                store,
+                http,
+                clock,
+                connections: config.connections.iter().map(|c| (c.id.clone(), c.clone())).collect(),
+                redirect_url: config.redirect_url(),
+                refresh_locks: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// The store tokens live in.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    fn connection(&self, id: &str) -> Result<&ConnectionConfig, AuthError> {
+        self.inner
+            .connections
+            .get(id)
+            .ok_or_else(|| AuthError::UnknownConnection(id.to_string()))
+    }
+
+    /// Starts an authorization for `connection`: a consent URL with a fresh state and an
+    /// S256 PKCE challenge. `login_hint` pre-selects the platform user where supported.
+    pub fn begin_authorization(
+        &self,
+        connection: &str,
+        login_hint: Option<&str>,
+    ) -> Result<PendingAuthorization, AuthError> {
+        let conn = self.connection(connection)?;
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let client = BasicClient::new(ClientId::new(conn.client_id.clone()))
+            .set_auth_uri(AuthUrl::from_url(conn.auth_url.clone()))
+            .set_redirect_uri(RedirectUrl::from_url(self.inner.redirect_url.clone()));
+        let mut request = client
+            .authorize_url(CsrfToken::new_random)
+            .add_scopes(conn.scopes.iter().cloned().map(Scope::new))
+            .set_pkce_challenge(challenge);
+        if let Some(hint) = login_hint {
+            request = request.add_extra_param("login_hint", hint.to_string());
+        }
+        let (url, state) = request.url();
+        Ok(PendingAuthorization {
+            url,
+            state: state.secret().clone(),
+            verifier: verifier.secret().clone(),
+        })
+    }
+
+    /// Exchanges an authorization `code` for tokens, stores them sealed and marks the
+    /// connection connected.
+    pub async fn complete_authorization(&self, connection: &str, code: &str, verifier: &str) -> Result<(), AuthError> {
+        let conn = self.connection(connection)?;
+        let response = oauth_client(conn, &self.inner.redirect_url)
+            .exchange_code(AuthorizationCode::new(code.to_string()))
+            .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_string()))
+            .request_async(&self.inner.http)
+            .await
+            .map_err(|e| token_error(connection, e))?;
+        let now = self.inner.clock.now();
+        let token = token_set(&response, None, conn, now, None);
+        self.inner.store.put_token(connection, &token).await?;
+        self.inner.store.put_connection(
+            connection,
+            &ConnectionState {
+                status: ConnectionStatus::Connected,
+                since: now,
+                reason: None,
+                detail: None,
+            },
+        )?;
+        tracing::info!(connection, "Connection connected.");
+        Ok(())
+    }
+
+    /// Remembers which platform user the connection's token acts as.
+    pub async fn record_identity(&self, connection: &str, identity: Identity) -> Result<(), AuthError> {
+        let lock = self.refresh_lock(connection);
+        let _guard = lock.lock().await;
+        let mut token = self.stored_token(connection)?;
+        token.identity = Some(identity);
+        self.inner.store.put_token(connection, &token).await?;
+        Ok(())
+    }
+
+    /// A valid access token for `connection`, refreshed first when it is about to expire.
+    pub async fn access_token(&self, connection: &str) -> Result<String, AuthError> {
+        let token = self.stored_token(connection)?;
+        let expiring = token
+            .access_expires_at
+            .is_some_and(|at| at - REFRESH_MARGIN <= self.inner.clock.now());
+        if expiring && token.refresh_token.is_some() {
+            return self.refresh(connection, &token.access_token).await;
+        }
+        Ok(token.access_token)
+    }
+
+    /// Called when the platform rejected `rejected` as invalid: refreshes once (unless
+    /// another run already did) and returns the token to retry with.
+    pub async fn refresh(&self, connection: &str, rejected: &str) -> Result<String, AuthError> {
+        let lock = self.refresh_lock(connection);
+        let _guard = lock.lock().await;
+        // Another run may have refreshed while we waited for the lock.
+        let current = self.stored_token(connection)?;
+        let fresh_enough = current
+            .access_expires_at
+            .is_none_or(|at| at - REFRESH_MARGIN > self.inner.clock.now());
+        if current.access_token != rejected && fresh_enough {
+            return Ok(current.access_token);
+        }
+        let conn = self.connection(connection)?;
+        let Some(refresh_token) = current.refresh_token.clone() else {
+            return Err(self
+                .needs_reconnect(
+                    connection,
+                    "no_refresh_token",
+                    "the platform did not issue a refresh token and the access token is no longer valid",
+                )
+                .await);
+        };
+        let result = oauth_client(conn, &self.inner.redirect_url)
+            .exchange_refresh_token(&RefreshToken::new(refresh_token.clone()))
+            .request_async(&self.inner.http)
+            .await;
+        match result {
+            Ok(response) => {
+                let now = self.inner.clock.now();
+                let token = token_set(&response, Some(&current), conn, now, current.identity.clone());
+                // Durable before use: if the platform rotated the refresh token, the old one
+                // is already dead, and a crash after this point must find the new one.
+                self.inner.store.put_token(connection, &token).await?;
+                tracing::info!(connection, "Access token refreshed.");
+                Ok(token.access_token)
+            }
+            Err(RequestTokenError::ServerResponse(e))
+                if matches!(
+                    e.error(),
+                    BasicErrorResponseType::InvalidGrant | BasicErrorResponseType::UnauthorizedClient
+                ) =>
+            {
+                let detail = e
+                    .error_description()
+                    .cloned()
+                    .unwrap_or_else(|| "the platform no longer accepts the refresh token".into());
+                Err(self.needs_reconnect(connection, e.error().as_ref(), &detail).await)
+            }
+            Err(e) => Err(token_error(connection, e)),
+        }
+    }
+
+    async fn needs_reconnect(&self, connection: &str, reason: &str, detail: &str) -> AuthError {
+        let state = ConnectionState {
+            status: ConnectionStatus::NeedsReconnect,
+            since: self.inner.clock.now(),
+            reason: Some(reason.to_string()),
+            detail: Some(detail.to_string()),
+        };
+        if let Err(e) = self.inner.store.put_connection(connection, &state) {
+            return e.into();
+        }
+        AuthError::NeedsReconnect {
+            connection: connection.to_string(),
+            reason: reason.to_string(),
+            detail: detail.to_string(),
+        }
+    }
+
+    fn stored_token(&self, connection: &str) -> Result<TokenSet, AuthError> {
+        self.connection(connection)?;
+        self.inner
+            .store
+            .token(connection)?
+            .ok_or_else(|| AuthError::NotConnected(connection.to_string()))
+    }
+
+    fn refresh_lock(&self, connection: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.inner.refresh_locks.lock().unwrap_or_else(|e| e.into_inner());
+        locks.entry(connection.to_string()).or_default().clone()
+    }
+}
+
+type ConfiguredClient = oauth2::Client<
+    oauth2::basic::BasicErrorResponse,
+    BasicTokenResponse,
+    oauth2::basic::BasicTokenIntrospectionResponse,
+    oauth2::StandardRevocableToken,
+    oauth2::basic::BasicRevocationErrorResponse,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointSet,
+>;
+
+fn oauth_client(conn: &ConnectionConfig, redirect: &Url) -> ConfiguredClient {
+    BasicClient::new(ClientId::new(conn.client_id.clone()))
+        .set_client_secret(ClientSecret::new(conn.client_secret.expose().to_string()))
+        // Meta and LinkedIn read client credentials from the form body, not Basic auth.
+        .set_auth_type(AuthType::RequestBody)
+        .set_token_uri(TokenUrl::from_url(conn.token_url.clone()))
+        .set_redirect_uri(RedirectUrl::from_url(redirect.clone()))
+}
+
+fn token_set(
+    response: &BasicTokenResponse,
+    previous: Option<&TokenSet>,
+    conn: &ConnectionConfig,
+    now: DateTime<Utc>,
+    identity: Option<Identity>,
+) -> TokenSet {
+    let refresh_token = response
+        .refresh_token()
+        .map(|t| t.secret().clone())
+        // No new refresh token in the response means the old one stays valid.
+        .or_else(|| previous.and_then(|p| p.refresh_token.clone()));
+    let scopes = response
+        .scopes()
+        .map(|s| s.iter().map(|s| s.to_string()).collect())
+        .or_else(|| previous.map(|p| p.scopes.clone()))
+        .unwrap_or_else(|| conn.scopes.clone());
+    TokenSet {
+        access_token: response.access_token().secret().clone(),
+        refresh_token,
+        access_expires_at: response
+            .expires_in()
+            .and_then(|d| Duration::from_std(d).ok())
+            .map(|d| now + d),
+        refresh_expires_at: previous.and_then(|p| p.refresh_expires_at),
+        scopes,
+        identity,
+        obtained_at: now,
+        last_used_at: previous.and_then(|p| p.last_used_at),
+    }
+}
+
+fn token_error<RE: std::error::Error + 'static>(
+    connection: &str,
+    e: RequestTokenError<RE, oauth2::basic::BasicErrorResponse>,
+) -> AuthError {
+    match e {
+        RequestTokenError::ServerResponse(r) => AuthError::Rejected {
+            connection: connection.to_string(),
+            message: match r.error_description() {
+                Some(d) => format!("{}: {d}", r.error().as_ref()),
+                None => r.error().as_ref().to_string(),
+            },
+        },
+        RequestTokenError::Request(e) => AuthError::Transient {
+            connection: connection.to_string(),
+            message: e.to_string(),
+        },
+        RequestTokenError::Parse(e, _) => AuthError::Transient {
+            connection: connection.to_string(),
+            message: format!("unreadable token response: {e}"),
+        },
+        RequestTokenError::Other(m) => AuthError::Transient {
+            connection: connection.to_string(),
+            message: m,
+        },
+    }
+}

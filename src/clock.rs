@@ -1,0 +1,122 @@
+//! Time, injectable.
+//!
+//! The scheduler asks a [`Clock`] for "now" and to wait until an instant, so tests drive
+//! time with a [`ManualClock`] instead of sleeping, and a run's dates never depend on how
+//! fast a test machine is.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::watch;
+
+/// A source of wall-clock time that can also wait.
+pub trait Clock: Send + Sync + 'static {
+    /// The current instant.
+    fn now(&self) -> DateTime<Utc>;
+
+    /// Resolves once `now() >= deadline`.
+    fn sleep_until(&self, deadline: DateTime<Utc>) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+}
+
+/// A shared clock handle.
+pub type SharedClock = Arc<dyn Clock>;
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+
+    fn sleep_until(&self, deadline: DateTime<Utc>) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            // Sleep in bounded steps: a laptop suspend or an NTP step makes a single long
+            // monotonic sleep overshoot wall-clock deadlines.
+            loop {
+                let left = deadline - Utc::now();
+                let Ok(left) = left.to_std() else { return };
+                if left.is_zero() {
+                    return;
+                }
+                tokio::time::sleep(left.min(std::time::Duration::from_secs(60))).await;
+            }
+        })
+    }
+}
+
+/// A clock that only moves when told to: tests set the time and waiters wake.
+#[derive(Debug, Clone)]
+pub struct ManualClock {
+    now: Arc<Mutex<DateTime<Utc>>>,
+    changed: watch::Sender<DateTime<Utc>>,
+}
+
+impl ManualClock {
+    /// A clock standing at `start`.
+    pub fn new(start: DateTime<Utc>) -> Self {
+        let (changed, _) = watch::channel(start);
+        Self {
+            now: Arc::new(Mutex::new(start)),
+            changed,
+        }
+    }
+
+    /// Moves the clock to `t` (never backwards) and wakes every waiter whose deadline passed.
+    pub fn set(&self, t: DateTime<Utc>) {
+        let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
+        if t > *now {
+            *now = t;
+        }
+        self.changed.send_replace(*now);
+    }
+
+    /// Moves the clock forward by `d`.
+    pub fn advance(&self, d: chrono::Duration) {
+        let t = self.now() + d;
+        self.set(t);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.now.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn sleep_until(&self, deadline: DateTime<Utc>) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        let mut rx = self.changed.subscribe();
+        Box::pin(async move {
+            while *rx.borrow_and_update() < deadline {
+                if rx.changed().await.is_err() {
+                    // The clock is gone; nothing will ever move time again.
+                    std::future::pending::<()>().await;
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn manual_clock_wakes_sleepers_when_set_past_their_deadline() {
+        let t0 = "2026-03-29T00:00:00Z".parse().unwrap();
+        let clock = ManualClock::new(t0);
+        let deadline = t0 + chrono::Duration::hours(1);
+        let waiter = {
+            let clock = clock.clone();
+            tokio::spawn(async move { clock.sleep_until(deadline).await })
+        };
+        clock.advance(chrono::Duration::minutes(30));
+        tokio::task::yield_now().await;
+        assert!(!waiter.is_finished());
+        clock.advance(chrono::Duration::minutes(30));
+        waiter.await.unwrap();
+        assert_eq!(clock.now(), deadline);
+    }
+}

@@ -1,0 +1,571 @@
+//! Daemon configuration: the raw TOML file, then a validated runtime [`Config`].
+//!
+//! The raw structs mirror the file exactly (`deny_unknown_fields`, so a typo is an error,
+//! not a silently ignored setting); [`Config::load`] resolves paths, secrets from the
+//! environment and environment-variable overrides, and checks what can be checked up front.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use url::Url;
+
+use crate::query::{line_col, ValidationContext};
+use crate::sources::Provider;
+
+/// Default address of the daemon's web endpoint.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
+
+/// Why a config could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        /// The config file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has unknown/mistyped keys.
+    #[error("{path}:{line}:{col}: {message}")]
+    Parse {
+        /// The config file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        col: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A value is well-formed TOML but not acceptable.
+    #[error("{path}: {field}: {message}")]
+    Invalid {
+        /// The config file (or `<environment>` for overrides).
+        path: PathBuf,
+        /// Which setting, e.g. `connections[0].client_secret_env`.
+        field: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+}
+
+/// A secret string that never prints itself.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// The config file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    /// Where the sled store and the secret key file live.
+    data_dir: Option<PathBuf>,
+    /// Directory of query files.
+    queries_dir: Option<PathBuf>,
+    /// Every CSV output path is relative to, and must stay inside, this directory.
+    output_dir: Option<PathBuf>,
+    /// Address of the web endpoint (status API, later OAuth callback).
+    listen: Option<String>,
+    /// The URL people reach the web endpoint at (used in links and redirect URIs).
+    public_url: Option<String>,
+    /// Limits on concurrent runs.
+    #[serde(default)]
+    scheduler: RawScheduler,
+    /// Retry and timeout policy for platform requests.
+    #[serde(default)]
+    http: RawHttp,
+    /// The platform accounts queries read from.
+    #[serde(default)]
+    connections: Vec<RawConnection>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScheduler {
+    /// Runs in flight across all connections.
+    max_concurrent_runs: Option<usize>,
+    /// Runs in flight on one connection (platform rate limits are per user/app).
+    max_runs_per_connection: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    /// Retries of a transient failure before a run fails.
+    max_retries: Option<u32>,
+    /// First backoff delay; doubles per retry, with jitter.
+    retry_initial_backoff_ms: Option<u64>,
+    /// Upper bound of one backoff delay.
+    retry_max_backoff_ms: Option<u64>,
+    /// Whole-request timeout.
+    request_timeout_secs: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConnection {
+    /// Unique id that query files name.
+    id: String,
+    /// Platform, e.g. `meta_ads`.
+    provider: String,
+    /// OAuth client id (Meta: the app id).
+    client_id: String,
+    /// OAuth client secret, inline.
+    client_secret: Option<String>,
+    /// Name of an environment variable holding the client secret.
+    client_secret_env: Option<String>,
+    /// Authorization endpoint override.
+    auth_url: Option<String>,
+    /// Token endpoint override.
+    token_url: Option<String>,
+    /// API base URL override (scheme, host, port).
+    api_base_url: Option<String>,
+    /// Graph API version, e.g. `v25.0`.
+    api_version: Option<String>,
+    /// OAuth scopes requested at consent.
+    scopes: Option<Vec<String>>,
+    /// People responsible for the connection (reconnect emails go to them).
+    #[serde(default)]
+    owners: Vec<String>,
+}
+
+/// The validated configuration the daemon runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from, for messages.
+    pub source: PathBuf,
+    /// sled store and key file.
+    pub data_dir: PathBuf,
+    /// Query files.
+    pub queries_dir: PathBuf,
+    /// Root of every CSV output.
+    pub output_dir: PathBuf,
+    /// Web endpoint address.
+    pub listen: SocketAddr,
+    /// Public base URL of the web endpoint.
+    pub public_url: Url,
+    /// Concurrency limits.
+    pub limits: RunLimits,
+    /// Retry policy for platform calls.
+    pub http: HttpPolicy,
+    /// Connections by position in the file.
+    pub connections: Vec<ConnectionConfig>,
+}
+
+/// Concurrency limits of the scheduler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunLimits {
+    /// Runs in flight overall.
+    pub max_concurrent_runs: usize,
+    /// Runs in flight per connection.
+    pub max_runs_per_connection: usize,
+}
+
+/// Retry and timeout policy for platform requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HttpPolicy {
+    /// Retries of a transient failure.
+    pub max_retries: u32,
+    /// First backoff delay.
+    pub initial_backoff: Duration,
+    /// Largest backoff delay.
+    pub max_backoff: Duration,
+    /// Whole-request timeout.
+    pub request_timeout: Duration,
+}
+
+impl Default for HttpPolicy {
+    fn default() -> Self {
+        Self {
+            max_retries: 4,
+            initial_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// One platform connection: OAuth client and endpoints.
+#[derive(Debug, Clone)]
+pub struct ConnectionConfig {
+    /// Id query files name.
+    pub id: String,
+    /// Platform.
+    pub provider: Provider,
+    /// OAuth client id.
+    pub client_id: String,
+    /// OAuth client secret.
+    pub client_secret: Secret,
+    /// Authorization endpoint.
+    pub auth_url: Url,
+    /// Token endpoint.
+    pub token_url: Url,
+    /// API base URL.
+    pub api_base_url: Url,
+    /// API version path segment.
+    pub api_version: String,
+    /// Scopes requested at consent.
+    pub scopes: Vec<String>,
+    /// People responsible for the connection.
+    pub owners: Vec<String>,
+}
+
+/// Settings given on the command line or in the environment, which win over the file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--data-dir` / `ADSYNC_DATA_DIR`.
+    pub data_dir: Option<PathBuf>,
+    /// `--queries-dir` / `ADSYNC_QUERIES_DIR`.
+    pub queries_dir: Option<PathBuf>,
+    /// `ADSYNC_OUTPUT_DIR`.
+    pub output_dir: Option<PathBuf>,
+    /// `ADSYNC_LISTEN`.
+    pub listen: Option<String>,
+    /// `ADSYNC_PUBLIC_URL`.
+    pub public_url: Option<String>,
+}
+
+impl Overrides {
+    /// Fills unset fields from `ADSYNC_*` environment variables.
+    pub fn with_env(mut self) -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        self.data_dir = self.data_dir.or_else(|| var("ADSYNC_DATA_DIR").map(PathBuf::from));
+        self.queries_dir = self
+            .queries_dir
+            .or_else(|| var("ADSYNC_QUERIES_DIR").map(PathBuf::from));
+        self.output_dir = self.output_dir.or_else(|| var("ADSYNC_OUTPUT_DIR").map(PathBuf::from));
+        self.listen = self.listen.or_else(|| var("ADSYNC_LISTEN"));
+        self.public_url = self.public_url.or_else(|| var("ADSYNC_PUBLIC_URL"));
+        self
+    }
+}
+
+impl Config {
+    /// Reads and validates the config file at `path`.
+    pub fn load(path: &Path, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        Self::parse(&text, path, base, overrides)
+    }
+
+    /// Validates config `text`; relative paths in it resolve against `base`.
+    pub fn parse(text: &str, path: &Path, base: &Path, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let (line, col) = e.span().map(|span| line_col(text, span.start)).unwrap_or((1, 1));
+            ConfigError::Parse {
+                path: path.to_path_buf(),
+                line,
+                col,
+                message: e.message().to_string(),
+            }
+        })?;
+        let invalid = |field: &str, message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            field: field.to_string(),
+            message,
+        };
+        let resolve = |from_file: Option<PathBuf>, default: &str| -> PathBuf {
+            let p = from_file.unwrap_or_else(|| PathBuf::from(default));
+            if p.is_absolute() {
+                p
+            } else {
+                base.join(p)
+            }
+        };
+        let data_dir = overrides
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| resolve(raw.data_dir, ".adsync"));
+        let queries_dir = overrides
+            .queries_dir
+            .clone()
+            .unwrap_or_else(|| resolve(raw.queries_dir, "queries"));
+        let output_dir = overrides
+            .output_dir
+            .clone()
+            .unwrap_or_else(|| resolve(raw.output_dir, "reports"));
+
+        let listen_text = overrides
+            .listen
+            .clone()
+            .or(raw.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+        let listen: SocketAddr = listen_text.parse().map_err(|_| {
+            invalid(
+                "listen",
+                format!("{listen_text:?} is not an address like \"127.0.0.1:8787\""),
+            )
+        })?;
+        let public_text = overrides
+            .public_url
+            .clone()
+            .or(raw.public_url)
+            .unwrap_or_else(|| format!("http://{listen}"));
+        let public_url = parse_url(&public_text).map_err(|m| invalid("public_url", m))?;
+
+        let defaults = HttpPolicy::default();
+        let http = HttpPolicy {
+            max_retries: raw.http.max_retries.unwrap_or(defaults.max_retries),
+            initial_backoff: raw
+                .http
+                .retry_initial_backoff_ms
+                .map(Duration::from_millis)
+                .unwrap_or(defaults.initial_backoff),
+            max_backoff: raw
+                .http
+                .retry_max_backoff_ms
+                .map(Duration::from_millis)
+                .unwrap_or(defaults.max_backoff),
+            request_timeout: raw
+                .http
+                .request_timeout_secs
+                .map(Duration::from_secs)
+                .unwrap_or(defaults.request_timeout),
+        };
+        if http.request_timeout.is_zero() {
+            return Err(invalid("http.request_timeout_secs", "must be at least 1".into()));
+        }
+        let limits = RunLimits {
+            max_concurrent_runs: raw.scheduler.max_concurrent_runs.unwrap_or(8),
+            max_runs_per_connection: raw.scheduler.max_runs_per_connection.unwrap_or(2),
+        };
+        if limits.max_concurrent_runs == 0 || limits.max_runs_per_connection == 0 {
+            return Err(invalid(
+                "scheduler",
+                "max_concurrent_runs and max_runs_per_connection must be at least 1".into(),
+            ));
+        }
+
+        let mut seen = HashSet::new();
+        let mut connections = Vec::with_capacity(raw.connections.len());
+        for (i, rc) in raw.connections.into_iter().enumerate() {
+            let field = |name: &str| format!("connections[{i}].{name}");
+            if rc.id.trim().is_empty() {
+                return Err(invalid(&field("id"), "must not be empty".into()));
+            }
+            if !seen.insert(rc.id.clone()) {
+                return Err(invalid(
+                    &field("id"),
+                    format!("connection id {:?} is used twice", rc.id),
+                ));
+            }
+            let provider = parse_provider(&rc.provider).map_err(|m| invalid(&field("provider"), m))?;
+            let client_secret = match (rc.client_secret, rc.client_secret_env) {
+                (Some(s), None) => Secret::new(s),
+                (None, Some(var)) => match std::env::var(&var) {
+                    Ok(v) if !v.is_empty() => Secret::new(v),
+                    _ => {
+                        return Err(invalid(
+                            &field("client_secret_env"),
+                            format!("environment variable {var} is not set"),
+                        ))
+                    }
+                },
+                (Some(_), Some(_)) => {
+                    return Err(invalid(
+                        &field("client_secret"),
+                        "set client_secret or client_secret_env, not both".into(),
+                    ))
+                }
+                (None, None) => {
+                    return Err(invalid(
+                        &field("client_secret"),
+                        "missing: set client_secret or client_secret_env".into(),
+                    ))
+                }
+            };
+            let endpoints = provider_defaults(provider);
+            let url_or = |value: Option<String>, default: &str, name: &str| {
+                parse_url(value.as_deref().unwrap_or(default)).map_err(|m| invalid(&field(name), m))
+            };
+            connections.push(ConnectionConfig {
+                auth_url: url_or(rc.auth_url, endpoints.auth_url, "auth_url")?,
+                token_url: url_or(rc.token_url, endpoints.token_url, "token_url")?,
+                api_base_url: url_or(rc.api_base_url, endpoints.api_base_url, "api_base_url")?,
+                api_version: rc.api_version.unwrap_or_else(|| endpoints.api_version.into()),
+                scopes: rc
+                    .scopes
+                    .unwrap_or_else(|| endpoints.scopes.iter().map(|s| s.to_string()).collect()),
+                id: rc.id,
+                provider,
+                client_id: rc.client_id,
+                client_secret,
+                owners: rc.owners,
+            });
+        }
+
+        Ok(Config {
+            source: path.to_path_buf(),
+            data_dir,
+            queries_dir,
+            output_dir,
+            listen,
+            public_url,
+            limits,
+            http,
+            connections,
+        })
+    }
+
+    /// The connection with this id.
+    pub fn connection(&self, id: &str) -> Option<&ConnectionConfig> {
+        self.connections.iter().find(|c| c.id == id)
+    }
+
+    /// What query files are validated against.
+    pub fn validation_context(&self) -> ValidationContext {
+        ValidationContext {
+            connections: self
+                .connections
+                .iter()
+                .map(|c| (c.id.clone(), c.provider))
+                .collect::<HashMap<_, _>>(),
+            output_dir: self.output_dir.clone(),
+        }
+    }
+
+    /// The OAuth redirect URI registered with every platform.
+    pub fn redirect_url(&self) -> Url {
+        let mut url = self.public_url.clone();
+        url.set_path("/oauth/callback");
+        url
+    }
+}
+
+/// Real-platform endpoints of a provider, used unless a connection overrides them.
+struct ProviderDefaults {
+    auth_url: &'static str,
+    token_url: &'static str,
+    api_base_url: &'static str,
+    api_version: &'static str,
+    scopes: &'static [&'static str],
+}
+
+fn provider_defaults(provider: Provider) -> ProviderDefaults {
+    match provider {
+        Provider::MetaAds => ProviderDefaults {
+            auth_url: "https://www.facebook.com/v25.0/dialog/oauth",
+            token_url: "https://graph.facebook.com/v25.0/oauth/access_token",
+            api_base_url: "https://graph.facebook.com",
+            api_version: "v25.0",
+            scopes: &["ads_read"],
+        },
+    }
+}
+
+fn parse_provider(name: &str) -> Result<Provider, String> {
+    match name {
+        "meta_ads" => Ok(Provider::MetaAds),
+        other => Err(format!("unknown provider {other:?}; supported: \"meta_ads\"")),
+    }
+}
+
+fn parse_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text).map_err(|e| format!("{text:?} is not a URL: {e}"))?;
+    match url.scheme() {
+        "http" | "https" => Ok(url),
+        other => Err(format!("{text:?}: scheme {other:?} is not http or https")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+data_dir = "state"
+output_dir = "out"
+listen = "127.0.0.1:9000"
+
+[[connections]]
+id = "meta-demo"
+provider = "meta_ads"
+client_id = "app"
+client_secret = "s3cret"
+api_base_url = "http://127.0.0.1:8788"
+owners = ["owner@example.com"]
+"#;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(
+            text,
+            Path::new("adsync.toml"),
+            Path::new("/etc/adsync"),
+            &Overrides::default(),
+        )
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_the_config_directory() {
+        let config = parse(GOOD).unwrap();
+        assert_eq!(config.data_dir, Path::new("/etc/adsync/state"));
+        assert_eq!(config.queries_dir, Path::new("/etc/adsync/queries"));
+        assert_eq!(config.public_url.as_str(), "http://127.0.0.1:9000/");
+        let meta = config.connection("meta-demo").unwrap();
+        assert_eq!(meta.api_base_url.as_str(), "http://127.0.0.1:8788/");
+        assert_eq!(
+            meta.token_url.as_str(),
+            "https://graph.facebook.com/v25.0/oauth/access_token"
+        );
+    }
+
+    #[test]
+    fn unknown_key_is_reported_with_its_position() {
+        let text = GOOD.replace("owners", "ownerz");
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(err.starts_with("adsync.toml:12:1: unknown field `ownerz`"), "{err}");
+    }
+
+    #[test]
+    fn overrides_win_over_the_file() {
+        let overrides = Overrides {
+            data_dir: Some("/tmp/d".into()),
+            ..Overrides::default()
+        };
+        let config = Config::parse(GOOD, Path::new("a.toml"), Path::new("/x"), &overrides).unwrap();
+        assert_eq!(config.data_dir, Path::new("/tmp/d"));
+    }
+
+    #[test]
+    fn secret_never_prints() {
+        let config = parse(GOOD).unwrap();
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("s3cret"), "{debug}");
+    }
+
+    #[test]
+    fn missing_secret_env_names_the_variable() {
+        let text = GOOD.replace(
+            "client_secret = \"s3cret\"",
+            "client_secret_env = \"ADSYNC_TEST_SURELY_UNSET\"",
+        );
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(err.contains("connections[0].client_secret_env"), "{err}");
+        assert!(err.contains("ADSYNC_TEST_SURELY_UNSET is not set"), "{err}");
+    }
+}

@@ -1,0 +1,256 @@
+//! `adsync demo`: the sandbox platform and the daemon in one process, on the embedded
+//! example config and query files.
+//!
+//! The demo writes the example queries to `<out>/queries`, starts the sandbox, connects every
+//! connection through the sandbox's real OAuth flow (the sandbox approves consent at once for
+//! the demo user, and the demo follows the redirect itself), runs every query once, and then,
+//! unless `--once`, keeps running them on their schedules until stopped.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use crate::app::{App, AppError};
+use crate::clock::SharedClock;
+use crate::config::{Config, ConfigError, Overrides};
+use crate::sandbox::{self, SandboxSettings};
+use crate::store::{Outcome, RunRecord};
+
+/// The annotated example config, embedded.
+pub const EXAMPLE_CONFIG: &str = include_str!("../examples/adsync.toml");
+
+/// The example query files, embedded, as (file name, contents).
+pub const EXAMPLE_QUERIES: &[(&str, &str)] = &[
+    (
+        "meta_campaigns_daily.toml",
+        include_str!("../queries/meta_campaigns_daily.toml"),
+    ),
+    (
+        "meta_ads_yesterday.toml",
+        include_str!("../queries/meta_ads_yesterday.toml"),
+    ),
+    (
+        "meta_accounts_last_month.toml",
+        include_str!("../queries/meta_accounts_last_month.toml"),
+    ),
+    (
+        "meta_adsets_by_age_90d.toml",
+        include_str!("../queries/meta_adsets_by_age_90d.toml"),
+    ),
+];
+
+/// The sandbox user the demo connects as.
+pub const DEMO_USER: &str = "demo-user";
+
+/// Why the demo could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// Files could not be written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The embedded config did not validate (a bug).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The daemon failed.
+    #[error(transparent)]
+    App(#[from] AppError),
+    /// Connecting to the sandbox failed.
+    #[error("connecting {connection}: {message}")]
+    Connect {
+        /// Connection id.
+        connection: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// Some demo query did not deliver.
+    #[error("{0} demo queries failed; see the messages above")]
+    RunsFailed(usize),
+}
+
+/// How to run the demo.
+#[derive(Clone)]
+pub struct DemoOptions {
+    /// Run every query once and return.
+    pub once: bool,
+    /// Where queries, state and CSVs go.
+    pub out: PathBuf,
+    /// Sandbox address (`127.0.0.1:0` picks a free port).
+    pub sandbox_listen: SocketAddr,
+    /// Daemon web endpoint address.
+    pub listen: SocketAddr,
+    /// Time (tests pass a manual clock).
+    pub clock: SharedClock,
+}
+
+/// Runs the demo; returns the records of the first pass.
+pub async fn run(options: DemoOptions, shutdown: CancellationToken) -> Result<Vec<RunRecord>, DemoError> {
+    let queries_dir = options.out.join("queries");
+    write_example_queries(&queries_dir)?;
+
+    let sandbox = sandbox::spawn(
+        options.sandbox_listen,
+        SandboxSettings {
+            auto_approve: true,
+            ..SandboxSettings::default()
+        },
+    )
+    .await
+    .map_err(|source| DemoError::Io {
+        path: PathBuf::from(options.sandbox_listen.to_string()),
+        source,
+    })?;
+    tracing::info!("Sandbox ad platform is up at {}.", sandbox.base_url());
+
+    let listener = TcpListener::bind(options.listen)
+        .await
+        .map_err(|source| DemoError::Io {
+            path: PathBuf::from(options.listen.to_string()),
+            source,
+        })?;
+    let listen = listener.local_addr().map_err(|source| DemoError::Io {
+        path: PathBuf::from(options.listen.to_string()),
+        source,
+    })?;
+    let overrides = Overrides {
+        data_dir: Some(options.out.join(".adsync")),
+        queries_dir: Some(queries_dir),
+        output_dir: Some(options.out.clone()),
+        listen: Some(listen.to_string()),
+        public_url: Some(format!("http://{listen}")),
+    };
+    let mut config = Config::parse(
+        EXAMPLE_CONFIG,
+        Path::new("examples/adsync.toml"),
+        &options.out,
+        &overrides,
+    )?;
+    let sandbox_url = Url::parse(&sandbox.base_url()).expect("the sandbox base URL is a URL");
+    for conn in &mut config.connections {
+        for url in [&mut conn.auth_url, &mut conn.token_url, &mut conn.api_base_url] {
+            point_at(url, &sandbox_url);
+        }
+    }
+
+    let app = App::build(config, options.clock.clone())?;
+    for conn in app.config().connections.clone() {
+        connect(&app, &conn.id).await?;
+    }
+
+    let mut records = Vec::new();
+    for query in app.queries().to_vec() {
+        records.push(app.run_once(&query.name).await?);
+    }
+    let failed = records.iter().filter(|r| r.outcome == Outcome::Failed).count();
+    if options.once {
+        sandbox.shutdown().await;
+        if failed > 0 {
+            return Err(DemoError::RunsFailed(failed));
+        }
+        tracing::info!(
+            "Demo finished: {} reports written under {}.",
+            records.len(),
+            options.out.display()
+        );
+        return Ok(records);
+    }
+    tracing::info!("Demo is running the queries on their schedules; press Ctrl-C to stop.");
+    app.run_until_stopped(listener, shutdown).await?;
+    sandbox.shutdown().await;
+    Ok(records)
+}
+
+fn write_example_queries(dir: &Path) -> Result<(), DemoError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| DemoError::Io { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    for (name, text) in EXAMPLE_QUERIES {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(io(&path))?;
+    }
+    Ok(())
+}
+
+/// Moves `url` to the sandbox's scheme, host and port, keeping its path.
+fn point_at(url: &mut Url, sandbox: &Url) {
+    let mut moved = sandbox.clone();
+    moved.set_path(url.path());
+    moved.set_query(url.query());
+    *url = moved;
+}
+
+/// Connects `connection` through the sandbox's OAuth flow as [`DEMO_USER`].
+async fn connect(app: &App, connection: &str) -> Result<(), DemoError> {
+    connect_via_sandbox(app, connection, DEMO_USER).await
+}
+
+/// Connects `connection` through a sandbox whose consent step approves at once (its
+/// `auto_approve` setting), as a person clicking "Allow" would: follows the redirect, checks
+/// the state and exchanges the code, then records who the token belongs to.
+pub async fn connect_via_sandbox(app: &App, connection: &str, user: &str) -> Result<(), DemoError> {
+    let fail = |message: String| DemoError::Connect {
+        connection: connection.to_string(),
+        message,
+    };
+    let pending = app
+        .auth()
+        .begin_authorization(connection, Some(user))
+        .map_err(|e| fail(e.to_string()))?;
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| fail(e.to_string()))?;
+    let response = browser
+        .get(pending.url.clone())
+        .send()
+        .await
+        .map_err(|e| fail(format!("consent page: {e}")))?;
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .ok_or_else(|| {
+            fail(format!(
+                "consent answered HTTP {} without a redirect",
+                response.status()
+            ))
+        })?;
+    let redirect = Url::parse(location).map_err(|e| fail(format!("bad redirect: {e}")))?;
+    let param = |name: &str| {
+        redirect
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    if param("state").as_deref() != Some(pending.state.as_str()) {
+        return Err(fail("the redirect's state does not match the request".into()));
+    }
+    let code = param("code").ok_or_else(|| {
+        fail(format!(
+            "consent was not granted: {}",
+            param("error_description").or(param("error")).unwrap_or_default()
+        ))
+    })?;
+    app.auth()
+        .complete_authorization(connection, &code, &pending.verifier)
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    if let Some(source) = app.source(connection) {
+        let identity = source.identity().await.map_err(|e| fail(e.to_string()))?;
+        tracing::info!("Connected {connection} as sandbox user {}.", identity.name);
+        app.auth()
+            .record_identity(connection, identity)
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+    }
+    Ok(())
+}

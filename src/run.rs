@@ -1,0 +1,178 @@
+//! One run of one query: source → row batches → sink, then the outcome recorded.
+//!
+//! The source fetches pages on the async runtime and hands each over a channel of two
+//! batches to the sink, which writes on a blocking thread; so the next page is already being
+//! requested while the current one is written, and at most a few pages are in memory. The
+//! sink's delivery is committed only when the source finished without error: a failed run
+//! leaves the previous output untouched.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+
+use crate::clock::SharedClock;
+use crate::query::{Output, Query};
+use crate::rows::{DateWindow, RowBatch};
+use crate::sinks::csv::{CsvDelivery, CsvSink, DeliveryReport};
+use crate::sinks::SinkError;
+use crate::sources::http::FetchError;
+use crate::sources::Source;
+use crate::store::{Outcome, RunRecord, Store, StoreError};
+
+/// Pages buffered between source and sink: one being written, one prefetched.
+const PAGES_IN_FLIGHT: usize = 2;
+
+/// Why a run delivered nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The platform side failed.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// Writing the output failed.
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+    /// The query names a connection with no reader (config changed under it).
+    #[error("connection {0:?} is not configured")]
+    UnknownConnection(String),
+    /// The writer thread died.
+    #[error("the output writer stopped unexpectedly: {0}")]
+    Writer(String),
+}
+
+/// Why a run was started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// A scheduled fire (or the latest fire missed while the daemon was down).
+    Scheduled,
+    /// Asked for by a person (`run-once`, the demo's first pass); does not move the schedule.
+    Manual,
+}
+
+/// What a run needs; shared by every run of the daemon.
+#[derive(Clone)]
+pub struct RunContext {
+    /// Where outcomes are recorded.
+    pub store: Store,
+    /// A reader per connection id.
+    pub sources: HashMap<String, Source>,
+    /// Time.
+    pub clock: SharedClock,
+}
+
+/// Runs `query` for the fire at `fire`, records the outcome and returns it.
+pub async fn run_query(ctx: &RunContext, query: &Query, fire: DateTime<Utc>, trigger: Trigger) -> RunRecord {
+    let started = ctx.clock.now();
+    let window = query.date_range.window(fire, query.schedule.tz());
+    let result = deliver(ctx, query, window).await;
+    let finished = ctx.clock.now();
+    let (rows, outcome, error, output) = match &result {
+        Ok(report) => (report.rows_written, Outcome::Delivered, None, Some(report.path.clone())),
+        Err(e) => (0, Outcome::Failed, Some(e.to_string()), None),
+    };
+    match &result {
+        Ok(report) => tracing::info!(
+            query = %query.name,
+            rows = report.rows_written,
+            "{}: wrote {} rows for {} to {}{}.",
+            query.name,
+            report.rows_written,
+            window,
+            report.path.display(),
+            if report.rows_kept > 0 {
+                format!(" (kept {} rows of other dates)", report.rows_kept)
+            } else {
+                String::new()
+            }
+        ),
+        Err(e) => tracing::error!(
+            query = %query.name,
+            "{}: run for {} failed, the previous output is unchanged: {e}",
+            query.name,
+            window
+        ),
+    }
+    let record = RunRecord {
+        query: query.name.clone(),
+        fire,
+        started,
+        finished,
+        window,
+        rows,
+        outcome,
+        error,
+        output,
+    };
+    if let Err(e) = remember(&ctx.store, &record, trigger).await {
+        tracing::error!(query = %query.name, "Could not record the run in the store: {e}");
+    }
+    record
+}
+
+/// Fetches and writes; commits only on full success.
+async fn deliver(ctx: &RunContext, query: &Query, window: DateWindow) -> Result<DeliveryReport, RunError> {
+    let source = ctx
+        .sources
+        .get(&query.connection)
+        .ok_or_else(|| RunError::UnknownConnection(query.connection.clone()))?;
+    let sink = sink_for(query);
+    let (tx, rx) = mpsc::channel::<RowBatch>(PAGES_IN_FLIGHT);
+    let writer = tokio::task::spawn_blocking(move || write_all(&sink, window, rx));
+    let fetched = source.fetch(query, window, &tx).await;
+    drop(tx);
+    let written = writer.await.map_err(|e| RunError::Writer(e.to_string()))?;
+    // A sink error is the root cause when both failed (the source stops when the sink does).
+    let delivery = written?;
+    fetched?;
+    tokio::task::spawn_blocking(move || delivery.commit())
+        .await
+        .map_err(|e| RunError::Writer(e.to_string()))?
+        .map_err(RunError::from)
+}
+
+fn write_all(sink: &CsvSink, window: DateWindow, mut rx: mpsc::Receiver<RowBatch>) -> Result<CsvDelivery, SinkError> {
+    let mut delivery = sink.begin(window)?;
+    while let Some(batch) = rx.blocking_recv() {
+        delivery.write_batch(&batch)?;
+    }
+    Ok(delivery)
+}
+
+/// The sink a query's output names.
+pub fn sink_for(query: &Query) -> CsvSink {
+    let columns = query.columns();
+    let date_column = columns
+        .iter()
+        .position(|c| query.provider.field(c).is_some_and(|f| f.is_row_date));
+    match &query.output {
+        Output::Csv { path, mode } => CsvSink::new(path.clone(), *mode, columns, date_column),
+    }
+}
+
+/// Stores the run and, for scheduled runs, moves the query's schedule state past `fire`.
+async fn remember(store: &Store, record: &RunRecord, trigger: Trigger) -> Result<(), StoreError> {
+    store.record_run(record)?;
+    if trigger == Trigger::Scheduled {
+        let mut state = store.query_state(&record.query)?.unwrap_or_default();
+        state.last_fire = Some(state.last_fire.map_or(record.fire, |f| f.max(record.fire)));
+        match record.outcome {
+            Outcome::Delivered => {
+                state.last_delivered_fire = Some(record.fire);
+                state.last_delivered_window = Some(record.window);
+                state.consecutive_failures = 0;
+            }
+            Outcome::Failed => state.consecutive_failures += 1,
+        }
+        store.put_query_state(&record.query, &state)?;
+    }
+    // A restart must not re-run a fire it already handled.
+    store.flush().await
+}
+
+/// Where a query's rows go, for messages.
+pub fn output_path(query: &Query) -> PathBuf {
+    match &query.output {
+        Output::Csv { path, .. } => path.clone(),
+    }
+}

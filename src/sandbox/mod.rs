@@ -1,0 +1,162 @@
+//! The built-in sandbox: a local emulation of the ad platforms' documented API shapes and
+//! OAuth, so the real provider code runs end to end without the internet.
+//!
+//! It serves each platform at the real paths (only scheme, host and port differ):
+//! - Meta's authorization server: `GET|POST /{version}/dialog/oauth` (consent) and
+//!   `GET|POST /{version}/oauth/access_token` ([`oauth`]);
+//! - the Meta Marketing API Insights edge, async report runs, `/me` and friends ([`meta`]);
+//! - a control API under `/_sandbox/` for tests and scripts ([`control`]).
+//!
+//! Report data is a pure function of account, date and entity ([`data`]), so tests compute
+//! the exact expected output. The sandbox listens on loopback only.
+
+mod control;
+pub mod data;
+mod error;
+pub mod faults;
+mod meta;
+mod oauth;
+mod params;
+mod settings;
+mod state;
+pub mod tokens;
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use faults::{Fault, FaultKind};
+pub use oauth::DEFAULT_USER;
+pub use settings::SandboxSettings;
+pub use state::{Sandbox, Stats};
+pub use tokens::RevokeReason;
+
+use state::{Counters, InFlight};
+
+/// Where `adsync sandbox` listens, and where `examples/adsync.toml` points its connections.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8788";
+
+/// A running sandbox server.
+pub struct SandboxHandle {
+    sandbox: Sandbox,
+    shutdown: CancellationToken,
+    task: JoinHandle<io::Result<()>>,
+}
+
+impl SandboxHandle {
+    /// `http://127.0.0.1:<port>`.
+    pub fn base_url(&self) -> String {
+        self.sandbox.base_url().to_string()
+    }
+
+    /// The world, for tests that change it directly.
+    pub fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
+    }
+
+    /// Stops accepting requests and waits for the server to finish.
+    pub async fn shutdown(self) {
+        self.shutdown.cancel();
+        match self.task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "Sandbox server stopped with an error."),
+            Err(e) => tracing::warn!(error = %e, "Sandbox server task failed."),
+        }
+    }
+}
+
+/// Starts the sandbox on `listen` (port 0 picks a free port).
+pub async fn spawn(listen: SocketAddr, settings: SandboxSettings) -> io::Result<SandboxHandle> {
+    if !listen.ip().is_loopback() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("the sandbox listens on loopback only; {listen} is not a loopback address"),
+        ));
+    }
+    let listener = TcpListener::bind(listen).await?;
+    let address = listener.local_addr()?;
+    let sandbox = Sandbox::new(format!("http://{address}"), settings);
+    let shutdown = CancellationToken::new();
+    let server =
+        axum::serve(listener, router(sandbox.clone())).with_graceful_shutdown(shutdown.clone().cancelled_owned());
+    let task = tokio::spawn(async move { server.await });
+    Ok(SandboxHandle {
+        sandbox,
+        shutdown,
+        task,
+    })
+}
+
+/// Every route of the sandbox.
+pub fn router(sandbox: Sandbox) -> Router {
+    let api = Router::new()
+        .route("/{version}/me/adaccounts", get(meta::ad_accounts))
+        .route("/{version}/{node}", get(meta::node))
+        .route("/{version}/{node}/insights", get(meta::insights).post(meta::insights))
+        .route_layer(middleware::from_fn_with_state(sandbox.clone(), api_usage));
+    let platform = Router::new()
+        .route("/{version}/dialog/oauth", get(oauth::authorize).post(oauth::decide))
+        .route("/{version}/oauth/access_token", get(oauth::token).post(oauth::token))
+        .merge(api)
+        .route_layer(middleware::from_fn_with_state(sandbox.clone(), inject_faults));
+    let control = Router::new()
+        .route(
+            "/_sandbox/settings",
+            get(control::get_settings).put(control::put_settings),
+        )
+        .route("/_sandbox/users/{user}/revoke", post(control::revoke))
+        .route(
+            "/_sandbox/users/{user}/expire-access-tokens",
+            post(control::expire_access_tokens),
+        )
+        .route(
+            "/_sandbox/users/{user}/accounts/{change}",
+            post(control::account_access),
+        )
+        .route(
+            "/_sandbox/faults",
+            post(control::push_fault).delete(control::clear_faults),
+        )
+        .route("/_sandbox/stats", get(control::stats))
+        .route("/_sandbox/clock/advance", post(control::advance_clock));
+    platform.merge(control).with_state(sandbox)
+}
+
+/// Counts API requests and their concurrency, and adds the configured latency.
+async fn api_usage(State(sandbox): State<Sandbox>, request: Request, next: Next) -> Response {
+    let _in_flight = InFlight::enter(sandbox.counters());
+    let latency = sandbox.settings().latency_ms;
+    if latency > 0 {
+        // Emulates the platform's distance; the sandbox's own time, not the daemon's.
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
+    next.run(request).await
+}
+
+/// Answers a request with the next queued fault that matches its path.
+async fn inject_faults(State(sandbox): State<Sandbox>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_string();
+    let Some(fault) = sandbox.world().faults.take(&path) else {
+        return next.run(request).await;
+    };
+    Counters::bump(&sandbox.counters().faults_injected, 1);
+    if let Some(error) = faults::error_response(&fault, &path) {
+        return error.into_response();
+    }
+    // A body cut off halfway, as a dropped connection or a proxy might leave it.
+    let response = next.run(request).await;
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    let cut = bytes.slice(..bytes.len() / 2);
+    Response::from_parts(parts, axum::body::Body::from(cut))
+}

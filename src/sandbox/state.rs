@@ -1,0 +1,222 @@
+//! The sandbox world behind one lock: settings, the token book, faults, report runs, a
+//! movable clock; plus lock-free counters.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde::Serialize;
+
+use super::data::InsightsQuery;
+use super::faults::{Fault, FaultQueue};
+use super::settings::SandboxSettings;
+use super::tokens::{RevokeReason, TokenBook};
+
+/// Counters scripts and tests read from `GET /_sandbox/stats`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    /// Platform API requests (not OAuth, not control).
+    pub api_requests: u64,
+    /// API requests refused for their token, and token endpoint errors.
+    pub token_errors: u64,
+    /// Successful `refresh_token` grants.
+    pub refresh_grants: u64,
+    /// Successful `authorization_code` grants.
+    pub code_grants: u64,
+    /// Successful `fb_exchange_token` grants.
+    pub exchange_grants: u64,
+    /// Requests answered by an injected fault.
+    pub faults_injected: u64,
+    /// Report rows sent.
+    pub rows_served: u64,
+    /// Async report runs started.
+    pub report_runs_started: u64,
+    /// API requests being answered right now.
+    pub in_flight_api_requests: u64,
+    /// The most API requests ever answered at once.
+    pub max_concurrent_api_requests: u64,
+}
+
+#[derive(Default)]
+pub(super) struct Counters {
+    pub api_requests: AtomicU64,
+    pub token_errors: AtomicU64,
+    pub refresh_grants: AtomicU64,
+    pub code_grants: AtomicU64,
+    pub exchange_grants: AtomicU64,
+    pub faults_injected: AtomicU64,
+    pub rows_served: AtomicU64,
+    pub report_runs_started: AtomicU64,
+    pub in_flight: AtomicU64,
+    pub max_in_flight: AtomicU64,
+}
+
+impl Counters {
+    pub fn bump(counter: &AtomicU64, by: u64) {
+        counter.fetch_add(by, Ordering::Relaxed);
+    }
+}
+
+/// An async report run.
+#[derive(Debug, Clone)]
+pub(super) struct ReportRun {
+    pub query: InsightsQuery,
+    pub polls: u32,
+}
+
+pub(super) struct World {
+    pub settings: SandboxSettings,
+    pub tokens: TokenBook,
+    pub faults: FaultQueue,
+    pub runs: HashMap<String, ReportRun>,
+    next_run: u64,
+    /// Ad accounts each user may not read.
+    pub denied: HashMap<String, BTreeSet<u64>>,
+    /// Seconds added to the wall clock (`POST /_sandbox/clock/advance`).
+    clock_offset_secs: i64,
+}
+
+impl World {
+    /// Sandbox time in unix seconds.
+    pub fn now(&self) -> i64 {
+        chrono::Utc::now().timestamp() + self.clock_offset_secs
+    }
+
+    /// Registers a report run; returns its id.
+    pub fn start_run(&mut self, query: InsightsQuery) -> String {
+        self.next_run += 1;
+        // Graph ids are long decimal numbers.
+        let id = format!("60239{:08}", self.next_run);
+        self.runs.insert(id.clone(), ReportRun { query, polls: 0 });
+        id
+    }
+}
+
+/// A running sandbox's shared state. Cheap to clone.
+#[derive(Clone)]
+pub struct Sandbox {
+    pub(super) inner: Arc<Inner>,
+}
+
+pub(super) struct Inner {
+    pub base_url: String,
+    pub world: Mutex<World>,
+    pub counters: Counters,
+}
+
+impl Sandbox {
+    /// A sandbox reachable at `base_url`.
+    pub fn new(base_url: String, settings: SandboxSettings) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                base_url,
+                world: Mutex::new(World {
+                    settings,
+                    tokens: TokenBook::default(),
+                    faults: FaultQueue::default(),
+                    runs: HashMap::new(),
+                    next_run: 0,
+                    denied: HashMap::new(),
+                    clock_offset_secs: 0,
+                }),
+                counters: Counters::default(),
+            }),
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base_url
+    }
+
+    pub(super) fn world(&self) -> MutexGuard<'_, World> {
+        // A panic while holding the lock cannot leave the bookkeeping half-updated in a way
+        // that matters to an emulator; keep serving.
+        self.inner.world.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(super) fn counters(&self) -> &Counters {
+        &self.inner.counters
+    }
+
+    /// The current settings.
+    pub fn settings(&self) -> SandboxSettings {
+        self.world().settings.clone()
+    }
+
+    /// Replaces the settings.
+    pub fn set_settings(&self, settings: SandboxSettings) {
+        self.world().settings = settings;
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> Stats {
+        let c = &self.inner.counters;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        Stats {
+            api_requests: get(&c.api_requests),
+            token_errors: get(&c.token_errors),
+            refresh_grants: get(&c.refresh_grants),
+            code_grants: get(&c.code_grants),
+            exchange_grants: get(&c.exchange_grants),
+            faults_injected: get(&c.faults_injected),
+            rows_served: get(&c.rows_served),
+            report_runs_started: get(&c.report_runs_started),
+            in_flight_api_requests: get(&c.in_flight),
+            max_concurrent_api_requests: get(&c.max_in_flight),
+        }
+    }
+
+    /// Queues a fault.
+    pub fn push_fault(&self, fault: Fault) {
+        self.world().faults.push(fault);
+    }
+
+    /// Invalidates every token of `user`; returns (access tokens, refresh tokens) revoked.
+    pub fn revoke(&self, user: &str, reason: RevokeReason) -> (usize, usize) {
+        self.world().tokens.revoke_user(user, reason)
+    }
+
+    /// Expires every access token of `user` now; refresh tokens stay valid.
+    pub fn expire_access_tokens(&self, user: &str) -> usize {
+        let mut world = self.world();
+        let now = world.now();
+        world.tokens.expire_access(user, now)
+    }
+
+    /// Moves the sandbox clock forward; returns the new time (unix seconds).
+    pub fn advance_clock(&self, secs: i64) -> i64 {
+        let mut world = self.world();
+        world.clock_offset_secs += secs;
+        world.now()
+    }
+
+    /// Takes away (`denied = true`) or gives back `user`'s access to ad account `account`.
+    pub fn set_account_access(&self, user: &str, account: u64, denied: bool) {
+        let mut world = self.world();
+        let set = world.denied.entry(user.to_string()).or_default();
+        if denied {
+            set.insert(account);
+        } else {
+            set.remove(&account);
+        }
+    }
+}
+
+/// Counts an API request in flight for as long as it lives.
+pub(super) struct InFlight<'a>(&'a Counters);
+
+impl<'a> InFlight<'a> {
+    pub fn enter(counters: &'a Counters) -> Self {
+        let now = counters.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        counters.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        Counters::bump(&counters.api_requests, 1);
+        Self(counters)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}

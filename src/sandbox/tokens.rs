@@ -1,0 +1,673 @@
+//! The sandbox's authorization server state: codes, access tokens and refresh-token grants,
+//! and the rules of RFC 6749, RFC 7636 (PKCE) and RFC 9700 (rotation with reuse detection).
+//!
+//! Pure bookkeeping over an injected `now` (unix seconds), so the rules are unit tested
+//! without HTTP.
+
+use std::collections::HashMap;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use super::settings::SandboxSettings;
+
+/// Authorization codes are valid this long (RFC 6749 §4.1.2 recommends at most 10 minutes).
+const CODE_TTL_SECS: i64 = 600;
+
+/// Why the platform invalidated a user's tokens; each maps to Graph's code 190 subcode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevokeReason {
+    /// The user changed their password (subcode 460).
+    PasswordChanged,
+    /// The user removed the app (subcode 458).
+    AppRemoved,
+    /// The session expired (subcode 463).
+    Expired,
+    /// The user must log in on facebook.com to clear a checkpoint (subcode 459).
+    Checkpoint,
+    /// The user is not confirmed (subcode 464).
+    UnconfirmedUser,
+}
+
+impl RevokeReason {
+    /// Every reason, for error messages.
+    pub const ALL: [RevokeReason; 5] = [
+        Self::PasswordChanged,
+        Self::AppRemoved,
+        Self::Expired,
+        Self::Checkpoint,
+        Self::UnconfirmedUser,
+    ];
+
+    /// The control API's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::PasswordChanged => "password_changed",
+            Self::AppRemoved => "app_removed",
+            Self::Expired => "expired",
+            Self::Checkpoint => "checkpoint",
+            Self::UnconfirmedUser => "unconfirmed_user",
+        }
+    }
+
+    /// Parses a control API name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.name() == name)
+    }
+
+    /// Graph's `error_subcode` for a token invalidated this way.
+    pub fn subcode(self) -> i64 {
+        match self {
+            Self::PasswordChanged => 460,
+            Self::AppRemoved => 458,
+            Self::Expired => 463,
+            Self::Checkpoint => 459,
+            Self::UnconfirmedUser => 464,
+        }
+    }
+
+    /// Graph's message for an API call made with such a token.
+    pub fn graph_message(self, user: &str, client_id: &str) -> String {
+        match self {
+            Self::PasswordChanged => "Error validating access token: The session has been invalidated because the user changed their password or Facebook has changed the session for security reasons.".into(),
+            Self::AppRemoved => format!("Error validating access token: The user has not authorized application {client_id}."),
+            Self::Expired => "Error validating access token: The session has expired.".into(),
+            Self::Checkpoint => "Error validating access token: You cannot access the app till you log in to www.facebook.com and follow the instructions given.".into(),
+            Self::UnconfirmedUser => format!("Error validating access token: Sessions for the user {user} are not allowed because the user is not a confirmed user."),
+        }
+    }
+
+    /// The `error_description` of an `invalid_grant` for a refresh token revoked this way.
+    pub fn grant_description(self) -> &'static str {
+        match self {
+            Self::PasswordChanged => "The refresh token was revoked because the user changed their password.",
+            Self::AppRemoved => "The refresh token was revoked because the user removed the app.",
+            Self::Expired => "The refresh token has expired.",
+            Self::Checkpoint => {
+                "The refresh token was revoked: the user must log in to the platform to clear a security checkpoint."
+            }
+            Self::UnconfirmedUser => "The refresh token was revoked because the user is not confirmed.",
+        }
+    }
+}
+
+/// Why an access token was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessDenied {
+    /// Missing from the request.
+    Missing,
+    /// Never issued (or garbled).
+    Unknown,
+    /// Past its expiry (unix seconds).
+    Expired {
+        /// When it expired.
+        at: i64,
+    },
+    /// Invalidated by a revocation.
+    Revoked {
+        /// Why.
+        reason: RevokeReason,
+        /// Whose token it was.
+        user: String,
+        /// Which app it was issued to.
+        client_id: String,
+    },
+}
+
+/// The holder of a valid access token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grantee {
+    /// Sandbox user name.
+    pub user: String,
+    /// OAuth client the token was issued to.
+    pub client_id: String,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+    /// Expiry (unix seconds).
+    pub expires_at: i64,
+}
+
+/// A token endpoint error (RFC 6749 §5.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantError {
+    /// `error` code, e.g. `invalid_grant`.
+    pub error: &'static str,
+    /// `error_description`.
+    pub description: String,
+}
+
+impl GrantError {
+    /// The grant (code or refresh token) is invalid, expired, revoked or not this client's.
+    pub fn invalid_grant(description: impl Into<String>) -> Self {
+        Self::new("invalid_grant", description)
+    }
+
+    /// Any other RFC 6749 §5.2 error.
+    pub fn new(error: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            error,
+            description: description.into(),
+        }
+    }
+}
+
+/// A successful token response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issued {
+    /// New access token.
+    pub access_token: String,
+    /// Its lifetime in seconds.
+    pub expires_in: u64,
+    /// A refresh token, when one was issued (first grant, or rotation).
+    pub refresh_token: Option<String>,
+}
+
+/// What an authorization code request carried, bound to the code.
+#[derive(Debug, Clone)]
+pub struct CodeRequest {
+    /// Client the code is for.
+    pub client_id: String,
+    /// The exact redirect URI the token request must repeat.
+    pub redirect_uri: String,
+    /// Approving user.
+    pub user: String,
+    /// Requested scopes.
+    pub scopes: Vec<String>,
+    /// PKCE challenge and method (`S256` or `plain`), when sent.
+    pub challenge: Option<(String, String)>,
+}
+
+#[derive(Debug)]
+struct Code {
+    request: CodeRequest,
+    expires_at: i64,
+}
+
+#[derive(Debug)]
+struct AccessToken {
+    grantee: Grantee,
+    /// The refresh-token family it came from, so reuse detection can revoke it too.
+    family: u64,
+    revoked: Option<RevokeReason>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RefreshState {
+    Active,
+    /// Replaced by rotation; presenting it again is reuse.
+    Rotated,
+    Revoked(RevokeReason),
+}
+
+#[derive(Debug)]
+struct RefreshGrant {
+    user: String,
+    client_id: String,
+    scopes: Vec<String>,
+    /// All refresh tokens descending from one authorization share a family.
+    family: u64,
+    state: RefreshState,
+    issued_at: i64,
+    last_used_at: i64,
+}
+
+/// Every code and token the sandbox has issued.
+#[derive(Debug, Default)]
+pub struct TokenBook {
+    codes: HashMap<String, Code>,
+    access: HashMap<String, AccessToken>,
+    refresh: HashMap<String, RefreshGrant>,
+    next_family: u64,
+}
+
+impl TokenBook {
+    /// Issues a single-use authorization code for an approved request.
+    pub fn issue_code(&mut self, request: CodeRequest, now: i64) -> String {
+        let code = random_token("AQ");
+        self.codes.insert(
+            code.clone(),
+            Code {
+                request,
+                expires_at: now + CODE_TTL_SECS,
+            },
+        );
+        code
+    }
+
+    /// The `authorization_code` grant: checks client, redirect URI and PKCE verifier.
+    pub fn exchange_code(
+        &mut self,
+        client_id: &str,
+        code: &str,
+        redirect_uri: Option<&str>,
+        verifier: Option<&str>,
+        settings: &SandboxSettings,
+        now: i64,
+    ) -> Result<Issued, GrantError> {
+        // Codes are single use whatever the outcome (RFC 6749 §4.1.2).
+        let Some(Code { request, expires_at }) = self.codes.remove(code) else {
+            return Err(GrantError::invalid_grant(
+                "The authorization code is invalid or was already used.",
+            ));
+        };
+        if expires_at <= now {
+            return Err(GrantError::invalid_grant("The authorization code has expired."));
+        }
+        if request.client_id != client_id {
+            return Err(GrantError::invalid_grant(
+                "The authorization code was issued to another client.",
+            ));
+        }
+        if redirect_uri != Some(request.redirect_uri.as_str()) {
+            return Err(GrantError::invalid_grant(
+                "redirect_uri does not match the one used in the authorization request.",
+            ));
+        }
+        if let Some((challenge, method)) = &request.challenge {
+            let Some(verifier) = verifier else {
+                return Err(GrantError::invalid_grant("code_verifier is required (PKCE)."));
+            };
+            if !pkce_matches(verifier, challenge, method) {
+                return Err(GrantError::invalid_grant(
+                    "code_verifier does not match the code_challenge.",
+                ));
+            }
+        }
+        let family = self.next_family;
+        self.next_family += 1;
+        let refresh_token = self.new_refresh(&request.user, client_id, &request.scopes, family, now);
+        let (access_token, expires_in) = self.new_access(
+            &request.user,
+            client_id,
+            &request.scopes,
+            family,
+            settings.access_token_ttl_secs,
+            now,
+        );
+        Ok(Issued {
+            access_token,
+            expires_in,
+            refresh_token: Some(refresh_token),
+        })
+    }
+
+    /// The `refresh_token` grant, with optional rotation and reuse detection.
+    pub fn refresh(
+        &mut self,
+        client_id: &str,
+        refresh_token: &str,
+        settings: &SandboxSettings,
+        now: i64,
+    ) -> Result<Issued, GrantError> {
+        let Some(grant) = self.refresh.get_mut(refresh_token) else {
+            return Err(GrantError::invalid_grant("The refresh token is invalid."));
+        };
+        if grant.client_id != client_id {
+            return Err(GrantError::invalid_grant(
+                "The refresh token was issued to another client.",
+            ));
+        }
+        match grant.state {
+            RefreshState::Revoked(reason) => return Err(GrantError::invalid_grant(reason.grant_description())),
+            RefreshState::Rotated => {
+                let family = grant.family;
+                self.revoke_family(family);
+                return Err(GrantError::invalid_grant("The refresh token was already used. Every token of this grant has been revoked because reuse suggests it was stolen.",
+                ));
+            }
+            RefreshState::Active => {}
+        }
+        let too_old = settings
+            .refresh_token_ttl_secs
+            .is_some_and(|ttl| grant.issued_at + ttl as i64 <= now);
+        let idle = settings
+            .refresh_token_idle_secs
+            .is_some_and(|ttl| grant.last_used_at + ttl as i64 <= now);
+        if too_old || idle {
+            grant.state = RefreshState::Revoked(RevokeReason::Expired);
+            let why = if too_old {
+                "has expired"
+            } else {
+                "expired because it was not used for too long"
+            };
+            return Err(GrantError::invalid_grant(format!("The refresh token {why}.")));
+        }
+        grant.last_used_at = now;
+        let (user, scopes, family) = (grant.user.clone(), grant.scopes.clone(), grant.family);
+        let rotated = if settings.rotate_refresh_tokens {
+            grant.state = RefreshState::Rotated;
+            Some(self.new_refresh(&user, client_id, &scopes, family, now))
+        } else {
+            None
+        };
+        let (access_token, expires_in) =
+            self.new_access(&user, client_id, &scopes, family, settings.access_token_ttl_secs, now);
+        Ok(Issued {
+            access_token,
+            expires_in,
+            refresh_token: rotated,
+        })
+    }
+
+    /// Meta's `fb_exchange_token` grant: a valid short-lived token becomes a long-lived one.
+    pub fn exchange_long_lived(
+        &mut self,
+        client_id: &str,
+        token: &str,
+        settings: &SandboxSettings,
+        now: i64,
+    ) -> Result<Issued, GrantError> {
+        let grantee = self
+            .check_access(Some(token), now)
+            .map_err(|_| GrantError::invalid_grant("fb_exchange_token is not a valid access token."))?;
+        let family = self.access[token].family;
+        if grantee.client_id != client_id {
+            return Err(GrantError::invalid_grant(
+                "fb_exchange_token was issued to another app.",
+            ));
+        }
+        let (access_token, expires_in) = self.new_access(
+            &grantee.user,
+            client_id,
+            &grantee.scopes,
+            family,
+            settings.long_lived_token_ttl_secs,
+            now,
+        );
+        Ok(Issued {
+            access_token,
+            expires_in,
+            refresh_token: None,
+        })
+    }
+
+    /// Who holds `token`, or why it is refused.
+    pub fn check_access(&self, token: Option<&str>, now: i64) -> Result<Grantee, AccessDenied> {
+        let token = token.ok_or(AccessDenied::Missing)?;
+        let access = self.access.get(token).ok_or(AccessDenied::Unknown)?;
+        if let Some(reason) = access.revoked {
+            return Err(AccessDenied::Revoked {
+                reason,
+                user: access.grantee.user.clone(),
+                client_id: access.grantee.client_id.clone(),
+            });
+        }
+        if access.grantee.expires_at <= now {
+            return Err(AccessDenied::Expired {
+                at: access.grantee.expires_at,
+            });
+        }
+        Ok(access.grantee.clone())
+    }
+
+    /// Invalidates every token of `user`; returns (access tokens, refresh tokens) revoked.
+    pub fn revoke_user(&mut self, user: &str, reason: RevokeReason) -> (usize, usize) {
+        let mut access = 0;
+        for token in self
+            .access
+            .values_mut()
+            .filter(|t| t.grantee.user == user && t.revoked.is_none())
+        {
+            token.revoked = Some(reason);
+            access += 1;
+        }
+        let mut refresh = 0;
+        for grant in self
+            .refresh
+            .values_mut()
+            .filter(|g| g.user == user && g.state == RefreshState::Active)
+        {
+            grant.state = RefreshState::Revoked(reason);
+            refresh += 1;
+        }
+        (access, refresh)
+    }
+
+    /// Makes every access token of `user` expired now, leaving refresh tokens valid.
+    pub fn expire_access(&mut self, user: &str, now: i64) -> usize {
+        let mut expired = 0;
+        for token in self.access.values_mut().filter(|t| t.grantee.user == user) {
+            if token.grantee.expires_at > now {
+                token.grantee.expires_at = now;
+                expired += 1;
+            }
+        }
+        expired
+    }
+
+    fn revoke_family(&mut self, family: u64) {
+        for grant in self.refresh.values_mut().filter(|g| g.family == family) {
+            grant.state = RefreshState::Revoked(RevokeReason::Expired);
+        }
+        for token in self.access.values_mut().filter(|t| t.family == family) {
+            token.revoked.get_or_insert(RevokeReason::Expired);
+        }
+    }
+
+    fn new_access(
+        &mut self,
+        user: &str,
+        client_id: &str,
+        scopes: &[String],
+        family: u64,
+        ttl: u64,
+        now: i64,
+    ) -> (String, u64) {
+        let token = random_token("EAA");
+        self.access.insert(
+            token.clone(),
+            AccessToken {
+                grantee: Grantee {
+                    user: user.to_string(),
+                    client_id: client_id.to_string(),
+                    scopes: scopes.to_vec(),
+                    expires_at: now + ttl as i64,
+                },
+                family,
+                revoked: None,
+            },
+        );
+        (token, ttl)
+    }
+
+    fn new_refresh(&mut self, user: &str, client_id: &str, scopes: &[String], family: u64, now: i64) -> String {
+        let token = random_token("rt.");
+        self.refresh.insert(
+            token.clone(),
+            RefreshGrant {
+                user: user.to_string(),
+                client_id: client_id.to_string(),
+                scopes: scopes.to_vec(),
+                family,
+                state: RefreshState::Active,
+                issued_at: now,
+                last_used_at: now,
+            },
+        );
+        token
+    }
+}
+
+/// RFC 7636 §4.6: does `verifier` answer `challenge`?
+fn pkce_matches(verifier: &str, challenge: &str, method: &str) -> bool {
+    match method {
+        "S256" => URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) == challenge,
+        "plain" => verifier == challenge,
+        _ => false,
+    }
+}
+
+/// An unguessable token with a recognisable prefix.
+fn random_token(prefix: &str) -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn approved(book: &mut TokenBook, verifier: &str) -> String {
+        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+        book.issue_code(
+            CodeRequest {
+                client_id: "app".into(),
+                redirect_uri: "http://127.0.0.1/cb".into(),
+                user: "ann".into(),
+                scopes: vec!["ads_read".into()],
+                challenge: Some((challenge, "S256".into())),
+            },
+            NOW,
+        )
+    }
+
+    fn connected(settings: &SandboxSettings) -> (TokenBook, Issued) {
+        let mut book = TokenBook::default();
+        let code = approved(&mut book, "v".repeat(43).as_str());
+        let issued = book
+            .exchange_code(
+                "app",
+                &code,
+                Some("http://127.0.0.1/cb"),
+                Some(&"v".repeat(43)),
+                settings,
+                NOW,
+            )
+            .unwrap();
+        (book, issued)
+    }
+
+    #[test]
+    fn code_exchange_checks_pkce_and_is_single_use() {
+        let settings = SandboxSettings::default();
+        let mut book = TokenBook::default();
+        let code = approved(&mut book, &"v".repeat(43));
+        let wrong = book.exchange_code(
+            "app",
+            &code,
+            Some("http://127.0.0.1/cb"),
+            Some(&"w".repeat(43)),
+            &settings,
+            NOW,
+        );
+        assert_eq!(
+            wrong.unwrap_err().description,
+            "code_verifier does not match the code_challenge."
+        );
+        // The failed attempt consumed the code.
+        let again = book.exchange_code(
+            "app",
+            &code,
+            Some("http://127.0.0.1/cb"),
+            Some(&"v".repeat(43)),
+            &settings,
+            NOW,
+        );
+        assert_eq!(again.unwrap_err().error, "invalid_grant");
+    }
+
+    #[test]
+    fn redirect_uri_must_match_exactly() {
+        let settings = SandboxSettings::default();
+        let mut book = TokenBook::default();
+        let code = approved(&mut book, &"v".repeat(43));
+        let error = book
+            .exchange_code(
+                "app",
+                &code,
+                Some("http://127.0.0.1/cb/"),
+                Some(&"v".repeat(43)),
+                &settings,
+                NOW,
+            )
+            .unwrap_err();
+        assert!(error.description.contains("redirect_uri"));
+    }
+
+    #[test]
+    fn access_tokens_expire_and_refresh_without_rotation_keeps_the_refresh_token() {
+        let settings = SandboxSettings::default();
+        let (mut book, issued) = connected(&settings);
+        let grantee = book.check_access(Some(&issued.access_token), NOW).unwrap();
+        assert_eq!(grantee.user, "ann");
+        assert_eq!(
+            book.check_access(Some(&issued.access_token), NOW + 3600),
+            Err(AccessDenied::Expired { at: NOW + 3600 })
+        );
+        let refresh = issued.refresh_token.unwrap();
+        let renewed = book.refresh("app", &refresh, &settings, NOW + 3600).unwrap();
+        assert_eq!(renewed.refresh_token, None);
+        assert!(book.check_access(Some(&renewed.access_token), NOW + 3600).is_ok());
+        assert!(book.refresh("app", &refresh, &settings, NOW + 3700).is_ok());
+    }
+
+    #[test]
+    fn reusing_a_rotated_refresh_token_revokes_the_whole_grant() {
+        let settings = SandboxSettings {
+            rotate_refresh_tokens: true,
+            ..SandboxSettings::default()
+        };
+        let (mut book, issued) = connected(&settings);
+        let first = issued.refresh_token.unwrap();
+        let renewed = book.refresh("app", &first, &settings, NOW).unwrap();
+        let second = renewed.refresh_token.clone().unwrap();
+        assert_ne!(first, second);
+        let reuse = book.refresh("app", &first, &settings, NOW).unwrap_err();
+        assert!(reuse.description.contains("already used"));
+        assert_eq!(
+            book.refresh("app", &second, &settings, NOW).unwrap_err().error,
+            "invalid_grant"
+        );
+        assert!(book.check_access(Some(&renewed.access_token), NOW).is_err());
+    }
+
+    #[test]
+    fn revoking_a_user_names_the_reason() {
+        let settings = SandboxSettings::default();
+        let (mut book, issued) = connected(&settings);
+        assert_eq!(book.revoke_user("ann", RevokeReason::PasswordChanged), (1, 1));
+        assert_eq!(
+            book.check_access(Some(&issued.access_token), NOW),
+            Err(AccessDenied::Revoked {
+                reason: RevokeReason::PasswordChanged,
+                user: "ann".into(),
+                client_id: "app".into()
+            })
+        );
+        let error = book
+            .refresh("app", &issued.refresh_token.unwrap(), &settings, NOW)
+            .unwrap_err();
+        assert!(error.description.contains("changed their password"));
+    }
+
+    #[test]
+    fn idle_refresh_tokens_go_stale() {
+        let settings = SandboxSettings {
+            refresh_token_idle_secs: Some(100),
+            ..SandboxSettings::default()
+        };
+        let (mut book, issued) = connected(&settings);
+        let error = book
+            .refresh("app", &issued.refresh_token.unwrap(), &settings, NOW + 100)
+            .unwrap_err();
+        assert!(error.description.contains("not used for too long"));
+    }
+
+    #[test]
+    fn long_lived_exchange_needs_a_valid_token_of_the_same_app() {
+        let settings = SandboxSettings::default();
+        let (mut book, issued) = connected(&settings);
+        let long = book
+            .exchange_long_lived("app", &issued.access_token, &settings, NOW)
+            .unwrap();
+        assert_eq!(long.expires_in, 5_184_000);
+        assert!(book
+            .exchange_long_lived("other", &issued.access_token, &settings, NOW)
+            .is_err());
+    }
+}

@@ -1,0 +1,134 @@
+//! The run loop.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{Mutex, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::Schedule;
+use crate::config::RunLimits;
+use crate::query::Query;
+use crate::run::{run_query, RunContext, Trigger};
+use crate::store::{QueryState, StoreError};
+
+/// Fires a query missed while the daemon was not running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MissedFires {
+    /// How many fires were missed.
+    pub count: usize,
+    /// The latest of them, which is run at once.
+    pub latest: DateTime<Utc>,
+}
+
+/// Fires of `schedule` in `(after, now]`.
+pub fn missed_fires(schedule: &Schedule, after: DateTime<Utc>, now: DateTime<Utc>) -> Option<MissedFires> {
+    schedule
+        .fires_between(after, now)
+        .fold(None, |missed: Option<MissedFires>, fire| {
+            Some(MissedFires {
+                count: missed.map_or(0, |m| m.count) + 1,
+                latest: fire,
+            })
+        })
+}
+
+/// Starts runs when queries are due.
+pub struct Scheduler {
+    ctx: RunContext,
+    queries: Vec<Arc<Query>>,
+    global: Arc<Semaphore>,
+    per_connection: HashMap<String, Arc<Semaphore>>,
+    per_query: Vec<Arc<Mutex<()>>>,
+}
+
+impl Scheduler {
+    /// A scheduler for `queries` within `limits`.
+    pub fn new(ctx: RunContext, queries: Vec<Query>, limits: RunLimits) -> Self {
+        let per_connection = queries
+            .iter()
+            .map(|q| {
+                (
+                    q.connection.clone(),
+                    Arc::new(Semaphore::new(limits.max_runs_per_connection)),
+                )
+            })
+            .collect();
+        Self {
+            per_query: queries.iter().map(|_| Arc::new(Mutex::new(()))).collect(),
+            queries: queries.into_iter().map(Arc::new).collect(),
+            global: Arc::new(Semaphore::new(limits.max_concurrent_runs)),
+            per_connection,
+            ctx,
+        }
+    }
+
+    /// Runs until `shutdown` is cancelled; runs it started are tracked by `tracker`, so the
+    /// caller can wait for them to finish their writes.
+    pub async fn run(self, shutdown: CancellationToken, tracker: TaskTracker) -> Result<(), StoreError> {
+        let now = self.ctx.clock.now();
+        let mut due: BTreeSet<(DateTime<Utc>, usize)> = BTreeSet::new();
+        for (index, query) in self.queries.iter().enumerate() {
+            let mut state = self.ctx.store.query_state(&query.name)?.unwrap_or_default();
+            if state.last_fire.is_none() && state.tracked_since.is_none() {
+                state.tracked_since = Some(now);
+                self.ctx.store.put_query_state(&query.name, &state)?;
+            }
+            let anchor = state_anchor(&state, now);
+            if let Some(missed) = missed_fires(&query.schedule, anchor, now) {
+                tracing::warn!(
+                    query = %query.name,
+                    missed = missed.count,
+                    "{}: {} scheduled run(s) were missed while adsync was not running; running the latest ({}) now.",
+                    query.name,
+                    missed.count,
+                    missed.latest
+                );
+                due.insert((missed.latest, index));
+            } else if let Some(next) = query.schedule.next_after(anchor.max(now)) {
+                due.insert((next, index));
+            }
+        }
+        self.ctx.store.flush().await?;
+        tracing::info!("Scheduler started with {} queries.", self.queries.len());
+
+        while let Some(&(fire, index)) = due.first() {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = self.ctx.clock.sleep_until(fire) => {}
+            }
+            due.pop_first();
+            self.start(index, fire, &tracker);
+            if let Some(next) = self.queries[index].schedule.next_after(fire.max(self.ctx.clock.now())) {
+                due.insert((next, index));
+            }
+        }
+        if due.is_empty() {
+            shutdown.cancelled().await;
+        }
+        tracing::info!("Scheduler stopped: no new runs will start.");
+        Ok(())
+    }
+
+    fn start(&self, index: usize, fire: DateTime<Utc>, tracker: &TaskTracker) {
+        let query = self.queries[index].clone();
+        let ctx = self.ctx.clone();
+        let global = self.global.clone();
+        let connection = self.per_connection[&query.connection].clone();
+        let serial = self.per_query[index].clone();
+        tracker.spawn(async move {
+            // One run per query at a time: two runs writing one output would race.
+            let _serial = serial.lock().await;
+            let _global = global.acquire_owned().await;
+            let _connection = connection.acquire_owned().await;
+            run_query(&ctx, &query, fire, Trigger::Scheduled).await;
+        });
+    }
+}
+
+/// The instant after which fires count as not yet handled.
+fn state_anchor(state: &QueryState, now: DateTime<Utc>) -> DateTime<Utc> {
+    state.last_fire.or(state.tracked_since).unwrap_or(now)
+}

@@ -1,0 +1,133 @@
+//! Sinks: where rows end up.
+//!
+//! Sinks take rows as they come; a delivery is committed whole or not at all. A run opens a
+//! delivery, hands it one [`RowBatch`](crate::rows::RowBatch) per source page and commits it
+//! only once the source is exhausted. Until then nothing a reader can see has changed, and a
+//! delivery that is dropped (the source failed, the daemon is stopping) leaves the previous
+//! output exactly as it was.
+//!
+//! - [`csv`]: a CSV file, replaced with a temp file and an atomic rename.
+
+pub mod csv;
+
+use std::io;
+use std::path::PathBuf;
+
+use crate::rows::DateWindow;
+
+pub use self::csv::{CsvDelivery, CsvSink, DeliveryReport};
+
+/// Why a delivery could not start, take a batch or commit.
+///
+/// Every message names the file involved, because the person reading it is an operator
+/// looking at a run record, not at the query that produced it.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    /// A file system operation failed (permissions, disk full, missing mount, ...).
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        /// What was being done, e.g. `create temp file`.
+        action: &'static str,
+        /// The file or directory it was done to.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// The existing output could not be read back for an append (I/O error or malformed CSV).
+    #[error("cannot read existing {}: {source}", path.display())]
+    ReadExisting {
+        /// The output file.
+        path: PathBuf,
+        /// The underlying error, with the record and line where it occurred.
+        #[source]
+        source: ::csv::Error,
+    },
+    /// The existing output has other columns than the query writes, so appending would mix
+    /// two layouts in one file.
+    #[error(
+        "{} has columns {found:?} but this query writes {expected:?}; \
+         move the file away or use mode replace to start it over",
+        path.display()
+    )]
+    HeaderMismatch {
+        /// The output file.
+        path: PathBuf,
+        /// The header found in the file.
+        found: Vec<String>,
+        /// The query's columns.
+        expected: Vec<String>,
+    },
+    /// Append mode was asked for without saying which column holds the row date.
+    #[error(
+        "cannot append to {}: no date column is set, so the rows of a window cannot be told apart",
+        path.display()
+    )]
+    MissingDateColumn {
+        /// The output file.
+        path: PathBuf,
+    },
+    /// The date column index points past the last column.
+    #[error("date column {index} is out of range for {}, which has {columns} columns", path.display())]
+    DateColumnOutOfRange {
+        /// The output file.
+        path: PathBuf,
+        /// The index given.
+        index: usize,
+        /// How many columns there are.
+        columns: usize,
+    },
+    /// A sink without columns would write a file no reader can tell from an empty one.
+    #[error("no columns are set for {}", path.display())]
+    NoColumns {
+        /// The output file.
+        path: PathBuf,
+    },
+    /// The output path does not name a file (e.g. it ends in `..`).
+    #[error("{} is not a file path", path.display())]
+    InvalidPath {
+        /// The path given.
+        path: PathBuf,
+    },
+    /// An append window that ends before it starts cannot say which rows it replaces.
+    #[error("cannot append window {window} to {}: it ends before it starts", path.display())]
+    InvalidWindow {
+        /// The output file.
+        path: PathBuf,
+        /// The window given.
+        window: DateWindow,
+    },
+    /// A batch's rows are not as wide as the sink's columns.
+    #[error("a batch for {} has {found} columns but the file has {expected}", path.display())]
+    BatchWidth {
+        /// The output file.
+        path: PathBuf,
+        /// The sink's column count.
+        expected: usize,
+        /// The batch's width.
+        found: usize,
+    },
+    /// An append carried a row outside its own window. Kept, it would survive the next
+    /// delivery of its own date next to that delivery's copy: a duplicate.
+    #[error(
+        "a row for {} has date {date:?}, outside this append's window {window}",
+        path.display()
+    )]
+    RowOutsideWindow {
+        /// The output file.
+        path: PathBuf,
+        /// The row's date cell as given.
+        date: String,
+        /// The delivery's window.
+        window: DateWindow,
+    },
+    /// A write failed earlier in this delivery, so the temp file may end in half a row.
+    #[error(
+        "an earlier write for {} failed; drop this delivery and start a new one",
+        path.display()
+    )]
+    Poisoned {
+        /// The output file.
+        path: PathBuf,
+    },
+}

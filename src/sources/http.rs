@@ -1,0 +1,224 @@
+//! The fetch logic every platform shares: one request with the connection's token, retried
+//! with bounded exponential backoff when the failure is transient, slowed down when the
+//! platform says so, and retried once with a refreshed token when the platform rejects it.
+//!
+//! A platform module supplies only how to build its request, how to classify its error
+//! payloads ([`Failure`]) and how to decode its body.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use rand::Rng;
+use reqwest::header::HeaderMap;
+use reqwest::StatusCode;
+
+use crate::auth::{Auth, AuthError};
+use crate::config::HttpPolicy;
+
+/// What kind of failure a platform response is: decides retry, wait, refresh or give up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FailureClass {
+    /// Network trouble, 5xx, platform "try again" codes: retry with backoff.
+    Transient,
+    /// The platform asks to slow down, for `retry_after` if it said.
+    RateLimited {
+        /// How long the platform asked to wait.
+        retry_after: Option<Duration>,
+    },
+    /// The access token is invalid, expired or revoked: refresh once, then reconnect.
+    TokenInvalid {
+        /// Why, as a machine-readable reason (e.g. `password_changed`), when the platform says.
+        reason: Option<String>,
+    },
+    /// The token works but lacks access to this account or scope.
+    Permission,
+    /// The query asks for something the platform rejects (unknown field, bad breakdown).
+    BadQuery,
+}
+
+/// A classified platform failure with the platform's own message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// What to do about it.
+    pub class: FailureClass,
+    /// The platform's message, safe to show (never contains the token).
+    pub message: String,
+}
+
+impl Failure {
+    /// A failure of `class` with `message`.
+    pub fn new(class: FailureClass, message: impl Into<String>) -> Self {
+        Self {
+            class,
+            message: message.into(),
+        }
+    }
+}
+
+/// Why a fetch gave up.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// Transient failures outlasted the retry budget.
+    #[error("{message} (gave up after {attempts} attempts)")]
+    RetriesExhausted {
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure.
+        message: String,
+    },
+    /// The platform rejected the token even after a refresh.
+    #[error("the platform rejected the access token: {message}")]
+    TokenRejected {
+        /// Machine-readable reason, when known.
+        reason: Option<String>,
+        /// The platform's message.
+        message: String,
+    },
+    /// No access to an account or scope.
+    #[error("permission denied: {0}")]
+    Permission(String),
+    /// The platform rejected the query itself.
+    #[error("the platform rejected the query: {0}")]
+    BadQuery(String),
+    /// A response the platform module could not make sense of, repeatedly.
+    #[error("unexpected response: {0}")]
+    Protocol(String),
+    /// No token could be had.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+}
+
+/// The HTTP client all platform calls go through; one per daemon, so connections are reused.
+#[derive(Clone, Debug)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    auth: Auth,
+    policy: HttpPolicy,
+}
+
+impl ApiClient {
+    /// A client that gets tokens from `auth` and retries per `policy`.
+    pub fn new(auth: Auth, policy: HttpPolicy) -> Self {
+        let http = reqwest::Client::builder()
+            // A redirect would carry the bearer token to wherever it points.
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(policy.request_timeout)
+            .pool_max_idle_per_host(16)
+            .build()
+            .expect("a reqwest client with static settings always builds");
+        Self { http, auth, policy }
+    }
+
+    /// The underlying HTTP client, for building requests.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The auth layer.
+    pub fn auth(&self) -> &Auth {
+        &self.auth
+    }
+
+    /// Sends the request `build` makes for a token of `connection` until it succeeds and
+    /// `decode` accepts the body, or a failure is final.
+    ///
+    /// `classify` maps an unsuccessful response (or a successful one carrying an error) to a
+    /// [`Failure`]; `decode` errors count as transient (a truncated body is retried).
+    pub async fn fetch<T>(
+        &self,
+        connection: &str,
+        build: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
+        classify: impl Fn(StatusCode, &HeaderMap, &[u8]) -> Option<Failure>,
+        decode: impl Fn(Bytes) -> Result<T, String>,
+    ) -> Result<T, FetchError> {
+        let mut attempt: u32 = 0;
+        let mut refreshed = false;
+        let mut token = self.auth.access_token(connection).await?;
+        loop {
+            attempt += 1;
+            let failure = match build(&self.http, &token).send().await {
+                Err(e) => Failure::new(FailureClass::Transient, describe_reqwest(&e)),
+                Ok(response) => {
+                    let status = response.status();
+                    let headers = response.headers().clone();
+                    match response.bytes().await {
+                        Err(e) => Failure::new(FailureClass::Transient, describe_reqwest(&e)),
+                        Ok(body) => match classify(status, &headers, &body) {
+                            Some(failure) => failure,
+                            None if status.is_success() => match decode(body) {
+                                Ok(value) => return Ok(value),
+                                Err(message) => {
+                                    Failure::new(FailureClass::Transient, format!("unreadable response: {message}"))
+                                }
+                            },
+                            None => Failure::new(
+                                FailureClass::Transient,
+                                format!("HTTP {status} with an unrecognised body"),
+                            ),
+                        },
+                    }
+                }
+            };
+            let wait = match failure.class {
+                FailureClass::TokenInvalid { reason } => {
+                    if refreshed {
+                        return Err(FetchError::TokenRejected {
+                            reason,
+                            message: failure.message,
+                        });
+                    }
+                    refreshed = true;
+                    token = self.auth.refresh(connection, &token).await?;
+                    continue;
+                }
+                FailureClass::Permission => return Err(FetchError::Permission(failure.message)),
+                FailureClass::BadQuery => return Err(FetchError::BadQuery(failure.message)),
+                FailureClass::Transient => self.backoff(attempt),
+                FailureClass::RateLimited { retry_after } => retry_after.unwrap_or_default().max(self.backoff(attempt)),
+            };
+            if attempt > self.policy.max_retries {
+                return Err(FetchError::RetriesExhausted {
+                    attempts: attempt,
+                    message: failure.message,
+                });
+            }
+            tracing::warn!(
+                connection,
+                attempt,
+                wait_ms = wait.as_millis() as u64,
+                "Platform request failed, retrying: {}",
+                failure.message
+            );
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Exponential backoff with full jitter: `initial * 2^(attempt-1)`, capped, then a
+    /// random point in its upper half so parallel runs do not retry in lockstep.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let base = self
+            .policy
+            .initial_backoff
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+            .min(self.policy.max_backoff);
+        let half = base / 2;
+        half + half.mul_f64(rand::thread_rng().gen::<f64>())
+    }
+}
+
+/// A reqwest error in words, without the URL's query string (which may carry secrets).
+fn describe_reqwest(e: &reqwest::Error) -> String {
+    let what = if e.is_timeout() {
+        "request timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_body() || e.is_decode() {
+        "connection broke while reading the response"
+    } else {
+        "request failed"
+    };
+    match e.url() {
+        Some(url) => format!("{what} ({}{})", url.origin().ascii_serialization(), url.path()),
+        None => what.to_string(),
+    }
+}

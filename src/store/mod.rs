@@ -1,0 +1,345 @@
+//! The sled store: typed trees for connections, tokens, query state and run history.
+//!
+//! One sled database in the data directory. sled allows one process per database, so while
+//! the daemon runs, CLI commands talk to it over HTTP; [`StoreError::Locked`] is how they
+//! find out. Values are JSON; tokens are additionally sealed with [`crypto::Cipher`].
+
+pub mod crypto;
+mod records;
+
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+pub use crypto::{Cipher, CryptoError, SecretKey};
+pub use records::{ConnectionState, ConnectionStatus, Identity, Outcome, QueryState, RunRecord, TokenSet};
+
+/// The schema this build writes. Bump it with a migration when a record changes shape.
+pub const SCHEMA_VERSION: u32 = 1;
+const SCHEMA_KEY: &[u8] = b"schema_version";
+/// Run records kept per query; older ones are pruned.
+pub const RUNS_KEPT_PER_QUERY: usize = 500;
+
+/// Why the store could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another process (normally the running daemon) holds the database.
+    #[error("the store in {0} is in use by another process (is `adsync run` running?)")]
+    Locked(PathBuf),
+    /// The database was written by a different schema version.
+    #[error("the store in {path} has schema version {found}, this adsync understands {expected}: use a matching adsync version or move the data directory away")]
+    SchemaMismatch {
+        /// The data directory.
+        path: PathBuf,
+        /// Version found in the store.
+        found: u32,
+        /// Version this build writes.
+        expected: u32,
+    },
+    /// A record does not decode.
+    #[error("corrupt record {key:?} in tree {tree}: {reason}")]
+    Corrupt {
+        /// Tree name.
+        tree: &'static str,
+        /// Record key.
+        key: String,
+        /// Decoder message.
+        reason: String,
+    },
+    /// Secret sealing failed.
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    /// sled itself failed.
+    #[error("store error: {0}")]
+    Sled(#[from] sled::Error),
+}
+
+/// Handle to the store; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: sled::Db,
+    connections: sled::Tree,
+    tokens: sled::Tree,
+    queries: sled::Tree,
+    runs: sled::Tree,
+    cipher: Cipher,
+}
+
+const CONNECTIONS: &str = "connections";
+const TOKENS: &str = "tokens";
+const QUERIES: &str = "query_state";
+const RUNS: &str = "runs";
+
+impl Store {
+    /// Opens (creating if needed) the store in `data_dir`, with the secret key from the
+    /// environment or the key file there.
+    pub fn open(data_dir: &Path) -> Result<Self, StoreError> {
+        let key = SecretKey::load_or_create(data_dir)?;
+        Self::open_with_key(data_dir, &key)
+    }
+
+    /// Opens the store with an explicit key.
+    pub fn open_with_key(data_dir: &Path, key: &SecretKey) -> Result<Self, StoreError> {
+        let db = sled::Config::new()
+            .path(data_dir.join("store"))
+            .open()
+            .map_err(|e| match e {
+                sled::Error::Io(ref io) if io.to_string().contains("could not acquire lock") => {
+                    StoreError::Locked(data_dir.to_path_buf())
+                }
+                other => StoreError::Sled(other),
+            })?;
+        match db.get(SCHEMA_KEY)? {
+            None => {
+                db.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+                db.flush()?;
+            }
+            Some(bytes) => {
+                let found = <[u8; 4]>::try_from(bytes.as_ref()).map(u32::from_be_bytes).unwrap_or(0);
+                if found != SCHEMA_VERSION {
+                    return Err(StoreError::SchemaMismatch {
+                        path: data_dir.to_path_buf(),
+                        found,
+                        expected: SCHEMA_VERSION,
+                    });
+                }
+            }
+        }
+        Ok(Self {
+            connections: db.open_tree(CONNECTIONS)?,
+            tokens: db.open_tree(TOKENS)?,
+            queries: db.open_tree(QUERIES)?,
+            runs: db.open_tree(RUNS)?,
+            cipher: Cipher::new(key),
+            db,
+        })
+    }
+
+    /// Writes everything to disk. Call before acting on a value that must survive a crash.
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    /// The stored state of a connection.
+    pub fn connection(&self, id: &str) -> Result<Option<ConnectionState>, StoreError> {
+        get_json(&self.connections, CONNECTIONS, id)
+    }
+
+    /// Saves a connection's state.
+    pub fn put_connection(&self, id: &str, state: &ConnectionState) -> Result<(), StoreError> {
+        put_json(&self.connections, id, state)
+    }
+
+    /// The decrypted token set of a connection.
+    pub fn token(&self, connection: &str) -> Result<Option<TokenSet>, StoreError> {
+        let Some(sealed) = self.tokens.get(connection)? else {
+            return Ok(None);
+        };
+        let plain = self.cipher.open(&token_context(connection), &sealed)?;
+        decode(TOKENS, connection, &plain).map(Some)
+    }
+
+    /// Seals and saves a connection's tokens, and waits until they are on disk: a rotated
+    /// refresh token must be durable before the access token that came with it is used.
+    pub async fn put_token(&self, connection: &str, token: &TokenSet) -> Result<(), StoreError> {
+        let plain = serde_json::to_vec(token).expect("token sets always serialize");
+        let sealed = self.cipher.seal(&token_context(connection), &plain);
+        self.tokens.insert(connection, sealed)?;
+        self.flush().await
+    }
+
+    /// The scheduling state of a query.
+    pub fn query_state(&self, query: &str) -> Result<Option<QueryState>, StoreError> {
+        get_json(&self.queries, QUERIES, query)
+    }
+
+    /// Saves a query's scheduling state.
+    pub fn put_query_state(&self, query: &str, state: &QueryState) -> Result<(), StoreError> {
+        put_json(&self.queries, query, state)
+    }
+
+    /// Appends a run record, pruning the query's oldest beyond [`RUNS_KEPT_PER_QUERY`].
+    pub fn record_run(&self, run: &RunRecord) -> Result<(), StoreError> {
+        let mut key = run_prefix(&run.query);
+        key.extend_from_slice(&run.started.timestamp_micros().to_be_bytes());
+        put_json(&self.runs, key, run)?;
+        let prefix = run_prefix(&run.query);
+        let count = self.runs.scan_prefix(&prefix).keys().count();
+        if count > RUNS_KEPT_PER_QUERY {
+            for old in self.runs.scan_prefix(&prefix).keys().take(count - RUNS_KEPT_PER_QUERY) {
+                self.runs.remove(old?)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A query's runs, oldest first.
+    pub fn runs(&self, query: &str) -> Result<Vec<RunRecord>, StoreError> {
+        self.runs
+            .scan_prefix(run_prefix(query))
+            .map(|item| {
+                let (key, value) = item?;
+                decode(RUNS, &String::from_utf8_lossy(&key), &value)
+            })
+            .collect()
+    }
+
+    /// The most recent run of a query.
+    pub fn last_run(&self, query: &str) -> Result<Option<RunRecord>, StoreError> {
+        match self.runs.scan_prefix(run_prefix(query)).next_back() {
+            None => Ok(None),
+            Some(item) => {
+                let (key, value) = item?;
+                decode(RUNS, &String::from_utf8_lossy(&key), &value).map(Some)
+            }
+        }
+    }
+
+    /// Ids of connections that have stored state.
+    pub fn connection_ids(&self) -> Result<Vec<String>, StoreError> {
+        self.connections
+            .iter()
+            .keys()
+            .map(|k| Ok(String::from_utf8_lossy(&k?).into_owned()))
+            .collect()
+    }
+}
+
+fn token_context(connection: &str) -> Vec<u8> {
+    format!("adsync/{TOKENS}/{connection}").into_bytes()
+}
+
+fn run_prefix(query: &str) -> Vec<u8> {
+    let mut prefix = query.as_bytes().to_vec();
+    prefix.push(0);
+    prefix
+}
+
+fn get_json<T: DeserializeOwned>(tree: &sled::Tree, name: &'static str, key: &str) -> Result<Option<T>, StoreError> {
+    match tree.get(key)? {
+        None => Ok(None),
+        Some(bytes) => decode(name, key, &bytes).map(Some),
+    }
+}
+
+fn put_json<K: AsRef<[u8]>, T: Serialize>(tree: &sled::Tree, key: K, value: &T) -> Result<(), StoreError> {
+    let bytes = serde_json::to_vec(value).expect("store records always serialize");
+    tree.insert(key, bytes)?;
+    Ok(())
+}
+
+fn decode<T: DeserializeOwned>(tree: &'static str, key: &str, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        tree,
+        key: key.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::rows::DateWindow;
+
+    fn token() -> TokenSet {
+        TokenSet {
+            access_token: "EAAB-access-SECRETVALUE".into(),
+            refresh_token: Some("refresh-SECRETVALUE".into()),
+            access_expires_at: Some(Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap()),
+            refresh_expires_at: None,
+            scopes: vec!["ads_read".into()],
+            identity: None,
+            obtained_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
+            last_used_at: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn tokens_round_trip_and_are_not_in_clear_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = SecretKey::generate();
+        {
+            let store = Store::open_with_key(dir.path(), &key).unwrap();
+            store.put_token("meta", &token()).await.unwrap();
+            assert_eq!(store.token("meta").unwrap().unwrap(), token());
+        }
+        for entry in walk(dir.path()) {
+            let bytes = std::fs::read(&entry).unwrap();
+            assert!(
+                !bytes.windows(11).any(|w| w == b"SECRETVALUE"),
+                "token in clear in {}",
+                entry.display()
+            );
+        }
+        let reopened = Store::open_with_key(dir.path(), &key).unwrap();
+        assert_eq!(reopened.token("meta").unwrap().unwrap(), token());
+    }
+
+    #[test]
+    fn other_schema_version_is_refused_with_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = sled::open(dir.path().join("store")).unwrap();
+            db.insert(SCHEMA_KEY, &99u32.to_be_bytes()).unwrap();
+            db.flush().unwrap();
+        }
+        let err = Store::open_with_key(dir.path(), &SecretKey::generate()).unwrap_err();
+        assert!(matches!(
+            err,
+            StoreError::SchemaMismatch {
+                found: 99,
+                expected: 1,
+                ..
+            }
+        ));
+        assert!(err.to_string().contains("schema version 99"));
+    }
+
+    #[test]
+    fn runs_are_listed_oldest_first_and_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_with_key(dir.path(), &SecretKey::generate()).unwrap();
+        let day = "2026-01-01".parse().unwrap();
+        for i in 0..(RUNS_KEPT_PER_QUERY as i64 + 3) {
+            let started = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + chrono::Duration::minutes(i);
+            store
+                .record_run(&RunRecord {
+                    query: "q".into(),
+                    fire: started,
+                    started,
+                    finished: started,
+                    window: DateWindow::new(day, day),
+                    rows: i as u64,
+                    outcome: Outcome::Delivered,
+                    error: None,
+                    output: None,
+                })
+                .unwrap();
+        }
+        let runs = store.runs("q").unwrap();
+        assert_eq!(runs.len(), RUNS_KEPT_PER_QUERY);
+        assert_eq!(runs[0].rows, 3);
+        assert_eq!(
+            store.last_run("q").unwrap().unwrap().rows,
+            RUNS_KEPT_PER_QUERY as u64 + 2
+        );
+        assert!(store.runs("q2").unwrap().is_empty());
+    }
+
+    fn walk(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                out.extend(walk(&path));
+            } else {
+                out.push(path);
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,139 @@
+//! The records kept in the store.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::rows::DateWindow;
+
+/// Whether a connection can be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectionStatus {
+    /// No token yet: someone must connect it first.
+    NotConnected,
+    /// A usable token is stored.
+    Connected,
+    /// The token cannot be renewed; a person must reconnect.
+    NeedsReconnect,
+}
+
+impl ConnectionStatus {
+    /// The name used in status output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionStatus::NotConnected => "not_connected",
+            ConnectionStatus::Connected => "connected",
+            ConnectionStatus::NeedsReconnect => "needs_reconnect",
+        }
+    }
+}
+
+/// A connection's state, as the status page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionState {
+    /// Current status.
+    pub status: ConnectionStatus,
+    /// When it entered this status.
+    pub since: DateTime<Utc>,
+    /// Machine-readable reason (e.g. `password_changed`), when not connected.
+    pub reason: Option<String>,
+    /// A sentence for people.
+    pub detail: Option<String>,
+}
+
+/// Who a token belongs to on the platform.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    /// Platform user id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// A connection's OAuth tokens. Only ever stored sealed; never printed.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenSet {
+    /// Bearer token for API calls.
+    pub access_token: String,
+    /// Token that renews the access token, when the platform issues one.
+    pub refresh_token: Option<String>,
+    /// When the access token stops working, if known.
+    pub access_expires_at: Option<DateTime<Utc>>,
+    /// When the refresh token stops working, if known (LinkedIn: 365 days, not extended).
+    pub refresh_expires_at: Option<DateTime<Utc>>,
+    /// Granted scopes.
+    pub scopes: Vec<String>,
+    /// The platform user the token acts as.
+    pub identity: Option<Identity>,
+    /// When this token set was obtained.
+    pub obtained_at: DateTime<Utc>,
+    /// When it was last used for an API call.
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl fmt::Debug for TokenSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenSet")
+            .field("access_token", &"***")
+            .field("refresh_token", &self.refresh_token.as_ref().map(|_| "***"))
+            .field("access_expires_at", &self.access_expires_at)
+            .field("refresh_expires_at", &self.refresh_expires_at)
+            .field("scopes", &self.scopes)
+            .field("identity", &self.identity)
+            .field("obtained_at", &self.obtained_at)
+            .finish()
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Every row was written and the output committed.
+    Delivered,
+    /// Nothing was committed; the previous output is intact.
+    Failed,
+}
+
+/// One run of one query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Query name.
+    pub query: String,
+    /// The scheduled fire this run served (for manual runs, the start time).
+    pub fire: DateTime<Utc>,
+    /// When the run started.
+    pub started: DateTime<Utc>,
+    /// When it ended.
+    pub finished: DateTime<Utc>,
+    /// The dates it covered.
+    pub window: DateWindow,
+    /// Rows delivered (0 when failed).
+    pub rows: u64,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Why it failed, in words.
+    pub error: Option<String>,
+    /// Where the rows went.
+    pub output: Option<PathBuf>,
+}
+
+/// What the scheduler remembers about a query across restarts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueryState {
+    /// The latest scheduled fire that was handled (delivered or failed): fires after it are
+    /// due, fires at or before it are never run again.
+    pub last_fire: Option<DateTime<Utc>>,
+    /// The latest fire whose rows were delivered.
+    pub last_delivered_fire: Option<DateTime<Utc>>,
+    /// Window of the latest delivery.
+    pub last_delivered_window: Option<DateWindow>,
+    /// Failures since the last delivery.
+    pub consecutive_failures: u32,
+    /// When the scheduler first saw the query: fires after this count as missed even
+    /// before the first run.
+    pub tracked_since: Option<DateTime<Utc>>,
+}

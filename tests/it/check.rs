@@ -1,0 +1,130 @@
+//! `adsync check` reports every broken file with file:line:col; the daemon runs the good
+//! queries next to them.
+
+use std::process::Command;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::helpers::{at, eventually, parse_csv, TestApp};
+
+const GOOD: &str = r#"connection = "meta-test"
+accounts = ["act_1001"]
+level = "campaign"
+fields = ["date_start", "campaign_id", "impressions"]
+date_range = "yesterday"
+
+[schedule]
+cron = "0 6 * * *"
+timezone = "UTC"
+
+[output]
+kind = "csv"
+path = "reports/good.csv"
+mode = "replace"
+"#;
+
+/// Each broken file: its name, the text to replace in GOOD, its replacement, the text the
+/// diagnostic must point at, and a fragment of the message.
+const BROKEN: &[(&str, &str, &str, &str, &str)] = &[
+    ("unknown_key", "level = ", "levle = ", "levle", "unknown"),
+    ("bad_cron", "\"0 6 * * *\"", "\"61 6 * * *\"", "\"61 6 * * *\"", "cron"),
+    (
+        "bad_timezone",
+        "\"UTC\"",
+        "\"Europe/Berln\"",
+        "\"Europe/Berln\"",
+        "time zone",
+    ),
+    (
+        "unknown_connection",
+        "\"meta-test\"",
+        "\"meta-prod\"",
+        "\"meta-prod\"",
+        "connection",
+    ),
+    (
+        "unknown_field",
+        "\"impressions\"",
+        "\"impresions\"",
+        "\"impresions\"",
+        "impresions",
+    ),
+    (
+        "end_before_start",
+        "\"yesterday\"",
+        "{ start = \"2026-02-10\", end = \"2026-02-01\" }",
+        "\"2026-02-01\"",
+        "before",
+    ),
+    (
+        "outside_output_dir",
+        "\"reports/good.csv\"",
+        "\"../../etc/passwd.csv\"",
+        "\"../../etc/passwd.csv\"",
+        "output",
+    ),
+];
+
+fn position(text: &str, needle: &str) -> (usize, usize) {
+    let offset = text.find(needle).expect("needle is in the file");
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().unwrap().chars().count() + 1;
+    (line, col)
+}
+
+#[tokio::test]
+async fn check_reports_every_broken_file_and_the_daemon_runs_the_good_one() {
+    let test = TestApp::new("2026-05-04T05:00:00Z").await;
+    test.write_query("good", GOOD);
+    let mut expected = Vec::new();
+    for (name, from, to, points_at, fragment) in BROKEN {
+        let text = GOOD.replacen(from, to, 1).replace("good.csv", &format!("{name}.csv"));
+        assert_ne!(text, GOOD, "{name} must change the file");
+        test.write_query(name, &text);
+        let (line, col) = position(&text, points_at);
+        let file = test.path().join("queries").join(format!("{name}.toml"));
+        expected.push((format!("{}:{line}:{col}: ", file.display()), *fragment));
+    }
+
+    let output = Command::new(env!("CARGO_BIN_EXE_adsync"))
+        .args(["check", "--config"])
+        .arg(test.config_path())
+        .env_remove("ADSYNC_DATA_DIR")
+        .env_remove("ADSYNC_QUERIES_DIR")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    for (prefix, fragment) in &expected {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(prefix.as_str()))
+            .unwrap_or_else(|| panic!("no diagnostic starting {prefix:?} in:\n{stdout}"));
+        assert!(
+            line.to_lowercase().contains(fragment),
+            "{line:?} should mention {fragment:?}"
+        );
+    }
+    assert!(stdout.contains("1 valid queries"), "{stdout}");
+
+    // The daemon skips the broken files and runs the good query on schedule.
+    let app = test.connected_app().await;
+    assert_eq!(app.queries().len(), 1);
+    assert_eq!(app.problems().len(), BROKEN.len());
+    let stop = CancellationToken::new();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let daemon = tokio::spawn(app.clone().run_until_stopped(listener, stop.clone()));
+    eventually("the scheduler to start", || {
+        app.store().query_state("good").unwrap()?.tracked_since
+    })
+    .await;
+    test.clock.set(at("2026-05-04T06:00:00Z"));
+    eventually("the good query's run", || app.store().last_run("good").unwrap()).await;
+    stop.cancel();
+    daemon.await.unwrap().unwrap();
+    let rows = parse_csv(&test.read_report("good.csv"));
+    assert_eq!(rows[0], ["date_start", "campaign_id", "impressions"]);
+    assert!(rows.len() > 1);
+    assert!(rows[1..].iter().all(|r| r[0] == "2026-05-03"));
+}

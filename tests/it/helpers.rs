@@ -1,0 +1,194 @@
+//! `spawn_app`: a sandbox, a config pointing every connection at it, query files, a store in
+//! a temp directory, and the connections connected.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use adsync::app::App;
+use adsync::clock::ManualClock;
+use adsync::config::{Config, Overrides};
+use adsync::sandbox::{self, SandboxHandle, SandboxSettings};
+use chrono::{DateTime, Utc};
+use tempfile::TempDir;
+
+/// The connection every test query uses.
+pub const CONNECTION: &str = "meta-test";
+/// The sandbox user it is connected as.
+pub const USER: &str = "test-user";
+
+/// A sandbox plus everything a daemon needs, in a temp directory.
+pub struct TestApp {
+    pub sandbox: SandboxHandle,
+    pub dir: TempDir,
+    pub clock: ManualClock,
+}
+
+impl TestApp {
+    /// A sandbox (auto-approving consent) and an empty temp directory with a config.
+    pub async fn new(start: &str) -> Self {
+        Self::with_settings(start, SandboxSettings::default()).await
+    }
+
+    pub async fn with_settings(start: &str, settings: SandboxSettings) -> Self {
+        let sandbox = sandbox::spawn(
+            "127.0.0.1:0".parse().unwrap(),
+            SandboxSettings {
+                auto_approve: true,
+                ..settings
+            },
+        )
+        .await
+        .expect("sandbox starts");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("queries")).unwrap();
+        let app = Self {
+            sandbox,
+            dir,
+            clock: ManualClock::new(at(start)),
+        };
+        app.write_config("127.0.0.1:0");
+        app
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.path().join("adsync.toml")
+    }
+
+    pub fn reports(&self) -> PathBuf {
+        self.path().join("out/reports")
+    }
+
+    /// Writes the config; `listen` is where the daemon's web endpoint will be.
+    pub fn write_config(&self, listen: &str) {
+        let base = self.sandbox.base_url();
+        let config = format!(
+            r#"
+data_dir = "state"
+queries_dir = "queries"
+output_dir = "out"
+listen = "{listen}"
+
+[http]
+max_retries = 2
+retry_initial_backoff_ms = 5
+retry_max_backoff_ms = 20
+request_timeout_secs = 10
+
+[[connections]]
+id = "{CONNECTION}"
+provider = "meta_ads"
+client_id = "test-app"
+client_secret = "test-app-secret"
+auth_url = "{base}/v25.0/dialog/oauth"
+token_url = "{base}/v25.0/oauth/access_token"
+api_base_url = "{base}"
+owners = ["owner@example.com"]
+"#
+        );
+        std::fs::write(self.config_path(), config).unwrap();
+    }
+
+    /// Writes `queries/{name}.toml`.
+    pub fn write_query(&self, name: &str, text: &str) {
+        std::fs::write(self.path().join("queries").join(format!("{name}.toml")), text).unwrap();
+    }
+
+    pub fn config(&self) -> Config {
+        Config::load(&self.config_path(), &Overrides::default()).expect("test config is valid")
+    }
+
+    /// A daemon on this directory's store, using the manual clock.
+    pub fn app(&self) -> App {
+        App::build(self.config(), Arc::new(self.clock.clone())).expect("app builds")
+    }
+
+    /// A daemon whose connection is connected through the sandbox's OAuth flow.
+    pub async fn connected_app(&self) -> App {
+        let app = self.app();
+        adsync::demo::connect_via_sandbox(&app, CONNECTION, USER)
+            .await
+            .expect("connects through the sandbox");
+        app
+    }
+
+    pub fn read_report(&self, file: &str) -> String {
+        std::fs::read_to_string(self.reports().join(file)).unwrap()
+    }
+}
+
+/// An instant from RFC 3339 text.
+pub fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+}
+
+/// Polls `check` until it returns `Some`, or panics after a generous deadline.
+pub async fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// A CSV as rows of cells.
+pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect()
+}
+
+/// The rows the sandbox's data function gives for `query` over `window`, as CSV cells in
+/// the query's column order, header first: what the output file must hold.
+pub fn expected_rows(
+    query: &adsync::query::Query,
+    window: adsync::rows::DateWindow,
+    shape: adsync::sandbox::data::Shape,
+) -> Vec<Vec<String>> {
+    use adsync::sandbox::data::{Breakdown, Field, InsightsQuery, Level, Report};
+    let columns = query.columns();
+    let mut rows = vec![columns.clone()];
+    for account in &query.accounts {
+        let report = Report::new(
+            InsightsQuery {
+                account: account.trim_start_matches("act_").parse().unwrap(),
+                level: Level::parse(query.level.as_str()).unwrap(),
+                fields: columns
+                    .iter()
+                    .filter(|c| !query.breakdowns.contains(c))
+                    .map(|c| Field::parse(c).unwrap())
+                    .collect(),
+                window,
+                daily: query.time_increment == adsync::query::TimeIncrement::Daily,
+                breakdowns: query.breakdowns.iter().map(|b| Breakdown::parse(b).unwrap()).collect(),
+                filters: Vec::new(),
+            },
+            shape,
+        )
+        .unwrap();
+        for row in report.rows() {
+            rows.push(
+                columns
+                    .iter()
+                    .map(|c| {
+                        row.iter()
+                            .find(|(k, _)| k == c)
+                            .map(|(_, v)| v.to_string())
+                            .unwrap_or_default()
+                    })
+                    .collect(),
+            );
+        }
+    }
+    rows
+}

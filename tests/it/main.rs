@@ -1,0 +1,8 @@
+//! Integration tests: the sandbox platform and the daemon on ephemeral loopback ports, real
+//! sled files and real CSV files in temp directories, time driven by a manual clock.
+
+mod check;
+mod delivery;
+mod demo;
+mod helpers;
+mod scheduling;
