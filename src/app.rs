@@ -19,7 +19,7 @@ use crate::scheduler::Scheduler;
 use crate::sources::http::ApiClient;
 use crate::sources::Source;
 use crate::status::StatusReport;
-use crate::store::{RunRecord, Store, StoreError};
+use crate::store::{ConnectionStatus, RunRecord, Store, StoreError};
 use crate::web;
 
 /// Why the daemon could not start or an action failed.
@@ -73,7 +73,12 @@ impl App {
             .collect();
         Self {
             inner: Arc::new(AppInner {
-                ctx: RunContext { store, sources, clock },
+                ctx: RunContext {
+                    store,
+                    sources,
+                    clock,
+                    auth: auth.clone(),
+                },
                 auth,
                 queries,
                 problems,
@@ -153,6 +158,7 @@ impl App {
             })
         };
         let tracker = TaskTracker::new();
+        tracker.spawn(keep_alive(self.clone(), shutdown.clone()));
         let scheduler = Scheduler::new(
             self.inner.ctx.clone(),
             self.inner.queries.clone(),
@@ -171,4 +177,43 @@ impl App {
         tracing::info!("adsync stopped.");
         Ok(())
     }
+}
+
+/// How often the keep-alive sweep looks for idle tokens.
+const KEEP_ALIVE_PERIOD: chrono::Duration = chrono::Duration::hours(1);
+
+/// Refreshes tokens that have not been used for `tokens.keep_alive_after_days`, so refresh
+/// tokens of weekly or monthly queries do not go stale from lack of use.
+async fn keep_alive(app: App, shutdown: CancellationToken) {
+    loop {
+        for conn in &app.inner.config.connections {
+            if let Err(e) = keep_alive_one(&app, &conn.id).await {
+                tracing::warn!(connection = %conn.id, "Keep-alive refresh failed: {e}");
+            }
+        }
+        let next = app.inner.ctx.clock.now() + KEEP_ALIVE_PERIOD;
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = app.inner.ctx.clock.sleep_until(next) => {}
+        }
+    }
+}
+
+async fn keep_alive_one(app: &App, connection: &str) -> Result<(), crate::auth::AuthError> {
+    let store = app.store();
+    let connected = store
+        .connection(connection)?
+        .is_some_and(|c| c.status == ConnectionStatus::Connected);
+    let Some(token) = store.token(connection)? else {
+        return Ok(());
+    };
+    let last_used = token.last_used_at.unwrap_or(token.obtained_at).max(token.obtained_at);
+    if connected
+        && token.refresh_token.is_some()
+        && app.inner.ctx.clock.now() - last_used >= app.inner.config.keep_alive_after
+    {
+        tracing::info!(connection, "Refreshing an idle token so its refresh token stays valid.");
+        app.auth().refresh(connection, &token.access_token, None).await?;
+    }
+    Ok(())
 }

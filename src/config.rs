@@ -96,6 +96,9 @@ struct RawConfig {
     /// Retry and timeout policy for platform requests.
     #[serde(default)]
     http: RawHttp,
+    /// Token upkeep.
+    #[serde(default)]
+    tokens: RawTokens,
     /// The platform accounts queries read from.
     #[serde(default)]
     connections: Vec<RawConnection>,
@@ -108,6 +111,15 @@ struct RawScheduler {
     max_concurrent_runs: Option<usize>,
     /// Runs in flight on one connection (platform rate limits are per user/app).
     max_runs_per_connection: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTokens {
+    /// Flag a connection `expiring` this many days before its login ends for good.
+    expiry_warning_days: Option<u32>,
+    /// Refresh a token unused for this many days, so idle refresh tokens do not go stale.
+    keep_alive_after_days: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -170,6 +182,10 @@ pub struct Config {
     pub limits: RunLimits,
     /// Retry policy for platform calls.
     pub http: HttpPolicy,
+    /// How long before a hard token expiry a connection shows as `expiring`.
+    pub expiry_warning: chrono::Duration,
+    /// Tokens unused this long are refreshed by the keep-alive sweep.
+    pub keep_alive_after: chrono::Duration,
     /// Connections by position in the file.
     pub connections: Vec<ConnectionConfig>,
 }
@@ -361,6 +377,13 @@ impl Config {
             ));
         }
 
+        let expiry_warning = chrono::Duration::days(raw.tokens.expiry_warning_days.unwrap_or(7).into());
+        let keep_alive_days = raw.tokens.keep_alive_after_days.unwrap_or(7);
+        if keep_alive_days == 0 {
+            return Err(invalid("tokens.keep_alive_after_days", "must be at least 1".into()));
+        }
+        let keep_alive_after = chrono::Duration::days(keep_alive_days.into());
+
         let mut seen = HashSet::new();
         let mut connections = Vec::with_capacity(raw.connections.len());
         for (i, rc) in raw.connections.into_iter().enumerate() {
@@ -428,6 +451,8 @@ impl Config {
             public_url,
             limits,
             http,
+            expiry_warning,
+            keep_alive_after,
             connections,
         })
     }

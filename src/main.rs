@@ -256,7 +256,7 @@ async fn run_once(args: &ConfigArgs, name: &str) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
-        Outcome::Failed => {
+        Outcome::Failed | Outcome::Paused => {
             println!(
                 "{}: failed for {}: {}",
                 record.query,

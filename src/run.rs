@@ -12,14 +12,15 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
+use crate::auth::{Auth, AuthError};
 use crate::clock::SharedClock;
-use crate::query::{Output, Query};
+use crate::query::{Output, Query, WriteMode};
 use crate::rows::{DateWindow, RowBatch};
 use crate::sinks::csv::{CsvDelivery, CsvSink, DeliveryReport};
 use crate::sinks::SinkError;
 use crate::sources::http::FetchError;
 use crate::sources::Source;
-use crate::store::{Outcome, RunRecord, Store, StoreError};
+use crate::store::{Gap, GapState, Outcome, RunRecord, Store, StoreError};
 
 /// Pages buffered between source and sink: one being written, one prefetched.
 const PAGES_IN_FLIGHT: usize = 2;
@@ -59,16 +60,45 @@ pub struct RunContext {
     pub sources: HashMap<String, Source>,
     /// Time.
     pub clock: SharedClock,
+    /// Tokens, and whether a connection is paused.
+    pub auth: Auth,
+}
+
+impl RunError {
+    /// The gap reason this failure gives a scheduled fire, and the message to keep with it.
+    pub fn gap_reason(&self) -> (String, Option<String>) {
+        let message = Some(self.to_string());
+        let reason = match self {
+            RunError::Fetch(FetchError::Auth(AuthError::NeedsReconnect { reason, detail, .. })) => {
+                return (reason.clone(), detail.clone().or(message))
+            }
+            RunError::Fetch(FetchError::Auth(AuthError::NotConnected(_))) => "not_connected",
+            RunError::Fetch(FetchError::Auth(_)) => "token_endpoint_failed",
+            RunError::Fetch(FetchError::RetriesExhausted { .. } | FetchError::Protocol(_)) => "platform_error",
+            RunError::Fetch(FetchError::Permission(_)) => "permission_denied",
+            RunError::Fetch(FetchError::BadQuery(_)) => "bad_query",
+            RunError::Sink(_) | RunError::Writer(_) => "output_failed",
+            RunError::UnknownConnection(_) => "unknown_connection",
+        };
+        (reason.to_string(), message)
+    }
 }
 
 /// Runs `query` for the fire at `fire`, records the outcome and returns it.
 pub async fn run_query(ctx: &RunContext, query: &Query, fire: DateTime<Utc>, trigger: Trigger) -> RunRecord {
     let started = ctx.clock.now();
     let window = query.date_range.window(fire, query.schedule.tz());
-    let result = deliver(ctx, query, window).await;
+    // A paused connection is not called at all: the fire becomes a gap, nothing else.
+    let paused = ctx.auth.ensure_usable(&query.connection).err();
+    let was_paused = paused.is_some();
+    let result = match paused {
+        Some(e) => Err(RunError::Fetch(FetchError::Auth(e))),
+        None => deliver(ctx, query, window).await,
+    };
     let finished = ctx.clock.now();
     let (rows, outcome, error, output) = match &result {
         Ok(report) => (report.rows_written, Outcome::Delivered, None, Some(report.path.clone())),
+        Err(e) if was_paused => (0, Outcome::Paused, Some(e.to_string()), None),
         Err(e) => (0, Outcome::Failed, Some(e.to_string()), None),
     };
     match &result {
@@ -86,6 +116,12 @@ pub async fn run_query(ctx: &RunContext, query: &Query, fire: DateTime<Utc>, tri
                 String::new()
             }
         ),
+        Err(e) if was_paused => tracing::warn!(
+            query = %query.name,
+            "{}: paused, {} not fetched (recorded as a gap): {e}",
+            query.name,
+            window
+        ),
         Err(e) => tracing::error!(
             query = %query.name,
             "{}: run for {} failed, the previous output is unchanged: {e}",
@@ -93,6 +129,10 @@ pub async fn run_query(ctx: &RunContext, query: &Query, fire: DateTime<Utc>, tri
             window
         ),
     }
+    let gap_reason = match (&result, trigger) {
+        (Err(e), Trigger::Scheduled) => Some(e.gap_reason()),
+        _ => None,
+    };
     let record = RunRecord {
         query: query.name.clone(),
         fire,
@@ -104,7 +144,7 @@ pub async fn run_query(ctx: &RunContext, query: &Query, fire: DateTime<Utc>, tri
         error,
         output,
     };
-    if let Err(e) = remember(&ctx.store, &record, trigger).await {
+    if let Err(e) = remember(ctx, query, &record, trigger, gap_reason).await {
         tracing::error!(query = %query.name, "Could not record the run in the store: {e}");
     }
     record
@@ -150,8 +190,16 @@ pub fn sink_for(query: &Query) -> CsvSink {
     }
 }
 
-/// Stores the run and, for scheduled runs, moves the query's schedule state past `fire`.
-async fn remember(store: &Store, record: &RunRecord, trigger: Trigger) -> Result<(), StoreError> {
+/// Stores the run; for scheduled runs moves the query's schedule state past `fire` and turns
+/// a failure into a gap; a delivery closes the gaps it makes good.
+async fn remember(
+    ctx: &RunContext,
+    query: &Query,
+    record: &RunRecord,
+    trigger: Trigger,
+    gap_reason: Option<(String, Option<String>)>,
+) -> Result<(), StoreError> {
+    let store = &ctx.store;
     store.record_run(record)?;
     if trigger == Trigger::Scheduled {
         let mut state = store.query_state(&record.query)?.unwrap_or_default();
@@ -163,11 +211,47 @@ async fn remember(store: &Store, record: &RunRecord, trigger: Trigger) -> Result
                 state.consecutive_failures = 0;
             }
             Outcome::Failed => state.consecutive_failures += 1,
+            Outcome::Paused => {}
         }
         store.put_query_state(&record.query, &state)?;
     }
+    if let Some((reason, detail)) = gap_reason {
+        store.record_gap(&Gap {
+            query: query.name.clone(),
+            connection: query.connection.clone(),
+            fire_time: record.fire,
+            window: record.window,
+            reason,
+            detail,
+            state: GapState::Open,
+            recorded_at: record.finished,
+            closed_at: None,
+        })?;
+    }
+    if record.outcome == Outcome::Delivered {
+        close_gaps(store, query, record)?;
+    }
     // A restart must not re-run a fire it already handled.
     store.flush().await
+}
+
+/// Marks the open gaps a delivery made good: every one for a `replace` query (its output is
+/// now a complete newer report), those whose window it covered for an `append` query.
+fn close_gaps(store: &Store, query: &Query, record: &RunRecord) -> Result<(), StoreError> {
+    for mut gap in store.gaps(&query.name)? {
+        if gap.state != GapState::Open {
+            continue;
+        }
+        let covered = record.window.start <= gap.window.start && gap.window.end <= record.window.end;
+        gap.state = match query.output.mode() {
+            WriteMode::Replace => GapState::Superseded,
+            WriteMode::Append if covered => GapState::Backfilled,
+            WriteMode::Append => continue,
+        };
+        gap.closed_at = Some(record.finished);
+        store.put_gap(&gap)?;
+    }
+    Ok(())
 }
 
 /// Where a query's rows go, for messages.

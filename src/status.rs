@@ -4,13 +4,15 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::auth::ReconnectReason;
 use crate::config::Config;
 use crate::query::{Diagnostic, Query};
 use crate::run::output_path;
-use crate::store::{ConnectionStatus, RunRecord, Store, StoreError};
+use crate::scheduler::DOWNTIME_REASON;
+use crate::store::{ConnectionStatus, GapState, RunRecord, Store, StoreError};
 
 /// Everything the daemon knows about its connections and queries.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,6 +25,29 @@ pub struct StatusReport {
     pub queries: Vec<QueryView>,
     /// Query files that were skipped, as `file:line:col: message`.
     pub problems: Vec<String>,
+    /// Scheduled fires that delivered nothing, by query then fire time.
+    pub gaps: Vec<GapView>,
+}
+
+/// One gap.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GapView {
+    /// Query name.
+    pub query: String,
+    /// Connection the query reads through.
+    pub connection: String,
+    /// The fire that delivered nothing.
+    pub fire_time: DateTime<Utc>,
+    /// First missing date.
+    pub window_start: NaiveDate,
+    /// Last missing date.
+    pub window_end: NaiveDate,
+    /// Machine-readable reason.
+    pub reason: String,
+    /// The reason in words.
+    pub reason_text: String,
+    /// `open`, `backfilled`, `superseded` or `unrecoverable`.
+    pub state: String,
 }
 
 /// One connection's state.
@@ -32,8 +57,17 @@ pub struct ConnectionView {
     pub id: String,
     /// Platform.
     pub provider: String,
-    /// `connected`, `not_connected` or `needs_reconnect`.
+    /// `connected`, `not_connected` or `needs_reconnect` (kept from the first release).
     pub status: String,
+    /// `connected`, `expiring`, `needs_reconnect` or `not_connected`.
+    pub state: String,
+    /// The reason in words, with what to do about it.
+    pub reason_text: Option<String>,
+    /// When the login ends for good unless renewed by a person (a refresh token's end, or
+    /// the access token's when there is no refresh token).
+    pub expires_at: Option<DateTime<Utc>>,
+    /// When the current access token was obtained.
+    pub last_refresh: Option<DateTime<Utc>>,
     /// Since when it has this status.
     pub since: Option<DateTime<Utc>>,
     /// Machine-readable reason when not connected.
@@ -67,12 +101,18 @@ pub struct QueryView {
     pub last_fire: Option<DateTime<Utc>>,
     /// Failures since the last delivery.
     pub consecutive_failures: u32,
-    /// The most recent run.
-    pub last_run: Option<RunRecord>,
+    /// `active`, or `paused` while its connection needs reconnecting.
+    pub state: String,
+    /// When the latest run started.
+    pub last_run: Option<DateTime<Utc>>,
+    /// The next scheduled run (same as `next_fire`).
+    pub next_run: Option<DateTime<Utc>>,
+    /// The latest run, whole.
+    pub last_result: Option<RunRecord>,
 }
 
 impl StatusReport {
-    /// Reads the report from the store.
+    /// Reads everything from the store.
     pub fn collect(
         config: &Config,
         store: &Store,
@@ -84,78 +124,151 @@ impl StatusReport {
         for conn in &config.connections {
             let state = store.connection(&conn.id)?;
             let token = store.token(&conn.id)?;
+            let status = state.as_ref().map_or(ConnectionStatus::NotConnected, |s| s.status);
+            let expires_at = token.as_ref().and_then(|t| {
+                if t.refresh_token.is_some() {
+                    t.refresh_expires_at
+                } else {
+                    t.access_expires_at
+                }
+            });
+            let expiring = expires_at.is_some_and(|at| at - now <= config.expiry_warning);
+            let reason = state.as_ref().and_then(|s| s.reason.clone());
             connections.push(ConnectionView {
                 id: conn.id.clone(),
                 provider: conn.provider.as_str().to_string(),
-                status: state
-                    .as_ref()
-                    .map_or(ConnectionStatus::NotConnected, |s| s.status)
-                    .as_str()
-                    .to_string(),
+                status: status.as_str().to_string(),
+                state: match status {
+                    ConnectionStatus::Connected if expiring => "expiring".to_string(),
+                    other => other.as_str().to_string(),
+                },
                 since: state.as_ref().map(|s| s.since),
-                reason: state.as_ref().and_then(|s| s.reason.clone()),
+                reason_text: match status {
+                    ConnectionStatus::NeedsReconnect => {
+                        Some(ReconnectReason::parse(reason.as_deref().unwrap_or_default()).sentence())
+                    }
+                    _ => None,
+                },
+                reason,
                 detail: state.as_ref().and_then(|s| s.detail.clone()),
                 identity: token.as_ref().and_then(|t| t.identity.as_ref()).map(|i| i.name.clone()),
                 access_expires_at: token.as_ref().and_then(|t| t.access_expires_at),
+                expires_at,
+                last_refresh: token.as_ref().map(|t| t.obtained_at),
                 owners: conn.owners.clone(),
             });
         }
+        let paused = |connection: &str| {
+            connections
+                .iter()
+                .any(|c| c.id == connection && c.status == ConnectionStatus::NeedsReconnect.as_str())
+        };
         let mut views = Vec::with_capacity(queries.len());
         for query in queries {
             let state = store.query_state(&query.name)?.unwrap_or_default();
             let anchor = state.last_fire.or(state.tracked_since).unwrap_or(now).max(now);
+            let next_fire = query.schedule.next_after(anchor);
+            let last_result = store.last_run(&query.name)?;
             views.push(QueryView {
                 name: query.name.clone(),
                 connection: query.connection.clone(),
                 schedule: query.schedule.expr().to_string(),
                 timezone: query.schedule.tz().name().to_string(),
                 output: output_path(query),
-                next_fire: query.schedule.next_after(anchor),
+                next_fire,
                 last_fire: state.last_fire,
                 consecutive_failures: state.consecutive_failures,
-                last_run: store.last_run(&query.name)?,
+                state: if paused(&query.connection) { "paused" } else { "active" }.to_string(),
+                last_run: last_result.as_ref().map(|r| r.started),
+                next_run: next_fire,
+                last_result,
             });
         }
+        let gaps = store
+            .all_gaps()?
+            .into_iter()
+            .map(|gap| GapView {
+                reason_text: gap_reason_text(&gap.reason),
+                query: gap.query,
+                connection: gap.connection,
+                fire_time: gap.fire_time,
+                window_start: gap.window.start,
+                window_end: gap.window.end,
+                reason: gap.reason,
+                state: gap.state.as_str().to_string(),
+            })
+            .collect();
         Ok(Self {
             generated_at: now,
             connections,
             queries: views,
             problems: problems.iter().map(ToString::to_string).collect(),
+            gaps,
         })
     }
 
-    /// The report as plain text for a terminal.
+    /// The report for people.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
+        let time = |t: &DateTime<Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
         let _ = writeln!(out, "Connections:");
         for c in &self.connections {
-            let _ = write!(out, "  {:<20} {:<10} {}", c.id, c.provider, c.status);
+            let _ = write!(out, "  {:<20} {:<10} {}", c.id, c.provider, c.state);
             if let Some(who) = &c.identity {
                 let _ = write!(out, " as {who}");
             }
+            if let Some(since) = &c.since {
+                let _ = write!(out, " since {}", time(since));
+            }
+            if let Some(at) = c.expires_at {
+                let days = (at - self.generated_at).num_days();
+                let _ = write!(out, "; expires in {days} days");
+            }
+            if let Some(reason) = &c.reason_text {
+                let _ = write!(out, "\n      {}: {reason}", c.reason.as_deref().unwrap_or("unknown"));
+            }
             if let Some(detail) = &c.detail {
-                let _ = write!(out, " — {detail}");
+                let _ = write!(out, "\n      platform said: {detail}");
             }
             out.push('\n');
         }
         let _ = writeln!(out, "Queries:");
         for q in &self.queries {
-            let last = match &q.last_run {
+            let last = match &q.last_result {
                 None => "never ran".to_string(),
                 Some(run) => match &run.error {
                     None => format!(
                         "last run {} delivered {} rows for {}",
-                        run.started.format("%Y-%m-%d %H:%M UTC"),
+                        time(&run.started),
                         run.rows,
                         run.window
                     ),
-                    Some(e) => format!("last run {} FAILED: {e}", run.started.format("%Y-%m-%d %H:%M UTC")),
+                    Some(e) => format!("last run {} FAILED: {e}", time(&run.started)),
                 },
             };
-            let next = q.next_fire.map_or("not scheduled".to_string(), |t| {
-                format!("next {}", t.format("%Y-%m-%d %H:%M UTC"))
-            });
-            let _ = writeln!(out, "  {:<32} {next}; {last}", q.name);
+            let next = q
+                .next_run
+                .map_or("not scheduled".to_string(), |t| format!("next {}", time(&t)));
+            let _ = writeln!(out, "  {:<32} {:<7} {next}; {last}", q.name, q.state);
+        }
+        let open: Vec<_> = self
+            .gaps
+            .iter()
+            .filter(|g| g.state == GapState::Open.as_str())
+            .collect();
+        if !open.is_empty() {
+            let _ = writeln!(out, "Open gaps (dates not delivered):");
+            for g in open {
+                let _ = writeln!(
+                    out,
+                    "  {:<32} {}..{} (fire {}): {}",
+                    g.query,
+                    g.window_start,
+                    g.window_end,
+                    time(&g.fire_time),
+                    g.reason_text
+                );
+            }
         }
         if !self.problems.is_empty() {
             let _ = writeln!(out, "Skipped query files:");
@@ -164,5 +277,22 @@ impl StatusReport {
             }
         }
         out
+    }
+}
+
+/// A gap reason in words.
+fn gap_reason_text(reason: &str) -> String {
+    match reason {
+        DOWNTIME_REASON => "adsync was not running at the scheduled time.".to_string(),
+        "platform_error" => "The platform kept failing after every retry.".to_string(),
+        "permission_denied" => "The connected user has no access to an account or report of this query.".to_string(),
+        "bad_query" => {
+            "The platform rejected the query (unknown field or invalid breakdown); fix the query file.".to_string()
+        }
+        "output_failed" => "The output could not be written.".to_string(),
+        "not_connected" => "The connection was never connected.".to_string(),
+        "token_endpoint_failed" => "The platform's login service failed while renewing the token.".to_string(),
+        "unknown_connection" => "The query names a connection that is not configured.".to_string(),
+        other => ReconnectReason::parse(other).sentence(),
     }
 }

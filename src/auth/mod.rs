@@ -5,6 +5,8 @@
 //! and tell it when the platform rejected it. Refreshes are single-flight per connection and
 //! a rotated refresh token is durable in the store before the new access token is handed out.
 
+mod reasons;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -20,8 +22,12 @@ use crate::clock::SharedClock;
 use crate::config::{Config, ConnectionConfig};
 use crate::store::{ConnectionState, ConnectionStatus, Identity, Store, StoreError, TokenSet};
 
+pub use reasons::ReconnectReason;
+
 /// Access tokens this close to expiry are refreshed before use.
 pub const REFRESH_MARGIN: Duration = Duration::minutes(5);
+/// `last_used_at` is written at most this often, so using a token is not a store write.
+const LAST_USED_RESOLUTION: Duration = Duration::hours(1);
 
 /// Why no usable token could be had.
 #[derive(Debug, thiserror::Error)]
@@ -33,14 +39,14 @@ pub enum AuthError {
     #[error("connection {0} is not connected yet: run `adsync demo` or connect it first")]
     NotConnected(String),
     /// The platform refused to renew the token; a person must reconnect.
-    #[error("connection {connection} needs to be reconnected: {detail}")]
+    #[error("connection {connection} needs to be reconnected: {}{}", ReconnectReason::parse(reason).sentence(), detail.as_deref().map(|d| format!(" (platform said: {d})")).unwrap_or_default())]
     NeedsReconnect {
         /// Connection id.
         connection: String,
-        /// Machine-readable reason, e.g. `invalid_grant`.
+        /// Machine-readable reason, a [`ReconnectReason`] name.
         reason: String,
-        /// A sentence for people.
-        detail: String,
+        /// The platform's own message, when it gave one.
+        detail: Option<String>,
     },
     /// The token endpoint could not be reached or failed temporarily.
     #[error("token endpoint of {connection} failed: {message}")]
@@ -193,22 +199,47 @@ impl Auth {
     }
 
     /// A valid access token for `connection`, refreshed first when it is about to expire.
+    /// A connection that needs reconnecting fails at once, without calling the platform: a
+    /// dead grant is not retried until a person reconnects.
     pub async fn access_token(&self, connection: &str) -> Result<String, AuthError> {
-        let token = self.stored_token(connection)?;
-        let expiring = token
-            .access_expires_at
-            .is_some_and(|at| at - REFRESH_MARGIN <= self.inner.clock.now());
+        self.ensure_usable(connection)?;
+        let mut token = self.stored_token(connection)?;
+        let now = self.inner.clock.now();
+        let expiring = token.access_expires_at.is_some_and(|at| at - REFRESH_MARGIN <= now);
         if expiring && token.refresh_token.is_some() {
-            return self.refresh(connection, &token.access_token).await;
+            return self.refresh(connection, &token.access_token, None).await;
+        }
+        if token.last_used_at.is_none_or(|at| now - at >= LAST_USED_RESOLUTION) {
+            token.last_used_at = Some(now);
+            self.inner.store.put_token(connection, &token).await?;
         }
         Ok(token.access_token)
     }
 
-    /// Called when the platform rejected `rejected` as invalid: refreshes once (unless
-    /// another run already did) and returns the token to retry with.
-    pub async fn refresh(&self, connection: &str, rejected: &str) -> Result<String, AuthError> {
+    /// Fails with [`AuthError::NeedsReconnect`] if the connection is paused.
+    pub fn ensure_usable(&self, connection: &str) -> Result<(), AuthError> {
+        match self.inner.store.connection(connection)? {
+            Some(ConnectionState {
+                status: ConnectionStatus::NeedsReconnect,
+                reason,
+                detail,
+                ..
+            }) => Err(AuthError::NeedsReconnect {
+                connection: connection.to_string(),
+                reason: reason.unwrap_or_else(|| ReconnectReason::Unknown.as_str().to_string()),
+                detail,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// Called when the platform rejected `rejected` as invalid (with the reconnect reason it
+    /// named, if any): refreshes once, unless another run already did, and returns the token
+    /// to retry with.
+    pub async fn refresh(&self, connection: &str, rejected: &str, hint: Option<&str>) -> Result<String, AuthError> {
         let lock = self.refresh_lock(connection);
         let _guard = lock.lock().await;
+        self.ensure_usable(connection)?;
         // Another run may have refreshed while we waited for the lock.
         let current = self.stored_token(connection)?;
         let fresh_enough = current
@@ -219,13 +250,8 @@ impl Auth {
         }
         let conn = self.connection(connection)?;
         let Some(refresh_token) = current.refresh_token.clone() else {
-            return Err(self
-                .needs_reconnect(
-                    connection,
-                    "no_refresh_token",
-                    "the platform did not issue a refresh token and the access token is no longer valid",
-                )
-                .await);
+            let reason = hint.unwrap_or(ReconnectReason::NoRefreshToken.as_str());
+            return Err(self.needs_reconnect(connection, reason, None).await);
         };
         let result = oauth_client(conn, &self.inner.redirect_url)
             .exchange_refresh_token(&RefreshToken::new(refresh_token.clone()))
@@ -234,7 +260,8 @@ impl Auth {
         match result {
             Ok(response) => {
                 let now = self.inner.clock.now();
-                let token = token_set(&response, Some(&current), conn, now, current.identity.clone());
+                let mut token = token_set(&response, Some(&current), conn, now, current.identity.clone());
+                token.last_used_at = Some(now);
                 // Durable before use: if the platform rotated the refresh token, the old one
                 // is already dead, and a crash after this point must find the new one.
                 self.inner.store.put_token(connection, &token).await?;
@@ -247,30 +274,67 @@ impl Auth {
                     BasicErrorResponseType::InvalidGrant | BasicErrorResponseType::UnauthorizedClient
                 ) =>
             {
-                let detail = e
-                    .error_description()
-                    .cloned()
-                    .unwrap_or_else(|| "the platform no longer accepts the refresh token".into());
-                Err(self.needs_reconnect(connection, e.error().as_ref(), &detail).await)
+                // Another process (a CLI run next to the daemon) may have won a rotation race:
+                // its new refresh token is in the store, and ours was the old one.
+                let stored = self.stored_token(connection)?;
+                if stored.refresh_token.as_deref() != Some(refresh_token.as_str()) && stored.access_token != rejected {
+                    return Ok(stored.access_token);
+                }
+                let description = e.error_description().cloned();
+                let expired = description
+                    .as_deref()
+                    .is_some_and(|d| d.to_lowercase().contains("expired"));
+                let reason = hint.unwrap_or(if expired {
+                    ReconnectReason::Expired.as_str()
+                } else {
+                    ReconnectReason::Revoked.as_str()
+                });
+                let detail = description.unwrap_or_else(|| e.error().as_ref().to_string());
+                Err(self.needs_reconnect(connection, reason, Some(detail)).await)
             }
             Err(e) => Err(token_error(connection, e)),
         }
     }
 
-    async fn needs_reconnect(&self, connection: &str, reason: &str, detail: &str) -> AuthError {
-        let state = ConnectionState {
-            status: ConnectionStatus::NeedsReconnect,
-            since: self.inner.clock.now(),
-            reason: Some(reason.to_string()),
-            detail: Some(detail.to_string()),
-        };
-        if let Err(e) = self.inner.store.put_connection(connection, &state) {
-            return e.into();
+    /// Pauses `connection` because the platform keeps rejecting its token; `detail` is the
+    /// platform's message.
+    pub async fn mark_needs_reconnect(&self, connection: &str, reason: Option<&str>, detail: &str) -> AuthError {
+        let reason = reason.unwrap_or(ReconnectReason::Unknown.as_str());
+        self.needs_reconnect(connection, reason, Some(detail.to_string())).await
+    }
+
+    async fn needs_reconnect(&self, connection: &str, reason: &str, detail: Option<String>) -> AuthError {
+        let already = matches!(
+            self.inner.store.connection(connection),
+            Ok(Some(ConnectionState {
+                status: ConnectionStatus::NeedsReconnect,
+                ..
+            }))
+        );
+        if !already {
+            let state = ConnectionState {
+                status: ConnectionStatus::NeedsReconnect,
+                since: self.inner.clock.now(),
+                reason: Some(reason.to_string()),
+                detail: detail.clone(),
+            };
+            if let Err(e) = self.inner.store.put_connection(connection, &state) {
+                return e.into();
+            }
+            if let Err(e) = self.inner.store.flush().await {
+                return e.into();
+            }
+            tracing::error!(
+                connection,
+                reason,
+                "Connection {connection} needs to be reconnected; its queries are paused. {}",
+                ReconnectReason::parse(reason).sentence()
+            );
         }
         AuthError::NeedsReconnect {
             connection: connection.to_string(),
             reason: reason.to_string(),
-            detail: detail.to_string(),
+            detail,
         }
     }
 

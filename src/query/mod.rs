@@ -148,6 +148,15 @@ pub enum Output {
     },
 }
 
+impl Output {
+    /// Whether a delivery replaces the output or adds its window to it.
+    pub fn mode(&self) -> WriteMode {
+        match self {
+            Output::Csv { mode, .. } => *mode,
+        }
+    }
+}
+
 /// How a delivery treats what is already there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

@@ -1,6 +1,6 @@
 //! The run loop.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -12,7 +12,13 @@ use super::Schedule;
 use crate::config::RunLimits;
 use crate::query::Query;
 use crate::run::{run_query, RunContext, Trigger};
-use crate::store::{QueryState, StoreError};
+use crate::store::{Gap, GapState, QueryState, StoreError};
+
+/// Gap reason of a fire missed while the daemon was down.
+pub const DOWNTIME_REASON: &str = "daemon_not_running";
+/// At most this many downtime gaps per query and restart (a minutely query down for a month
+/// would otherwise write tens of thousands).
+const MAX_DOWNTIME_GAPS: usize = 1000;
 
 /// Fires a query missed while the daemon was not running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,10 +84,11 @@ impl Scheduler {
             }
             let anchor = state_anchor(&state, now);
             if let Some(missed) = missed_fires(&query.schedule, anchor, now) {
+                self.record_downtime_gaps(query, anchor, now)?;
                 tracing::warn!(
                     query = %query.name,
                     missed = missed.count,
-                    "{}: {} scheduled run(s) were missed while adsync was not running; running the latest ({}) now.",
+                    "{}: {} scheduled run(s) were missed while adsync was not running (recorded as gaps); running the latest ({}) now.",
                     query.name,
                     missed.count,
                     missed.latest
@@ -109,6 +116,32 @@ impl Scheduler {
             shutdown.cancelled().await;
         }
         tracing::info!("Scheduler stopped: no new runs will start.");
+        Ok(())
+    }
+
+    /// One `daemon_not_running` gap per fire in `(after, now]`, the latest
+    /// [`MAX_DOWNTIME_GAPS`] of them.
+    fn record_downtime_gaps(&self, query: &Query, after: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut fires = VecDeque::new();
+        for fire in query.schedule.fires_between(after, now) {
+            if fires.len() == MAX_DOWNTIME_GAPS {
+                fires.pop_front();
+            }
+            fires.push_back(fire);
+        }
+        for fire_time in fires {
+            self.ctx.store.record_gap(&Gap {
+                query: query.name.clone(),
+                connection: query.connection.clone(),
+                fire_time,
+                window: query.date_range.window(fire_time, query.schedule.tz()),
+                reason: DOWNTIME_REASON.to_string(),
+                detail: Some("adsync was not running at this scheduled time".to_string()),
+                state: GapState::Open,
+                recorded_at: now,
+                closed_at: None,
+            })?;
+        }
         Ok(())
     }
 

@@ -5,6 +5,8 @@
 //! A platform module supplies only how to build its request, how to classify its error
 //! payloads ([`Failure`]) and how to decode its body.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -66,14 +68,6 @@ pub enum FetchError {
         /// The last failure.
         message: String,
     },
-    /// The platform rejected the token even after a refresh.
-    #[error("the platform rejected the access token: {message}")]
-    TokenRejected {
-        /// Machine-readable reason, when known.
-        reason: Option<String>,
-        /// The platform's message.
-        message: String,
-    },
     /// No access to an account or scope.
     #[error("permission denied: {0}")]
     Permission(String),
@@ -94,6 +88,8 @@ pub struct ApiClient {
     http: reqwest::Client,
     auth: Auth,
     policy: HttpPolicy,
+    /// Per connection, no request before this instant (set by rate limits).
+    slowdowns: Arc<Mutex<HashMap<String, tokio::time::Instant>>>,
 }
 
 impl ApiClient {
@@ -106,7 +102,12 @@ impl ApiClient {
             .pool_max_idle_per_host(16)
             .build()
             .expect("a reqwest client with static settings always builds");
-        Self { http, auth, policy }
+        Self {
+            http,
+            auth,
+            policy,
+            slowdowns: Arc::default(),
+        }
     }
 
     /// The underlying HTTP client, for building requests.
@@ -136,6 +137,7 @@ impl ApiClient {
         let mut token = self.auth.access_token(connection).await?;
         loop {
             attempt += 1;
+            self.wait_for_connection(connection).await;
             let failure = match build(&self.http, &token).send().await {
                 Err(e) => Failure::new(FailureClass::Transient, describe_reqwest(&e)),
                 Ok(response) => {
@@ -162,19 +164,26 @@ impl ApiClient {
             let wait = match failure.class {
                 FailureClass::TokenInvalid { reason } => {
                     if refreshed {
-                        return Err(FetchError::TokenRejected {
-                            reason,
-                            message: failure.message,
-                        });
+                        // A fresh token rejected too: only a person can fix this.
+                        let paused = self
+                            .auth
+                            .mark_needs_reconnect(connection, reason.as_deref(), &failure.message);
+                        return Err(paused.await.into());
                     }
                     refreshed = true;
-                    token = self.auth.refresh(connection, &token).await?;
+                    token = self.auth.refresh(connection, &token, reason.as_deref()).await?;
                     continue;
                 }
                 FailureClass::Permission => return Err(FetchError::Permission(failure.message)),
                 FailureClass::BadQuery => return Err(FetchError::BadQuery(failure.message)),
                 FailureClass::Transient => self.backoff(attempt),
-                FailureClass::RateLimited { retry_after } => retry_after.unwrap_or_default().max(self.backoff(attempt)),
+                FailureClass::RateLimited { retry_after } => {
+                    let wait = retry_after.unwrap_or_default().max(self.backoff(attempt));
+                    // Every run on the connection waits, not only this one: the platform
+                    // counts calls per app, user or ad account, not per request stream.
+                    self.slow_down(connection, wait);
+                    wait
+                }
             };
             if attempt > self.policy.max_retries {
                 return Err(FetchError::RetriesExhausted {
@@ -190,6 +199,25 @@ impl ApiClient {
                 failure.message
             );
             tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Holds back every request of `connection` for `wait`.
+    fn slow_down(&self, connection: &str, wait: Duration) {
+        let until = tokio::time::Instant::now() + wait;
+        let mut slowdowns = self.slowdowns.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = slowdowns.entry(connection.to_string()).or_insert(until);
+        *entry = (*entry).max(until);
+    }
+
+    /// Sleeps while `connection` is held back by a rate limit.
+    async fn wait_for_connection(&self, connection: &str) {
+        let until = {
+            let slowdowns = self.slowdowns.lock().unwrap_or_else(|e| e.into_inner());
+            slowdowns.get(connection).copied()
+        };
+        if let Some(until) = until.filter(|u| *u > tokio::time::Instant::now()) {
+            tokio::time::sleep_until(until).await;
         }
     }
 

@@ -1,4 +1,4 @@
-//! The sled store: typed trees for connections, tokens, query state and run history.
+//! The sled store: typed trees for connections, tokens, query state, run history and gaps.
 //!
 //! One sled database in the data directory. sled allows one process per database, so while
 //! the daemon runs, CLI commands talk to it over HTTP; [`StoreError::Locked`] is how they
@@ -9,11 +9,14 @@ mod records;
 
 use std::path::{Path, PathBuf};
 
+use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 pub use crypto::{Cipher, CryptoError, SecretKey};
-pub use records::{ConnectionState, ConnectionStatus, Identity, Outcome, QueryState, RunRecord, TokenSet};
+pub use records::{
+    ConnectionState, ConnectionStatus, Gap, GapState, Identity, Outcome, QueryState, RunRecord, TokenSet,
+};
 
 /// The schema this build writes. Bump it with a migration when a record changes shape.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -63,6 +66,7 @@ pub struct Store {
     tokens: sled::Tree,
     queries: sled::Tree,
     runs: sled::Tree,
+    gaps: sled::Tree,
     cipher: Cipher,
 }
 
@@ -70,6 +74,7 @@ const CONNECTIONS: &str = "connections";
 const TOKENS: &str = "tokens";
 const QUERIES: &str = "query_state";
 const RUNS: &str = "runs";
+const GAPS: &str = "gaps";
 
 impl Store {
     /// Opens (creating if needed) the store in `data_dir`, with the secret key from the
@@ -83,6 +88,10 @@ impl Store {
     pub fn open_with_key(data_dir: &Path, key: &SecretKey) -> Result<Self, StoreError> {
         let db = sled::Config::new()
             .path(data_dir.join("store"))
+            // No background flusher: adsync flushes where durability matters, and a flusher
+            // thread would keep the file lock for up to its period after the store is dropped,
+            // so a restart in the same process could find the store "in use".
+            .flush_every_ms(None)
             .open()
             .map_err(|e| match e {
                 sled::Error::Io(ref io) if io.to_string().contains("could not acquire lock") => {
@@ -111,6 +120,7 @@ impl Store {
             tokens: db.open_tree(TOKENS)?,
             queries: db.open_tree(QUERIES)?,
             runs: db.open_tree(RUNS)?,
+            gaps: db.open_tree(GAPS)?,
             cipher: Cipher::new(key),
             db,
         })
@@ -177,13 +187,7 @@ impl Store {
 
     /// A query's runs, oldest first.
     pub fn runs(&self, query: &str) -> Result<Vec<RunRecord>, StoreError> {
-        self.runs
-            .scan_prefix(run_prefix(query))
-            .map(|item| {
-                let (key, value) = item?;
-                decode(RUNS, &String::from_utf8_lossy(&key), &value)
-            })
-            .collect()
+        scan(RUNS, self.runs.scan_prefix(run_prefix(query)))
     }
 
     /// The most recent run of a query.
@@ -195,6 +199,32 @@ impl Store {
                 decode(RUNS, &String::from_utf8_lossy(&key), &value).map(Some)
             }
         }
+    }
+
+    /// Records a gap, unless that query's fire already has one (a fire is one gap however
+    /// often it is looked at).
+    pub fn record_gap(&self, gap: &Gap) -> Result<bool, StoreError> {
+        let key = gap_key(&gap.query, gap.fire_time);
+        if self.gaps.contains_key(&key)? {
+            return Ok(false);
+        }
+        put_json(&self.gaps, key, gap)?;
+        Ok(true)
+    }
+
+    /// A query's gaps, oldest fire first.
+    pub fn gaps(&self, query: &str) -> Result<Vec<Gap>, StoreError> {
+        scan(GAPS, self.gaps.scan_prefix(run_prefix(query)))
+    }
+
+    /// Every gap, by query then fire.
+    pub fn all_gaps(&self) -> Result<Vec<Gap>, StoreError> {
+        scan(GAPS, self.gaps.iter())
+    }
+
+    /// Saves a changed gap (same query and fire).
+    pub fn put_gap(&self, gap: &Gap) -> Result<(), StoreError> {
+        put_json(&self.gaps, gap_key(&gap.query, gap.fire_time), gap)
     }
 
     /// Ids of connections that have stored state.
@@ -209,6 +239,21 @@ impl Store {
 
 fn token_context(connection: &str) -> Vec<u8> {
     format!("adsync/{TOKENS}/{connection}").into_bytes()
+}
+
+fn gap_key(query: &str, fire: DateTime<Utc>) -> Vec<u8> {
+    let mut key = run_prefix(query);
+    key.extend_from_slice(&fire.timestamp_micros().to_be_bytes());
+    key
+}
+
+fn scan<T: DeserializeOwned>(name: &'static str, items: sled::Iter) -> Result<Vec<T>, StoreError> {
+    items
+        .map(|item| {
+            let (key, value) = item?;
+            decode(name, &String::from_utf8_lossy(&key), &value)
+        })
+        .collect()
 }
 
 fn run_prefix(query: &str) -> Vec<u8> {

@@ -92,6 +92,8 @@ impl fmt::Debug for TokenSet {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
+    /// No API call was made: the query's connection needs a reconnect, so a gap was recorded.
+    Paused,
     /// Every row was written and the output committed.
     Delivered,
     /// Nothing was committed; the previous output is intact.
@@ -136,4 +138,54 @@ pub struct QueryState {
     /// When the scheduler first saw the query: fires after this count as missed even
     /// before the first run.
     pub tracked_since: Option<DateTime<Utc>>,
+}
+
+/// What became of a gap: a scheduled fire that delivered nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GapState {
+    /// Its dates are still missing from the output.
+    Open,
+    /// A later run delivered exactly its window.
+    Backfilled,
+    /// A later successful run of a `replace` query wrote a newer whole report.
+    Superseded,
+    /// Its dates can no longer be fetched (beyond the platform's history).
+    Unrecoverable,
+}
+
+impl GapState {
+    /// The name in status output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GapState::Open => "open",
+            GapState::Backfilled => "backfilled",
+            GapState::Superseded => "superseded",
+            GapState::Unrecoverable => "unrecoverable",
+        }
+    }
+}
+
+/// One scheduled fire that delivered nothing, and why: the record that lets adsync (and a
+/// person) make the missing dates good later.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Gap {
+    /// Query name.
+    pub query: String,
+    /// Connection the query reads through.
+    pub connection: String,
+    /// The fire that delivered nothing.
+    pub fire_time: DateTime<Utc>,
+    /// The dates that fire would have delivered.
+    pub window: DateWindow,
+    /// Machine-readable reason (`password_changed`, `daemon_not_running`, `platform_error`, …).
+    pub reason: String,
+    /// The platform's or adsync's own message, when there is one.
+    pub detail: Option<String>,
+    /// Open, or how it was closed.
+    pub state: GapState,
+    /// When the gap was recorded.
+    pub recorded_at: DateTime<Utc>,
+    /// When it was closed.
+    pub closed_at: Option<DateTime<Utc>>,
 }
