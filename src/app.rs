@@ -78,6 +78,7 @@ impl App {
                     sources,
                     clock,
                     auth: auth.clone(),
+                    query_locks: Default::default(),
                 },
                 auth,
                 queries,

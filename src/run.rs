@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
@@ -62,6 +63,19 @@ pub struct RunContext {
     pub clock: SharedClock,
     /// Tokens, and whether a connection is paused.
     pub auth: Auth,
+    /// One lock per query: two runs writing one output would race.
+    pub query_locks: QueryLocks,
+}
+
+/// Serializes runs of the same query, whoever starts them (scheduler, CLI, web).
+#[derive(Clone, Default)]
+pub struct QueryLocks(Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>);
+
+impl QueryLocks {
+    fn get(&self, query: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        locks.entry(query.to_string()).or_default().clone()
+    }
 }
 
 impl RunError {
@@ -86,6 +100,8 @@ impl RunError {
 
 /// Runs `query` for the fire at `fire`, records the outcome and returns it.
 pub async fn run_query(ctx: &RunContext, query: &Query, fire: DateTime<Utc>, trigger: Trigger) -> RunRecord {
+    let lock = ctx.query_locks.get(&query.name);
+    let _serial = lock.lock().await;
     let started = ctx.clock.now();
     let window = query.date_range.window(fire, query.schedule.tz());
     // A paused connection is not called at all: the fire becomes a gap, nothing else.

@@ -9,7 +9,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::faults::Fault;
+use super::faults::{Fault, Hold};
 use super::state::Sandbox;
 use super::tokens::RevokeReason;
 
@@ -136,6 +136,24 @@ pub async fn push_fault(State(sandbox): State<Sandbox>, payload: Result<Json<Fau
 /// `DELETE /_sandbox/faults`: drop every queued failure.
 pub async fn clear_faults(State(sandbox): State<Sandbox>) -> Response {
     sandbox.world().faults.clear();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `POST /_sandbox/holds`: matching requests wait (before or after being processed) until
+/// `DELETE /_sandbox/holds`, so a test can kill a client at an exact point.
+pub async fn push_hold(State(sandbox): State<Sandbox>, payload: Result<Json<Hold>, JsonRejection>) -> Response {
+    match body(payload) {
+        Ok(hold) => {
+            sandbox.world().holds.push(hold.clone());
+            (StatusCode::CREATED, Json(hold)).into_response()
+        }
+        Err(message) => problem(StatusCode::BAD_REQUEST, message),
+    }
+}
+
+/// `DELETE /_sandbox/holds`: every held request goes on; no more are held.
+pub async fn release_holds(State(sandbox): State<Sandbox>) -> Response {
+    sandbox.release_holds();
     StatusCode::NO_CONTENT.into_response()
 }
 

@@ -204,3 +204,65 @@ mod tests {
             .is_err());
     }
 }
+
+/// When a held request waits: before the sandbox acts on it, or after it acted but before
+/// the answer leaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldPoint {
+    /// The request has not been processed (a token grant has not happened).
+    Before,
+    /// The request was processed (a refresh token already rotated); the answer waits.
+    After,
+}
+
+/// Requests that stop and wait until `DELETE /_sandbox/holds`, so a test can kill a client
+/// at an exact point of a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Hold {
+    /// Requests whose path starts with this are held.
+    pub path_prefix: String,
+    /// Where they wait.
+    pub when: HoldPoint,
+    /// Matching requests to let through first.
+    #[serde(default)]
+    pub skip: u32,
+    /// How many to hold.
+    #[serde(default = "one")]
+    pub count: u32,
+}
+
+/// The queue of holds.
+#[derive(Debug, Default)]
+pub struct HoldQueue {
+    holds: Vec<Hold>,
+}
+
+impl HoldQueue {
+    /// Queues `hold`.
+    pub fn push(&mut self, hold: Hold) {
+        self.holds.push(hold);
+    }
+
+    /// Drops every hold.
+    pub fn clear(&mut self) {
+        self.holds.clear();
+    }
+
+    /// Where a request to `path` must wait, if anywhere; counts the hold down.
+    pub fn take(&mut self, path: &str) -> Option<HoldPoint> {
+        let index = self.holds.iter().position(|h| path.starts_with(&h.path_prefix))?;
+        let hold = &mut self.holds[index];
+        if hold.skip > 0 {
+            hold.skip -= 1;
+            return None;
+        }
+        let when = hold.when;
+        hold.count -= 1;
+        if hold.count == 0 {
+            self.holds.remove(index);
+        }
+        Some(when)
+    }
+}

@@ -34,7 +34,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub use faults::{Fault, FaultKind};
+pub use faults::{Fault, FaultKind, Hold, HoldPoint};
 pub use oauth::DEFAULT_USER;
 pub use settings::SandboxSettings;
 pub use state::{Sandbox, Stats};
@@ -65,6 +65,8 @@ impl SandboxHandle {
 
     /// Stops accepting requests and waits for the server to finish.
     pub async fn shutdown(self) {
+        // A held request would keep its connection, and so the server, alive forever.
+        self.sandbox.release_holds();
         self.shutdown.cancel();
         match self.task.await {
             Ok(Ok(())) => {}
@@ -107,7 +109,8 @@ pub fn router(sandbox: Sandbox) -> Router {
         .route("/{version}/dialog/oauth", get(oauth::authorize).post(oauth::decide))
         .route("/{version}/oauth/access_token", get(oauth::token).post(oauth::token))
         .merge(api)
-        .route_layer(middleware::from_fn_with_state(sandbox.clone(), inject_faults));
+        .route_layer(middleware::from_fn_with_state(sandbox.clone(), inject_faults))
+        .route_layer(middleware::from_fn_with_state(sandbox.clone(), hold_requests));
     let control = Router::new()
         .route(
             "/_sandbox/settings",
@@ -126,6 +129,10 @@ pub fn router(sandbox: Sandbox) -> Router {
             "/_sandbox/faults",
             post(control::push_fault).delete(control::clear_faults),
         )
+        .route(
+            "/_sandbox/holds",
+            post(control::push_hold).delete(control::release_holds),
+        )
         .route("/_sandbox/stats", get(control::stats))
         .route("/_sandbox/clock/advance", post(control::advance_clock));
     platform.merge(control).with_state(sandbox)
@@ -140,6 +147,19 @@ async fn api_usage(State(sandbox): State<Sandbox>, request: Request, next: Next)
         tokio::time::sleep(Duration::from_millis(latency)).await;
     }
     next.run(request).await
+}
+
+/// Makes a request wait at a queued hold, before or after it is processed.
+async fn hold_requests(State(sandbox): State<Sandbox>, request: Request, next: Next) -> Response {
+    let point = sandbox.world().holds.take(request.uri().path());
+    if point == Some(HoldPoint::Before) {
+        sandbox.wait_for_release().await;
+    }
+    let response = next.run(request).await;
+    if point == Some(HoldPoint::After) {
+        sandbox.wait_for_release().await;
+    }
+    response
 }
 
 /// Answers a request with the next queued fault that matches its path.

@@ -24,6 +24,9 @@ pub struct SandboxSettings {
     /// Issue a new refresh token on every refresh and treat reuse of a rotated one as theft
     /// (RFC 9700 §4.14): the whole grant is revoked.
     pub rotate_refresh_tokens: bool,
+    /// With rotation, a replaced refresh token keeps working for this long (Okta's "grace
+    /// period", Auth0's "reuse interval"); 0 means reuse is detected at once.
+    pub refresh_token_reuse_grace_secs: u64,
     /// Approve consent at once and redirect with a code for the `login_hint` user, as mock
     /// OAuth servers do, so scripts and the demo can connect without a browser.
     pub auto_approve: bool,
@@ -53,6 +56,7 @@ impl Default for SandboxSettings {
             refresh_token_ttl_secs: None,
             refresh_token_idle_secs: None,
             rotate_refresh_tokens: false,
+            refresh_token_reuse_grace_secs: 0,
             auto_approve: false,
             clients: [("adsync-demo-app", "demo-app-secret"), ("test-app", "test-app-secret")]
                 .into_iter()

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde::Serialize;
 
 use super::data::InsightsQuery;
-use super::faults::{Fault, FaultQueue};
+use super::faults::{Fault, FaultQueue, HoldQueue};
 use super::settings::SandboxSettings;
 use super::tokens::{RevokeReason, TokenBook};
 
@@ -35,6 +35,8 @@ pub struct Stats {
     pub in_flight_api_requests: u64,
     /// The most API requests ever answered at once.
     pub max_concurrent_api_requests: u64,
+    /// Requests waiting at a hold right now.
+    pub held_requests: u64,
 }
 
 #[derive(Default)]
@@ -49,6 +51,7 @@ pub(super) struct Counters {
     pub report_runs_started: AtomicU64,
     pub in_flight: AtomicU64,
     pub max_in_flight: AtomicU64,
+    pub held: AtomicU64,
 }
 
 impl Counters {
@@ -68,6 +71,7 @@ pub(super) struct World {
     pub settings: SandboxSettings,
     pub tokens: TokenBook,
     pub faults: FaultQueue,
+    pub holds: HoldQueue,
     pub runs: HashMap<String, ReportRun>,
     next_run: u64,
     /// Ad accounts each user may not read.
@@ -102,6 +106,8 @@ pub(super) struct Inner {
     pub base_url: String,
     pub world: Mutex<World>,
     pub counters: Counters,
+    /// Bumped to let every held request go.
+    pub release: tokio::sync::watch::Sender<u64>,
 }
 
 impl Sandbox {
@@ -114,12 +120,14 @@ impl Sandbox {
                     settings,
                     tokens: TokenBook::default(),
                     faults: FaultQueue::default(),
+                    holds: HoldQueue::default(),
                     runs: HashMap::new(),
                     next_run: 0,
                     denied: HashMap::new(),
                     clock_offset_secs: 0,
                 }),
                 counters: Counters::default(),
+                release: tokio::sync::watch::Sender::new(0),
             }),
         }
     }
@@ -164,6 +172,7 @@ impl Sandbox {
             report_runs_started: get(&c.report_runs_started),
             in_flight_api_requests: get(&c.in_flight),
             max_concurrent_api_requests: get(&c.max_in_flight),
+            held_requests: get(&c.held),
         }
     }
 
@@ -189,6 +198,22 @@ impl Sandbox {
         let mut world = self.world();
         world.clock_offset_secs += secs;
         world.now()
+    }
+
+    /// Lets every held request go and drops the holds.
+    pub fn release_holds(&self) {
+        self.world().holds.clear();
+        self.inner.release.send_modify(|generation| *generation += 1);
+    }
+
+    /// Waits until the holds are released.
+    pub(super) async fn wait_for_release(&self) {
+        let mut rx = self.inner.release.subscribe();
+        rx.borrow_and_update();
+        let counters = &self.inner.counters;
+        Counters::bump(&counters.held, 1);
+        let _ = rx.changed().await;
+        counters.held.fetch_sub(1, Ordering::SeqCst);
     }
 
     /// Takes away (`denied = true`) or gives back `user`'s access to ad account `account`.

@@ -196,8 +196,8 @@ struct AccessToken {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RefreshState {
     Active,
-    /// Replaced by rotation; presenting it again is reuse.
-    Rotated,
+    /// Replaced by rotation at this time; presenting it again is reuse (after the grace).
+    Rotated(i64),
     Revoked(RevokeReason),
 }
 
@@ -309,16 +309,20 @@ impl TokenBook {
                 "The refresh token was issued to another client.",
             ));
         }
-        match grant.state {
+        let grace = settings.refresh_token_reuse_grace_secs as i64;
+        let rotated_at = match grant.state {
             RefreshState::Revoked(reason) => return Err(GrantError::invalid_grant(reason.grant_description())),
-            RefreshState::Rotated => {
+            // Within the grace period a rotated token still works (Okta, Auth0 allow this so
+            // a client that crashed before saving the new token can recover).
+            RefreshState::Rotated(at) if now - at < grace => Some(at),
+            RefreshState::Rotated(_) => {
                 let family = grant.family;
                 self.revoke_family(family);
                 return Err(GrantError::invalid_grant("The refresh token was already used. Every token of this grant has been revoked because reuse suggests it was stolen.",
                 ));
             }
-            RefreshState::Active => {}
-        }
+            RefreshState::Active => None,
+        };
         let too_old = settings
             .refresh_token_ttl_secs
             .is_some_and(|ttl| grant.issued_at + ttl as i64 <= now);
@@ -337,7 +341,7 @@ impl TokenBook {
         grant.last_used_at = now;
         let (user, scopes, family) = (grant.user.clone(), grant.scopes.clone(), grant.family);
         let rotated = if settings.rotate_refresh_tokens {
-            grant.state = RefreshState::Rotated;
+            grant.state = RefreshState::Rotated(rotated_at.unwrap_or(now));
             Some(self.new_refresh(&user, client_id, &scopes, family, now))
         } else {
             None
@@ -617,13 +621,27 @@ mod tests {
         let renewed = book.refresh("app", &first, &settings, NOW).unwrap();
         let second = renewed.refresh_token.clone().unwrap();
         assert_ne!(first, second);
-        let reuse = book.refresh("app", &first, &settings, NOW).unwrap_err();
+        let reuse = book.refresh("app", &first, &settings, NOW + 1).unwrap_err();
         assert!(reuse.description.contains("already used"));
         assert_eq!(
             book.refresh("app", &second, &settings, NOW).unwrap_err().error,
             "invalid_grant"
         );
         assert!(book.check_access(Some(&renewed.access_token), NOW).is_err());
+    }
+
+    #[test]
+    fn a_rotated_token_still_works_within_the_reuse_grace() {
+        let settings = SandboxSettings {
+            rotate_refresh_tokens: true,
+            refresh_token_reuse_grace_secs: 30,
+            ..SandboxSettings::default()
+        };
+        let (mut book, issued) = connected(&settings);
+        let first = issued.refresh_token.unwrap();
+        book.refresh("app", &first, &settings, NOW).unwrap();
+        assert!(book.refresh("app", &first, &settings, NOW + 29).is_ok());
+        assert!(book.refresh("app", &first, &settings, NOW + 30).is_err());
     }
 
     #[test]

@@ -4,7 +4,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{Mutex, Semaphore};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -47,7 +47,6 @@ pub struct Scheduler {
     queries: Vec<Arc<Query>>,
     global: Arc<Semaphore>,
     per_connection: HashMap<String, Arc<Semaphore>>,
-    per_query: Vec<Arc<Mutex<()>>>,
 }
 
 impl Scheduler {
@@ -63,7 +62,6 @@ impl Scheduler {
             })
             .collect();
         Self {
-            per_query: queries.iter().map(|_| Arc::new(Mutex::new(()))).collect(),
             queries: queries.into_iter().map(Arc::new).collect(),
             global: Arc::new(Semaphore::new(limits.max_concurrent_runs)),
             per_connection,
@@ -150,10 +148,7 @@ impl Scheduler {
         let ctx = self.ctx.clone();
         let global = self.global.clone();
         let connection = self.per_connection[&query.connection].clone();
-        let serial = self.per_query[index].clone();
         tracker.spawn(async move {
-            // One run per query at a time: two runs writing one output would race.
-            let _serial = serial.lock().await;
             let _global = global.acquire_owned().await;
             let _connection = connection.acquire_owned().await;
             run_query(&ctx, &query, fire, Trigger::Scheduled).await;

@@ -134,7 +134,9 @@ impl ApiClient {
     ) -> Result<T, FetchError> {
         let mut attempt: u32 = 0;
         let mut refreshed = false;
-        let mut token = self.auth.access_token(connection).await?;
+        let mut token = self
+            .with_token_retries(connection, || self.auth.access_token(connection))
+            .await?;
         loop {
             attempt += 1;
             self.wait_for_connection(connection).await;
@@ -171,7 +173,12 @@ impl ApiClient {
                         return Err(paused.await.into());
                     }
                     refreshed = true;
-                    token = self.auth.refresh(connection, &token, reason.as_deref()).await?;
+                    let rejected = token;
+                    token = self
+                        .with_token_retries(connection, || {
+                            self.auth.refresh(connection, &rejected, reason.as_deref())
+                        })
+                        .await?;
                     continue;
                 }
                 FailureClass::Permission => return Err(FetchError::Permission(failure.message)),
@@ -199,6 +206,33 @@ impl ApiClient {
                 failure.message
             );
             tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Gets a token through `get`, retrying a failing token endpoint like any transient
+    /// platform failure.
+    async fn with_token_retries<F, Fut>(&self, connection: &str, get: F) -> Result<String, FetchError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<String, AuthError>>,
+    {
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            match get().await {
+                Err(AuthError::Transient { message, .. }) if attempt <= self.policy.max_retries => {
+                    let wait = self.backoff(attempt);
+                    tracing::warn!(connection, attempt, "Token endpoint failed, retrying: {message}");
+                    tokio::time::sleep(wait).await;
+                }
+                Err(AuthError::Transient { message, .. }) => {
+                    return Err(FetchError::RetriesExhausted {
+                        attempts: attempt,
+                        message: format!("token endpoint: {message}"),
+                    })
+                }
+                other => return other.map_err(FetchError::from),
+            }
         }
     }
 

@@ -9,13 +9,20 @@ use adsync::app::App;
 use adsync::clock::ManualClock;
 use adsync::config::{Config, Overrides};
 use adsync::sandbox::{self, SandboxHandle, SandboxSettings};
+use adsync::store::RunRecord;
 use chrono::{DateTime, Utc};
 use tempfile::TempDir;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 /// The connection every test query uses.
 pub const CONNECTION: &str = "meta-test";
 /// The sandbox user it is connected as.
 pub const USER: &str = "test-user";
+/// A second connection, for showing that trouble on one leaves the other alone.
+pub const OTHER_CONNECTION: &str = "meta-other";
+/// The sandbox user the second connection is connected as.
+pub const OTHER_USER: &str = "other-user";
 
 /// A sandbox plus everything a daemon needs, in a temp directory.
 pub struct TestApp {
@@ -88,6 +95,15 @@ auth_url = "{base}/v25.0/dialog/oauth"
 token_url = "{base}/v25.0/oauth/access_token"
 api_base_url = "{base}"
 owners = ["owner@example.com"]
+
+[[connections]]
+id = "{OTHER_CONNECTION}"
+provider = "meta_ads"
+client_id = "test-app"
+client_secret = "test-app-secret"
+auth_url = "{base}/v25.0/dialog/oauth"
+token_url = "{base}/v25.0/oauth/access_token"
+api_base_url = "{base}"
 "#
         );
         std::fs::write(self.config_path(), config).unwrap();
@@ -116,8 +132,77 @@ owners = ["owner@example.com"]
         app
     }
 
+    /// A daemon with both connections connected.
+    pub async fn both_connected_app(&self) -> App {
+        let app = self.connected_app().await;
+        adsync::demo::connect_via_sandbox(&app, OTHER_CONNECTION, OTHER_USER)
+            .await
+            .expect("connects through the sandbox");
+        app
+    }
+
+    /// Calls a sandbox control endpoint and returns its JSON answer.
+    pub async fn control(
+        &self,
+        method: reqwest::Method,
+        path_and_query: &str,
+        body: Option<serde_json::Value>,
+    ) -> serde_json::Value {
+        let mut request =
+            reqwest::Client::new().request(method, format!("{}{path_and_query}", self.sandbox.base_url()));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("the sandbox answers");
+        assert!(
+            response.status().is_success(),
+            "{path_and_query}: HTTP {}",
+            response.status()
+        );
+        response.json().await.unwrap_or_default()
+    }
+
     pub fn read_report(&self, file: &str) -> String {
         std::fs::read_to_string(self.reports().join(file)).unwrap()
+    }
+}
+
+/// A daemon running on a test's store and manual clock.
+pub struct Daemon {
+    pub app: App,
+    stop: CancellationToken,
+    task: JoinHandle<Result<(), adsync::app::AppError>>,
+}
+
+impl Daemon {
+    /// Starts `app`'s scheduler and web endpoint; returns once the scheduler has read the
+    /// clock (it has recorded `query` as tracked).
+    pub async fn start(app: App, query: &str) -> Self {
+        let stop = CancellationToken::new();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let task = tokio::spawn(app.clone().run_until_stopped(listener, stop.clone()));
+        eventually("the scheduler to start", || {
+            app.store().query_state(query).unwrap()?.tracked_since
+        })
+        .await;
+        Self { app, stop, task }
+    }
+
+    /// Stops it and waits until its runs finished and the store is closed.
+    pub async fn stop(self) {
+        self.stop.cancel();
+        self.task.await.unwrap().unwrap();
+        // Dropping the last handle closes the sled database so the next daemon can open it.
+        drop(self.app);
+    }
+
+    /// Waits until `query` has at least `n` runs; returns them, oldest first.
+    pub async fn runs(&self, query: &str, n: usize) -> Vec<RunRecord> {
+        eventually(&format!("{n} runs of {query}"), || {
+            let runs = self.app.store().runs(query).unwrap();
+            (runs.len() >= n).then_some(runs)
+        })
+        .await
     }
 }
 

@@ -2,7 +2,9 @@
 //! sled files and real CSV files in temp directories, time driven by a manual clock.
 
 mod check;
+mod crash;
 mod delivery;
 mod demo;
 mod helpers;
 mod scheduling;
+mod tokens;

@@ -1,12 +1,9 @@
 //! The daemon on a manual clock: fires on schedule, survives restarts without re-running
 //! delivered fires, and runs the latest fire it missed while down.
 
-use adsync::app::App;
-use adsync::store::Outcome;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
+use adsync::store::{GapState, Outcome};
 
-use crate::helpers::{at, eventually, TestApp};
+use crate::helpers::{at, Daemon, TestApp};
 
 const DAILY: &str = r#"connection = "meta-test"
 accounts = ["act_1001"]
@@ -24,50 +21,15 @@ path = "reports/daily.csv"
 mode = "append"
 "#;
 
-struct Daemon {
-    app: App,
-    stop: CancellationToken,
-    task: JoinHandle<Result<(), adsync::app::AppError>>,
-}
-
-async fn start(app: App) -> Daemon {
-    let stop = CancellationToken::new();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let task = tokio::spawn(app.clone().run_until_stopped(listener, stop.clone()));
-    // The scheduler has read the clock once it has recorded the query as tracked.
-    eventually("the scheduler to start", || {
-        app.store().query_state("daily").unwrap()?.tracked_since
-    })
-    .await;
-    Daemon { app, stop, task }
-}
-
-impl Daemon {
-    async fn stop(self) {
-        self.stop.cancel();
-        self.task.await.unwrap().unwrap();
-        // Dropping the last handle closes the sled database so the next daemon can open it.
-        drop(self.app);
-    }
-
-    async fn runs(&self, n: usize) -> Vec<adsync::store::RunRecord> {
-        eventually(&format!("{n} runs"), || {
-            let runs = self.app.store().runs("daily").unwrap();
-            (runs.len() >= n).then_some(runs)
-        })
-        .await
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_continues_from_the_store_and_runs_the_latest_missed_fire() {
     // 06:00 Europe/Berlin is 05:00 UTC in winter time.
     let test = TestApp::new("2026-03-10T04:00:00Z").await;
     test.write_query("daily", DAILY);
-    let daemon = start(test.connected_app().await).await;
+    let daemon = Daemon::start(test.connected_app().await, "daily").await;
 
     test.clock.set(at("2026-03-10T05:00:00Z"));
-    let runs = daemon.runs(1).await;
+    let runs = daemon.runs("daily", 1).await;
     assert_eq!(runs[0].fire, at("2026-03-10T05:00:00Z"));
     assert_eq!(runs[0].window.to_string(), "2026-03-09");
     assert_eq!(runs[0].outcome, Outcome::Delivered, "{:?}", runs[0].error);
@@ -75,9 +37,9 @@ async fn restart_continues_from_the_store_and_runs_the_latest_missed_fire() {
 
     // Restarted after the delivered fire: nothing is re-run; the next fire runs on time.
     test.clock.set(at("2026-03-10T05:30:00Z"));
-    let daemon = start(test.app()).await;
+    let daemon = Daemon::start(test.app(), "daily").await;
     test.clock.set(at("2026-03-11T05:00:00Z"));
-    let runs = daemon.runs(2).await;
+    let runs = daemon.runs("daily", 2).await;
     assert_eq!(
         runs[1].fire,
         at("2026-03-11T05:00:00Z"),
@@ -87,12 +49,30 @@ async fn restart_continues_from_the_store_and_runs_the_latest_missed_fire() {
 
     // Down across three fires: on start the latest missed fire runs at once, only it.
     test.clock.set(at("2026-03-14T12:00:00Z"));
-    let daemon = start(test.app()).await;
-    let runs = daemon.runs(3).await;
+    let daemon = Daemon::start(test.app(), "daily").await;
+    let runs = daemon.runs("daily", 3).await;
     assert_eq!(runs[2].fire, at("2026-03-14T05:00:00Z"));
     assert_eq!(runs[2].window.to_string(), "2026-03-13");
     let state = daemon.app.store().query_state("daily").unwrap().unwrap();
     assert_eq!(state.last_fire, Some(at("2026-03-14T05:00:00Z")));
+    // Each fire missed while down is a gap; the one run at once made its own good.
+    let gaps: Vec<_> = daemon
+        .app
+        .store()
+        .gaps("daily")
+        .unwrap()
+        .into_iter()
+        .map(|g| (g.fire_time, g.window.to_string(), g.reason, g.state))
+        .collect();
+    let gap = |fire: &str, day: &str, state| (at(fire), day.to_string(), "daemon_not_running".to_string(), state);
+    assert_eq!(
+        gaps,
+        [
+            gap("2026-03-12T05:00:00Z", "2026-03-11", GapState::Open),
+            gap("2026-03-13T05:00:00Z", "2026-03-12", GapState::Open),
+            gap("2026-03-14T05:00:00Z", "2026-03-13", GapState::Backfilled),
+        ]
+    );
     daemon.stop().await;
     assert_eq!(test.app().store().runs("daily").unwrap().len(), 3);
 

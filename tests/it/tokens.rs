@@ -1,0 +1,205 @@
+//! Token lifecycle: one refresh for many runs, paused connections with reasons, gaps per
+//! missed fire, rate limits waited out, and no token in clear anywhere.
+
+use adsync::store::{GapState, Outcome};
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{at, eventually, Daemon, TestApp, CONNECTION, OTHER_CONNECTION, USER};
+
+fn hourly(connection: &str, file: &str, mode: &str) -> String {
+    format!(
+        r#"connection = "{connection}"
+accounts = ["act_1001"]
+level = "campaign"
+fields = ["date_start", "campaign_id", "impressions", "spend"]
+date_range = "yesterday"
+
+[schedule]
+cron = "0 * * * *"
+timezone = "UTC"
+
+[output]
+kind = "csv"
+path = "reports/{file}"
+mode = "{mode}"
+"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_runs_on_an_expired_token_make_exactly_one_refresh() {
+    let test = TestApp::new("2026-05-04T08:00:00Z").await;
+    test.write_query("campaigns", &hourly(CONNECTION, "campaigns.csv", "replace"));
+    let app = test.connected_app().await;
+    test.control(
+        Method::POST,
+        &format!("/_sandbox/users/{USER}/expire-access-tokens"),
+        None,
+    )
+    .await;
+
+    let runs = futures_util::future::join_all((0..200).map(|_| app.run_once("campaigns"))).await;
+    for run in &runs {
+        let run = run.as_ref().unwrap();
+        assert_eq!(run.outcome, Outcome::Delivered, "{:?}", run.error);
+    }
+    assert_eq!(test.sandbox.sandbox().stats().refresh_grants, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_revoke_reason_pauses_its_connection_and_records_one_gap_per_fire() {
+    for reason in [
+        "password_changed",
+        "app_removed",
+        "expired",
+        "checkpoint",
+        "unconfirmed_user",
+    ] {
+        let test = TestApp::new("2026-05-04T04:30:00Z").await;
+        test.write_query("paused", &hourly(CONNECTION, "paused.csv", "append"));
+        test.write_query("other", &hourly(OTHER_CONNECTION, "other.csv", "append"));
+        let daemon = Daemon::start(test.both_connected_app().await, "paused").await;
+        let revoked = test
+            .control(
+                Method::POST,
+                &format!("/_sandbox/users/{USER}/revoke?reason={reason}"),
+                None,
+            )
+            .await;
+        assert_eq!(revoked["refresh_tokens_revoked"], 1);
+
+        // First fire: the platform rejects the token, the refresh is refused: paused.
+        test.clock.set(at("2026-05-04T05:00:00Z"));
+        let first = daemon.runs("paused", 1).await;
+        assert_eq!(first[0].outcome, Outcome::Failed);
+        daemon.runs("other", 1).await;
+        let calls_after_pause = test.sandbox.sandbox().stats();
+
+        // Second fire: no call to the platform at all, one more gap.
+        test.clock.set(at("2026-05-04T06:00:00Z"));
+        let runs = daemon.runs("paused", 2).await;
+        assert_eq!(runs[1].outcome, Outcome::Paused, "{reason}");
+        let other = daemon.runs("other", 2).await;
+        assert!(
+            other.iter().all(|r| r.outcome == Outcome::Delivered),
+            "{reason}: {other:?}"
+        );
+        let stats = test.sandbox.sandbox().stats();
+        assert_eq!(
+            stats.token_errors, calls_after_pause.token_errors,
+            "{reason}: the dead token was retried"
+        );
+
+        let status = daemon.app.status().unwrap();
+        let json = serde_json::to_value(&status).unwrap();
+        let connection = &json["connections"][0];
+        assert_eq!(connection["id"], CONNECTION);
+        assert_eq!(connection["state"], "needs_reconnect", "{reason}");
+        assert_eq!(connection["reason"], reason);
+        assert!(connection["reason_text"].as_str().unwrap().len() > 20);
+        assert_eq!(json["connections"][1]["state"], "connected");
+        let query_state = |name: &str| {
+            json["queries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|q| q["name"] == name)
+                .unwrap()["state"]
+                .clone()
+        };
+        assert_eq!(query_state("paused"), "paused");
+        assert_eq!(query_state("other"), "active");
+        let gaps: Vec<_> = json["gaps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| {
+                (
+                    g["query"].as_str().unwrap().to_string(),
+                    g["fire_time"].as_str().unwrap().to_string(),
+                    g["window_start"].as_str().unwrap().to_string(),
+                    g["window_end"].as_str().unwrap().to_string(),
+                    g["reason"].as_str().unwrap().to_string(),
+                    g["state"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let gap = |fire: &str| {
+            (
+                "paused".to_string(),
+                fire.to_string(),
+                "2026-05-03".to_string(),
+                "2026-05-03".to_string(),
+                reason.to_string(),
+                "open".to_string(),
+            )
+        };
+        assert_eq!(
+            gaps,
+            [gap("2026-05-04T05:00:00Z"), gap("2026-05-04T06:00:00Z")],
+            "{reason}"
+        );
+        daemon.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limit_is_waited_out_and_leaves_no_gap() {
+    let test = TestApp::new("2026-05-04T04:30:00Z").await;
+    test.write_query("campaigns", &hourly(CONNECTION, "campaigns.csv", "replace"));
+    let daemon = Daemon::start(test.connected_app().await, "campaigns").await;
+    test.control(
+        Method::POST,
+        "/_sandbox/faults",
+        Some(json!({"kind": "rate_limit", "code": 80004, "count": 1, "path_prefix": "/v25.0/act_1001"})),
+    )
+    .await;
+    test.clock.set(at("2026-05-04T05:00:00Z"));
+    let runs = daemon.runs("campaigns", 1).await;
+    assert_eq!(runs[0].outcome, Outcome::Delivered, "{:?}", runs[0].error);
+    assert_eq!(test.sandbox.sandbox().stats().faults_injected, 1);
+    assert!(daemon.app.store().all_gaps().unwrap().is_empty());
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_beyond_the_retry_budget_leave_a_gap_and_the_previous_file() {
+    let test = TestApp::new("2026-05-04T04:30:00Z").await;
+    test.write_query("campaigns", &hourly(CONNECTION, "campaigns.csv", "replace"));
+    let daemon = Daemon::start(test.connected_app().await, "campaigns").await;
+    test.clock.set(at("2026-05-04T05:00:00Z"));
+    daemon.runs("campaigns", 1).await;
+    let before = std::fs::read(test.reports().join("campaigns.csv")).unwrap();
+
+    test.control(
+        Method::POST,
+        "/_sandbox/faults",
+        Some(json!({"kind": "http_500", "count": 10})),
+    )
+    .await;
+    test.clock.set(at("2026-05-04T06:00:00Z"));
+    let runs = daemon.runs("campaigns", 2).await;
+    assert_eq!(runs[1].outcome, Outcome::Failed);
+    let gaps = daemon.app.store().gaps("campaigns").unwrap();
+    assert_eq!(gaps.len(), 1);
+    assert_eq!(
+        (gaps[0].fire_time, gaps[0].reason.as_str()),
+        (at("2026-05-04T06:00:00Z"), "platform_error")
+    );
+    assert_eq!(gaps[0].state, GapState::Open);
+    assert!(gaps[0].detail.as_deref().unwrap().contains("gave up after 3 attempts"));
+    assert!(std::fs::read(test.reports().join("campaigns.csv")).unwrap() == before);
+
+    // The next good run of a replace query supersedes the gap.
+    test.control(Method::DELETE, "/_sandbox/faults", None).await;
+    test.clock.set(at("2026-05-04T07:00:00Z"));
+    daemon.runs("campaigns", 3).await;
+    let gap = eventually("the gap to close", || {
+        let gap = daemon.app.store().gaps("campaigns").unwrap().remove(0);
+        (gap.state != GapState::Open).then_some(gap)
+    })
+    .await;
+    assert_eq!(gap.state, GapState::Superseded);
+    daemon.stop().await;
+}
