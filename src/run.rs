@@ -21,7 +21,7 @@ use crate::sinks::csv::{CsvDelivery, CsvSink, DeliveryReport};
 use crate::sinks::SinkError;
 use crate::sources::http::FetchError;
 use crate::sources::Source;
-use crate::store::{Gap, GapState, Outcome, RunRecord, Store, StoreError};
+use crate::store::{BrokenQuery, Gap, GapState, Outcome, RunRecord, Store, StoreError};
 
 /// Pages buffered between source and sink: one being written, one prefetched.
 const PAGES_IN_FLIGHT: usize = 2;
@@ -41,6 +41,9 @@ pub enum RunError {
     /// The writer thread died.
     #[error("the output writer stopped unexpectedly: {0}")]
     Writer(String),
+    /// The platform rejected this version of the query file before; it is not sent again.
+    #[error("the query is broken until its file changes; the platform said: {0}")]
+    Broken(String),
 }
 
 /// Why a run was started.
@@ -90,7 +93,7 @@ impl RunError {
             RunError::Fetch(FetchError::Auth(_)) => "token_endpoint_failed",
             RunError::Fetch(FetchError::RetriesExhausted { .. } | FetchError::Protocol(_)) => "platform_error",
             RunError::Fetch(FetchError::Permission(_)) => "permission_denied",
-            RunError::Fetch(FetchError::BadQuery(_)) => "bad_query",
+            RunError::Fetch(FetchError::BadQuery(_)) | RunError::Broken(_) => "bad_query",
             RunError::Sink(_) | RunError::Writer(_) => "output_failed",
             RunError::UnknownConnection(_) => "unknown_connection",
         };
@@ -104,11 +107,15 @@ pub async fn run_query(ctx: &RunContext, query: &Query, fire: DateTime<Utc>, tri
     let _serial = lock.lock().await;
     let started = ctx.clock.now();
     let window = query.date_range.window(fire, query.schedule.tz());
-    // A paused connection is not called at all: the fire becomes a gap, nothing else.
-    let paused = ctx.auth.ensure_usable(&query.connection).err();
-    let was_paused = paused.is_some();
-    let result = match paused {
-        Some(e) => Err(RunError::Fetch(FetchError::Auth(e))),
+    // A paused connection or a broken query is not sent to the platform at all: the fire
+    // becomes a gap, nothing else.
+    let blocked = match ctx.auth.ensure_usable(&query.connection) {
+        Err(e) => Some(RunError::Fetch(FetchError::Auth(e))),
+        Ok(()) => broken(&ctx.store, query).map(RunError::Broken),
+    };
+    let was_paused = blocked.is_some();
+    let result = match blocked {
+        Some(e) => Err(e),
         None => deliver(ctx, query, window).await,
     };
     let finished = ctx.clock.now();
@@ -149,6 +156,10 @@ pub async fn run_query(ctx: &RunContext, query: &Query, fire: DateTime<Utc>, tri
         (Err(e), Trigger::Scheduled) => Some(e.gap_reason()),
         _ => None,
     };
+    let rejected_query = match &result {
+        Err(RunError::Fetch(FetchError::BadQuery(message))) => Some(message.clone()),
+        _ => None,
+    };
     let record = RunRecord {
         query: query.name.clone(),
         fire,
@@ -160,7 +171,7 @@ pub async fn run_query(ctx: &RunContext, query: &Query, fire: DateTime<Utc>, tri
         error,
         output,
     };
-    if let Err(e) = remember(ctx, query, &record, trigger, gap_reason).await {
+    if let Err(e) = remember(ctx, query, &record, trigger, gap_reason, rejected_query).await {
         tracing::error!(query = %query.name, "Could not record the run in the store: {e}");
     }
     record
@@ -214,11 +225,22 @@ async fn remember(
     record: &RunRecord,
     trigger: Trigger,
     gap_reason: Option<(String, Option<String>)>,
+    rejected_query: Option<String>,
 ) -> Result<(), StoreError> {
     let store = &ctx.store;
     store.record_run(record)?;
+    let mut state = store.query_state(&record.query)?.unwrap_or_default();
+    if let Some(message) = rejected_query {
+        tracing::error!(query = %query.name, "{}: marked broken until {} changes.", query.name, query.file.display());
+        state.broken = Some(BrokenQuery {
+            message,
+            fingerprint: query.fingerprint.clone(),
+            since: record.finished,
+        });
+    } else if record.outcome == Outcome::Delivered {
+        state.broken = None;
+    }
     if trigger == Trigger::Scheduled {
-        let mut state = store.query_state(&record.query)?.unwrap_or_default();
         state.last_fire = Some(state.last_fire.map_or(record.fire, |f| f.max(record.fire)));
         match record.outcome {
             Outcome::Delivered => {
@@ -229,8 +251,8 @@ async fn remember(
             Outcome::Failed => state.consecutive_failures += 1,
             Outcome::Paused => {}
         }
-        store.put_query_state(&record.query, &state)?;
     }
+    store.put_query_state(&record.query, &state)?;
     if let Some((reason, detail)) = gap_reason {
         store.record_gap(&Gap {
             query: query.name.clone(),
@@ -249,6 +271,15 @@ async fn remember(
     }
     // A restart must not re-run a fire it already handled.
     store.flush().await
+}
+
+/// The platform's message if it rejected this very version of the query file before.
+fn broken(store: &Store, query: &Query) -> Option<String> {
+    let state = store.query_state(&query.name).ok()??;
+    state
+        .broken
+        .filter(|b| b.fingerprint == query.fingerprint)
+        .map(|b| b.message)
 }
 
 /// Marks the open gaps a delivery made good: every one for a `replace` query (its output is

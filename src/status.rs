@@ -101,7 +101,8 @@ pub struct QueryView {
     pub last_fire: Option<DateTime<Utc>>,
     /// Failures since the last delivery.
     pub consecutive_failures: u32,
-    /// `active`, or `paused` while its connection needs reconnecting.
+    /// `active`, `paused` while its connection needs reconnecting, or `broken` after the
+    /// platform rejected the query, until its file changes.
     pub state: String,
     /// When the latest run started.
     pub last_run: Option<DateTime<Utc>>,
@@ -178,7 +179,18 @@ impl StatusReport {
                 next_fire,
                 last_fire: state.last_fire,
                 consecutive_failures: state.consecutive_failures,
-                state: if paused(&query.connection) { "paused" } else { "active" }.to_string(),
+                state: if state
+                    .broken
+                    .as_ref()
+                    .is_some_and(|b| b.fingerprint == query.fingerprint)
+                {
+                    "broken"
+                } else if paused(&query.connection) {
+                    "paused"
+                } else {
+                    "active"
+                }
+                .to_string(),
                 last_run: last_result.as_ref().map(|r| r.started),
                 next_run: next_fire,
                 last_result,

@@ -327,6 +327,16 @@ impl Checker<'_> {
 }
 
 /// 1-based line and character column of byte `offset` in `text` (clamped to the text).
+/// A short digest of a query file's text: a query marked broken stays broken until this
+/// changes.
+fn fingerprint(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text.as_bytes())[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let mut end = offset.min(text.len());
     while !text.is_char_boundary(end) {
@@ -515,6 +525,7 @@ fn validate(name: &str, file: &Path, text: &str, ctx: &ValidationContext) -> Res
         query: Query {
             name: name.to_string(),
             file: file.to_path_buf(),
+            fingerprint: fingerprint(text),
             connection: connection.into_inner(),
             provider,
             accounts,
@@ -968,6 +979,7 @@ mode = "append"
         let expected = Query {
             name: "meta_campaigns_daily".into(),
             file: path.clone(),
+            fingerprint: fingerprint(GOOD),
             connection: "meta-demo".into(),
             provider: Provider::MetaAds,
             accounts: vec!["act_1001".into(), "act_1002".into()],

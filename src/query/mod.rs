@@ -25,6 +25,8 @@ pub struct Query {
     pub name: String,
     /// The file it was loaded from.
     pub file: PathBuf,
+    /// Digest of the file's text, to tell when the file changed.
+    pub fingerprint: String,
     /// Connection id from the config.
     pub connection: String,
     /// The connection's platform, resolved at load time.

@@ -15,7 +15,7 @@ use serde::Serialize;
 
 pub use crypto::{Cipher, CryptoError, SecretKey};
 pub use records::{
-    ConnectionState, ConnectionStatus, Gap, GapState, Identity, Outcome, QueryState, RunRecord, TokenSet,
+    BrokenQuery, ConnectionState, ConnectionStatus, Gap, GapState, Identity, Outcome, QueryState, RunRecord, TokenSet,
 };
 
 /// The schema this build writes. Bump it with a migration when a record changes shape.

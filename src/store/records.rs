@@ -126,6 +126,10 @@ pub struct RunRecord {
 /// What the scheduler remembers about a query across restarts.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueryState {
+    /// Set when the platform rejected the query itself: no more API calls until the file
+    /// changes.
+    #[serde(default)]
+    pub broken: Option<BrokenQuery>,
     /// The latest scheduled fire that was handled (delivered or failed): fires after it are
     /// due, fires at or before it are never run again.
     pub last_fire: Option<DateTime<Utc>>,
@@ -188,4 +192,15 @@ pub struct Gap {
     pub recorded_at: DateTime<Utc>,
     /// When it was closed.
     pub closed_at: Option<DateTime<Utc>>,
+}
+
+/// Why a query is broken, and which version of its file was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokenQuery {
+    /// The platform's message.
+    pub message: String,
+    /// The query file's fingerprint when it broke.
+    pub fingerprint: String,
+    /// When it broke.
+    pub since: DateTime<Utc>,
 }

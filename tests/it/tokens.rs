@@ -27,6 +27,12 @@ mode = "{mode}"
     )
 }
 
+/// A query's `state` in status JSON.
+fn query_state(status: &serde_json::Value, name: &str) -> serde_json::Value {
+    let queries = status["queries"].as_array().unwrap();
+    queries.iter().find(|q| q["name"] == name).unwrap()["state"].clone()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_runs_on_an_expired_token_make_exactly_one_refresh() {
     let test = TestApp::new("2026-05-04T08:00:00Z").await;
@@ -99,17 +105,8 @@ async fn each_revoke_reason_pauses_its_connection_and_records_one_gap_per_fire()
         assert_eq!(connection["reason"], reason);
         assert!(connection["reason_text"].as_str().unwrap().len() > 20);
         assert_eq!(json["connections"][1]["state"], "connected");
-        let query_state = |name: &str| {
-            json["queries"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|q| q["name"] == name)
-                .unwrap()["state"]
-                .clone()
-        };
-        assert_eq!(query_state("paused"), "paused");
-        assert_eq!(query_state("other"), "active");
+        assert_eq!(query_state(&json, "paused"), "paused");
+        assert_eq!(query_state(&json, "other"), "active");
         let gaps: Vec<_> = json["gaps"]
             .as_array()
             .unwrap()
@@ -202,4 +199,60 @@ async fn server_errors_beyond_the_retry_budget_leave_a_gap_and_the_previous_file
     .await;
     assert_eq!(gap.state, GapState::Superseded);
     daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_permission_error_or_a_rejected_query_fails_only_that_query() {
+    let test = TestApp::new("2026-05-04T08:00:00Z").await;
+    let on_account = |account: &str, breakdowns: &str, file: &str| {
+        hourly(CONNECTION, file, "replace")
+            .replace("act_1001", account)
+            .replace("date_range", &format!("breakdowns = [{breakdowns}]\ndate_range"))
+    };
+    test.write_query("fine", &on_account("act_1001", "", "fine.csv"));
+    test.write_query("denied", &on_account("act_1002", "", "denied.csv"));
+    // Graph refuses more than two breakdowns at once (code 2, subcode 1504041).
+    let too_many = on_account("act_1001", r#""age", "gender", "country""#, "bad.csv");
+    test.write_query("bad", &too_many);
+    let app = test.connected_app().await;
+    test.control(
+        Method::POST,
+        &format!("/_sandbox/users/{USER}/accounts/deny?account=act_1002"),
+        None,
+    )
+    .await;
+
+    let denied = app.run_once("denied").await.unwrap();
+    assert_eq!(denied.outcome, Outcome::Failed);
+    let error = denied.error.unwrap();
+    assert!(
+        error.starts_with("permission denied") && error.contains("act_1002"),
+        "{error}"
+    );
+    let bad = app.run_once("bad").await.unwrap();
+    assert_eq!(bad.outcome, Outcome::Failed);
+    assert!(bad.error.unwrap().contains("rejected the query"));
+    let fine = app.run_once("fine").await.unwrap();
+    assert_eq!(fine.outcome, Outcome::Delivered, "{:?}", fine.error);
+
+    // The rejected query is not sent again while its file is unchanged.
+    let requests = test.sandbox.sandbox().stats().api_requests;
+    let again = app.run_once("bad").await.unwrap();
+    assert_eq!(again.outcome, Outcome::Paused);
+    assert!(again.error.unwrap().contains("broken until its file changes"));
+    assert_eq!(test.sandbox.sandbox().stats().api_requests, requests);
+    let status = serde_json::to_value(app.status().unwrap()).unwrap();
+    assert_eq!(status["connections"][0]["state"], "connected");
+    let state = |name: &str| query_state(&status, name);
+    assert_eq!(
+        (state("bad"), state("denied"), state("fine")),
+        ("broken".into(), "active".into(), "active".into())
+    );
+    drop(app);
+
+    // Fixed file, new daemon: it runs again.
+    test.write_query("bad", &too_many.replace(r#", "country""#, ""));
+    let app = test.app();
+    let fixed = app.run_once("bad").await.unwrap();
+    assert_eq!(fixed.outcome, Outcome::Delivered, "{:?}", fixed.error);
 }
