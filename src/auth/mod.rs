@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
-use oauth2::basic::{BasicClient, BasicErrorResponseType, BasicTokenResponse};
+use oauth2::basic::{BasicClient, BasicErrorResponseType, BasicTokenType};
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge, PkceCodeVerifier,
     RedirectUrl, RefreshToken, RequestTokenError, Scope, TokenResponse, TokenUrl,
@@ -352,9 +352,21 @@ impl Auth {
     }
 }
 
+/// Token response fields beyond RFC 6749 that tell when a refresh token ends.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct ExpiryFields {
+    /// Seconds until the refresh token expires (Google, LinkedIn).
+    #[serde(default)]
+    refresh_token_expires_in: Option<u64>,
+}
+
+impl oauth2::ExtraTokenFields for ExpiryFields {}
+
+type PlatformTokens = oauth2::StandardTokenResponse<ExpiryFields, BasicTokenType>;
+
 type ConfiguredClient = oauth2::Client<
     oauth2::basic::BasicErrorResponse,
-    BasicTokenResponse,
+    PlatformTokens,
     oauth2::basic::BasicTokenIntrospectionResponse,
     oauth2::StandardRevocableToken,
     oauth2::basic::BasicRevocationErrorResponse,
@@ -366,7 +378,7 @@ type ConfiguredClient = oauth2::Client<
 >;
 
 fn oauth_client(conn: &ConnectionConfig, redirect: &Url) -> ConfiguredClient {
-    BasicClient::new(ClientId::new(conn.client_id.clone()))
+    oauth2::Client::new(ClientId::new(conn.client_id.clone()))
         .set_client_secret(ClientSecret::new(conn.client_secret.expose().to_string()))
         // Meta and LinkedIn read client credentials from the form body, not Basic auth.
         .set_auth_type(AuthType::RequestBody)
@@ -375,7 +387,7 @@ fn oauth_client(conn: &ConnectionConfig, redirect: &Url) -> ConfiguredClient {
 }
 
 fn token_set(
-    response: &BasicTokenResponse,
+    response: &PlatformTokens,
     previous: Option<&TokenSet>,
     conn: &ConnectionConfig,
     now: DateTime<Utc>,
@@ -398,7 +410,13 @@ fn token_set(
             .expires_in()
             .and_then(|d| Duration::from_std(d).ok())
             .map(|d| now + d),
-        refresh_expires_at: previous.and_then(|p| p.refresh_expires_at),
+        // A refresh token's lifetime, when the platform says; LinkedIn's does not grow with
+        // refreshes, so an unchanged refresh token keeps its first expiry.
+        refresh_expires_at: match response.extra_fields().refresh_token_expires_in {
+            Some(secs) => i64::try_from(secs).ok().map(|s| now + Duration::seconds(s)),
+            None if response.refresh_token().is_some() => None,
+            None => previous.and_then(|p| p.refresh_expires_at),
+        },
         scopes,
         identity,
         obtained_at: now,

@@ -203,6 +203,10 @@ pub async fn token(
             if let Some(refresh) = issued.refresh_token {
                 body["refresh_token"] = json!(refresh);
             }
+            if let Some(lifetime) = issued.refresh_token_expires_in {
+                // Google's and LinkedIn's name for it.
+                body["refresh_token_expires_in"] = json!(lifetime);
+            }
             let mut response = axum::Json(body).into_response();
             response
                 .headers_mut()

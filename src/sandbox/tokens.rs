@@ -162,6 +162,8 @@ pub struct Issued {
     pub expires_in: u64,
     /// A refresh token, when one was issued (first grant, or rotation).
     pub refresh_token: Option<String>,
+    /// Its lifetime in seconds, when it has one.
+    pub refresh_token_expires_in: Option<u64>,
 }
 
 /// What an authorization code request carried, bound to the code.
@@ -290,6 +292,7 @@ impl TokenBook {
             access_token,
             expires_in,
             refresh_token: Some(refresh_token),
+            refresh_token_expires_in: settings.refresh_token_ttl_secs,
         })
     }
 
@@ -351,6 +354,7 @@ impl TokenBook {
         Ok(Issued {
             access_token,
             expires_in,
+            refresh_token_expires_in: rotated.as_ref().and(settings.refresh_token_ttl_secs),
             refresh_token: rotated,
         })
     }
@@ -384,6 +388,7 @@ impl TokenBook {
             access_token,
             expires_in,
             refresh_token: None,
+            refresh_token_expires_in: None,
         })
     }
 

@@ -256,3 +256,42 @@ async fn a_permission_error_or_a_rejected_query_fails_only_that_query() {
     let fixed = app.run_once("bad").await.unwrap();
     assert_eq!(fixed.outcome, Outcome::Delivered, "{:?}", fixed.error);
 }
+
+#[tokio::test]
+async fn a_refresh_token_near_its_end_shows_the_connection_as_expiring() {
+    let test = TestApp::new("2026-05-04T08:00:00Z").await;
+    let five_days = json!({"refresh_token_ttl_secs": 5 * 86_400});
+    test.control(Method::PUT, "/_sandbox/settings", Some(five_days)).await;
+    let app = test.connected_app().await;
+    let status = app.status().unwrap();
+    let connection = &status.connections[0];
+    assert_eq!(connection.state, "expiring");
+    assert_eq!(connection.expires_at, Some(at("2026-05-09T08:00:00Z")));
+    assert!(status.to_text().contains("expires in 5 days"), "{}", status.to_text());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_token_is_refreshed_by_the_keep_alive_sweep() {
+    let test = TestApp::new("2026-05-04T08:00:00Z").await;
+    // A yearly query: nothing would use the token for months.
+    test.write_query(
+        "yearly",
+        &hourly(CONNECTION, "yearly.csv", "replace").replace("0 * * * *", "0 6 1 1 *"),
+    );
+    let daemon = Daemon::start(test.connected_app().await, "yearly").await;
+    test.clock.set(at("2026-05-10T08:00:00Z"));
+    test.clock.set(at("2026-05-11T09:00:00Z"));
+    let sandbox = test.sandbox.sandbox().clone();
+    eventually("the keep-alive refresh", || {
+        (sandbox.stats().refresh_grants == 1).then_some(())
+    })
+    .await;
+    let token = daemon.app.store().token(CONNECTION).unwrap().unwrap();
+    assert_eq!(token.obtained_at, at("2026-05-11T09:00:00Z"));
+    daemon.stop().await;
+    assert_eq!(
+        sandbox.stats().refresh_grants,
+        1,
+        "refreshed once, not on every wake-up"
+    );
+}
