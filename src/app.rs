@@ -13,6 +13,7 @@ use tokio_util::task::TaskTracker;
 use crate::auth::Auth;
 use crate::clock::SharedClock;
 use crate::config::Config;
+use crate::notify::Notifier;
 use crate::query::{self, Diagnostic, Query};
 use crate::run::{run_query, RunContext, Trigger};
 use crate::scheduler::Scheduler;
@@ -65,6 +66,7 @@ impl App {
             tracing::warn!("Skipping query file: {problem}");
         }
         let auth = Auth::new(&config, store.clone(), clock.clone());
+        let notifier = Notifier::new(&config, &queries, store.clone(), clock.clone());
         let api = ApiClient::new(auth.clone(), config.http);
         let sources: HashMap<String, Source> = config
             .connections
@@ -79,6 +81,7 @@ impl App {
                     clock,
                     auth: auth.clone(),
                     query_locks: Default::default(),
+                    notifier,
                 },
                 auth,
                 queries,
@@ -101,6 +104,21 @@ impl App {
     /// The auth layer.
     pub fn auth(&self) -> &Auth {
         &self.inner.auth
+    }
+
+    /// What every run needs.
+    pub fn run_context(&self) -> &RunContext {
+        &self.inner.ctx
+    }
+
+    /// Time.
+    pub fn clock(&self) -> &SharedClock {
+        &self.inner.ctx.clock
+    }
+
+    /// The email sender.
+    pub fn notifier(&self) -> &Notifier {
+        &self.inner.ctx.notifier
     }
 
     /// The reader for a connection.
@@ -160,6 +178,7 @@ impl App {
         };
         let tracker = TaskTracker::new();
         tracker.spawn(keep_alive(self.clone(), shutdown.clone()));
+        tracker.spawn(backfill_connected(self.clone()));
         let scheduler = Scheduler::new(
             self.inner.ctx.clone(),
             self.inner.queries.clone(),
@@ -180,6 +199,27 @@ impl App {
     }
 }
 
+/// At start-up: makes good the gaps of queries whose connection works (fires missed while
+/// the daemon was down, failed runs).
+async fn backfill_connected(app: App) {
+    let store = app.store();
+    let queries: Vec<_> = app
+        .queries()
+        .iter()
+        .filter(|q| {
+            store
+                .connection(&q.connection)
+                .ok()
+                .flatten()
+                .is_some_and(|c| c.status == ConnectionStatus::Connected)
+        })
+        .cloned()
+        .collect();
+    if let Err(e) = crate::backfill::backfill(app.run_context(), &queries).await {
+        tracing::error!("Backfill at start-up failed: {e}");
+    }
+}
+
 /// How often the keep-alive sweep looks for idle tokens.
 const KEEP_ALIVE_PERIOD: chrono::Duration = chrono::Duration::hours(1);
 
@@ -191,6 +231,9 @@ async fn keep_alive(app: App, shutdown: CancellationToken) {
             if let Err(e) = keep_alive_one(&app, &conn.id).await {
                 tracing::warn!(connection = %conn.id, "Keep-alive refresh failed: {e}");
             }
+            if let Err(e) = warn_people(&app, conn).await {
+                tracing::error!(connection = %conn.id, "Could not email about the connection: {e}");
+            }
         }
         let next = app.inner.ctx.clock.now() + KEEP_ALIVE_PERIOD;
         tokio::select! {
@@ -198,6 +241,23 @@ async fn keep_alive(app: App, shutdown: CancellationToken) {
             _ = app.inner.ctx.clock.sleep_until(next) => {}
         }
     }
+}
+
+/// Reminders while a connection stays broken, and one warning before a known expiry.
+async fn warn_people(app: &App, conn: &crate::config::ConnectionConfig) -> Result<(), crate::notify::NotifyError> {
+    let notifier = app.notifier();
+    notifier.check_connection(&conn.id).await?;
+    let status = app.status()?;
+    if let Some(view) = status
+        .connections
+        .iter()
+        .find(|c| c.id == conn.id && c.state == "expiring")
+    {
+        if let Some(at) = view.expires_at {
+            notifier.expiring(conn, at).await?;
+        }
+    }
+    Ok(())
 }
 
 async fn keep_alive_one(app: &App, connection: &str) -> Result<(), crate::auth::AuthError> {

@@ -99,6 +99,12 @@ struct RawConfig {
     /// Token upkeep.
     #[serde(default)]
     tokens: RawTokens,
+    /// The web endpoint's links and admin access.
+    #[serde(default)]
+    web: RawWeb,
+    /// Where reconnect emails go.
+    #[serde(default)]
+    email: RawEmail,
     /// The platform accounts queries read from.
     #[serde(default)]
     connections: Vec<RawConnection>,
@@ -111,6 +117,37 @@ struct RawScheduler {
     max_concurrent_runs: Option<usize>,
     /// Runs in flight on one connection (platform rate limits are per user/app).
     max_runs_per_connection: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWeb {
+    /// Reconnect links stay valid this many days.
+    link_ttl_days: Option<u32>,
+    /// Environment variable holding the admin token that `/status` and `/api/status` require
+    /// when the listener is not loopback-only (default `ADSYNC_ADMIN_TOKEN`).
+    admin_token_env: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEmail {
+    /// SMTP server; without it messages go to the outbox directory and the log.
+    smtp_host: Option<String>,
+    /// SMTP port (default 587 for `starttls`, 465 for `tls`, 25 for `none`).
+    smtp_port: Option<u16>,
+    /// `starttls` (default), `tls` or `none`.
+    tls: Option<String>,
+    /// SMTP user name.
+    username: Option<String>,
+    /// Environment variable holding the SMTP password.
+    password_env: Option<String>,
+    /// Sender address.
+    from: Option<String>,
+    /// Where `.eml` files go when no SMTP server is set (default `<data_dir>/outbox`).
+    outbox_dir: Option<PathBuf>,
+    /// Hours between reminders while a connection stays disconnected.
+    reminder_interval_hours: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -186,8 +223,51 @@ pub struct Config {
     pub expiry_warning: chrono::Duration,
     /// Tokens unused this long are refreshed by the keep-alive sweep.
     pub keep_alive_after: chrono::Duration,
+    /// Reconnect links stay valid this long.
+    pub link_ttl: chrono::Duration,
+    /// Token `/status` and `/api/status` require unless the listener is loopback-only.
+    pub admin_token: Option<Secret>,
+    /// Email delivery.
+    pub email: EmailConfig,
     /// Connections by position in the file.
     pub connections: Vec<ConnectionConfig>,
+}
+
+/// How reconnect emails leave.
+#[derive(Debug, Clone)]
+pub struct EmailConfig {
+    /// The SMTP server, if any.
+    pub smtp: Option<SmtpConfig>,
+    /// Sender address.
+    pub from: String,
+    /// Where messages go as `.eml` files when there is no SMTP server.
+    pub outbox_dir: PathBuf,
+    /// Time between reminders while a connection stays disconnected.
+    pub reminder_interval: chrono::Duration,
+}
+
+/// An SMTP server.
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    /// Host name.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// Transport security.
+    pub tls: SmtpTls,
+    /// User name and password, when the server wants them.
+    pub credentials: Option<(String, Secret)>,
+}
+
+/// SMTP transport security.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS (required).
+    StartTls,
+    /// TLS from the first byte (SMTPS).
+    Tls,
+    /// No encryption: loopback relays and test servers only.
+    None,
 }
 
 /// Concurrency limits of the scheduler.
@@ -383,6 +463,15 @@ impl Config {
             return Err(invalid("tokens.keep_alive_after_days", "must be at least 1".into()));
         }
         let keep_alive_after = chrono::Duration::days(keep_alive_days.into());
+        let link_ttl = chrono::Duration::days(raw.web.link_ttl_days.unwrap_or(7).max(1).into());
+        let admin_env = raw.web.admin_token_env.as_deref().unwrap_or("ADSYNC_ADMIN_TOKEN");
+        let admin_token = std::env::var(admin_env).ok().filter(|t| !t.is_empty()).map(Secret::new);
+        let mut raw_email = raw.email;
+        let outbox_dir = match raw_email.outbox_dir.take() {
+            Some(dir) => resolve(Some(dir), ""),
+            None => data_dir.join("outbox"),
+        };
+        let email = email_config(raw_email, outbox_dir).map_err(|(field, message)| invalid(&field, message))?;
 
         let mut seen = HashSet::new();
         let mut connections = Vec::with_capacity(raw.connections.len());
@@ -453,6 +542,9 @@ impl Config {
             http,
             expiry_warning,
             keep_alive_after,
+            link_ttl,
+            admin_token,
+            email,
             connections,
         })
     }
@@ -480,6 +572,60 @@ impl Config {
         url.set_path("/oauth/callback");
         url
     }
+}
+
+/// The runtime email settings; errors name the field.
+fn email_config(raw: RawEmail, outbox_dir: PathBuf) -> Result<EmailConfig, (String, String)> {
+    let smtp = match raw.smtp_host {
+        None => None,
+        Some(host) => {
+            let tls = match raw.tls.as_deref().unwrap_or("starttls") {
+                "starttls" => SmtpTls::StartTls,
+                "tls" => SmtpTls::Tls,
+                "none" => SmtpTls::None,
+                other => {
+                    return Err((
+                        "email.tls".into(),
+                        format!("must be \"starttls\", \"tls\" or \"none\", not {other:?}"),
+                    ))
+                }
+            };
+            let credentials = match (raw.username, raw.password_env) {
+                (None, None) => None,
+                (Some(user), Some(var)) => match std::env::var(&var) {
+                    Ok(password) => Some((user, Secret::new(password))),
+                    Err(_) => {
+                        return Err((
+                            "email.password_env".into(),
+                            format!("environment variable {var} is not set"),
+                        ))
+                    }
+                },
+                _ => return Err(("email".into(), "username and password_env go together".into())),
+            };
+            let port = raw.smtp_port.unwrap_or(match tls {
+                SmtpTls::StartTls => 587,
+                SmtpTls::Tls => 465,
+                SmtpTls::None => 25,
+            });
+            Some(SmtpConfig {
+                host,
+                port,
+                tls,
+                credentials,
+            })
+        }
+    };
+    let from = raw.from.unwrap_or_else(|| "adsync <adsync@localhost>".to_string());
+    if from.parse::<lettre::message::Mailbox>().is_err() {
+        return Err(("email.from".into(), format!("{from:?} is not an email address")));
+    }
+    Ok(EmailConfig {
+        smtp,
+        from,
+        outbox_dir,
+        reminder_interval: chrono::Duration::hours(raw.reminder_interval_hours.unwrap_or(24).max(1).into()),
+    })
 }
 
 /// Real-platform endpoints of a provider, used unless a connection overrides them.

@@ -26,10 +26,13 @@
 
 pub mod app;
 pub mod auth;
+pub mod backfill;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod notify;
 pub mod query;
+pub mod reconnect;
 pub mod rows;
 pub mod run;
 pub mod sandbox;

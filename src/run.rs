@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 
 use crate::auth::{Auth, AuthError};
 use crate::clock::SharedClock;
+use crate::notify::Notifier;
 use crate::query::{Output, Query, WriteMode};
 use crate::rows::{DateWindow, RowBatch};
 use crate::sinks::csv::{CsvDelivery, CsvSink, DeliveryReport};
@@ -41,6 +42,14 @@ pub enum RunError {
     /// The writer thread died.
     #[error("the output writer stopped unexpectedly: {0}")]
     Writer(String),
+    /// The query is paused on its own (e.g. `missing_access` after a reconnect).
+    #[error("the query is paused ({reason}): {detail}")]
+    QueryPaused {
+        /// Machine-readable reason.
+        reason: String,
+        /// For people.
+        detail: String,
+    },
     /// The platform rejected this version of the query file before; it is not sent again.
     #[error("the query is broken until its file changes; the platform said: {0}")]
     Broken(String),
@@ -53,6 +62,8 @@ pub enum Trigger {
     Scheduled,
     /// Asked for by a person (`run-once`, the demo's first pass); does not move the schedule.
     Manual,
+    /// Making good an open gap; does not move the schedule or record new gaps.
+    Backfill,
 }
 
 /// What a run needs; shared by every run of the daemon.
@@ -68,6 +79,8 @@ pub struct RunContext {
     pub auth: Auth,
     /// One lock per query: two runs writing one output would race.
     pub query_locks: QueryLocks,
+    /// Tells people when a connection needs them.
+    pub notifier: Notifier,
 }
 
 /// Serializes runs of the same query, whoever starts them (scheduler, CLI, web).
@@ -96,6 +109,7 @@ impl RunError {
             RunError::Fetch(FetchError::BadQuery(_)) | RunError::Broken(_) => "bad_query",
             RunError::Sink(_) | RunError::Writer(_) => "output_failed",
             RunError::UnknownConnection(_) => "unknown_connection",
+            RunError::QueryPaused { reason, detail } => return (reason.clone(), Some(detail.clone())),
         };
         (reason.to_string(), message)
     }
@@ -103,15 +117,26 @@ impl RunError {
 
 /// Runs `query` for the fire at `fire`, records the outcome and returns it.
 pub async fn run_query(ctx: &RunContext, query: &Query, fire: DateTime<Utc>, trigger: Trigger) -> RunRecord {
+    let window = query.date_range.window(fire, query.schedule.tz());
+    run_window(ctx, query, fire, window, trigger).await
+}
+
+/// Runs `query` for an explicit `window` (a backfill), records the outcome and returns it.
+pub async fn run_window(
+    ctx: &RunContext,
+    query: &Query,
+    fire: DateTime<Utc>,
+    window: DateWindow,
+    trigger: Trigger,
+) -> RunRecord {
     let lock = ctx.query_locks.get(&query.name);
     let _serial = lock.lock().await;
     let started = ctx.clock.now();
-    let window = query.date_range.window(fire, query.schedule.tz());
     // A paused connection or a broken query is not sent to the platform at all: the fire
     // becomes a gap, nothing else.
     let blocked = match ctx.auth.ensure_usable(&query.connection) {
         Err(e) => Some(RunError::Fetch(FetchError::Auth(e))),
-        Ok(()) => broken(&ctx.store, query).map(RunError::Broken),
+        Ok(()) => held_back(&ctx.store, query),
     };
     let was_paused = blocked.is_some();
     let result = match blocked {
@@ -152,6 +177,11 @@ pub async fn run_query(ctx: &RunContext, query: &Query, fire: DateTime<Utc>, tri
             window
         ),
     }
+    let newly_paused = !was_paused
+        && matches!(
+            &result,
+            Err(RunError::Fetch(FetchError::Auth(AuthError::NeedsReconnect { .. })))
+        );
     let gap_reason = match (&result, trigger) {
         (Err(e), Trigger::Scheduled) => Some(e.gap_reason()),
         _ => None,
@@ -173,6 +203,11 @@ pub async fn run_query(ctx: &RunContext, query: &Query, fire: DateTime<Utc>, tri
     };
     if let Err(e) = remember(ctx, query, &record, trigger, gap_reason, rejected_query).await {
         tracing::error!(query = %query.name, "Could not record the run in the store: {e}");
+    }
+    if newly_paused {
+        if let Err(e) = ctx.notifier.check_connection(&query.connection).await {
+            tracing::error!(connection = %query.connection, "Could not tell anyone the connection needs reconnecting: {e}");
+        }
     }
     record
 }
@@ -273,13 +308,17 @@ async fn remember(
     store.flush().await
 }
 
-/// The platform's message if it rejected this very version of the query file before.
-fn broken(store: &Store, query: &Query) -> Option<String> {
+/// Why the query itself must not run now: the platform rejected this very version of its
+/// file before, or its connection's user lost access to one of its accounts.
+fn held_back(store: &Store, query: &Query) -> Option<RunError> {
     let state = store.query_state(&query.name).ok()??;
-    state
-        .broken
-        .filter(|b| b.fingerprint == query.fingerprint)
-        .map(|b| b.message)
+    if let Some(broken) = state.broken.filter(|b| b.fingerprint == query.fingerprint) {
+        return Some(RunError::Broken(broken.message));
+    }
+    state.paused.map(|pause| RunError::QueryPaused {
+        reason: pause.reason,
+        detail: pause.detail,
+    })
 }
 
 /// Marks the open gaps a delivery made good: every one for a `replace` query (its output is

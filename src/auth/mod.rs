@@ -5,6 +5,7 @@
 //! and tell it when the platform rejected it. Refreshes are single-flight per connection and
 //! a rotated refresh token is durable in the store before the new access token is handed out.
 
+pub mod links;
 mod reasons;
 
 use std::collections::HashMap;
@@ -22,6 +23,7 @@ use crate::clock::SharedClock;
 use crate::config::{Config, ConnectionConfig};
 use crate::store::{ConnectionState, ConnectionStatus, Identity, Store, StoreError, TokenSet};
 
+pub use links::{LinkError, LinkSigner};
 pub use reasons::ReconnectReason;
 
 /// Access tokens this close to expiry are refreshed before use.
@@ -185,6 +187,62 @@ impl Auth {
             },
         )?;
         tracing::info!(connection, "Connection connected.");
+        Ok(())
+    }
+
+    /// Meta's `fb_exchange_token` grant: trades the short-lived user token the code exchange
+    /// gave for a long-lived one (about 60 days), stored like any other token.
+    pub async fn exchange_long_lived(&self, connection: &str) -> Result<(), AuthError> {
+        #[derive(serde::Deserialize)]
+        struct LongLived {
+            access_token: String,
+            expires_in: Option<i64>,
+        }
+        let conn = self.connection(connection)?;
+        let lock = self.refresh_lock(connection);
+        let _guard = lock.lock().await;
+        let mut token = self.stored_token(connection)?;
+        let transient = |message: String| AuthError::Transient {
+            connection: connection.to_string(),
+            message,
+        };
+        let response = self
+            .inner
+            .http
+            .get(conn.token_url.clone())
+            .query(&[
+                ("grant_type", "fb_exchange_token"),
+                ("client_id", conn.client_id.as_str()),
+                ("client_secret", conn.client_secret.expose()),
+                ("fb_exchange_token", token.access_token.as_str()),
+            ])
+            .send()
+            .await
+            // The URL carries the client secret: never let it into a message.
+            .map_err(|e| transient(format!("long-lived token exchange failed: {}", e.without_url())))?;
+        let status = response.status();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| transient(e.without_url().to_string()))?;
+        if !status.is_success() {
+            let error: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            let message = error["error_description"]
+                .as_str()
+                .or(error["error"]["message"].as_str())
+                .unwrap_or("no reason given");
+            return Err(AuthError::Rejected {
+                connection: connection.to_string(),
+                message: format!("long-lived token exchange answered HTTP {status}: {message}"),
+            });
+        }
+        let long: LongLived = serde_json::from_slice(&body)
+            .map_err(|e| transient(format!("unreadable long-lived token response: {e}")))?;
+        let now = self.inner.clock.now();
+        token.access_token = long.access_token;
+        token.access_expires_at = long.expires_in.map(|secs| now + Duration::seconds(secs));
+        token.obtained_at = now;
+        self.inner.store.put_token(connection, &token).await?;
         Ok(())
     }
 

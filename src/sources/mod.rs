@@ -30,6 +30,13 @@ impl Source {
         }
     }
 
+    /// The accounts the connection's token can read, in the ids query files use.
+    pub async fn accounts(&self) -> Result<Vec<String>, FetchError> {
+        match self {
+            Source::MetaAds(meta) => meta.ad_accounts().await,
+        }
+    }
+
     /// Streams `query`'s rows for `window` into `tx`, account by account, one batch per
     /// platform page. Returns the number of rows sent.
     pub async fn fetch(

@@ -73,6 +73,16 @@ impl SecretKey {
     }
 
     /// A fresh random key.
+    /// A separate key for `purpose`, derived with HMAC-SHA256, so one secret serves token
+    /// sealing and link signing without either use weakening the other.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
+    /// A fresh random key.
     pub fn generate() -> Self {
         let mut key = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut key);

@@ -15,7 +15,8 @@ use serde::Serialize;
 
 pub use crypto::{Cipher, CryptoError, SecretKey};
 pub use records::{
-    BrokenQuery, ConnectionState, ConnectionStatus, Gap, GapState, Identity, Outcome, QueryState, RunRecord, TokenSet,
+    BrokenQuery, ConnectionState, ConnectionStatus, Gap, GapState, Identity, Outcome, PendingState, QueryPause,
+    QueryState, RunRecord, TokenSet,
 };
 
 /// The schema this build writes. Bump it with a migration when a record changes shape.
@@ -67,7 +68,10 @@ pub struct Store {
     queries: sled::Tree,
     runs: sled::Tree,
     gaps: sled::Tree,
+    oauth_states: sled::Tree,
+    notifications: sled::Tree,
     cipher: Cipher,
+    link_key: [u8; 32],
 }
 
 const CONNECTIONS: &str = "connections";
@@ -75,6 +79,8 @@ const TOKENS: &str = "tokens";
 const QUERIES: &str = "query_state";
 const RUNS: &str = "runs";
 const GAPS: &str = "gaps";
+const OAUTH_STATES: &str = "oauth_states";
+const NOTIFICATIONS: &str = "notifications";
 
 impl Store {
     /// Opens (creating if needed) the store in `data_dir`, with the secret key from the
@@ -121,7 +127,10 @@ impl Store {
             queries: db.open_tree(QUERIES)?,
             runs: db.open_tree(RUNS)?,
             gaps: db.open_tree(GAPS)?,
+            oauth_states: db.open_tree(OAUTH_STATES)?,
+            notifications: db.open_tree(NOTIFICATIONS)?,
             cipher: Cipher::new(key),
+            link_key: key.derive(LINK_KEY_PURPOSE),
             db,
         })
     }
@@ -227,6 +236,58 @@ impl Store {
         put_json(&self.gaps, gap_key(&gap.query, gap.fire_time), gap)
     }
 
+    /// The key reconnect links are signed with.
+    pub fn link_key(&self) -> &[u8; 32] {
+        &self.link_key
+    }
+
+    /// Keeps a pending authorization under its `state` (sealed: it holds the PKCE verifier).
+    pub async fn put_oauth_state(&self, state: &str, pending: &PendingState) -> Result<(), StoreError> {
+        let plain = serde_json::to_vec(pending).expect("pending states always serialize");
+        let sealed = self.cipher.seal(&oauth_context(state), &plain);
+        self.oauth_states.insert(state, sealed)?;
+        self.flush().await
+    }
+
+    /// Removes and returns the pending authorization of `state`: a state is used once.
+    pub fn take_oauth_state(&self, state: &str) -> Result<Option<PendingState>, StoreError> {
+        let Some(sealed) = self.oauth_states.remove(state)? else {
+            return Ok(None);
+        };
+        let plain = self.cipher.open(&oauth_context(state), &sealed)?;
+        decode(OAUTH_STATES, state, &plain).map(Some)
+    }
+
+    /// Drops pending authorizations that expired before `now`.
+    pub fn prune_oauth_states(&self, now: DateTime<Utc>) -> Result<(), StoreError> {
+        for item in self.oauth_states.iter() {
+            let (key, sealed) = item?;
+            let state = String::from_utf8_lossy(&key).into_owned();
+            let expired = self
+                .cipher
+                .open(&oauth_context(&state), &sealed)
+                .ok()
+                .and_then(|plain| serde_json::from_slice::<PendingState>(&plain).ok())
+                .is_none_or(|p| p.expires_at <= now);
+            if expired {
+                self.oauth_states.remove(key)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// When the notification `key` was last sent.
+    pub fn notification_sent(&self, key: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        get_json(&self.notifications, NOTIFICATIONS, key)
+    }
+
+    /// Records that the notification `key` was sent at `at`; durable before returning, so a
+    /// restart does not send it again.
+    pub async fn record_notification(&self, key: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        put_json(&self.notifications, key, &at)?;
+        self.flush().await
+    }
+
     /// Ids of connections that have stored state.
     pub fn connection_ids(&self) -> Result<Vec<String>, StoreError> {
         self.connections
@@ -236,6 +297,13 @@ impl Store {
             .collect()
     }
 }
+
+fn oauth_context(state: &str) -> Vec<u8> {
+    format!("adsync/{OAUTH_STATES}/{state}").into_bytes()
+}
+
+/// What link keys are derived for.
+const LINK_KEY_PURPOSE: &str = "adsync reconnect links v1";
 
 fn token_context(connection: &str) -> Vec<u8> {
     format!("adsync/{TOKENS}/{connection}").into_bytes()

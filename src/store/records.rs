@@ -130,6 +130,10 @@ pub struct QueryState {
     /// changes.
     #[serde(default)]
     pub broken: Option<BrokenQuery>,
+    /// Set while the query cannot run although its connection works (`missing_access`: the
+    /// reconnected user cannot see one of its accounts); cleared by the next reconnect.
+    #[serde(default)]
+    pub paused: Option<QueryPause>,
     /// The latest scheduled fire that was handled (delivered or failed): fires after it are
     /// due, fires at or before it are never run again.
     pub last_fire: Option<DateTime<Utc>>,
@@ -202,5 +206,29 @@ pub struct BrokenQuery {
     /// The query file's fingerprint when it broke.
     pub fingerprint: String,
     /// When it broke.
+    pub since: DateTime<Utc>,
+}
+
+/// An authorization in progress: started by a reconnect link, finished by the callback.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingState {
+    /// Connection being (re)connected.
+    pub connection: String,
+    /// The PKCE verifier the code exchange must present.
+    pub verifier: String,
+    /// When the link was followed.
+    pub created_at: DateTime<Utc>,
+    /// After this the state is refused.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Why one query is paused on its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueryPause {
+    /// Machine-readable reason, e.g. `missing_access`.
+    pub reason: String,
+    /// Words for people, e.g. which accounts are missing.
+    pub detail: String,
+    /// Since when.
     pub since: DateTime<Utc>,
 }

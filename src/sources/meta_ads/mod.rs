@@ -101,6 +101,48 @@ impl MetaAds {
             .await
     }
 
+    /// The ad accounts (`act_<id>`) the token can read: `GET /me/adaccounts`, all pages.
+    pub async fn ad_accounts(&self) -> Result<Vec<String>, FetchError> {
+        #[derive(Deserialize)]
+        struct Page {
+            data: Vec<Account>,
+            #[serde(default)]
+            paging: Option<Paging>,
+        }
+        #[derive(Deserialize)]
+        struct Account {
+            id: String,
+        }
+        #[derive(Deserialize)]
+        struct Paging {
+            next: Option<String>,
+        }
+        let mut next = Some({
+            let mut url = self.url("me/adaccounts");
+            url.query_pairs_mut()
+                .append_pair("fields", "id")
+                .append_pair("limit", "500");
+            url
+        });
+        let mut accounts = Vec::new();
+        while let Some(url) = next.take() {
+            let page: Page = self
+                .api
+                .fetch(
+                    &self.connection,
+                    |http, token| http.get(url.clone()).bearer_auth(token),
+                    errors::classify,
+                    |body| serde_json::from_slice(&body).map_err(|e| e.to_string()),
+                )
+                .await?;
+            accounts.extend(page.data.into_iter().map(|a| a.id));
+            if let Some(link) = page.paging.and_then(|p| p.next) {
+                next = Some(self.same_origin(&link)?);
+            }
+        }
+        Ok(accounts)
+    }
+
     /// Streams one account's insights for `request` into `tx`, one batch per page.
     /// Returns the number of rows sent.
     pub async fn fetch(&self, request: &InsightsRequest<'_>, tx: &mpsc::Sender<RowBatch>) -> Result<u64, FetchError> {

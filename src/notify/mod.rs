@@ -1,0 +1,450 @@
+//! Email to the people who can fix things: a connection needs reconnecting (with the signed
+//! link), a reminder while it stays broken, an early warning before a known expiry, and a
+//! recovery note listing the gaps and how each was closed.
+//!
+//! What was sent is recorded in the store before the call returns, so a restart never sends
+//! the same message twice. Without an SMTP server, messages go to an outbox directory as
+//! `.eml` files and to the log.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::auth::{LinkSigner, ReconnectReason};
+use crate::clock::SharedClock;
+use crate::config::{Config, ConnectionConfig, EmailConfig, SmtpTls};
+use crate::query::Query;
+use crate::store::{ConnectionState, Gap, Store, StoreError};
+
+/// Why a message could not be sent.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    /// An address in the config or a query file is not an email address.
+    #[error("{address:?} is not an email address: {reason}")]
+    Address {
+        /// The address.
+        address: String,
+        /// Why.
+        reason: String,
+    },
+    /// The message could not be built.
+    #[error("cannot build the email: {0}")]
+    Build(String),
+    /// The SMTP server refused or could not be reached.
+    #[error("SMTP delivery failed: {0}")]
+    Smtp(String),
+    /// The outbox could not be written.
+    #[error("cannot write {path}: {source}")]
+    Outbox {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One message, in plain text and HTML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    /// Recipients.
+    pub to: Vec<String>,
+    /// Subject line.
+    pub subject: String,
+    /// The plain-text part.
+    pub text: String,
+    /// The HTML part.
+    pub html: String,
+}
+
+/// Sends the daemon's emails.
+#[derive(Clone)]
+pub struct Notifier {
+    email: EmailConfig,
+    links: LinkSigner,
+    store: Store,
+    clock: SharedClock,
+    connections: Vec<ConnectionConfig>,
+    /// Per query: name, connection, `notify` addresses.
+    queries: Vec<(String, String, Vec<String>)>,
+    transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
+}
+
+impl std::fmt::Debug for Notifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notifier").finish_non_exhaustive()
+    }
+}
+
+impl Notifier {
+    /// A notifier for `config`'s connections and `queries`.
+    pub fn new(config: &Config, queries: &[Query], store: Store, clock: SharedClock) -> Self {
+        let links = LinkSigner::new(*store.link_key(), config.public_url.clone(), config.link_ttl);
+        Self {
+            connections: config.connections.clone(),
+            queries: queries
+                .iter()
+                .map(|q| (q.name.clone(), q.connection.clone(), q.notify.clone()))
+                .collect(),
+            transport: config.email.smtp.as_ref().map(|smtp| {
+                let builder = match smtp.tls {
+                    SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host),
+                    SmtpTls::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)
+                        .unwrap_or_else(|_| AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)),
+                    SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host)
+                        .unwrap_or_else(|_| AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)),
+                };
+                let builder = builder.port(smtp.port);
+                match &smtp.credentials {
+                    Some((user, password)) => builder
+                        .credentials(Credentials::new(user.clone(), password.expose().to_string()))
+                        .build(),
+                    None => builder.build(),
+                }
+            }),
+            email: config.email.clone(),
+            links,
+            store,
+            clock,
+        }
+    }
+
+    /// The link signer (for `reconnect-link`, the web endpoint and messages).
+    pub fn links(&self) -> &LinkSigner {
+        &self.links
+    }
+
+    /// The connection's owners and the `notify` addresses of its queries.
+    fn recipients(&self, connection: &str) -> Vec<String> {
+        let owners = self
+            .connections
+            .iter()
+            .filter(|c| c.id == connection)
+            .flat_map(|c| c.owners.iter());
+        let notify = self
+            .queries
+            .iter()
+            .filter(|q| q.1 == connection)
+            .flat_map(|q| q.2.iter());
+        let people: BTreeSet<String> = owners.chain(notify).cloned().collect();
+        people.into_iter().collect()
+    }
+
+    /// The queries that read through `connection`.
+    pub fn queries_of(&self, connection: &str) -> Vec<String> {
+        self.queries
+            .iter()
+            .filter(|q| q.1 == connection)
+            .map(|q| q.0.clone())
+            .collect()
+    }
+
+    fn connection(&self, id: &str) -> Option<&ConnectionConfig> {
+        self.connections.iter().find(|c| c.id == id)
+    }
+
+    /// If `connection` needs reconnecting: the first message of the outage, else a reminder
+    /// when one is due. Returns whether anything was sent.
+    pub async fn check_connection(&self, connection: &str) -> Result<bool, NotifyError> {
+        let (Some(conn), Some(state)) = (self.connection(connection), self.store.connection(connection)?) else {
+            return Ok(false);
+        };
+        if state.status != crate::store::ConnectionStatus::NeedsReconnect {
+            return Ok(false);
+        }
+        let paused = self.queries_of(connection);
+        if self.connection_paused(conn, &state, &paused).await? {
+            return Ok(true);
+        }
+        self.remind_if_due(conn, &state, &paused).await
+    }
+
+    /// Tells the connection's people it needs reconnecting; once per outage.
+    async fn connection_paused(
+        &self,
+        conn: &ConnectionConfig,
+        state: &ConnectionState,
+        paused: &[String],
+    ) -> Result<bool, NotifyError> {
+        let key = format!("paused/{}/{}", conn.id, state.since.timestamp());
+        if self.store.notification_sent(&key)?.is_some() {
+            return Ok(false);
+        }
+        let email = self.paused_email(conn, state, paused, false);
+        self.send_once(&key, email).await?;
+        let now = self.clock.now();
+        self.store.record_notification(&reminder_key(&conn.id), now).await?;
+        Ok(true)
+    }
+
+    /// Sends a reminder if the connection has been broken for another interval since the
+    /// last message about it.
+    async fn remind_if_due(
+        &self,
+        conn: &ConnectionConfig,
+        state: &ConnectionState,
+        paused: &[String],
+    ) -> Result<bool, NotifyError> {
+        let now = self.clock.now();
+        let last = self
+            .store
+            .notification_sent(&reminder_key(&conn.id))?
+            .unwrap_or(state.since);
+        if now - last < self.email.reminder_interval {
+            return Ok(false);
+        }
+        let email = self.paused_email(conn, state, paused, true);
+        self.deliver(email).await?;
+        self.store.record_notification(&reminder_key(&conn.id), now).await?;
+        Ok(true)
+    }
+
+    /// Warns once that a connection's login ends at `expires_at`.
+    pub async fn expiring(&self, conn: &ConnectionConfig, expires_at: DateTime<Utc>) -> Result<bool, NotifyError> {
+        let key = format!("expiring/{}/{}", conn.id, expires_at.timestamp());
+        if self.store.notification_sent(&key)?.is_some() {
+            return Ok(false);
+        }
+        let link = self.links.link(&conn.id, self.clock.now());
+        let days = (expires_at - self.clock.now()).num_days();
+        let text = format!(
+            "The connection {id} stops working on {at} (in {days} days) unless someone reconnects it.\n\nReconnect now, before anything breaks:\n{link}\n",
+            id = conn.id,
+            at = expires_at.format("%Y-%m-%d %H:%M UTC"),
+        );
+        let email = Email {
+            to: self.recipients(&conn.id),
+            subject: format!("adsync: {} expires in {days} days", conn.id),
+            html: html_of(&text, link.as_str()),
+            text,
+        };
+        self.send_once(&key, email).await.map(|()| true)
+    }
+
+    /// Tells the connection's people it works again and how each gap was closed; once per
+    /// outage.
+    pub async fn recovered(
+        &self,
+        conn: &ConnectionConfig,
+        since: DateTime<Utc>,
+        gaps: &[Gap],
+    ) -> Result<bool, NotifyError> {
+        let key = format!("recovered/{}/{}", conn.id, since.timestamp());
+        if self.store.notification_sent(&key)?.is_some() {
+            return Ok(false);
+        }
+        let mut text = format!(
+            "The connection {} is connected again. Its queries have resumed.\n\n",
+            conn.id
+        );
+        if gaps.is_empty() {
+            text.push_str("No scheduled run was missed.\n");
+        } else {
+            text.push_str("Missed runs and how they were made good:\n");
+            for gap in gaps {
+                text.push_str(&format!(
+                    "- {} {} (scheduled {}): {}\n",
+                    gap.query,
+                    gap.window,
+                    gap.fire_time.format("%Y-%m-%d %H:%M UTC"),
+                    gap.state.as_str()
+                ));
+            }
+        }
+        let email = Email {
+            to: self.recipients(&conn.id),
+            subject: format!("adsync: {} is connected again", conn.id),
+            html: html_of(&text, ""),
+            text,
+        };
+        self.send_once(&key, email).await.map(|()| true)
+    }
+
+    fn paused_email(
+        &self,
+        conn: &ConnectionConfig,
+        state: &ConnectionState,
+        paused: &[String],
+        reminder: bool,
+    ) -> Email {
+        let reason = ReconnectReason::parse(state.reason.as_deref().unwrap_or_default());
+        let link = self.links.link(&conn.id, self.clock.now());
+        let mut text = format!(
+            "{prefix}The connection {id} stopped working on {since}.\n\nWhy: {why}\nWhat to do: {action}\n",
+            prefix = if reminder {
+                "Reminder: still not reconnected.\n\n"
+            } else {
+                ""
+            },
+            id = conn.id,
+            since = state.since.format("%Y-%m-%d %H:%M UTC"),
+            why = reason.explanation(),
+            action = reason.action(),
+        );
+        if let Some(detail) = &state.detail {
+            text.push_str(&format!("The platform said: {detail}\n"));
+        }
+        text.push_str("\nPaused queries (each missed run is recorded and will be backfilled):\n");
+        for name in paused {
+            text.push_str(&format!("- {name}\n"));
+        }
+        text.push_str(&format!(
+            "\nReconnect here (the link is valid for a limited time):\n{link}\n"
+        ));
+        Email {
+            to: self.recipients(&conn.id),
+            subject: format!(
+                "adsync: {}{} needs to be reconnected",
+                if reminder { "reminder: " } else { "" },
+                conn.id
+            ),
+            html: html_of(&text, link.as_str()),
+            text,
+        }
+    }
+
+    async fn send_once(&self, key: &str, email: Email) -> Result<(), NotifyError> {
+        self.deliver(email).await?;
+        self.store.record_notification(key, self.clock.now()).await?;
+        Ok(())
+    }
+
+    /// Sends `email` by SMTP, or writes it to the outbox.
+    pub async fn deliver(&self, email: Email) -> Result<(), NotifyError> {
+        if email.to.is_empty() {
+            tracing::warn!(
+                "No one to email about this (no owners or notify addresses): {}",
+                email.subject
+            );
+            return Ok(());
+        }
+        let message = build(&self.email.from, &email)?;
+        match &self.transport {
+            Some(transport) => {
+                transport
+                    .send(message)
+                    .await
+                    .map_err(|e| NotifyError::Smtp(e.to_string()))?;
+                tracing::info!(to = ?email.to, "Emailed: {}", email.subject);
+            }
+            None => {
+                let dir = &self.email.outbox_dir;
+                let name = format!(
+                    "{}-{}.eml",
+                    self.clock.now().format("%Y%m%dT%H%M%S%.6fZ"),
+                    slug(&email.subject)
+                );
+                let path = dir.join(name);
+                let io = |source| NotifyError::Outbox {
+                    path: path.clone(),
+                    source,
+                };
+                std::fs::create_dir_all(dir).map_err(io)?;
+                std::fs::write(&path, message.formatted()).map_err(io)?;
+                tracing::info!(to = ?email.to, "No SMTP server configured; wrote {}:\n{}", path.display(), email.text);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn reminder_key(connection: &str) -> String {
+    format!("reminder/{connection}")
+}
+
+fn build(from: &str, email: &Email) -> Result<Message, NotifyError> {
+    let mailbox = |address: &str| {
+        address.parse::<Mailbox>().map_err(|e| NotifyError::Address {
+            address: address.to_string(),
+            reason: e.to_string(),
+        })
+    };
+    let mut builder = Message::builder().from(mailbox(from)?).subject(email.subject.clone());
+    for to in &email.to {
+        builder = builder.to(mailbox(to)?);
+    }
+    builder
+        .multipart(MultiPart::alternative_plain_html(
+            email.text.clone(),
+            email.html.clone(),
+        ))
+        .map_err(|e| NotifyError::Build(e.to_string()))
+}
+
+/// The HTML part: the text, escaped, with the link as a button.
+fn html_of(text: &str, link: &str) -> String {
+    let body: String = text
+        .split("\n\n")
+        .map(|para| format!("<p>{}</p>", escape(para).replace('\n', "<br>")))
+        .collect();
+    let button = if link.is_empty() {
+        String::new()
+    } else {
+        format!(
+            r#"<p><a href="{}" style="padding:8px 16px;background:#1a5fb4;color:#fff;text-decoration:none;border-radius:4px">Reconnect</a></p>"#,
+            escape(link)
+        )
+    };
+    format!("<!doctype html><html><body>{body}{button}</body></html>")
+}
+
+/// Escapes text for HTML.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+fn slug(text: &str) -> String {
+    let slug: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    slug.split('-').filter(|s| !s.is_empty()).collect::<Vec<_>>().join("-")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_have_both_parts_and_escape_html() {
+        let email = Email {
+            to: vec!["a@example.com".into()],
+            subject: "s".into(),
+            text: "x <b> & y".into(),
+            html: html_of("x <b> & y", "https://h/reconnect/c?a=1&b=2"),
+        };
+        let formatted = String::from_utf8(build("adsync <adsync@localhost>", &email).unwrap().formatted()).unwrap();
+        assert!(formatted.contains("multipart/alternative"));
+        assert!(formatted.contains("text/plain") && formatted.contains("text/html"));
+        assert!(email.html.contains("x &lt;b&gt; &amp; y"));
+        assert!(email.html.contains("a=1&amp;b=2"));
+    }
+
+    #[test]
+    fn bad_addresses_are_named() {
+        let email = Email {
+            to: vec!["not an address".into()],
+            subject: "s".into(),
+            text: "t".into(),
+            html: "h".into(),
+        };
+        let error = build("adsync@localhost", &email).unwrap_err().to_string();
+        assert!(error.contains("not an address"), "{error}");
+    }
+}

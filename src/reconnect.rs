@@ -1,0 +1,138 @@
+//! The reconnect flow's second half, after the person approved at the platform: take the
+//! new token, check it reaches every account the connection's queries use, resume them all
+//! in one step, and backfill what they missed.
+
+use std::collections::BTreeSet;
+
+use crate::app::App;
+use crate::auth::AuthError;
+use crate::sources::http::FetchError;
+use crate::sources::Provider;
+use crate::store::{ConnectionStatus, QueryPause, StoreError};
+
+/// Why a reconnect did not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconnectError {
+    /// The token exchange or the long-lived exchange failed.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// The new token could not be checked against the platform.
+    #[error("the new token could not be checked: {0}")]
+    Verify(#[from] FetchError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a reconnect did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReconnectReport {
+    /// The connection.
+    pub connection: String,
+    /// Who the new token belongs to.
+    pub identity: String,
+    /// Queries running again.
+    pub resumed: Vec<String>,
+    /// Queries still paused, with the accounts the new login cannot see.
+    pub missing: Vec<(String, Vec<String>)>,
+}
+
+/// Completes a (re)connect of `connection` with an authorization `code`.
+pub async fn complete(
+    app: &App,
+    connection: &str,
+    code: &str,
+    verifier: &str,
+) -> Result<ReconnectReport, ReconnectError> {
+    let outage_since = app
+        .store()
+        .connection(connection)?
+        .filter(|s| s.status == ConnectionStatus::NeedsReconnect)
+        .map(|s| s.since);
+    let auth = app.auth();
+    auth.complete_authorization(connection, code, verifier).await?;
+    let conn = app
+        .config()
+        .connections
+        .iter()
+        .find(|c| c.id == connection)
+        .ok_or_else(|| AuthError::UnknownConnection(connection.to_string()))?;
+    if conn.provider == Provider::MetaAds {
+        // The code gives a short-lived user token; reports need the ~60-day one.
+        auth.exchange_long_lived(connection).await?;
+    }
+    let source = app
+        .source(connection)
+        .ok_or_else(|| AuthError::UnknownConnection(connection.to_string()))?;
+    let identity = source.identity().await?;
+    let name = identity.name.clone();
+    auth.record_identity(connection, identity).await?;
+    let reachable: BTreeSet<String> = source.accounts().await?.into_iter().collect();
+
+    let now = app.clock().now();
+    let mut report = ReconnectReport {
+        connection: connection.to_string(),
+        identity: name.clone(),
+        resumed: Vec::new(),
+        missing: Vec::new(),
+    };
+    let store = app.store();
+    for query in app.queries().iter().filter(|q| q.connection == connection) {
+        let missing: Vec<String> = query
+            .accounts
+            .iter()
+            .filter(|a| !reachable.contains(*a))
+            .cloned()
+            .collect();
+        let mut state = store.query_state(&query.name)?.unwrap_or_default();
+        if missing.is_empty() {
+            state.paused = None;
+            report.resumed.push(query.name.clone());
+        } else {
+            state.paused = Some(QueryPause {
+                reason: "missing_access".to_string(),
+                detail: format!("{name} cannot see {}; reconnect as a user who can", missing.join(", ")),
+                since: now,
+            });
+            report.missing.push((query.name.clone(), missing));
+        }
+        store.put_query_state(&query.name, &state)?;
+    }
+    store.flush().await?;
+    tracing::info!(
+        connection,
+        "{connection} is connected as {name}; {} queries resumed, {} still paused.",
+        report.resumed.len(),
+        report.missing.len()
+    );
+
+    // Backfill in the background: the person's browser gets its answer now.
+    let app = app.clone();
+    let connection = connection.to_string();
+    tokio::spawn(async move {
+        let queries: Vec<_> = app
+            .queries()
+            .iter()
+            .filter(|q| q.connection == connection)
+            .cloned()
+            .collect();
+        if let Err(e) = crate::backfill::backfill(app.run_context(), &queries).await {
+            tracing::error!(connection = %connection, "Backfill after reconnect failed: {e}");
+        }
+        if let Some(since) = outage_since {
+            let gaps: Vec<_> = queries
+                .iter()
+                .filter_map(|q| app.store().gaps(&q.name).ok())
+                .flatten()
+                .filter(|g| g.fire_time >= since)
+                .collect();
+            let conn = app.config().connections.iter().find(|c| c.id == connection).cloned();
+            if let Some(conn) = conn {
+                if let Err(e) = app.notifier().recovered(&conn, since, &gaps).await {
+                    tracing::error!(connection = %connection, "Could not send the recovery email: {e}");
+                }
+            }
+        }
+    });
+    Ok(report)
+}
