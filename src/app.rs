@@ -15,6 +15,7 @@ use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::notify::Notifier;
 use crate::query::{self, Diagnostic, Query};
+use crate::rows::DateWindow;
 use crate::run::{run_query, RunContext, Trigger};
 use crate::scheduler::Scheduler;
 use crate::sources::http::ApiClient;
@@ -49,6 +50,8 @@ struct AppInner {
     ctx: RunContext,
     queries: Vec<Query>,
     problems: Vec<Diagnostic>,
+    /// Whether the scheduler has read the clock and knows every next fire.
+    ready: tokio::sync::watch::Sender<bool>,
 }
 
 impl App {
@@ -87,6 +90,7 @@ impl App {
                 queries,
                 problems,
                 config,
+                ready: tokio::sync::watch::Sender::new(false),
             }),
         }
     }
@@ -104,6 +108,13 @@ impl App {
     /// The auth layer.
     pub fn auth(&self) -> &Auth {
         &self.inner.auth
+    }
+
+    /// Resolves once the scheduler of [`App::run_until_stopped`] knows every next fire.
+    pub async fn scheduler_ready(&self) {
+        let mut ready = self.inner.ready.subscribe();
+        // The sender lives as long as `self`, so this only ends when ready.
+        let _ = ready.wait_for(|r| *r).await;
     }
 
     /// What every run needs.
@@ -159,6 +170,32 @@ impl App {
         Ok(run_query(&self.inner.ctx, query, now, Trigger::Manual).await)
     }
 
+    /// Backfills by hand: the open gaps of `query` (or of every query), or, with `window`, those
+    /// dates re-delivered whatever the gaps say.
+    pub async fn backfill(&self, query: Option<&str>, window: Option<DateWindow>) -> Result<Vec<RunRecord>, AppError> {
+        let queries: Vec<Query> = match query {
+            Some(name) => vec![self
+                .inner
+                .queries
+                .iter()
+                .find(|q| q.name == name)
+                .cloned()
+                .ok_or_else(|| AppError::UnknownQuery(name.to_string()))?],
+            None => self.inner.queries.clone(),
+        };
+        match window {
+            None => Ok(crate::backfill::backfill(&self.inner.ctx, &queries).await?),
+            Some(window) => {
+                let now = self.inner.ctx.clock.now();
+                let mut runs = Vec::new();
+                for query in &queries {
+                    runs.push(crate::run::run_window(&self.inner.ctx, query, now, window, Trigger::Backfill).await);
+                }
+                Ok(runs)
+            }
+        }
+    }
+
     /// Serves the web endpoint on `listener` and runs the scheduler until `shutdown` is
     /// cancelled; then starts no new runs and waits for runs in flight to finish writing.
     pub async fn run_until_stopped(self, listener: TcpListener, shutdown: CancellationToken) -> Result<(), AppError> {
@@ -184,7 +221,9 @@ impl App {
             self.inner.queries.clone(),
             self.inner.config.limits,
         );
-        let scheduled = scheduler.run(shutdown.clone(), tracker.clone()).await;
+        let scheduled = scheduler
+            .run(shutdown.clone(), tracker.clone(), &self.inner.ready)
+            .await;
         tracker.close();
         if !tracker.is_empty() {
             tracing::info!("Waiting for {} run(s) in flight to finish writing.", tracker.len());
@@ -227,6 +266,9 @@ const KEEP_ALIVE_PERIOD: chrono::Duration = chrono::Duration::hours(1);
 /// tokens of weekly or monthly queries do not go stale from lack of use.
 async fn keep_alive(app: App, shutdown: CancellationToken) {
     loop {
+        // The next sweep is due a period after this one started: time that passes during
+        // the sweep (or a clock that jumps) must not push it further out.
+        let next = app.inner.ctx.clock.now() + KEEP_ALIVE_PERIOD;
         for conn in &app.inner.config.connections {
             if let Err(e) = keep_alive_one(&app, &conn.id).await {
                 tracing::warn!(connection = %conn.id, "Keep-alive refresh failed: {e}");
@@ -235,7 +277,6 @@ async fn keep_alive(app: App, shutdown: CancellationToken) {
                 tracing::error!(connection = %conn.id, "Could not email about the connection: {e}");
             }
         }
-        let next = app.inner.ctx.clock.now() + KEEP_ALIVE_PERIOD;
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = app.inner.ctx.clock.sleep_until(next) => {}

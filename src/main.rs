@@ -46,6 +46,34 @@ enum Command {
         #[command(flatten)]
         config: ConfigArgs,
     },
+    /// Print a signed link that connects CONNECTION for the first time (open it in a
+    /// browser while `adsync run` serves the web endpoint).
+    Connect {
+        /// The connection id.
+        connection: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Print a fresh signed reconnect link for CONNECTION.
+    ReconnectLink {
+        /// The connection id.
+        connection: String,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Make good missed runs: every open gap, or re-deliver the dates FROM..TO by hand.
+    Backfill {
+        /// Only this query (default: all).
+        query: Option<String>,
+        /// First date to re-deliver (with --to).
+        #[arg(long, requires = "to")]
+        from: Option<chrono::NaiveDate>,
+        /// Last date to re-deliver (with --from).
+        #[arg(long, requires = "from")]
+        to: Option<chrono::NaiveDate>,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
     /// Serve the sandbox ad platform (Meta Insights + OAuth emulation) on loopback.
     Sandbox {
         /// Loopback address to listen on.
@@ -130,6 +158,14 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Check(args) => check(&args),
         Command::RunOnce { query, config } => run_once(&config, &query).await,
         Command::Status { json, config } => status(&config, json).await,
+        Command::Connect { connection, config } => print_link(&config, &connection, "connect"),
+        Command::ReconnectLink { connection, config } => print_link(&config, &connection, "reconnect"),
+        Command::Backfill {
+            query,
+            from,
+            to,
+            config,
+        } => backfill(&config, query, from.zip(to)).await,
         Command::Sandbox { listen, auto_approve } => {
             let settings = SandboxSettings {
                 auto_approve,
@@ -197,29 +233,130 @@ fn check(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
 /// Where a CLI command gets its answers: the store itself, or the daemon that holds it.
 enum Backend {
     Local(App),
-    Daemon(String),
+    Daemon(DaemonClient),
+}
+
+/// The running daemon's web endpoint, with the admin token when one is configured.
+struct DaemonClient {
+    base: String,
+    token: Option<String>,
+    http: reqwest::Client,
+}
+
+impl DaemonClient {
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let request = self.http.request(method, format!("{}{path}", self.base));
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    /// Sends `request`; a refusal becomes an error carrying the daemon's message.
+    async fn call<T: serde::de::DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> anyhow::Result<T> {
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("the store is in use but the daemon at {} does not answer", self.base))?;
+        if !response.status().is_success() {
+            let status = response.status();
+            let body: serde_json::Value = response.json().await.unwrap_or_default();
+            bail!(
+                "the daemon refused (HTTP {status}): {}",
+                body["error"].as_str().unwrap_or("no reason given")
+            );
+        }
+        Ok(response.json().await?)
+    }
 }
 
 fn backend(args: &ConfigArgs) -> anyhow::Result<Backend> {
     let config = args.load()?;
     match Store::open(&config.data_dir) {
         Ok(store) => Ok(Backend::Local(App::with_store(config, store, Arc::new(SystemClock)))),
-        Err(StoreError::Locked(_)) => Ok(Backend::Daemon(format!("http://{}", config.listen))),
+        Err(StoreError::Locked(_)) => Ok(Backend::Daemon(DaemonClient {
+            base: format!("http://{}", config.listen),
+            token: config.admin_token.as_ref().map(|t| t.expose().to_string()),
+            http: reqwest::Client::new(),
+        })),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Prints a signed link; needs only the key file, not the store, so it works beside a
+/// running daemon.
+fn print_link(args: &ConfigArgs, connection: &str, what: &str) -> anyhow::Result<ExitCode> {
+    let config = args.load()?;
+    if !config.connections.iter().any(|c| c.id == connection) {
+        bail!("no connection named {connection:?} in {}", args.config.display());
+    }
+    let key = adsync::store::SecretKey::load_or_create(&config.data_dir)?;
+    let signer = adsync::auth::LinkSigner::new(
+        key.derive(adsync::store::LINK_KEY_PURPOSE),
+        config.public_url.clone(),
+        config.link_ttl,
+    );
+    let link = signer.link(connection, chrono::Utc::now());
+    println!(
+        "Open this link in a browser to {what} {connection} (`adsync run` must be serving {}):",
+        config.public_url
+    );
+    println!("{link}");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn backfill(
+    args: &ConfigArgs,
+    query: Option<String>,
+    dates: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
+) -> anyhow::Result<ExitCode> {
+    let window = match dates {
+        Some((from, to)) if to < from => bail!("--to {to} is before --from {from}"),
+        Some((from, to)) => Some(adsync::rows::DateWindow::new(from, to)),
+        None => None,
+    };
+    let records: Vec<RunRecord> = match backend(args)? {
+        Backend::Local(app) => app.backfill(query.as_deref(), window).await?,
+        Backend::Daemon(daemon) => {
+            let body = serde_json::json!({"query": query, "window": window});
+            daemon
+                .call(daemon.request(reqwest::Method::POST, "/api/backfill").json(&body))
+                .await?
+        }
+    };
+    if records.is_empty() {
+        println!("Nothing to backfill: no open gaps.");
+    }
+    let mut failed = 0;
+    for (i, record) in records.iter().enumerate() {
+        let done = format!("[{}/{}]", i + 1, records.len());
+        match record.outcome {
+            Outcome::Delivered => println!(
+                "{done} {}: delivered {} rows for {}",
+                record.query, record.rows, record.window
+            ),
+            _ => {
+                failed += 1;
+                println!(
+                    "{done} {}: failed for {}: {}",
+                    record.query,
+                    record.window,
+                    record.error.as_deref().unwrap_or("unknown error")
+                );
+            }
+        }
+    }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 async fn status(args: &ConfigArgs, json: bool) -> anyhow::Result<ExitCode> {
     let report: StatusReport = match backend(args)? {
         Backend::Local(app) => app.status()?,
-        Backend::Daemon(base) => {
-            reqwest::get(format!("{base}/api/status"))
-                .await
-                .with_context(|| format!("the store is in use but the daemon at {base} does not answer"))?
-                .error_for_status()?
-                .json()
-                .await?
-        }
+        Backend::Daemon(daemon) => daemon.call(daemon.request(reqwest::Method::GET, "/api/status")).await?,
     };
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -232,17 +369,10 @@ async fn status(args: &ConfigArgs, json: bool) -> anyhow::Result<ExitCode> {
 async fn run_once(args: &ConfigArgs, name: &str) -> anyhow::Result<ExitCode> {
     let record: RunRecord = match backend(args)? {
         Backend::Local(app) => app.run_once(name).await?,
-        Backend::Daemon(base) => {
-            let response = reqwest::Client::new()
-                .post(format!("{base}/api/queries/{name}/run"))
-                .send()
-                .await
-                .with_context(|| format!("the store is in use but the daemon at {base} does not answer"))?;
-            if !response.status().is_success() {
-                let body: serde_json::Value = response.json().await.unwrap_or_default();
-                bail!("{}", body["error"].as_str().unwrap_or("the daemon refused the run"));
-            }
-            response.json().await?
+        Backend::Daemon(daemon) => {
+            daemon
+                .call(daemon.request(reqwest::Method::POST, &format!("/api/queries/{name}/run")))
+                .await?
         }
     };
     match record.outcome {

@@ -185,7 +185,7 @@ impl StatusReport {
                     .is_some_and(|b| b.fingerprint == query.fingerprint)
                 {
                     "broken"
-                } else if paused(&query.connection) {
+                } else if paused(&query.connection) || state.paused.is_some() {
                     "paused"
                 } else {
                     "active"

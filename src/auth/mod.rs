@@ -339,14 +339,8 @@ impl Auth {
                     return Ok(stored.access_token);
                 }
                 let description = e.error_description().cloned();
-                let expired = description
-                    .as_deref()
-                    .is_some_and(|d| d.to_lowercase().contains("expired"));
-                let reason = hint.unwrap_or(if expired {
-                    ReconnectReason::Expired.as_str()
-                } else {
-                    ReconnectReason::Revoked.as_str()
-                });
+                let guessed = ReconnectReason::from_description(description.as_deref().unwrap_or_default());
+                let reason = hint.unwrap_or(guessed.as_str());
                 let detail = description.unwrap_or_else(|| e.error().as_ref().to_string());
                 Err(self.needs_reconnect(connection, reason, Some(detail)).await)
             }

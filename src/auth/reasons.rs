@@ -69,6 +69,32 @@ impl ReconnectReason {
             .unwrap_or(Self::Unknown)
     }
 
+    /// A best guess from a token endpoint's `error_description`, for platforms that explain
+    /// an `invalid_grant` only in words. "Expired or revoked" (Google's wording) is revoked.
+    pub fn from_description(description: &str) -> Self {
+        let text = description.to_lowercase();
+        let has = |words: &[&str]| words.iter().any(|w| text.contains(w));
+        if has(&["password"]) {
+            Self::PasswordChanged
+        } else if has(&["two-factor", "two factor", "2fa", "2-step"]) {
+            Self::TwoFactorEnabled
+        } else if has(&["removed the app", "deauthori", "not authorized application"]) {
+            Self::AppRemoved
+        } else if has(&["checkpoint", "security check"]) {
+            Self::Checkpoint
+        } else if has(&["not confirmed", "unconfirmed"]) {
+            Self::UnconfirmedUser
+        } else if has(&["removed from", "no longer a member"]) {
+            Self::UserRemoved
+        } else if has(&["revoked"]) {
+            Self::Revoked
+        } else if has(&["expired", "not used for too long"]) {
+            Self::Expired
+        } else {
+            Self::Revoked
+        }
+    }
+
     /// What happened, in one sentence.
     pub fn explanation(self) -> &'static str {
         match self {
@@ -119,5 +145,29 @@ mod tests {
             assert!(reason.sentence().ends_with('.'));
         }
         assert_eq!(ReconnectReason::parse("solar_flare"), ReconnectReason::Unknown);
+    }
+
+    #[test]
+    fn token_endpoint_wording_maps_to_reasons() {
+        let cases = [
+            (
+                "The refresh token was revoked because the user changed their password.",
+                "password_changed",
+            ),
+            ("Token has been expired or revoked.", "revoked"),
+            ("The refresh token has expired.", "expired"),
+            (
+                "The refresh token was revoked because the user removed the app.",
+                "app_removed",
+            ),
+            ("Bad Request", "revoked"),
+        ];
+        for (description, reason) in cases {
+            assert_eq!(
+                ReconnectReason::from_description(description).as_str(),
+                reason,
+                "{description}"
+            );
+        }
     }
 }

@@ -74,6 +74,9 @@ pub struct Notifier {
     /// Per query: name, connection, `notify` addresses.
     queries: Vec<(String, String, Vec<String>)>,
     transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    /// One decision at a time: "was it sent? no, send it" must not interleave, or a run and
+    /// the upkeep sweep would both send the same message.
+    sending: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for Notifier {
@@ -109,6 +112,7 @@ impl Notifier {
                 }
             }),
             email: config.email.clone(),
+            sending: Default::default(),
             links,
             store,
             clock,
@@ -152,6 +156,7 @@ impl Notifier {
     /// If `connection` needs reconnecting: the first message of the outage, else a reminder
     /// when one is due. Returns whether anything was sent.
     pub async fn check_connection(&self, connection: &str) -> Result<bool, NotifyError> {
+        let _one_at_a_time = self.sending.lock().await;
         let (Some(conn), Some(state)) = (self.connection(connection), self.store.connection(connection)?) else {
             return Ok(false);
         };
@@ -207,6 +212,7 @@ impl Notifier {
 
     /// Warns once that a connection's login ends at `expires_at`.
     pub async fn expiring(&self, conn: &ConnectionConfig, expires_at: DateTime<Utc>) -> Result<bool, NotifyError> {
+        let _one_at_a_time = self.sending.lock().await;
         let key = format!("expiring/{}/{}", conn.id, expires_at.timestamp());
         if self.store.notification_sent(&key)?.is_some() {
             return Ok(false);
@@ -235,6 +241,7 @@ impl Notifier {
         since: DateTime<Utc>,
         gaps: &[Gap],
     ) -> Result<bool, NotifyError> {
+        let _one_at_a_time = self.sending.lock().await;
         let key = format!("recovered/{}/{}", conn.id, since.timestamp());
         if self.store.notification_sent(&key)?.is_some() {
             return Ok(false);

@@ -71,7 +71,15 @@ impl Scheduler {
 
     /// Runs until `shutdown` is cancelled; runs it started are tracked by `tracker`, so the
     /// caller can wait for them to finish their writes.
-    pub async fn run(self, shutdown: CancellationToken, tracker: TaskTracker) -> Result<(), StoreError> {
+    ///
+    /// `ready` is set once every query's next fire is known (and missed fires recorded), so
+    /// callers that move a test clock know the scheduler has read it.
+    pub async fn run(
+        self,
+        shutdown: CancellationToken,
+        tracker: TaskTracker,
+        ready: &tokio::sync::watch::Sender<bool>,
+    ) -> Result<(), StoreError> {
         let now = self.ctx.clock.now();
         let mut due: BTreeSet<(DateTime<Utc>, usize)> = BTreeSet::new();
         for (index, query) in self.queries.iter().enumerate() {
@@ -98,6 +106,7 @@ impl Scheduler {
         }
         self.ctx.store.flush().await?;
         tracing::info!("Scheduler started with {} queries.", self.queries.len());
+        ready.send_replace(true);
 
         while let Some(&(fire, index)) = due.first() {
             tokio::select! {

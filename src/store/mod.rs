@@ -303,7 +303,7 @@ fn oauth_context(state: &str) -> Vec<u8> {
 }
 
 /// What link keys are derived for.
-const LINK_KEY_PURPOSE: &str = "adsync reconnect links v1";
+pub const LINK_KEY_PURPOSE: &str = "adsync reconnect links v1";
 
 fn token_context(connection: &str) -> Vec<u8> {
     format!("adsync/{TOKENS}/{connection}").into_bytes()
@@ -396,7 +396,11 @@ mod tests {
     fn other_schema_version_is_refused_with_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let db = sled::open(dir.path().join("store")).unwrap();
+            let db = sled::Config::new()
+                .path(dir.path().join("store"))
+                .flush_every_ms(None)
+                .open()
+                .unwrap();
             db.insert(SCHEMA_KEY, &99u32.to_be_bytes()).unwrap();
             db.flush().unwrap();
         }

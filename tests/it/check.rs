@@ -115,10 +115,7 @@ async fn check_reports_every_broken_file_and_the_daemon_runs_the_good_one() {
     let stop = CancellationToken::new();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let daemon = tokio::spawn(app.clone().run_until_stopped(listener, stop.clone()));
-    eventually("the scheduler to start", || {
-        app.store().query_state("good").unwrap()?.tracked_since
-    })
-    .await;
+    app.scheduler_ready().await;
     test.clock.set(at("2026-05-04T06:00:00Z"));
     eventually("the good query's run", || app.store().last_run("good").unwrap()).await;
     stop.cancel();

@@ -72,9 +72,16 @@ impl TestApp {
 
     /// Writes the config; `listen` is where the daemon's web endpoint will be.
     pub fn write_config(&self, listen: &str) {
+        self.write_config_with(listen, "");
+    }
+
+    /// Writes the config with `extra` TOML sections (e.g. `[email]`) appended; `listen` is
+    /// also the public URL.
+    pub fn write_config_with(&self, listen: &str, extra: &str) {
         let base = self.sandbox.base_url();
         let config = format!(
             r#"
+public_url = "http://{listen}"
 data_dir = "state"
 queries_dir = "queries"
 output_dir = "out"
@@ -104,6 +111,8 @@ client_secret = "test-app-secret"
 auth_url = "{base}/v25.0/dialog/oauth"
 token_url = "{base}/v25.0/oauth/access_token"
 api_base_url = "{base}"
+
+{extra}
 "#
         );
         std::fs::write(self.config_path(), config).unwrap();
@@ -178,13 +187,19 @@ impl Daemon {
     /// Starts `app`'s scheduler and web endpoint; returns once the scheduler has read the
     /// clock (it has recorded `query` as tracked).
     pub async fn start(app: App, query: &str) -> Self {
-        let stop = CancellationToken::new();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_on(app, query, listener).await
+    }
+
+    /// [`Daemon::start`] with the web endpoint on `listener`.
+    pub async fn start_on(app: App, query: &str, listener: tokio::net::TcpListener) -> Self {
+        let stop = CancellationToken::new();
         let task = tokio::spawn(app.clone().run_until_stopped(listener, stop.clone()));
-        eventually("the scheduler to start", || {
-            app.store().query_state(query).unwrap()?.tracked_since
-        })
-        .await;
+        app.scheduler_ready().await;
+        assert!(
+            app.store().query_state(query).unwrap().is_some(),
+            "{query} is scheduled"
+        );
         Self { app, stop, task }
     }
 

@@ -6,5 +6,7 @@ mod crash;
 mod delivery;
 mod demo;
 mod helpers;
+mod mail;
+mod reconnect;
 mod scheduling;
 mod tokens;
