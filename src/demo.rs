@@ -16,7 +16,8 @@ use url::Url;
 use crate::app::{App, AppError};
 use crate::clock::SharedClock;
 use crate::config::{Config, ConfigError, Overrides};
-use crate::sandbox::{self, SandboxSettings};
+use crate::run::{run_query, Trigger};
+use crate::sandbox::{self, RevokeReason, SandboxHandle, SandboxSettings};
 use crate::store::{Outcome, RunRecord};
 
 /// The annotated example config, embedded.
@@ -161,10 +162,48 @@ pub async fn run(options: DemoOptions, shutdown: CancellationToken) -> Result<Ve
         );
         return Ok(records);
     }
+    tell_the_token_story(&app, &sandbox).await;
     tracing::info!("Demo is running the queries on their schedules; press Ctrl-C to stop.");
     app.run_until_stopped(listener, shutdown).await?;
     sandbox.shutdown().await;
     Ok(records)
+}
+
+/// The reason adsync exists, acted out: the platform kills the demo user's token, the next
+/// runs pause and record gaps, the owner gets an email (in the outbox) with a signed link,
+/// and following it in a browser reconnects, resumes and backfills.
+async fn tell_the_token_story(app: &App, sandbox: &SandboxHandle) {
+    tracing::info!(
+        "Now the story adsync exists for: the demo user changes their Facebook password, which kills adsync's token."
+    );
+    let world = sandbox.sandbox();
+    // From here on a person approves on the consent page, as on the real platform.
+    let mut settings = world.settings();
+    settings.auto_approve = false;
+    world.set_settings(settings);
+    world.revoke(DEMO_USER, RevokeReason::PasswordChanged);
+    let now = app.clock().now();
+    for query in app.queries() {
+        let record = run_query(app.run_context(), query, now, Trigger::Scheduled).await;
+        let what = if record.outcome == Outcome::Paused {
+            "was not attempted (the connection is paused)"
+        } else {
+            "found the token dead"
+        };
+        tracing::info!(
+            "{}: the scheduled run for {} {what}; it is recorded as a gap, to be backfilled after the reconnect.",
+            record.query,
+            record.window,
+        );
+    }
+    for conn in &app.config().connections {
+        let link = app.notifier().links().link(&conn.id, now);
+        tracing::info!(
+            "The owners of {} were emailed (see {}). Open the link in a browser, click Allow on the sandbox's consent page, and watch the queries resume and the gaps fill:\n\n    {link}\n",
+            conn.id,
+            app.config().email.outbox_dir.display()
+        );
+    }
 }
 
 fn write_example_queries(dir: &Path) -> Result<(), DemoError> {

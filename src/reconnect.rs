@@ -124,7 +124,7 @@ pub async fn complete(
                 .iter()
                 .filter_map(|q| app.store().gaps(&q.name).ok())
                 .flatten()
-                .filter(|g| g.fire_time >= since)
+                .filter(|g| g.fire_time >= since || g.recorded_at >= since)
                 .collect();
             let conn = app.config().connections.iter().find(|c| c.id == connection).cloned();
             if let Some(conn) = conn {

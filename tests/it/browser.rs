@@ -1,0 +1,151 @@
+//! The reconnect flow in a real headless Chromium (Debian `chromium` + `chromium-driver`,
+//! installed by `.ci/run`), driven over WebDriver: open the emailed link, log in as the
+//! right user on the sandbox consent page, click Allow, read the success page.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use adsync::store::{ConnectionStatus, GapState};
+use fantoccini::{ClientBuilder, Locator};
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{at, eventually, Daemon, TestApp, CONNECTION, USER};
+use crate::mail::SmtpServer;
+
+/// chromedriver on a free port; killed on drop.
+struct ChromeDriver {
+    port: u16,
+    child: Child,
+}
+
+impl ChromeDriver {
+    async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver is installed (Debian chromium-driver; see .ci/run)");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+            assert!(tokio::time::Instant::now() < deadline, "chromedriver did not start");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Self { port, child }
+    }
+}
+
+impl Drop for ChromeDriver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_reconnects_in_a_real_browser() {
+    let smtp = SmtpServer::start().await;
+    let test = TestApp::new("2026-05-04T05:00:00Z").await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listen = listener.local_addr().unwrap().to_string();
+    test.write_config_with(&listen, &smtp.config(72));
+    test.write_query(
+        "daily",
+        r#"connection = "meta-test"
+accounts = ["act_1001"]
+level = "account"
+fields = ["date_start", "impressions", "spend"]
+date_range = "yesterday"
+
+[schedule]
+cron = "0 6 * * *"
+
+[output]
+kind = "csv"
+path = "reports/daily.csv"
+mode = "append"
+"#,
+    );
+    let app = test.connected_app().await;
+    test.control(Method::PUT, "/_sandbox/settings", Some(json!({"auto_approve": false})))
+        .await;
+    let daemon = Daemon::start_on(app, "daily", listener).await;
+    test.control(
+        Method::POST,
+        &format!("/_sandbox/users/{USER}/revoke?reason=expired"),
+        None,
+    )
+    .await;
+    test.clock.set(at("2026-05-04T06:00:00Z"));
+    daemon.runs("daily", 1).await;
+    let mails = eventually("the reconnect email", || {
+        Some(smtp.messages()).filter(|m| !m.is_empty())
+    })
+    .await;
+    let link = mails[0].reconnect_link();
+
+    let driver = ChromeDriver::start().await;
+    let profile = tempfile::tempdir().unwrap();
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                format!("--user-data-dir={}", profile.path().display()),
+            ],
+        }),
+    );
+    // Plain HTTP to chromedriver on loopback: no TLS stack needed.
+    let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("chromedriver session");
+
+    browser.goto(&link).await.unwrap();
+    let heading = browser.find(Locator::Css("h1")).await.unwrap().text().await.unwrap();
+    assert_eq!(heading, "test-app would like to read your ads reports");
+    let user = browser.find(Locator::Css("input[name=user]")).await.unwrap();
+    user.clear().await.unwrap();
+    user.send_keys(USER).await.unwrap();
+    browser
+        .find(Locator::Css("button[value=allow]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let heading = browser.wait().for_element(Locator::Css("h1")).await.unwrap();
+    let mut title = heading.text().await.unwrap();
+    // The click navigates; wait until the callback's page has replaced the consent page.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while title != "Reconnected" {
+        assert!(tokio::time::Instant::now() < deadline, "still on {title:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        title = browser.find(Locator::Css("h1")).await.unwrap().text().await.unwrap();
+    }
+    let page = browser.find(Locator::Css("body")).await.unwrap().text().await.unwrap();
+    assert!(page.contains("meta-test is connected again as test-user"), "{page}");
+    assert!(browser.current_url().await.unwrap().path().ends_with("/oauth/callback"));
+    browser.close().await.unwrap();
+
+    assert_eq!(
+        daemon.app.store().connection(CONNECTION).unwrap().unwrap().status,
+        ConnectionStatus::Connected
+    );
+    eventually("the gap to be backfilled", || {
+        let gaps = daemon.app.store().gaps("daily").unwrap();
+        (gaps.len() == 1 && gaps[0].state == GapState::Backfilled).then_some(())
+    })
+    .await;
+    daemon.stop().await;
+}
