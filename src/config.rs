@@ -170,6 +170,8 @@ struct RawHttp {
     retry_max_backoff_ms: Option<u64>,
     /// Whole-request timeout.
     request_timeout_secs: Option<u64>,
+    /// Requests in flight on one connection, across all its runs (default 8).
+    max_requests_per_connection: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -290,6 +292,8 @@ pub struct HttpPolicy {
     pub max_backoff: Duration,
     /// Whole-request timeout.
     pub request_timeout: Duration,
+    /// Requests in flight on one connection, across all its runs.
+    pub max_requests_per_connection: usize,
 }
 
 impl Default for HttpPolicy {
@@ -299,6 +303,7 @@ impl Default for HttpPolicy {
             initial_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(30),
             request_timeout: Duration::from_secs(120),
+            max_requests_per_connection: 8,
         }
     }
 }
@@ -442,6 +447,11 @@ impl Config {
                 .request_timeout_secs
                 .map(Duration::from_secs)
                 .unwrap_or(defaults.request_timeout),
+            max_requests_per_connection: raw
+                .http
+                .max_requests_per_connection
+                .unwrap_or(defaults.max_requests_per_connection)
+                .max(1),
         };
         if http.request_timeout.is_zero() {
             return Err(invalid("http.request_timeout_secs", "must be at least 1".into()));

@@ -90,6 +90,8 @@ pub struct ApiClient {
     policy: HttpPolicy,
     /// Per connection, no request before this instant (set by rate limits).
     slowdowns: Arc<Mutex<HashMap<String, tokio::time::Instant>>>,
+    /// Per connection, a permit per request in flight.
+    request_slots: Arc<Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>>,
 }
 
 impl ApiClient {
@@ -107,12 +109,18 @@ impl ApiClient {
             auth,
             policy,
             slowdowns: Arc::default(),
+            request_slots: Arc::default(),
         }
     }
 
     /// The underlying HTTP client, for building requests.
     pub fn http(&self) -> &reqwest::Client {
         &self.http
+    }
+
+    /// The retry and concurrency policy.
+    pub fn policy(&self) -> &HttpPolicy {
+        &self.policy
     }
 
     /// The auth layer.
@@ -140,6 +148,7 @@ impl ApiClient {
         loop {
             attempt += 1;
             self.wait_for_connection(connection).await;
+            let slot = self.request_slot(connection).acquire_owned().await;
             let failure = match build(&self.http, &token).send().await {
                 Err(e) => Failure::new(FailureClass::Transient, describe_reqwest(&e)),
                 Ok(response) => {
@@ -163,6 +172,7 @@ impl ApiClient {
                     }
                 }
             };
+            drop(slot);
             let wait = match failure.class {
                 FailureClass::TokenInvalid { reason } => {
                     if refreshed {
@@ -234,6 +244,15 @@ impl ApiClient {
                 other => return other.map_err(FetchError::from),
             }
         }
+    }
+
+    /// The semaphore that bounds `connection`'s requests in flight.
+    fn request_slot(&self, connection: &str) -> Arc<tokio::sync::Semaphore> {
+        let mut slots = self.request_slots.lock().unwrap_or_else(|e| e.into_inner());
+        slots
+            .entry(connection.to_string())
+            .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(self.policy.max_requests_per_connection.max(1))))
+            .clone()
     }
 
     /// Holds back every request of `connection` for `wait`.

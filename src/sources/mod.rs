@@ -6,14 +6,66 @@
 pub mod http;
 pub mod meta_ads;
 
+use std::collections::VecDeque;
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use crate::config::ConnectionConfig;
-use crate::query::{Level, Query};
+use crate::query::{Level, Query, TimeIncrement};
 use crate::rows::{DateWindow, RowBatch};
 use crate::store::Identity;
 use http::{ApiClient, FetchError};
+
+/// Pages a unit of a report may fetch ahead of its turn to be written.
+pub const UNIT_PAGES_AHEAD: usize = 2;
+
+/// A unit being fetched: its pages as they come, and the task's result.
+type RunningUnit = (mpsc::Receiver<RowBatch>, JoinHandle<Result<u64, FetchError>>);
+
+/// The parts of a query a fetch task owns.
+struct UnitQuery {
+    level: Level,
+    breakdowns: Vec<String>,
+    filters: Vec<crate::query::Filter>,
+    increment: TimeIncrement,
+}
+
+impl UnitQuery {
+    fn of(query: &Query) -> Self {
+        Self {
+            level: query.level,
+            breakdowns: query.breakdowns.clone(),
+            filters: query.filters.clone(),
+            increment: query.time_increment,
+        }
+    }
+}
+
+/// The (account, dates) pieces of a report, in output order. Daily rows are cut into slices
+/// short enough for synchronous reads; whole-window totals cannot be cut.
+fn units(query: &Query, window: DateWindow) -> Vec<(String, DateWindow)> {
+    let slices: Vec<DateWindow> = match query.time_increment {
+        TimeIncrement::Total => vec![window],
+        TimeIncrement::Daily => {
+            let mut slices = Vec::new();
+            let mut start = window.start;
+            while start <= window.end {
+                let end = (start + chrono::Days::new(meta_ads::ASYNC_AFTER_DAYS as u64 - 1)).min(window.end);
+                slices.push(DateWindow::new(start, end));
+                start = end + chrono::Days::new(1);
+            }
+            slices
+        }
+    };
+    query
+        .accounts
+        .iter()
+        .flat_map(|account| slices.iter().map(move |slice| (account.clone(), *slice)))
+        .collect()
+}
 
 /// A connection's platform reader.
 #[derive(Debug, Clone)]
@@ -37,33 +89,62 @@ impl Source {
         }
     }
 
-    /// Streams `query`'s rows for `window` into `tx`, account by account, one batch per
-    /// platform page. Returns the number of rows sent.
-    pub async fn fetch(
-        &self,
-        query: &Query,
-        window: DateWindow,
-        tx: &mpsc::Sender<RowBatch>,
-    ) -> Result<u64, FetchError> {
-        let columns = query.columns();
+    /// Streams `query`'s rows for `window` into `tx`, in order: account by account, and for
+    /// daily rows in date slices of at most [`meta_ads::ASYNC_AFTER_DAYS`] days (each a cheap
+    /// synchronous read). Up to [`HttpPolicy::max_requests_per_connection`] units are fetched
+    /// at once — a latency-bound backfill of many accounts is not one request at a time —
+    /// yet rows leave in order and memory stays bounded: each unit buffers at most
+    /// [`UNIT_PAGES_AHEAD`] pages until its turn. Returns the number of rows sent.
+    ///
+    /// [`HttpPolicy::max_requests_per_connection`]: crate::config::HttpPolicy
+    pub async fn fetch(&self, query: &Query, window: DateWindow, tx: &mpsc::Sender<RowBatch>) -> Result<u64, FetchError> {
+        let Source::MetaAds(meta) = self;
+        let columns = Arc::new(query.columns());
+        let units = units(query, window);
+        let ahead = meta.api().policy().max_requests_per_connection.max(1);
+        let mut pending = units.into_iter();
+        let mut running: VecDeque<RunningUnit> = VecDeque::new();
         let mut rows = 0;
-        for account in &query.accounts {
-            rows += match self {
-                Source::MetaAds(meta) => {
+        loop {
+            while running.len() < ahead {
+                let Some((account, slice)) = pending.next() else { break };
+                let (unit_tx, unit_rx) = mpsc::channel(UNIT_PAGES_AHEAD);
+                let meta = meta.clone();
+                let columns = columns.clone();
+                let query = UnitQuery::of(query);
+                let task = tokio::spawn(async move {
                     let request = meta_ads::InsightsRequest {
-                        account,
+                        account: &account,
                         level: query.level,
                         columns: &columns,
                         breakdowns: &query.breakdowns,
                         filters: &query.filters,
-                        window,
-                        increment: query.time_increment,
+                        window: slice,
+                        increment: query.increment,
                     };
-                    meta.fetch(&request, tx).await?
+                    meta.fetch(&request, &unit_tx).await
+                });
+                running.push_back((unit_rx, task));
+            }
+            let Some((mut unit_rx, task)) = running.pop_front() else { break };
+            while let Some(batch) = unit_rx.recv().await {
+                if tx.send(batch).await.is_err() {
+                    // The sink stopped (and reports why); stop every unit.
+                    task.abort();
+                    running.iter().for_each(|(_, t)| t.abort());
+                    return Ok(rows);
                 }
-            };
-            if tx.is_closed() {
-                break;
+            }
+            match task.await {
+                Ok(Ok(sent)) => rows += sent,
+                Ok(Err(e)) => {
+                    running.iter().for_each(|(_, t)| t.abort());
+                    return Err(e);
+                }
+                Err(e) => {
+                    running.iter().for_each(|(_, t)| t.abort());
+                    return Err(FetchError::Protocol(format!("a fetch task stopped unexpectedly: {e}")));
+                }
             }
         }
         Ok(rows)

@@ -82,6 +82,11 @@ impl MetaAds {
         }
     }
 
+    /// The shared HTTP client.
+    pub fn api(&self) -> &ApiClient {
+        &self.api
+    }
+
     fn url(&self, path: &str) -> Url {
         let mut url = self.base.clone();
         url.set_path(&format!("/{}/{}", self.version, path.trim_start_matches('/')));
