@@ -51,26 +51,30 @@ impl fmt::Display for DateWindow {
 }
 
 /// One page of rows, every row `width` cells wide, in output column order.
+///
+/// All cell text lives in one `String` with an end offset per cell, so a page of 500 rows
+/// × 15 columns is two allocations, not 7,500.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RowBatch {
     width: usize,
-    cells: Vec<String>,
+    text: String,
+    /// End offset in `text` of each cell, row after row.
+    ends: Vec<usize>,
 }
 
 impl RowBatch {
     /// An empty batch for rows of `width` columns.
     pub fn new(width: usize) -> Self {
-        Self {
-            width,
-            cells: Vec::new(),
-        }
+        Self::with_capacity(width, 0)
     }
 
     /// An empty batch with room for `rows` rows.
     pub fn with_capacity(width: usize, rows: usize) -> Self {
         Self {
             width,
-            cells: Vec::with_capacity(width * rows),
+            // About 16 bytes a cell is typical of report data.
+            text: String::with_capacity(width * rows * 16),
+            ends: Vec::with_capacity(width * rows),
         }
     }
 
@@ -81,39 +85,74 @@ impl RowBatch {
 
     /// Number of rows.
     pub fn len(&self) -> usize {
-        self.cells.len().checked_div(self.width).unwrap_or(0)
+        self.ends.len().checked_div(self.width).unwrap_or(0)
     }
 
     /// Whether the batch holds no rows.
     pub fn is_empty(&self) -> bool {
-        self.cells.is_empty()
+        self.ends.is_empty()
     }
 
     /// Appends one row; it must have exactly `width` cells.
     pub fn push_row<I, S>(&mut self, row: I)
     where
         I: IntoIterator<Item = S>,
-        S: Into<String>,
+        S: AsRef<str>,
     {
-        let before = self.cells.len();
-        self.cells.extend(row.into_iter().map(Into::into));
+        let before = self.ends.len();
+        for cell in row {
+            self.push_cell(cell.as_ref());
+        }
         assert_eq!(
-            self.cells.len() - before,
+            self.ends.len() - before,
             self.width,
             "row width differs from the batch width"
         );
     }
 
-    /// Starts a new row of empty cells and returns it for filling in place.
-    pub fn push_empty_row(&mut self) -> &mut [String] {
-        let start = self.cells.len();
-        self.cells.resize(start + self.width, String::new());
-        &mut self.cells[start..]
+    /// Appends the next cell; a row is complete after `width` cells.
+    pub fn push_cell(&mut self, cell: &str) {
+        self.text.push_str(cell);
+        self.ends.push(self.text.len());
     }
 
-    /// The rows, each a slice of `width` cells.
-    pub fn rows(&self) -> impl Iterator<Item = &[String]> {
-        self.cells.chunks_exact(self.width.max(1))
+    /// The rows, in order.
+    pub fn rows(&self) -> impl Iterator<Item = Row<'_>> {
+        self.ends
+            .chunks_exact(self.width.max(1))
+            .enumerate()
+            .map(move |(i, ends)| Row {
+                text: &self.text,
+                start: if i == 0 { 0 } else { self.ends[i * self.width - 1] },
+                ends,
+            })
+    }
+}
+
+/// One row of a [`RowBatch`].
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'a> {
+    text: &'a str,
+    start: usize,
+    ends: &'a [usize],
+}
+
+impl<'a> Row<'a> {
+    /// Cell `index`, if the row has it.
+    pub fn get(&self, index: usize) -> Option<&'a str> {
+        let end = *self.ends.get(index)?;
+        let start = if index == 0 { self.start } else { self.ends[index - 1] };
+        Some(&self.text[start..end])
+    }
+
+    /// The cells, in column order.
+    pub fn cells(&self) -> impl Iterator<Item = &'a str> + 'a {
+        let (text, start, ends) = (self.text, self.start, self.ends);
+        ends.iter().scan(start, move |from, &end| {
+            let cell = &text[*from..end];
+            *from = end;
+            Some(cell)
+        })
     }
 }
 
@@ -126,9 +165,13 @@ mod tests {
         let mut batch = RowBatch::new(2);
         batch.push_row(["a", "1"]);
         batch.push_row(["b", "2"]);
-        let rows: Vec<_> = batch.rows().collect();
-        assert_eq!(rows, vec![&["a", "1"][..], &["b", "2"][..]]);
-        assert_eq!(batch.len(), 2);
+        batch.push_row(["", "3"]);
+        let rows: Vec<Vec<&str>> = batch.rows().map(|r| r.cells().collect()).collect();
+        assert_eq!(rows, vec![vec!["a", "1"], vec!["b", "2"], vec!["", "3"]]);
+        assert_eq!(batch.len(), 3);
+        assert_eq!(batch.rows().nth(1).unwrap().get(1), Some("2"));
+        assert_eq!(batch.rows().nth(2).unwrap().get(0), Some(""));
+        assert_eq!(batch.rows().nth(2).unwrap().get(2), None);
     }
 
     #[test]

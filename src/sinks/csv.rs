@@ -183,7 +183,7 @@ impl CsvDelivery {
         }
         if let Some((upsert, _)) = &self.upsert {
             for row in batch.rows() {
-                let cell = row.get(upsert.date_column).map_or("", String::as_str);
+                let cell = row.get(upsert.date_column).unwrap_or("");
                 if !upsert.owns(cell.as_bytes()) {
                     return Err(SinkError::RowOutsideWindow {
                         path: self.target.clone(),
@@ -194,7 +194,7 @@ impl CsvDelivery {
             }
         }
         for row in batch.rows() {
-            if let Err(error) = self.writer.write_record(row) {
+            if let Err(error) = self.writer.write_record(row.cells()) {
                 self.poisoned = true;
                 return Err(write_error(&self.temp.path)(error));
             }

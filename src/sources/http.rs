@@ -251,7 +251,11 @@ impl ApiClient {
         let mut slots = self.request_slots.lock().unwrap_or_else(|e| e.into_inner());
         slots
             .entry(connection.to_string())
-            .or_insert_with(|| Arc::new(tokio::sync::Semaphore::new(self.policy.max_requests_per_connection.max(1))))
+            .or_insert_with(|| {
+                Arc::new(tokio::sync::Semaphore::new(
+                    self.policy.max_requests_per_connection.max(1),
+                ))
+            })
             .clone()
     }
 

@@ -20,7 +20,7 @@ use crate::store::Identity;
 use http::{ApiClient, FetchError};
 
 /// Pages a unit of a report may fetch ahead of its turn to be written.
-pub const UNIT_PAGES_AHEAD: usize = 2;
+pub const UNIT_PAGES_AHEAD: usize = 1;
 
 /// A unit being fetched: its pages as they come, and the task's result.
 type RunningUnit = (mpsc::Receiver<RowBatch>, JoinHandle<Result<u64, FetchError>>);
@@ -97,7 +97,12 @@ impl Source {
     /// [`UNIT_PAGES_AHEAD`] pages until its turn. Returns the number of rows sent.
     ///
     /// [`HttpPolicy::max_requests_per_connection`]: crate::config::HttpPolicy
-    pub async fn fetch(&self, query: &Query, window: DateWindow, tx: &mpsc::Sender<RowBatch>) -> Result<u64, FetchError> {
+    pub async fn fetch(
+        &self,
+        query: &Query,
+        window: DateWindow,
+        tx: &mpsc::Sender<RowBatch>,
+    ) -> Result<u64, FetchError> {
         let Source::MetaAds(meta) = self;
         let columns = Arc::new(query.columns());
         let units = units(query, window);
@@ -126,7 +131,9 @@ impl Source {
                 });
                 running.push_back((unit_rx, task));
             }
-            let Some((mut unit_rx, task)) = running.pop_front() else { break };
+            let Some((mut unit_rx, task)) = running.pop_front() else {
+                break;
+            };
             while let Some(batch) = unit_rx.recv().await {
                 if tx.send(batch).await.is_err() {
                     // The sink stopped (and reports why); stop every unit.

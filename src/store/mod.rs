@@ -8,6 +8,8 @@ pub mod crypto;
 mod records;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
@@ -72,6 +74,17 @@ pub struct Store {
     notifications: sled::Tree,
     cipher: Cipher,
     link_key: [u8; 32],
+    flushes: Arc<Flushes>,
+}
+
+/// Bookkeeping that lets concurrent [`Store::flush`] calls share one disk flush.
+#[derive(Debug, Default)]
+struct Flushes {
+    lock: tokio::sync::Mutex<()>,
+    /// Flush requests so far (each taken after its caller's writes).
+    requested: AtomicU64,
+    /// Every request up to this number is on disk.
+    completed: AtomicU64,
 }
 
 const CONNECTIONS: &str = "connections";
@@ -131,13 +144,30 @@ impl Store {
             notifications: db.open_tree(NOTIFICATIONS)?,
             cipher: Cipher::new(key),
             link_key: key.derive(LINK_KEY_PURPOSE),
+            flushes: Arc::default(),
             db,
         })
     }
 
     /// Writes everything to disk. Call before acting on a value that must survive a crash.
+    ///
+    /// One flush runs at a time, on a blocking thread, and a caller whose writes a flush
+    /// that started after them already covered returns without another: a thousand runs
+    /// finishing together cost a few flushes, not a thousand (sled's own `flush_async`
+    /// stalls when that many are in flight).
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush_async().await?;
+        let flushes = &self.flushes;
+        let ticket = flushes.requested.fetch_add(1, Ordering::SeqCst) + 1;
+        let _one_at_a_time = flushes.lock.lock().await;
+        if flushes.completed.load(Ordering::SeqCst) >= ticket {
+            return Ok(());
+        }
+        let covers = flushes.requested.load(Ordering::SeqCst);
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(|e| StoreError::Sled(sled::Error::Io(std::io::Error::other(e))))??;
+        flushes.completed.fetch_max(covers, Ordering::SeqCst);
         Ok(())
     }
 

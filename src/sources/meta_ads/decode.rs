@@ -3,7 +3,8 @@
 //! A page is walked once with a serde visitor: each row object's keys are matched to output
 //! columns and its values copied as text. No `serde_json::Value` tree is built, and numbers
 //! keep the exact digits Graph sent (they are strings there anyway; a bare JSON number is
-//! kept verbatim, never re-formatted through a float).
+//! kept verbatim, never re-formatted through a float). The body is checked as UTF-8 once,
+//! and cells without escapes are borrowed from it, so a cell costs no allocation.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -27,9 +28,15 @@ pub struct PageInfo {
 /// the paging information.
 pub fn decode_page(body: &[u8], columns: &[String], batch: &mut RowBatch) -> Result<PageInfo, String> {
     let before = batch.len();
-    let mut de = serde_json::Deserializer::from_slice(body);
+    let body = std::str::from_utf8(body).map_err(|e| format!("the page is not UTF-8: {e}"))?;
+    let mut de = serde_json::Deserializer::from_str(body);
+    let mut scratch = Vec::with_capacity(columns.len());
     let next = de
-        .deserialize_map(PageVisitor { columns, batch })
+        .deserialize_map(PageVisitor {
+            columns,
+            batch,
+            scratch: &mut scratch,
+        })
         .map_err(|e| e.to_string())?;
     de.end().map_err(|e| e.to_string())?;
     Ok(PageInfo {
@@ -38,9 +45,14 @@ pub fn decode_page(body: &[u8], columns: &[String], batch: &mut RowBatch) -> Res
     })
 }
 
-struct PageVisitor<'a> {
+/// One row's cells, in column order, borrowed from the body where possible; reused row
+/// after row.
+type Scratch<'de> = Vec<Cow<'de, str>>;
+
+struct PageVisitor<'a, 'de> {
     columns: &'a [String],
     batch: &'a mut RowBatch,
+    scratch: &'a mut Scratch<'de>,
 }
 
 #[derive(Deserialize)]
@@ -48,7 +60,7 @@ struct Paging {
     next: Option<String>,
 }
 
-impl<'de> Visitor<'de> for PageVisitor<'_> {
+impl<'de> Visitor<'de> for PageVisitor<'_, 'de> {
     type Value = Option<String>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -63,7 +75,8 @@ impl<'de> Visitor<'de> for PageVisitor<'_> {
                 "data" => {
                     map.next_value_seed(RowsSeed {
                         columns: self.columns,
-                        batch: self.batch,
+                        batch: &mut *self.batch,
+                        scratch: &mut *self.scratch,
                     })?;
                     saw_data = true;
                 }
@@ -82,12 +95,13 @@ impl<'de> Visitor<'de> for PageVisitor<'_> {
     }
 }
 
-struct RowsSeed<'a> {
+struct RowsSeed<'a, 'de> {
     columns: &'a [String],
     batch: &'a mut RowBatch,
+    scratch: &'a mut Scratch<'de>,
 }
 
-impl<'de> DeserializeSeed<'de> for RowsSeed<'_> {
+impl<'de> DeserializeSeed<'de> for RowsSeed<'_, 'de> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -95,7 +109,7 @@ impl<'de> DeserializeSeed<'de> for RowsSeed<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for RowsSeed<'_> {
+impl<'de> Visitor<'de> for RowsSeed<'_, 'de> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -103,23 +117,27 @@ impl<'de> Visitor<'de> for RowsSeed<'_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq
-            .next_element_seed(RowSeed {
+        loop {
+            let seed = RowSeed {
                 columns: self.columns,
-                batch: self.batch,
-            })?
-            .is_some()
-        {}
-        Ok(())
+                scratch: &mut *self.scratch,
+            };
+            if seq.next_element_seed(seed)?.is_none() {
+                return Ok(());
+            }
+            for cell in self.scratch.iter() {
+                self.batch.push_cell(cell);
+            }
+        }
     }
 }
 
-struct RowSeed<'a> {
+struct RowSeed<'a, 'de> {
     columns: &'a [String],
-    batch: &'a mut RowBatch,
+    scratch: &'a mut Scratch<'de>,
 }
 
-impl<'de> DeserializeSeed<'de> for RowSeed<'_> {
+impl<'de> DeserializeSeed<'de> for RowSeed<'_, 'de> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -127,7 +145,7 @@ impl<'de> DeserializeSeed<'de> for RowSeed<'_> {
     }
 }
 
-impl<'de> Visitor<'de> for RowSeed<'_> {
+impl<'de> Visitor<'de> for RowSeed<'_, 'de> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -135,12 +153,24 @@ impl<'de> Visitor<'de> for RowSeed<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let row = self.batch.push_empty_row();
+        self.scratch.clear();
+        self.scratch.resize(self.columns.len(), Cow::Borrowed(""));
+        // Graph sends every row's keys in the same order, usually the requested one: try the
+        // column after the last match before searching them all.
+        let mut guess = 0;
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            match self.columns.iter().position(|c| c == key.as_ref()) {
+            let key = key.as_ref();
+            let found = match self.columns.get(guess) {
+                Some(column) if column == key => Some(guess),
+                _ => self.columns.iter().position(|c| c == key),
+            };
+            if let Some(index) = found {
+                guess = index + 1;
+            }
+            match found {
                 Some(index) => {
                     let raw = map.next_value::<&'de RawValue>()?;
-                    row[index] = cell_text(raw).map_err(serde::de::Error::custom)?;
+                    self.scratch[index] = cell_text(raw).map_err(serde::de::Error::custom)?;
                 }
                 None => {
                     map.next_value::<IgnoredAny>()?;
@@ -151,13 +181,15 @@ impl<'de> Visitor<'de> for RowSeed<'_> {
     }
 }
 
-/// A JSON value as a CSV cell: strings unescaped, `null` empty, anything else verbatim.
-fn cell_text(raw: &RawValue) -> Result<String, serde_json::Error> {
+/// A JSON value as a CSV cell: strings unescaped (borrowed when there is nothing to
+/// unescape), `null` empty, anything else verbatim.
+fn cell_text(raw: &RawValue) -> Result<Cow<'_, str>, serde_json::Error> {
     let text = raw.get();
     match text.as_bytes().first() {
-        Some(b'"') => serde_json::from_str::<String>(text),
-        _ if text == "null" => Ok(String::new()),
-        _ => Ok(text.to_string()),
+        Some(b'"') if !text.contains('\\') => Ok(Cow::Borrowed(&text[1..text.len() - 1])),
+        Some(b'"') => serde_json::from_str::<String>(text).map(Cow::Owned),
+        _ if text == "null" => Ok(Cow::Borrowed("")),
+        _ => Ok(Cow::Borrowed(text)),
     }
 }
 
@@ -182,7 +214,7 @@ mod tests {
             info.next.as_deref(),
             Some("https://graph.facebook.com/v25.0/act_123/insights?after=MQZDZD")
         );
-        let rows: Vec<_> = batch.rows().collect();
+        let rows: Vec<Vec<&str>> = batch.rows().map(|r| r.cells().collect()).collect();
         assert_eq!(rows[0], ["2025-03-01", "120", "Spring, \"Sale\"", "361324", "5339.50"]);
         assert_eq!(rows[1], ["2025-03-01", "121", "", "7", "12.100"]);
     }

@@ -1,0 +1,642 @@
+//! The performance benchmark: adsync's real code path against the sandbox, each in its own
+//! process, so the sandbox's CPU is not counted as adsync's.
+//!
+//! ```sh
+//! cargo run --release --example bench -- [throughput] [backfill] [idle] [storm] [many]
+//!     [--rows 10000,100000,1000000] [--repeat 3] [--idle-secs 60] [--queries 1000]
+//! ```
+//!
+//! The parent starts the sandbox as a child process (`--serve-sandbox`), then runs every
+//! measurement in a fresh child (`--measure …`) so each peak RSS belongs to one measurement,
+//! and prints one table row per scenario and size with the median of `--repeat` runs.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use adsync::app::App;
+use adsync::clock::SystemClock;
+use adsync::config::{Config, Overrides};
+use adsync::store::Outcome;
+use anyhow::{bail, Context};
+use serde::{Deserialize, Serialize};
+
+/// The connection every bench query uses.
+const CONNECTION: &str = "meta-bench";
+/// 15 columns of an ad-level report.
+const AD_FIELDS: &str = r#""date_start", "campaign_id", "campaign_name", "adset_id", "adset_name", "ad_id", "ad_name", "impressions", "reach", "clicks", "unique_clicks", "spend", "cpc", "cpm", "ctr""#;
+/// Ads per account per day in the throughput scenario (10 × 10 × 10).
+const ADS_PER_DAY: u64 = 1000;
+
+/// What one measurement child reports.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Measurement {
+    wall_secs: f64,
+    rows: u64,
+    cpu_secs: f64,
+    peak_rss_mb: f64,
+    /// Scenario-specific numbers (limit, counters, percentiles).
+    extra: BTreeMap<String, f64>,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let runtime = tokio::runtime::Runtime::new()?;
+    match args.first().map(String::as_str) {
+        Some("--serve-sandbox") => runtime.block_on(serve_sandbox()),
+        Some("--measure") => {
+            let what = args.get(1).context("--measure needs a scenario")?;
+            let base = args.get(2).context("--measure needs the sandbox URL")?;
+            let size: u64 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(0);
+            let measurement = runtime.block_on(measure(what, base, size))?;
+            println!("{}", serde_json::to_string(&measurement)?);
+            Ok(())
+        }
+        _ => runtime.block_on(parent(&args)),
+    }
+}
+
+/// The sandbox process: prints its URL, serves until killed.
+async fn serve_sandbox() -> anyhow::Result<()> {
+    let settings = adsync::sandbox::SandboxSettings {
+        auto_approve: true,
+        ..Default::default()
+    };
+    let handle = adsync::sandbox::spawn("127.0.0.1:0".parse()?, settings).await?;
+    println!("{}", handle.base_url());
+    std::future::pending::<()>().await;
+    Ok(())
+}
+
+struct Sandbox {
+    child: Child,
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Sandbox {
+    fn start() -> anyhow::Result<Self> {
+        let mut child = Command::new(std::env::current_exe()?)
+            .arg("--serve-sandbox")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().context("sandbox stdout")?).read_line(&mut line)?;
+        Ok(Self {
+            child,
+            base: line.trim().to_string(),
+            http: reqwest::Client::new(),
+        })
+    }
+
+    async fn settings(&self, patch: serde_json::Value) -> anyhow::Result<()> {
+        self.http
+            .put(format!("{}/_sandbox/settings", self.base))
+            .json(&patch)
+            .send()
+            .await?
+            .error_for_status()?;
+        Ok(())
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn parent(args: &[String]) -> anyhow::Result<()> {
+    let mut scenarios = Vec::new();
+    let mut rows = vec![10_000, 100_000, 1_000_000];
+    let mut repeat = 3;
+    let mut idle_secs = 60;
+    let mut queries = 1000;
+    let mut many = 10_000;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = || it.next().context(format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--rows" => rows = value()?.split(',').map(str::parse).collect::<Result<_, _>>()?,
+            "--repeat" => repeat = value()?.parse()?,
+            "--idle-secs" => idle_secs = value()?.parse()?,
+            "--queries" => queries = value()?.parse()?,
+            "--many" => many = value()?.parse()?,
+            name @ ("throughput" | "backfill" | "idle" | "storm" | "many") => scenarios.push(name.to_string()),
+            other => bail!("unknown argument {other:?}"),
+        }
+    }
+    if scenarios.is_empty() {
+        scenarios = ["throughput", "backfill", "idle", "storm", "many"]
+            .map(String::from)
+            .to_vec();
+    }
+    println!("| scenario | size | wall s | rows/s | peak RSS MB | CPU s | limit | ratio |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for scenario in &scenarios {
+        let sandbox = Sandbox::start()?;
+        match scenario.as_str() {
+            "throughput" => {
+                sandbox
+                    .settings(serde_json::json!({"campaigns_per_account": 10, "adsets_per_campaign": 10, "ads_per_adset": 10}))
+                    .await?;
+                for &n in &rows {
+                    let adsync = median(repeat, || run_child("throughput", &sandbox.base, n))?;
+                    let limit = median(repeat, || run_child("throughput-limit", &sandbox.base, n))?;
+                    let rate = adsync.rows as f64 / adsync.wall_secs;
+                    let limit_rate = limit.rows as f64 / limit.wall_secs;
+                    row(
+                        "1 throughput",
+                        &format!("{n} rows"),
+                        &adsync,
+                        &format!("{limit_rate:.0} rows/s bare client"),
+                        rate / limit_rate,
+                    );
+                }
+            }
+            "backfill" => {
+                let accounts: Vec<u64> = (1001..=1040).collect();
+                sandbox
+                    .settings(serde_json::json!({"latency_ms": 150, "accounts": accounts}))
+                    .await?;
+                let m = median(repeat, || run_child("backfill", &sandbox.base, 0))?;
+                let limit = m.extra["limit_secs"];
+                row(
+                    "2 latency-bound backfill",
+                    &format!(
+                        "40 acc × 90 d, {} pages, max {} in flight",
+                        m.extra["pages"], m.extra["max_in_flight"]
+                    ),
+                    &m,
+                    &format!("{limit:.2} s"),
+                    m.wall_secs / limit,
+                );
+            }
+            "idle" => {
+                let m = run_child("idle", &sandbox.base, queries * 1_000_000 + idle_secs)?;
+                row(
+                    "3 idle daemon",
+                    &format!(
+                        "{queries} queries, {idle_secs} s, start-up {:.2} s",
+                        m.extra["startup_secs"]
+                    ),
+                    &m,
+                    "RSS ≤ 25 MB, CPU ≤ 0.2 s/min",
+                    m.extra["cpu_per_min"] / 0.2,
+                );
+            }
+            "storm" => {
+                let m = median(repeat, || run_child("storm", &sandbox.base, 1000))?;
+                row(
+                    "4 refresh storm",
+                    &format!("1000 runs, {} refresh request(s)", m.extra["refresh_grants"]),
+                    &m,
+                    "1 refresh",
+                    m.extra["refresh_grants"],
+                );
+            }
+            "many" => {
+                let m = run_child("many", &sandbox.base, many)?;
+                row(
+                    "5 many due at once",
+                    &format!(
+                        "{many} queries, start delay p50 {:.2} s, p99 {:.2} s",
+                        m.extra["delay_p50"], m.extra["delay_p99"]
+                    ),
+                    &m,
+                    "all delivered",
+                    m.extra["delivered"] / many as f64,
+                );
+            }
+            _ => unreachable!("checked above"),
+        }
+    }
+    Ok(())
+}
+
+fn row(scenario: &str, size: &str, m: &Measurement, limit: &str, ratio: f64) {
+    println!(
+        "| {scenario} | {size} | {:.2} | {:.0} | {:.1} | {:.2} | {limit} | {ratio:.2} |",
+        m.wall_secs,
+        m.rows as f64 / m.wall_secs.max(1e-9),
+        m.peak_rss_mb,
+        m.cpu_secs
+    );
+}
+
+/// The measurement with the median wall time of `repeat` runs.
+fn median(repeat: usize, mut run: impl FnMut() -> anyhow::Result<Measurement>) -> anyhow::Result<Measurement> {
+    let mut runs = (0..repeat.max(1)).map(|_| run()).collect::<Result<Vec<_>, _>>()?;
+    runs.sort_by(|a, b| a.wall_secs.total_cmp(&b.wall_secs));
+    Ok(runs.swap_remove(runs.len() / 2))
+}
+
+fn run_child(what: &str, base: &str, size: u64) -> anyhow::Result<Measurement> {
+    let output = Command::new(std::env::current_exe()?)
+        .args(["--measure", what, base, &size.to_string()])
+        .stderr(Stdio::inherit())
+        .output()?;
+    if !output.status.success() {
+        bail!("{what} measurement failed");
+    }
+    Ok(serde_json::from_slice(&output.stdout)?)
+}
+
+/// One measurement, in this (fresh) process.
+async fn measure(what: &str, base: &str, size: u64) -> anyhow::Result<Measurement> {
+    let dir = tempfile::tempdir()?;
+    let mut m = match what {
+        "throughput" => throughput(dir.path(), base, size).await?,
+        "throughput-limit" => throughput_limit(dir.path(), base, size).await?,
+        "backfill" => backfill(dir.path(), base).await?,
+        "idle" => idle(dir.path(), base, (size / 1_000_000) as usize, size % 1_000_000).await?,
+        "storm" => storm(dir.path(), base, size as usize).await?,
+        "many" => many(dir.path(), base, size as usize).await?,
+        other => bail!("unknown measurement {other}"),
+    };
+    let (cpu, rss) = process_usage()?;
+    m.cpu_secs = cpu;
+    m.peak_rss_mb = rss;
+    Ok(m)
+}
+
+/// CPU seconds (user + system) and peak RSS (MB) of this process, from /proc.
+fn process_usage() -> anyhow::Result<(f64, f64)> {
+    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    // Fields after the command name (which may hold spaces) start at ")".
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .context("/proc/self/stat")?
+        .1
+        .split_whitespace()
+        .collect();
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after ")" and state.
+    let ticks: f64 = fields[11].parse::<f64>()? + fields[12].parse::<f64>()?;
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    let hwm_kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .context("VmHWM")?
+        .parse()?;
+    // USER_HZ is 100 on Linux.
+    Ok((ticks / 100.0, hwm_kb / 1024.0))
+}
+
+fn cpu_now() -> f64 {
+    process_usage().map(|(cpu, _)| cpu).unwrap_or_default()
+}
+
+/// A config and `queries` in `dir`, pointing at the sandbox at `base`; returns the app,
+/// connected.
+async fn app(dir: &Path, base: &str, extra: &str, queries: &[(String, String)]) -> anyhow::Result<App> {
+    let queries_dir = dir.join("queries");
+    std::fs::create_dir_all(&queries_dir)?;
+    for (name, text) in queries {
+        std::fs::write(queries_dir.join(format!("{name}.toml")), text)?;
+    }
+    let config = format!(
+        r#"data_dir = "state"
+queries_dir = "queries"
+output_dir = "out"
+{extra}
+
+[[connections]]
+id = "{CONNECTION}"
+provider = "meta_ads"
+client_id = "adsync-demo-app"
+client_secret = "demo-app-secret"
+auth_url = "{base}/v25.0/dialog/oauth"
+token_url = "{base}/v25.0/oauth/access_token"
+api_base_url = "{base}"
+"#
+    );
+    let path = dir.join("adsync.toml");
+    std::fs::write(&path, config)?;
+    let config = Config::load(&path, &Overrides::default())?;
+    let app = App::build(config, Arc::new(SystemClock))?;
+    adsync::demo::connect_via_sandbox(&app, CONNECTION, "bench-user").await?;
+    Ok(app)
+}
+
+fn query(accounts: &str, level: &str, fields: &str, dates: &str, cron: &str, file: &str) -> String {
+    format!(
+        r#"connection = "{CONNECTION}"
+accounts = [{accounts}]
+level = "{level}"
+fields = [{fields}]
+date_range = {dates}
+time_increment = "daily"
+
+[schedule]
+cron = "{cron}"
+timezone = "UTC"
+
+[output]
+kind = "csv"
+path = "reports/{file}"
+mode = "replace"
+"#
+    )
+}
+
+/// The window of `rows` ad rows (1,000 a day), ending 2026-06-30.
+fn days_window(rows: u64) -> (chrono::NaiveDate, chrono::NaiveDate) {
+    let end = chrono::NaiveDate::from_ymd_opt(2026, 6, 30).expect("a date");
+    let days = (rows / ADS_PER_DAY).max(1);
+    (end - chrono::Days::new(days - 1), end)
+}
+
+async fn throughput(dir: &Path, base: &str, rows: u64) -> anyhow::Result<Measurement> {
+    let (start, end) = days_window(rows);
+    let text = query(
+        r#""act_1001""#,
+        "ad",
+        AD_FIELDS,
+        &format!(r#"{{ start = "{start}", end = "{end}" }}"#),
+        "0 6 * * *",
+        "big.csv",
+    );
+    let app = app(dir, base, "", &[("big".into(), text)]).await?;
+    let started = Instant::now();
+    let run = app.run_once("big").await?;
+    let wall = started.elapsed().as_secs_f64();
+    if run.outcome != Outcome::Delivered {
+        bail!("the throughput run failed: {:?}", run.error);
+    }
+    Ok(Measurement {
+        wall_secs: wall,
+        rows: run.rows,
+        ..Measurement::default()
+    })
+}
+
+/// The limit: a bare client fetching the same pages (same slices, same concurrency) and
+/// discarding them, finding `paging.next` without parsing the JSON.
+async fn throughput_limit(dir: &Path, base: &str, rows: u64) -> anyhow::Result<Measurement> {
+    let app = app(dir, base, "", &[]).await?;
+    let token = app.auth().access_token(CONNECTION).await?;
+    let (start, end) = days_window(rows);
+    let fields = AD_FIELDS.replace(['"', ' '], "");
+    let mut slices = Vec::new();
+    let mut from = start;
+    while from <= end {
+        let to = (from + chrono::Days::new(30)).min(end);
+        slices.push((from, to));
+        from = to + chrono::Days::new(1);
+    }
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    let counts = futures_util::future::join_all(slices.chunks(slices.len().div_ceil(8)).map(|chunk| {
+        let (http, token, fields) = (http.clone(), token.clone(), fields.clone());
+        let chunk = chunk.to_vec();
+        async move {
+            let mut pages = 0u64;
+            for (from, to) in chunk {
+                let mut next = Some(format!(
+                    "{base}/v25.0/act_1001/insights?level=ad&fields={fields}&time_increment=1&limit=500&time_range=%7B%22since%22%3A%22{from}%22%2C%22until%22%3A%22{to}%22%7D"
+                ));
+                while let Some(url) = next.take() {
+                    let body = http.get(&url).bearer_auth(&token).send().await?.bytes().await?;
+                    pages += 1;
+                    next = next_link(&body);
+                }
+            }
+            anyhow::Ok(pages)
+        }
+    }))
+    .await;
+    let wall = started.elapsed().as_secs_f64();
+    let pages: u64 = counts.into_iter().sum::<anyhow::Result<u64>>()?;
+    Ok(Measurement {
+        wall_secs: wall,
+        rows,
+        extra: [("pages".to_string(), pages as f64)].into(),
+        ..Measurement::default()
+    })
+}
+
+/// `paging.next` found by searching the end of the body, not by parsing it.
+fn next_link(body: &[u8]) -> Option<String> {
+    let tail = &body[body.len().saturating_sub(4096)..];
+    let needle = b"\"next\":\"";
+    let at = tail.windows(needle.len()).rposition(|w| w == needle)? + needle.len();
+    let end = tail[at..].iter().position(|&b| b == b'"')?;
+    Some(String::from_utf8_lossy(&tail[at..at + end]).replace("\\/", "/"))
+}
+
+async fn backfill(dir: &Path, base: &str) -> anyhow::Result<Measurement> {
+    let accounts: Vec<String> = (1001..=1040).map(|n| format!("\"act_{n}\"")).collect();
+    let text = query(
+        &accounts.join(", "),
+        "campaign",
+        r#""date_start", "campaign_id", "campaign_name", "impressions", "clicks", "spend""#,
+        r#"{ start = "2026-04-01", end = "2026-06-29" }"#,
+        "0 6 * * *",
+        "backfill.csv",
+    );
+    let app = app(
+        dir,
+        base,
+        "[http]\nmax_requests_per_connection = 8",
+        &[("backfill".into(), text)],
+    )
+    .await?;
+    let stats = |http: reqwest::Client| async move {
+        let stats: serde_json::Value = http.get(format!("{base}/_sandbox/stats")).send().await?.json().await?;
+        anyhow::Ok(stats)
+    };
+    let before = stats(reqwest::Client::new()).await?;
+    let started = Instant::now();
+    let run = app.run_once("backfill").await?;
+    let wall = started.elapsed().as_secs_f64();
+    if run.outcome != Outcome::Delivered {
+        bail!("the backfill run failed: {:?}", run.error);
+    }
+    let after = stats(reqwest::Client::new()).await?;
+    let pages = after["api_requests"].as_f64().unwrap_or(0.0) - before["api_requests"].as_f64().unwrap_or(0.0);
+    let limit = (pages / 8.0).ceil() * 0.150;
+    Ok(Measurement {
+        wall_secs: wall,
+        rows: run.rows,
+        extra: [
+            ("pages".to_string(), pages),
+            ("limit_secs".to_string(), limit),
+            (
+                "max_in_flight".to_string(),
+                after["max_concurrent_api_requests"].as_f64().unwrap_or(0.0),
+            ),
+        ]
+        .into(),
+        ..Measurement::default()
+    })
+}
+
+async fn idle(dir: &Path, base: &str, queries: usize, secs: u64) -> anyhow::Result<Measurement> {
+    let texts: Vec<(String, String)> = (0..queries)
+        .map(|i| {
+            let cron = format!("{} {} * * *", i % 60, (i / 60) % 24);
+            let name = format!("q{i:05}");
+            let text = query(
+                r#""act_1001""#,
+                "account",
+                r#""date_start", "impressions""#,
+                r#""yesterday""#,
+                &cron,
+                &format!("{name}.csv"),
+            );
+            (name, text)
+        })
+        .collect();
+    // Written before the clock starts: start-up is parsing and scheduling, not file creation.
+    let setup = app(dir, base, "", &texts).await?;
+    let config = setup.config().clone();
+    drop(setup);
+    let started = Instant::now();
+    let app = App::build(config, Arc::new(SystemClock))?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let daemon = tokio::spawn(app.clone().run_until_stopped(listener, stop.clone()));
+    app.scheduler_ready().await;
+    let startup = started.elapsed().as_secs_f64();
+    let cpu_before = cpu_now();
+    let idle_started = Instant::now();
+    tokio::time::sleep(Duration::from_secs(secs)).await;
+    let cpu = cpu_now() - cpu_before;
+    let measured = idle_started.elapsed().as_secs_f64();
+    stop.cancel();
+    daemon.await??;
+    Ok(Measurement {
+        wall_secs: measured,
+        rows: 0,
+        extra: [
+            ("startup_secs".to_string(), startup),
+            ("cpu_per_min".to_string(), cpu * 60.0 / measured),
+        ]
+        .into(),
+        ..Measurement::default()
+    })
+}
+
+async fn storm(dir: &Path, base: &str, runs: usize) -> anyhow::Result<Measurement> {
+    let texts: Vec<(String, String)> = (0..runs)
+        .map(|i| {
+            let name = format!("q{i:05}");
+            let text = query(
+                r#""act_1001""#,
+                "account",
+                r#""date_start", "impressions""#,
+                r#""yesterday""#,
+                "0 6 * * *",
+                &format!("{name}.csv"),
+            );
+            (name, text)
+        })
+        .collect();
+    let app = app(dir, base, "", &texts).await?;
+    let http = reqwest::Client::new();
+    http.post(format!("{base}/_sandbox/users/bench-user/expire-access-tokens"))
+        .send()
+        .await?;
+    let before: serde_json::Value = http.get(format!("{base}/_sandbox/stats")).send().await?.json().await?;
+    let started = Instant::now();
+    let records = futures_util::future::join_all(texts.iter().map(|(name, _)| app.run_once(name))).await;
+    let wall = started.elapsed().as_secs_f64();
+    let delivered = records
+        .iter()
+        .filter(|r| r.as_ref().is_ok_and(|r| r.outcome == Outcome::Delivered))
+        .count();
+    if delivered != runs {
+        bail!("only {delivered} of {runs} storm runs delivered");
+    }
+    let after: serde_json::Value = http.get(format!("{base}/_sandbox/stats")).send().await?.json().await?;
+    let grants = after["refresh_grants"].as_f64().unwrap_or(0.0) - before["refresh_grants"].as_f64().unwrap_or(0.0);
+    Ok(Measurement {
+        wall_secs: wall,
+        rows: records.iter().filter_map(|r| r.as_ref().ok()).map(|r| r.rows).sum(),
+        extra: [("refresh_grants".to_string(), grants)].into(),
+        ..Measurement::default()
+    })
+}
+
+async fn many(dir: &Path, base: &str, queries: usize) -> anyhow::Result<Measurement> {
+    // All due at the start of the next minute but one (time to write and parse the files).
+    let due = (chrono::Utc::now() + chrono::Duration::minutes(2))
+        .format("%M %H")
+        .to_string();
+    let texts: Vec<(String, String)> = (0..queries)
+        .map(|i| {
+            let name = format!("q{i:05}");
+            let cron = format!("{due} * * *");
+            let text = query(
+                r#""act_1001""#,
+                "account",
+                r#""date_start", "impressions""#,
+                r#""yesterday""#,
+                &cron,
+                &format!("{name}.csv"),
+            );
+            (name, text)
+        })
+        .collect();
+    let app = app(
+        dir,
+        base,
+        "[scheduler]\nmax_concurrent_runs = 8\nmax_runs_per_connection = 8",
+        &texts,
+    )
+    .await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let stop = tokio_util::sync::CancellationToken::new();
+    let daemon = tokio::spawn(app.clone().run_until_stopped(listener, stop.clone()));
+    app.scheduler_ready().await;
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let mut delays = Vec::with_capacity(queries);
+    let mut first_fire = None;
+    let mut last_finish = None;
+    for (name, _) in &texts {
+        let run = loop {
+            if let Some(run) = app.store().last_run(name)? {
+                break run;
+            }
+            if Instant::now() > deadline {
+                bail!("{name} never ran");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        if run.outcome == Outcome::Delivered {
+            delays.push((run.started - run.fire).num_milliseconds() as f64 / 1000.0);
+        }
+        first_fire = Some(run.fire);
+        last_finish = Some(last_finish.map_or(run.finished, |f: chrono::DateTime<chrono::Utc>| f.max(run.finished)));
+    }
+    stop.cancel();
+    daemon.await??;
+    delays.sort_by(f64::total_cmp);
+    let pct = |p: f64| {
+        delays
+            .get(((delays.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    let wall = match (first_fire, last_finish) {
+        (Some(fire), Some(end)) => (end - fire).num_milliseconds() as f64 / 1000.0,
+        _ => f64::NAN,
+    };
+    Ok(Measurement {
+        wall_secs: wall,
+        rows: delays.len() as u64,
+        extra: [
+            ("delivered".to_string(), delays.len() as f64),
+            ("delay_p50".to_string(), pct(0.5)),
+            ("delay_p99".to_string(), pct(0.99)),
+        ]
+        .into(),
+        ..Measurement::default()
+    })
+}
