@@ -70,9 +70,10 @@ pub struct Notifier {
     links: LinkSigner,
     store: Store,
     clock: SharedClock,
-    connections: Vec<ConnectionConfig>,
+    // Shared, not copied: every run holds a clone of the notifier.
+    connections: std::sync::Arc<[ConnectionConfig]>,
     /// Per query: name, connection, `notify` addresses.
-    queries: Vec<(String, String, Vec<String>)>,
+    queries: std::sync::Arc<[(String, String, Vec<String>)]>,
     transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
     /// One decision at a time: "was it sent? no, send it" must not interleave, or a run and
     /// the upkeep sweep would both send the same message.
@@ -90,7 +91,7 @@ impl Notifier {
     pub fn new(config: &Config, queries: &[Query], store: Store, clock: SharedClock) -> Self {
         let links = LinkSigner::new(*store.link_key(), config.public_url.clone(), config.link_ttl);
         Self {
-            connections: config.connections.clone(),
+            connections: config.connections.clone().into(),
             queries: queries
                 .iter()
                 .map(|q| (q.name.clone(), q.connection.clone(), q.notify.clone()))

@@ -4,7 +4,7 @@ use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -113,8 +113,14 @@ impl Scheduler {
                 _ = shutdown.cancelled() => break,
                 _ = self.ctx.clock.sleep_until(fire) => {}
             }
+            // A run starts only when a global slot is free: ten thousand queries due at once
+            // wait here as entries of `due`, not as ten thousand parked tasks.
+            let slot = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                slot = self.global.clone().acquire_owned() => slot.expect("the run semaphore is never closed"),
+            };
             due.pop_first();
-            self.start(index, fire, &tracker);
+            self.start(index, fire, &tracker, slot);
             if let Some(next) = self.queries[index].schedule.next_after(fire.max(self.ctx.clock.now())) {
                 due.insert((next, index));
             }
@@ -152,13 +158,12 @@ impl Scheduler {
         Ok(())
     }
 
-    fn start(&self, index: usize, fire: DateTime<Utc>, tracker: &TaskTracker) {
+    fn start(&self, index: usize, fire: DateTime<Utc>, tracker: &TaskTracker, slot: OwnedSemaphorePermit) {
         let query = self.queries[index].clone();
         let ctx = self.ctx.clone();
-        let global = self.global.clone();
         let connection = self.per_connection[&query.connection].clone();
         tracker.spawn(async move {
-            let _global = global.acquire_owned().await;
+            let _global = slot;
             let _connection = connection.acquire_owned().await;
             run_query(&ctx, &query, fire, Trigger::Scheduled).await;
         });

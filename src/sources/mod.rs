@@ -212,3 +212,60 @@ pub struct FieldSpec {
     /// The row's date: append mode upserts by this column.
     pub is_row_date: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(text: &str) -> Query {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.toml");
+        std::fs::write(&path, text).unwrap();
+        let ctx = crate::query::ValidationContext {
+            connections: [("meta-demo".to_string(), Provider::MetaAds)].into(),
+            output_dir: dir.path().to_path_buf(),
+        };
+        crate::query::load_file(&path, &ctx).unwrap()
+    }
+
+    const QUERY: &str = r#"connection = "meta-demo"
+accounts = ["act_1", "act_2"]
+level = "campaign"
+fields = ["date_start", "impressions"]
+date_range = { start = "2026-01-01", end = "2026-03-31" }
+time_increment = "INCREMENT"
+
+[schedule]
+cron = "0 6 * * *"
+
+[output]
+kind = "csv"
+path = "q.csv"
+mode = "replace"
+"#;
+
+    #[test]
+    fn daily_reports_are_cut_into_sync_sized_slices_in_output_order() {
+        let q = query(&QUERY.replace("INCREMENT", "daily"));
+        let window = DateWindow::new("2026-01-01".parse().unwrap(), "2026-03-31".parse().unwrap());
+        let units: Vec<String> = units(&q, window).iter().map(|(a, w)| format!("{a} {w}")).collect();
+        assert_eq!(
+            units,
+            [
+                "act_1 2026-01-01..2026-01-31",
+                "act_1 2026-02-01..2026-03-03",
+                "act_1 2026-03-04..2026-03-31",
+                "act_2 2026-01-01..2026-01-31",
+                "act_2 2026-02-01..2026-03-03",
+                "act_2 2026-03-04..2026-03-31",
+            ]
+        );
+    }
+
+    #[test]
+    fn totals_are_never_cut() {
+        let q = query(&QUERY.replace("INCREMENT", "total"));
+        let window = DateWindow::new("2026-01-01".parse().unwrap(), "2026-03-31".parse().unwrap());
+        assert_eq!(units(&q, window).len(), 2);
+    }
+}

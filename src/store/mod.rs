@@ -111,6 +111,9 @@ impl Store {
             // thread would keep the file lock for up to its period after the store is dropped,
             // so a restart in the same process could find the store "in use".
             .flush_every_ms(None)
+            // sled caches up to 1 GB by default; adsync's working set is small records read
+            // once per run, and an always-on daemon must stay small.
+            .cache_capacity(STORE_CACHE_BYTES)
             .open()
             .map_err(|e| match e {
                 sled::Error::Io(ref io) if io.to_string().contains("could not acquire lock") => {
@@ -331,6 +334,9 @@ impl Store {
 fn oauth_context(state: &str) -> Vec<u8> {
     format!("adsync/{OAUTH_STATES}/{state}").into_bytes()
 }
+
+/// sled's page cache size.
+const STORE_CACHE_BYTES: u64 = 8 * 1024 * 1024;
 
 /// What link keys are derived for.
 pub const LINK_KEY_PURPOSE: &str = "adsync reconnect links v1";

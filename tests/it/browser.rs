@@ -124,14 +124,19 @@ mode = "append"
         .click()
         .await
         .unwrap();
-    let heading = browser.wait().for_element(Locator::Css("h1")).await.unwrap();
-    let mut title = heading.text().await.unwrap();
-    // The click navigates; wait until the callback's page has replaced the consent page.
+    // The click navigates; poll (with a deadline) until the callback's page has replaced the
+    // consent page. An element of the old page may go stale mid-read: read again.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while title != "Reconnected" {
+    loop {
+        let title = match browser.find(Locator::Css("h1")).await {
+            Ok(heading) => heading.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if title == "Reconnected" {
+            break;
+        }
         assert!(tokio::time::Instant::now() < deadline, "still on {title:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
-        title = browser.find(Locator::Css("h1")).await.unwrap().text().await.unwrap();
     }
     let page = browser.find(Locator::Css("body")).await.unwrap().text().await.unwrap();
     assert!(page.contains("meta-test is connected again as test-user"), "{page}");
