@@ -15,10 +15,15 @@
 //!   error table.
 //! - [`sinks`]: outputs; [`sinks::csv`] writes via temp file + fsync + rename.
 //! - [`auth`]: tokens: authorization code + PKCE, inline single-flight refresh, rotation-safe
-//!   persistence.
-//! - [`store`]: sled trees for connections, sealed tokens, query state and run history.
-//! - [`status`]: the status report behind `adsync status` and `GET /api/status`.
-//! - [`web`]: the daemon's HTTP endpoint (health, status API, manual runs).
+//!   persistence, reconnect reasons in words ([`auth::ReconnectReason`]), signed links.
+//! - [`store`]: sled trees for connections, sealed tokens, query state, run history, the gap
+//!   log, pending OAuth states and sent notifications.
+//! - [`backfill`]: making open gaps good (append: window by window; replace: one fresh run).
+//! - [`reconnect`]: after consent: take the token, verify the accounts, resume, backfill.
+//! - [`notify`]: reconnect emails, reminders, expiry warnings, recovery notes (SMTP or outbox).
+//! - [`status`]: the status report behind `adsync status`, `GET /api/status` and `/status`.
+//! - [`web`]: the daemon's HTTP endpoint (reconnect links, OAuth callback, status page and
+//!   API, health, manual runs and backfills).
 //! - [`app`]: wires it all and runs until stopped.
 //! - [`sandbox`]: the built-in emulation of the platforms' documented APIs and OAuth.
 //! - [`demo`]: `adsync demo`, the sandbox and the daemon in one process.
