@@ -3,9 +3,9 @@
 //!
 //! It serves each platform at the real paths (only scheme, host and port differ):
 //! - Meta's authorization server: `GET|POST /{version}/dialog/oauth` (consent) and
-//!   `GET|POST /{version}/oauth/access_token` ([`oauth`]);
-//! - the Meta Marketing API Insights edge, async report runs, `/me` and friends ([`meta`]);
-//! - a control API under `/_sandbox/` for tests and scripts ([`control`]).
+//!   `GET|POST /{version}/oauth/access_token` (`oauth`);
+//! - the Meta Marketing API Insights edge, async report runs, `/me` and friends (`meta`);
+//! - a control API under `/_sandbox/` for tests and scripts (`control`).
 //!
 //! Report data is a pure function of account, date and entity ([`data`]), so tests compute
 //! the exact expected output. The sandbox listens on loopback only.
