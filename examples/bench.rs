@@ -345,6 +345,24 @@ mode = "replace"
     )
 }
 
+/// `count` one-account, one-day queries named `q00000`…, each with the cron `cron(i)`.
+fn small_queries(count: usize, cron: impl Fn(usize) -> String) -> Vec<(String, String)> {
+    (0..count)
+        .map(|i| {
+            let name = format!("q{i:05}");
+            let text = query(
+                r#""act_1001""#,
+                "account",
+                r#""date_start", "impressions""#,
+                r#""yesterday""#,
+                &cron(i),
+                &format!("{name}.csv"),
+            );
+            (name, text)
+        })
+        .collect()
+}
+
 /// The window of `rows` ad rows (1,000 a day), ending 2026-06-30.
 fn days_window(rows: u64) -> (chrono::NaiveDate, chrono::NaiveDate) {
     let end = chrono::NaiveDate::from_ymd_opt(2026, 6, 30).expect("a date");
@@ -478,21 +496,7 @@ async fn backfill(dir: &Path, base: &str) -> anyhow::Result<Measurement> {
 }
 
 async fn idle(dir: &Path, base: &str, queries: usize, secs: u64) -> anyhow::Result<Measurement> {
-    let texts: Vec<(String, String)> = (0..queries)
-        .map(|i| {
-            let cron = format!("{} {} * * *", i % 60, (i / 60) % 24);
-            let name = format!("q{i:05}");
-            let text = query(
-                r#""act_1001""#,
-                "account",
-                r#""date_start", "impressions""#,
-                r#""yesterday""#,
-                &cron,
-                &format!("{name}.csv"),
-            );
-            (name, text)
-        })
-        .collect();
+    let texts = small_queries(queries, |i| format!("{} {} * * *", i % 60, (i / 60) % 24));
     // Written before the clock starts: start-up is parsing and scheduling, not file creation.
     let setup = app(dir, base, "", &texts).await?;
     let config = setup.config().clone();
@@ -524,20 +528,7 @@ async fn idle(dir: &Path, base: &str, queries: usize, secs: u64) -> anyhow::Resu
 }
 
 async fn storm(dir: &Path, base: &str, runs: usize) -> anyhow::Result<Measurement> {
-    let texts: Vec<(String, String)> = (0..runs)
-        .map(|i| {
-            let name = format!("q{i:05}");
-            let text = query(
-                r#""act_1001""#,
-                "account",
-                r#""date_start", "impressions""#,
-                r#""yesterday""#,
-                "0 6 * * *",
-                &format!("{name}.csv"),
-            );
-            (name, text)
-        })
-        .collect();
+    let texts = small_queries(runs, |_| "0 6 * * *".to_string());
     let app = app(dir, base, "", &texts).await?;
     let http = reqwest::Client::new();
     http.post(format!("{base}/_sandbox/users/bench-user/expire-access-tokens"))
@@ -569,21 +560,7 @@ async fn many(dir: &Path, base: &str, queries: usize) -> anyhow::Result<Measurem
     let due = (chrono::Utc::now() + chrono::Duration::minutes(2))
         .format("%M %H")
         .to_string();
-    let texts: Vec<(String, String)> = (0..queries)
-        .map(|i| {
-            let name = format!("q{i:05}");
-            let cron = format!("{due} * * *");
-            let text = query(
-                r#""act_1001""#,
-                "account",
-                r#""date_start", "impressions""#,
-                r#""yesterday""#,
-                &cron,
-                &format!("{name}.csv"),
-            );
-            (name, text)
-        })
-        .collect();
+    let texts = small_queries(queries, |_| format!("{due} * * *"));
     let app = app(
         dir,
         base,
