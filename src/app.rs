@@ -172,7 +172,13 @@ impl App {
 
     /// Backfills by hand: the open gaps of `query` (or of every query), or, with `window`, those
     /// dates re-delivered whatever the gaps say.
-    pub async fn backfill(&self, query: Option<&str>, window: Option<DateWindow>) -> Result<Vec<RunRecord>, AppError> {
+    /// `progress` hears after each run how many of how many are done.
+    pub async fn backfill(
+        &self,
+        query: Option<&str>,
+        window: Option<DateWindow>,
+        mut progress: impl FnMut(usize, usize, &RunRecord),
+    ) -> Result<Vec<RunRecord>, AppError> {
         let queries: Vec<Query> = match query {
             Some(name) => vec![self
                 .inner
@@ -184,12 +190,14 @@ impl App {
             None => self.inner.queries.clone(),
         };
         match window {
-            None => Ok(crate::backfill::backfill(&self.inner.ctx, &queries).await?),
+            None => Ok(crate::backfill::backfill_with(&self.inner.ctx, &queries, progress).await?),
             Some(window) => {
                 let now = self.inner.ctx.clock.now();
                 let mut runs = Vec::new();
-                for query in &queries {
-                    runs.push(crate::run::run_window(&self.inner.ctx, query, now, window, Trigger::Backfill).await);
+                for (done, query) in queries.iter().enumerate() {
+                    let run = crate::run::run_window(&self.inner.ctx, query, now, window, Trigger::Backfill).await;
+                    progress(done + 1, queries.len(), &run);
+                    runs.push(run);
                 }
                 Ok(runs)
             }

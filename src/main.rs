@@ -316,7 +316,26 @@ async fn backfill(
         None => None,
     };
     let records: Vec<RunRecord> = match backend(args)? {
-        Backend::Local(app) => app.backfill(query.as_deref(), window).await?,
+        Backend::Local(app) => {
+            // A bar on a terminal; plain lines (below) everywhere else.
+            let bar = if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                indicatif::ProgressBar::new(0).with_style(
+                    indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
+                        .expect("a valid progress template"),
+                )
+            } else {
+                indicatif::ProgressBar::hidden()
+            };
+            let records = app
+                .backfill(query.as_deref(), window, |done, total, run| {
+                    bar.set_length(total as u64);
+                    bar.set_position(done as u64);
+                    bar.set_message(format!("{} {}", run.query, run.window));
+                })
+                .await?;
+            bar.finish_and_clear();
+            records
+        }
         Backend::Daemon(daemon) => {
             let body = serde_json::json!({"query": query, "window": window});
             daemon

@@ -73,7 +73,10 @@ async fn backfill(State(app): State<App>, headers: HeaderMap, Json(request): Jso
             "an admin token is required (Authorization: Bearer …)",
         );
     }
-    match app.backfill(request.query.as_deref(), request.window).await {
+    match app
+        .backfill(request.query.as_deref(), request.window, |_, _, _| {})
+        .await
+    {
         Ok(records) => Json(records).into_response(),
         Err(e @ AppError::UnknownQuery(_)) => error(StatusCode::NOT_FOUND, &e.to_string()),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),

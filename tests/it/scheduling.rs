@@ -86,3 +86,65 @@ async fn restart_continues_from_the_store_and_runs_the_latest_missed_fire() {
         ["2026-03-09", "2026-03-10", "2026-03-11", "2026-03-12", "2026-03-13"]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_backfill_command_fills_open_gaps_oldest_first() {
+    use adsync::store::Gap;
+
+    let test = TestApp::new("2026-03-10T04:00:00Z").await;
+    test.write_query("daily", DAILY);
+    let app = test.connected_app().await;
+    for (fire, day) in [
+        ("2026-03-12T05:00:00Z", "2026-03-11"),
+        ("2026-03-11T05:00:00Z", "2026-03-10"),
+    ] {
+        let day = day.parse().unwrap();
+        app.store()
+            .record_gap(&Gap {
+                query: "daily".into(),
+                connection: crate::helpers::CONNECTION.into(),
+                fire_time: at(fire),
+                window: adsync::rows::DateWindow::new(day, day),
+                reason: "platform_error".into(),
+                detail: None,
+                state: GapState::Open,
+                recorded_at: at(fire),
+                closed_at: None,
+            })
+            .unwrap();
+    }
+    app.store().flush().await.unwrap();
+    drop(app);
+
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_adsync"))
+        .args(["backfill", "daily", "--config"])
+        .arg(test.config_path())
+        .env_remove("ADSYNC_DATA_DIR")
+        .env_remove("ADSYNC_QUERIES_DIR")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(
+        lines[0].starts_with("[1/2] daily: delivered 1 rows for 2026-03-10"),
+        "{stdout}"
+    );
+    assert!(
+        lines[1].starts_with("[2/2] daily: delivered 1 rows for 2026-03-11"),
+        "{stdout}"
+    );
+    let gaps = test.app().store().gaps("daily").unwrap();
+    assert!(gaps.iter().all(|g| g.state == GapState::Backfilled), "{gaps:?}");
+    let dates: Vec<String> = crate::helpers::parse_csv(&test.read_report("daily.csv"))
+        .into_iter()
+        .skip(1)
+        .map(|r| r[0].clone())
+        .collect();
+    assert_eq!(dates, ["2026-03-10", "2026-03-11"]);
+}
