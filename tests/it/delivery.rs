@@ -29,7 +29,7 @@ mode = "{mode}"
 
 #[tokio::test]
 async fn a_report_of_50000_rows_over_many_pages_is_complete_in_order_and_exact() {
-    // 500 ads a day for 100 days; a window over 31 days goes through an async report run.
+    // 500 ads a day for 100 days: four 31-day slices fetched concurrently, rows in order.
     let shape = Shape::new(10, 5, 10);
     let test = TestApp::with_settings(
         "2026-05-01T00:00:00Z",

@@ -26,7 +26,8 @@ use crate::store::Identity;
 
 /// Rows requested per page (Graph's default is 25; 500 keeps requests few without huge bodies).
 pub const PAGE_SIZE: u32 = 500;
-/// Windows longer than this many days are fetched with an async report run.
+/// Windows longer than this many days are fetched with an async report run (daily reports
+/// are cut into slices of at most this many days before they get here).
 pub const ASYNC_AFTER_DAYS: i64 = 31;
 /// Give up on an async report run after this long (Meta: "can take up to an hour").
 const ASYNC_DEADLINE: Duration = Duration::from_secs(3600);
