@@ -106,7 +106,11 @@ impl Source {
         let Source::MetaAds(meta) = self;
         let columns = Arc::new(query.columns());
         let units = units(query, window);
-        let ahead = meta.api().policy().max_requests_per_connection.max(1);
+        // Start with two units in flight; widen to the connection's limit once a unit turns out
+        // to be a page or two (latency-bound), stay narrow when units are long (bound by
+        // decoding and writing, where units waiting their turn would only hold memory).
+        let widest = meta.api().policy().max_requests_per_connection.max(1);
+        let mut ahead = widest.min(2);
         let mut pending = units.into_iter();
         let mut running: VecDeque<RunningUnit> = VecDeque::new();
         let mut rows = 0;
@@ -134,7 +138,9 @@ impl Source {
             let Some((mut unit_rx, task)) = running.pop_front() else {
                 break;
             };
+            let mut pages = 0;
             while let Some(batch) = unit_rx.recv().await {
+                pages += 1;
                 if tx.send(batch).await.is_err() {
                     // The sink stopped (and reports why); stop every unit.
                     task.abort();
@@ -142,6 +148,11 @@ impl Source {
                     return Ok(rows);
                 }
             }
+            ahead = if pages > UNIT_PAGES_AHEAD + 1 {
+                widest.min(2)
+            } else {
+                widest
+            };
             match task.await {
                 Ok(Ok(sent)) => rows += sent,
                 Ok(Err(e)) => {
