@@ -38,7 +38,8 @@ enum Command {
         #[command(flatten)]
         config: ConfigArgs,
     },
-    /// Show connections, queries, last runs and skipped files.
+    /// Show connections (state, reason, expiry), queries (state, last and next run), gaps and
+    /// skipped files.
     Status {
         /// Print the report as JSON.
         #[arg(long)]
