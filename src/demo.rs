@@ -290,6 +290,12 @@ pub async fn connect_via_sandbox(app: &App, connection: &str, user: &str) -> Res
             .record_identity(connection, identity)
             .await
             .map_err(|e| fail(e.to_string()))?;
+        if let Some(at) = source.data_access_expires_at().await.map_err(|e| fail(e.to_string()))? {
+            app.auth()
+                .record_data_access_expiry(connection, at)
+                .await
+                .map_err(|e| fail(e.to_string()))?;
+        }
     }
     Ok(())
 }

@@ -67,6 +67,9 @@ pub async fn complete(
     let identity = source.identity().await?;
     let name = identity.name.clone();
     auth.record_identity(connection, identity).await?;
+    if let Some(at) = source.data_access_expires_at().await? {
+        auth.record_data_access_expiry(connection, at).await?;
+    }
     let reachable: BTreeSet<String> = source.accounts().await?.into_iter().collect();
 
     let now = app.clock().now();

@@ -126,12 +126,15 @@ impl StatusReport {
             let state = store.connection(&conn.id)?;
             let token = store.token(&conn.id)?;
             let status = state.as_ref().map_or(ConnectionStatus::NotConnected, |s| s.status);
+            // The login ends for good at the earliest of: the refresh token's end (or the
+            // access token's, when there is no refresh token) and the data-access consent's.
             let expires_at = token.as_ref().and_then(|t| {
-                if t.refresh_token.is_some() {
+                let login = if t.refresh_token.is_some() {
                     t.refresh_expires_at
                 } else {
                     t.access_expires_at
-                }
+                };
+                [login, t.data_access_expires_at].into_iter().flatten().min()
             });
             let expiring = expires_at.is_some_and(|at| at - now <= config.expiry_warning);
             let reason = state.as_ref().and_then(|s| s.reason.clone());

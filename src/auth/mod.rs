@@ -246,6 +246,16 @@ impl Auth {
         Ok(())
     }
 
+    /// Remembers when the user's data-access consent ends (Meta's `data_access_expires_at`).
+    pub async fn record_data_access_expiry(&self, connection: &str, at: DateTime<Utc>) -> Result<(), AuthError> {
+        let lock = self.refresh_lock(connection);
+        let _guard = lock.lock().await;
+        let mut token = self.stored_token(connection)?;
+        token.data_access_expires_at = Some(at);
+        self.inner.store.put_token(connection, &token).await?;
+        Ok(())
+    }
+
     /// Remembers which platform user the connection's token acts as.
     pub async fn record_identity(&self, connection: &str, identity: Identity) -> Result<(), AuthError> {
         let lock = self.refresh_lock(connection);
@@ -473,6 +483,7 @@ fn token_set(
         identity,
         obtained_at: now,
         last_used_at: previous.and_then(|p| p.last_used_at),
+        data_access_expires_at: previous.and_then(|p| p.data_access_expires_at),
     }
 }
 

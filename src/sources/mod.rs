@@ -82,6 +82,13 @@ impl Source {
         }
     }
 
+    /// When the user's data-access consent ends, where the platform says.
+    pub async fn data_access_expires_at(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, FetchError> {
+        match self {
+            Source::MetaAds(meta) => meta.data_access_expires_at().await,
+        }
+    }
+
     /// The accounts the connection's token can read, in the ids query files use.
     pub async fn accounts(&self) -> Result<Vec<String>, FetchError> {
         match self {

@@ -72,6 +72,10 @@ pub struct TokenSet {
     pub obtained_at: DateTime<Utc>,
     /// When it was last used for an API call.
     pub last_used_at: Option<DateTime<Utc>>,
+    /// When the user's consent to data access ends, separately from the token (Meta's
+    /// `data_access_expires_at`, about 90 days after the last login).
+    #[serde(default)]
+    pub data_access_expires_at: Option<DateTime<Utc>>,
 }
 
 impl fmt::Debug for TokenSet {

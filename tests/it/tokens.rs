@@ -295,3 +295,19 @@ async fn an_idle_token_is_refreshed_by_the_keep_alive_sweep() {
         "refreshed once, not on every wake-up"
     );
 }
+
+#[tokio::test]
+async fn meta_data_access_expiry_comes_from_debug_token() {
+    let test = TestApp::new("2026-05-04T08:00:00Z").await;
+    let app = test.connected_app().await;
+    let token = app.store().token(CONNECTION).unwrap().unwrap();
+    // The sandbox grants data access for 90 days from its own (wall) clock.
+    let at = token
+        .data_access_expires_at
+        .expect("debug_token gave data_access_expires_at");
+    let days = (at - chrono::Utc::now()).num_days();
+    assert!((89..=90).contains(&days), "{days} days");
+    let status = app.status().unwrap();
+    assert_eq!(status.connections[0].expires_at, Some(at));
+    assert_eq!(status.connections[0].state, "connected");
+}

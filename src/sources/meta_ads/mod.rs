@@ -52,12 +52,23 @@ pub struct InsightsRequest<'a> {
 }
 
 /// A Meta Ads connection's insights reader.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct MetaAds {
     api: ApiClient,
+    /// `{app-id}|{app-secret}`, for `debug_token`; never printed (see the Debug impl).
+    app_token: String,
     connection: String,
     base: Url,
     version: String,
+}
+
+impl std::fmt::Debug for MetaAds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetaAds")
+            .field("connection", &self.connection)
+            .field("base", &self.base.as_str())
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Deserialize)]
@@ -76,6 +87,7 @@ impl MetaAds {
     /// A reader for `conn` using `api` for every request.
     pub fn new(conn: &ConnectionConfig, api: ApiClient) -> Self {
         Self {
+            app_token: format!("{}|{}", conn.client_id, conn.client_secret.expose()),
             api,
             connection: conn.id.clone(),
             base: conn.api_base_url.clone(),
@@ -105,6 +117,39 @@ impl MetaAds {
                 |body| serde_json::from_slice::<Identity>(&body).map_err(|e| e.to_string()),
             )
             .await
+    }
+
+    /// When the token's data access ends, from `GET /debug_token` (asked with the app token
+    /// `{app-id}|{app-secret}`); `None` when Graph reports no end.
+    pub async fn data_access_expires_at(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, FetchError> {
+        let app_token = self.app_token.as_str();
+        #[derive(Deserialize)]
+        struct Debug {
+            data: DebugData,
+        }
+        #[derive(Deserialize)]
+        struct DebugData {
+            #[serde(default)]
+            data_access_expires_at: Option<i64>,
+        }
+        let url = self.url("debug_token");
+        let debug: Debug = self
+            .api
+            .fetch(
+                &self.connection,
+                |http, token| {
+                    http.get(url.clone())
+                        .query(&[("input_token", token), ("access_token", app_token)])
+                },
+                errors::classify,
+                |body| serde_json::from_slice(&body).map_err(|e| e.to_string()),
+            )
+            .await?;
+        Ok(debug
+            .data
+            .data_access_expires_at
+            .filter(|at| *at > 0)
+            .and_then(|at| chrono::DateTime::from_timestamp(at, 0)))
     }
 
     /// The ad accounts (`act_<id>`) the token can read: `GET /me/adaccounts`, all pages.
