@@ -26,9 +26,6 @@ use chrono_tz::Tz;
 pub struct Schedule {
     expr: String,
     tz: Tz,
-    /// What the `cron` crate evaluates: one schedule, or two when both day fields are
-    /// restricted (crontab fires when *either* matches; the crate would require both).
-    matchers: Vec<cron::Schedule>,
 }
 
 impl PartialEq for Schedule {
@@ -99,21 +96,26 @@ impl Schedule {
     /// Parses `expr` for an already parsed zone; lets a caller report a bad zone and a bad
     /// expression separately.
     pub fn with_tz(expr: &str, tz: Tz) -> Result<Self, ScheduleError> {
-        let matchers = matchers(expr).map_err(|reason| ScheduleError::Cron {
+        matchers(expr).map_err(|reason| ScheduleError::Cron {
             expr: expr.to_string(),
             reason,
         })?;
         Ok(Self {
             expr: expr.to_string(),
             tz,
-            matchers,
         })
     }
 
     /// The first fire strictly after `t`; `None` when the expression never fires again
     /// (e.g. `0 0 30 2 *`, or past the year 2100 where the `cron` crate stops).
+    ///
+    /// The expression is parsed again here rather than kept parsed: a parsed `cron::Schedule`
+    /// holds every allowed value of every field (about 8 KB), which for ten thousand queries
+    /// was most of the daemon's memory, while parsing costs microseconds once per fire.
     pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        self.matchers.iter().filter_map(|m| next_fire(m, self.tz, t)).min()
+        // `with_tz` checked the expression, so this parse cannot fail.
+        let matchers = matchers(&self.expr).unwrap_or_default();
+        matchers.iter().filter_map(|m| next_fire(m, self.tz, t)).min()
     }
 
     /// Every fire in `(after, until]`, in order: the runs missed while the daemon was down.
