@@ -21,7 +21,7 @@ use crate::scheduler::Scheduler;
 use crate::sources::http::ApiClient;
 use crate::sources::Source;
 use crate::status::StatusReport;
-use crate::store::{ConnectionStatus, RunRecord, Store, StoreError};
+use crate::store::{ConnectionStatus, RunRecord, Store, StoreError, TokenSet};
 use crate::web;
 
 /// Why the daemon could not start or an action failed.
@@ -296,15 +296,13 @@ async fn keep_alive(app: App, shutdown: CancellationToken) {
 async fn warn_people(app: &App, conn: &crate::config::ConnectionConfig) -> Result<(), crate::notify::NotifyError> {
     let notifier = app.notifier();
     notifier.check_connection(&conn.id).await?;
-    let status = app.status()?;
-    if let Some(view) = status
-        .connections
-        .iter()
-        .find(|c| c.id == conn.id && c.state == "expiring")
-    {
-        if let Some(at) = view.expires_at {
-            notifier.expiring(conn, at).await?;
-        }
+    let store = app.store();
+    let connected = store
+        .connection(&conn.id)?
+        .is_some_and(|c| c.status == ConnectionStatus::Connected);
+    let expiry = store.token(&conn.id)?.as_ref().and_then(TokenSet::hard_expiry);
+    if let Some(at) = expiry.filter(|at| connected && app.config().is_expiring(*at, app.clock().now())) {
+        notifier.expiring(conn, at).await?;
     }
     Ok(())
 }

@@ -576,6 +576,11 @@ impl Config {
         }
     }
 
+    /// Whether a login that ends for good at `expiry` is close enough to warn about at `now`.
+    pub fn is_expiring(&self, expiry: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> bool {
+        expiry - now <= self.expiry_warning
+    }
+
     /// The OAuth redirect URI registered with every platform.
     pub fn redirect_url(&self) -> Url {
         let mut url = self.public_url.clone();

@@ -28,6 +28,7 @@
 //! - [`sandbox`]: the built-in emulation of the platforms' documented APIs and OAuth.
 //! - [`demo`]: `adsync demo`, the sandbox and the daemon in one process.
 //! - [`clock`]: injectable time, so tests drive the scheduler instead of sleeping.
+//! - [`keyed`]: one shared lock or semaphore per connection or query name.
 
 pub mod app;
 pub mod auth;
@@ -35,6 +36,7 @@ pub mod backfill;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod keyed;
 pub mod notify;
 pub mod query;
 pub mod reconnect;

@@ -8,13 +8,13 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
 use crate::auth::{Auth, AuthError};
 use crate::clock::SharedClock;
+use crate::keyed::Keyed;
 use crate::notify::Notifier;
 use crate::query::{Output, Query, WriteMode};
 use crate::rows::{DateWindow, RowBatch};
@@ -84,15 +84,7 @@ pub struct RunContext {
 }
 
 /// Serializes runs of the same query, whoever starts them (scheduler, CLI, web).
-#[derive(Clone, Default)]
-pub struct QueryLocks(Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>);
-
-impl QueryLocks {
-    fn get(&self, query: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        locks.entry(query.to_string()).or_default().clone()
-    }
-}
+pub type QueryLocks = Keyed<tokio::sync::Mutex<()>>;
 
 impl RunError {
     /// The gap reason this failure gives a scheduled fire, and the message to keep with it.
@@ -288,18 +280,16 @@ async fn remember(
         }
     }
     store.put_query_state(&record.query, &state)?;
-    if let Some((reason, detail)) = gap_reason {
-        store.record_gap(&Gap {
-            query: query.name.clone(),
-            connection: query.connection.clone(),
-            fire_time: record.fire,
-            window: record.window,
-            reason,
-            detail,
-            state: GapState::Open,
-            recorded_at: record.finished,
-            closed_at: None,
-        })?;
+    if let Some(why) = gap_reason {
+        let gap = Gap::open(
+            &query.name,
+            &query.connection,
+            record.fire,
+            record.window,
+            why,
+            record.finished,
+        );
+        store.record_gap(&gap)?;
     }
     if record.outcome == Outcome::Delivered {
         close_gaps(store, query, record)?;

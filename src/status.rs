@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::query::{Diagnostic, Query};
 use crate::run::output_path;
 use crate::scheduler::DOWNTIME_REASON;
-use crate::store::{ConnectionStatus, GapState, RunRecord, Store, StoreError};
+use crate::store::{ConnectionStatus, GapState, RunRecord, Store, StoreError, TokenSet};
 
 /// Everything the daemon knows about its connections and queries.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -126,17 +126,8 @@ impl StatusReport {
             let state = store.connection(&conn.id)?;
             let token = store.token(&conn.id)?;
             let status = state.as_ref().map_or(ConnectionStatus::NotConnected, |s| s.status);
-            // The login ends for good at the earliest of: the refresh token's end (or the
-            // access token's, when there is no refresh token) and the data-access consent's.
-            let expires_at = token.as_ref().and_then(|t| {
-                let login = if t.refresh_token.is_some() {
-                    t.refresh_expires_at
-                } else {
-                    t.access_expires_at
-                };
-                [login, t.data_access_expires_at].into_iter().flatten().min()
-            });
-            let expiring = expires_at.is_some_and(|at| at - now <= config.expiry_warning);
+            let expires_at = token.as_ref().and_then(TokenSet::hard_expiry);
+            let expiring = expires_at.is_some_and(|at| config.is_expiring(at, now));
             let reason = state.as_ref().and_then(|s| s.reason.clone());
             connections.push(ConnectionView {
                 id: conn.id.clone(),

@@ -9,7 +9,7 @@ pub mod links;
 mod reasons;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use oauth2::basic::{BasicClient, BasicErrorResponseType, BasicTokenType};
@@ -21,6 +21,7 @@ use url::Url;
 
 use crate::clock::SharedClock;
 use crate::config::{Config, ConnectionConfig};
+use crate::keyed::Keyed;
 use crate::store::{ConnectionState, ConnectionStatus, Identity, Store, StoreError, TokenSet};
 
 pub use links::{LinkError, LinkSigner};
@@ -95,7 +96,7 @@ struct AuthInner {
     connections: HashMap<String, ConnectionConfig>,
     redirect_url: Url,
     /// One lock per connection so that however many runs share it, one refresh is in flight.
-    refresh_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    refresh_locks: Keyed<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -120,7 +121,7 @@ impl Auth {
                 clock,
                 connections: config.connections.iter().map(|c| (c.id.clone(), c.clone())).collect(),
                 redirect_url: config.redirect_url(),
-                refresh_locks: Mutex::new(HashMap::new()),
+                refresh_locks: Keyed::default(),
             }),
         }
     }
@@ -248,22 +249,14 @@ impl Auth {
 
     /// Remembers when the user's data-access consent ends (Meta's `data_access_expires_at`).
     pub async fn record_data_access_expiry(&self, connection: &str, at: DateTime<Utc>) -> Result<(), AuthError> {
-        let lock = self.refresh_lock(connection);
-        let _guard = lock.lock().await;
-        let mut token = self.stored_token(connection)?;
-        token.data_access_expires_at = Some(at);
-        self.inner.store.put_token(connection, &token).await?;
-        Ok(())
+        self.update_token(connection, |token| token.data_access_expires_at = Some(at))
+            .await
     }
 
     /// Remembers which platform user the connection's token acts as.
     pub async fn record_identity(&self, connection: &str, identity: Identity) -> Result<(), AuthError> {
-        let lock = self.refresh_lock(connection);
-        let _guard = lock.lock().await;
-        let mut token = self.stored_token(connection)?;
-        token.identity = Some(identity);
-        self.inner.store.put_token(connection, &token).await?;
-        Ok(())
+        self.update_token(connection, |token| token.identity = Some(identity))
+            .await
     }
 
     /// A valid access token for `connection`, refreshed first when it is about to expire.
@@ -409,8 +402,18 @@ impl Auth {
     }
 
     fn refresh_lock(&self, connection: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self.inner.refresh_locks.lock().unwrap_or_else(|e| e.into_inner());
-        locks.entry(connection.to_string()).or_default().clone()
+        self.inner.refresh_locks.get(connection)
+    }
+
+    /// Changes the stored token of `connection` under its refresh lock, so the change cannot
+    /// interleave with a refresh.
+    async fn update_token(&self, connection: &str, change: impl FnOnce(&mut TokenSet)) -> Result<(), AuthError> {
+        let lock = self.refresh_lock(connection);
+        let _guard = lock.lock().await;
+        let mut token = self.stored_token(connection)?;
+        change(&mut token);
+        self.inner.store.put_token(connection, &token).await?;
+        Ok(())
     }
 }
 

@@ -12,7 +12,7 @@ use super::Schedule;
 use crate::config::RunLimits;
 use crate::query::Query;
 use crate::run::{run_query, RunContext, Trigger};
-use crate::store::{Gap, GapState, QueryState, StoreError};
+use crate::store::{Gap, QueryState, StoreError};
 
 /// Gap reason of a fire missed while the daemon was down.
 pub const DOWNTIME_REASON: &str = "daemon_not_running";
@@ -143,17 +143,13 @@ impl Scheduler {
             fires.push_back(fire);
         }
         for fire_time in fires {
-            self.ctx.store.record_gap(&Gap {
-                query: query.name.clone(),
-                connection: query.connection.clone(),
-                fire_time,
-                window: query.date_range.window(fire_time, query.schedule.tz()),
-                reason: DOWNTIME_REASON.to_string(),
-                detail: Some("adsync was not running at this scheduled time".to_string()),
-                state: GapState::Open,
-                recorded_at: now,
-                closed_at: None,
-            })?;
+            let why = (
+                DOWNTIME_REASON.to_string(),
+                Some("adsync was not running at this scheduled time".to_string()),
+            );
+            let window = query.date_range.window(fire_time, query.schedule.tz());
+            let gap = Gap::open(&query.name, &query.connection, fire_time, window, why, now);
+            self.ctx.store.record_gap(&gap)?;
         }
         Ok(())
     }

@@ -16,6 +16,7 @@ use reqwest::StatusCode;
 
 use crate::auth::{Auth, AuthError};
 use crate::config::HttpPolicy;
+use crate::keyed::Keyed;
 
 /// What kind of failure a platform response is: decides retry, wait, refresh or give up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,7 +92,7 @@ pub struct ApiClient {
     /// Per connection, no request before this instant (set by rate limits).
     slowdowns: Arc<Mutex<HashMap<String, tokio::time::Instant>>>,
     /// Per connection, a permit per request in flight.
-    request_slots: Arc<Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>>,
+    request_slots: Keyed<tokio::sync::Semaphore>,
 }
 
 impl ApiClient {
@@ -109,7 +110,7 @@ impl ApiClient {
             auth,
             policy,
             slowdowns: Arc::default(),
-            request_slots: Arc::default(),
+            request_slots: Keyed::default(),
         }
     }
 
@@ -248,15 +249,9 @@ impl ApiClient {
 
     /// The semaphore that bounds `connection`'s requests in flight.
     fn request_slot(&self, connection: &str) -> Arc<tokio::sync::Semaphore> {
-        let mut slots = self.request_slots.lock().unwrap_or_else(|e| e.into_inner());
-        slots
-            .entry(connection.to_string())
-            .or_insert_with(|| {
-                Arc::new(tokio::sync::Semaphore::new(
-                    self.policy.max_requests_per_connection.max(1),
-                ))
-            })
-            .clone()
+        let slots = self.policy.max_requests_per_connection.max(1);
+        self.request_slots
+            .get_or(connection, || tokio::sync::Semaphore::new(slots))
     }
 
     /// Holds back every request of `connection` for `wait`.

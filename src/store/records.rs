@@ -78,6 +78,20 @@ pub struct TokenSet {
     pub data_access_expires_at: Option<DateTime<Utc>>,
 }
 
+impl TokenSet {
+    /// When the login ends for good unless a person renews it: the earliest of the refresh
+    /// token's end (or the access token's, when there is no refresh token) and the end of
+    /// the data-access consent. `None` when no end is known.
+    pub fn hard_expiry(&self) -> Option<DateTime<Utc>> {
+        let login = if self.refresh_token.is_some() {
+            self.refresh_expires_at
+        } else {
+            self.access_expires_at
+        };
+        [login, self.data_access_expires_at].into_iter().flatten().min()
+    }
+}
+
 impl fmt::Debug for TokenSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenSet")
@@ -211,6 +225,30 @@ pub struct BrokenQuery {
     pub fingerprint: String,
     /// When it broke.
     pub since: DateTime<Utc>,
+}
+
+impl Gap {
+    /// A newly found open gap.
+    pub fn open(
+        query: &str,
+        connection: &str,
+        fire_time: DateTime<Utc>,
+        window: DateWindow,
+        (reason, detail): (String, Option<String>),
+        recorded_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            query: query.to_string(),
+            connection: connection.to_string(),
+            fire_time,
+            window,
+            reason,
+            detail,
+            state: GapState::Open,
+            recorded_at,
+            closed_at: None,
+        }
+    }
 }
 
 /// An authorization in progress: started by a reconnect link, finished by the callback.

@@ -100,17 +100,14 @@ async fn the_backfill_command_fills_open_gaps_oldest_first() {
     ] {
         let day = day.parse().unwrap();
         app.store()
-            .record_gap(&Gap {
-                query: "daily".into(),
-                connection: crate::helpers::CONNECTION.into(),
-                fire_time: at(fire),
-                window: adsync::rows::DateWindow::new(day, day),
-                reason: "platform_error".into(),
-                detail: None,
-                state: GapState::Open,
-                recorded_at: at(fire),
-                closed_at: None,
-            })
+            .record_gap(&Gap::open(
+                "daily",
+                crate::helpers::CONNECTION,
+                at(fire),
+                adsync::rows::DateWindow::new(day, day),
+                ("platform_error".into(), None),
+                at(fire),
+            ))
             .unwrap();
     }
     app.store().flush().await.unwrap();
