@@ -445,6 +445,14 @@ mod tests {
     }
 
     #[test]
+    fn escape_covers_quotes_for_attributes() {
+        assert_eq!(
+            escape(r#"<a href="x">'&'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+    }
+
+    #[test]
     fn bad_addresses_are_named() {
         let email = Email {
             to: vec!["not an address".into()],

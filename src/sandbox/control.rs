@@ -38,11 +38,8 @@ pub async fn put_settings(
         Ok(patch) => patch,
         Err(message) => return problem(StatusCode::BAD_REQUEST, message),
     };
-    match sandbox.settings().patched(patch) {
-        Ok(settings) => {
-            sandbox.set_settings(settings.clone());
-            Json(settings).into_response()
-        }
+    match sandbox.patch_settings(patch) {
+        Ok(settings) => Json(settings).into_response(),
         Err(message) => problem(StatusCode::BAD_REQUEST, message),
     }
 }
@@ -142,7 +139,7 @@ pub async fn clear_faults(State(sandbox): State<Sandbox>) -> Response {
 /// `POST /_sandbox/holds`: matching requests wait (before or after being processed) until
 /// `DELETE /_sandbox/holds`, so a test can kill a client at an exact point.
 pub async fn push_hold(State(sandbox): State<Sandbox>, payload: Result<Json<Hold>, JsonRejection>) -> Response {
-    match body(payload) {
+    match body(payload).and_then(|hold| hold.validate().map(|()| hold)) {
         Ok(hold) => {
             sandbox.world().holds.push(hold.clone());
             (StatusCode::CREATED, Json(hold)).into_response()
@@ -170,9 +167,13 @@ pub struct AdvanceParams {
 
 /// `POST /_sandbox/clock/advance?secs=N`: token expiry and date presets move with it.
 pub async fn advance_clock(State(sandbox): State<Sandbox>, Query(params): Query<AdvanceParams>) -> Response {
-    let now = sandbox.advance_clock(params.secs);
-    let at = chrono::DateTime::from_timestamp(now, 0)
-        .map(|t| t.to_rfc3339())
-        .unwrap_or_default();
-    Json(json!({ "now": at })).into_response()
+    match sandbox.advance_clock(params.secs) {
+        Ok(now) => {
+            let at = chrono::DateTime::from_timestamp(now, 0)
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_default();
+            Json(json!({ "now": at })).into_response()
+        }
+        Err(message) => problem(StatusCode::BAD_REQUEST, message),
+    }
 }

@@ -50,6 +50,9 @@ fn one() -> u32 {
 impl Fault {
     /// Checks the fields a request body may get wrong.
     pub fn validate(&self) -> Result<(), String> {
+        if self.count == 0 {
+            return Err("`count` must be at least 1".into());
+        }
         if let Some(code) = self.code {
             if self.kind != FaultKind::RateLimit {
                 return Err("`code` applies to kind = \"rate_limit\" only".into());
@@ -231,6 +234,16 @@ pub struct Hold {
     /// How many to hold.
     #[serde(default = "one")]
     pub count: u32,
+}
+
+impl Hold {
+    /// Checks the fields a request body may get wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.count == 0 {
+            return Err("`count` must be at least 1".into());
+        }
+        Ok(())
+    }
 }
 
 /// The queue of holds.

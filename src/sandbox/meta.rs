@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use super::data::{Breakdown, DataError, Field, Filter, InsightsQuery, Level, Report, Row};
 use super::error::GraphError;
 use super::params::{bearer, Params};
+use super::settings::SandboxSettings;
 use super::state::{Counters, Sandbox};
 use super::tokens::Grantee;
 use crate::rows::DateWindow;
@@ -99,7 +100,8 @@ pub async fn insights(
         if let Some(account) = node.strip_prefix("act_") {
             let number = readable_account(&sandbox, &grantee, &format!("act_{account}"))?;
             let query = insights_query(&sandbox, number, &params)?;
-            let report = Report::new(query.clone(), sandbox.settings().shape()).map_err(data_error)?;
+            let report =
+                Report::new(query.clone(), sandbox.with_settings(SandboxSettings::shape)).map_err(data_error)?;
             if method == Method::POST {
                 let id = sandbox.world().start_run(query);
                 Counters::bump(&sandbox.counters().report_runs_started, 1);
@@ -118,7 +120,7 @@ pub async fn insights(
             run.query.clone()
         };
         readable_account(&sandbox, &grantee, &format!("act_{}", query.account))?;
-        let report = Report::new(query, sandbox.settings().shape()).map_err(data_error)?;
+        let report = Report::new(query, sandbox.with_settings(SandboxSettings::shape)).map_err(data_error)?;
         page(&sandbox, &report, &path, &params)
     })();
     result.unwrap_or_else(IntoResponse::into_response)
@@ -126,7 +128,7 @@ pub async fn insights(
 
 /// One page of `report` as Graph serializes it, with `paging.next` while rows remain.
 fn page(sandbox: &Sandbox, report: &Report, path: &str, params: &Params) -> ApiResult {
-    let max = sandbox.settings().max_page_size as usize;
+    let max = sandbox.with_settings(|s| s.max_page_size) as usize;
     let limit = match params.get("limit") {
         None => DEFAULT_LIMIT,
         Some(text) => text
@@ -144,7 +146,7 @@ fn page(sandbox: &Sandbox, report: &Report, path: &str, params: &Params) -> ApiR
             decode_cursor(cursor).ok_or_else(|| GraphError::invalid_parameter("(#100) The after cursor is invalid."))?
         }
     };
-    let end = (offset + limit).min(report.len());
+    let end = offset.saturating_add(limit).min(report.len());
     let mut body = String::with_capacity((end.saturating_sub(offset)) * 256 + 256);
     body.push_str(r#"{"data":["#);
     for index in offset..end {
@@ -223,7 +225,7 @@ fn debug_token(sandbox: &Sandbox, headers: &HeaderMap, params: &Params) -> ApiRe
     let caller = match bearer(headers).or_else(|| params.non_empty("access_token")) {
         Some(app_token) if app_token.contains('|') => {
             let (app, secret) = app_token.split_once('|').unwrap_or_default();
-            if sandbox.settings().clients.get(app).map(String::as_str) != Some(secret) {
+            if !sandbox.with_settings(|s| s.clients.get(app).is_some_and(|known| known == secret)) {
                 return Err(GraphError::new(190, None, "Invalid OAuth access token signature."));
             }
             app.to_string()
@@ -307,11 +309,14 @@ fn account_json(sandbox: &Sandbox, number: u64) -> serde_json::Value {
         breakdowns: Vec::new(),
         filters: Vec::new(),
     };
+    let row = Report::new(query, sandbox.with_settings(SandboxSettings::shape))
+        .ok()
+        .and_then(|r| r.rows().next())
+        .unwrap_or_default();
     let attribute = |name: &str| {
-        Report::new(query.clone(), sandbox.settings().shape())
-            .ok()
-            .and_then(|r| r.rows().next())
-            .and_then(|row| row.into_iter().find(|(k, _)| *k == name).map(|(_, v)| v))
+        row.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
     json!({

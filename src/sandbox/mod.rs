@@ -141,7 +141,7 @@ pub fn router(sandbox: Sandbox) -> Router {
 /// Counts API requests and their concurrency, and adds the configured latency.
 async fn api_usage(State(sandbox): State<Sandbox>, request: Request, next: Next) -> Response {
     let _in_flight = InFlight::enter(sandbox.counters());
-    let latency = sandbox.settings().latency_ms;
+    let latency = sandbox.with_settings(|s| s.latency_ms);
     if latency > 0 {
         // Emulates the platform's distance; the sandbox's own time, not the daemon's.
         tokio::time::sleep(Duration::from_millis(latency)).await;
@@ -151,14 +151,15 @@ async fn api_usage(State(sandbox): State<Sandbox>, request: Request, next: Next)
 
 /// Makes a request wait at a queued hold, before or after it is processed.
 async fn hold_requests(State(sandbox): State<Sandbox>, request: Request, next: Next) -> Response {
-    let point = sandbox.world().holds.take(request.uri().path());
-    if point == Some(HoldPoint::Before) {
-        sandbox.wait_for_release().await;
+    let Some((point, release)) = sandbox.take_hold(request.uri().path()) else {
+        return next.run(request).await;
+    };
+    if point == HoldPoint::Before {
+        sandbox.wait_for_release(release).await;
+        return next.run(request).await;
     }
     let response = next.run(request).await;
-    if point == Some(HoldPoint::After) {
-        sandbox.wait_for_release().await;
-    }
+    sandbox.wait_for_release(release).await;
     response
 }
 

@@ -11,9 +11,10 @@ use serde_json::json;
 use url::Url;
 
 use super::error::OAuthError;
-use super::params::{html_escape, Params};
+use super::params::Params;
 use super::state::{Counters, Sandbox};
 use super::tokens::{CodeRequest, GrantError, Issued};
+use crate::notify::escape as html_escape;
 
 /// The user the consent step approves for when the request has no `login_hint`.
 pub const DEFAULT_USER: &str = "demo-user";
@@ -26,7 +27,7 @@ pub async fn authorize(State(sandbox): State<Sandbox>, RawQuery(query): RawQuery
         Ok(request) => request,
         Err(rejection) => return *rejection,
     };
-    if sandbox.settings().auto_approve {
+    if sandbox.with_settings(|s| s.auto_approve) {
         let user = params.non_empty("login_hint").unwrap_or(DEFAULT_USER).to_string();
         return request.approve(&sandbox, user);
     }
@@ -68,7 +69,7 @@ impl ConsentRequest {
         let client_id = params
             .non_empty("client_id")
             .ok_or_else(|| Box::new(bad_request("The request has no client_id.").into_response()))?;
-        if !sandbox.settings().clients.contains_key(client_id) {
+        if !sandbox.with_settings(|s| s.clients.contains_key(client_id)) {
             return Err(Box::new(
                 bad_request(&format!("Invalid App ID: {client_id} is not a registered app.")).into_response(),
             ));
@@ -295,11 +296,9 @@ fn authenticate_client(sandbox: &Sandbox, params: &Params, headers: &HeaderMap) 
         grant: GrantError::new("invalid_client", description),
         basic_auth,
     };
-    match sandbox.settings().clients.get(&client_id) {
+    match sandbox.with_settings(|s| s.clients.get(&client_id).map(|expected| *expected == secret)) {
         None => Err(unauthorized("Unknown client_id.")),
-        Some(expected) if *expected != secret => {
-            Err(unauthorized("Client authentication failed: wrong client_secret."))
-        }
-        Some(_) => Ok((client_id, basic_auth)),
+        Some(false) => Err(unauthorized("Client authentication failed: wrong client_secret.")),
+        Some(true) => Ok((client_id, basic_auth)),
     }
 }

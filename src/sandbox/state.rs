@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde::Serialize;
 
 use super::data::InsightsQuery;
-use super::faults::{Fault, FaultQueue, HoldQueue};
+use super::faults::{Fault, FaultQueue, HoldPoint, HoldQueue};
 use super::settings::SandboxSettings;
 use super::tokens::{RevokeReason, TokenBook};
 
@@ -152,6 +152,18 @@ impl Sandbox {
         self.world().settings.clone()
     }
 
+    /// Reads the settings in place (no copy; requests read one field or two).
+    pub fn with_settings<R>(&self, read: impl FnOnce(&SandboxSettings) -> R) -> R {
+        read(&self.world().settings)
+    }
+
+    /// Applies a settings patch (a JSON object) atomically; returns the new settings.
+    pub fn patch_settings(&self, patch: serde_json::Value) -> Result<SandboxSettings, String> {
+        let mut world = self.world();
+        world.settings = world.settings.patched(patch)?;
+        Ok(world.settings.clone())
+    }
+
     /// Replaces the settings.
     pub fn set_settings(&self, settings: SandboxSettings) {
         self.world().settings = settings;
@@ -194,22 +206,39 @@ impl Sandbox {
     }
 
     /// Moves the sandbox clock forward; returns the new time (unix seconds).
-    pub fn advance_clock(&self, secs: i64) -> i64 {
+    /// Fails, changing nothing, when the new time would be out of range.
+    pub fn advance_clock(&self, secs: i64) -> Result<i64, String> {
         let mut world = self.world();
-        world.clock_offset_secs += secs;
-        world.now()
+        let offset = world
+            .clock_offset_secs
+            .checked_add(secs)
+            .filter(|o| {
+                chrono::DateTime::from_timestamp(chrono::Utc::now().timestamp().saturating_add(*o), 0).is_some()
+            })
+            .ok_or_else(|| format!("moving the clock by {secs} s leaves the range of dates"))?;
+        world.clock_offset_secs = offset;
+        Ok(world.now())
     }
 
     /// Lets every held request go and drops the holds.
     pub fn release_holds(&self) {
-        self.world().holds.clear();
+        let mut world = self.world();
+        world.holds.clear();
         self.inner.release.send_modify(|generation| *generation += 1);
     }
 
-    /// Waits until the holds are released.
-    pub(super) async fn wait_for_release(&self) {
+    /// Takes the hold a request to `path` waits at, if any, already listening for the
+    /// release: a release between taking the hold and waiting must not be missed.
+    pub(super) fn take_hold(&self, path: &str) -> Option<(HoldPoint, tokio::sync::watch::Receiver<u64>)> {
+        let mut world = self.world();
+        let point = world.holds.take(path)?;
         let mut rx = self.inner.release.subscribe();
         rx.borrow_and_update();
+        Some((point, rx))
+    }
+
+    /// Waits until the holds are released.
+    pub(super) async fn wait_for_release(&self, mut rx: tokio::sync::watch::Receiver<u64>) {
         let counters = &self.inner.counters;
         Counters::bump(&counters.held, 1);
         let _ = rx.changed().await;

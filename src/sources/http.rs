@@ -114,19 +114,9 @@ impl ApiClient {
         }
     }
 
-    /// The underlying HTTP client, for building requests.
-    pub fn http(&self) -> &reqwest::Client {
-        &self.http
-    }
-
     /// The retry and concurrency policy.
     pub fn policy(&self) -> &HttpPolicy {
         &self.policy
-    }
-
-    /// The auth layer.
-    pub fn auth(&self) -> &Auth {
-        &self.auth
     }
 
     /// Sends the request `build` makes for a token of `connection` until it succeeds and
