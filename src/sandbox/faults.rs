@@ -205,6 +205,10 @@ mod tests {
         assert!(fault(serde_json::json!({"kind": "rate_limit", "code": 190}))
             .validate()
             .is_err());
+        // A zero count would underflow the countdown.
+        assert!(fault(serde_json::json!({"kind": "http_500", "count": 0}))
+            .validate()
+            .is_err());
     }
 }
 
