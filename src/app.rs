@@ -117,6 +117,19 @@ impl App {
         let _ = ready.wait_for(|r| *r).await;
     }
 
+    /// One pass of the hourly upkeep: refresh idle tokens, send reminders and expiry
+    /// warnings. Failures are logged; the next pass tries again.
+    pub async fn upkeep(&self) {
+        for conn in &self.inner.config.connections {
+            if let Err(e) = keep_alive_one(self, &conn.id).await {
+                tracing::warn!(connection = %conn.id, "Keep-alive refresh failed: {e}");
+            }
+            if let Err(e) = warn_people(self, conn).await {
+                tracing::error!(connection = %conn.id, "Could not email about the connection: {e}");
+            }
+        }
+    }
+
     /// What every run needs.
     pub fn run_context(&self) -> &RunContext {
         &self.inner.ctx
@@ -277,14 +290,7 @@ async fn keep_alive(app: App, shutdown: CancellationToken) {
         // The next sweep is due a period after this one started: time that passes during
         // the sweep (or a clock that jumps) must not push it further out.
         let next = app.inner.ctx.clock.now() + KEEP_ALIVE_PERIOD;
-        for conn in &app.inner.config.connections {
-            if let Err(e) = keep_alive_one(&app, &conn.id).await {
-                tracing::warn!(connection = %conn.id, "Keep-alive refresh failed: {e}");
-            }
-            if let Err(e) = warn_people(&app, conn).await {
-                tracing::error!(connection = %conn.id, "Could not email about the connection: {e}");
-            }
-        }
+        app.upkeep().await;
         tokio::select! {
             _ = shutdown.cancelled() => return,
             _ = app.inner.ctx.clock.sleep_until(next) => {}

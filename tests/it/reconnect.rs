@@ -337,3 +337,27 @@ async fn a_restart_while_disconnected_sends_no_duplicate_and_a_reminder_after_th
     daemon.stop().await;
     assert_eq!(smtp.messages().len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_about_to_end_gets_one_early_warning_with_the_link() {
+    let smtp = SmtpServer::start().await;
+    let test = TestApp::new("2026-05-04T05:00:00Z").await;
+    test.write_config_with("127.0.0.1:8787", &smtp.config(24));
+    test.write_query("daily", &daily("act_1001", "daily.csv"));
+    let five_days = json!({"refresh_token_ttl_secs": 5 * 86_400});
+    test.control(Method::PUT, "/_sandbox/settings", Some(five_days)).await;
+    let app = test.connected_app().await;
+
+    app.upkeep().await;
+    app.upkeep().await;
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 1, "one warning, not one per pass");
+    assert_eq!(mails[0].subject, "adsync: meta-test expires in 5 days");
+    assert!(mails[0].text.contains("2026-05-09 05:00 UTC"), "{}", mails[0].text);
+    assert!(mails[0].reconnect_link().contains("/reconnect/meta-test?expires="));
+
+    // A restart does not warn again about the same expiry.
+    drop(app);
+    test.app().upkeep().await;
+    assert_eq!(smtp.messages().len(), 1);
+}
