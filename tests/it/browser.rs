@@ -10,7 +10,7 @@ use fantoccini::{ClientBuilder, Locator};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{at, eventually, Daemon, TestApp, CONNECTION, USER};
+use crate::helpers::{at, eventually, free_port, wait_for_port, Daemon, TestApp, CONNECTION, USER};
 use crate::mail::SmtpServer;
 
 /// chromedriver on a free port; killed on drop.
@@ -21,22 +21,14 @@ struct ChromeDriver {
 
 impl ChromeDriver {
     async fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let child = Command::new("chromedriver")
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("chromedriver is installed (Debian chromium-driver; see .ci/run)");
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-            assert!(tokio::time::Instant::now() < deadline, "chromedriver did not start");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_for_port(port, "chromedriver").await;
         Self { port, child }
     }
 }
@@ -76,12 +68,7 @@ mode = "append"
     test.control(Method::PUT, "/_sandbox/settings", Some(json!({"auto_approve": false})))
         .await;
     let daemon = Daemon::start_on(app, "daily", listener).await;
-    test.control(
-        Method::POST,
-        &format!("/_sandbox/users/{USER}/revoke?reason=expired"),
-        None,
-    )
-    .await;
+    test.revoke(USER, "expired").await;
     test.clock.set(at("2026-05-04T06:00:00Z"));
     daemon.runs("daily", 1).await;
     let mails = eventually("the reconnect email", || {

@@ -64,12 +64,7 @@ async fn rotating(grace_secs: u64) -> TestApp {
 /// Starts `run-once` with the user's access tokens expired, kills it while a request
 /// matching `hold` waits, then runs it again to completion.
 async fn kill_while_held_then_rerun(test: &TestApp, hold: serde_json::Value) -> Output {
-    test.control(
-        Method::POST,
-        &format!("/_sandbox/users/{USER}/expire-access-tokens"),
-        None,
-    )
-    .await;
+    test.expire_access_tokens(USER).await;
     test.control(Method::POST, "/_sandbox/holds", Some(hold)).await;
     let mut child = adsync(test, &["run-once", "campaigns"]).spawn().unwrap();
     let sandbox = test.sandbox.sandbox().clone();
@@ -136,12 +131,7 @@ async fn no_token_appears_in_the_store_files_the_logs_or_status() {
     let test = rotating(0).await;
     // The tokens of the first connect, rotated out by the run below, must not leak either.
     let first = test.app().store().token(CONNECTION).unwrap().unwrap();
-    test.control(
-        Method::POST,
-        &format!("/_sandbox/users/{USER}/expire-access-tokens"),
-        None,
-    )
-    .await;
+    test.expire_access_tokens(USER).await;
     let run = run_once(&test);
     assert!(run.status.success(), "{}", text(&run));
     let status = adsync(&test, &["status", "--json"]).output().unwrap();

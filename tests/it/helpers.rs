@@ -171,6 +171,18 @@ api_base_url = "{base}"
         response.json().await.unwrap_or_default()
     }
 
+    /// Revokes every token of `user` the way the platform would for `reason`.
+    pub async fn revoke(&self, user: &str, reason: &str) -> serde_json::Value {
+        let path = format!("/_sandbox/users/{user}/revoke?reason={reason}");
+        self.control(reqwest::Method::POST, &path, None).await
+    }
+
+    /// Expires every access token of `user` at the platform (refresh tokens stay valid).
+    pub async fn expire_access_tokens(&self, user: &str) {
+        let path = format!("/_sandbox/users/{user}/expire-access-tokens");
+        self.control(reqwest::Method::POST, &path, None).await;
+    }
+
     pub fn read_report(&self, file: &str) -> String {
         std::fs::read_to_string(self.reports().join(file)).unwrap()
     }
@@ -218,6 +230,41 @@ impl Daemon {
             (runs.len() >= n).then_some(runs)
         })
         .await
+    }
+}
+
+/// A browser without cookies or redirects: each hop is checked by the test.
+pub fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// A query's `state` in status JSON.
+pub fn query_state(status: &serde_json::Value, name: &str) -> serde_json::Value {
+    let queries = status["queries"].as_array().unwrap();
+    queries.iter().find(|q| q["name"] == name).unwrap()["state"].clone()
+}
+
+/// A loopback port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Polls until `port` accepts connections, or panics after a generous deadline.
+pub async fn wait_for_port(port: u16, what: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what} did not start on port {port}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

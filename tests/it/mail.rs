@@ -3,9 +3,10 @@
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use base64::Engine;
+
+use crate::helpers::{free_port, wait_for_port};
 
 /// A running SMTP server; killed on drop.
 pub struct SmtpServer {
@@ -17,11 +18,7 @@ pub struct SmtpServer {
 impl SmtpServer {
     /// Starts one on a free loopback port and waits until it accepts connections.
     pub async fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let maildir = tempfile::tempdir().unwrap();
         let child = Command::new("python3")
             .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
@@ -32,14 +29,7 @@ impl SmtpServer {
             .spawn()
             .expect("python3 with aiosmtpd is installed (see .ci/run)");
         let server = Self { port, maildir, child };
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "aiosmtpd did not start on port {port}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_for_port(port, "aiosmtpd").await;
         server
     }
 

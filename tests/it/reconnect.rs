@@ -10,7 +10,9 @@ use adsync::store::{ConnectionStatus, GapState, Outcome};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{at, eventually, expected_rows, parse_csv, Daemon, TestApp, CONNECTION, USER};
+use crate::helpers::{
+    at, eventually, expected_rows, no_redirects, parse_csv, query_state, Daemon, TestApp, CONNECTION, USER,
+};
 use crate::mail::SmtpServer;
 
 fn daily(account: &str, file: &str) -> String {
@@ -51,14 +53,6 @@ async fn setup(smtp: &SmtpServer, reminder_hours: u32, queries: &[(&str, String)
     (test, daemon, format!("http://{listen}"))
 }
 
-/// A browser without cookies or redirects: each hop is checked.
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
 fn location(response: &reqwest::Response) -> String {
     response.headers()[reqwest::header::LOCATION]
         .to_str()
@@ -91,7 +85,7 @@ fn form_fields(html: &str) -> Vec<(String, String)> {
 /// Follows a reconnect link through the sandbox's consent page as `user`, clicking
 /// `decision`; returns the callback URL the platform sent the browser to.
 async fn consent(link: &str, user: &str, decision: &str) -> String {
-    let browser = browser();
+    let browser = no_redirects();
     let to_platform = browser.get(link).send().await.unwrap();
     assert_eq!(to_platform.status(), StatusCode::FOUND);
     let consent_url = location(&to_platform);
@@ -111,12 +105,7 @@ async fn consent(link: &str, user: &str, decision: &str) -> String {
 async fn revoke_email_link_consent_callback_resume_and_backfill() {
     let smtp = SmtpServer::start().await;
     let (test, daemon, _base) = setup(&smtp, 72, &[("daily", daily("act_1001", "daily.csv"))]).await;
-    test.control(
-        Method::POST,
-        &format!("/_sandbox/users/{USER}/revoke?reason=password_changed"),
-        None,
-    )
-    .await;
+    test.revoke(USER, "password_changed").await;
 
     // Two fires while revoked: paused, two gaps, one email.
     test.clock.set(at("2026-05-04T06:00:00Z"));
@@ -148,7 +137,7 @@ async fn revoke_email_link_consent_callback_resume_and_backfill() {
 
     // The person follows the link, approves, and lands on the callback.
     let callback = consent(&mail.reconnect_link(), USER, "allow").await;
-    let page = browser().get(&callback).send().await.unwrap();
+    let page = no_redirects().get(&callback).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     let body = page.text().await.unwrap();
     assert!(body.contains("is connected again as test-user"), "{body}");
@@ -178,7 +167,7 @@ async fn revoke_email_link_consent_callback_resume_and_backfill() {
     );
 
     // The state was used once: replaying the callback changes nothing.
-    let replay = browser().get(&callback).send().await.unwrap();
+    let replay = no_redirects().get(&callback).send().await.unwrap();
     assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
     daemon.stop().await;
 }
@@ -194,13 +183,17 @@ async fn bad_links_and_bad_callbacks_change_nothing() {
 
     // Forged: another connection's name under this signature.
     let forged = link.replace("/reconnect/meta-test", "/reconnect/meta-other");
-    let response = browser().get(&forged).send().await.unwrap();
+    let response = no_redirects().get(&forged).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert!(response.text().await.unwrap().contains("not valid"));
     // Expired.
     let key = *store.link_key();
     let old = LinkSigner::new(key, url::Url::parse(&base).unwrap(), chrono::Duration::days(-1));
-    let response = browser().get(old.link(CONNECTION, now).as_str()).send().await.unwrap();
+    let response = no_redirects()
+        .get(old.link(CONNECTION, now).as_str())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::GONE);
     assert!(response
         .text()
@@ -208,7 +201,7 @@ async fn bad_links_and_bad_callbacks_change_nothing() {
         .unwrap()
         .contains("adsync reconnect-link meta-test"));
     // Unknown state, missing code.
-    let unknown = browser()
+    let unknown = no_redirects()
         .get(format!("{base}/oauth/callback?code=x&state=nope"))
         .send()
         .await
@@ -221,12 +214,12 @@ async fn bad_links_and_bad_callbacks_change_nothing() {
         url.query_pairs_mut().clear().append_pair("state", &state);
         url
     };
-    let missing = browser().get(without_code.as_str()).send().await.unwrap();
+    let missing = no_redirects().get(without_code.as_str()).send().await.unwrap();
     assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
     // Declined at the platform.
     let declined = consent(&link, USER, "deny").await;
     assert!(declined.contains("error=access_denied"), "{declined}");
-    let page = browser().get(&declined).send().await.unwrap();
+    let page = no_redirects().get(&declined).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     let body = page.text().await.unwrap();
     assert!(
@@ -243,7 +236,7 @@ async fn bad_links_and_bad_callbacks_change_nothing() {
         param(&ours, "code"),
         param(&theirs, "state")
     );
-    let response = browser().get(&mixed).send().await.unwrap();
+    let response = no_redirects().get(&mixed).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
     assert!(response.text().await.unwrap().contains("code_verifier"));
 
@@ -263,12 +256,7 @@ async fn reconnecting_without_one_account_resumes_only_the_query_that_can_run() 
         ("two", daily("act_1002", "two.csv")),
     ];
     let (test, daemon, _base) = setup(&smtp, 72, &queries).await;
-    test.control(
-        Method::POST,
-        &format!("/_sandbox/users/{USER}/revoke?reason=app_removed"),
-        None,
-    )
-    .await;
+    test.revoke(USER, "app_removed").await;
     test.clock.set(at("2026-05-04T06:00:00Z"));
     daemon.runs("one", 1).await;
     daemon.runs("two", 1).await;
@@ -285,14 +273,11 @@ async fn reconnecting_without_one_account_resumes_only_the_query_that_can_run() 
         .link(CONNECTION, test.clock.now())
         .to_string();
     let callback = consent(&link, "new-user", "allow").await;
-    let page = browser().get(&callback).send().await.unwrap();
+    let page = no_redirects().get(&callback).send().await.unwrap();
     let body = page.text().await.unwrap();
     assert!(body.contains("two: missing act_1002"), "{body}");
     let status = serde_json::to_value(daemon.app.status().unwrap()).unwrap();
-    let state = |name: &str| {
-        let queries = status["queries"].as_array().unwrap();
-        queries.iter().find(|q| q["name"] == name).unwrap()["state"].clone()
-    };
+    let state = |name: &str| query_state(&status, name);
     assert_eq!(state("one"), "active");
     assert_eq!(state("two"), "paused");
     let pause = daemon.app.store().query_state("two").unwrap().unwrap().paused.unwrap();
@@ -310,12 +295,7 @@ async fn reconnecting_without_one_account_resumes_only_the_query_that_can_run() 
 async fn a_restart_while_disconnected_sends_no_duplicate_and_a_reminder_after_the_interval() {
     let smtp = SmtpServer::start().await;
     let (test, daemon, _base) = setup(&smtp, 24, &[("daily", daily("act_1001", "daily.csv"))]).await;
-    test.control(
-        Method::POST,
-        &format!("/_sandbox/users/{USER}/revoke?reason=checkpoint"),
-        None,
-    )
-    .await;
+    test.revoke(USER, "checkpoint").await;
     test.clock.set(at("2026-05-04T06:00:00Z"));
     daemon.runs("daily", 1).await;
     eventually("the first email", || Some(smtp.messages()).filter(|m| m.len() == 1)).await;

@@ -5,7 +5,7 @@ use adsync::store::{GapState, Outcome};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{at, eventually, Daemon, TestApp, CONNECTION, OTHER_CONNECTION, USER};
+use crate::helpers::{at, eventually, query_state, Daemon, TestApp, CONNECTION, OTHER_CONNECTION, USER};
 
 fn hourly(connection: &str, file: &str, mode: &str) -> String {
     format!(
@@ -27,23 +27,12 @@ mode = "{mode}"
     )
 }
 
-/// A query's `state` in status JSON.
-fn query_state(status: &serde_json::Value, name: &str) -> serde_json::Value {
-    let queries = status["queries"].as_array().unwrap();
-    queries.iter().find(|q| q["name"] == name).unwrap()["state"].clone()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_runs_on_an_expired_token_make_exactly_one_refresh() {
     let test = TestApp::new("2026-05-04T08:00:00Z").await;
     test.write_query("campaigns", &hourly(CONNECTION, "campaigns.csv", "replace"));
     let app = test.connected_app().await;
-    test.control(
-        Method::POST,
-        &format!("/_sandbox/users/{USER}/expire-access-tokens"),
-        None,
-    )
-    .await;
+    test.expire_access_tokens(USER).await;
 
     let runs = futures_util::future::join_all((0..200).map(|_| app.run_once("campaigns"))).await;
     for run in &runs {
@@ -66,13 +55,7 @@ async fn each_revoke_reason_pauses_its_connection_and_records_one_gap_per_fire()
         test.write_query("paused", &hourly(CONNECTION, "paused.csv", "append"));
         test.write_query("other", &hourly(OTHER_CONNECTION, "other.csv", "append"));
         let daemon = Daemon::start(test.both_connected_app().await, "paused").await;
-        let revoked = test
-            .control(
-                Method::POST,
-                &format!("/_sandbox/users/{USER}/revoke?reason={reason}"),
-                None,
-            )
-            .await;
+        let revoked = test.revoke(USER, reason).await;
         assert_eq!(revoked["refresh_tokens_revoked"], 1);
 
         // First fire: the platform rejects the token, the refresh is refused: paused.

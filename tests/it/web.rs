@@ -2,7 +2,7 @@
 //! otherwise; pages are never cached and carry a strict CSP.
 
 use reqwest::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, LOCATION, SET_COOKIE};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 
 use crate::helpers::{at, Daemon, TestApp, USER};
 
@@ -32,19 +32,11 @@ async fn off_loopback_the_status_page_and_api_need_the_admin_token() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let daemon = Daemon::start_on(test.connected_app().await, "daily", listener).await;
-    test.control(
-        Method::POST,
-        &format!("/_sandbox/users/{USER}/revoke?reason=password_changed"),
-        None,
-    )
-    .await;
+    test.revoke(USER, "password_changed").await;
     test.clock.set(at("2026-05-04T06:00:00Z"));
     daemon.runs("daily", 1).await;
 
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let http = crate::helpers::no_redirects();
     let page = http.get(format!("{base}/status")).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::SEE_OTHER);
     assert_eq!(page.headers()[LOCATION], "/login");
