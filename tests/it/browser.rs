@@ -7,11 +7,10 @@ use std::time::Duration;
 
 use adsync::store::{ConnectionStatus, GapState};
 use fantoccini::{ClientBuilder, Locator};
-use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{at, eventually, free_port, wait_for_port, Daemon, TestApp, CONNECTION, USER};
-use crate::mail::SmtpServer;
+use crate::helpers::{at, eventually, free_port, wait_for_port, CONNECTION, USER};
+use crate::mail::{mail_daemon, SmtpServer};
 
 /// chromedriver on a free port; killed on drop.
 struct ChromeDriver {
@@ -43,13 +42,7 @@ impl Drop for ChromeDriver {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_reconnects_in_a_real_browser() {
     let smtp = SmtpServer::start().await;
-    let test = TestApp::new("2026-05-04T05:00:00Z").await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let listen = listener.local_addr().unwrap().to_string();
-    test.write_config_with(&listen, &smtp.config(72));
-    test.write_query(
-        "daily",
-        r#"connection = "meta-test"
+    let query = r#"connection = "meta-test"
 accounts = ["act_1001"]
 level = "account"
 fields = ["date_start", "impressions", "spend"]
@@ -62,12 +55,8 @@ cron = "0 6 * * *"
 kind = "csv"
 path = "reports/daily.csv"
 mode = "append"
-"#,
-    );
-    let app = test.connected_app().await;
-    test.control(Method::PUT, "/_sandbox/settings", Some(json!({"auto_approve": false})))
-        .await;
-    let daemon = Daemon::start_on(app, "daily", listener).await;
+"#;
+    let (test, daemon, _base) = mail_daemon(&smtp, 72, &[("daily", query.to_string())]).await;
     test.revoke(USER, "expired").await;
     test.clock.set(at("2026-05-04T06:00:00Z"));
     daemon.runs("daily", 1).await;

@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 
 use base64::Engine;
 
-use crate::helpers::{free_port, wait_for_port};
+use crate::helpers::{free_port, wait_for_port, Daemon, TestApp};
 
 /// A running SMTP server; killed on drop.
 pub struct SmtpServer {
@@ -61,6 +61,31 @@ impl Drop for SmtpServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A daemon on a known port whose config sends mail to `smtp`; consent is a real page.
+pub async fn mail_daemon(
+    smtp: &SmtpServer,
+    reminder_hours: u32,
+    queries: &[(&str, String)],
+) -> (TestApp, Daemon, String) {
+    let test = TestApp::new("2026-05-04T05:00:00Z").await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listen = listener.local_addr().unwrap().to_string();
+    test.write_config_with(&listen, &smtp.config(reminder_hours));
+    for (name, text) in queries {
+        test.write_query(name, text);
+    }
+    let app = test.connected_app().await;
+    test.control(
+        reqwest::Method::PUT,
+        "/_sandbox/settings",
+        Some(serde_json::json!({"auto_approve": false})),
+    )
+    .await;
+    let first = queries[0].0;
+    let daemon = Daemon::start_on(app, first, listener).await;
+    (test, daemon, format!("http://{listen}"))
 }
 
 /// A received message: headers and its decoded text parts.

@@ -13,7 +13,7 @@ use serde_json::json;
 use crate::helpers::{
     at, eventually, expected_rows, no_redirects, parse_csv, query_state, Daemon, TestApp, CONNECTION, USER,
 };
-use crate::mail::SmtpServer;
+use crate::mail::{mail_daemon, SmtpServer};
 
 fn daily(account: &str, file: &str) -> String {
     format!(
@@ -34,23 +34,6 @@ path = "reports/{file}"
 mode = "append"
 "#
     )
-}
-
-/// A daemon on a known port whose config sends mail to `smtp`; consent is a real page.
-async fn setup(smtp: &SmtpServer, reminder_hours: u32, queries: &[(&str, String)]) -> (TestApp, Daemon, String) {
-    let test = TestApp::new("2026-05-04T05:00:00Z").await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let listen = listener.local_addr().unwrap().to_string();
-    test.write_config_with(&listen, &smtp.config(reminder_hours));
-    for (name, text) in queries {
-        test.write_query(name, text);
-    }
-    let app = test.connected_app().await;
-    test.control(Method::PUT, "/_sandbox/settings", Some(json!({"auto_approve": false})))
-        .await;
-    let first = queries[0].0;
-    let daemon = Daemon::start_on(app, first, listener).await;
-    (test, daemon, format!("http://{listen}"))
 }
 
 fn location(response: &reqwest::Response) -> String {
@@ -104,7 +87,7 @@ async fn consent(link: &str, user: &str, decision: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoke_email_link_consent_callback_resume_and_backfill() {
     let smtp = SmtpServer::start().await;
-    let (test, daemon, _base) = setup(&smtp, 72, &[("daily", daily("act_1001", "daily.csv"))]).await;
+    let (test, daemon, _base) = mail_daemon(&smtp, 72, &[("daily", daily("act_1001", "daily.csv"))]).await;
     test.revoke(USER, "password_changed").await;
 
     // Two fires while revoked: paused, two gaps, one email.
@@ -175,7 +158,7 @@ async fn revoke_email_link_consent_callback_resume_and_backfill() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_links_and_bad_callbacks_change_nothing() {
     let smtp = SmtpServer::start().await;
-    let (test, daemon, base) = setup(&smtp, 72, &[("daily", daily("act_1001", "daily.csv"))]).await;
+    let (test, daemon, base) = mail_daemon(&smtp, 72, &[("daily", daily("act_1001", "daily.csv"))]).await;
     let store = daemon.app.store().clone();
     let before = (store.connection(CONNECTION).unwrap(), store.token(CONNECTION).unwrap());
     let now = test.clock.now();
@@ -255,7 +238,7 @@ async fn reconnecting_without_one_account_resumes_only_the_query_that_can_run() 
         ("one", daily("act_1001", "one.csv")),
         ("two", daily("act_1002", "two.csv")),
     ];
-    let (test, daemon, _base) = setup(&smtp, 72, &queries).await;
+    let (test, daemon, _base) = mail_daemon(&smtp, 72, &queries).await;
     test.revoke(USER, "app_removed").await;
     test.clock.set(at("2026-05-04T06:00:00Z"));
     daemon.runs("one", 1).await;
@@ -294,7 +277,7 @@ async fn reconnecting_without_one_account_resumes_only_the_query_that_can_run() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_while_disconnected_sends_no_duplicate_and_a_reminder_after_the_interval() {
     let smtp = SmtpServer::start().await;
-    let (test, daemon, _base) = setup(&smtp, 24, &[("daily", daily("act_1001", "daily.csv"))]).await;
+    let (test, daemon, _base) = mail_daemon(&smtp, 24, &[("daily", daily("act_1001", "daily.csv"))]).await;
     test.revoke(USER, "checkpoint").await;
     test.clock.set(at("2026-05-04T06:00:00Z"));
     daemon.runs("daily", 1).await;
