@@ -1,8 +1,6 @@
 //! `adsync check` reports every broken file with file:line:col; the daemon runs the good
 //! queries next to them.
 
-use std::process::Command;
-
 use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{at, eventually, parse_csv, TestApp};
@@ -87,13 +85,7 @@ async fn check_reports_every_broken_file_and_the_daemon_runs_the_good_one() {
         expected.push((format!("{}:{line}:{col}: ", file.display()), *fragment));
     }
 
-    let output = Command::new(env!("CARGO_BIN_EXE_adsync"))
-        .args(["check", "--config"])
-        .arg(test.config_path())
-        .env_remove("ADSYNC_DATA_DIR")
-        .env_remove("ADSYNC_QUERIES_DIR")
-        .output()
-        .unwrap();
+    let output = test.command(&["check"]).output().unwrap();
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert_eq!(output.status.code(), Some(1), "{stdout}");
     for (prefix, fragment) in &expected {

@@ -25,14 +25,9 @@ mode = "replace"
 "#;
 
 fn adsync(test: &TestApp, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_adsync"));
+    let mut command = test.command(args);
     command
-        .args(args)
-        .arg("--config")
-        .arg(test.config_path())
         .env("ADSYNC_LOG", "debug")
-        .env_remove("ADSYNC_DATA_DIR")
-        .env_remove("ADSYNC_QUERIES_DIR")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     command

@@ -183,6 +183,19 @@ api_base_url = "{base}"
         self.control(reqwest::Method::POST, &path, None).await;
     }
 
+    /// The `adsync` binary with `args` and `--config` of this directory, ignoring any
+    /// `ADSYNC_*` directories of the environment running the tests.
+    pub fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_adsync"));
+        command
+            .args(args)
+            .arg("--config")
+            .arg(self.config_path())
+            .env_remove("ADSYNC_DATA_DIR")
+            .env_remove("ADSYNC_QUERIES_DIR");
+        command
+    }
+
     pub fn read_report(&self, file: &str) -> String {
         std::fs::read_to_string(self.reports().join(file)).unwrap()
     }

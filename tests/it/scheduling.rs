@@ -113,13 +113,7 @@ async fn the_backfill_command_fills_open_gaps_oldest_first() {
     app.store().flush().await.unwrap();
     drop(app);
 
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_adsync"))
-        .args(["backfill", "daily", "--config"])
-        .arg(test.config_path())
-        .env_remove("ADSYNC_DATA_DIR")
-        .env_remove("ADSYNC_QUERIES_DIR")
-        .output()
-        .unwrap();
+    let output = test.command(&["backfill", "daily"]).output().unwrap();
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert!(
         output.status.success(),
