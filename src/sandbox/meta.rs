@@ -100,16 +100,15 @@ pub async fn insights(
         if let Some(account) = node.strip_prefix("act_") {
             let number = readable_account(&sandbox, &grantee, &format!("act_{account}"))?;
             let query = insights_query(&sandbox, number, &params)?;
-            let report =
-                Report::new(query.clone(), sandbox.with_settings(SandboxSettings::shape)).map_err(data_error)?;
+            let report = Report::new(query, sandbox.with_settings(SandboxSettings::shape)).map_err(data_error)?;
             if method == Method::POST {
-                let id = sandbox.world().start_run(query);
+                let id = sandbox.world().start_run(report);
                 Counters::bump(&sandbox.counters().report_runs_started, 1);
                 return Ok(axum::Json(json!({ "report_run_id": id })).into_response());
             }
             return page(&sandbox, &report, &path, &params);
         }
-        let query = {
+        let report = {
             let world = sandbox.world();
             let run = world.runs.get(&node).ok_or_else(|| GraphError::unknown_object(&node))?;
             if run.polls < world.settings.async_polls_to_complete {
@@ -117,10 +116,9 @@ pub async fn insights(
                     "(#100) Report run {node} has not completed yet; poll its async_status first."
                 )));
             }
-            run.query.clone()
+            run.report.clone()
         };
-        readable_account(&sandbox, &grantee, &format!("act_{}", query.account))?;
-        let report = Report::new(query, sandbox.with_settings(SandboxSettings::shape)).map_err(data_error)?;
+        readable_account(&sandbox, &grantee, &format!("act_{}", report.query().account))?;
         page(&sandbox, &report, &path, &params)
     })();
     result.unwrap_or_else(IntoResponse::into_response)
@@ -209,11 +207,11 @@ fn run_status(sandbox: &Sandbox, id: &str) -> ApiResult {
     let percent = if done { 100 } else { run.polls * 100 / needed };
     Ok(axum::Json(json!({
         "id": id,
-        "account_id": run.query.account.to_string(),
+        "account_id": run.report.query().account.to_string(),
         "async_status": if done { "Job Completed" } else { "Job Running" },
         "async_percent_completion": percent,
-        "date_start": run.query.window.start.to_string(),
-        "date_stop": run.query.window.end.to_string(),
+        "date_start": run.report.query().window.start.to_string(),
+        "date_stop": run.report.query().window.end.to_string(),
         "is_running": !done,
     }))
     .into_response())

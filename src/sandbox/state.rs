@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::Serialize;
 
-use super::data::InsightsQuery;
+use super::data::Report;
 use super::faults::{Fault, FaultQueue, HoldPoint, HoldQueue};
 use super::settings::SandboxSettings;
 use super::tokens::{RevokeReason, TokenBook};
@@ -60,10 +60,11 @@ impl Counters {
     }
 }
 
-/// An async report run.
-#[derive(Debug, Clone)]
+/// An async report run: its report is built once, when the run starts, and every page of
+/// the results is cut from it.
+#[derive(Clone)]
 pub(super) struct ReportRun {
-    pub query: InsightsQuery,
+    pub report: Arc<Report>,
     pub polls: u32,
 }
 
@@ -87,11 +88,17 @@ impl World {
     }
 
     /// Registers a report run; returns its id.
-    pub fn start_run(&mut self, query: InsightsQuery) -> String {
+    pub fn start_run(&mut self, report: Report) -> String {
         self.next_run += 1;
         // Graph ids are long decimal numbers.
         let id = format!("60239{:08}", self.next_run);
-        self.runs.insert(id.clone(), ReportRun { query, polls: 0 });
+        self.runs.insert(
+            id.clone(),
+            ReportRun {
+                report: Arc::new(report),
+                polls: 0,
+            },
+        );
         id
     }
 }

@@ -142,9 +142,9 @@ impl ApiClient {
             let slot = self.request_slot(connection).acquire_owned().await;
             let failure = match build(&self.http, &token).send().await {
                 Err(e) => Failure::new(FailureClass::Transient, describe_reqwest(&e)),
-                Ok(response) => {
+                Ok(mut response) => {
                     let status = response.status();
-                    let headers = response.headers().clone();
+                    let headers = std::mem::take(response.headers_mut());
                     match response.bytes().await {
                         Err(e) => Failure::new(FailureClass::Transient, describe_reqwest(&e)),
                         Ok(body) => match classify(status, &headers, &body) {
