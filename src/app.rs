@@ -19,7 +19,7 @@ use crate::rows::DateWindow;
 use crate::run::{run_query, RunContext, Trigger};
 use crate::scheduler::Scheduler;
 use crate::sources::http::ApiClient;
-use crate::sources::Source;
+use crate::sources::{Platform, Source};
 use crate::status::StatusReport;
 use crate::store::{ConnectionStatus, RunRecord, Store, StoreError, TokenSet};
 use crate::web;
@@ -71,10 +71,14 @@ impl App {
         let auth = Auth::new(&config, store.clone(), clock.clone());
         let notifier = Notifier::new(&config, &queries, store.clone(), clock.clone());
         let api = ApiClient::new(auth.clone(), config.http);
-        let sources: HashMap<String, Source> = config
+        let sources: HashMap<(String, Platform), Source> = config
             .connections
             .iter()
-            .map(|c| (c.id.clone(), Source::new(c, api.clone())))
+            .flat_map(|c| {
+                Source::all_for(c, &api)
+                    .into_iter()
+                    .map(|(platform, source)| ((c.id.clone(), platform), source))
+            })
             .collect();
         Self {
             inner: Arc::new(AppInner {
@@ -145,9 +149,16 @@ impl App {
         &self.inner.ctx.notifier
     }
 
-    /// The reader for a connection.
-    pub fn source(&self, connection: &str) -> Option<&Source> {
-        self.inner.ctx.sources.get(connection)
+    /// The reader of `platform` on `connection`.
+    pub fn source(&self, connection: &str, platform: Platform) -> Option<&Source> {
+        self.inner.ctx.sources.get(&(connection.to_string(), platform))
+    }
+
+    /// The first reader of `connection`, for what every platform of its login answers alike
+    /// (who the token belongs to).
+    pub fn any_source(&self, connection: &str) -> Option<&Source> {
+        let conn = self.inner.config.connections.iter().find(|c| c.id == connection)?;
+        self.source(connection, *conn.provider.platforms().first()?)
     }
 
     /// Valid queries.

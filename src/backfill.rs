@@ -12,15 +12,11 @@ use chrono::{DateTime, Months, NaiveDate, Utc};
 use crate::query::{Query, WriteMode};
 use crate::rows::DateWindow;
 use crate::run::{run_query, run_window, RunContext, Trigger};
-use crate::sources::Provider;
 use crate::store::{GapState, Outcome, RunRecord, StoreError};
 
-/// How far back a platform serves report data.
-fn history_limit(provider: Provider, today: NaiveDate) -> NaiveDate {
-    match provider {
-        // Graph: insights are kept for 37 months.
-        Provider::MetaAds => today - Months::new(37),
-    }
+/// How far back `query`'s platform serves report data.
+fn history_limit(query: &Query, today: NaiveDate) -> NaiveDate {
+    today - Months::new(query.platform.history_months())
 }
 
 /// One run a backfill will make.
@@ -40,7 +36,7 @@ pub fn plan(ctx: &RunContext, queries: &[Query]) -> Result<Vec<Step>, StoreError
     let now = ctx.clock.now();
     let mut steps = Vec::new();
     for (index, query) in queries.iter().enumerate() {
-        let oldest = history_limit(query.provider, now.date_naive());
+        let oldest = history_limit(query, now.date_naive());
         let mut windows = BTreeMap::new();
         for mut gap in ctx.store.gaps(&query.name)? {
             if gap.state != GapState::Open {

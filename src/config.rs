@@ -191,10 +191,15 @@ struct RawConnection {
     auth_url: Option<String>,
     /// Token endpoint override.
     token_url: Option<String>,
-    /// API base URL override (scheme, host, port).
+    /// API base URL override (scheme, host, port): every API of the provider is asked there
+    /// instead of at its real host (the sandbox serves them all on one origin).
     api_base_url: Option<String>,
-    /// Graph API version, e.g. `v25.0`.
+    /// API version: Graph `v25.0`, Google Ads `v26`, LinkedIn `202610` (`LinkedIn-Version`).
     api_version: Option<String>,
+    /// Google Ads developer token, inline (optional since the 2026 sunset; sent when set).
+    developer_token: Option<String>,
+    /// Name of an environment variable holding the Google Ads developer token.
+    developer_token_env: Option<String>,
     /// OAuth scopes requested at consent.
     scopes: Option<Vec<String>>,
     /// People responsible for the connection (reconnect emails go to them).
@@ -323,14 +328,27 @@ pub struct ConnectionConfig {
     pub auth_url: Url,
     /// Token endpoint.
     pub token_url: Url,
-    /// API base URL.
-    pub api_base_url: Url,
-    /// API version path segment.
+    /// Where the provider's APIs are asked instead of their real hosts, when set.
+    pub api_base_url: Option<Url>,
+    /// API version (a path segment for Graph and Google Ads, a header for LinkedIn).
     pub api_version: String,
+    /// Google Ads `developer-token` header, when configured.
+    pub developer_token: Option<Secret>,
     /// Scopes requested at consent.
     pub scopes: Vec<String>,
     /// People responsible for the connection.
     pub owners: Vec<String>,
+}
+
+impl ConnectionConfig {
+    /// The base URL of an API whose real origin is `real`: the connection's override when it
+    /// has one (tests and the sandbox), else the real host.
+    pub fn api_base(&self, real: &str) -> Url {
+        match &self.api_base_url {
+            Some(base) => base.clone(),
+            None => Url::parse(real).expect("real API origins are valid URLs"),
+        }
+    }
 }
 
 /// Settings given on the command line or in the environment, which win over the file.
@@ -497,30 +515,32 @@ impl Config {
                 ));
             }
             let provider = parse_provider(&rc.provider).map_err(|m| invalid(&field("provider"), m))?;
-            let client_secret = match (rc.client_secret, rc.client_secret_env) {
-                (Some(s), None) => Secret::new(s),
-                (None, Some(var)) => match std::env::var(&var) {
-                    Ok(v) if !v.is_empty() => Secret::new(v),
-                    _ => {
-                        return Err(invalid(
-                            &field("client_secret_env"),
-                            format!("environment variable {var} is not set"),
-                        ))
-                    }
-                },
-                (Some(_), Some(_)) => {
-                    return Err(invalid(
-                        &field("client_secret"),
-                        "set client_secret or client_secret_env, not both".into(),
-                    ))
-                }
-                (None, None) => {
-                    return Err(invalid(
-                        &field("client_secret"),
-                        "missing: set client_secret or client_secret_env".into(),
-                    ))
-                }
+            let secret = |inline: Option<String>, env: Option<String>, name: &str| {
+                inline_or_env(inline, env).map_err(|(on_env, message)| {
+                    let key = if on_env {
+                        format!("{name}_env")
+                    } else {
+                        name.to_string()
+                    };
+                    invalid(&field(&key), message.replace("{key}", name))
+                })
             };
+            let client_secret = secret(rc.client_secret, rc.client_secret_env, "client_secret")?.ok_or_else(|| {
+                invalid(
+                    &field("client_secret"),
+                    "missing: set client_secret or client_secret_env".into(),
+                )
+            })?;
+            let developer_token = secret(rc.developer_token, rc.developer_token_env, "developer_token")?;
+            if developer_token.is_some() && provider != Provider::Google {
+                return Err(invalid(
+                    &field("developer_token"),
+                    format!(
+                        "developer_token is for Google Ads; provider {:?} has none",
+                        provider.as_str()
+                    ),
+                ));
+            }
             let endpoints = provider_defaults(provider);
             let url_or = |value: Option<String>, default: &str, name: &str| {
                 parse_url(value.as_deref().unwrap_or(default)).map_err(|m| invalid(&field(name), m))
@@ -528,7 +548,11 @@ impl Config {
             connections.push(ConnectionConfig {
                 auth_url: url_or(rc.auth_url, endpoints.auth_url, "auth_url")?,
                 token_url: url_or(rc.token_url, endpoints.token_url, "token_url")?,
-                api_base_url: url_or(rc.api_base_url, endpoints.api_base_url, "api_base_url")?,
+                api_base_url: rc
+                    .api_base_url
+                    .map(|url| parse_url(&url).map_err(|m| invalid(&field("api_base_url"), m)))
+                    .transpose()?,
+                developer_token,
                 api_version: rc.api_version.unwrap_or_else(|| endpoints.api_version.into()),
                 scopes: rc
                     .scopes
@@ -643,11 +667,24 @@ fn email_config(raw: RawEmail, outbox_dir: PathBuf) -> Result<EmailConfig, (Stri
     })
 }
 
+/// A secret given inline or through an environment variable (never both). An error says
+/// whether the `_env` key is the wrong one; `{key}` in its message stands for the key's name.
+fn inline_or_env(inline: Option<String>, env: Option<String>) -> Result<Option<Secret>, (bool, String)> {
+    match (inline, env) {
+        (Some(s), None) => Ok(Some(Secret::new(s))),
+        (None, Some(var)) => match std::env::var(&var) {
+            Ok(v) if !v.is_empty() => Ok(Some(Secret::new(v))),
+            _ => Err((true, format!("environment variable {var} is not set"))),
+        },
+        (Some(_), Some(_)) => Err((false, "set {key} or {key}_env, not both".into())),
+        (None, None) => Ok(None),
+    }
+}
+
 /// Real-platform endpoints of a provider, used unless a connection overrides them.
 struct ProviderDefaults {
     auth_url: &'static str,
     token_url: &'static str,
-    api_base_url: &'static str,
     api_version: &'static str,
     scopes: &'static [&'static str],
 }
@@ -657,18 +694,37 @@ fn provider_defaults(provider: Provider) -> ProviderDefaults {
         Provider::MetaAds => ProviderDefaults {
             auth_url: "https://www.facebook.com/v25.0/dialog/oauth",
             token_url: "https://graph.facebook.com/v25.0/oauth/access_token",
-            api_base_url: "https://graph.facebook.com",
             api_version: "v25.0",
             scopes: &["ads_read"],
+        },
+        // One Google login serves Google Ads and GA4; `openid email` name the person in the
+        // status page and emails.
+        Provider::Google => ProviderDefaults {
+            auth_url: "https://accounts.google.com/o/oauth2/v2/auth",
+            token_url: "https://oauth2.googleapis.com/token",
+            api_version: "v26",
+            scopes: &[
+                "openid",
+                "email",
+                crate::sources::google_ads::SCOPE,
+                crate::sources::ga4::SCOPE,
+            ],
+        },
+        Provider::LinkedinAds => ProviderDefaults {
+            auth_url: "https://www.linkedin.com/oauth/v2/authorization",
+            token_url: "https://www.linkedin.com/oauth/v2/accessToken",
+            api_version: "202610",
+            // `r_ads` lists the member's ad accounts; `r_ads_reporting` reads their analytics.
+            scopes: &[crate::sources::linkedin_ads::SCOPE, "r_ads"],
         },
     }
 }
 
 fn parse_provider(name: &str) -> Result<Provider, String> {
-    match name {
-        "meta_ads" => Ok(Provider::MetaAds),
-        other => Err(format!("unknown provider {other:?}; supported: \"meta_ads\"")),
-    }
+    Provider::parse(name).ok_or_else(|| {
+        let known: Vec<String> = Provider::ALL.iter().map(|p| format!("{:?}", p.as_str())).collect();
+        format!("unknown provider {name:?}; supported: {}", known.join(", "))
+    })
 }
 
 fn parse_url(text: &str) -> Result<Url, String> {
@@ -713,7 +769,10 @@ owners = ["owner@example.com"]
         assert_eq!(config.queries_dir, Path::new("/etc/adsync/queries"));
         assert_eq!(config.public_url.as_str(), "http://127.0.0.1:9000/");
         let meta = config.connection("meta-demo").unwrap();
-        assert_eq!(meta.api_base_url.as_str(), "http://127.0.0.1:8788/");
+        assert_eq!(
+            meta.api_base("https://graph.facebook.com").as_str(),
+            "http://127.0.0.1:8788/"
+        );
         assert_eq!(
             meta.token_url.as_str(),
             "https://graph.facebook.com/v25.0/oauth/access_token"

@@ -135,9 +135,10 @@ pub async fn run(options: DemoOptions, shutdown: CancellationToken) -> Result<Ve
     )?;
     let sandbox_url = Url::parse(&sandbox.base_url()).expect("the sandbox base URL is a URL");
     for conn in &mut config.connections {
-        for url in [&mut conn.auth_url, &mut conn.token_url, &mut conn.api_base_url] {
+        for url in [&mut conn.auth_url, &mut conn.token_url] {
             point_at(url, &sandbox_url);
         }
+        conn.api_base_url = Some(sandbox_url.clone());
     }
 
     let app = App::build(config, options.clock.clone())?;
@@ -283,19 +284,9 @@ pub async fn connect_via_sandbox(app: &App, connection: &str, user: &str) -> Res
         .complete_authorization(connection, &code, &pending.verifier)
         .await
         .map_err(|e| fail(e.to_string()))?;
-    if let Some(source) = app.source(connection) {
-        let identity = source.identity().await.map_err(|e| fail(e.to_string()))?;
-        tracing::info!("Connected {connection} as sandbox user {}.", identity.name);
-        app.auth()
-            .record_identity(connection, identity)
-            .await
-            .map_err(|e| fail(e.to_string()))?;
-        if let Some(at) = source.data_access_expires_at().await.map_err(|e| fail(e.to_string()))? {
-            app.auth()
-                .record_data_access_expiry(connection, at)
-                .await
-                .map_err(|e| fail(e.to_string()))?;
-        }
-    }
+    let identity = crate::reconnect::settle_new_token(app, connection)
+        .await
+        .map_err(|e| fail(e.to_string()))?;
+    tracing::info!("Connected {connection} as sandbox user {}.", identity.name);
     Ok(())
 }

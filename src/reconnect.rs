@@ -2,13 +2,16 @@
 //! new token, check it reaches every account the connection's queries use, resume them all
 //! in one step, and backfill what they missed.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
 
 use crate::app::App;
 use crate::auth::AuthError;
+use crate::query::Query;
 use crate::sources::http::FetchError;
-use crate::sources::Provider;
-use crate::store::{ConnectionStatus, QueryPause, StoreError};
+use crate::sources::{Platform, Provider};
+use crate::store::{ConnectionStatus, Identity, QueryPause, StoreError};
 
 /// Why a reconnect did not complete.
 #[derive(Debug, thiserror::Error)]
@@ -51,26 +54,20 @@ pub async fn complete(
         .map(|s| s.since);
     let auth = app.auth();
     auth.complete_authorization(connection, code, verifier).await?;
-    let conn = app
-        .config()
-        .connections
-        .iter()
-        .find(|c| c.id == connection)
-        .ok_or_else(|| AuthError::UnknownConnection(connection.to_string()))?;
-    if conn.provider == Provider::MetaAds {
-        // The code gives a short-lived user token; reports need the ~60-day one.
-        auth.exchange_long_lived(connection).await?;
-    }
-    let source = app
-        .source(connection)
-        .ok_or_else(|| AuthError::UnknownConnection(connection.to_string()))?;
-    let identity = source.identity().await?;
+    let identity = settle_new_token(app, connection).await?;
     let name = identity.name.clone();
-    auth.record_identity(connection, identity).await?;
-    if let Some(at) = source.data_access_expires_at().await? {
-        auth.record_data_access_expiry(connection, at).await?;
+    let granted = app.auth().granted_scopes(connection).map_err(ReconnectError::Auth)?;
+    // Each platform the connection's queries read lists the accounts the new login reaches.
+    let mut reachable: BTreeMap<Platform, BTreeSet<String>> = BTreeMap::new();
+    for query in app.queries().iter().filter(|q| q.connection == connection) {
+        if reachable.contains_key(&query.platform) || !granted.iter().any(|s| s == query.platform.scope()) {
+            continue;
+        }
+        let source = app
+            .source(connection, query.platform)
+            .ok_or_else(|| AuthError::UnknownConnection(connection.to_string()))?;
+        reachable.insert(query.platform, source.accounts().await?.into_iter().collect());
     }
-    let reachable: BTreeSet<String> = source.accounts().await?.into_iter().collect();
 
     let now = app.clock().now();
     let mut report = ReconnectReport {
@@ -81,13 +78,20 @@ pub async fn complete(
     };
     let store = app.store();
     for query in app.queries().iter().filter(|q| q.connection == connection) {
-        let missing: Vec<String> = query
-            .accounts
-            .iter()
-            .filter(|a| !reachable.contains(*a))
-            .cloned()
-            .collect();
         let mut state = store.query_state(&query.name)?.unwrap_or_default();
+        let Some(reached) = reachable.get(&query.platform) else {
+            state.paused = Some(missing_scope(query, &name, now));
+            report
+                .missing
+                .push((query.name.clone(), vec![query.platform.scope().to_string()]));
+            store.put_query_state(&query.name, &state)?;
+            continue;
+        };
+        let missing: Vec<String> = query
+            .reached_accounts()
+            .into_iter()
+            .filter(|a| !reached.contains(a))
+            .collect();
         if missing.is_empty() {
             state.paused = None;
             report.resumed.push(query.name.clone());
@@ -138,4 +142,43 @@ pub async fn complete(
         }
     });
     Ok(report)
+}
+
+/// What a freshly granted token needs before use: Meta's long-lived exchange, then who it
+/// belongs to and when its data access ends, recorded with the token.
+pub async fn settle_new_token(app: &App, connection: &str) -> Result<Identity, ReconnectError> {
+    let auth = app.auth();
+    let conn = app
+        .config()
+        .connections
+        .iter()
+        .find(|c| c.id == connection)
+        .ok_or_else(|| AuthError::UnknownConnection(connection.to_string()))?;
+    if conn.provider == Provider::MetaAds {
+        // The code gives a short-lived user token; reports need the ~60-day one.
+        auth.exchange_long_lived(connection).await?;
+    }
+    let source = app
+        .any_source(connection)
+        .ok_or_else(|| AuthError::UnknownConnection(connection.to_string()))?;
+    let identity = source.identity().await?;
+    auth.record_identity(connection, identity.clone()).await?;
+    if let Some(at) = source.data_access_expires_at().await? {
+        auth.record_data_access_expiry(connection, at).await?;
+    }
+    Ok(identity)
+}
+
+/// The pause of a query whose platform the login was not granted.
+pub fn missing_scope(query: &Query, who: &str, now: DateTime<Utc>) -> QueryPause {
+    QueryPause {
+        reason: "missing_scope".to_string(),
+        detail: format!(
+            "{who} did not grant {} (scope {}), which {} needs; reconnect and allow it",
+            query.platform.as_str(),
+            query.platform.scope(),
+            query.name
+        ),
+        since: now,
+    }
 }

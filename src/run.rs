@@ -21,7 +21,7 @@ use crate::rows::{DateWindow, RowBatch};
 use crate::sinks::csv::{CsvDelivery, CsvSink, DeliveryReport};
 use crate::sinks::SinkError;
 use crate::sources::http::FetchError;
-use crate::sources::Source;
+use crate::sources::{Platform, Source};
 use crate::store::{BrokenQuery, Gap, GapState, Outcome, RunRecord, Store, StoreError};
 
 /// Pages buffered between source and sink: one being written, one prefetched.
@@ -71,8 +71,8 @@ pub enum Trigger {
 pub struct RunContext {
     /// Where outcomes are recorded.
     pub store: Store,
-    /// A reader per connection id.
-    pub sources: HashMap<String, Source>,
+    /// A reader per connection id and platform it serves.
+    pub sources: HashMap<(String, Platform), Source>,
     /// Time.
     pub clock: SharedClock,
     /// Tokens, and whether a connection is paused.
@@ -208,7 +208,7 @@ pub async fn run_window(
 async fn deliver(ctx: &RunContext, query: &Query, window: DateWindow) -> Result<DeliveryReport, RunError> {
     let source = ctx
         .sources
-        .get(&query.connection)
+        .get(&(query.connection.clone(), query.platform))
         .ok_or_else(|| RunError::UnknownConnection(query.connection.clone()))?;
     let sink = sink_for(query);
     let (tx, rx) = mpsc::channel::<RowBatch>(PAGES_IN_FLIGHT);
@@ -238,7 +238,7 @@ pub fn sink_for(query: &Query) -> CsvSink {
     let columns = query.columns();
     let date_column = columns
         .iter()
-        .position(|c| query.provider.field(c).is_some_and(|f| f.is_row_date));
+        .position(|c| query.platform.field(c).is_some_and(|f| f.is_row_date));
     match &query.output {
         Output::Csv { path, mode } => CsvSink::new(path.clone(), *mode, columns, date_column),
     }

@@ -22,6 +22,7 @@ use url::Url;
 use crate::clock::SharedClock;
 use crate::config::{Config, ConnectionConfig};
 use crate::keyed::Keyed;
+use crate::sources::Provider;
 use crate::store::{ConnectionState, ConnectionStatus, Identity, Store, StoreError, TokenSet};
 
 pub use links::{LinkError, LinkSigner};
@@ -157,6 +158,14 @@ impl Auth {
         if let Some(hint) = login_hint {
             request = request.add_extra_param("login_hint", hint.to_string());
         }
+        if conn.provider == Provider::Google {
+            // Without `offline` Google issues no refresh token; `consent` makes it issue a
+            // new one even when the person approved adsync before (a reconnect).
+            request = request
+                .add_extra_param("access_type", "offline")
+                .add_extra_param("prompt", "consent")
+                .add_extra_param("include_granted_scopes", "true");
+        }
         let (url, state) = request.url();
         Ok(PendingAuthorization {
             url,
@@ -277,6 +286,11 @@ impl Auth {
         Ok(token.access_token)
     }
 
+    /// The scopes the connection's stored token was granted.
+    pub fn granted_scopes(&self, connection: &str) -> Result<Vec<String>, AuthError> {
+        Ok(self.stored_token(connection)?.scopes)
+    }
+
     /// Fails with [`AuthError::NeedsReconnect`] if the connection is paused.
     pub fn ensure_usable(&self, connection: &str) -> Result<(), AuthError> {
         match self.inner.store.connection(connection)? {
@@ -329,12 +343,7 @@ impl Auth {
                 tracing::info!(connection, "Access token refreshed.");
                 Ok(token.access_token)
             }
-            Err(RequestTokenError::ServerResponse(e))
-                if matches!(
-                    e.error(),
-                    BasicErrorResponseType::InvalidGrant | BasicErrorResponseType::UnauthorizedClient
-                ) =>
-            {
+            Err(RequestTokenError::ServerResponse(e)) if grant_is_dead(&e) => {
                 // Another process (a CLI run next to the daemon) may have won a rotation race:
                 // its new refresh token is in the store, and ours was the old one.
                 let stored = self.stored_token(connection)?;
@@ -487,6 +496,19 @@ fn token_set(
         obtained_at: now,
         last_used_at: previous.and_then(|p| p.last_used_at),
         data_access_expires_at: previous.and_then(|p| p.data_access_expires_at),
+    }
+}
+
+/// Whether a refresh error means only a person can renew the login: RFC 6749's
+/// `invalid_grant` (Google, Meta), `unauthorized_client` (Google, when the client changed), and
+/// LinkedIn's `invalid_request` "…refresh token is invalid, expired or revoked".
+fn grant_is_dead(e: &oauth2::basic::BasicErrorResponse) -> bool {
+    match e.error() {
+        BasicErrorResponseType::InvalidGrant | BasicErrorResponseType::UnauthorizedClient => true,
+        BasicErrorResponseType::InvalidRequest => e
+            .error_description()
+            .is_some_and(|d| d.contains("invalid, expired or revoked")),
+        _ => false,
     }
 }
 

@@ -20,12 +20,12 @@ use toml::Spanned;
 use super::{DateRange, Filter, Level, Output, Query, TimeIncrement, WriteMode};
 use crate::rows::DateWindow;
 use crate::scheduler::{self, Schedule};
-use crate::sources::Provider;
+use crate::sources::{Platform, Provider};
 
 /// What a query file is checked against.
 #[derive(Debug, Clone)]
 pub struct ValidationContext {
-    /// Connection ids from the config and their platforms.
+    /// Connection ids from the config and their providers.
     pub connections: HashMap<String, Provider>,
     /// Outputs must resolve inside this directory. A relative directory is taken relative
     /// to the current directory; it need not exist yet.
@@ -188,6 +188,14 @@ fn load(path: &Path, ctx: &ValidationContext) -> Result<Loaded, Vec<Diagnostic>>
 struct RawQuery {
     /// Connection id from the config.
     connection: Option<Spanned<String>>,
+    /// `meta_ads`, `google_ads`, `ga4` or `linkedin_ads`; only needed when the connection
+    /// serves several (a Google login reads Google Ads and GA4).
+    platform: Option<Spanned<String>>,
+    /// Google Ads: the manager account (MCC) the accounts are reached through.
+    login_customer_id: Option<Spanned<String>>,
+    /// Google Ads: a whole GAQL query instead of `level` and `fields`; adsync adds the date
+    /// condition of each run.
+    gaql: Option<Spanned<String>>,
     /// Platform account ids.
     accounts: Option<Spanned<Vec<Spanned<String>>>>,
     /// `account`, `campaign`, `adset` or `ad`.
@@ -196,8 +204,8 @@ struct RawQuery {
     fields: Option<Spanned<Vec<Spanned<String>>>>,
     /// Platform breakdowns (optional).
     breakdowns: Option<Spanned<Vec<Spanned<String>>>>,
-    /// Platform filters, passed through (optional).
-    filters: Option<Vec<Filter>>,
+    /// Platform filters (optional).
+    filters: Option<Spanned<Vec<Spanned<Filter>>>>,
     /// A preset name or `{ start, end }`.
     date_range: Option<Spanned<RawDateRange>>,
     /// `daily` (default) or `total`.
@@ -434,33 +442,84 @@ fn validate(name: &str, file: &Path, text: &str, ctx: &ValidationContext) -> Res
         provider
     });
 
+    let platform = provider.and_then(|provider| check_platform(&mut c, raw.platform, provider));
     let accounts = c
         .required(raw.accounts, "accounts", None)
-        .and_then(|accounts| check_accounts(&mut c, accounts, provider));
-    let level = c.required(raw.level, "level", None).and_then(|level| {
-        let parsed = parse_level(level.get_ref());
-        if parsed.is_none() {
-            c.at(
-                &level.span(),
-                format!(
-                    "unknown level {:?}, expected one of account, campaign, adset, ad",
-                    level.get_ref()
-                ),
-            );
+        .and_then(|accounts| check_accounts(&mut c, accounts, platform));
+    let login_customer_id = raw
+        .login_customer_id
+        .map(|id| only_for(&mut c, id, "login_customer_id", platform, Platform::GoogleAds))
+        .transpose()
+        .ok()
+        .flatten()
+        .filter(|id| {
+            let checked = Platform::GoogleAds.check_account(id.get_ref());
+            checked
+                .map_err(|m| c.at(&id.span(), format!("login_customer_id: {m}")))
+                .is_ok()
+        })
+        .map(Spanned::into_inner);
+    let gaql = match raw.gaql {
+        None => None,
+        Some(gaql) => only_for(&mut c, gaql, "gaql", platform, Platform::GoogleAds).ok(),
+    };
+    // GA4 rows are shaped by their dimensions, and a raw GAQL query names its own resource.
+    let needs_level = platform.is_none_or(|p| p.has_levels()) && gaql.is_none();
+    let level = match raw.level {
+        None if !needs_level => Some(Level::Account),
+        Some(level) if !needs_level => {
+            let why = if gaql.is_some() {
+                "a gaql query names its resource after FROM"
+            } else {
+                "GA4 reports have no level; their dimensions (in fields) shape the rows"
+            };
+            c.at(&level.span(), format!("level does not apply here: {why}"));
+            None
         }
-        parsed
-    });
+        level => c.required(level, "level", None).and_then(|level| {
+            let parsed = parse_level(level.get_ref());
+            if parsed.is_none() {
+                c.at(
+                    &level.span(),
+                    format!(
+                        "unknown level {:?}, expected one of account, campaign, adset, ad",
+                        level.get_ref()
+                    ),
+                );
+            }
+            parsed
+        }),
+    };
     // The append check needs the names even when one of them is wrong.
-    let field_names: Option<Vec<String>> = raw
+    let mut field_names: Option<Vec<String>> = raw
         .fields
         .as_ref()
         .map(|fields| fields.get_ref().iter().map(|f| f.get_ref().clone()).collect());
-    let fields = c
-        .required(raw.fields, "fields", None)
-        .and_then(|fields| check_fields(&mut c, fields, provider, level));
+    let fields = match (&gaql, raw.fields) {
+        (Some(gaql), None) => {
+            let selected = crate::sources::google_ads::gaql::select_list(gaql.get_ref());
+            let selected = selected.map_err(|m| c.at(&gaql.span(), format!("gaql: {m}"))).ok();
+            field_names.clone_from(&selected);
+            selected
+        }
+        (Some(_), Some(fields)) => {
+            c.at(
+                &fields.span(),
+                "fields does not apply with gaql: the columns are the gaql query's SELECT list",
+            );
+            None
+        }
+        (None, fields) => c
+            .required(fields, "fields", None)
+            .and_then(|fields| check_fields(&mut c, fields, platform, level)),
+    };
     let breakdowns = match raw.breakdowns {
         None => Some(Vec::new()),
-        Some(breakdowns) => check_breakdowns(&mut c, breakdowns, provider),
+        Some(breakdowns) => check_breakdowns(&mut c, breakdowns, platform),
+    };
+    let filters = match raw.filters {
+        None => Some(Vec::new()),
+        Some(filters) => check_filters(&mut c, filters, platform),
     };
     let date_range = c
         .required(raw.date_range, "date_range", None)
@@ -488,15 +547,16 @@ fn validate(name: &str, file: &Path, text: &str, ctx: &ValidationContext) -> Res
         .and_then(|schedule| check_schedule(&mut c, schedule));
     let output = c
         .required(raw.output, "output", None)
-        .and_then(|output| check_output(&mut c, output, ctx, provider, field_names.as_deref()));
+        .and_then(|output| check_output(&mut c, output, ctx, platform, field_names.as_deref()));
 
     let (
         Some(connection),
-        Some(provider),
+        Some(platform),
         Some(accounts),
         Some(level),
         Some(fields),
         Some(breakdowns),
+        Some(filters),
         Some(date_range),
         Some(time_increment),
         Some(notify),
@@ -504,11 +564,12 @@ fn validate(name: &str, file: &Path, text: &str, ctx: &ValidationContext) -> Res
         Some((output, output_at)),
     ) = (
         connection,
-        provider,
+        platform,
         accounts,
         level,
         fields,
         breakdowns,
+        filters,
         date_range,
         time_increment,
         notify,
@@ -527,12 +588,14 @@ fn validate(name: &str, file: &Path, text: &str, ctx: &ValidationContext) -> Res
             file: file.to_path_buf(),
             fingerprint: fingerprint(text),
             connection: connection.into_inner(),
-            provider,
+            platform,
             accounts,
+            login_customer_id,
+            gaql: gaql.map(Spanned::into_inner),
             level,
             fields,
             breakdowns,
-            filters: raw.filters.unwrap_or_default(),
+            filters,
             date_range,
             time_increment,
             notify,
@@ -580,60 +643,122 @@ fn check_list(
 fn check_accounts(
     c: &mut Checker<'_>,
     accounts: Spanned<Vec<Spanned<String>>>,
-    provider: Option<Provider>,
+    platform: Option<Platform>,
 ) -> Option<Vec<String>> {
     let if_empty = "accounts is empty: list at least one account id, e.g. \"act_1001\"";
     check_list(c, accounts, "account", Some(if_empty), |c, id, span| {
-        if provider == Some(Provider::MetaAds) && !is_meta_account(id) {
-            let hint = if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
-                format!("; did you mean \"act_{id}\"?")
-            } else {
-                String::new()
-            };
-            c.at(
-                span,
-                format!(
-                    "account id {id:?} is not a Meta ad account id: expected \"act_<digits>\", \
-                     e.g. \"act_1001\"{hint}"
-                ),
-            );
+        if let Some(Err(message)) = platform.map(|p| p.check_account(id)) {
+            c.at(span, message);
         }
     })
 }
 
-fn is_meta_account(id: &str) -> bool {
-    id.strip_prefix("act_")
-        .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+/// Which of the connection's platforms the query reads: the one it names, or the only one.
+fn check_platform(c: &mut Checker<'_>, named: Option<Spanned<String>>, provider: Provider) -> Option<Platform> {
+    let served = provider.platforms();
+    let names = || {
+        served
+            .iter()
+            .map(|p| format!("{:?}", p.as_str()))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    };
+    match named {
+        None if served.len() == 1 => Some(served[0]),
+        None => {
+            c.whole(format!(
+                "missing key \"platform\": this query's connection ({}) serves {}; say which",
+                provider.as_str(),
+                names()
+            ));
+            None
+        }
+        Some(name) => {
+            let platform = Platform::parse(name.get_ref()).filter(|p| served.contains(p));
+            if platform.is_none() {
+                c.at(
+                    &name.span(),
+                    format!(
+                        "platform {:?} is not served by this query's connection ({}); expected {}",
+                        name.get_ref(),
+                        provider.as_str(),
+                        names()
+                    ),
+                );
+            }
+            platform
+        }
+    }
+}
+
+/// `value` of `key`, which only `owner`'s queries may have; an error otherwise.
+fn only_for<T>(
+    c: &mut Checker<'_>,
+    value: Spanned<T>,
+    key: &str,
+    platform: Option<Platform>,
+    owner: Platform,
+) -> Result<Spanned<T>, ()> {
+    match platform {
+        Some(p) if p != owner => {
+            c.at(
+                &value.span(),
+                format!(
+                    "{key} applies to {} queries only; this query reads {}",
+                    owner.as_str(),
+                    p.as_str()
+                ),
+            );
+            Err(())
+        }
+        // Without a known platform the mistake (if any) is already reported.
+        None => Err(()),
+        Some(_) => Ok(value),
+    }
+}
+
+fn check_filters(
+    c: &mut Checker<'_>,
+    filters: Spanned<Vec<Spanned<Filter>>>,
+    platform: Option<Platform>,
+) -> Option<Vec<Filter>> {
+    let before = c.found.len();
+    for filter in filters.get_ref() {
+        if let Some(Err(message)) = platform.map(|p| p.check_filter(filter.get_ref())) {
+            c.at(&filter.span(), format!("filter: {message}"));
+        }
+    }
+    (c.found.len() == before).then(|| filters.into_inner().into_iter().map(Spanned::into_inner).collect())
 }
 
 fn check_fields(
     c: &mut Checker<'_>,
     fields: Spanned<Vec<Spanned<String>>>,
-    provider: Option<Provider>,
+    platform: Option<Platform>,
     level: Option<Level>,
 ) -> Option<Vec<String>> {
     let if_empty = "fields is empty: list the columns to report, e.g. [\"date_start\", \"impressions\"]";
     check_list(c, fields, "field", Some(if_empty), |c, name, span| {
         // Without a known connection there is no catalog to check against; the unknown
         // connection is already reported.
-        let Some(provider) = provider else { return };
-        let Some(spec) = provider.field(name) else {
-            let known: Vec<&str> = provider.fields().iter().map(|f| f.name).collect();
+        let Some(platform) = platform else { return };
+        let Some(spec) = platform.field(name) else {
+            let known: Vec<&str> = platform.fields().iter().map(|f| f.name).collect();
             let message = match closest(name, &known) {
                 Some(guess) => format!(
                     "unknown field {name:?} for {}; did you mean {guess:?}?",
-                    provider.as_str()
+                    platform.as_str()
                 ),
                 None => format!(
                     "unknown field {name:?} for {}; known fields: {}",
-                    provider.as_str(),
+                    platform.as_str(),
                     known.join(", ")
                 ),
             };
             c.at(span, message);
             return;
         };
-        if let Some(level) = level.filter(|level| spec.min_level > *level) {
+        if let Some(level) = level.filter(|level| spec.min_level > *level && platform.has_levels()) {
             let fine_enough: Vec<String> = LEVELS
                 .into_iter()
                 .filter(|l| *l >= spec.min_level)
@@ -654,18 +779,23 @@ fn check_fields(
 fn check_breakdowns(
     c: &mut Checker<'_>,
     breakdowns: Spanned<Vec<Spanned<String>>>,
-    provider: Option<Provider>,
+    platform: Option<Platform>,
 ) -> Option<Vec<String>> {
     check_list(c, breakdowns, "breakdown", None, |c, name, span| {
-        if let Some(provider) = provider.filter(|p| !p.breakdowns().contains(&name)) {
-            c.at(
-                span,
+        if let Some(platform) = platform.filter(|p| !p.breakdowns().contains(&name)) {
+            let message = if platform.breakdowns().is_empty() {
+                format!(
+                    "{} has no breakdowns; list segments and dimensions such as {name:?} in fields",
+                    platform.as_str()
+                )
+            } else {
                 format!(
                     "unknown breakdown {name:?} for {}, expected one of {}",
-                    provider.as_str(),
-                    provider.breakdowns().join(", ")
-                ),
-            );
+                    platform.as_str(),
+                    platform.breakdowns().join(", ")
+                )
+            };
+            c.at(span, message);
         }
     })
 }
@@ -762,7 +892,7 @@ fn check_output(
     c: &mut Checker<'_>,
     output: Spanned<RawOutput>,
     ctx: &ValidationContext,
-    provider: Option<Provider>,
+    platform: Option<Platform>,
     fields: Option<&[String]>,
 ) -> Option<(Output, (usize, usize))> {
     let table = output.span();
@@ -783,7 +913,7 @@ fn check_output(
         Some(mode) => match mode.get_ref().as_str() {
             "replace" => Some(WriteMode::Replace),
             "append" => {
-                let row_date = provider.and_then(|p| p.fields().iter().find(|f| f.is_row_date));
+                let row_date = platform.and_then(|p| p.fields().iter().find(|f| f.is_row_date));
                 if let (Some(row_date), Some(fields)) = (row_date, fields) {
                     // Empty fields has its own diagnostic.
                     if !fields.is_empty() && !fields.iter().any(|f| f == row_date.name) {
@@ -981,7 +1111,9 @@ mode = "append"
             file: path.clone(),
             fingerprint: fingerprint(GOOD),
             connection: "meta-demo".into(),
-            provider: Provider::MetaAds,
+            platform: Platform::MetaAds,
+            login_customer_id: None,
+            gaql: None,
             accounts: vec!["act_1001".into(), "act_1002".into()],
             level: Level::Campaign,
             fields: [
@@ -1050,7 +1182,7 @@ path = "a.csv"
         let got = f.problem(&with("breakdowns = [", "fieldz = ["));
         assert_eq!(
             got,
-            "5:1: unknown key \"fieldz\", expected one of connection, accounts, level, fields, \
+            "5:1: unknown key \"fieldz\", expected one of connection, platform, login_customer_id, gaql, accounts, level, fields, \
              breakdowns, filters, date_range, time_increment, notify, schedule, output"
         );
         let got = f.problem(&with("timezone =", "time_zone ="));

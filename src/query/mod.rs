@@ -16,7 +16,7 @@ pub(crate) use load::line_col;
 pub use load::{load_dir, load_file, Diagnostic, ValidationContext};
 
 use crate::scheduler::Schedule;
-use crate::sources::Provider;
+use crate::sources::Platform;
 
 /// A validated query, ready to schedule.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,11 +29,15 @@ pub struct Query {
     pub fingerprint: String,
     /// Connection id from the config.
     pub connection: String,
-    /// The connection's platform, resolved at load time.
-    pub provider: Provider,
-    /// Platform account ids, e.g. `act_1001`.
+    /// The platform read, resolved at load time from the connection (and `platform`).
+    pub platform: Platform,
+    /// Platform account ids, e.g. `act_1001`, `1234567890`.
     pub accounts: Vec<String>,
-    /// Aggregation level of each row.
+    /// Google Ads: the manager account the accounts are reached through.
+    pub login_customer_id: Option<String>,
+    /// Google Ads: a raw GAQL query; its SELECT list is `fields`.
+    pub gaql: Option<String>,
+    /// Aggregation level of each row (`Account` for GA4 and raw GAQL, where it has no say).
     pub level: Level,
     /// Platform field names, in output column order.
     pub fields: Vec<String>,
@@ -54,6 +58,15 @@ pub struct Query {
 }
 
 impl Query {
+    /// The accounts the connection's login must reach for this query to run: the manager
+    /// account when the query goes through one, else the accounts themselves.
+    pub fn reached_accounts(&self) -> Vec<String> {
+        match &self.login_customer_id {
+            Some(manager) => vec![manager.clone()],
+            None => self.accounts.clone(),
+        }
+    }
+
     /// Output columns: the fields, then any breakdown not already among them.
     pub fn columns(&self) -> Vec<String> {
         let mut columns = self.fields.clone();

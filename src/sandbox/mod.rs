@@ -14,8 +14,13 @@ mod control;
 pub mod data;
 mod error;
 pub mod faults;
+pub mod ga4;
+pub mod google_ads;
+pub mod linkedin;
 mod meta;
 mod oauth;
+pub mod oauth_google;
+pub mod oauth_linkedin;
 mod params;
 mod settings;
 mod state;
@@ -104,10 +109,15 @@ pub fn router(sandbox: Sandbox) -> Router {
         .route("/{version}/me/adaccounts", get(meta::ad_accounts))
         .route("/{version}/{node}", get(meta::node))
         .route("/{version}/{node}/insights", get(meta::insights).post(meta::insights))
+        .merge(google_ads::routes())
+        .merge(ga4::routes())
+        .merge(linkedin::routes())
         .route_layer(middleware::from_fn_with_state(sandbox.clone(), api_usage));
     let platform = Router::new()
         .route("/{version}/dialog/oauth", get(oauth::authorize).post(oauth::decide))
         .route("/{version}/oauth/access_token", get(oauth::token).post(oauth::token))
+        .merge(oauth_google::routes())
+        .merge(oauth_linkedin::routes())
         .merge(api)
         .route_layer(middleware::from_fn_with_state(sandbox.clone(), inject_faults))
         .route_layer(middleware::from_fn_with_state(sandbox.clone(), hold_requests));
@@ -170,8 +180,23 @@ async fn inject_faults(State(sandbox): State<Sandbox>, request: Request, next: N
         return next.run(request).await;
     };
     Counters::bump(&sandbox.counters().faults_injected, 1);
-    if let Some(error) = faults::error_response(&fault, &path) {
-        return error.into_response();
+    let platform_answer = if google_ads::serves(&path) {
+        Some(google_ads::fault_response(&fault))
+    } else if ga4::serves(&path) {
+        Some(ga4::fault_response(&fault))
+    } else if linkedin::serves(&path) {
+        Some(linkedin::fault_response(&fault))
+    } else {
+        None
+    };
+    match platform_answer {
+        Some(Some(answer)) => return answer,
+        Some(None) => {}
+        None => {
+            if let Some(error) = faults::error_response(&fault, &path) {
+                return error.into_response();
+            }
+        }
     }
     // A body cut off halfway, as a dropped connection or a proxy might leave it.
     let response = next.run(request).await;

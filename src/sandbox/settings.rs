@@ -46,6 +46,16 @@ pub struct SandboxSettings {
     pub latency_ms: u64,
     /// Largest `limit` a page may have; larger requests are capped, as Graph does.
     pub max_page_size: u32,
+    /// Google's authorization server.
+    pub google_oauth: super::oauth_google::Settings,
+    /// LinkedIn's authorization server.
+    pub linkedin_oauth: super::oauth_linkedin::Settings,
+    /// The Google Ads world.
+    pub google_ads: super::google_ads::Settings,
+    /// The GA4 world.
+    pub ga4: super::ga4::Settings,
+    /// The LinkedIn Ads world.
+    pub linkedin: super::linkedin::Settings,
 }
 
 impl Default for SandboxSettings {
@@ -69,6 +79,11 @@ impl Default for SandboxSettings {
             async_polls_to_complete: 2,
             latency_ms: 0,
             max_page_size: 5000,
+            google_oauth: Default::default(),
+            linkedin_oauth: Default::default(),
+            google_ads: Default::default(),
+            ga4: Default::default(),
+            linkedin: Default::default(),
         }
     }
 }

@@ -3,7 +3,11 @@
 //! Each platform has a folder with the same shape (fields catalog, client, decoding); the
 //! shared fetch logic (retries, backoff, error classification) lives in [`http`].
 
+pub mod ga4;
+pub mod google;
+pub mod google_ads;
 pub mod http;
+pub mod linkedin_ads;
 pub mod meta_ads;
 
 use std::collections::VecDeque;
@@ -25,35 +29,17 @@ pub const UNIT_PAGES_AHEAD: usize = 1;
 /// A unit being fetched: its pages as they come, and the task's result.
 type RunningUnit = (mpsc::Receiver<RowBatch>, JoinHandle<Result<u64, FetchError>>);
 
-/// The parts of a query a fetch task owns.
-struct UnitQuery {
-    level: Level,
-    breakdowns: Vec<String>,
-    filters: Vec<crate::query::Filter>,
-    increment: TimeIncrement,
-}
-
-impl UnitQuery {
-    fn of(query: &Query) -> Self {
-        Self {
-            level: query.level,
-            breakdowns: query.breakdowns.clone(),
-            filters: query.filters.clone(),
-            increment: query.time_increment,
-        }
-    }
-}
-
 /// The (account, dates) pieces of a report, in output order. Daily rows are cut into slices
-/// short enough for synchronous reads; whole-window totals cannot be cut.
+/// the platform reads cheaply (Meta: short enough for synchronous reads); whole-window
+/// totals cannot be cut.
 fn units(query: &Query, window: DateWindow) -> Vec<(String, DateWindow)> {
-    let slices: Vec<DateWindow> = match query.time_increment {
-        TimeIncrement::Total => vec![window],
-        TimeIncrement::Daily => {
+    let slices: Vec<DateWindow> = match (query.time_increment, query.platform.max_unit_days()) {
+        (TimeIncrement::Total, _) | (TimeIncrement::Daily, None) => vec![window],
+        (TimeIncrement::Daily, Some(max_days)) => {
             let mut slices = Vec::new();
             let mut start = window.start;
             while start <= window.end {
-                let end = (start + chrono::Days::new(meta_ads::ASYNC_AFTER_DAYS as u64 - 1)).min(window.end);
+                let end = (start + chrono::Days::new(max_days as u64 - 1)).min(window.end);
                 slices.push(DateWindow::new(start, end));
                 start = end + chrono::Days::new(1);
             }
@@ -67,38 +53,95 @@ fn units(query: &Query, window: DateWindow) -> Vec<(String, DateWindow)> {
         .collect()
 }
 
-/// A connection's platform reader.
+/// A reader for one platform, on one connection.
 #[derive(Debug, Clone)]
 pub enum Source {
     /// Meta Ads insights.
     MetaAds(meta_ads::MetaAds),
+    /// Google Ads reports (GAQL through `googleAds:searchStream`).
+    GoogleAds(google_ads::GoogleAds),
+    /// Google Analytics 4 Data API reports.
+    Ga4(ga4::Ga4),
+    /// LinkedIn Ads analytics.
+    LinkedinAds(linkedin_ads::LinkedinAds),
 }
 
 impl Source {
-    /// The reader for `conn`, sending every request through `api`.
-    pub fn new(conn: &ConnectionConfig, api: ApiClient) -> Self {
-        match conn.provider {
-            Provider::MetaAds => Source::MetaAds(meta_ads::MetaAds::new(conn, api)),
+    /// The `platform` reader for `conn`, sending every request through `api`.
+    pub fn new(conn: &ConnectionConfig, platform: Platform, api: ApiClient) -> Self {
+        match platform {
+            Platform::MetaAds => Source::MetaAds(meta_ads::MetaAds::new(conn, api)),
+            Platform::GoogleAds => Source::GoogleAds(google_ads::GoogleAds::new(conn, api)),
+            Platform::Ga4 => Source::Ga4(ga4::Ga4::new(conn, api)),
+            Platform::LinkedinAds => Source::LinkedinAds(linkedin_ads::LinkedinAds::new(conn, api)),
         }
     }
 
-    /// When the user's data-access consent ends, where the platform says.
+    /// The readers of every platform `conn` serves.
+    pub fn all_for(conn: &ConnectionConfig, api: &ApiClient) -> Vec<(Platform, Source)> {
+        conn.provider
+            .platforms()
+            .iter()
+            .map(|platform| (*platform, Source::new(conn, *platform, api.clone())))
+            .collect()
+    }
+
+    fn api(&self) -> &ApiClient {
+        match self {
+            Source::MetaAds(s) => s.api(),
+            Source::GoogleAds(s) => s.api(),
+            Source::Ga4(s) => s.api(),
+            Source::LinkedinAds(s) => s.api(),
+        }
+    }
+
+    /// When the user's data-access consent ends, where the platform says (Meta only).
     pub async fn data_access_expires_at(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, FetchError> {
         match self {
             Source::MetaAds(meta) => meta.data_access_expires_at().await,
+            Source::GoogleAds(_) | Source::Ga4(_) | Source::LinkedinAds(_) => Ok(None),
         }
     }
 
     /// The accounts the connection's token can read, in the ids query files use.
     pub async fn accounts(&self) -> Result<Vec<String>, FetchError> {
         match self {
-            Source::MetaAds(meta) => meta.ad_accounts().await,
+            Source::MetaAds(s) => s.ad_accounts().await,
+            Source::GoogleAds(s) => s.accounts().await,
+            Source::Ga4(s) => s.accounts().await,
+            Source::LinkedinAds(s) => s.accounts().await,
+        }
+    }
+
+    /// The platform user the connection's token acts as.
+    pub async fn identity(&self) -> Result<Identity, FetchError> {
+        match self {
+            Source::MetaAds(s) => s.identity().await,
+            Source::GoogleAds(s) => s.identity().await,
+            Source::Ga4(s) => s.identity().await,
+            Source::LinkedinAds(s) => s.identity().await,
+        }
+    }
+
+    /// One unit of a report: `account`'s rows for `window`, streamed into `tx` page by page.
+    async fn fetch_unit(
+        &self,
+        query: &Query,
+        account: &str,
+        window: DateWindow,
+        tx: &mpsc::Sender<RowBatch>,
+    ) -> Result<u64, FetchError> {
+        match self {
+            Source::MetaAds(s) => s.fetch(query, account, window, tx).await,
+            Source::GoogleAds(s) => s.fetch(query, account, window, tx).await,
+            Source::Ga4(s) => s.fetch(query, account, window, tx).await,
+            Source::LinkedinAds(s) => s.fetch(query, account, window, tx).await,
         }
     }
 
     /// Streams `query`'s rows for `window` into `tx`, in order: account by account, and for
-    /// daily rows in date slices of at most [`meta_ads::ASYNC_AFTER_DAYS`] days (each a cheap
-    /// synchronous read). Up to [`HttpPolicy::max_requests_per_connection`] units are fetched
+    /// daily rows in date slices of at most [`Platform::max_unit_days`] days where the platform
+    /// has such a limit. Up to [`HttpPolicy::max_requests_per_connection`] units are fetched
     /// at once — a latency-bound backfill of many accounts is not one request at a time —
     /// yet rows leave in order and memory stays bounded: each unit buffers at most
     /// [`UNIT_PAGES_AHEAD`] pages until its turn. Returns the number of rows sent.
@@ -110,13 +153,12 @@ impl Source {
         window: DateWindow,
         tx: &mpsc::Sender<RowBatch>,
     ) -> Result<u64, FetchError> {
-        let Source::MetaAds(meta) = self;
-        let columns = Arc::new(query.columns());
+        let shared = Arc::new(query.clone());
         let units = units(query, window);
         // Start with two units in flight; widen to the connection's limit once a unit turns out
         // to be a page or two (latency-bound), stay narrow when units are long (bound by
         // decoding and writing, where units waiting their turn would only hold memory).
-        let widest = meta.api().policy().max_requests_per_connection.max(1);
+        let widest = self.api().policy().max_requests_per_connection.max(1);
         let mut ahead = widest.min(2);
         let mut pending = units.into_iter();
         let mut running: VecDeque<RunningUnit> = VecDeque::new();
@@ -125,21 +167,9 @@ impl Source {
             while running.len() < ahead {
                 let Some((account, slice)) = pending.next() else { break };
                 let (unit_tx, unit_rx) = mpsc::channel(UNIT_PAGES_AHEAD);
-                let meta = meta.clone();
-                let columns = columns.clone();
-                let query = UnitQuery::of(query);
-                let task = tokio::spawn(async move {
-                    let request = meta_ads::InsightsRequest {
-                        account: &account,
-                        level: query.level,
-                        columns: &columns,
-                        breakdowns: &query.breakdowns,
-                        filters: &query.filters,
-                        window: slice,
-                        increment: query.increment,
-                    };
-                    meta.fetch(&request, &unit_tx).await
-                });
+                let source = self.clone();
+                let query = shared.clone();
+                let task = tokio::spawn(async move { source.fetch_unit(&query, &account, slice, &unit_tx).await });
                 running.push_back((unit_rx, task));
             }
             let Some((mut unit_rx, task)) = running.pop_front() else {
@@ -174,42 +204,102 @@ impl Source {
         }
         Ok(rows)
     }
-
-    /// The platform user the connection's token acts as.
-    pub async fn identity(&self) -> Result<Identity, FetchError> {
-        match self {
-            Source::MetaAds(meta) => meta.identity().await,
-        }
-    }
 }
 
-/// A supported ad platform.
+/// Who a connection logs in with: one OAuth authorization server, one token, and the
+/// platforms that token can serve (one Google login reads Google Ads and GA4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Provider {
-    /// Meta (Facebook) Marketing API insights.
+    /// Meta (Facebook) Login.
     MetaAds,
+    /// Google OAuth 2.0, for Google Ads and Google Analytics 4.
+    Google,
+    /// LinkedIn OAuth 2.0, for LinkedIn Ads.
+    LinkedinAds,
 }
 
 impl Provider {
+    /// Every provider, in the order config errors list them.
+    pub const ALL: [Provider; 3] = [Provider::MetaAds, Provider::Google, Provider::LinkedinAds];
+
     /// The name used in config files.
     pub fn as_str(self) -> &'static str {
         match self {
             Provider::MetaAds => "meta_ads",
+            Provider::Google => "google",
+            Provider::LinkedinAds => "linkedin_ads",
         }
+    }
+
+    /// The provider called `name` in config files.
+    pub fn parse(name: &str) -> Option<Provider> {
+        Provider::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+
+    /// The platforms a connection of this provider can read from.
+    pub fn platforms(self) -> &'static [Platform] {
+        match self {
+            Provider::MetaAds => &[Platform::MetaAds],
+            Provider::Google => &[Platform::GoogleAds, Platform::Ga4],
+            Provider::LinkedinAds => &[Platform::LinkedinAds],
+        }
+    }
+}
+
+/// A reporting API rows come from; a query reads from exactly one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Platform {
+    /// Meta Marketing API insights.
+    MetaAds,
+    /// Google Ads API.
+    GoogleAds,
+    /// Google Analytics 4 Data API.
+    Ga4,
+    /// LinkedIn Marketing API ad analytics.
+    LinkedinAds,
+}
+
+impl Platform {
+    /// The name used in query files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Platform::MetaAds => "meta_ads",
+            Platform::GoogleAds => "google_ads",
+            Platform::Ga4 => "ga4",
+            Platform::LinkedinAds => "linkedin_ads",
+        }
+    }
+
+    /// The platform called `name` in query files.
+    pub fn parse(name: &str) -> Option<Platform> {
+        [
+            Platform::MetaAds,
+            Platform::GoogleAds,
+            Platform::Ga4,
+            Platform::LinkedinAds,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == name)
     }
 
     /// Fields this platform can report, with the level each needs.
     pub fn fields(self) -> &'static [FieldSpec] {
         match self {
-            Provider::MetaAds => meta_ads::fields::FIELDS,
+            Platform::MetaAds => meta_ads::fields::FIELDS,
+            Platform::GoogleAds => google_ads::fields::FIELDS,
+            Platform::Ga4 => ga4::fields::FIELDS,
+            Platform::LinkedinAds => linkedin_ads::fields::FIELDS,
         }
     }
 
-    /// Breakdowns this platform accepts.
+    /// Breakdowns this platform accepts (only Meta has them; elsewhere segments and
+    /// dimensions are fields).
     pub fn breakdowns(self) -> &'static [&'static str] {
         match self {
-            Provider::MetaAds => meta_ads::fields::BREAKDOWNS,
+            Platform::MetaAds => meta_ads::fields::BREAKDOWNS,
+            Platform::GoogleAds | Platform::Ga4 | Platform::LinkedinAds => &[],
         }
     }
 
@@ -217,18 +307,94 @@ impl Provider {
     pub fn field(self, name: &str) -> Option<&'static FieldSpec> {
         self.fields().iter().find(|f| f.name == name)
     }
+
+    /// Whether rows have a level (GA4 reports are shaped by their dimensions instead).
+    pub fn has_levels(self) -> bool {
+        self != Platform::Ga4
+    }
+
+    /// Why `id` is not an account id of this platform, if it is not.
+    pub fn check_account(self, id: &str) -> Result<(), String> {
+        match self {
+            Platform::MetaAds => meta_ads::check_account(id),
+            Platform::GoogleAds => google_ads::check_account(id),
+            Platform::Ga4 => ga4::check_account(id),
+            Platform::LinkedinAds => linkedin_ads::check_account(id),
+        }
+    }
+
+    /// Why the platform would reject `filter`, if it would.
+    pub fn check_filter(self, filter: &crate::query::Filter) -> Result<(), String> {
+        match self {
+            Platform::MetaAds => Ok(()),
+            Platform::GoogleAds => google_ads::check_filter(filter),
+            Platform::Ga4 => ga4::check_filter(filter),
+            Platform::LinkedinAds => linkedin_ads::check_filter(filter),
+        }
+    }
+
+    /// The OAuth scope a token needs to read this platform.
+    pub fn scope(self) -> &'static str {
+        match self {
+            Platform::MetaAds => meta_ads::SCOPE,
+            Platform::GoogleAds => google_ads::SCOPE,
+            Platform::Ga4 => ga4::SCOPE,
+            Platform::LinkedinAds => linkedin_ads::SCOPE,
+        }
+    }
+
+    /// How many months back the platform serves report data.
+    pub fn history_months(self) -> u32 {
+        match self {
+            Platform::MetaAds => meta_ads::HISTORY_MONTHS,
+            Platform::GoogleAds => google_ads::HISTORY_MONTHS,
+            Platform::Ga4 => ga4::HISTORY_MONTHS,
+            Platform::LinkedinAds => linkedin_ads::HISTORY_MONTHS,
+        }
+    }
+
+    /// The longest date slice one request of a daily report may cover, where the platform
+    /// has such a limit.
+    pub fn max_unit_days(self) -> Option<i64> {
+        match self {
+            Platform::MetaAds => Some(meta_ads::ASYNC_AFTER_DAYS),
+            Platform::GoogleAds => google_ads::MAX_UNIT_DAYS,
+            Platform::Ga4 => ga4::MAX_UNIT_DAYS,
+            Platform::LinkedinAds => linkedin_ads::MAX_UNIT_DAYS,
+        }
+    }
 }
 
 /// What adsync knows about one platform field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FieldSpec {
-    /// The platform's field name.
+    /// The platform's field name, as query files write it.
     pub name: &'static str,
     /// The most detailed level the field belongs to: `campaign_name` needs campaign level or
     /// finer, `impressions` works at any level (`Level::Account`).
     pub min_level: Level,
     /// The row's date: append mode upserts by this column.
     pub is_row_date: bool,
+}
+
+impl FieldSpec {
+    /// A field available from `min_level` on.
+    pub const fn new(name: &'static str, min_level: Level) -> Self {
+        FieldSpec {
+            name,
+            min_level,
+            is_row_date: false,
+        }
+    }
+
+    /// The row's date field.
+    pub const fn row_date(name: &'static str) -> Self {
+        FieldSpec {
+            name,
+            min_level: Level::Account,
+            is_row_date: true,
+        }
+    }
 }
 
 #[cfg(test)]

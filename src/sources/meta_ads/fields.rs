@@ -7,20 +7,12 @@ use crate::query::Level;
 use crate::sources::FieldSpec;
 
 const fn field(name: &'static str, min_level: Level) -> FieldSpec {
-    FieldSpec {
-        name,
-        min_level,
-        is_row_date: false,
-    }
+    FieldSpec::new(name, min_level)
 }
 
 /// Every insights field a query may name.
 pub const FIELDS: &[FieldSpec] = &[
-    FieldSpec {
-        name: "date_start",
-        min_level: Level::Account,
-        is_row_date: true,
-    },
+    FieldSpec::row_date("date_start"),
     field("date_stop", Level::Account),
     field("account_id", Level::Account),
     field("account_name", Level::Account),

@@ -19,7 +19,7 @@ use url::Url;
 pub use decode::{decode_page, PageInfo};
 
 use crate::config::ConnectionConfig;
-use crate::query::{Filter, Level, TimeIncrement};
+use crate::query::{Filter, Level, Query, TimeIncrement};
 use crate::rows::{DateWindow, RowBatch};
 use crate::sources::http::{ApiClient, FetchError};
 use crate::store::Identity;
@@ -29,6 +29,12 @@ pub const PAGE_SIZE: u32 = 500;
 /// Windows longer than this many days are fetched with an async report run (daily reports
 /// are cut into slices of at most this many days before they get here).
 pub const ASYNC_AFTER_DAYS: i64 = 31;
+/// The permission reports need.
+pub const SCOPE: &str = "ads_read";
+/// Graph keeps insights for 37 months.
+pub const HISTORY_MONTHS: u32 = 37;
+/// Where the real Graph API is.
+pub const GRAPH_BASE: &str = "https://graph.facebook.com";
 /// Give up on an async report run after this long (Meta: "can take up to an hour").
 const ASYNC_DEADLINE: Duration = Duration::from_secs(3600);
 
@@ -90,7 +96,7 @@ impl MetaAds {
             app_token: format!("{}|{}", conn.client_id, conn.client_secret.expose()),
             api,
             connection: conn.id.clone(),
-            base: conn.api_base_url.clone(),
+            base: conn.api_base(GRAPH_BASE),
             version: conn.api_version.clone(),
         }
     }
@@ -194,9 +200,34 @@ impl MetaAds {
         Ok(accounts)
     }
 
-    /// Streams one account's insights for `request` into `tx`, one batch per page.
+    /// Streams `account`'s insights of `query` for `window` into `tx`, one batch per page.
     /// Returns the number of rows sent.
-    pub async fn fetch(&self, request: &InsightsRequest<'_>, tx: &mpsc::Sender<RowBatch>) -> Result<u64, FetchError> {
+    pub async fn fetch(
+        &self,
+        query: &Query,
+        account: &str,
+        window: DateWindow,
+        tx: &mpsc::Sender<RowBatch>,
+    ) -> Result<u64, FetchError> {
+        let columns = query.columns();
+        let request = InsightsRequest {
+            account,
+            level: query.level,
+            columns: &columns,
+            breakdowns: &query.breakdowns,
+            filters: &query.filters,
+            window,
+            increment: query.time_increment,
+        };
+        self.fetch_insights(&request, tx).await
+    }
+
+    /// Streams one account's insights for `request` into `tx`, one batch per page.
+    async fn fetch_insights(
+        &self,
+        request: &InsightsRequest<'_>,
+        tx: &mpsc::Sender<RowBatch>,
+    ) -> Result<u64, FetchError> {
         let params = insights_params(request);
         let first_page = if request.window.days() > ASYNC_AFTER_DAYS {
             let run_id = self.start_report_run(request.account, &params).await?;
@@ -304,6 +335,24 @@ impl MetaAds {
             wait = (wait * 2).min(Duration::from_secs(30));
         }
     }
+}
+
+/// Why `id` is not a Meta ad account id (`act_<digits>`), if it is not.
+pub fn check_account(id: &str) -> Result<(), String> {
+    let valid = id
+        .strip_prefix("act_")
+        .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()));
+    if valid {
+        return Ok(());
+    }
+    let hint = if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
+        format!("; did you mean \"act_{id}\"?")
+    } else {
+        String::new()
+    };
+    Err(format!(
+        "account id {id:?} is not a Meta ad account id: expected \"act_<digits>\", e.g. \"act_1001\"{hint}"
+    ))
 }
 
 /// The Graph parameters of an insights read.

@@ -1,0 +1,40 @@
+//! What Google's APIs share: the `google.rpc.Status` error envelope (Google Ads and GA4 both
+//! answer errors in it) and the OpenID Connect `userinfo` endpoint that names the person a
+//! Google login belongs to.
+
+pub mod status;
+
+use serde::Deserialize;
+
+use crate::config::ConnectionConfig;
+use crate::sources::http::{ApiClient, FetchError};
+use crate::store::Identity;
+
+/// Where the real OpenID Connect userinfo endpoint is.
+pub const USERINFO_BASE: &str = "https://openidconnect.googleapis.com";
+
+/// The person a Google login belongs to (`GET /v1/userinfo`, scopes `openid email`).
+pub async fn identity(api: &ApiClient, conn: &ConnectionConfig) -> Result<Identity, FetchError> {
+    #[derive(Deserialize)]
+    struct UserInfo {
+        sub: String,
+        #[serde(default)]
+        email: Option<String>,
+        #[serde(default)]
+        name: Option<String>,
+    }
+    let mut url = conn.api_base(USERINFO_BASE);
+    url.set_path("/v1/userinfo");
+    let info: UserInfo = api
+        .fetch(
+            &conn.id,
+            |http, token| http.get(url.clone()).bearer_auth(token),
+            status::classify,
+            |body| serde_json::from_slice(&body).map_err(|e| e.to_string()),
+        )
+        .await?;
+    Ok(Identity {
+        name: info.email.or(info.name).unwrap_or_else(|| info.sub.clone()),
+        id: info.sub,
+    })
+}
