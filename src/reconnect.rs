@@ -163,9 +163,7 @@ pub async fn settle_new_token(app: &App, connection: &str) -> Result<Identity, R
         .ok_or_else(|| AuthError::UnknownConnection(connection.to_string()))?;
     let identity = source.identity().await?;
     auth.record_identity(connection, identity.clone()).await?;
-    if let Some(at) = source.data_access_expires_at().await? {
-        auth.record_data_access_expiry(connection, at).await?;
-    }
+    auth.record_token_facts(connection, source.token_facts().await?).await?;
     Ok(identity)
 }
 

@@ -128,7 +128,7 @@ pub async fn run_window(
     // becomes a gap, nothing else.
     let blocked = match ctx.auth.ensure_usable(&query.connection) {
         Err(e) => Some(RunError::Fetch(FetchError::Auth(e))),
-        Ok(()) => held_back(&ctx.store, query),
+        Ok(()) => held_back(&ctx.store, query).or_else(|| scope_missing(ctx, query)),
     };
     let was_paused = blocked.is_some();
     let result = match blocked {
@@ -306,6 +306,39 @@ fn held_back(store: &Store, query: &Query) -> Option<RunError> {
         return Some(RunError::Broken(broken.message));
     }
     state.paused.map(|pause| RunError::QueryPaused {
+        reason: pause.reason,
+        detail: pause.detail,
+    })
+}
+
+/// Pauses `query` when its connection's login was not granted the scope its platform needs
+/// (a Google login approved for Ads but not Analytics): a clear `missing_scope` with the
+/// reconnect link, instead of a 403 from the platform at every run.
+fn scope_missing(ctx: &RunContext, query: &Query) -> Option<RunError> {
+    let granted = ctx.auth.granted_scopes(&query.connection).ok()?;
+    if granted.iter().any(|s| s == query.platform.scope()) {
+        return None;
+    }
+    let now = ctx.clock.now();
+    let who = ctx
+        .store
+        .token(&query.connection)
+        .ok()
+        .flatten()
+        .and_then(|t| t.identity)
+        .map_or_else(|| "The connected user".to_string(), |i| i.name);
+    let mut pause = crate::reconnect::missing_scope(query, &who, now);
+    pause.detail = format!(
+        "{}: {}",
+        pause.detail,
+        ctx.notifier.links().link(&query.connection, now)
+    );
+    let mut state = ctx.store.query_state(&query.name).ok()?.unwrap_or_default();
+    state.paused = Some(pause.clone());
+    if let Err(e) = ctx.store.put_query_state(&query.name, &state) {
+        tracing::error!(query = %query.name, "Could not record the pause: {e}");
+    }
+    Some(RunError::QueryPaused {
         reason: pause.reason,
         detail: pause.detail,
     })

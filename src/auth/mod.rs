@@ -22,7 +22,7 @@ use url::Url;
 use crate::clock::SharedClock;
 use crate::config::{Config, ConnectionConfig};
 use crate::keyed::Keyed;
-use crate::sources::Provider;
+use crate::sources::{Provider, TokenFacts};
 use crate::store::{ConnectionState, ConnectionStatus, Identity, Store, StoreError, TokenSet};
 
 pub use links::{LinkError, LinkSigner};
@@ -256,10 +256,21 @@ impl Auth {
         Ok(())
     }
 
-    /// Remembers when the user's data-access consent ends (Meta's `data_access_expires_at`).
-    pub async fn record_data_access_expiry(&self, connection: &str, at: DateTime<Utc>) -> Result<(), AuthError> {
-        self.update_token(connection, |token| token.data_access_expires_at = Some(at))
-            .await
+    /// Remembers what the platform said of the token (Meta's `debug_token`): its end, the end
+    /// of its data access and its granted scopes, each where known.
+    pub async fn record_token_facts(&self, connection: &str, facts: TokenFacts) -> Result<(), AuthError> {
+        self.update_token(connection, |token| {
+            if let Some(at) = facts.access_expires_at {
+                token.access_expires_at = Some(at);
+            }
+            if let Some(at) = facts.data_access_expires_at {
+                token.data_access_expires_at = Some(at);
+            }
+            if let Some(scopes) = facts.scopes {
+                token.scopes = scopes;
+            }
+        })
+        .await
     }
 
     /// Remembers which platform user the connection's token acts as.
@@ -472,9 +483,16 @@ fn token_set(
         .map(|t| t.secret().clone())
         // No new refresh token in the response means the old one stays valid.
         .or_else(|| previous.and_then(|p| p.refresh_token.clone()));
+    // LinkedIn separates granted scopes with commas, not the spaces of RFC 6749 §3.3.
     let scopes = response
         .scopes()
-        .map(|s| s.iter().map(|s| s.to_string()).collect())
+        .map(|s| {
+            s.iter()
+                .flat_map(|scope| scope.split(','))
+                .map(|scope| scope.trim().to_string())
+                .filter(|scope| !scope.is_empty())
+                .collect()
+        })
         .or_else(|| previous.map(|p| p.scopes.clone()))
         .unwrap_or_else(|| conn.scopes.clone());
     TokenSet {

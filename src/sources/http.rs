@@ -245,7 +245,7 @@ impl ApiClient {
     }
 
     /// Holds back every request of `connection` for `wait`.
-    fn slow_down(&self, connection: &str, wait: Duration) {
+    pub fn slow_down(&self, connection: &str, wait: Duration) {
         let until = tokio::time::Instant::now() + wait;
         let mut slowdowns = self.slowdowns.lock().unwrap_or_else(|e| e.into_inner());
         let entry = slowdowns.entry(connection.to_string()).or_insert(until);

@@ -95,11 +95,12 @@ impl Source {
         }
     }
 
-    /// When the user's data-access consent ends, where the platform says (Meta only).
-    pub async fn data_access_expires_at(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, FetchError> {
+    /// What the platform says of the connection's token beyond the token response, where it
+    /// has a way to ask (Meta's `debug_token`).
+    pub async fn token_facts(&self) -> Result<TokenFacts, FetchError> {
         match self {
-            Source::MetaAds(meta) => meta.data_access_expires_at().await,
-            Source::GoogleAds(_) | Source::Ga4(_) | Source::LinkedinAds(_) => Ok(None),
+            Source::MetaAds(meta) => meta.token_facts().await,
+            Source::GoogleAds(_) | Source::Ga4(_) | Source::LinkedinAds(_) => Ok(TokenFacts::default()),
         }
     }
 
@@ -204,6 +205,17 @@ impl Source {
         }
         Ok(rows)
     }
+}
+
+/// What a platform reports about a token (Meta's `debug_token`); `None` where it says nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenFacts {
+    /// When the access token ends.
+    pub access_expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// When the user's data-access consent ends (Meta: about 90 days after the last login).
+    pub data_access_expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The scopes actually granted.
+    pub scopes: Option<Vec<String>>,
 }
 
 /// Who a connection logs in with: one OAuth authorization server, one token, and the

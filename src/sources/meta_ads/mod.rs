@@ -9,9 +9,12 @@
 mod decode;
 pub mod errors;
 pub mod fields;
+pub mod usage;
 
 use std::time::Duration;
 
+use reqwest::header::HeaderMap;
+use reqwest::StatusCode;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 use url::Url;
@@ -21,7 +24,8 @@ pub use decode::{decode_page, PageInfo};
 use crate::config::ConnectionConfig;
 use crate::query::{Filter, Level, Query, TimeIncrement};
 use crate::rows::{DateWindow, RowBatch};
-use crate::sources::http::{ApiClient, FetchError};
+use crate::sources::http::{ApiClient, Failure, FetchError};
+use crate::sources::TokenFacts;
 use crate::store::Identity;
 
 /// Rows requested per page (Graph's default is 25; 500 keeps requests few without huge bodies).
@@ -106,6 +110,23 @@ impl MetaAds {
         &self.api
     }
 
+    /// Graph's error table, which also slows the connection down when the usage headers
+    /// say a quota is nearly spent: better to wait a little now than be throttled for an hour.
+    fn classify(&self) -> impl Fn(StatusCode, &HeaderMap, &[u8]) -> Option<Failure> + '_ {
+        |status, headers, body| {
+            // A throttled answer is a rate-limit failure, waited out by the retry loop.
+            if let Some(wait) = usage::pacing(headers).filter(|_| status.is_success()) {
+                tracing::info!(
+                    connection = %self.connection,
+                    wait_ms = wait.as_millis() as u64,
+                    "Meta usage headers near the limit; slowing down."
+                );
+                self.api.slow_down(&self.connection, wait);
+            }
+            errors::classify(status, headers, body)
+        }
+    }
+
     fn url(&self, path: &str) -> Url {
         let mut url = self.base.clone();
         url.set_path(&format!("/{}/{}", self.version, path.trim_start_matches('/')));
@@ -125,9 +146,9 @@ impl MetaAds {
             .await
     }
 
-    /// When the token's data access ends, from `GET /debug_token` (asked with the app token
-    /// `{app-id}|{app-secret}`); `None` when Graph reports no end.
-    pub async fn data_access_expires_at(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, FetchError> {
+    /// What Graph knows of the connection's token, from `GET /debug_token` (asked with the
+    /// app token `{app-id}|{app-secret}`): when it and its data access end, and its scopes.
+    pub async fn token_facts(&self) -> Result<TokenFacts, FetchError> {
         let app_token = self.app_token.as_str();
         #[derive(Deserialize)]
         struct Debug {
@@ -136,7 +157,11 @@ impl MetaAds {
         #[derive(Deserialize)]
         struct DebugData {
             #[serde(default)]
+            expires_at: Option<i64>,
+            #[serde(default)]
             data_access_expires_at: Option<i64>,
+            #[serde(default)]
+            scopes: Option<Vec<String>>,
         }
         let url = self.url("debug_token");
         let debug: Debug = self
@@ -151,11 +176,16 @@ impl MetaAds {
                 |body| serde_json::from_slice(&body).map_err(|e| e.to_string()),
             )
             .await?;
-        Ok(debug
-            .data
-            .data_access_expires_at
-            .filter(|at| *at > 0)
-            .and_then(|at| chrono::DateTime::from_timestamp(at, 0)))
+        // 0 means "never" (system-user tokens): no end to record.
+        let instant = |at: Option<i64>| {
+            at.filter(|at| *at > 0)
+                .and_then(|at| chrono::DateTime::from_timestamp(at, 0))
+        };
+        Ok(TokenFacts {
+            access_expires_at: instant(debug.data.expires_at),
+            data_access_expires_at: instant(debug.data.data_access_expires_at),
+            scopes: debug.data.scopes,
+        })
     }
 
     /// The ad accounts (`act_<id>`) the token can read: `GET /me/adaccounts`, all pages.
@@ -251,7 +281,7 @@ impl MetaAds {
                 .fetch(
                     &self.connection,
                     |http, token| http.get(url.clone()).bearer_auth(token),
-                    errors::classify,
+                    self.classify(),
                     |body| {
                         let mut batch = RowBatch::with_capacity(columns.len(), PAGE_SIZE as usize);
                         decode_page(&body, columns, &mut batch).map(|info| (batch, info))
