@@ -78,6 +78,10 @@ pub struct ConnectionView {
     pub identity: Option<String>,
     /// When the current access token expires.
     pub access_expires_at: Option<DateTime<Utc>>,
+    /// When the refresh token ends (LinkedIn: 365 days from consent, not extended).
+    pub refresh_expires_at: Option<DateTime<Utc>>,
+    /// Scopes the login was granted.
+    pub scopes: Vec<String>,
     /// People responsible.
     pub owners: Vec<String>,
 }
@@ -89,6 +93,12 @@ pub struct QueryView {
     pub name: String,
     /// Connection id.
     pub connection: String,
+    /// The platform read (`meta_ads`, `google_ads`, `ga4`, `linkedin_ads`).
+    pub platform: String,
+    /// Why the query itself is paused (`missing_access`, `missing_scope`), when it is.
+    pub pause_reason: Option<String>,
+    /// The pause in words, with what to do.
+    pub pause_detail: Option<String>,
     /// Cron expression.
     pub schedule: String,
     /// IANA time zone.
@@ -148,6 +158,8 @@ impl StatusReport {
                 detail: state.as_ref().and_then(|s| s.detail.clone()),
                 identity: token.as_ref().and_then(|t| t.identity.as_ref()).map(|i| i.name.clone()),
                 access_expires_at: token.as_ref().and_then(|t| t.access_expires_at),
+                refresh_expires_at: token.as_ref().and_then(|t| t.refresh_expires_at),
+                scopes: token.as_ref().map(|t| t.scopes.clone()).unwrap_or_default(),
                 expires_at,
                 last_refresh: token.as_ref().map(|t| t.obtained_at),
                 owners: conn.owners.clone(),
@@ -167,6 +179,9 @@ impl StatusReport {
             views.push(QueryView {
                 name: query.name.clone(),
                 connection: query.connection.clone(),
+                platform: query.platform.as_str().to_string(),
+                pause_reason: state.paused.as_ref().map(|p| p.reason.clone()),
+                pause_detail: state.paused.as_ref().map(|p| p.detail.clone()),
                 schedule: query.schedule.expr().to_string(),
                 timezone: query.schedule.tz().name().to_string(),
                 output: output_path(query),
@@ -299,6 +314,12 @@ fn gap_reason_text(reason: &str) -> String {
         "not_connected" => "The connection was never connected.".to_string(),
         "token_endpoint_failed" => "The platform's login service failed while renewing the token.".to_string(),
         "unknown_connection" => "The query names a connection that is not configured.".to_string(),
+        "missing_access" => {
+            "The reconnected user cannot see one of the query's accounts; reconnect as a user who can.".to_string()
+        }
+        "missing_scope" => {
+            "The login was not granted this platform's permission (scope); reconnect and allow it.".to_string()
+        }
         other => ReconnectReason::parse(other).sentence(),
     }
 }

@@ -1050,6 +1050,7 @@ mode = "append"
             connections: HashMap::from([
                 ("meta-demo".to_string(), Provider::MetaAds),
                 ("meta-eu".to_string(), Provider::MetaAds),
+                ("google-main".to_string(), Provider::Google),
             ]),
             // Does not exist yet, as on a first start.
             output_dir: dir.path().join("out"),
@@ -1099,6 +1100,92 @@ mode = "append"
 
     fn d(s: &str) -> NaiveDate {
         s.parse().expect("test date")
+    }
+
+    /// A Google Ads query on the Google connection.
+    const GOOGLE: &str = r#"connection = "google-main"
+platform = "google_ads"
+accounts = ["1234567890"]
+level = "campaign"
+fields = ["segments.date", "campaign.name", "metrics.clicks"]
+date_range = "yesterday"
+
+[schedule]
+cron = "0 6 * * *"
+
+[output]
+path = "g.csv"
+"#;
+
+    #[test]
+    fn a_google_connection_needs_the_platform_named() {
+        let f = fixture();
+        let got = f.problem(&GOOGLE.replace("platform = \"google_ads\"\n", ""));
+        assert_eq!(
+            got,
+            "0:0: missing key \"platform\": this query's connection (google) serves \"google_ads\" or \"ga4\"; say which"
+        );
+        let got = f.problem(&GOOGLE.replace("\"google_ads\"", "\"meta_ads\""));
+        assert_eq!(
+            got,
+            "2:12: platform \"meta_ads\" is not served by this query's connection (google); expected \"google_ads\" or \"ga4\""
+        );
+        let path = f.write("g.toml", GOOGLE);
+        let query = load_file(&path, &f.ctx).expect("valid query");
+        assert_eq!((query.platform, query.level), (Platform::GoogleAds, Level::Campaign));
+    }
+
+    #[test]
+    fn account_ids_are_checked_per_platform() {
+        let f = fixture();
+        let got = f.problem(&GOOGLE.replace("\"1234567890\"", "\"123-456-7890\""));
+        assert_eq!(
+            got,
+            "3:13: account id \"123-456-7890\" is not a Google Ads customer id: expected 10 digits without \
+             dashes, e.g. \"1234567890\"; did you mean \"1234567890\"?"
+        );
+    }
+
+    #[test]
+    fn google_ads_keys_are_refused_elsewhere_and_gaql_replaces_fields() {
+        let f = fixture();
+        let got = f.problem(&with("level =", "login_customer_id = \"9990001111\"\nlevel ="));
+        assert_eq!(
+            got,
+            "3:21: login_customer_id applies to google_ads queries only; this query reads meta_ads"
+        );
+        let raw = GOOGLE.replace("level = \"campaign\"\n", "").replace(
+            "fields = [\"segments.date\", \"campaign.name\", \"metrics.clicks\"]",
+            "gaql = \"SELECT segments.date, campaign.name FROM campaign WHERE campaign.status = 'ENABLED'\"",
+        );
+        let path = f.write("raw.toml", &raw);
+        let query = load_file(&path, &f.ctx).expect("valid raw gaql query");
+        assert_eq!(query.fields, ["segments.date", "campaign.name"]);
+        let got = f.problem(&raw.replace("accounts =", "level = \"ad\"\naccounts ="));
+        assert_eq!(
+            got,
+            "3:9: level does not apply here: a gaql query names its resource after FROM"
+        );
+    }
+
+    #[test]
+    fn ga4_queries_have_no_level() {
+        let f = fixture();
+        let ga4 = GOOGLE
+            .replace("\"google_ads\"", "\"ga4\"")
+            .replace("\"1234567890\"", "\"123456789\"")
+            .replace(
+                "[\"segments.date\", \"campaign.name\", \"metrics.clicks\"]",
+                "[\"date\", \"sessions\"]",
+            );
+        let got = f.problem(&ga4);
+        assert_eq!(
+            got,
+            "4:9: level does not apply here: GA4 reports have no level; their dimensions (in fields) shape the rows"
+        );
+        let path = f.write("ga4.toml", &ga4.replace("level = \"campaign\"\n", ""));
+        let query = load_file(&path, &f.ctx).expect("valid GA4 query");
+        assert_eq!(query.platform, Platform::Ga4);
     }
 
     #[test]
@@ -1272,7 +1359,7 @@ path = "a.csv"
         let got = f.problem(&with(r#""meta-demo""#, r#""meta-dmeo""#));
         assert_eq!(
             got,
-            "1:14: unknown connection \"meta-dmeo\"; known connections: meta-demo, meta-eu"
+            "1:14: unknown connection \"meta-dmeo\"; known connections: google-main, meta-demo, meta-eu"
         );
     }
 
