@@ -142,9 +142,8 @@ impl ApiClient {
             if let Some(failure) = classify(status, &headers, &body) {
                 return Err(failure);
             }
-            decode(body).map_err(|message| {
-                Failure::new(FailureClass::Transient, format!("unreadable response: {message}"))
-            })
+            decode(body)
+                .map_err(|message| Failure::new(FailureClass::Transient, format!("unreadable response: {message}")))
         })
         .await
     }

@@ -101,6 +101,8 @@ fn class_of(error: &AdsError) -> Option<FailureClass> {
             "OAUTH_TOKEN_INVALID" | "OAUTH_TOKEN_DISABLED" | "OAUTH_TOKEN_HEADER_INVALID" => token_invalid(None),
             // The login works but reaches no such Ads account: access, not the token.
             "NOT_ADS_USER" | "CUSTOMER_NOT_FOUND" | "DEVELOPER_TOKEN_INVALID" => FailureClass::Permission,
+            // A malformed `login-customer-id` is the query file's mistake.
+            "LOGIN_CUSTOMER_ID_PARSE_ERROR" => FailureClass::BadQuery,
             _ => token_invalid(None),
         },
         ("authorizationError", _) => FailureClass::Permission,
@@ -194,6 +196,7 @@ mod tests {
         assert_eq!(class("OAUTH_TOKEN_INVALID"), invalid(None));
         assert_eq!(class("OAUTH_TOKEN_DISABLED"), invalid(None));
         assert_eq!(class("OAUTH_TOKEN_HEADER_INVALID"), invalid(None));
+        assert_eq!(class("LOGIN_CUSTOMER_ID_PARSE_ERROR"), FailureClass::BadQuery);
         // A bare UNAUTHENTICATED without a GoogleAdsFailure (Google's front end).
         let bare = r#"{"error":{"code":401,"message":"Request had invalid authentication credentials.","status":"UNAUTHENTICATED"}}"#;
         assert_eq!(classify_body(401, bare).class, invalid(None));
