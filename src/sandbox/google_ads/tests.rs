@@ -413,7 +413,13 @@ async fn reader(sandbox: &SandboxHandle, token: String, dir: &FsPath) -> GoogleA
     };
     store.put_token("google", &tokens).await.unwrap();
     let auth = crate::auth::Auth::new(&config, store, Arc::new(crate::clock::SystemClock));
-    let api = ApiClient::new(auth, config.http.clone());
+    // Retries without real waiting.
+    let policy = crate::config::HttpPolicy {
+        initial_backoff: Duration::from_millis(1),
+        max_backoff: Duration::from_millis(1),
+        ..config.http
+    };
+    let api = ApiClient::new(auth, policy);
     GoogleAds::new(config.connection("google").unwrap(), api)
 }
 
@@ -504,5 +510,47 @@ async fn the_connector_reads_several_accounts_through_the_sandbox() {
         fetch_all(&ads, &without, "3456789012").await,
         Err(FetchError::Permission(m)) if m.contains("login-customer-id")
     ));
+    sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_broken_stream_is_read_again_only_while_no_row_has_been_passed_on() {
+    let sandbox = sandbox(10_000).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ads = reader(&sandbox, issue_token(sandbox.sandbox(), "ann", &[SCOPE]), dir.path()).await;
+    let fields = ["segments.date", "campaign.id", "metrics.clicks"];
+    let q = query(&["1234567890"], None, &fields, TimeIncrement::Daily);
+    let truncate = || -> Fault {
+        serde_json::from_value(serde_json::json!({"kind": "truncated_json", "path_prefix": "/v26/customers/"})).unwrap()
+    };
+    let requests = |sandbox: &SandboxHandle| sandbox.sandbox().stats().api_requests;
+
+    // One batch cut in half: nothing was passed on, so the request is simply made again.
+    sandbox.sandbox().push_fault(truncate());
+    let before = requests(&sandbox);
+    assert_eq!(fetch_all(&ads, &q, "1234567890").await.unwrap().len(), 21);
+    assert_eq!(requests(&sandbox) - before, 2);
+
+    // A short-term quota error is backed off and retried too.
+    sandbox
+        .sandbox()
+        .push_fault(serde_json::from_value(serde_json::json!({"kind": "rate_limit"})).unwrap());
+    assert_eq!(fetch_all(&ads, &q, "1234567890").await.unwrap().len(), 21);
+
+    // Many small batches cut in half: the first half's rows went downstream, so reading the
+    // stream again would deliver them twice; the unit fails instead.
+    sandbox
+        .sandbox()
+        .patch_settings(serde_json::json!({"google_ads": {"batch_rows": 2}}))
+        .unwrap();
+    sandbox.sandbox().push_fault(truncate());
+    let before = requests(&sandbox);
+    match fetch_all(&ads, &q, "1234567890").await {
+        Err(FetchError::RetriesExhausted { attempts: 1, message }) => {
+            assert!(message.contains("rows had been delivered"), "{message}")
+        }
+        other => panic!("expected the unit to fail, got {other:?}"),
+    }
+    assert_eq!(requests(&sandbox) - before, 1);
     sandbox.shutdown().await;
 }
