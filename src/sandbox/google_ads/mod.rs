@@ -31,6 +31,8 @@ use super::tokens::{AccessDenied, Grantee};
 use error::AdsFailure;
 use report::{Report, Row};
 
+/// Google's largest `searchStream` batch.
+const MAX_BATCH_ROWS: usize = 10_000;
 /// The scope a token needs.
 const SCOPE: &str = "https://www.googleapis.com/auth/adwords";
 /// The message Google gives for a customer the user cannot reach (api-facts §3.2).
@@ -60,7 +62,7 @@ pub struct Settings {
     pub ad_groups_per_campaign: u32,
     /// Ads in each ad group.
     pub ads_per_ad_group: u32,
-    /// Rows per `searchStream` batch (Google: up to 10,000).
+    /// Rows per `searchStream` batch (at most Google's 10,000).
     pub batch_rows: usize,
 }
 
@@ -75,7 +77,7 @@ impl Default for Settings {
             campaigns_per_customer: 3,
             ad_groups_per_campaign: 2,
             ads_per_ad_group: 2,
-            batch_rows: 10_000,
+            batch_rows: MAX_BATCH_ROWS,
         }
     }
 }
@@ -281,7 +283,7 @@ fn start_stream(sandbox: &Sandbox, customer: &str, headers: &HeaderMap, body: &[
         field_mask: report.field_mask(),
         rows: report.clone().rows().peekable(),
         report,
-        batch_rows: settings.batch_rows.max(1),
+        batch_rows: settings.batch_rows.clamp(1, MAX_BATCH_ROWS),
         request_id: request_id(),
         sandbox: sandbox.clone(),
         first: true,
