@@ -242,9 +242,10 @@ fn start_stream(sandbox: &Sandbox, customer: &str, headers: &HeaderMap, body: &[
     let login = match headers.get("login-customer-id") {
         None => None,
         Some(value) => Some(value.to_str().ok().and_then(customer_id).ok_or_else(|| {
-            AdsFailure::unauthenticated(
-                "LOGIN_CUSTOMER_ID_PARSE_ERROR",
-                "The login-customer-id header must be a customer id: 10 digits without dashes.",
+            AdsFailure::invalid_argument(
+                "headerError",
+                "INVALID_LOGIN_CUSTOMER_ID",
+                "The login customer ID could not be validated: expected 10 digits without dashes.",
             )
         })?),
     };

@@ -101,8 +101,8 @@ fn class_of(error: &AdsError) -> Option<FailureClass> {
             "OAUTH_TOKEN_INVALID" | "OAUTH_TOKEN_DISABLED" | "OAUTH_TOKEN_HEADER_INVALID" => token_invalid(None),
             // The login works but reaches no such Ads account: access, not the token.
             "NOT_ADS_USER" | "CUSTOMER_NOT_FOUND" | "DEVELOPER_TOKEN_INVALID" => FailureClass::Permission,
-            // A malformed `login-customer-id` is the query file's mistake.
-            "LOGIN_CUSTOMER_ID_PARSE_ERROR" => FailureClass::BadQuery,
+            // A malformed customer id is the query file's mistake.
+            "CLIENT_CUSTOMER_ID_INVALID" => FailureClass::BadQuery,
             _ => token_invalid(None),
         },
         ("authorizationError", _) => FailureClass::Permission,
@@ -114,8 +114,8 @@ fn class_of(error: &AdsError) -> Option<FailureClass> {
         },
         ("internalError", _) => FailureClass::Transient,
         (
-            "queryError" | "fieldError" | "requestError" | "fieldMaskError" | "dateError" | "dateRangeError"
-            | "customerError" | "enumError" | "stringLengthError" | "listOperationError",
+            "queryError" | "fieldError" | "requestError" | "headerError" | "fieldMaskError" | "dateError"
+            | "dateRangeError" | "customerError" | "enumError" | "stringLengthError" | "listOperationError",
             _,
         ) => FailureClass::BadQuery,
         _ => return None,
@@ -196,7 +196,7 @@ mod tests {
         assert_eq!(class("OAUTH_TOKEN_INVALID"), invalid(None));
         assert_eq!(class("OAUTH_TOKEN_DISABLED"), invalid(None));
         assert_eq!(class("OAUTH_TOKEN_HEADER_INVALID"), invalid(None));
-        assert_eq!(class("LOGIN_CUSTOMER_ID_PARSE_ERROR"), FailureClass::BadQuery);
+        assert_eq!(class("CLIENT_CUSTOMER_ID_INVALID"), FailureClass::BadQuery);
         // A bare UNAUTHENTICATED without a GoogleAdsFailure (Google's front end).
         let bare = r#"{"error":{"code":401,"message":"Request had invalid authentication credentials.","status":"UNAUTHENTICATED"}}"#;
         assert_eq!(classify_body(401, bare).class, invalid(None));
@@ -235,6 +235,8 @@ mod tests {
         assert_eq!(classify_body(400, &field).class, FailureClass::BadQuery);
         let prohibited = with_code(400, "INVALID_ARGUMENT", "fieldError", "INVALID_FIELD_NAME");
         assert_eq!(classify_body(400, &prohibited).class, FailureClass::BadQuery);
+        let header = with_code(400, "INVALID_ARGUMENT", "headerError", "INVALID_LOGIN_CUSTOMER_ID");
+        assert_eq!(classify_body(400, &header).class, FailureClass::BadQuery);
         let internal = with_code(500, "INTERNAL", "internalError", "INTERNAL_ERROR");
         assert_eq!(classify_body(500, &internal).class, FailureClass::Transient);
         assert_eq!(classify_body(502, "<html>").class, FailureClass::Transient);
