@@ -15,6 +15,8 @@ use crate::sandbox::data::fold;
 
 /// A query without a date condition reads this many days up to today ("all time" here).
 pub const LIFETIME_DAYS: u64 = 365;
+/// Rows segmented by day reach back this far (`REQUESTED_DATE_GRANULARITY_NOT_SUPPORTED`).
+const DAILY_HISTORY_MONTHS: u32 = 37;
 
 /// A resource rows come `FROM`, coarsest first: a resource's fields can be selected from
 /// itself and from any finer resource (a campaign's from `ad_group`).
@@ -347,6 +349,13 @@ impl Report {
             ));
         }
         let window = DateWindow::new(from.unwrap_or(today - Days::new(LIFETIME_DAYS)), until.unwrap_or(today));
+        if daily && window.start < today - Months::new(DAILY_HISTORY_MONTHS) {
+            return Err(AdsFailure::invalid_argument(
+                "dateRangeError",
+                "REQUESTED_DATE_GRANULARITY_NOT_SUPPORTED",
+                "The requested time granularity is not supported for the date range in the query. Metrics with daily, hourly, or weekly segmentation are only available for the last 37 months.",
+            ));
+        }
         let shape = (
             settings.campaigns_per_customer,
             settings.ad_groups_per_campaign,

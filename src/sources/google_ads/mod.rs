@@ -26,8 +26,9 @@ use crate::store::Identity;
 
 /// The OAuth scope of the Google Ads API.
 pub const SCOPE: &str = "https://www.googleapis.com/auth/adwords";
-/// How far back reports go (Google Ads keeps performance data for about 11 years).
-pub const HISTORY_MONTHS: u32 = 11 * 12;
+/// How far back reports go: "metrics with daily, hourly, or weekly segmentation are only
+/// available for the last 37 months" (`DateRangeError.REQUESTED_DATE_GRANULARITY_NOT_SUPPORTED`).
+pub const HISTORY_MONTHS: u32 = 37;
 /// `searchStream` answers a whole window in one streamed response: no slicing.
 pub const MAX_UNIT_DAYS: Option<i64> = None;
 /// Where the real Google Ads API is.
