@@ -37,6 +37,11 @@ pub fn build(query: &Query, window: DateWindow) -> Result<String, String> {
     if daily && !select.contains(&DATE) {
         select.push(DATE);
     }
+    if select.is_empty() {
+        return Err(format!(
+            "a whole-window total is not segmented by {DATE}; add a field to report besides it"
+        ));
+    }
     let mut gaql = format!(
         "SELECT {} FROM {} WHERE {}",
         select.join(", "),
@@ -394,6 +399,8 @@ mod tests {
             "SELECT ad_group_ad.ad.id, metrics.impressions FROM ad_group_ad \
              WHERE segments.date BETWEEN '2026-03-01' AND '2026-03-07'"
         );
+        let only_date = query(Level::Account, &["segments.date"], TimeIncrement::Total, Vec::new());
+        assert!(build(&only_date, window()).unwrap_err().contains("add a field"));
         let account = query(Level::Account, &["metrics.clicks"], TimeIncrement::Total, Vec::new());
         assert!(build(&account, window()).unwrap().contains(" FROM customer "));
         assert_eq!(resource(Level::Adset), "ad_group");
