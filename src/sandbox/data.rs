@@ -817,7 +817,7 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-fn fold(hash: u64, value: u64) -> u64 {
+pub(crate) fn fold(hash: u64, value: u64) -> u64 {
     mix(hash ^ value)
 }
 

@@ -131,6 +131,40 @@ impl ApiClient {
         classify: impl Fn(StatusCode, &HeaderMap, &[u8]) -> Option<Failure>,
         decode: impl Fn(Bytes) -> Result<T, String>,
     ) -> Result<T, FetchError> {
+        let (classify, decode) = (&classify, &decode);
+        self.fetch_streaming(connection, build, classify, |mut response| async move {
+            let status = response.status();
+            let headers = std::mem::take(response.headers_mut());
+            let body = response
+                .bytes()
+                .await
+                .map_err(|e| Failure::new(FailureClass::Transient, describe_reqwest(&e)))?;
+            if let Some(failure) = classify(status, &headers, &body) {
+                return Err(failure);
+            }
+            decode(body)
+                .map_err(|message| Failure::new(FailureClass::Transient, format!("unreadable response: {message}")))
+        })
+        .await
+    }
+
+    /// Like [`fetch`](Self::fetch), but hands a successful response to `read` to consume as
+    /// it arrives (a streamed body is never held whole).
+    ///
+    /// A `Failure` from `read` goes through the same retry, wait and refresh rules as an
+    /// error response, so `read` must return one only while nothing it read has been passed
+    /// on; once it has, a retry would deliver rows twice, and `read` ends with `Ok` carrying
+    /// its own error instead. The request slot is held until `read` is done.
+    pub async fn fetch_streaming<T, Fut>(
+        &self,
+        connection: &str,
+        build: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
+        classify: impl Fn(StatusCode, &HeaderMap, &[u8]) -> Option<Failure>,
+        mut read: impl FnMut(reqwest::Response) -> Fut,
+    ) -> Result<T, FetchError>
+    where
+        Fut: std::future::Future<Output = Result<T, Failure>>,
+    {
         let mut attempt: u32 = 0;
         let mut refreshed = false;
         let mut token = self
@@ -142,24 +176,21 @@ impl ApiClient {
             let slot = self.request_slot(connection).acquire_owned().await;
             let failure = match build(&self.http, &token).send().await {
                 Err(e) => Failure::new(FailureClass::Transient, describe_reqwest(&e)),
+                Ok(response) if response.status().is_success() => match read(response).await {
+                    Ok(value) => return Ok(value),
+                    Err(failure) => failure,
+                },
                 Ok(mut response) => {
                     let status = response.status();
                     let headers = std::mem::take(response.headers_mut());
                     match response.bytes().await {
                         Err(e) => Failure::new(FailureClass::Transient, describe_reqwest(&e)),
-                        Ok(body) => match classify(status, &headers, &body) {
-                            Some(failure) => failure,
-                            None if status.is_success() => match decode(body) {
-                                Ok(value) => return Ok(value),
-                                Err(message) => {
-                                    Failure::new(FailureClass::Transient, format!("unreadable response: {message}"))
-                                }
-                            },
-                            None => Failure::new(
+                        Ok(body) => classify(status, &headers, &body).unwrap_or_else(|| {
+                            Failure::new(
                                 FailureClass::Transient,
                                 format!("HTTP {status} with an unrecognised body"),
-                            ),
-                        },
+                            )
+                        }),
                     }
                 }
             };

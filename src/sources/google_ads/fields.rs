@@ -1,19 +1,170 @@
-//! The GAQL fields adsync knows for Google Ads, named as GAQL names them.
+//! The GAQL fields adsync knows for Google Ads, named as GAQL names them, and how each
+//! becomes a column: the JSON path it comes back under, and the one derived column,
+//! `metrics.cost` (cost in the account currency, from `metrics.cost_micros`).
 
 use crate::query::Level;
 use crate::sources::FieldSpec;
 
-/// Every field a query may name.
+const fn field(name: &'static str, min_level: Level) -> FieldSpec {
+    FieldSpec::new(name, min_level)
+}
+
+/// The derived column: `metrics.cost_micros` / 10^6, as an exact decimal.
+pub const COST: &str = "metrics.cost";
+/// The GAQL field [`COST`] is computed from.
+pub const COST_MICROS: &str = "metrics.cost_micros";
+/// The field that segments rows by day.
+pub const DATE: &str = "segments.date";
+
+/// Every field a query may name. The level is the resource the field needs in `FROM`
+/// (or finer): `customer` for account, `campaign`, `ad_group` for adset, `ad_group_ad` for ad.
 pub const FIELDS: &[FieldSpec] = &[
-    FieldSpec::row_date("segments.date"),
-    FieldSpec::new("customer.id", Level::Account),
-    FieldSpec::new("customer.descriptive_name", Level::Account),
-    FieldSpec::new("campaign.id", Level::Campaign),
-    FieldSpec::new("campaign.name", Level::Campaign),
-    FieldSpec::new("ad_group.id", Level::Adset),
-    FieldSpec::new("ad_group.name", Level::Adset),
-    FieldSpec::new("ad_group_ad.ad.id", Level::Ad),
-    FieldSpec::new("metrics.impressions", Level::Account),
-    FieldSpec::new("metrics.clicks", Level::Account),
-    FieldSpec::new("metrics.cost_micros", Level::Account),
+    FieldSpec::row_date(DATE),
+    field("segments.device", Level::Account),
+    field("segments.ad_network_type", Level::Account),
+    field("segments.day_of_week", Level::Account),
+    field("customer.id", Level::Account),
+    field("customer.descriptive_name", Level::Account),
+    field("customer.currency_code", Level::Account),
+    field("customer.time_zone", Level::Account),
+    field("campaign.id", Level::Campaign),
+    field("campaign.name", Level::Campaign),
+    field("campaign.status", Level::Campaign),
+    field("campaign.advertising_channel_type", Level::Campaign),
+    field("campaign.bidding_strategy_type", Level::Campaign),
+    field("ad_group.id", Level::Adset),
+    field("ad_group.name", Level::Adset),
+    field("ad_group.status", Level::Adset),
+    field("ad_group.type", Level::Adset),
+    field("ad_group_ad.ad.id", Level::Ad),
+    field("ad_group_ad.ad.name", Level::Ad),
+    field("ad_group_ad.ad.type", Level::Ad),
+    field("ad_group_ad.status", Level::Ad),
+    field("metrics.impressions", Level::Account),
+    field("metrics.clicks", Level::Account),
+    field(COST_MICROS, Level::Account),
+    field(COST, Level::Account),
+    field("metrics.conversions", Level::Account),
+    field("metrics.conversions_value", Level::Account),
+    field("metrics.all_conversions", Level::Account),
+    field("metrics.interactions", Level::Account),
+    field("metrics.ctr", Level::Account),
+    field("metrics.average_cpc", Level::Account),
+    field("metrics.average_cpm", Level::Account),
+    field("metrics.video_views", Level::Account),
 ];
+
+/// The GAQL field a column is read from: itself, except the derived [`COST`].
+pub fn source_field(column: &str) -> &str {
+    if column == COST {
+        COST_MICROS
+    } else {
+        column
+    }
+}
+
+/// Where a GAQL field comes back in a `GoogleAdsRow`: the proto3 JSON mapping writes every
+/// path segment in lowerCamelCase (`ad_group_ad.ad.id` → `adGroupAd.ad.id`).
+pub fn json_path(gaql_field: &str) -> Vec<String> {
+    gaql_field
+        .split('.')
+        .map(|segment| {
+            let mut camel = String::with_capacity(segment.len());
+            let mut upper = false;
+            for c in segment.chars() {
+                if c == '_' {
+                    upper = true;
+                } else if upper {
+                    camel.push(c.to_ascii_uppercase());
+                    upper = false;
+                } else {
+                    camel.push(c);
+                }
+            }
+            camel
+        })
+        .collect()
+}
+
+/// `micros` (an int64 as its decimal text) divided by 10^6, exactly: `"12340000"` →
+/// `"12.34"`, `"5"` → `"0.000005"`, `"-1500000"` → `"-1.5"`. Done on the digits, never
+/// through a float, so no cent is ever lost to rounding. `None` if `micros` is not an integer.
+pub fn cost_from_micros(micros: &str) -> Option<String> {
+    let (negative, digits) = match micros.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, micros),
+    };
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let digits = digits.trim_start_matches('0');
+    let padded = format!("{digits:0>7}");
+    let (units, fraction) = padded.split_at(padded.len() - 6);
+    let fraction = fraction.trim_end_matches('0');
+    let mut text = String::with_capacity(padded.len() + 2);
+    if negative && (units != "0" || !fraction.is_empty()) {
+        text.push('-');
+    }
+    text.push_str(units);
+    if !fraction.is_empty() {
+        text.push('.');
+        text.push_str(fraction);
+    }
+    Some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_paths_are_lower_camel_case_per_segment() {
+        assert_eq!(json_path("metrics.cost_micros"), ["metrics", "costMicros"]);
+        assert_eq!(json_path("ad_group_ad.ad.id"), ["adGroupAd", "ad", "id"]);
+        assert_eq!(json_path("segments.date"), ["segments", "date"]);
+        assert_eq!(
+            json_path("campaign.advertising_channel_type"),
+            ["campaign", "advertisingChannelType"]
+        );
+    }
+
+    #[test]
+    fn cost_is_micros_over_a_million_without_float_error() {
+        let cost = |m: &str| cost_from_micros(m);
+        assert_eq!(cost("12340000").as_deref(), Some("12.34"));
+        assert_eq!(cost("0").as_deref(), Some("0"));
+        assert_eq!(cost("000").as_deref(), Some("0"));
+        assert_eq!(cost("5").as_deref(), Some("0.000005"));
+        assert_eq!(cost("1000000").as_deref(), Some("1"));
+        assert_eq!(cost("999999").as_deref(), Some("0.999999"));
+        assert_eq!(cost("-1500000").as_deref(), Some("-1.5"));
+        assert_eq!(cost("-0").as_deref(), Some("0"));
+        // Beyond f64's 53 bits of exact integers: a float would round the last digits.
+        assert_eq!(cost("9223372036854775807").as_deref(), Some("9223372036854.775807"));
+        // 0.1 + 0.2 style: 300000 micros is exactly 0.3.
+        assert_eq!(cost("300000").as_deref(), Some("0.3"));
+        assert_eq!(cost(""), None);
+        assert_eq!(cost("-"), None);
+        assert_eq!(cost("1.5"), None);
+        assert_eq!(cost("1e6"), None);
+    }
+
+    #[test]
+    fn every_field_has_a_resource_prefix_and_the_date_is_the_row_date() {
+        let dates: Vec<&str> = FIELDS.iter().filter(|f| f.is_row_date).map(|f| f.name).collect();
+        assert_eq!(dates, [DATE]);
+        for field in FIELDS {
+            let prefix = field.name.split('.').next().unwrap();
+            let level = match prefix {
+                "segments" | "metrics" | "customer" => Level::Account,
+                "campaign" => Level::Campaign,
+                "ad_group" => Level::Adset,
+                "ad_group_ad" => Level::Ad,
+                other => panic!("{other} is not a resource adsync reads"),
+            };
+            assert_eq!(field.min_level, level, "{}", field.name);
+        }
+        assert_eq!(source_field(COST), COST_MICROS);
+        assert_eq!(source_field("metrics.clicks"), "metrics.clicks");
+    }
+}

@@ -1,22 +1,34 @@
 //! Google Ads: GAQL reports through `POST /v{N}/customers/{id}/googleAds:searchStream`.
 //!
-//! (Being built: request building, the streamed batch decoder and the error table.)
+//! One request per (account, window): `searchStream` has no pages, it answers the whole
+//! report as one streamed JSON array of batches, which is decoded and passed on batch by
+//! batch as it arrives ([`decode`]). A failure before the first row is retried like any
+//! other; once rows have gone downstream the unit fails instead, since reading the stream
+//! again would deliver them twice.
 
+mod decode;
+pub mod errors;
 pub mod fields;
 pub mod gaql;
 
+use reqwest::StatusCode;
+use serde::Deserialize;
 use tokio::sync::mpsc;
+use url::Url;
+
+pub use decode::{DecodeError, StreamDecoder};
 
 use crate::config::ConnectionConfig;
-use crate::query::{Filter, Query};
+use crate::query::{Filter, Query, TimeIncrement};
 use crate::rows::{DateWindow, RowBatch};
-use crate::sources::http::{ApiClient, FetchError};
+use crate::sources::http::{ApiClient, Failure, FailureClass, FetchError};
 use crate::store::Identity;
 
 /// The OAuth scope of the Google Ads API.
 pub const SCOPE: &str = "https://www.googleapis.com/auth/adwords";
-/// How far back reports go (Google Ads keeps performance data for about 11 years).
-pub const HISTORY_MONTHS: u32 = 11 * 12;
+/// How far back reports go: "metrics with daily, hourly, or weekly segmentation are only
+/// available for the last 37 months" (`DateRangeError.REQUESTED_DATE_GRANULARITY_NOT_SUPPORTED`).
+pub const HISTORY_MONTHS: u32 = 37;
 /// `searchStream` answers a whole window in one streamed response: no slicing.
 pub const MAX_UNIT_DAYS: Option<i64> = None;
 /// Where the real Google Ads API is.
@@ -69,21 +81,147 @@ impl GoogleAds {
         crate::sources::google::identity(&self.api, &self.conn).await
     }
 
-    /// Customers the login reaches directly (`customers:listAccessibleCustomers`).
-    pub async fn accounts(&self) -> Result<Vec<String>, FetchError> {
-        Err(FetchError::Protocol(
-            "Google Ads account listing is not built yet".into(),
-        ))
+    /// `{api_base}/{version}/{path}`.
+    fn url(&self, path: &str) -> Url {
+        let mut url = self.conn.api_base(API_BASE);
+        url.set_path(&format!("/{}/{path}", self.conn.api_version));
+        url
     }
 
-    /// Streams `account`'s rows of `query` for `window` into `tx`.
+    /// A request with the headers every Google Ads call carries: the token, and the
+    /// developer token when one is configured (optional since its 2026 sunset).
+    fn request(&self, request: reqwest::RequestBuilder, token: &str) -> reqwest::RequestBuilder {
+        let request = request.bearer_auth(token);
+        match &self.conn.developer_token {
+            Some(developer_token) => request.header("developer-token", developer_token.expose()),
+            None => request,
+        }
+    }
+
+    /// Customers the login reaches directly (`customers:listAccessibleCustomers`), as ids
+    /// without the `customers/` prefix. Clients of a manager account are not among them.
+    pub async fn accounts(&self) -> Result<Vec<String>, FetchError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Accessible {
+            #[serde(default)]
+            resource_names: Vec<String>,
+        }
+        let url = self.url("customers:listAccessibleCustomers");
+        let accessible: Accessible = self
+            .api
+            .fetch(
+                &self.conn.id,
+                |http, token| self.request(http.get(url.clone()), token),
+                errors::classify,
+                |body| serde_json::from_slice(&body).map_err(|e| e.to_string()),
+            )
+            .await?;
+        Ok(accessible
+            .resource_names
+            .into_iter()
+            .map(|name| match name.strip_prefix("customers/") {
+                Some(id) => id.to_string(),
+                None => name,
+            })
+            .collect())
+    }
+
+    /// Streams `account`'s rows of `query` for `window` into `tx`, one batch per
+    /// `searchStream` batch. Returns the number of rows sent.
     pub async fn fetch(
         &self,
-        _query: &Query,
-        _account: &str,
-        _window: DateWindow,
-        _tx: &mpsc::Sender<RowBatch>,
+        query: &Query,
+        account: &str,
+        window: DateWindow,
+        tx: &mpsc::Sender<RowBatch>,
     ) -> Result<u64, FetchError> {
-        Err(FetchError::Protocol("Google Ads reports are not built yet".into()))
+        let body = serde_json::json!({ "query": gaql::build(query, window).map_err(FetchError::BadQuery)? });
+        let columns = query.columns();
+        // A whole-window total is not segmented by date; its date column is the window's
+        // first day, as Meta's `date_start` of a total is.
+        let fixed: Vec<(&str, String)> = if query.gaql.is_none() && query.time_increment == TimeIncrement::Total {
+            vec![(fields::DATE, window.start.to_string())]
+        } else {
+            Vec::new()
+        };
+        let url = self.url(&format!("customers/{account}/googleAds:searchStream"));
+        let login_customer_id = query.login_customer_id.as_deref();
+        let (columns, fixed) = (&columns, &fixed);
+        self.api
+            .fetch_streaming(
+                &self.conn.id,
+                |http, token| {
+                    let request = self.request(http.post(url.clone()), token).json(&body);
+                    match login_customer_id {
+                        Some(manager) => request.header("login-customer-id", manager),
+                        None => request,
+                    }
+                },
+                errors::classify,
+                |response| stream_rows(response, StreamDecoder::new(columns, fixed), tx),
+            )
+            .await?
+    }
+}
+
+/// Reads a `searchStream` response into `tx`. `Err` (the request may be retried) only
+/// while no row has been sent; after that a failure fails the unit.
+async fn stream_rows(
+    mut response: reqwest::Response,
+    mut decoder: StreamDecoder,
+    tx: &mpsc::Sender<RowBatch>,
+) -> Result<Result<u64, FetchError>, Failure> {
+    let mut sent = 0u64;
+    let failure = loop {
+        let chunk = match response.chunk().await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => match decoder.finish() {
+                Ok(()) => return Ok(Ok(sent)),
+                Err(e) => break decode_failure(e),
+            },
+            Err(_) => {
+                break Failure::new(
+                    FailureClass::Transient,
+                    "the connection broke while the report was streaming",
+                )
+            }
+        };
+        let batches = match decoder.feed(&chunk) {
+            Ok(batches) => batches,
+            Err(e) => break decode_failure(e),
+        };
+        for batch in batches.into_iter().filter(|b| !b.is_empty()) {
+            sent += batch.len() as u64;
+            if tx.send(batch).await.is_err() {
+                // The sink stopped (it failed and reports why); nothing more to do here.
+                return Ok(Ok(sent));
+            }
+        }
+    };
+    if sent == 0 {
+        return Err(failure);
+    }
+    let message = format!(
+        "{} after {sent} rows had been delivered; the unit fails rather than deliver them twice",
+        failure.message
+    );
+    Ok(Err(match failure.class {
+        FailureClass::Permission => FetchError::Permission(message),
+        FailureClass::BadQuery => FetchError::BadQuery(message),
+        _ => FetchError::RetriesExhausted { attempts: 1, message },
+    }))
+}
+
+/// The failure a broken stream stands for.
+fn decode_failure(error: DecodeError) -> Failure {
+    match error {
+        DecodeError::Malformed(message) => {
+            Failure::new(FailureClass::Transient, format!("unreadable response: {message}"))
+        }
+        DecodeError::Platform(error) => {
+            let status = StatusCode::from_u16(error.code).unwrap_or(StatusCode::OK);
+            errors::failure_of(&error, status)
+        }
     }
 }
