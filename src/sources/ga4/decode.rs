@@ -113,12 +113,11 @@ pub fn decode_page(
 }
 
 /// A time dimension's compact value in ISO form: `date` `20250301` → `2025-03-01`,
-/// `dateHour` `2025030114` → `2025-03-01 14:00`, `dateHourMinute` `202503011405` →
-/// `2025-03-01 14:05`. Anything else, and values not in the compact form (`(other)`), stay
-/// as they are.
+/// `dateHour` `2025030114` → `2025-03-01 14:00`. Anything else, and values not in the
+/// compact form (`(other)`), stay as they are.
 pub fn iso_time<'a>(dimension: &str, value: &'a str) -> Cow<'a, str> {
     let digits = value.bytes().all(|b| b.is_ascii_digit());
-    let (date, hour, minute) = (&value.get(..8), value.get(8..10), value.get(10..12));
+    let (date, hour) = (value.get(..8), value.get(8..10));
     match (dimension, value.len(), digits, date) {
         ("date", 8, true, Some(d)) => Cow::Owned(format!("{}-{}-{}", &d[..4], &d[4..6], &d[6..])),
         ("dateHour", 10, true, Some(d)) => Cow::Owned(format!(
@@ -127,14 +126,6 @@ pub fn iso_time<'a>(dimension: &str, value: &'a str) -> Cow<'a, str> {
             &d[4..6],
             &d[6..],
             hour.unwrap_or_default()
-        )),
-        ("dateHourMinute", 12, true, Some(d)) => Cow::Owned(format!(
-            "{}-{}-{} {}:{}",
-            &d[..4],
-            &d[4..6],
-            &d[6..],
-            hour.unwrap_or_default(),
-            minute.unwrap_or_default()
         )),
         _ => Cow::Borrowed(value),
     }
@@ -233,7 +224,6 @@ mod tests {
     fn time_dimensions_become_iso() {
         assert_eq!(iso_time("date", "20250301"), "2025-03-01");
         assert_eq!(iso_time("dateHour", "2025030114"), "2025-03-01 14:00");
-        assert_eq!(iso_time("dateHourMinute", "202503011405"), "2025-03-01 14:05");
         assert_eq!(iso_time("date", "(other)"), "(other)");
         assert_eq!(iso_time("year", "2025"), "2025");
         assert_eq!(iso_time("pagePath", "20250301"), "20250301");

@@ -17,7 +17,6 @@ pub const FIELDS: &[FieldSpec] = &[
     // Time.
     FieldSpec::row_date("date"),
     field("dateHour"),
-    field("dateHourMinute"),
     field("year"),
     field("month"),
     field("week"),
