@@ -58,6 +58,9 @@ pub struct Settings {
     pub currency_code: String,
     /// `metadata.timeZone` of every property.
     pub time_zone: String,
+    /// The most rows one response holds, whatever its `limit`: a server may answer fewer
+    /// rows than asked, and a small cap makes short reports page.
+    pub max_page_rows: u32,
 }
 
 impl Default for Settings {
@@ -67,6 +70,7 @@ impl Default for Settings {
             dimension_values: BTreeMap::new(),
             currency_code: "USD".into(),
             time_zone: "Europe/Berlin".into(),
+            max_page_rows: report::MAX_LIMIT as u32,
         }
     }
 }
@@ -277,13 +281,14 @@ async fn run_report(
         if !readable_properties(&sandbox, &grantee).contains(&property) {
             return Err(RpcStatus::property_denied());
         }
-        let (values, currency, time_zone, now) = {
+        let (values, currency, time_zone, max_page_rows, now) = {
             let world = sandbox.world();
             let ga4 = &world.settings.ga4;
             (
                 ga4.dimension_values.clone(),
                 ga4.currency_code.clone(),
                 ga4.time_zone.clone(),
+                ga4.max_page_rows.max(1) as usize,
                 world.now(),
             )
         };
@@ -292,6 +297,7 @@ async fn run_report(
             .date_naive();
         let report = Report::new(property, &request, &values, today).map_err(RpcStatus::invalid_argument)?;
         let page = report.page();
+        let page = &page[..page.len().min(max_page_rows)];
         Counters::bump(&sandbox.counters().rows_served, page.len() as u64);
         let mut answer = json!({
             "dimensionHeaders": report.dimensions.iter().map(|name| json!({"name": name})).collect::<Vec<_>>(),
