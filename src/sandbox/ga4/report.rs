@@ -646,27 +646,7 @@ impl Report {
                 metrics.len()
             ));
         }
-        let limit = match &request.limit {
-            None => DEFAULT_LIMIT,
-            Some(limit) => limit.value("limit")?,
-        };
-        let limit = if limit == 0 { DEFAULT_LIMIT } else { limit };
-        if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(format!(
-                "limit must be positive and at most {MAX_LIMIT}; the request's limit is {limit}."
-            ));
-        }
-        let offset = request
-            .offset
-            .as_ref()
-            .map(|o| o.value("offset"))
-            .transpose()?
-            .unwrap_or(0);
-        if offset < 0 {
-            return Err(format!(
-                "offset must not be negative; the request's offset is {offset}."
-            ));
-        }
+        let (limit, offset) = paging(request)?;
         let mut filtered_dimensions = Vec::new();
         if let Some(filter) = &request.dimension_filter {
             filter.check("dimension_filter", &mut |f| {
@@ -678,73 +658,7 @@ impl Report {
         }
         let order = order(&request.order_bys, &dimensions, &metrics)?;
 
-        // Every dimension the rows or the filter look at, each once.
-        let mut involved: Vec<String> = dimensions.clone();
-        for name in filtered_dimensions {
-            if !involved.contains(&name) {
-                involved.push(name);
-            }
-        }
-        let hourly = involved.iter().any(|d| clock(d) == Some(Clock::DateHour));
-        let value_dimensions: Vec<(&str, Vec<String>)> = involved
-            .iter()
-            .filter(|d| clock(d).is_none())
-            .map(|d| (d.as_str(), dimension_values(d, values)))
-            .collect();
-        let moments: Vec<Moment> = window
-            .iter_days()
-            .flat_map(|day| {
-                let hours: Vec<Option<u32>> = if hourly {
-                    (0..24).map(Some).collect()
-                } else {
-                    vec![None]
-                };
-                hours.into_iter().map(move |hour| Moment { day, hour })
-            })
-            .collect();
-        let combos: u64 = value_dimensions.iter().map(|(_, v)| v.len() as u64).product();
-        if combos.saturating_mul(moments.len() as u64) > MAX_CELLS {
-            return Err("Request exceeds the adsync sandbox's size limit; request fewer days or dimensions.".into());
-        }
-
-        let mut groups: HashMap<Vec<String>, Counts> = HashMap::new();
-        let mut picks = vec![0usize; value_dimensions.len()];
-        for moment in &moments {
-            for combo in 0..combos {
-                let mut rest = combo;
-                for (pick, (_, list)) in picks.iter_mut().zip(&value_dimensions) {
-                    *pick = (rest % list.len() as u64) as usize;
-                    rest /= list.len() as u64;
-                }
-                let value_of = |name: &str| -> Option<String> {
-                    if let Some(clock) = clock(name) {
-                        return Some(moment.value(clock));
-                    }
-                    value_dimensions
-                        .iter()
-                        .zip(&picks)
-                        .find(|((n, _), _)| *n == name)
-                        .map(|((_, list), pick)| list[*pick].clone())
-                };
-                if let Some(filter) = &request.dimension_filter {
-                    if !filter.matches(&|f| dimension_matches(f, value_of(&f.field_name).as_deref().unwrap_or(""))) {
-                        continue;
-                    }
-                }
-                let key: Vec<String> = dimensions.iter().map(|d| value_of(d).unwrap_or_default()).collect();
-                // Summed, not folded: the seed must not depend on the order dimensions are
-                // listed in, nor on whether the rows or only the filter name them.
-                let values_seed = value_dimensions
-                    .iter()
-                    .zip(&picks)
-                    .fold(0u64, |sum, ((name, list), pick)| {
-                        sum.wrapping_add(fold(text_hash(name), text_hash(&list[*pick])))
-                    });
-                let seed = fold(cell_seed(property, *moment), values_seed);
-                groups.entry(key).or_default().add(&Counts::draw(seed, hourly));
-            }
-        }
-
+        let groups = aggregate(property, request, &dimensions, filtered_dimensions, values, window)?;
         let mut rows: Vec<(Vec<String>, Counts)> = groups
             .into_iter()
             .filter(|(_, counts)| {
@@ -772,8 +686,8 @@ impl Report {
                     metric_values: metrics.iter().map(|(_, _, formula)| formula.text(&counts)).collect(),
                 })
                 .collect(),
-            limit: limit as usize,
-            offset: usize::try_from(offset).unwrap_or(usize::MAX),
+            limit,
+            offset,
         })
     }
 
@@ -783,6 +697,111 @@ impl Report {
         let end = start.saturating_add(self.limit).min(self.rows.len());
         &self.rows[start..end]
     }
+}
+
+/// The validated `limit` (0 or absent: the default) and `offset`.
+fn paging(request: &RunReportRequest) -> Result<(usize, usize), String> {
+    let limit = match &request.limit {
+        None => DEFAULT_LIMIT,
+        Some(limit) => limit.value("limit")?,
+    };
+    let limit = if limit == 0 { DEFAULT_LIMIT } else { limit };
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(format!(
+            "limit must be positive and at most {MAX_LIMIT}; the request's limit is {limit}."
+        ));
+    }
+    let offset = request
+        .offset
+        .as_ref()
+        .map(|o| o.value("offset"))
+        .transpose()?
+        .unwrap_or(0);
+    if offset < 0 {
+        return Err(format!(
+            "offset must not be negative; the request's offset is {offset}."
+        ));
+    }
+    Ok((limit as usize, usize::try_from(offset).unwrap_or(usize::MAX)))
+}
+
+/// The rows' numbers by their dimension values: every (moment, combination of values) cell
+/// the dimensions and the dimension filter involve is drawn, filtered, and added to its row.
+fn aggregate(
+    property: u64,
+    request: &RunReportRequest,
+    dimensions: &[String],
+    filtered_dimensions: Vec<String>,
+    values: &BTreeMap<String, Vec<String>>,
+    window: DateWindow,
+) -> Result<HashMap<Vec<String>, Counts>, String> {
+    // Every dimension the rows or the filter look at, each once.
+    let mut involved: Vec<String> = dimensions.to_vec();
+    for name in filtered_dimensions {
+        if !involved.contains(&name) {
+            involved.push(name);
+        }
+    }
+    let hourly = involved.iter().any(|d| clock(d) == Some(Clock::DateHour));
+    let value_dimensions: Vec<(&str, Vec<String>)> = involved
+        .iter()
+        .filter(|d| clock(d).is_none())
+        .map(|d| (d.as_str(), dimension_values(d, values)))
+        .collect();
+    let moments: Vec<Moment> = window
+        .iter_days()
+        .flat_map(|day| {
+            let hours: Vec<Option<u32>> = if hourly {
+                (0..24).map(Some).collect()
+            } else {
+                vec![None]
+            };
+            hours.into_iter().map(move |hour| Moment { day, hour })
+        })
+        .collect();
+    let combos: u64 = value_dimensions.iter().map(|(_, v)| v.len() as u64).product();
+    if combos.saturating_mul(moments.len() as u64) > MAX_CELLS {
+        return Err("Request exceeds the adsync sandbox's size limit; request fewer days or dimensions.".into());
+    }
+
+    let mut groups: HashMap<Vec<String>, Counts> = HashMap::new();
+    let mut picks = vec![0usize; value_dimensions.len()];
+    for moment in &moments {
+        for combo in 0..combos {
+            let mut rest = combo;
+            for (pick, (_, list)) in picks.iter_mut().zip(&value_dimensions) {
+                *pick = (rest % list.len() as u64) as usize;
+                rest /= list.len() as u64;
+            }
+            let value_of = |name: &str| -> Option<String> {
+                if let Some(clock) = clock(name) {
+                    return Some(moment.value(clock));
+                }
+                value_dimensions
+                    .iter()
+                    .zip(&picks)
+                    .find(|((n, _), _)| *n == name)
+                    .map(|((_, list), pick)| list[*pick].clone())
+            };
+            if let Some(filter) = &request.dimension_filter {
+                if !filter.matches(&|f| dimension_matches(f, value_of(&f.field_name).as_deref().unwrap_or(""))) {
+                    continue;
+                }
+            }
+            let key: Vec<String> = dimensions.iter().map(|d| value_of(d).unwrap_or_default()).collect();
+            // Summed, not folded: the seed must not depend on the order dimensions are
+            // listed in, nor on whether the rows or only the filter name them.
+            let values_seed = value_dimensions
+                .iter()
+                .zip(&picks)
+                .fold(0u64, |sum, ((name, list), pick)| {
+                    sum.wrapping_add(fold(text_hash(name), text_hash(&list[*pick])))
+                });
+            let seed = fold(cell_seed(property, *moment), values_seed);
+            groups.entry(key).or_default().add(&Counts::draw(seed, hourly));
+        }
+    }
+    Ok(groups)
 }
 
 /// The values of a value dimension: the settings' list, else the built-in one.
