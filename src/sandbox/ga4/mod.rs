@@ -48,8 +48,9 @@ const SUMMARIES_MAX_PAGE: usize = 200;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
-    /// GA4 property ids that exist; every user can read them unless denied
-    /// (`/_sandbox/users/{user}/accounts/deny` with the property's number).
+    /// GA4 property ids that exist; every user can read them unless denied. The deny list is
+    /// the one Meta's accounts use, by number: `/_sandbox/users/{user}/accounts/deny?account=act_123456789`
+    /// denies property 123456789.
     pub properties: Vec<u64>,
     /// Values of dimensions, replacing the built-in lists: `{"country": ["Germany", "Spain"]}`.
     /// Time dimensions (`date`, `month`, …) come from the dates and cannot be listed.

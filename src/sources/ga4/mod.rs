@@ -5,6 +5,10 @@
 //! is built in [`request`], pages are decoded in [`decode`], and the Data API's errors,
 //! quota exhaustion above all, are classified in [`errors`]. Properties are listed through the
 //! Admin API's `accountSummaries`. Only the base URLs differ between Google and the sandbox.
+//!
+//! GA4 rows are shaped by their dimensions: a daily query gets one row per day only when its
+//! fields include `date` (without it GA4 sums the window, as asked); a total query never
+//! requests `date` and writes the window's first day in a `date` column it lists.
 
 pub mod decode;
 pub mod errors;
@@ -16,7 +20,7 @@ use tokio::sync::mpsc;
 use url::Url;
 
 use crate::config::ConnectionConfig;
-use crate::query::{Filter, Query, TimeIncrement};
+use crate::query::{Filter, Query};
 use crate::rows::{DateWindow, RowBatch};
 use crate::sources::http::{ApiClient, FetchError};
 use crate::store::Identity;
@@ -149,7 +153,6 @@ impl Ga4 {
     ) -> Result<u64, FetchError> {
         let request = ReportRequest::new(query, window).map_err(FetchError::BadQuery)?;
         let columns = query.columns();
-        let fixed_date = (query.time_increment == TimeIncrement::Total).then_some(window.start);
         let url = self.report_url(property);
         let mut offset = 0;
         let mut sent = 0;
@@ -163,7 +166,7 @@ impl Ga4 {
                     errors::classify,
                     |bytes| {
                         let mut batch = RowBatch::new(columns.len());
-                        decode_page(&bytes, &columns, fixed_date, &mut batch).map(|page| (batch, page))
+                        decode_page(&bytes, &columns, request.fixed_date, &mut batch).map(|page| (batch, page))
                     },
                 )
                 .await?;

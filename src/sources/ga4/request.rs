@@ -56,6 +56,8 @@ pub struct ReportRequest<'a> {
     pub metric_filter: Option<Value>,
     /// Rows per page.
     pub limit: u64,
+    /// The `date` of every row of a total report, which does not request the dimension.
+    pub fixed_date: Option<chrono::NaiveDate>,
 }
 
 impl<'a> ReportRequest<'a> {
@@ -87,6 +89,7 @@ impl<'a> ReportRequest<'a> {
             dimension_filter: combined(&dimension_filters)?,
             metric_filter: combined(&metric_filters)?,
             limit: PAGE_SIZE,
+            fixed_date: (!daily).then_some(window.start),
         })
     }
 
@@ -242,8 +245,10 @@ mod tests {
         let daily = ReportRequest::from_parts(&fields, &[], TimeIncrement::Daily, window()).unwrap();
         assert_eq!(daily.dimensions, ["date", "country"]);
         assert_eq!(daily.metrics, ["sessions", "activeUsers"]);
+        assert_eq!(daily.fixed_date, None);
         let total = ReportRequest::from_parts(&fields, &[], TimeIncrement::Total, window()).unwrap();
         assert_eq!(total.dimensions, ["country"]);
+        assert_eq!(total.fixed_date, Some(window().start));
         let bad = [filter("country", "LIKE", json!("x"))];
         assert!(ReportRequest::from_parts(&fields, &bad, TimeIncrement::Daily, window()).is_err());
     }
