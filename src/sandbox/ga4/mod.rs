@@ -9,6 +9,7 @@
 //! [`TokenBook`]: super::tokens::TokenBook
 
 pub mod report;
+pub mod request;
 
 use std::collections::BTreeMap;
 
@@ -25,7 +26,8 @@ use super::faults::{Fault, FaultKind};
 use super::params::{bearer, Params};
 use super::state::{Counters, Sandbox};
 use super::tokens::{AccessDenied, Grantee};
-use report::{Report, RunReportRequest};
+use report::Report;
+use request::RunReportRequest;
 
 /// Where both APIs' paths start.
 const PREFIX: &str = "/v1beta/";

@@ -201,7 +201,8 @@ mod tests {
     use super::*;
     use crate::auth::Auth;
     use crate::config::{Config, Overrides};
-    use crate::sandbox::ga4::report::{Report, RunReportRequest};
+    use crate::sandbox::ga4::report::Report;
+    use crate::sandbox::ga4::request::RunReportRequest;
     use crate::sandbox::ga4::tests::{access_token, spawn, READONLY};
     use crate::sandbox::{Fault, FaultKind, SandboxHandle};
     use crate::sources::{Platform, Provider, Source};
