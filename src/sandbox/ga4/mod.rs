@@ -1,10 +1,11 @@
 //! The Google Analytics 4 Data API (`properties/{id}:runReport`) and the Admin API's
 //! `accountSummaries`, at the real paths, with Google's `google.rpc.Status` errors.
 //!
-//! Requests are checked in the API's order: the token (shared [`TokenBook`], so revoking a
-//! user or expiring tokens works for every platform), its scope, the property (unknown or
-//! denied both answer 403, as GA4 does), then the body ([`report`]). Report rows are computed
-//! per request from [`report::Report`], a pure function tests call to know the exact rows.
+//! A report request is checked in this order: the token (shared [`TokenBook`], so revoking
+//! a user or expiring tokens works for every platform), its scope, the body's JSON
+//! ([`request`]), the property (unknown or denied both answer 403, as GA4 does), then the
+//! report's arguments ([`report`]). Report rows are computed per request by
+//! [`report::Report::new`], a pure function tests call to know the exact rows.
 //!
 //! [`TokenBook`]: super::tokens::TokenBook
 
