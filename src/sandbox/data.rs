@@ -731,7 +731,7 @@ fn metric_text(m: &Metrics, field: Field) -> Option<String> {
 
 /// `num / den` with six decimals, rounded half up in integers so the text never depends on
 /// float formatting; `None` when `den` is 0.
-fn ratio6(num: u128, den: u128) -> Option<String> {
+pub(crate) fn ratio6(num: u128, den: u128) -> Option<String> {
     if den == 0 {
         return None;
     }
@@ -822,11 +822,11 @@ pub(crate) fn fold(hash: u64, value: u64) -> u64 {
 }
 
 /// A splitmix64 stream: successive draws from one seed.
-struct Draws(u64);
+pub(crate) struct Draws(pub(crate) u64);
 
 impl Draws {
     /// A number in `lo..=hi`.
-    fn between(&mut self, lo: u64, hi: u64) -> u64 {
+    pub(crate) fn between(&mut self, lo: u64, hi: u64) -> u64 {
         self.0 = mix(self.0);
         lo + self.0 % (hi - lo + 1)
     }

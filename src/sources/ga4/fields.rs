@@ -1,12 +1,147 @@
-//! The GA4 dimensions and metrics adsync knows, named as the Data API names them.
+//! The GA4 dimensions and metrics adsync knows, named as the Data API names them
+//! (`https://developers.google.com/analytics/devguides/reporting/data/v1/api-schema`).
+//!
+//! A query's `fields` mixes both kinds; the request sends dimensions and metrics apart, so the
+//! catalog says which is which ([`is_metric`]).
 
 use crate::query::Level;
 use crate::sources::FieldSpec;
 
-/// Every dimension and metric a query may name.
+/// A dimension or metric: GA4 has no levels, every name works at the account level.
+const fn field(name: &'static str) -> FieldSpec {
+    FieldSpec::new(name, Level::Account)
+}
+
+/// Every dimension and metric a query may name: dimensions first, then [`METRICS`].
 pub const FIELDS: &[FieldSpec] = &[
+    // Time.
     FieldSpec::row_date("date"),
-    FieldSpec::new("sessionDefaultChannelGroup", Level::Account),
-    FieldSpec::new("sessions", Level::Account),
-    FieldSpec::new("activeUsers", Level::Account),
+    field("dateHour"),
+    field("year"),
+    field("month"),
+    field("week"),
+    field("isoYearIsoWeek"),
+    field("dayOfWeek"),
+    // Geography and technology.
+    field("country"),
+    field("countryId"),
+    field("region"),
+    field("city"),
+    field("language"),
+    field("deviceCategory"),
+    field("operatingSystem"),
+    field("browser"),
+    field("platform"),
+    // Acquisition.
+    field("sessionDefaultChannelGroup"),
+    field("sessionSource"),
+    field("sessionMedium"),
+    field("sessionSourceMedium"),
+    field("sessionCampaignName"),
+    field("sessionGoogleAdsCampaignName"),
+    field("firstUserDefaultChannelGroup"),
+    field("firstUserSource"),
+    field("firstUserMedium"),
+    field("firstUserCampaignName"),
+    field("newVsReturning"),
+    // Pages and events.
+    field("landingPage"),
+    field("landingPagePlusQueryString"),
+    field("pagePath"),
+    field("pageTitle"),
+    field("hostName"),
+    field("eventName"),
+    // Ecommerce.
+    field("itemName"),
+    field("itemCategory"),
+    field("transactionId"),
+    // Metrics.
+    field("sessions"),
+    field("activeUsers"),
+    field("newUsers"),
+    field("totalUsers"),
+    field("screenPageViews"),
+    field("screenPageViewsPerSession"),
+    field("sessionsPerUser"),
+    field("engagedSessions"),
+    field("engagementRate"),
+    field("bounceRate"),
+    field("averageSessionDuration"),
+    field("userEngagementDuration"),
+    field("eventCount"),
+    field("eventsPerSession"),
+    field("conversions"),
+    field("keyEvents"),
+    field("totalRevenue"),
+    field("purchaseRevenue"),
+    field("transactions"),
+    field("ecommercePurchases"),
+    field("addToCarts"),
+    field("checkouts"),
+    field("itemRevenue"),
+    field("itemsPurchased"),
 ];
+
+/// The names in [`FIELDS`] that are metrics; every other name is a dimension.
+pub const METRICS: &[&str] = &[
+    "sessions",
+    "activeUsers",
+    "newUsers",
+    "totalUsers",
+    "screenPageViews",
+    "screenPageViewsPerSession",
+    "sessionsPerUser",
+    "engagedSessions",
+    "engagementRate",
+    "bounceRate",
+    "averageSessionDuration",
+    "userEngagementDuration",
+    "eventCount",
+    "eventsPerSession",
+    "conversions",
+    "keyEvents",
+    "totalRevenue",
+    "purchaseRevenue",
+    "transactions",
+    "ecommercePurchases",
+    "addToCarts",
+    "checkouts",
+    "itemRevenue",
+    "itemsPurchased",
+];
+
+/// Whether `name` is a metric (sent under `metrics`) rather than a dimension.
+pub fn is_metric(name: &str) -> bool {
+    METRICS.contains(&name)
+}
+
+/// Whether `name` is in the catalog at all.
+pub fn is_known(name: &str) -> bool {
+    FIELDS.iter().any(|f| f.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_metric_is_in_the_catalog_after_the_dimensions() {
+        let first_metric = FIELDS.iter().position(|f| is_metric(f.name)).unwrap();
+        for (index, spec) in FIELDS.iter().enumerate() {
+            assert_eq!(is_metric(spec.name), index >= first_metric, "{}", spec.name);
+        }
+        assert_eq!(FIELDS.len() - first_metric, METRICS.len());
+        assert!(METRICS.iter().all(|m| is_known(m)));
+    }
+
+    #[test]
+    fn names_are_unique_and_date_is_the_row_date() {
+        let mut names: Vec<&str> = FIELDS.iter().map(|f| f.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), FIELDS.len());
+        let dates: Vec<&str> = FIELDS.iter().filter(|f| f.is_row_date).map(|f| f.name).collect();
+        assert_eq!(dates, ["date"]);
+        assert!(!is_metric("date") && is_metric("sessions") && !is_known("sesions"));
+    }
+}
