@@ -810,23 +810,24 @@ fn entity_id(account: u64, level: Level, path: Path) -> String {
 }
 
 /// splitmix64's finalizer: every input bit moves every output bit.
-fn mix(mut z: u64) -> u64 {
+pub(crate) fn mix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
 }
 
-fn fold(hash: u64, value: u64) -> u64 {
+/// Mixes `value` into `hash`.
+pub(crate) fn fold(hash: u64, value: u64) -> u64 {
     mix(hash ^ value)
 }
 
 /// A splitmix64 stream: successive draws from one seed.
-struct Draws(u64);
+pub(crate) struct Draws(pub(crate) u64);
 
 impl Draws {
     /// A number in `lo..=hi`.
-    fn between(&mut self, lo: u64, hi: u64) -> u64 {
+    pub(crate) fn between(&mut self, lo: u64, hi: u64) -> u64 {
         self.0 = mix(self.0);
         lo + self.0 % (hi - lo + 1)
     }
