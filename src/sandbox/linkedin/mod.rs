@@ -493,7 +493,9 @@ mod tests {
     async fn requests_linkedin_would_reject_are_rejected_the_same_way() {
         let (handle, token) = sandbox().await;
         let analytics = |query: &str| format!("/rest/adAnalytics?{query}");
-        let cases: Vec<(String, Vec<(&str, &str)>, u16, &str)> = vec![
+        // (request, headers, expected status, words the answer must contain)
+        type Case<'a> = (String, Vec<(&'a str, &'a str)>, u16, &'a str);
+        let cases: Vec<Case> = vec![
             (analytics(GOOD), vec![HEADERS[1]], 400, "VERSION_MISSING"),
             (
                 analytics(GOOD),

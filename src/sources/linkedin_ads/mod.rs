@@ -14,6 +14,8 @@
 //! `openid profile`, which adsync does not ask for.
 
 pub mod decode;
+#[cfg(test)]
+mod end_to_end;
 pub mod errors;
 pub mod fields;
 pub mod request;
