@@ -810,14 +810,13 @@ fn entity_id(account: u64, level: Level, path: Path) -> String {
 }
 
 /// splitmix64's finalizer: every input bit moves every output bit.
-pub(crate) fn mix(mut z: u64) -> u64 {
+fn mix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
 }
 
-/// Mixes `value` into `hash`.
 pub(crate) fn fold(hash: u64, value: u64) -> u64 {
     mix(hash ^ value)
 }

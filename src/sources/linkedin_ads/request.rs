@@ -16,9 +16,9 @@ use crate::rows::DateWindow;
 
 use super::fields;
 
-/// Metrics one request may ask for. Third-party connectors (Airbyte's
-/// `max_fields_per_request: 20`) split at 20 and LinkedIn answers more with a 400; the docs
-/// do not state the number, so this stays the conservative value.
+/// Metrics one request may ask for. LinkedIn's docs state no number; a third-party
+/// connector's config splits at `max_fields_per_request: 20` (api-facts §5.2, unconfirmed),
+/// so 20 is the conservative choice, and the sandbox refuses more.
 pub const MAX_METRICS_PER_REQUEST: usize = 20;
 /// Longest query string LinkedIn accepts ("Query Tunneling" guide: 4 KB query string, 8 KB raw
 /// URL; longer requests get a 414). Longer queries travel in a tunneled POST body instead.
