@@ -145,6 +145,14 @@ impl Rig {
         crate::query::load_file(&path, &ctx).unwrap()
     }
 
+    /// Daily impressions of `account` from `start` to `end`, at account level.
+    fn impressions(&self, account: u64, start: &str, end: &str) -> Query {
+        self.query(&format!(
+            "accounts = [\"{account}\"]\nlevel = \"account\"\nfields = [\"date\", \"impressions\"]\n\
+             date_range = {{ start = \"{start}\", end = \"{end}\" }}\ntime_increment = \"daily\""
+        ))
+    }
+
     /// Every row of `query` over `window`, through the generic [`Source::fetch`].
     async fn rows(&self, query: &Query, window: DateWindow) -> Result<Vec<Vec<String>>, FetchError> {
         let source = Source::new(
@@ -274,10 +282,7 @@ async fn transient_faults_and_rate_limits_are_retried() {
             .sandbox()
             .push_fault(serde_json::from_value::<Fault>(fault).unwrap());
     }
-    let query = rig.query(&format!(
-        "accounts = [\"{}\"]\nlevel = \"account\"\nfields = [\"date\", \"impressions\"]\ndate_range = {{ start = \"2026-03-01\", end = \"2026-03-03\" }}\ntime_increment = \"daily\"",
-        ACCOUNTS[0]
-    ));
+    let query = rig.impressions(ACCOUNTS[0], "2026-03-01", "2026-03-03");
     let rows = rig.rows(&query, window("2026-03-01", "2026-03-03")).await.unwrap();
     assert_eq!(rows.len(), 3);
     assert_eq!(rig.sandbox.sandbox().stats().faults_injected, 3);
@@ -291,10 +296,7 @@ async fn revoked_report(consented_ago: Duration) -> (FetchError, u64) {
     rig.sandbox
         .sandbox()
         .revoke(USER, crate::sandbox::RevokeReason::AppRemoved);
-    let query = rig.query(&format!(
-        "accounts = [\"{}\"]\nlevel = \"account\"\nfields = [\"date\", \"impressions\"]\ndate_range = {{ start = \"2026-03-01\", end = \"2026-03-01\" }}\ntime_increment = \"daily\"",
-        ACCOUNTS[0]
-    ));
+    let query = rig.impressions(ACCOUNTS[0], "2026-03-01", "2026-03-01");
     let error = rig.rows(&query, window("2026-03-01", "2026-03-01")).await.unwrap_err();
     let requests = rig.sandbox.sandbox().stats().api_requests;
     rig.sandbox.shutdown().await;
@@ -344,10 +346,7 @@ async fn accounts_page_through_the_member_roles_and_identity_is_the_person() {
 async fn an_account_the_member_cannot_read_is_a_permission_error() {
     let rig = rig(Duration::days(3)).await;
     rig.sandbox.sandbox().set_account_access(USER, ACCOUNTS[1], true);
-    let query = rig.query(&format!(
-        "accounts = [\"{}\"]\nlevel = \"account\"\nfields = [\"date\", \"impressions\"]\ndate_range = {{ start = \"2026-03-01\", end = \"2026-03-01\" }}\ntime_increment = \"daily\"",
-        ACCOUNTS[1]
-    ));
+    let query = rig.impressions(ACCOUNTS[1], "2026-03-01", "2026-03-01");
     let error = rig.rows(&query, window("2026-03-01", "2026-03-01")).await.unwrap_err();
     assert!(matches!(error, FetchError::Permission(_)), "{error}");
     rig.sandbox.shutdown().await;
