@@ -10,7 +10,7 @@
 //! `X-HTTP-Method-Override: GET` and the query as a form body — avoids. Tokens come from the
 //! shared token book and are refused with LinkedIn's 401 bodies (65600 invalid, 65601
 //! revoked, 65602 expired); a token without `r_ads_reporting`, or a user denied an account,
-//! gets a 403.
+//! gets a 403. Answers are cut at `max_elements` (15,000), silently, as LinkedIn cuts them.
 
 pub mod data;
 mod restli;
@@ -53,6 +53,9 @@ pub struct Settings {
     pub campaigns_per_group: u32,
     /// Creatives in each campaign (at most 99).
     pub creatives_per_campaign: u32,
+    /// Elements an adAnalytics answer holds at most; the rest are dropped without a word, as
+    /// LinkedIn does at 15,000.
+    pub max_elements: usize,
 }
 
 impl Default for Settings {
@@ -62,6 +65,7 @@ impl Default for Settings {
             campaign_groups_per_account: 2,
             campaigns_per_group: 2,
             creatives_per_campaign: 2,
+            max_elements: 15_000,
         }
     }
 }
@@ -228,6 +232,7 @@ async fn ad_analytics(
             };
             elements.extend(data::analytics(settings.shape(), &query));
         }
+        elements.truncate(settings.max_elements);
         Counters::bump(&sandbox.counters().rows_served, elements.len() as u64);
         let elements: Vec<_> = elements.iter().map(data::Element::to_json).collect();
         Ok(axum::Json(json!({

@@ -18,7 +18,7 @@ use crate::sandbox::linkedin::person_urn;
 use crate::sandbox::linkedin::testing::issue_token;
 use crate::sandbox::{spawn, Fault, SandboxHandle, SandboxSettings};
 use crate::sources::http::{ApiClient, FetchError};
-use crate::sources::{Platform, Provider, Source};
+use crate::sources::{Provider, Source};
 use crate::store::{ConnectionState, ConnectionStatus, SecretKey, Store, TokenSet};
 
 const USER: &str = "ann";
@@ -54,7 +54,6 @@ struct Rig {
     sandbox: SandboxHandle,
     dir: tempfile::TempDir,
     source: LinkedinAds,
-    config: Config,
 }
 
 async fn rig(consented_ago: Duration) -> Rig {
@@ -122,12 +121,7 @@ api_base_url = "{base}"
     let auth = Auth::new(&config, store, Arc::new(ManualClock::new(now)));
     let api = ApiClient::new(auth, config.http);
     let source = LinkedinAds::new(&config.connections[0], api);
-    Rig {
-        sandbox,
-        dir,
-        source,
-        config,
-    }
+    Rig { sandbox, dir, source }
 }
 
 impl Rig {
@@ -155,11 +149,7 @@ impl Rig {
 
     /// Every row of `query` over `window`, through the generic [`Source::fetch`].
     async fn rows(&self, query: &Query, window: DateWindow) -> Result<Vec<Vec<String>>, FetchError> {
-        let source = Source::new(
-            &self.config.connections[0],
-            Platform::LinkedinAds,
-            self.source.api().clone(),
-        );
+        let source = Source::LinkedinAds(self.source.clone());
         let (tx, mut rx) = mpsc::channel::<RowBatch>(4);
         let collect = tokio::spawn(async move {
             let mut rows = Vec::new();
@@ -382,5 +372,49 @@ async fn a_facet_list_too_long_for_a_url_is_tunneled_and_answered_alike() {
     );
     assert!(!want.is_empty());
     assert_eq!(rows, want);
+    rig.sandbox.shutdown().await;
+}
+
+#[tokio::test]
+async fn answers_cut_at_the_element_cap_are_asked_again_in_halves() {
+    let mut rig = rig(Duration::days(3)).await;
+    rig.sandbox
+        .sandbox()
+        .patch_settings(json!({"linkedin": {"max_elements": 40}}))
+        .unwrap();
+    rig.source = rig.source.clone().with_element_cap(40);
+    let query = rig.query(&format!(
+        "accounts = [\"{}\"]\nlevel = \"ad\"\nfields = [\"date\", \"pivot_value\", \"clicks\"]\n\
+         date_range = {{ start = \"2026-03-01\", end = \"2026-03-31\" }}\ntime_increment = \"daily\"",
+        ACCOUNTS[0]
+    ));
+    let window = window("2026-03-01", "2026-03-31");
+    let rows = rig.rows(&query, window).await.unwrap();
+    let want = expected(
+        &AnalyticsQuery {
+            account: 0,
+            pivot: Pivot::Creative,
+            daily: true,
+            window,
+            facets: Vec::new(),
+            metrics: vec!["clicks".into()],
+        },
+        &ACCOUNTS[..1],
+        &query.fields,
+    );
+    // 8 creatives over 31 days, most days active: far more than one answer holds.
+    assert!(want.len() > 200, "{}", want.len());
+    assert_eq!(rows, want);
+    // A single day over the cap cannot be cut further: the report fails rather than lose rows.
+    rig.sandbox
+        .sandbox()
+        .patch_settings(json!({"linkedin": {"max_elements": 3, "creatives_per_campaign": 3}}))
+        .unwrap();
+    rig.source = rig.source.clone().with_element_cap(3);
+    let error = rig.rows(&query, window).await.unwrap_err();
+    assert!(
+        matches!(&error, FetchError::BadQuery(m) if m.contains("at most 3 rows")),
+        "{error}"
+    );
     rig.sandbox.shutdown().await;
 }

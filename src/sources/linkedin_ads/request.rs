@@ -238,6 +238,24 @@ impl AnalyticsRequest {
             .collect()
     }
 
+    /// This daily request as two requests of half its days each; `None` for a single day or
+    /// for totals (whose rows would change if the window did).
+    pub fn halves(&self) -> Option<(AnalyticsRequest, AnalyticsRequest)> {
+        if self.granularity != Granularity::Daily || self.window.days() < 2 {
+            return None;
+        }
+        let first_end = self.window.start + chrono::Days::new((self.window.days() / 2 - 1) as u64);
+        let first = AnalyticsRequest {
+            window: DateWindow::new(self.window.start, first_end),
+            ..self.clone()
+        };
+        let second = AnalyticsRequest {
+            window: DateWindow::new(first_end + chrono::Days::new(1), self.window.end),
+            ..self.clone()
+        };
+        Some((first, second))
+    }
+
     /// The query string, exactly as it goes on the wire.
     pub fn query_string(&self) -> String {
         let mut query = format!(
@@ -429,6 +447,19 @@ mod tests {
             .all(|p| p.account == "511009658" && p.pivot == Pivot::Campaign));
         assert_eq!(request(&["impressions"]).split().len(), 1);
         assert_eq!(request(&[]).split().len(), 1);
+    }
+
+    #[test]
+    fn daily_requests_halve_and_totals_do_not() {
+        let (first, second) = request(&["impressions"]).halves().unwrap();
+        assert_eq!(first.window.to_string(), "2025-03-01..2025-03-15");
+        assert_eq!(second.window.to_string(), "2025-03-16..2025-03-31");
+        let mut one_day = request(&[]);
+        one_day.window = DateWindow::new(day("2025-03-01"), day("2025-03-01"));
+        assert!(one_day.halves().is_none());
+        let mut total = request(&[]);
+        total.granularity = Granularity::All;
+        assert!(total.halves().is_none());
     }
 
     #[test]
