@@ -302,6 +302,13 @@ impl Auth {
         Ok(self.stored_token(connection)?.scopes)
     }
 
+    /// How long ago `connection` was last connected by a person's consent, by this layer's
+    /// clock; `None` unless it is connected. (LinkedIn refuses brand-new tokens for a moment.)
+    pub fn connected_for(&self, connection: &str) -> Option<Duration> {
+        let state = self.inner.store.connection(connection).ok()??;
+        (state.status == ConnectionStatus::Connected).then(|| self.inner.clock.now() - state.since)
+    }
+
     /// Fails with [`AuthError::NeedsReconnect`] if the connection is paused.
     pub fn ensure_usable(&self, connection: &str) -> Result<(), AuthError> {
         match self.inner.store.connection(connection)? {

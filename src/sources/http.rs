@@ -119,6 +119,12 @@ impl ApiClient {
         &self.policy
     }
 
+    /// How long ago `connection` was last connected by a person's consent
+    /// ([`Auth::connected_for`]).
+    pub fn connected_for(&self, connection: &str) -> Option<chrono::Duration> {
+        self.auth.connected_for(connection)
+    }
+
     /// Sends the request `build` makes for a token of `connection` until it succeeds and
     /// `decode` accepts the body, or a failure is final.
     ///

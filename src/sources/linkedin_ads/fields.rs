@@ -1,13 +1,67 @@
 //! The adAnalytics fields adsync knows for LinkedIn Ads.
+//!
+//! Three columns describe the row and are read from every element whatever was asked:
+//! `date` and `date_end` (the element's `dateRange` start and end as `YYYY-MM-DD`; the same day
+//! for daily rows, the window's ends for totals) and `pivot_value` (the URN of the account,
+//! campaign group, campaign or creative the row is about, `pivotValues[0]`). Every other
+//! field is a metric, named as adAnalytics names it and written as the API sent it (counts
+//! are JSON numbers, money is a decimal string).
 
 use crate::query::Level;
 use crate::sources::FieldSpec;
 
+/// The row's first day (`dateRange.start`).
+pub const DATE: &str = "date";
+/// The row's last day (`dateRange.end`).
+pub const DATE_END: &str = "date_end";
+/// The URN the row is about (`pivotValues[0]`).
+pub const PIVOT_VALUE: &str = "pivot_value";
+
+const fn metric(name: &'static str) -> FieldSpec {
+    FieldSpec::new(name, Level::Account)
+}
+
 /// Every field a query may name.
 pub const FIELDS: &[FieldSpec] = &[
-    FieldSpec::row_date("date"),
-    FieldSpec::new("pivotValue", Level::Account),
-    FieldSpec::new("impressions", Level::Account),
-    FieldSpec::new("clicks", Level::Account),
-    FieldSpec::new("costInLocalCurrency", Level::Account),
+    FieldSpec::row_date(DATE),
+    FieldSpec::new(DATE_END, Level::Account),
+    FieldSpec::new(PIVOT_VALUE, Level::Account),
+    metric("impressions"),
+    metric("clicks"),
+    metric("costInLocalCurrency"),
+    metric("costInUsd"),
+    metric("landingPageClicks"),
+    metric("externalWebsiteConversions"),
+    metric("externalWebsitePostClickConversions"),
+    metric("externalWebsitePostViewConversions"),
+    metric("conversionValueInLocalCurrency"),
+    metric("oneClickLeads"),
+    metric("oneClickLeadFormOpens"),
+    metric("likes"),
+    metric("reactions"),
+    metric("shares"),
+    metric("comments"),
+    metric("follows"),
+    metric("totalEngagements"),
+    metric("otherEngagements"),
+    metric("companyPageClicks"),
+    metric("actionClicks"),
+    metric("adUnitClicks"),
+    metric("textUrlClicks"),
+    metric("videoViews"),
+    metric("videoStarts"),
+    metric("videoFirstQuartileCompletions"),
+    metric("videoMidpointCompletions"),
+    metric("videoThirdQuartileCompletions"),
+    metric("videoCompletions"),
+    metric("fullScreenPlays"),
+    metric("opens"),
+    metric("sends"),
+    metric("viralImpressions"),
+    metric("viralClicks"),
 ];
+
+/// Whether `name` is a metric (asked for in `fields`), not a row-describing column.
+pub fn is_metric(name: &str) -> bool {
+    ![DATE, DATE_END, PIVOT_VALUE].contains(&name)
+}
