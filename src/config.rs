@@ -172,6 +172,9 @@ struct RawHttp {
     request_timeout_secs: Option<u64>,
     /// Requests in flight on one connection, across all its runs (default 8).
     max_requests_per_connection: Option<usize>,
+    /// Longest rate-limit wait a run sits out (default 900 s); a spent quota that refills
+    /// later fails the run as a gap instead of holding a run slot for hours.
+    max_rate_limit_wait_secs: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -299,6 +302,8 @@ pub struct HttpPolicy {
     pub request_timeout: Duration,
     /// Requests in flight on one connection, across all its runs.
     pub max_requests_per_connection: usize,
+    /// Longest rate-limit wait a run sits out; longer ones fail it (the quota is spent).
+    pub max_rate_limit_wait: Duration,
 }
 
 impl Default for HttpPolicy {
@@ -309,6 +314,7 @@ impl Default for HttpPolicy {
             max_backoff: Duration::from_secs(30),
             request_timeout: Duration::from_secs(120),
             max_requests_per_connection: 8,
+            max_rate_limit_wait: Duration::from_secs(900),
         }
     }
 }
@@ -470,6 +476,11 @@ impl Config {
                 .max_requests_per_connection
                 .unwrap_or(defaults.max_requests_per_connection)
                 .max(1),
+            max_rate_limit_wait: raw
+                .http
+                .max_rate_limit_wait_secs
+                .map(Duration::from_secs)
+                .unwrap_or(defaults.max_rate_limit_wait),
         };
         if http.request_timeout.is_zero() {
             return Err(invalid("http.request_timeout_secs", "must be at least 1".into()));

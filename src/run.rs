@@ -97,6 +97,7 @@ impl RunError {
             RunError::Fetch(FetchError::Auth(AuthError::NotConnected(_))) => "not_connected",
             RunError::Fetch(FetchError::Auth(_)) => "token_endpoint_failed",
             RunError::Fetch(FetchError::RetriesExhausted { .. } | FetchError::Protocol(_)) => "platform_error",
+            RunError::Fetch(FetchError::QuotaExhausted { .. }) => "quota_exhausted",
             RunError::Fetch(FetchError::Permission(_)) => "permission_denied",
             RunError::Fetch(FetchError::BadQuery(_)) | RunError::Broken(_) => "bad_query",
             RunError::Sink(_) | RunError::Writer(_) => "output_failed",

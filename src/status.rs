@@ -314,6 +314,9 @@ fn gap_reason_text(reason: &str) -> String {
         "not_connected" => "The connection was never connected.".to_string(),
         "token_endpoint_failed" => "The platform's login service failed while renewing the token.".to_string(),
         "unknown_connection" => "The query names a connection that is not configured.".to_string(),
+        "quota_exhausted" => {
+            "The platform's quota for this connection was used up; the gap is backfilled once it refills.".to_string()
+        }
         "missing_access" => {
             "The reconnected user cannot see one of the query's accounts; reconnect as a user who can.".to_string()
         }

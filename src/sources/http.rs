@@ -72,6 +72,15 @@ pub enum FetchError {
     /// No access to an account or scope.
     #[error("permission denied: {0}")]
     Permission(String),
+    /// The platform's quota is spent for longer than a run waits (Google Ads' daily
+    /// operations, GA4's tokens per day); the connection makes no request until then.
+    #[error("{message} (quota spent; the platform asks to wait {})", describe_wait(*wait))]
+    QuotaExhausted {
+        /// How long the platform asked to wait, from when it was asked.
+        wait: Duration,
+        /// The platform's message.
+        message: String,
+    },
     /// The platform rejected the query itself.
     #[error("the platform rejected the query: {0}")]
     BadQuery(String),
@@ -178,7 +187,7 @@ impl ApiClient {
             .await?;
         loop {
             attempt += 1;
-            self.wait_for_connection(connection).await;
+            self.wait_for_connection(connection).await?;
             let slot = self.request_slot(connection).acquire_owned().await;
             let failure = match build(&self.http, &token).send().await {
                 Err(e) => Failure::new(FailureClass::Transient, describe_reqwest(&e)),
@@ -227,6 +236,12 @@ impl ApiClient {
                     // Every run on the connection waits, not only this one: the platform
                     // counts calls per app, user or ad account, not per request stream.
                     self.slow_down(connection, wait);
+                    if wait > self.policy.max_rate_limit_wait {
+                        return Err(FetchError::QuotaExhausted {
+                            wait,
+                            message: failure.message,
+                        });
+                    }
                     wait
                 }
             };
@@ -289,15 +304,25 @@ impl ApiClient {
         *entry = (*entry).max(until);
     }
 
-    /// Sleeps while `connection` is held back by a rate limit.
-    async fn wait_for_connection(&self, connection: &str) {
+    /// Sleeps while `connection` is held back by a rate limit; fails at once when the wait
+    /// is longer than a run sits out.
+    async fn wait_for_connection(&self, connection: &str) -> Result<(), FetchError> {
         let until = {
             let slowdowns = self.slowdowns.lock().unwrap_or_else(|e| e.into_inner());
             slowdowns.get(connection).copied()
         };
-        if let Some(until) = until.filter(|u| *u > tokio::time::Instant::now()) {
+        let now = tokio::time::Instant::now();
+        if let Some(until) = until.filter(|u| *u > now) {
+            let wait = until - now;
+            if wait > self.policy.max_rate_limit_wait {
+                return Err(FetchError::QuotaExhausted {
+                    wait,
+                    message: format!("{connection} is waiting out a spent platform quota"),
+                });
+            }
             tokio::time::sleep_until(until).await;
         }
+        Ok(())
     }
 
     /// Exponential backoff with full jitter: `initial * 2^(attempt-1)`, capped, then a
@@ -310,6 +335,16 @@ impl ApiClient {
             .min(self.policy.max_backoff);
         let half = base / 2;
         half + half.mul_f64(rand::thread_rng().gen::<f64>())
+    }
+}
+
+/// A wait in words: `40 s`, `12 min`, `11 h 16 min`.
+fn describe_wait(wait: Duration) -> String {
+    let secs = wait.as_secs();
+    match secs {
+        0..=119 => format!("{secs} s"),
+        120..=3599 => format!("{} min", secs / 60),
+        _ => format!("{} h {} min", secs / 3600, secs % 3600 / 60),
     }
 }
 
