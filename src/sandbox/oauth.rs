@@ -1,5 +1,6 @@
-//! The authorization server: Meta's `/dialog/oauth` consent step and
-//! `/oauth/access_token` token endpoint, at the real paths.
+//! Meta's authorization server (`/dialog/oauth` consent step, `/oauth/access_token` token
+//! endpoint, at the real paths), and the consent step and client authentication that
+//! Google's and LinkedIn's servers share with it.
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -12,43 +13,84 @@ use url::Url;
 
 use super::error::OAuthError;
 use super::params::Params;
-use super::state::{Counters, Sandbox};
-use super::tokens::{CodeRequest, GrantError, Issued};
+use super::state::{Counters, Sandbox, World};
+use super::tokens::{CodeRequest, GrantError, Issued, Issuer, TokenPolicy};
 use crate::notify::escape as html_escape;
 
 /// The user the consent step approves for when the request has no `login_hint`.
 pub const DEFAULT_USER: &str = "demo-user";
 
+/// How one authorization server reads and answers the consent step. The three servers share
+/// the page, the validation order and the redirects; they differ only in these.
+pub(super) struct ConsentDialect {
+    /// The server; its codes are good only at its own token endpoint.
+    pub issuer: Issuer,
+    /// What separates scopes in `scope` (Meta takes commas too).
+    pub scope_separators: &'static [char],
+    /// Whether a request without scopes is refused (Meta then grants its defaults).
+    pub scope_required: bool,
+    /// Whether `response_type` must be sent (Meta assumes `code`).
+    pub response_type_required: bool,
+    /// The error page's text for a `client_id` that is not registered.
+    pub unknown_client: fn(&str) -> String,
+    /// The query pairs a refused consent sends back (before `state`).
+    pub denial: &'static [(&'static str, &'static str)],
+    /// Whether approving the request (`params`) for `user` also grants a refresh token.
+    pub grants_refresh_token: fn(&World, &Params, &str, &str) -> bool,
+}
+
+/// Meta's consent step.
+const META: ConsentDialect = ConsentDialect {
+    issuer: Issuer::Meta,
+    scope_separators: &[',', ' '],
+    scope_required: false,
+    response_type_required: false,
+    unknown_client: |client_id| format!("Invalid App ID: {client_id} is not a registered app."),
+    denial: &[
+        ("error", "access_denied"),
+        ("error_reason", "user_denied"),
+        ("error_description", "Permissions error"),
+    ],
+    grants_refresh_token: |_, _, _, _| true,
+};
+
 /// `GET /{version}/dialog/oauth`: the consent page, or at once a redirect with a code when
 /// the sandbox auto-approves.
 pub async fn authorize(State(sandbox): State<Sandbox>, RawQuery(query): RawQuery) -> Response {
-    let params = Params::parse(query.as_deref(), b"");
-    let request = match ConsentRequest::parse(&sandbox, &params) {
-        Ok(request) => request,
-        Err(rejection) => return *rejection,
-    };
-    if sandbox.with_settings(|s| s.auto_approve) {
-        let user = params.non_empty("login_hint").unwrap_or(DEFAULT_USER).to_string();
-        return request.approve(&sandbox, user);
-    }
-    consent_page(&request, &params).into_response()
+    authorize_as(&META, &sandbox, query.as_deref())
 }
 
 /// `POST /{version}/dialog/oauth`: the consent form's answer.
 pub async fn decide(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
-    let params = Params::parse(None, &body);
-    let request = match ConsentRequest::parse(&sandbox, &params) {
+    decide_as(&META, &sandbox, &body)
+}
+
+/// The consent step's `GET`: the page, or with `auto_approve` a redirect with a code for the
+/// `login_hint` user.
+pub(super) fn authorize_as(dialect: &ConsentDialect, sandbox: &Sandbox, query: Option<&str>) -> Response {
+    let params = Params::parse(query, b"");
+    let request = match ConsentRequest::parse(dialect, sandbox, &params) {
+        Ok(request) => request,
+        Err(rejection) => return *rejection,
+    };
+    if sandbox.with_settings(|s| s.auto_approve) {
+        let user = params.non_empty("login_hint").unwrap_or(DEFAULT_USER);
+        return request.approve(dialect, sandbox, &params, user);
+    }
+    consent_page(&request, &params).into_response()
+}
+
+/// The consent form's `POST`: Allow (as the named user) or Deny.
+pub(super) fn decide_as(dialect: &ConsentDialect, sandbox: &Sandbox, body: &[u8]) -> Response {
+    let params = Params::parse(None, body);
+    let request = match ConsentRequest::parse(dialect, sandbox, &params) {
         Ok(request) => request,
         Err(rejection) => return *rejection,
     };
     match (params.get("decision"), params.non_empty("user")) {
-        (Some("allow"), Some(user)) => request.approve(&sandbox, user.to_string()),
+        (Some("allow"), Some(user)) => request.approve(dialect, sandbox, &params, user),
         (Some("allow"), None) => bad_request("Enter the sandbox user to log in as.").into_response(),
-        _ => request.redirect(&[
-            ("error", "access_denied"),
-            ("error_reason", "user_denied"),
-            ("error_description", "Permissions error"),
-        ]),
+        _ => request.redirect(dialect.denial),
     }
 }
 
@@ -65,13 +107,13 @@ impl ConsentRequest {
     /// Validates the request. Until `client_id` and `redirect_uri` are known good, errors are
     /// shown as a page (RFC 6749 §4.1.2.1: never redirect to an unverified URI); after that
     /// they go back to the client.
-    fn parse(sandbox: &Sandbox, params: &Params) -> Result<Self, Box<Response>> {
+    fn parse(dialect: &ConsentDialect, sandbox: &Sandbox, params: &Params) -> Result<Self, Box<Response>> {
         let client_id = params
             .non_empty("client_id")
             .ok_or_else(|| Box::new(bad_request("The request has no client_id.").into_response()))?;
         if !sandbox.with_settings(|s| s.clients.contains_key(client_id)) {
             return Err(Box::new(
-                bad_request(&format!("Invalid App ID: {client_id} is not a registered app.")).into_response(),
+                bad_request(&(dialect.unknown_client)(client_id)).into_response(),
             ));
         }
         let redirect_uri = params
@@ -88,25 +130,45 @@ impl ConsentRequest {
             scopes: params
                 .get("scope")
                 .unwrap_or_default()
-                .split([',', ' '])
+                .split(dialect.scope_separators)
                 .filter(|s| !s.is_empty())
                 .map(str::to_string)
                 .collect(),
             challenge: None,
         };
-        if params.get("response_type").unwrap_or("code") != "code" {
-            return Err(Box::new(request.redirect(&[
-                ("error", "unsupported_response_type"),
-                ("error_description", "Only response_type=code is supported."),
-            ])));
+        let refuse = |request: &Self, error: &str, description: &str| {
+            Err(Box::new(
+                request.redirect(&[("error", error), ("error_description", description)]),
+            ))
+        };
+        match params.non_empty("response_type") {
+            None if dialect.response_type_required => {
+                return refuse(
+                    &request,
+                    "invalid_request",
+                    "Required parameter is missing: response_type",
+                );
+            }
+            Some(other) if other != "code" => {
+                return refuse(
+                    &request,
+                    "unsupported_response_type",
+                    "Only response_type=code is supported.",
+                );
+            }
+            _ => {}
+        }
+        if dialect.scope_required && request.scopes.is_empty() {
+            return refuse(&request, "invalid_request", "Missing required parameter: scope");
         }
         if let Some(challenge) = params.non_empty("code_challenge") {
             let method = params.get("code_challenge_method").unwrap_or("plain");
             if !matches!(method, "S256" | "plain") {
-                return Err(Box::new(request.redirect(&[
-                    ("error", "invalid_request"),
-                    ("error_description", "code_challenge_method must be S256 or plain."),
-                ])));
+                return refuse(
+                    &request,
+                    "invalid_request",
+                    "code_challenge_method must be S256 or plain.",
+                );
             }
             request.challenge = Some((challenge.to_string(), method.to_string()));
         }
@@ -114,17 +176,20 @@ impl ConsentRequest {
     }
 
     /// Issues a code for `user` and sends the browser back to the client.
-    fn approve(self, sandbox: &Sandbox, user: String) -> Response {
+    fn approve(self, dialect: &ConsentDialect, sandbox: &Sandbox, params: &Params, user: &str) -> Response {
         let code = {
             let mut world = sandbox.world();
             let now = world.now();
+            let with_refresh_token = (dialect.grants_refresh_token)(&world, params, user, &self.client_id);
             world.tokens.issue_code(
                 CodeRequest {
+                    issuer: dialect.issuer,
                     client_id: self.client_id.clone(),
                     redirect_uri: self.redirect_uri.to_string(),
-                    user,
+                    user: user.to_string(),
                     scopes: self.scopes.clone(),
                     challenge: self.challenge.clone(),
+                    with_refresh_token,
                 },
                 now,
             )
@@ -192,22 +257,55 @@ pub async fn token(
     body: Bytes,
 ) -> Response {
     let params = Params::parse(query.as_deref(), &body);
+    let answer = grant(&sandbox, &params, &headers).map(|(issued, kind)| {
+        let mut body = token_body(issued);
+        body["token_type"] = json!("bearer");
+        (body, kind)
+    });
+    token_answer(&sandbox, answer)
+}
+
+/// The fields every issuer's token response has: `access_token`, `expires_in`, and the
+/// refresh token with its remaining lifetime when there is one (Google and LinkedIn call it
+/// `refresh_token_expires_in`; Meta sends it only when its settings give refresh tokens a
+/// lifetime).
+pub(super) fn token_body(issued: Issued) -> serde_json::Value {
+    let mut body = json!({
+        "access_token": issued.access_token,
+        "expires_in": issued.expires_in,
+    });
+    if let Some(refresh_token) = issued.refresh_token {
+        body["refresh_token"] = json!(refresh_token);
+    }
+    if let Some(lifetime) = issued.refresh_token_expires_in {
+        body["refresh_token_expires_in"] = json!(lifetime);
+    }
+    body
+}
+
+/// Which counter a successful grant bumps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum GrantKind {
+    /// `authorization_code`.
+    Code,
+    /// `refresh_token`.
+    Refresh,
+    /// Meta's `fb_exchange_token`.
+    Exchange,
+}
+
+/// A token endpoint's answer: the JSON body of a success (with `Cache-Control: no-store`,
+/// RFC 6749 §5.1) or the error; counted in the sandbox stats either way.
+pub(super) fn token_answer(sandbox: &Sandbox, answer: Result<(serde_json::Value, GrantKind), OAuthError>) -> Response {
     let counters = sandbox.counters();
-    match grant(&sandbox, &params, &headers) {
-        Ok((issued, counter)) => {
-            Counters::bump(counter(counters), 1);
-            let mut body = json!({
-                "access_token": issued.access_token,
-                "token_type": "bearer",
-                "expires_in": issued.expires_in,
-            });
-            if let Some(refresh) = issued.refresh_token {
-                body["refresh_token"] = json!(refresh);
-            }
-            if let Some(lifetime) = issued.refresh_token_expires_in {
-                // Google's and LinkedIn's name for it.
-                body["refresh_token_expires_in"] = json!(lifetime);
-            }
+    match answer {
+        Ok((body, kind)) => {
+            let counter = match kind {
+                GrantKind::Code => &counters.code_grants,
+                GrantKind::Refresh => &counters.refresh_grants,
+                GrantKind::Exchange => &counters.exchange_grants,
+            };
+            Counters::bump(counter, 1);
             let mut response = axum::Json(body).into_response();
             response
                 .headers_mut()
@@ -221,10 +319,21 @@ pub async fn token(
     }
 }
 
-type CounterOf = fn(&Counters) -> &std::sync::atomic::AtomicU64;
-
-fn grant(sandbox: &Sandbox, params: &Params, headers: &HeaderMap) -> Result<(Issued, CounterOf), OAuthError> {
-    let (client_id, basic_auth) = authenticate_client(sandbox, params, headers)?;
+fn grant(sandbox: &Sandbox, params: &Params, headers: &HeaderMap) -> Result<(Issued, GrantKind), OAuthError> {
+    let credentials = ClientCredentials::read(params, Some(headers));
+    let basic_auth = credentials.basic_auth;
+    let unauthorized = |description: &str| OAuthError {
+        status: StatusCode::UNAUTHORIZED,
+        grant: GrantError::new("invalid_client", description),
+        basic_auth,
+    };
+    let client_id = match credentials.check(sandbox) {
+        Ok(client_id) => client_id,
+        Err(ClientRefusal::Unknown) => return Err(unauthorized("Unknown client_id.")),
+        Err(ClientRefusal::WrongSecret) => {
+            return Err(unauthorized("Client authentication failed: wrong client_secret."))
+        }
+    };
     let mut world = sandbox.world();
     let now = world.now();
     let settings = world.settings.clone();
@@ -241,18 +350,30 @@ fn grant(sandbox: &Sandbox, params: &Params, headers: &HeaderMap) -> Result<(Iss
                 required("code")?,
                 params.get("redirect_uri"),
                 params.get("code_verifier"),
-                &settings,
+                &TokenPolicy::meta(&settings),
                 now,
             )
-            .map(|issued| (issued, (|c: &Counters| &c.code_grants) as CounterOf)),
+            .map_err(GrantError::from)
+            .map(|issued| (issued, GrantKind::Code)),
         Some("refresh_token") => world
             .tokens
-            .refresh(&client_id, required("refresh_token")?, &settings, now)
-            .map(|issued| (issued, (|c: &Counters| &c.refresh_grants) as CounterOf)),
+            .refresh(
+                &client_id,
+                required("refresh_token")?,
+                &TokenPolicy::meta(&settings),
+                now,
+            )
+            .map_err(GrantError::from)
+            .map(|issued| (issued, GrantKind::Refresh)),
         Some("fb_exchange_token") => world
             .tokens
-            .exchange_long_lived(&client_id, required("fb_exchange_token")?, &settings, now)
-            .map(|issued| (issued, (|c: &Counters| &c.exchange_grants) as CounterOf)),
+            .exchange_long_lived(
+                &client_id,
+                required("fb_exchange_token")?,
+                &TokenPolicy::meta_long_lived(&settings),
+                now,
+            )
+            .map(|issued| (issued, GrantKind::Exchange)),
         Some(other) => Err(GrantError::new(
             "unsupported_grant_type",
             format!("grant_type {other} is not supported."),
@@ -266,39 +387,67 @@ fn grant(sandbox: &Sandbox, params: &Params, headers: &HeaderMap) -> Result<(Iss
     })
 }
 
-/// Client credentials from HTTP Basic or the form body (RFC 6749 §2.3.1).
-fn authenticate_client(sandbox: &Sandbox, params: &Params, headers: &HeaderMap) -> Result<(String, bool), OAuthError> {
-    let basic = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic "))
-        .and_then(|b64| STANDARD.decode(b64.trim()).ok())
-        .and_then(|raw| String::from_utf8(raw).ok())
-        .and_then(|pair| {
-            let (id, secret) = pair.split_once(':')?;
-            let decode = |s: &str| {
-                url::form_urlencoded::parse(format!("x={s}").as_bytes())
-                    .next()
-                    .map(|(_, v)| v.into_owned())
-            };
-            Some((decode(id)?, decode(secret)?))
-        });
-    let basic_auth = basic.is_some();
-    let (client_id, secret) = match basic {
-        Some(pair) => pair,
-        None => (
-            params.get("client_id").unwrap_or_default().to_string(),
-            params.get("client_secret").unwrap_or_default().to_string(),
-        ),
-    };
-    let unauthorized = |description: &str| OAuthError {
-        status: StatusCode::UNAUTHORIZED,
-        grant: GrantError::new("invalid_client", description),
-        basic_auth,
-    };
-    match sandbox.with_settings(|s| s.clients.get(&client_id).map(|expected| *expected == secret)) {
-        None => Err(unauthorized("Unknown client_id.")),
-        Some(false) => Err(unauthorized("Client authentication failed: wrong client_secret.")),
-        Some(true) => Ok((client_id, basic_auth)),
+/// Why client authentication failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ClientRefusal {
+    /// No such client is registered.
+    Unknown,
+    /// The secret is not the client's.
+    WrongSecret,
+}
+
+/// The client credentials of a token request: HTTP Basic or the form body (RFC 6749 §2.3.1).
+#[derive(Debug, Clone, Default)]
+pub(super) struct ClientCredentials {
+    /// `client_id`, when sent.
+    pub client_id: Option<String>,
+    /// `client_secret`, when sent.
+    pub client_secret: Option<String>,
+    /// Whether they came in an `Authorization: Basic` header (a 401 then needs
+    /// `WWW-Authenticate`).
+    pub basic_auth: bool,
+}
+
+impl ClientCredentials {
+    /// Reads the credentials from `headers` (when the server takes HTTP Basic) or the body.
+    pub fn read(params: &Params, headers: Option<&HeaderMap>) -> Self {
+        let basic = headers
+            .and_then(|headers| headers.get(header::AUTHORIZATION))
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Basic "))
+            .and_then(|b64| STANDARD.decode(b64.trim()).ok())
+            .and_then(|raw| String::from_utf8(raw).ok())
+            .and_then(|pair| {
+                let (id, secret) = pair.split_once(':')?;
+                let decode = |s: &str| {
+                    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                        .next()
+                        .map(|(_, v)| v.into_owned())
+                };
+                Some((decode(id)?, decode(secret)?))
+            });
+        match basic {
+            Some((id, secret)) => Self {
+                client_id: Some(id),
+                client_secret: Some(secret),
+                basic_auth: true,
+            },
+            None => Self {
+                client_id: params.non_empty("client_id").map(str::to_string),
+                client_secret: params.non_empty("client_secret").map(str::to_string),
+                basic_auth: false,
+            },
+        }
+    }
+
+    /// The client id, when it is registered and the secret is its own.
+    pub fn check(&self, sandbox: &Sandbox) -> Result<String, ClientRefusal> {
+        let client_id = self.client_id.clone().unwrap_or_default();
+        let secret = self.client_secret.as_deref().unwrap_or_default();
+        match sandbox.with_settings(|s| s.clients.get(&client_id).map(|expected| expected == secret)) {
+            None => Err(ClientRefusal::Unknown),
+            Some(false) => Err(ClientRefusal::WrongSecret),
+            Some(true) => Ok(client_id),
+        }
     }
 }

@@ -1,29 +1,228 @@
-//! LinkedIn's authorization server (`/oauth/v2/authorization`, `/oauth/v2/accessToken`), at the real paths.
+//! LinkedIn's authorization server (`/oauth/v2/authorization`, `/oauth/v2/accessToken`), at
+//! the real paths.
+//!
+//! LinkedIn's rules (api-facts §5.1): access tokens live 60 days; programmatic refresh
+//! tokens live 365 days from the original consent and refreshing does not extend them: a
+//! refresh answers the same refresh token with its remaining lifetime. Client credentials
+//! travel in the form body, and token responses carry no `token_type`.
 
-use axum::response::Response;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
-use super::faults::Fault;
-use super::state::Sandbox;
+use super::error::OAuthError;
+use super::faults::{Fault, FaultKind};
+use super::oauth::{self, ClientCredentials, ConsentDialect, GrantKind};
+use super::params::Params;
+use super::state::{Sandbox, World};
+use super::tokens::{GrantError, GrantRefusal, Issuer, Renewal, TokenPolicy};
+
+/// The description of every refused refresh token.
+const INVALID_GRANT: &str = "The provided authorization grant or refresh token is invalid, expired or revoked";
+/// LinkedIn's description of a code whose client, redirect URI or PKCE verifier is wrong, or
+/// that expired.
+const CODE_MISMATCH: &str = "Unable to retrieve access token: appid/redirect uri/code verifier does not match authorization code. Or authorization code expired. Or external member binding exists";
 
 /// This part of the sandbox world, in `PUT /_sandbox/settings` under its own key.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct Settings {}
+pub struct Settings {
+    /// Lifetime of access tokens (LinkedIn: 60 days).
+    pub access_token_ttl_secs: u64,
+    /// Lifetime of refresh tokens, counted from the original consent (LinkedIn: 365 days).
+    pub refresh_token_ttl_secs: u64,
+    /// The app is an approved Marketing Developer Platform partner, the only apps LinkedIn
+    /// gives programmatic refresh tokens; without it the code exchange has no refresh token.
+    pub programmatic_refresh_tokens: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            access_token_ttl_secs: 60 * 86_400,
+            refresh_token_ttl_secs: 365 * 86_400,
+            programmatic_refresh_tokens: true,
+        }
+    }
+}
+
+impl Settings {
+    /// LinkedIn's token rules under these settings.
+    pub fn policy(&self) -> TokenPolicy {
+        TokenPolicy {
+            issuer: Issuer::Linkedin,
+            access_ttl_secs: self.access_token_ttl_secs,
+            refresh_ttl_secs: Some(self.refresh_token_ttl_secs),
+            refresh_ttl_exempt_scopes: &[],
+            refresh_idle_secs: None,
+            renewal: Renewal::Repeat,
+            access_prefix: "AQV",
+            refresh_prefix: "AQW",
+        }
+    }
+}
+
+/// LinkedIn's consent step.
+const LINKEDIN: ConsentDialect = ConsentDialect {
+    issuer: Issuer::Linkedin,
+    scope_separators: &[' '],
+    scope_required: true,
+    response_type_required: true,
+    unknown_client: |_| "Client_id doesn't match: the client ID is not one of a developer application.".to_string(),
+    denial: &[
+        ("error", "user_cancelled_authorize"),
+        (
+            "error_description",
+            "The member refused to authorize the permissions request from your application.",
+        ),
+    ],
+    grants_refresh_token,
+};
+
+fn grants_refresh_token(world: &World, _params: &Params, _user: &str, _client_id: &str) -> bool {
+    world.settings.linkedin_oauth.programmatic_refresh_tokens
+}
 
 /// The routes this module serves.
 pub fn routes() -> Router<Sandbox> {
     Router::new()
+        .route("/oauth/v2/authorization", get(authorize).post(decide))
+        .route("/oauth/v2/accessToken", post(token))
 }
 
 /// Whether a request to `path` is this module's (injected faults then take its error shape).
-pub fn serves(_path: &str) -> bool {
-    false
+pub fn serves(path: &str) -> bool {
+    path.starts_with("/oauth/v2/")
 }
 
 /// The error answer of an injected `fault` in this platform's shape; `None` for faults
-/// that do not replace the answer (truncation).
-pub fn fault_response(_fault: &Fault) -> Option<Response> {
-    None
+/// that do not replace the answer (truncation). Token endpoint failures take RFC 6749's
+/// JSON shape.
+pub fn fault_response(fault: &Fault) -> Option<Response> {
+    let (status, error, description) = match fault.kind {
+        FaultKind::Http500 => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "Internal Server Error",
+        ),
+        FaultKind::Timeout => (
+            StatusCode::GATEWAY_TIMEOUT,
+            "temporarily_unavailable",
+            "The request timed out.",
+        ),
+        FaultKind::RateLimit => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "temporarily_unavailable",
+            "Too many requests.",
+        ),
+        FaultKind::TruncatedJson => return None,
+    };
+    let error = OAuthError {
+        status,
+        grant: GrantError::new(error, description),
+        basic_auth: false,
+    };
+    Some(error.into_response())
+}
+
+/// `GET /oauth/v2/authorization`.
+async fn authorize(State(sandbox): State<Sandbox>, RawQuery(query): RawQuery) -> Response {
+    oauth::authorize_as(&LINKEDIN, &sandbox, query.as_deref())
+}
+
+/// `POST /oauth/v2/authorization`: the consent form's answer.
+async fn decide(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
+    oauth::decide_as(&LINKEDIN, &sandbox, &body)
+}
+
+/// `POST /oauth/v2/accessToken` (form, client credentials in the body): the
+/// `authorization_code` and `refresh_token` grants.
+async fn token(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
+    let params = Params::parse(None, &body);
+    oauth::token_answer(&sandbox, grant(&sandbox, &params))
+}
+
+fn grant(sandbox: &Sandbox, params: &Params) -> Result<(serde_json::Value, GrantKind), OAuthError> {
+    let required = |name: &str| {
+        params.non_empty(name).ok_or_else(|| {
+            bad_request(
+                "invalid_request",
+                &format!("A required parameter \"{name}\" is missing"),
+            )
+        })
+    };
+    let grant_type = required("grant_type")?;
+    if !matches!(grant_type, "authorization_code" | "refresh_token") {
+        return Err(bad_request(
+            "unsupported_grant_type",
+            &format!("The grant type \"{grant_type}\" is not supported"),
+        ));
+    }
+    required("client_id")?;
+    required("client_secret")?;
+    let client_id = ClientCredentials::read(params, None)
+        .check(sandbox)
+        .map_err(|_| OAuthError {
+            status: StatusCode::UNAUTHORIZED,
+            grant: GrantError::new("invalid_client", "Client authentication failed"),
+            basic_auth: false,
+        })?;
+    // The code and its redirect URI, or the refresh token.
+    let (presented, redirect_uri) = if grant_type == "authorization_code" {
+        (required("code")?, Some(required("redirect_uri")?))
+    } else {
+        (required("refresh_token")?, None)
+    };
+    let mut world = sandbox.world();
+    let now = world.now();
+    let policy = world.settings.linkedin_oauth.policy();
+    let (result, kind) = match redirect_uri {
+        Some(redirect_uri) => (
+            world.tokens.exchange_code(
+                &client_id,
+                presented,
+                Some(redirect_uri),
+                params.get("code_verifier"),
+                &policy,
+                now,
+            ),
+            GrantKind::Code,
+        ),
+        None => (
+            world.tokens.refresh(&client_id, presented, &policy, now),
+            GrantKind::Refresh,
+        ),
+    };
+    let issued = result.map_err(refusal)?;
+    let scope = issued.scopes.join(" ");
+    let mut body = oauth::token_body(issued);
+    body["scope"] = json!(scope);
+    Ok((body, kind))
+}
+
+/// LinkedIn's answer to a refused code or refresh token (its authorization code flow's
+/// error table; api-facts §5.1 for refresh tokens).
+fn refusal(refusal: GrantRefusal) -> OAuthError {
+    use GrantRefusal::*;
+    match refusal {
+        CodeUnknown => bad_request(
+            "invalid_request",
+            "Unable to retrieve access token: authorization code not found",
+        ),
+        CodeExpired | CodeOfOtherClient | RedirectMismatch | VerifierMissing | VerifierMismatch => {
+            bad_request("invalid_redirect_uri", CODE_MISMATCH)
+        }
+        RefreshUnknown | RefreshOfOtherClient | RefreshRevoked(_) | RefreshReused | RefreshExpired | RefreshIdle => {
+            bad_request("invalid_request", INVALID_GRANT)
+        }
+    }
+}
+
+fn bad_request(error: &'static str, description: &str) -> OAuthError {
+    GrantError::new(error, description).into()
 }
