@@ -451,3 +451,135 @@ impl ClientCredentials {
         }
     }
 }
+
+/// What the authorization servers' tests share: a sandbox on loopback, a browser that does
+/// not follow redirects, and the consent and token round trips.
+#[cfg(test)]
+pub(super) mod testing {
+    use std::net::SocketAddr;
+
+    use serde_json::Value;
+    use url::Url;
+
+    use crate::sandbox::{spawn, SandboxHandle, SandboxSettings};
+
+    /// The registered client the tests use.
+    pub const CLIENT: (&str, &str) = ("test-app", "test-app-secret");
+    /// Where the tests' client is sent back to.
+    pub const REDIRECT: &str = "http://127.0.0.1:9/callback";
+    /// A PKCE verifier.
+    pub const VERIFIER: &str = "dBjftJeZ4CVP-mJ92K9TgBwk2UUrRwwW1rDsSSwdI2A";
+    /// `VERIFIER`'s S256 challenge: BASE64URL(SHA256(verifier)).
+    pub const CHALLENGE: &str = "z5Tq47Bj1rD0IEb-dVs-N_Oe1-7TLUQg5AboeABizGo";
+
+    /// A sandbox that auto-approves consent, with `patch` applied to its settings.
+    pub async fn sandbox(patch: Value) -> SandboxHandle {
+        let mut settings = SandboxSettings {
+            auto_approve: true,
+            ..SandboxSettings::default()
+        };
+        if !patch.is_null() {
+            settings = settings.patched(patch).expect("test settings are valid");
+        }
+        let listen: SocketAddr = "127.0.0.1:0".parse().expect("a literal address");
+        spawn(listen, settings).await.expect("the sandbox starts on loopback")
+    }
+
+    /// A browser that shows redirects instead of following them.
+    pub fn browser() -> reqwest::Client {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("a static client builds")
+    }
+
+    /// The usual authorization request parameters, with `extra` added.
+    pub fn authorization<'a>(scope: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+        let mut params = vec![
+            ("client_id", CLIENT.0),
+            ("redirect_uri", REDIRECT),
+            ("response_type", "code"),
+            ("scope", scope),
+            ("state", "st4te"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ];
+        params.extend_from_slice(extra);
+        params
+    }
+
+    /// `GET path?params`: the consent step's redirect target, which must carry `state`.
+    pub async fn consent(handle: &SandboxHandle, path: &str, params: &[(&str, &str)]) -> Url {
+        let request = browser().get(format!("{}{path}", handle.base_url())).query(params);
+        redirect_target(request).await
+    }
+
+    /// `POST path` with the consent form: where the browser is sent back to.
+    pub async fn answer_consent(handle: &SandboxHandle, path: &str, form: &[(&str, &str)]) -> Url {
+        let request = browser().post(format!("{}{path}", handle.base_url())).form(form);
+        redirect_target(request).await
+    }
+
+    async fn redirect_target(request: reqwest::RequestBuilder) -> Url {
+        let response = request.send().await.expect("the sandbox answers");
+        assert!(
+            response.status().is_redirection(),
+            "consent answered {}",
+            response.status()
+        );
+        let location = response.headers()[reqwest::header::LOCATION].to_str().unwrap();
+        let target = Url::parse(location).unwrap();
+        assert_eq!(query(&target, "state").as_deref(), Some("st4te"));
+        target
+    }
+
+    /// The value of `name` in `url`'s query.
+    pub fn query(url: &Url, name: &str) -> Option<String> {
+        url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    }
+
+    /// `POST path` with a form; the status and the JSON body.
+    pub async fn post_form(handle: &SandboxHandle, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
+        let response = browser()
+            .post(format!("{}{path}", handle.base_url()))
+            .form(form)
+            .send()
+            .await
+            .expect("the sandbox answers");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("a JSON body"))
+    }
+
+    /// `params` with `name` set to `value`, or removed when `value` is `None`.
+    pub fn set<'a>(
+        mut params: Vec<(&'a str, &'a str)>,
+        name: &'a str,
+        value: Option<&'a str>,
+    ) -> Vec<(&'a str, &'a str)> {
+        params.retain(|(k, _)| *k != name);
+        params.extend(value.map(|v| (name, v)));
+        params
+    }
+
+    /// The code-exchange form for `code`.
+    pub fn code_form(code: &str) -> Vec<(&str, &str)> {
+        vec![
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("client_id", CLIENT.0),
+            ("client_secret", CLIENT.1),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ]
+    }
+
+    /// The refresh form for `refresh_token`.
+    pub fn refresh_form(refresh_token: &str) -> Vec<(&str, &str)> {
+        vec![
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("client_id", CLIENT.0),
+            ("client_secret", CLIENT.1),
+        ]
+    }
+}

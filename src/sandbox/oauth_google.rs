@@ -310,3 +310,389 @@ fn email(user: &str) -> String {
         format!("{user}@{EMAIL_DOMAIN}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::sandbox::oauth::testing::*;
+    use crate::sandbox::tokens::{CodeRequest, TokenBook};
+    use crate::sandbox::{RevokeReason, SandboxHandle};
+
+    const AUTH: &str = "/o/oauth2/v2/auth";
+    const ADS: &str = "https://www.googleapis.com/auth/adwords";
+    const SCOPES: &str = "openid email https://www.googleapis.com/auth/adwords";
+
+    /// Consents as `user` with `extra` parameters and exchanges the code.
+    async fn connect(handle: &SandboxHandle, user: &str, scope: &str, extra: &[(&str, &str)]) -> Value {
+        let mut extra = extra.to_vec();
+        extra.push(("login_hint", user));
+        let target = consent(handle, AUTH, &authorization(scope, &extra)).await;
+        let code = query(&target, "code").expect("consent gave a code");
+        let (status, body) = post_form(handle, "/token", &code_form(&code)).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// A code for the default authorization request, not yet exchanged.
+    async fn fresh_code(handle: &SandboxHandle) -> String {
+        query(&consent(handle, AUTH, &authorization(SCOPES, &[])).await, "code").unwrap()
+    }
+
+    const OFFLINE: &[(&str, &str)] = &[("access_type", "offline"), ("prompt", "consent")];
+
+    async fn userinfo(handle: &SandboxHandle, token: Option<&str>) -> (u16, Option<String>, Value) {
+        let mut request = browser().get(format!("{}/v1/userinfo", handle.base_url()));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.unwrap();
+        let challenge = response
+            .headers()
+            .get(header::WWW_AUTHENTICATE)
+            .map(|v| v.to_str().unwrap().to_string());
+        (response.status().as_u16(), challenge, response.json().await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn offline_access_gives_a_refresh_token_and_online_access_does_not() {
+        let handle = sandbox(Value::Null).await;
+        let online = connect(&handle, "ann", SCOPES, &[]).await;
+        assert!(online.get("refresh_token").is_none(), "{online}");
+        let offline = connect(&handle, "bob", SCOPES, &[("access_type", "offline")]).await;
+        assert!(offline["refresh_token"].as_str().unwrap().starts_with("1//"));
+        assert_eq!(offline["expires_in"], 3599);
+        assert_eq!(offline["token_type"], "Bearer");
+        assert_eq!(offline["scope"], SCOPES);
+        handle.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_repeated_offline_consent_gives_a_new_refresh_token_only_with_prompt_consent() {
+        let handle = sandbox(Value::Null).await;
+        let offline = [("access_type", "offline")];
+        let first = connect(&handle, "ann", SCOPES, &offline).await;
+        assert!(first.get("refresh_token").is_some());
+        let again = connect(&handle, "ann", SCOPES, &offline).await;
+        assert!(again.get("refresh_token").is_none(), "{again}");
+        let forced = connect(&handle, "ann", SCOPES, OFFLINE).await;
+        assert!(forced.get("refresh_token").is_some(), "{forced}");
+        assert_ne!(forced["refresh_token"], first["refresh_token"]);
+        // After a revocation the earlier grant is gone: a plain offline consent is new again.
+        handle.sandbox().revoke("ann", RevokeReason::AppRemoved);
+        let after = connect(&handle, "ann", SCOPES, &offline).await;
+        assert!(after.get("refresh_token").is_some(), "{after}");
+        handle.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn refreshing_keeps_the_refresh_token_and_reports_the_scope() {
+        let handle = sandbox(Value::Null).await;
+        let connected = connect(&handle, "ann", SCOPES, OFFLINE).await;
+        let refresh_token = connected["refresh_token"].as_str().unwrap();
+        for _ in 0..2 {
+            let (status, renewed) = post_form(&handle, "/token", &refresh_form(refresh_token)).await;
+            assert_eq!(status, 200, "{renewed}");
+            assert!(renewed.get("refresh_token").is_none(), "{renewed}");
+            assert_eq!(renewed["scope"], SCOPES);
+            assert_eq!(renewed["expires_in"], 3599);
+            assert_ne!(renewed["access_token"], connected["access_token"]);
+        }
+        assert_eq!(handle.sandbox().stats().refresh_grants, 2);
+        handle.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn token_errors_have_googles_bodies() {
+        let handle = sandbox(Value::Null).await;
+        let connected = connect(&handle, "ann", SCOPES, OFFLINE).await;
+        let refresh_token = connected["refresh_token"].as_str().unwrap();
+        let error = |error: &str, description: &str| json!({"error": error, "error_description": description});
+        let cases: Vec<(Vec<(&str, &str)>, u16, Value)> = vec![
+            (
+                vec![("grant_type", "password")],
+                400,
+                error("unsupported_grant_type", "Invalid grant_type: password"),
+            ),
+            (
+                vec![("grant_type", "refresh_token"), ("refresh_token", refresh_token)],
+                400,
+                error("invalid_request", "Could not determine client ID from request."),
+            ),
+            (
+                vec![
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh_token),
+                    ("client_id", "nobody"),
+                    ("client_secret", "x"),
+                ],
+                401,
+                error("invalid_client", "The OAuth client was not found."),
+            ),
+            (
+                vec![
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh_token),
+                    ("client_id", CLIENT.0),
+                    ("client_secret", "wrong"),
+                ],
+                401,
+                error("invalid_client", "Unauthorized"),
+            ),
+            (
+                vec![
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh_token),
+                    ("client_id", CLIENT.0),
+                ],
+                400,
+                error("invalid_request", "client_secret is missing."),
+            ),
+            (
+                vec![
+                    ("grant_type", "refresh_token"),
+                    ("client_id", CLIENT.0),
+                    ("client_secret", CLIENT.1),
+                ],
+                400,
+                error("invalid_request", "Missing required parameter: refresh_token"),
+            ),
+            (
+                vec![
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh_token),
+                    ("client_id", "adsync-demo-app"),
+                    ("client_secret", "demo-app-secret"),
+                ],
+                401,
+                error("unauthorized_client", "Unauthorized"),
+            ),
+            (
+                refresh_form("1//never-issued"),
+                400,
+                error("invalid_grant", "Token has been expired or revoked."),
+            ),
+        ];
+        for (form, status, body) in cases {
+            assert_eq!(post_form(&handle, "/token", &form).await, (status, body), "{form:?}");
+        }
+        handle.sandbox().revoke("ann", RevokeReason::PasswordChanged);
+        assert_eq!(
+            post_form(&handle, "/token", &refresh_form(refresh_token)).await,
+            (400, error("invalid_grant", "Token has been expired or revoked."))
+        );
+        handle.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn the_code_exchange_checks_pkce_and_the_redirect_uri() {
+        let handle = sandbox(Value::Null).await;
+        let first = fresh_code(&handle).await;
+        let wrong_verifier = set(
+            code_form(&first),
+            "code_verifier",
+            Some("not-the-verifier-not-the-verifier-not-the-ver"),
+        );
+        let (status, body) = post_form(&handle, "/token", &wrong_verifier).await;
+        assert_eq!(
+            (status, &body["error"], &body["error_description"]),
+            (400, &json!("invalid_grant"), &json!("Invalid code verifier."))
+        );
+        let second = fresh_code(&handle).await;
+        let no_verifier = set(code_form(&second), "code_verifier", None);
+        let (_, body) = post_form(&handle, "/token", &no_verifier).await;
+        assert_eq!(body["error_description"], "Missing code verifier.");
+        let third = fresh_code(&handle).await;
+        let other_redirect = set(code_form(&third), "redirect_uri", Some("http://127.0.0.1:9/other"));
+        let (_, body) = post_form(&handle, "/token", &other_redirect).await;
+        assert_eq!(body["error"], "redirect_uri_mismatch");
+        // Every failed attempt used its code up.
+        let (_, body) = post_form(&handle, "/token", &code_form(&third)).await;
+        assert_eq!(
+            body,
+            json!({"error": "invalid_grant", "error_description": "Bad Request"})
+        );
+        handle.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn consent_errors_show_a_page_until_the_redirect_is_trusted_then_go_back() {
+        let handle = sandbox(json!({"auto_approve": false})).await;
+        let page = browser()
+            .get(format!("{}{AUTH}", handle.base_url()))
+            .query(&[
+                ("client_id", "nobody"),
+                ("redirect_uri", REDIRECT),
+                ("response_type", "code"),
+                ("scope", "openid"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 400);
+        assert!(page.text().await.unwrap().contains("invalid_client"));
+        let no_scope = consent(&handle, AUTH, &authorization("", &[])).await;
+        assert_eq!(query(&no_scope, "error").as_deref(), Some("invalid_request"));
+        let no_response_type = set(authorization(SCOPES, &[]), "response_type", None);
+        let target = consent(&handle, AUTH, &no_response_type).await;
+        assert_eq!(query(&target, "error").as_deref(), Some("invalid_request"));
+        let unknown_method = set(authorization(SCOPES, &[]), "code_challenge_method", Some("S512"));
+        let target = consent(&handle, AUTH, &unknown_method).await;
+        assert_eq!(query(&target, "error").as_deref(), Some("invalid_request"));
+        // Without auto-approval the page asks; Deny sends the client access_denied.
+        let shown = browser()
+            .get(format!("{}{AUTH}", handle.base_url()))
+            .query(&authorization(SCOPES, &[("login_hint", "ann")]))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(shown.status(), 200);
+        assert!(shown.text().await.unwrap().contains(r#"value="ann""#));
+        let mut form = authorization(SCOPES, &[("decision", "deny")]);
+        form.push(("user", "ann"));
+        let target = answer_consent(&handle, AUTH, &form).await;
+        assert_eq!(query(&target, "error").as_deref(), Some("access_denied"));
+        let mut allow = authorization(SCOPES, &[("decision", "allow"), ("access_type", "offline")]);
+        allow.push(("user", "ann"));
+        let target = answer_consent(&handle, AUTH, &allow).await;
+        let (status, body) = post_form(&handle, "/token", &code_form(&query(&target, "code").unwrap())).await;
+        assert_eq!(status, 200);
+        assert!(body.get("refresh_token").is_some());
+        handle.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn userinfo_names_the_user_as_far_as_the_scopes_allow() {
+        let handle = sandbox(Value::Null).await;
+        let with_email = connect(&handle, "ann", SCOPES, &[]).await;
+        let (status, _, body) = userinfo(&handle, with_email["access_token"].as_str()).await;
+        assert_eq!(status, 200);
+        assert_eq!(body["email"], "ann@example.com");
+        assert_eq!(body["email_verified"], true);
+        assert_eq!(body["sub"], subject("ann"));
+        assert_eq!(body["sub"].as_str().unwrap().len(), 21);
+        assert!(body.get("name").is_none());
+        let openid_only = connect(&handle, "bob@corp.test", &format!("openid profile {ADS}"), &[]).await;
+        let (_, _, body) = userinfo(&handle, openid_only["access_token"].as_str()).await;
+        assert_eq!(body, json!({"sub": subject("bob@corp.test"), "name": "bob@corp.test"}));
+        handle.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn userinfo_refuses_missing_unknown_expired_and_revoked_tokens() {
+        let handle = sandbox(Value::Null).await;
+        let invalid = json!({"error": "invalid_request", "error_description": "Invalid Credentials"});
+        let (status, challenge, body) = userinfo(&handle, None).await;
+        assert_eq!((status, &body), (401, &invalid));
+        assert_eq!(
+            challenge.as_deref(),
+            Some(r#"Bearer realm="https://accounts.google.com/""#)
+        );
+        let (status, challenge, _) = userinfo(&handle, Some("ya29.never-issued")).await;
+        assert_eq!(status, 401);
+        assert!(challenge.unwrap().ends_with(r#"error="invalid_token""#));
+
+        let connected = connect(&handle, "ann", SCOPES, OFFLINE).await;
+        let access = connected["access_token"].as_str().unwrap();
+        let refresh_token = connected["refresh_token"].as_str().unwrap();
+        // The control API's expiry reaches Google tokens; a refresh brings access back.
+        let expired = browser()
+            .post(format!("{}/_sandbox/users/ann/expire-access-tokens", handle.base_url()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(expired.json::<Value>().await.unwrap()["access_tokens_expired"], 1);
+        assert_eq!(userinfo(&handle, Some(access)).await.2, invalid);
+        let (_, renewed) = post_form(&handle, "/token", &refresh_form(refresh_token)).await;
+        let renewed = renewed["access_token"].as_str().unwrap();
+        assert_eq!(userinfo(&handle, Some(renewed)).await.0, 200);
+        // So does its revocation, for access and refresh tokens alike.
+        let revoked = browser()
+            .post(format!(
+                "{}/_sandbox/users/ann/revoke?reason=password_changed",
+                handle.base_url()
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(revoked.status(), 200);
+        assert_eq!(
+            userinfo(&handle, Some(renewed)).await,
+            (
+                401,
+                Some(format!(r#"Bearer realm="{REALM}", error="invalid_token""#)),
+                invalid
+            )
+        );
+        let (status, body) = post_form(&handle, "/token", &refresh_form(refresh_token)).await;
+        assert_eq!((status, &body["error"]), (400, &json!("invalid_grant")));
+        handle.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn codes_of_another_issuer_are_unknown_here() {
+        let handle = sandbox(Value::Null).await;
+        let target = consent(&handle, "/v25.0/dialog/oauth", &authorization("ads_read", &[])).await;
+        let meta_code = query(&target, "code").unwrap();
+        let (status, body) = post_form(&handle, "/token", &code_form(&meta_code)).await;
+        assert_eq!((status, &body["error"]), (400, &json!("invalid_grant")));
+        handle.shutdown().await;
+    }
+
+    const NOW: i64 = 1_800_000_000;
+    const DAY: i64 = 86_400;
+
+    /// A Google grant of `scopes` made at `NOW`, and its refresh token.
+    fn granted(book: &mut TokenBook, policy: &TokenPolicy, scopes: &[&str]) -> String {
+        let code = book.issue_code(
+            CodeRequest {
+                issuer: Issuer::Google,
+                client_id: "app".into(),
+                redirect_uri: REDIRECT.into(),
+                user: "ann".into(),
+                scopes: scopes.iter().map(|s| s.to_string()).collect(),
+                challenge: None,
+                with_refresh_token: true,
+            },
+            NOW,
+        );
+        let issued = book
+            .exchange_code("app", &code, Some(REDIRECT), None, policy, NOW)
+            .unwrap();
+        issued.refresh_token.unwrap()
+    }
+
+    #[test]
+    fn refresh_tokens_die_after_six_months_unused() {
+        let policy = Settings::default().policy();
+        let mut book = TokenBook::default();
+        let used = granted(&mut book, &policy, &[ADS]);
+        let unused = granted(&mut book, &policy, &[ADS]);
+        assert!(book.refresh("app", &used, &policy, NOW + 179 * DAY).is_ok());
+        assert_eq!(
+            book.refresh("app", &unused, &policy, NOW + 180 * DAY),
+            Err(GrantRefusal::RefreshIdle)
+        );
+        // Use restarts the six months.
+        assert!(book.refresh("app", &used, &policy, NOW + 300 * DAY).is_ok());
+    }
+
+    #[test]
+    fn in_testing_mode_refresh_tokens_die_after_seven_days_unless_only_sign_in_was_granted() {
+        let policy = Settings {
+            testing_mode: true,
+            ..Settings::default()
+        }
+        .policy();
+        let mut book = TokenBook::default();
+        let ads = granted(&mut book, &policy, &["openid", "email", ADS]);
+        let sign_in = granted(&mut book, &policy, &["openid", "email"]);
+        assert!(book.refresh("app", &ads, &policy, NOW + 7 * DAY - 1).is_ok());
+        assert_eq!(
+            book.refresh("app", &ads, &policy, NOW + 7 * DAY),
+            Err(GrantRefusal::RefreshExpired)
+        );
+        assert!(book.refresh("app", &sign_in, &policy, NOW + 8 * DAY).is_ok());
+    }
+}
