@@ -467,6 +467,11 @@ pub(super) mod testing {
     pub const CLIENT: (&str, &str) = ("test-app", "test-app-secret");
     /// Where the tests' client is sent back to.
     pub const REDIRECT: &str = "http://127.0.0.1:9/callback";
+    /// Request parameters, in order.
+    pub type Form<'a> = Vec<(&'a str, &'a str)>;
+    /// A JSON answer: HTTP status and body.
+    pub type Answer = (u16, Value);
+
     /// A PKCE verifier.
     pub const VERIFIER: &str = "dBjftJeZ4CVP-mJ92K9TgBwk2UUrRwwW1rDsSSwdI2A";
     /// `VERIFIER`'s S256 challenge: BASE64URL(SHA256(verifier)).
@@ -494,7 +499,7 @@ pub(super) mod testing {
     }
 
     /// The usual authorization request parameters, with `extra` added.
-    pub fn authorization<'a>(scope: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    pub fn authorization<'a>(scope: &'a str, extra: &[(&'a str, &'a str)]) -> Form<'a> {
         let mut params = vec![
             ("client_id", CLIENT.0),
             ("redirect_uri", REDIRECT),
@@ -539,7 +544,7 @@ pub(super) mod testing {
     }
 
     /// `POST path` with a form; the status and the JSON body.
-    pub async fn post_form(handle: &SandboxHandle, path: &str, form: &[(&str, &str)]) -> (u16, Value) {
+    pub async fn post_form(handle: &SandboxHandle, path: &str, form: &[(&str, &str)]) -> Answer {
         let response = browser()
             .post(format!("{}{path}", handle.base_url()))
             .form(form)
@@ -562,7 +567,7 @@ pub(super) mod testing {
     }
 
     /// The code-exchange form for `code`.
-    pub fn code_form(code: &str) -> Vec<(&str, &str)> {
+    pub fn code_form(code: &str) -> Form<'_> {
         vec![
             ("grant_type", "authorization_code"),
             ("code", code),
@@ -574,7 +579,7 @@ pub(super) mod testing {
     }
 
     /// The refresh form for `refresh_token`.
-    pub fn refresh_form(refresh_token: &str) -> Vec<(&str, &str)> {
+    pub fn refresh_form(refresh_token: &str) -> Form<'_> {
         vec![
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_token),

@@ -409,7 +409,7 @@ mod tests {
         let connected = connect(&handle, "ann", SCOPES, OFFLINE).await;
         let refresh_token = connected["refresh_token"].as_str().unwrap();
         let error = |error: &str, description: &str| json!({"error": error, "error_description": description});
-        let cases: Vec<(Vec<(&str, &str)>, u16, Value)> = vec![
+        let cases: Vec<(Form, u16, Value)> = vec![
             (
                 vec![("grant_type", "password")],
                 400,

@@ -226,3 +226,191 @@ fn refusal(refusal: GrantRefusal) -> OAuthError {
 fn bad_request(error: &'static str, description: &str) -> OAuthError {
     GrantError::new(error, description).into()
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::sandbox::oauth::testing::*;
+    use crate::sandbox::tokens::{CodeRequest, TokenBook};
+    use crate::sandbox::{RevokeReason, SandboxHandle};
+
+    const AUTH: &str = "/oauth/v2/authorization";
+    const TOKEN: &str = "/oauth/v2/accessToken";
+    const SCOPES: &str = "r_ads_reporting r_ads";
+    const DAY: u64 = 86_400;
+
+    /// Consents as `ann` and exchanges the code.
+    async fn connect(handle: &SandboxHandle) -> Value {
+        let target = consent(handle, AUTH, &authorization(SCOPES, &[("login_hint", "ann")])).await;
+        let (status, body) = post_form(handle, TOKEN, &code_form(&query(&target, "code").unwrap())).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    fn invalid_grant() -> Answer {
+        (
+            400,
+            json!({"error": "invalid_request", "error_description": INVALID_GRANT}),
+        )
+    }
+
+    #[tokio::test]
+    async fn the_code_exchange_answers_linkedins_fields() {
+        let handle = sandbox(Value::Null).await;
+        let connected = connect(&handle).await;
+        let fields: Vec<&str> = connected.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            fields,
+            [
+                "access_token",
+                "expires_in",
+                "refresh_token",
+                "refresh_token_expires_in",
+                "scope"
+            ]
+        );
+        assert_eq!(connected["expires_in"], 60 * DAY);
+        assert_eq!(connected["refresh_token_expires_in"], 365 * DAY);
+        assert_eq!(connected["scope"], SCOPES);
+        handle.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_refresh_repeats_the_refresh_token_with_what_is_left_of_its_year() {
+        let handle = sandbox(Value::Null).await;
+        let connected = connect(&handle).await;
+        let refresh_token = connected["refresh_token"].as_str().unwrap();
+        handle.sandbox().advance_clock(59 * DAY as i64).unwrap();
+        let (status, renewed) = post_form(&handle, TOKEN, &refresh_form(refresh_token)).await;
+        assert_eq!(status, 200, "{renewed}");
+        assert_eq!(renewed["refresh_token"], refresh_token);
+        assert_eq!(renewed["expires_in"], 60 * DAY);
+        assert_eq!(renewed["scope"], SCOPES);
+        // 306 days left; the wall clock may have ticked a second since the consent.
+        let left = renewed["refresh_token_expires_in"].as_u64().unwrap();
+        assert!((306 * DAY - 2..=306 * DAY).contains(&left), "{left}");
+        // A year after the consent the member must authorize again, refreshes or not.
+        handle.sandbox().advance_clock(306 * DAY as i64).unwrap();
+        assert_eq!(
+            post_form(&handle, TOKEN, &refresh_form(refresh_token)).await,
+            invalid_grant()
+        );
+        handle.shutdown().await;
+    }
+
+    #[test]
+    fn refreshing_never_moves_the_refresh_deadline() {
+        const NOW: i64 = 1_800_000_000;
+        let policy = Settings::default().policy();
+        let mut book = TokenBook::default();
+        let code = book.issue_code(
+            CodeRequest {
+                issuer: Issuer::Linkedin,
+                client_id: "app".into(),
+                redirect_uri: REDIRECT.into(),
+                user: "ann".into(),
+                scopes: vec!["r_ads_reporting".into()],
+                challenge: None,
+                with_refresh_token: true,
+            },
+            NOW,
+        );
+        let issued = book
+            .exchange_code("app", &code, Some(REDIRECT), None, &policy, NOW)
+            .unwrap();
+        let refresh_token = issued.refresh_token.unwrap();
+        let day = DAY as i64;
+        let renewed = book.refresh("app", &refresh_token, &policy, NOW + 59 * day).unwrap();
+        assert_eq!(renewed.refresh_token.as_deref(), Some(refresh_token.as_str()));
+        assert_eq!(renewed.refresh_token_expires_in, Some(306 * DAY));
+        let later = book.refresh("app", &refresh_token, &policy, NOW + 364 * day).unwrap();
+        assert_eq!(later.refresh_token_expires_in, Some(DAY));
+        assert_eq!(
+            book.refresh("app", &refresh_token, &policy, NOW + 365 * day),
+            Err(GrantRefusal::RefreshExpired)
+        );
+    }
+
+    #[tokio::test]
+    async fn token_errors_have_linkedins_bodies() {
+        let handle = sandbox(Value::Null).await;
+        let connected = connect(&handle).await;
+        let refresh_token = connected["refresh_token"].as_str().unwrap();
+        let error = |error: &str, description: &str| json!({"error": error, "error_description": description});
+        let missing = |name: &str| {
+            (
+                400,
+                error(
+                    "invalid_request",
+                    &format!("A required parameter \"{name}\" is missing"),
+                ),
+            )
+        };
+        let refresh = refresh_form(refresh_token);
+        let cases: Vec<(Form, Answer)> = vec![
+            (set(refresh.clone(), "grant_type", None), missing("grant_type")),
+            (set(refresh.clone(), "client_id", None), missing("client_id")),
+            (set(refresh.clone(), "client_secret", None), missing("client_secret")),
+            (set(refresh.clone(), "refresh_token", None), missing("refresh_token")),
+            (
+                set(refresh.clone(), "client_secret", Some("wrong")),
+                (401, error("invalid_client", "Client authentication failed")),
+            ),
+            (
+                set(refresh.clone(), "refresh_token", Some("AQWnever-issued")),
+                invalid_grant(),
+            ),
+            (
+                code_form("AQnever-issued"),
+                (
+                    400,
+                    error(
+                        "invalid_request",
+                        "Unable to retrieve access token: authorization code not found",
+                    ),
+                ),
+            ),
+            (set(code_form("AQx"), "redirect_uri", None), missing("redirect_uri")),
+        ];
+        for (form, answer) in cases {
+            assert_eq!(post_form(&handle, TOKEN, &form).await, answer, "{form:?}");
+        }
+        // A wrong PKCE verifier or redirect URI gets LinkedIn's catch-all code error.
+        let target = consent(&handle, AUTH, &authorization(SCOPES, &[])).await;
+        let code = query(&target, "code").unwrap();
+        let wrong_verifier = set(
+            code_form(&code),
+            "code_verifier",
+            Some("not-the-verifier-not-the-verifier-not-the-ver"),
+        );
+        assert_eq!(
+            post_form(&handle, TOKEN, &wrong_verifier).await,
+            (400, error("invalid_redirect_uri", CODE_MISMATCH))
+        );
+        handle.sandbox().revoke("ann", RevokeReason::AppRemoved);
+        assert_eq!(post_form(&handle, TOKEN, &refresh).await, invalid_grant());
+        handle.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_refused_consent_says_the_member_cancelled() {
+        let handle = sandbox(json!({"auto_approve": false})).await;
+        let mut form = authorization(SCOPES, &[("decision", "deny")]);
+        form.push(("user", "ann"));
+        let target = answer_consent(&handle, AUTH, &form).await;
+        assert_eq!(query(&target, "error").as_deref(), Some("user_cancelled_authorize"));
+        assert!(query(&target, "code").is_none());
+        handle.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn apps_outside_the_partner_program_get_no_refresh_token() {
+        let handle = sandbox(json!({"linkedin_oauth": {"programmatic_refresh_tokens": false}})).await;
+        let connected = connect(&handle).await;
+        assert!(connected.get("refresh_token").is_none(), "{connected}");
+        assert!(connected.get("refresh_token_expires_in").is_none(), "{connected}");
+        handle.shutdown().await;
+    }
+}
