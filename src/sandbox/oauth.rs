@@ -12,6 +12,7 @@ use serde_json::json;
 use url::Url;
 
 use super::error::OAuthError;
+use super::faults::{Fault, FaultKind};
 use super::params::Params;
 use super::state::{Counters, Sandbox, World};
 use super::tokens::{CodeRequest, GrantError, Issued, Issuer, TokenPolicy};
@@ -281,6 +282,36 @@ pub(super) fn token_body(issued: Issued) -> serde_json::Value {
         body["refresh_token_expires_in"] = json!(lifetime);
     }
     body
+}
+
+/// An injected fault at an authorization server, in RFC 6749's JSON error shape with the
+/// codes its authorization endpoint defines for such failures (§4.1.2.1); `None` for a
+/// truncation, which cuts the real answer instead.
+pub(super) fn fault_answer(fault: &Fault) -> Option<Response> {
+    let (status, error, description) = match fault.kind {
+        FaultKind::Http500 => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "The server encountered an unexpected condition.",
+        ),
+        FaultKind::Timeout => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "The server is temporarily unable to handle the request.",
+        ),
+        FaultKind::RateLimit => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "temporarily_unavailable",
+            "Too many requests.",
+        ),
+        FaultKind::TruncatedJson => return None,
+    };
+    let error = OAuthError {
+        status,
+        grant: GrantError::new(error, description),
+        basic_auth: false,
+    };
+    Some(error.into_response())
 }
 
 /// Which counter a successful grant bumps.

@@ -17,7 +17,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::error::OAuthError;
-use super::faults::{Fault, FaultKind};
+use super::faults::Fault;
 use super::oauth::{self, ClientCredentials, ClientRefusal, ConsentDialect, GrantKind};
 use super::params::{bearer, Params};
 use super::state::{Counters, Sandbox, World};
@@ -115,29 +115,9 @@ pub fn serves(path: &str) -> bool {
 }
 
 /// The error answer of an injected `fault` in this platform's shape; `None` for faults
-/// that do not replace the answer (truncation). Token endpoint failures take RFC 6749's
-/// JSON shape, with the codes its authorization endpoint defines for them (§4.1.2.1).
+/// that do not replace the answer (truncation).
 pub fn fault_response(fault: &Fault) -> Option<Response> {
-    let (status, error, description) = match fault.kind {
-        FaultKind::Http500 => (StatusCode::INTERNAL_SERVER_ERROR, "server_error", "Internal error."),
-        FaultKind::Timeout => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "temporarily_unavailable",
-            "The service is temporarily unavailable.",
-        ),
-        FaultKind::RateLimit => (
-            StatusCode::TOO_MANY_REQUESTS,
-            "temporarily_unavailable",
-            "Rate limit exceeded.",
-        ),
-        FaultKind::TruncatedJson => return None,
-    };
-    let error = OAuthError {
-        status,
-        grant: GrantError::new(error, description),
-        basic_auth: false,
-    };
-    Some(error.into_response())
+    oauth::fault_answer(fault)
 }
 
 /// `GET /o/oauth2/v2/auth`.
@@ -316,6 +296,7 @@ mod tests {
     use serde_json::{json, Value};
 
     use super::*;
+    use crate::sandbox::faults::FaultKind;
     use crate::sandbox::oauth::testing::*;
     use crate::sandbox::tokens::{CodeRequest, TokenBook};
     use crate::sandbox::{RevokeReason, SandboxHandle};
@@ -638,6 +619,26 @@ mod tests {
         let (status, body) = post_form(&handle, "/token", &code_form(&meta_code)).await;
         assert_eq!((status, &body["error"]), (400, &json!("invalid_grant")));
         handle.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn injected_faults_take_the_token_endpoints_error_shape() {
+        assert!(serves("/token") && serves("/o/oauth2/v2/auth") && serves("/v1/userinfo"));
+        assert!(!serves("/v25.0/oauth/access_token"));
+        let fault = |kind: FaultKind| Fault {
+            kind,
+            count: 1,
+            skip: 0,
+            path_prefix: None,
+            code: None,
+            regain_access_minutes: 0,
+        };
+        let answer = fault_response(&fault(FaultKind::Http500)).unwrap();
+        assert_eq!(answer.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(answer.into_body(), usize::MAX).await.unwrap();
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"], "server_error");
+        assert!(fault_response(&fault(FaultKind::TruncatedJson)).is_none());
     }
 
     const NOW: i64 = 1_800_000_000;

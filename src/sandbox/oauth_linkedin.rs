@@ -9,14 +9,14 @@
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::error::OAuthError;
-use super::faults::{Fault, FaultKind};
+use super::faults::Fault;
 use super::oauth::{self, ClientCredentials, ConsentDialect, GrantKind};
 use super::params::Params;
 use super::state::{Sandbox, World};
@@ -101,33 +101,9 @@ pub fn serves(path: &str) -> bool {
 }
 
 /// The error answer of an injected `fault` in this platform's shape; `None` for faults
-/// that do not replace the answer (truncation). Token endpoint failures take RFC 6749's
-/// JSON shape.
+/// that do not replace the answer (truncation).
 pub fn fault_response(fault: &Fault) -> Option<Response> {
-    let (status, error, description) = match fault.kind {
-        FaultKind::Http500 => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            "Internal Server Error",
-        ),
-        FaultKind::Timeout => (
-            StatusCode::GATEWAY_TIMEOUT,
-            "temporarily_unavailable",
-            "The request timed out.",
-        ),
-        FaultKind::RateLimit => (
-            StatusCode::TOO_MANY_REQUESTS,
-            "temporarily_unavailable",
-            "Too many requests.",
-        ),
-        FaultKind::TruncatedJson => return None,
-    };
-    let error = OAuthError {
-        status,
-        grant: GrantError::new(error, description),
-        basic_auth: false,
-    };
-    Some(error.into_response())
+    oauth::fault_answer(fault)
 }
 
 /// `GET /oauth/v2/authorization`.

@@ -453,16 +453,20 @@ impl TokenBook {
                 return Err(GrantRefusal::VerifierMismatch);
             }
         }
-        let family = self.next_family;
+        let holder = Holder {
+            user: &request.user,
+            client_id,
+            scopes: &request.scopes,
+            family: self.next_family,
+        };
         self.next_family += 1;
         let refresh_token = request
             .with_refresh_token
-            .then(|| self.new_refresh(&request.user, client_id, &request.scopes, family, policy, now));
+            .then(|| self.new_refresh(&holder, policy, now));
         let refresh_token_expires_in = refresh_token
             .as_ref()
             .and_then(|token| self.remaining_life(token, policy, now));
-        let (access_token, expires_in) =
-            self.new_access(&request.user, client_id, &request.scopes, family, policy, now);
+        let (access_token, expires_in) = self.new_access(&holder, policy, now);
         Ok(Issued {
             access_token,
             expires_in,
@@ -512,19 +516,25 @@ impl TokenBook {
             return Err(stale);
         }
         grant.last_used_at = now;
-        let (user, scopes, family) = (grant.user.clone(), grant.scopes.clone(), grant.family);
+        let (user, scopes) = (grant.user.clone(), grant.scopes.clone());
+        let holder = Holder {
+            user: &user,
+            client_id,
+            scopes: &scopes,
+            family: grant.family,
+        };
         let refresh_token = match policy.renewal {
             Renewal::Keep => None,
             Renewal::Repeat => Some(refresh_token.to_string()),
             Renewal::Rotate { .. } => {
                 grant.state = RefreshState::Rotated(rotated_at.unwrap_or(now));
-                Some(self.new_refresh(&user, client_id, &scopes, family, policy, now))
+                Some(self.new_refresh(&holder, policy, now))
             }
         };
         let refresh_token_expires_in = refresh_token
             .as_ref()
             .and_then(|token| self.remaining_life(token, policy, now));
-        let (access_token, expires_in) = self.new_access(&user, client_id, &scopes, family, policy, now);
+        let (access_token, expires_in) = self.new_access(&holder, policy, now);
         Ok(Issued {
             access_token,
             expires_in,
@@ -548,14 +558,18 @@ impl TokenBook {
             .ok()
             .filter(|grantee| grantee.issuer == policy.issuer)
             .ok_or_else(|| GrantError::invalid_grant("fb_exchange_token is not a valid access token."))?;
-        let family = self.access[token].family;
         if grantee.client_id != client_id {
             return Err(GrantError::invalid_grant(
                 "fb_exchange_token was issued to another app.",
             ));
         }
-        let (access_token, expires_in) =
-            self.new_access(&grantee.user, client_id, &grantee.scopes, family, policy, now);
+        let holder = Holder {
+            user: &grantee.user,
+            client_id,
+            scopes: &grantee.scopes,
+            family: self.access[token].family,
+        };
+        let (access_token, expires_in) = self.new_access(&holder, policy, now);
         Ok(Issued {
             access_token,
             expires_in,
@@ -636,51 +650,35 @@ impl TokenBook {
         Some(deadline.saturating_sub(now).max(0) as u64)
     }
 
-    fn new_access(
-        &mut self,
-        user: &str,
-        client_id: &str,
-        scopes: &[String],
-        family: u64,
-        policy: &TokenPolicy,
-        now: i64,
-    ) -> (String, u64) {
+    fn new_access(&mut self, holder: &Holder, policy: &TokenPolicy, now: i64) -> (String, u64) {
         let token = random_token(policy.access_prefix);
         self.access.insert(
             token.clone(),
             AccessToken {
                 grantee: Grantee {
                     issuer: policy.issuer,
-                    user: user.to_string(),
-                    client_id: client_id.to_string(),
-                    scopes: scopes.to_vec(),
+                    user: holder.user.to_string(),
+                    client_id: holder.client_id.to_string(),
+                    scopes: holder.scopes.to_vec(),
                     expires_at: now + policy.access_ttl_secs as i64,
                 },
-                family,
+                family: holder.family,
                 revoked: None,
             },
         );
         (token, policy.access_ttl_secs)
     }
 
-    fn new_refresh(
-        &mut self,
-        user: &str,
-        client_id: &str,
-        scopes: &[String],
-        family: u64,
-        policy: &TokenPolicy,
-        now: i64,
-    ) -> String {
+    fn new_refresh(&mut self, holder: &Holder, policy: &TokenPolicy, now: i64) -> String {
         let token = random_token(policy.refresh_prefix);
         self.refresh.insert(
             token.clone(),
             RefreshGrant {
                 issuer: policy.issuer,
-                user: user.to_string(),
-                client_id: client_id.to_string(),
-                scopes: scopes.to_vec(),
-                family,
+                user: holder.user.to_string(),
+                client_id: holder.client_id.to_string(),
+                scopes: holder.scopes.to_vec(),
+                family: holder.family,
                 state: RefreshState::Active,
                 issued_at: now,
                 last_used_at: now,
@@ -688,6 +686,14 @@ impl TokenBook {
         );
         token
     }
+}
+
+/// Whom new tokens are for, and the grant family they join.
+struct Holder<'a> {
+    user: &'a str,
+    client_id: &'a str,
+    scopes: &'a [String],
+    family: u64,
 }
 
 /// RFC 7636 §4.6: does `verifier` answer `challenge`?
