@@ -36,8 +36,9 @@ pub(super) struct ConsentDialect {
     pub unknown_client: fn(&str) -> String,
     /// The query pairs a refused consent sends back (before `state`).
     pub denial: &'static [(&'static str, &'static str)],
-    /// Whether approving the request (`params`) for `user` also grants a refresh token.
-    pub grants_refresh_token: fn(&World, &Params, &str, &str) -> bool,
+    /// What the platform grants beyond the request (`params`) itself: it decides
+    /// `with_refresh_token` (false until then) and may add scopes granted before.
+    pub complete_grant: fn(&World, &Params, &mut CodeRequest),
 }
 
 /// Meta's consent step.
@@ -52,7 +53,7 @@ const META: ConsentDialect = ConsentDialect {
         ("error_reason", "user_denied"),
         ("error_description", "Permissions error"),
     ],
-    grants_refresh_token: |_, _, _, _| true,
+    complete_grant: |_, _, grant| grant.with_refresh_token = true,
 };
 
 /// `GET /{version}/dialog/oauth`: the consent page, or at once a redirect with a code when
@@ -181,19 +182,17 @@ impl ConsentRequest {
         let code = {
             let mut world = sandbox.world();
             let now = world.now();
-            let with_refresh_token = (dialect.grants_refresh_token)(&world, params, user, &self.client_id);
-            world.tokens.issue_code(
-                CodeRequest {
-                    issuer: dialect.issuer,
-                    client_id: self.client_id.clone(),
-                    redirect_uri: self.redirect_uri.to_string(),
-                    user: user.to_string(),
-                    scopes: self.scopes.clone(),
-                    challenge: self.challenge.clone(),
-                    with_refresh_token,
-                },
-                now,
-            )
+            let mut grant = CodeRequest {
+                issuer: dialect.issuer,
+                client_id: self.client_id.clone(),
+                redirect_uri: self.redirect_uri.to_string(),
+                user: user.to_string(),
+                scopes: self.scopes.clone(),
+                challenge: self.challenge.clone(),
+                with_refresh_token: false,
+            };
+            (dialect.complete_grant)(&world, params, &mut grant);
+            world.tokens.issue_code(grant, now)
         };
         self.redirect(&[("code", &code)])
     }

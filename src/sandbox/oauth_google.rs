@@ -21,7 +21,7 @@ use super::faults::Fault;
 use super::oauth::{self, ClientCredentials, ClientRefusal, ConsentDialect, GrantKind};
 use super::params::{bearer, Params};
 use super::state::{Counters, Sandbox, World};
-use super::tokens::{GrantError, GrantRefusal, Issuer, Renewal, TokenPolicy};
+use super::tokens::{CodeRequest, GrantError, GrantRefusal, Issuer, Renewal, TokenPolicy};
 
 /// How long refresh tokens of an app in testing mode live (Google: 7 days).
 const TESTING_REFRESH_TOKEN_TTL_SECS: u64 = 7 * 86_400;
@@ -85,20 +85,32 @@ const GOOGLE: ConsentDialect = ConsentDialect {
     response_type_required: true,
     unknown_client: |_| "Error 401: invalid_client. The OAuth client was not found.".to_string(),
     denial: &[("error", "access_denied")],
-    grants_refresh_token,
+    complete_grant,
 };
 
 /// `access_type=offline` asks for a refresh token; a user who already gave this client one
-/// gets another only when `prompt` includes `consent`.
-fn grants_refresh_token(world: &World, params: &Params, user: &str, client_id: &str) -> bool {
-    if params.get("access_type") != Some("offline") {
-        return false;
-    }
-    let forced = params
-        .get("prompt")
-        .is_some_and(|prompt| prompt.split(' ').any(|p| p == "consent"));
+/// gets another only when `prompt` includes `consent`. With `include_granted_scopes=true`
+/// the grant also covers every scope the user gave this client before (incremental
+/// authorization).
+fn complete_grant(world: &World, params: &Params, grant: &mut CodeRequest) {
+    let now = world.now();
     let policy = world.settings.google_oauth.policy();
-    forced || !world.tokens.has_refresh_grant(user, client_id, &policy, world.now())
+    if params.get("access_type") == Some("offline") {
+        let forced = params
+            .get("prompt")
+            .is_some_and(|prompt| prompt.split(' ').any(|p| p == "consent"));
+        grant.with_refresh_token = forced
+            || !world
+                .tokens
+                .has_refresh_grant(&grant.user, &grant.client_id, &policy, now);
+    }
+    if params.get("include_granted_scopes") == Some("true") {
+        let earlier = world
+            .tokens
+            .granted_scopes(&grant.user, &grant.client_id, Issuer::Google);
+        let new: Vec<String> = earlier.into_iter().filter(|s| !grant.scopes.contains(s)).collect();
+        grant.scopes.extend(new);
+    }
 }
 
 /// The routes this module serves.
@@ -298,7 +310,7 @@ mod tests {
     use super::*;
     use crate::sandbox::faults::FaultKind;
     use crate::sandbox::oauth::testing::*;
-    use crate::sandbox::tokens::{CodeRequest, TokenBook};
+    use crate::sandbox::tokens::TokenBook;
     use crate::sandbox::{RevokeReason, SandboxHandle};
 
     const AUTH: &str = "/o/oauth2/v2/auth";
@@ -608,6 +620,24 @@ mod tests {
         );
         let (status, body) = post_form(&handle, "/token", &refresh_form(refresh_token)).await;
         assert_eq!((status, &body["error"]), (400, &json!("invalid_grant")));
+        handle.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn include_granted_scopes_adds_what_the_user_granted_before() {
+        let handle = sandbox(Value::Null).await;
+        connect(&handle, "ann", "openid email", &[]).await;
+        let alone = connect(&handle, "ann", ADS, &[]).await;
+        assert_eq!(alone["scope"], ADS);
+        let incremental = connect(&handle, "ann", ADS, &[("include_granted_scopes", "true")]).await;
+        assert_eq!(incremental["scope"], format!("{ADS} email openid"));
+        // The token carries them: userinfo now may name the address.
+        let (_, _, body) = userinfo(&handle, incremental["access_token"].as_str()).await;
+        assert_eq!(body["email"], "ann@example.com");
+        // Revoked grants are forgotten.
+        handle.sandbox().revoke("ann", RevokeReason::AppRemoved);
+        let fresh = connect(&handle, "ann", ADS, &[("include_granted_scopes", "true")]).await;
+        assert_eq!(fresh["scope"], ADS);
         handle.shutdown().await;
     }
 

@@ -20,7 +20,7 @@ use super::faults::Fault;
 use super::oauth::{self, ClientCredentials, ConsentDialect, GrantKind};
 use super::params::Params;
 use super::state::{Sandbox, World};
-use super::tokens::{GrantError, GrantRefusal, Issuer, Renewal, TokenPolicy};
+use super::tokens::{CodeRequest, GrantError, GrantRefusal, Issuer, Renewal, TokenPolicy};
 
 /// The description of every refused refresh token.
 const INVALID_GRANT: &str = "The provided authorization grant or refresh token is invalid, expired or revoked";
@@ -81,11 +81,12 @@ const LINKEDIN: ConsentDialect = ConsentDialect {
             "The member refused to authorize the permissions request from your application.",
         ),
     ],
-    grants_refresh_token,
+    complete_grant,
 };
 
-fn grants_refresh_token(world: &World, _params: &Params, _user: &str, _client_id: &str) -> bool {
-    world.settings.linkedin_oauth.programmatic_refresh_tokens
+/// Only partner apps get a refresh token.
+fn complete_grant(world: &World, _params: &Params, grant: &mut CodeRequest) {
+    grant.with_refresh_token = world.settings.linkedin_oauth.programmatic_refresh_tokens;
 }
 
 /// The routes this module serves.
@@ -209,7 +210,7 @@ mod tests {
 
     use super::*;
     use crate::sandbox::oauth::testing::*;
-    use crate::sandbox::tokens::{CodeRequest, TokenBook};
+    use crate::sandbox::tokens::TokenBook;
     use crate::sandbox::{RevokeReason, SandboxHandle};
 
     const AUTH: &str = "/oauth/v2/authorization";
@@ -296,6 +297,11 @@ mod tests {
         let issued = book
             .exchange_code("app", &code, Some(REDIRECT), None, &policy, NOW)
             .unwrap();
+        let grantee = book.check_access(Some(&issued.access_token), NOW).unwrap();
+        assert_eq!(
+            (grantee.issuer, grantee.scopes),
+            (Issuer::Linkedin, vec!["r_ads_reporting".to_string()])
+        );
         let refresh_token = issued.refresh_token.unwrap();
         let day = DAY as i64;
         let renewed = book.refresh("app", &refresh_token, &policy, NOW + 59 * day).unwrap();

@@ -6,7 +6,7 @@
 //! Pure bookkeeping over an injected `now` (unix seconds), so the rules are unit tested
 //! without HTTP.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -418,6 +418,29 @@ impl TokenBook {
                 && grant.state == RefreshState::Active
                 && policy.staleness(grant, now).is_none()
         })
+    }
+
+    /// Every scope `user` granted `client_id` at `issuer` and did not lose to a revocation,
+    /// sorted: what Google's incremental authorization adds to a new grant.
+    pub fn granted_scopes(&self, user: &str, client_id: &str, issuer: Issuer) -> BTreeSet<String> {
+        let of_access = self.access.values().filter(|t| t.revoked.is_none()).map(|t| {
+            (
+                &t.grantee.issuer,
+                &t.grantee.user,
+                &t.grantee.client_id,
+                &t.grantee.scopes,
+            )
+        });
+        let of_refresh = self
+            .refresh
+            .values()
+            .filter(|g| !matches!(g.state, RefreshState::Revoked(_)))
+            .map(|g| (&g.issuer, &g.user, &g.client_id, &g.scopes));
+        of_access
+            .chain(of_refresh)
+            .filter(|(i, u, c, _)| **i == issuer && *u == user && *c == client_id)
+            .flat_map(|(_, _, _, scopes)| scopes.iter().cloned())
+            .collect()
     }
 
     /// The `authorization_code` grant: checks issuer, client, redirect URI and PKCE verifier.
