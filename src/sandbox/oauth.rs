@@ -143,7 +143,7 @@ impl ConsentRequest {
                 request.redirect(&[("error", error), ("error_description", description)]),
             ))
         };
-        match params.non_empty("response_type") {
+        match params.get("response_type") {
             None if dialect.response_type_required => {
                 return refuse(
                     &request,
@@ -491,6 +491,7 @@ pub(super) mod testing {
     use serde_json::Value;
     use url::Url;
 
+    use crate::sandbox::tokens::{CodeRequest, Issued, TokenBook, TokenPolicy};
     use crate::sandbox::{spawn, SandboxHandle, SandboxSettings};
 
     /// The registered client the tests use.
@@ -594,6 +595,25 @@ pub(super) mod testing {
         params.retain(|(k, _)| *k != name);
         params.extend(value.map(|v| (name, v)));
         params
+    }
+
+    /// `ann`'s consent to client `app` for `scopes` at `now`, exchanged under `policy`,
+    /// without HTTP.
+    pub fn book_grant(book: &mut TokenBook, policy: &TokenPolicy, scopes: &[&str], now: i64) -> Issued {
+        let code = book.issue_code(
+            CodeRequest {
+                issuer: policy.issuer,
+                client_id: "app".into(),
+                redirect_uri: REDIRECT.into(),
+                user: "ann".into(),
+                scopes: scopes.iter().map(|s| s.to_string()).collect(),
+                challenge: None,
+                with_refresh_token: true,
+            },
+            now,
+        );
+        book.exchange_code("app", &code, Some(REDIRECT), None, policy, now)
+            .expect("a fresh code exchanges")
     }
 
     /// The code-exchange form for `code`.

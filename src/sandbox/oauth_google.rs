@@ -71,6 +71,7 @@ impl Settings {
             refresh_ttl_exempt_scopes: SIGN_IN_SCOPES,
             refresh_idle_secs: Some(self.refresh_token_idle_secs),
             renewal: Renewal::Keep,
+            rescoping_invalidates_access: false,
             access_prefix: "ya29.",
             refresh_prefix: "1//",
         }
@@ -676,22 +677,7 @@ mod tests {
 
     /// A Google grant of `scopes` made at `NOW`, and its refresh token.
     fn granted(book: &mut TokenBook, policy: &TokenPolicy, scopes: &[&str]) -> String {
-        let code = book.issue_code(
-            CodeRequest {
-                issuer: Issuer::Google,
-                client_id: "app".into(),
-                redirect_uri: REDIRECT.into(),
-                user: "ann".into(),
-                scopes: scopes.iter().map(|s| s.to_string()).collect(),
-                challenge: None,
-                with_refresh_token: true,
-            },
-            NOW,
-        );
-        let issued = book
-            .exchange_code("app", &code, Some(REDIRECT), None, policy, NOW)
-            .unwrap();
-        issued.refresh_token.unwrap()
+        book_grant(book, policy, scopes, NOW).refresh_token.unwrap()
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //!
 //! LinkedIn's rules (api-facts §5.1): access tokens live 60 days; programmatic refresh
 //! tokens live 365 days from the original consent and refreshing does not extend them: a
-//! refresh answers the same refresh token with its remaining lifetime. Client credentials
-//! travel in the form body, and token responses carry no `token_type`.
+//! refresh answers the same refresh token with its remaining lifetime. A grant of another
+//! scope set invalidates the member's earlier access tokens. Client credentials travel in
+//! the form body, and token responses carry no `token_type`.
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -61,6 +62,7 @@ impl Settings {
             refresh_ttl_exempt_scopes: &[],
             refresh_idle_secs: None,
             renewal: Renewal::Repeat,
+            rescoping_invalidates_access: true,
             access_prefix: "AQV",
             refresh_prefix: "AQW",
         }
@@ -210,7 +212,7 @@ mod tests {
 
     use super::*;
     use crate::sandbox::oauth::testing::*;
-    use crate::sandbox::tokens::TokenBook;
+    use crate::sandbox::tokens::{AccessDenied, TokenBook};
     use crate::sandbox::{RevokeReason, SandboxHandle};
 
     const AUTH: &str = "/oauth/v2/authorization";
@@ -282,21 +284,7 @@ mod tests {
         const NOW: i64 = 1_800_000_000;
         let policy = Settings::default().policy();
         let mut book = TokenBook::default();
-        let code = book.issue_code(
-            CodeRequest {
-                issuer: Issuer::Linkedin,
-                client_id: "app".into(),
-                redirect_uri: REDIRECT.into(),
-                user: "ann".into(),
-                scopes: vec!["r_ads_reporting".into()],
-                challenge: None,
-                with_refresh_token: true,
-            },
-            NOW,
-        );
-        let issued = book
-            .exchange_code("app", &code, Some(REDIRECT), None, &policy, NOW)
-            .unwrap();
+        let issued = book_grant(&mut book, &policy, &["r_ads_reporting"], NOW);
         let grantee = book.check_access(Some(&issued.access_token), NOW).unwrap();
         assert_eq!(
             (grantee.issuer, grantee.scopes),
@@ -313,6 +301,24 @@ mod tests {
             book.refresh("app", &refresh_token, &policy, NOW + 365 * day),
             Err(GrantRefusal::RefreshExpired)
         );
+    }
+
+    #[test]
+    fn a_grant_of_other_scopes_invalidates_earlier_access_tokens() {
+        const NOW: i64 = 1_800_000_000;
+        let policy = Settings::default().policy();
+        let mut book = TokenBook::default();
+        let first = book_grant(&mut book, &policy, &["r_ads_reporting", "r_ads"], NOW);
+        let same = book_grant(&mut book, &policy, &["r_ads_reporting", "r_ads"], NOW);
+        assert!(book.check_access(Some(&first.access_token), NOW).is_ok());
+        let narrower = book_grant(&mut book, &policy, &["r_ads_reporting"], NOW);
+        for earlier in [&first, &same] {
+            assert_eq!(
+                book.check_access(Some(&earlier.access_token), NOW),
+                Err(AccessDenied::Unknown)
+            );
+        }
+        assert!(book.check_access(Some(&narrower.access_token), NOW).is_ok());
     }
 
     #[tokio::test]

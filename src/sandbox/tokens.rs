@@ -254,6 +254,9 @@ pub struct TokenPolicy {
     pub refresh_idle_secs: Option<u64>,
     /// What refreshing does to the refresh token.
     pub renewal: Renewal,
+    /// A new grant with another scope set invalidates the user's earlier access tokens for
+    /// the client (LinkedIn); they then read as never issued.
+    pub rescoping_invalidates_access: bool,
     /// Prefix of access tokens, so a token's issuer shows in logs (`EAA`, `ya29.`, …).
     pub access_prefix: &'static str,
     /// Prefix of refresh tokens.
@@ -276,6 +279,7 @@ impl TokenPolicy {
             } else {
                 Renewal::Keep
             },
+            rescoping_invalidates_access: false,
             access_prefix: "EAA",
             refresh_prefix: "rt.",
         }
@@ -475,6 +479,15 @@ impl TokenBook {
             if !pkce_matches(verifier, challenge, method) {
                 return Err(GrantRefusal::VerifierMismatch);
             }
+        }
+        if policy.rescoping_invalidates_access {
+            self.access.retain(|_, token| {
+                let grantee = &token.grantee;
+                grantee.issuer != policy.issuer
+                    || grantee.user != request.user
+                    || grantee.client_id != client_id
+                    || grantee.scopes == request.scopes
+            });
         }
         let holder = Holder {
             user: &request.user,
