@@ -359,6 +359,8 @@ mod tests {
         assert_eq!(offline["expires_in"], 3599);
         assert_eq!(offline["token_type"], "Bearer");
         assert_eq!(offline["scope"], SCOPES);
+        // Outside testing mode a refresh token has no fixed end, so no lifetime is sent.
+        assert!(offline.get("refresh_token_expires_in").is_none(), "{offline}");
         handle.shutdown().await;
     }
 
@@ -621,6 +623,34 @@ mod tests {
         );
         let (status, body) = post_form(&handle, "/token", &refresh_form(refresh_token)).await;
         assert_eq!((status, &body["error"]), (400, &json!("invalid_grant")));
+        handle.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn in_testing_mode_the_sandbox_clock_ends_refresh_tokens_after_seven_days() {
+        let handle = sandbox(json!({"google_oauth": {"testing_mode": true}})).await;
+        let connected = connect(&handle, "ann", SCOPES, OFFLINE).await;
+        assert_eq!(connected["refresh_token_expires_in"], 7 * 86_400);
+        let refresh_token = connected["refresh_token"].as_str().unwrap();
+        let advanced = browser()
+            .post(format!(
+                "{}/_sandbox/clock/advance?secs={}",
+                handle.base_url(),
+                7 * 86_400
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(advanced.status(), 200);
+        let (_, _, body) = userinfo(&handle, connected["access_token"].as_str()).await;
+        assert_eq!(body["error_description"], "Invalid Credentials");
+        assert_eq!(
+            post_form(&handle, "/token", &refresh_form(refresh_token)).await,
+            (
+                400,
+                json!({"error": "invalid_grant", "error_description": "Token has been expired or revoked."})
+            )
+        );
         handle.shutdown().await;
     }
 
