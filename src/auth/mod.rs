@@ -444,17 +444,61 @@ impl Auth {
     }
 }
 
-/// Token response fields beyond RFC 6749 that tell when a refresh token ends.
+/// A token endpoint's answer: RFC 6749 §5.1 plus the `refresh_token_expires_in` Google and
+/// LinkedIn add. `token_type` is required by the RFC but LinkedIn's documented responses
+/// leave it out, so a missing one means `bearer` (the only type any platform issues).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-struct ExpiryFields {
+struct PlatformTokens {
+    access_token: oauth2::AccessToken,
+    #[serde(
+        default = "bearer",
+        deserialize_with = "oauth2::helpers::deserialize_untagged_enum_case_insensitive"
+    )]
+    token_type: BasicTokenType,
+    #[serde(default)]
+    expires_in: Option<u64>,
+    #[serde(default)]
+    refresh_token: Option<RefreshToken>,
+    #[serde(
+        rename = "scope",
+        default,
+        deserialize_with = "oauth2::helpers::deserialize_space_delimited_vec",
+        serialize_with = "oauth2::helpers::serialize_space_delimited_vec",
+        skip_serializing_if = "Option::is_none"
+    )]
+    scopes: Option<Vec<Scope>>,
     /// Seconds until the refresh token expires (Google, LinkedIn).
     #[serde(default)]
     refresh_token_expires_in: Option<u64>,
 }
 
-impl oauth2::ExtraTokenFields for ExpiryFields {}
+fn bearer() -> BasicTokenType {
+    BasicTokenType::Bearer
+}
 
-type PlatformTokens = oauth2::StandardTokenResponse<ExpiryFields, BasicTokenType>;
+impl TokenResponse for PlatformTokens {
+    type TokenType = BasicTokenType;
+
+    fn access_token(&self) -> &oauth2::AccessToken {
+        &self.access_token
+    }
+
+    fn token_type(&self) -> &BasicTokenType {
+        &self.token_type
+    }
+
+    fn expires_in(&self) -> Option<std::time::Duration> {
+        self.expires_in.map(std::time::Duration::from_secs)
+    }
+
+    fn refresh_token(&self) -> Option<&RefreshToken> {
+        self.refresh_token.as_ref()
+    }
+
+    fn scopes(&self) -> Option<&Vec<Scope>> {
+        self.scopes.as_ref()
+    }
+}
 
 type ConfiguredClient = oauth2::Client<
     oauth2::basic::BasicErrorResponse,
@@ -511,7 +555,7 @@ fn token_set(
             .map(|d| now + d),
         // A refresh token's lifetime, when the platform says; LinkedIn's does not grow with
         // refreshes, so an unchanged refresh token keeps its first expiry.
-        refresh_expires_at: match response.extra_fields().refresh_token_expires_in {
+        refresh_expires_at: match response.refresh_token_expires_in {
             Some(secs) => i64::try_from(secs).ok().map(|s| now + Duration::seconds(s)),
             None if response.refresh_token().is_some() => None,
             None => previous.and_then(|p| p.refresh_expires_at),

@@ -1,10 +1,12 @@
-//! The sandbox's authorization server state: codes, access tokens and refresh-token grants,
-//! and the rules of RFC 6749, RFC 7636 (PKCE) and RFC 9700 (rotation with reuse detection).
+//! The sandbox's authorization servers' state: codes, access tokens and refresh-token
+//! grants of every issuer (Meta, Google, LinkedIn) in one book, so revoking a user or
+//! expiring their tokens reaches them all; and the rules of RFC 6749, RFC 7636 (PKCE) and
+//! RFC 9700 (rotation with reuse detection), tuned per issuer by a [`TokenPolicy`].
 //!
 //! Pure bookkeeping over an injected `now` (unix seconds), so the rules are unit tested
 //! without HTTP.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -119,6 +121,8 @@ pub enum AccessDenied {
 /// The holder of a valid access token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grantee {
+    /// The authorization server that issued the token.
+    pub issuer: Issuer,
     /// Sandbox user name.
     pub user: String,
     /// OAuth client the token was issued to.
@@ -153,6 +157,166 @@ impl GrantError {
     }
 }
 
+/// Why the book refused a code or refresh token. Each issuer words these its own way; the
+/// [`GrantError`] conversion is the plain RFC 6749 wording Meta's endpoint answers with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantRefusal {
+    /// The code was never issued (by this issuer) or was already used.
+    CodeUnknown,
+    /// The code is older than its lifetime.
+    CodeExpired,
+    /// The code was issued to another client.
+    CodeOfOtherClient,
+    /// `redirect_uri` differs from the authorization request's.
+    RedirectMismatch,
+    /// The authorization request had a PKCE challenge and the token request no verifier.
+    VerifierMissing,
+    /// The verifier does not answer the challenge.
+    VerifierMismatch,
+    /// The refresh token was never issued (by this issuer).
+    RefreshUnknown,
+    /// The refresh token was issued to another client.
+    RefreshOfOtherClient,
+    /// The refresh token was revoked.
+    RefreshRevoked(RevokeReason),
+    /// A rotated refresh token came back after the grace: the whole grant is now revoked.
+    RefreshReused,
+    /// The refresh token outlived its fixed lifetime.
+    RefreshExpired,
+    /// The refresh token was unused for longer than the idle limit.
+    RefreshIdle,
+}
+
+impl From<GrantRefusal> for GrantError {
+    fn from(refusal: GrantRefusal) -> Self {
+        use GrantRefusal::*;
+        let description = match refusal {
+            CodeUnknown => "The authorization code is invalid or was already used.",
+            CodeExpired => "The authorization code has expired.",
+            CodeOfOtherClient => "The authorization code was issued to another client.",
+            RedirectMismatch => "redirect_uri does not match the one used in the authorization request.",
+            VerifierMissing => "code_verifier is required (PKCE).",
+            VerifierMismatch => "code_verifier does not match the code_challenge.",
+            RefreshUnknown => "The refresh token is invalid.",
+            RefreshOfOtherClient => "The refresh token was issued to another client.",
+            RefreshRevoked(reason) => reason.grant_description(),
+            RefreshReused => "The refresh token was already used. Every token of this grant has been revoked because reuse suggests it was stolen.",
+            RefreshExpired => "The refresh token has expired.",
+            RefreshIdle => "The refresh token expired because it was not used for too long.",
+        };
+        GrantError::invalid_grant(description)
+    }
+}
+
+/// Which authorization server issued a code or token. A code or refresh token is only good
+/// at the server that issued it; API handlers may also check an access token's issuer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Issuer {
+    /// Meta's `/dialog/oauth` and `/oauth/access_token`.
+    Meta,
+    /// Google's `/o/oauth2/v2/auth` and `/token`.
+    Google,
+    /// LinkedIn's `/oauth/v2/authorization` and `/oauth/v2/accessToken`.
+    Linkedin,
+}
+
+/// What a `refresh_token` grant does to the refresh token it was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Renewal {
+    /// It stays valid and is not sent again (Google; Meta without rotation).
+    Keep,
+    /// It stays valid and is sent again with its remaining lifetime (LinkedIn).
+    Repeat,
+    /// A new one replaces it; the old one works for `reuse_grace_secs` more, after which
+    /// presenting it revokes the whole grant (RFC 9700 §4.14).
+    Rotate {
+        /// How long a replaced token keeps working (Okta's "grace period").
+        reuse_grace_secs: u64,
+    },
+}
+
+/// How one issuer's tokens live and renew: each authorization server hands its own policy to
+/// the book, so tokens of all issuers share one book (and the control API) but keep their
+/// platform's documented rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenPolicy {
+    /// The server whose codes and refresh tokens these rules govern.
+    pub issuer: Issuer,
+    /// Lifetime of each access token.
+    pub access_ttl_secs: u64,
+    /// Refresh tokens die this long after they were issued (a rotated token is issued
+    /// anew); `None` means never.
+    pub refresh_ttl_secs: Option<u64>,
+    /// Grants whose every scope is in this list escape `refresh_ttl_secs` (Google's
+    /// testing-mode expiry spares sign-in-only grants).
+    pub refresh_ttl_exempt_scopes: &'static [&'static str],
+    /// Refresh tokens die after this long unused; `None` means never.
+    pub refresh_idle_secs: Option<u64>,
+    /// What refreshing does to the refresh token.
+    pub renewal: Renewal,
+    /// A new grant with another scope set invalidates the user's earlier access tokens for
+    /// the client (LinkedIn); they then read as never issued.
+    pub rescoping_invalidates_access: bool,
+    /// Prefix of access tokens, so a token's issuer shows in logs (`EAA`, `ya29.`, …).
+    pub access_prefix: &'static str,
+    /// Prefix of refresh tokens.
+    pub refresh_prefix: &'static str,
+}
+
+impl TokenPolicy {
+    /// Meta's rules, from the global sandbox settings (which predate the other issuers).
+    pub fn meta(settings: &SandboxSettings) -> Self {
+        Self {
+            issuer: Issuer::Meta,
+            access_ttl_secs: settings.access_token_ttl_secs,
+            refresh_ttl_secs: settings.refresh_token_ttl_secs,
+            refresh_ttl_exempt_scopes: &[],
+            refresh_idle_secs: settings.refresh_token_idle_secs,
+            renewal: if settings.rotate_refresh_tokens {
+                Renewal::Rotate {
+                    reuse_grace_secs: settings.refresh_token_reuse_grace_secs,
+                }
+            } else {
+                Renewal::Keep
+            },
+            rescoping_invalidates_access: false,
+            access_prefix: "EAA",
+            refresh_prefix: "rt.",
+        }
+    }
+
+    /// Meta's rules for the `fb_exchange_token` grant: access tokens get the long-lived
+    /// lifetime.
+    pub fn meta_long_lived(settings: &SandboxSettings) -> Self {
+        Self {
+            access_ttl_secs: settings.long_lived_token_ttl_secs,
+            ..Self::meta(settings)
+        }
+    }
+
+    /// When a refresh token of `grant` stops working by age, if it ever does.
+    fn refresh_deadline(&self, grant: &RefreshGrant) -> Option<i64> {
+        let exempt = !grant.scopes.is_empty()
+            && grant
+                .scopes
+                .iter()
+                .all(|s| self.refresh_ttl_exempt_scopes.contains(&s.as_str()));
+        let ttl = self.refresh_ttl_secs.filter(|_| !exempt)?;
+        Some(grant.issued_at.saturating_add(ttl as i64))
+    }
+
+    /// Why `grant` no longer refreshes at `now`, judged by age and idleness.
+    fn staleness(&self, grant: &RefreshGrant, now: i64) -> Option<GrantRefusal> {
+        if self.refresh_deadline(grant).is_some_and(|deadline| deadline <= now) {
+            return Some(GrantRefusal::RefreshExpired);
+        }
+        let idle = self
+            .refresh_idle_secs
+            .is_some_and(|idle| grant.last_used_at.saturating_add(idle as i64) <= now);
+        idle.then_some(GrantRefusal::RefreshIdle)
+    }
+}
+
 /// A successful token response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Issued {
@@ -160,25 +324,34 @@ pub struct Issued {
     pub access_token: String,
     /// Its lifetime in seconds.
     pub expires_in: u64,
-    /// A refresh token, when one was issued (first grant, or rotation).
+    /// A refresh token, when one is in the response (first grant, rotation, or LinkedIn's
+    /// repeat of the same token).
     pub refresh_token: Option<String>,
-    /// Its lifetime in seconds, when it has one.
+    /// The refresh token's remaining lifetime in seconds, when it is in the response and
+    /// has a fixed lifetime.
     pub refresh_token_expires_in: Option<u64>,
+    /// The scopes the access token carries, exactly as granted.
+    pub scopes: Vec<String>,
 }
 
 /// What an authorization code request carried, bound to the code.
 #[derive(Debug, Clone)]
 pub struct CodeRequest {
+    /// The server that issued the code; only its token endpoint takes it.
+    pub issuer: Issuer,
     /// Client the code is for.
     pub client_id: String,
     /// The exact redirect URI the token request must repeat.
     pub redirect_uri: String,
     /// Approving user.
     pub user: String,
-    /// Requested scopes.
+    /// Granted scopes.
     pub scopes: Vec<String>,
     /// PKCE challenge and method (`S256` or `plain`), when sent.
     pub challenge: Option<(String, String)>,
+    /// Whether the exchange also yields a refresh token (Google: only for `offline` access,
+    /// and again only on `prompt=consent`).
+    pub with_refresh_token: bool,
 }
 
 #[derive(Debug)]
@@ -205,6 +378,7 @@ enum RefreshState {
 
 #[derive(Debug)]
 struct RefreshGrant {
+    issuer: Issuer,
     user: String,
     client_id: String,
     scopes: Vec<String>,
@@ -215,7 +389,7 @@ struct RefreshGrant {
     last_used_at: i64,
 }
 
-/// Every code and token the sandbox has issued.
+/// Every code and token the sandbox has issued, for every issuer.
 #[derive(Debug, Default)]
 pub struct TokenBook {
     codes: HashMap<String, Code>,
@@ -238,157 +412,206 @@ impl TokenBook {
         code
     }
 
-    /// The `authorization_code` grant: checks client, redirect URI and PKCE verifier.
+    /// Whether `user` already holds a working refresh token of `policy`'s issuer for
+    /// `client_id` (Google then issues another only on `prompt=consent`).
+    pub fn has_refresh_grant(&self, user: &str, client_id: &str, policy: &TokenPolicy, now: i64) -> bool {
+        self.refresh.values().any(|grant| {
+            grant.issuer == policy.issuer
+                && grant.user == user
+                && grant.client_id == client_id
+                && grant.state == RefreshState::Active
+                && policy.staleness(grant, now).is_none()
+        })
+    }
+
+    /// Every scope `user` granted `client_id` at `issuer` and did not lose to a revocation,
+    /// sorted: what Google's incremental authorization adds to a new grant.
+    pub fn granted_scopes(&self, user: &str, client_id: &str, issuer: Issuer) -> BTreeSet<String> {
+        let of_access = self.access.values().filter(|t| t.revoked.is_none()).map(|t| {
+            (
+                &t.grantee.issuer,
+                &t.grantee.user,
+                &t.grantee.client_id,
+                &t.grantee.scopes,
+            )
+        });
+        let of_refresh = self
+            .refresh
+            .values()
+            .filter(|g| !matches!(g.state, RefreshState::Revoked(_)))
+            .map(|g| (&g.issuer, &g.user, &g.client_id, &g.scopes));
+        of_access
+            .chain(of_refresh)
+            .filter(|(i, u, c, _)| **i == issuer && *u == user && *c == client_id)
+            .flat_map(|(_, _, _, scopes)| scopes.iter().cloned())
+            .collect()
+    }
+
+    /// The `authorization_code` grant: checks issuer, client, redirect URI and PKCE verifier.
     pub fn exchange_code(
         &mut self,
         client_id: &str,
         code: &str,
         redirect_uri: Option<&str>,
         verifier: Option<&str>,
-        settings: &SandboxSettings,
+        policy: &TokenPolicy,
         now: i64,
-    ) -> Result<Issued, GrantError> {
+    ) -> Result<Issued, GrantRefusal> {
+        // A code belongs to the server that issued it; another server never saw it.
+        if self.codes.get(code).is_some_and(|c| c.request.issuer != policy.issuer) {
+            return Err(GrantRefusal::CodeUnknown);
+        }
         // Codes are single use whatever the outcome (RFC 6749 §4.1.2).
         let Some(Code { request, expires_at }) = self.codes.remove(code) else {
-            return Err(GrantError::invalid_grant(
-                "The authorization code is invalid or was already used.",
-            ));
+            return Err(GrantRefusal::CodeUnknown);
         };
         if expires_at <= now {
-            return Err(GrantError::invalid_grant("The authorization code has expired."));
+            return Err(GrantRefusal::CodeExpired);
         }
         if request.client_id != client_id {
-            return Err(GrantError::invalid_grant(
-                "The authorization code was issued to another client.",
-            ));
+            return Err(GrantRefusal::CodeOfOtherClient);
         }
         if redirect_uri != Some(request.redirect_uri.as_str()) {
-            return Err(GrantError::invalid_grant(
-                "redirect_uri does not match the one used in the authorization request.",
-            ));
+            return Err(GrantRefusal::RedirectMismatch);
         }
         if let Some((challenge, method)) = &request.challenge {
-            let Some(verifier) = verifier else {
-                return Err(GrantError::invalid_grant("code_verifier is required (PKCE)."));
-            };
+            let verifier = verifier.ok_or(GrantRefusal::VerifierMissing)?;
             if !pkce_matches(verifier, challenge, method) {
-                return Err(GrantError::invalid_grant(
-                    "code_verifier does not match the code_challenge.",
-                ));
+                return Err(GrantRefusal::VerifierMismatch);
             }
         }
-        let family = self.next_family;
-        self.next_family += 1;
-        let refresh_token = self.new_refresh(&request.user, client_id, &request.scopes, family, now);
-        let (access_token, expires_in) = self.new_access(
-            &request.user,
+        if policy.rescoping_invalidates_access {
+            self.access.retain(|_, token| {
+                let grantee = &token.grantee;
+                grantee.issuer != policy.issuer
+                    || grantee.user != request.user
+                    || grantee.client_id != client_id
+                    || grantee.scopes == request.scopes
+            });
+        }
+        let holder = Holder {
+            user: &request.user,
             client_id,
-            &request.scopes,
-            family,
-            settings.access_token_ttl_secs,
-            now,
-        );
+            scopes: &request.scopes,
+            family: self.next_family,
+        };
+        self.next_family += 1;
+        let refresh_token = request
+            .with_refresh_token
+            .then(|| self.new_refresh(&holder, policy, now));
+        let refresh_token_expires_in = refresh_token
+            .as_ref()
+            .and_then(|token| self.remaining_life(token, policy, now));
+        let (access_token, expires_in) = self.new_access(&holder, policy, now);
         Ok(Issued {
             access_token,
             expires_in,
-            refresh_token: Some(refresh_token),
-            refresh_token_expires_in: settings.refresh_token_ttl_secs,
+            refresh_token,
+            refresh_token_expires_in,
+            scopes: request.scopes,
         })
     }
 
-    /// The `refresh_token` grant, with optional rotation and reuse detection.
+    /// The `refresh_token` grant, renewing the refresh token as `policy` says (with reuse
+    /// detection when it rotates).
     pub fn refresh(
         &mut self,
         client_id: &str,
         refresh_token: &str,
-        settings: &SandboxSettings,
+        policy: &TokenPolicy,
         now: i64,
-    ) -> Result<Issued, GrantError> {
-        let Some(grant) = self.refresh.get_mut(refresh_token) else {
-            return Err(GrantError::invalid_grant("The refresh token is invalid."));
+    ) -> Result<Issued, GrantRefusal> {
+        let Some(grant) = self
+            .refresh
+            .get_mut(refresh_token)
+            .filter(|grant| grant.issuer == policy.issuer)
+        else {
+            return Err(GrantRefusal::RefreshUnknown);
         };
         if grant.client_id != client_id {
-            return Err(GrantError::invalid_grant(
-                "The refresh token was issued to another client.",
-            ));
+            return Err(GrantRefusal::RefreshOfOtherClient);
         }
-        let grace = settings.refresh_token_reuse_grace_secs as i64;
+        let grace = match policy.renewal {
+            Renewal::Rotate { reuse_grace_secs } => reuse_grace_secs as i64,
+            Renewal::Keep | Renewal::Repeat => 0,
+        };
         let rotated_at = match grant.state {
-            RefreshState::Revoked(reason) => return Err(GrantError::invalid_grant(reason.grant_description())),
+            RefreshState::Revoked(reason) => return Err(GrantRefusal::RefreshRevoked(reason)),
             // Within the grace period a rotated token still works (Okta, Auth0 allow this so
             // a client that crashed before saving the new token can recover).
             RefreshState::Rotated(at) if now - at < grace => Some(at),
             RefreshState::Rotated(_) => {
                 let family = grant.family;
                 self.revoke_family(family);
-                return Err(GrantError::invalid_grant("The refresh token was already used. Every token of this grant has been revoked because reuse suggests it was stolen.",
-                ));
+                return Err(GrantRefusal::RefreshReused);
             }
             RefreshState::Active => None,
         };
-        let too_old = settings
-            .refresh_token_ttl_secs
-            .is_some_and(|ttl| grant.issued_at + ttl as i64 <= now);
-        let idle = settings
-            .refresh_token_idle_secs
-            .is_some_and(|ttl| grant.last_used_at + ttl as i64 <= now);
-        if too_old || idle {
+        if let Some(stale) = policy.staleness(grant, now) {
             grant.state = RefreshState::Revoked(RevokeReason::Expired);
-            let why = if too_old {
-                "has expired"
-            } else {
-                "expired because it was not used for too long"
-            };
-            return Err(GrantError::invalid_grant(format!("The refresh token {why}.")));
+            return Err(stale);
         }
         grant.last_used_at = now;
-        let (user, scopes, family) = (grant.user.clone(), grant.scopes.clone(), grant.family);
-        let rotated = if settings.rotate_refresh_tokens {
-            grant.state = RefreshState::Rotated(rotated_at.unwrap_or(now));
-            Some(self.new_refresh(&user, client_id, &scopes, family, now))
-        } else {
-            None
+        let (user, scopes) = (grant.user.clone(), grant.scopes.clone());
+        let holder = Holder {
+            user: &user,
+            client_id,
+            scopes: &scopes,
+            family: grant.family,
         };
-        let (access_token, expires_in) =
-            self.new_access(&user, client_id, &scopes, family, settings.access_token_ttl_secs, now);
+        let refresh_token = match policy.renewal {
+            Renewal::Keep => None,
+            Renewal::Repeat => Some(refresh_token.to_string()),
+            Renewal::Rotate { .. } => {
+                grant.state = RefreshState::Rotated(rotated_at.unwrap_or(now));
+                Some(self.new_refresh(&holder, policy, now))
+            }
+        };
+        let refresh_token_expires_in = refresh_token
+            .as_ref()
+            .and_then(|token| self.remaining_life(token, policy, now));
+        let (access_token, expires_in) = self.new_access(&holder, policy, now);
         Ok(Issued {
             access_token,
             expires_in,
-            refresh_token_expires_in: rotated.as_ref().and(settings.refresh_token_ttl_secs),
-            refresh_token: rotated,
+            refresh_token,
+            refresh_token_expires_in,
+            scopes,
         })
     }
 
-    /// Meta's `fb_exchange_token` grant: a valid short-lived token becomes a long-lived one.
+    /// Meta's `fb_exchange_token` grant: a valid short-lived token of `policy`'s issuer
+    /// becomes one living `policy.access_ttl_secs` (the long-lived lifetime).
     pub fn exchange_long_lived(
         &mut self,
         client_id: &str,
         token: &str,
-        settings: &SandboxSettings,
+        policy: &TokenPolicy,
         now: i64,
     ) -> Result<Issued, GrantError> {
         let grantee = self
             .check_access(Some(token), now)
-            .map_err(|_| GrantError::invalid_grant("fb_exchange_token is not a valid access token."))?;
-        let family = self.access[token].family;
+            .ok()
+            .filter(|grantee| grantee.issuer == policy.issuer)
+            .ok_or_else(|| GrantError::invalid_grant("fb_exchange_token is not a valid access token."))?;
         if grantee.client_id != client_id {
             return Err(GrantError::invalid_grant(
                 "fb_exchange_token was issued to another app.",
             ));
         }
-        let (access_token, expires_in) = self.new_access(
-            &grantee.user,
+        let holder = Holder {
+            user: &grantee.user,
             client_id,
-            &grantee.scopes,
-            family,
-            settings.long_lived_token_ttl_secs,
-            now,
-        );
+            scopes: &grantee.scopes,
+            family: self.access[token].family,
+        };
+        let (access_token, expires_in) = self.new_access(&holder, policy, now);
         Ok(Issued {
             access_token,
             expires_in,
             refresh_token: None,
             refresh_token_expires_in: None,
+            scopes: grantee.scopes,
         })
     }
 
@@ -411,7 +634,8 @@ impl TokenBook {
         Ok(access.grantee.clone())
     }
 
-    /// Invalidates every token of `user`; returns (access tokens, refresh tokens) revoked.
+    /// Invalidates every token of `user`, of every issuer; returns (access tokens, refresh
+    /// tokens) revoked.
     pub fn revoke_user(&mut self, user: &str, reason: RevokeReason) -> (usize, usize) {
         let mut access = 0;
         for token in self
@@ -434,7 +658,8 @@ impl TokenBook {
         (access, refresh)
     }
 
-    /// Makes every access token of `user` expired now, leaving refresh tokens valid.
+    /// Makes every access token of `user` (of every issuer) expired now, leaving refresh
+    /// tokens valid.
     pub fn expire_access(&mut self, user: &str, now: i64) -> usize {
         let mut expired = 0;
         for token in self.access.values_mut().filter(|t| t.grantee.user == user) {
@@ -455,41 +680,41 @@ impl TokenBook {
         }
     }
 
-    fn new_access(
-        &mut self,
-        user: &str,
-        client_id: &str,
-        scopes: &[String],
-        family: u64,
-        ttl: u64,
-        now: i64,
-    ) -> (String, u64) {
-        let token = random_token("EAA");
+    /// Seconds until `refresh_token` dies by age, when it has a fixed lifetime.
+    fn remaining_life(&self, refresh_token: &str, policy: &TokenPolicy, now: i64) -> Option<u64> {
+        let deadline = policy.refresh_deadline(self.refresh.get(refresh_token)?)?;
+        Some(deadline.saturating_sub(now).max(0) as u64)
+    }
+
+    fn new_access(&mut self, holder: &Holder, policy: &TokenPolicy, now: i64) -> (String, u64) {
+        let token = random_token(policy.access_prefix);
         self.access.insert(
             token.clone(),
             AccessToken {
                 grantee: Grantee {
-                    user: user.to_string(),
-                    client_id: client_id.to_string(),
-                    scopes: scopes.to_vec(),
-                    expires_at: now + ttl as i64,
+                    issuer: policy.issuer,
+                    user: holder.user.to_string(),
+                    client_id: holder.client_id.to_string(),
+                    scopes: holder.scopes.to_vec(),
+                    expires_at: now + policy.access_ttl_secs as i64,
                 },
-                family,
+                family: holder.family,
                 revoked: None,
             },
         );
-        (token, ttl)
+        (token, policy.access_ttl_secs)
     }
 
-    fn new_refresh(&mut self, user: &str, client_id: &str, scopes: &[String], family: u64, now: i64) -> String {
-        let token = random_token("rt.");
+    fn new_refresh(&mut self, holder: &Holder, policy: &TokenPolicy, now: i64) -> String {
+        let token = random_token(policy.refresh_prefix);
         self.refresh.insert(
             token.clone(),
             RefreshGrant {
-                user: user.to_string(),
-                client_id: client_id.to_string(),
-                scopes: scopes.to_vec(),
-                family,
+                issuer: policy.issuer,
+                user: holder.user.to_string(),
+                client_id: holder.client_id.to_string(),
+                scopes: holder.scopes.to_vec(),
+                family: holder.family,
                 state: RefreshState::Active,
                 issued_at: now,
                 last_used_at: now,
@@ -497,6 +722,14 @@ impl TokenBook {
         );
         token
     }
+}
+
+/// Whom new tokens are for, and the grant family they join.
+struct Holder<'a> {
+    user: &'a str,
+    client_id: &'a str,
+    scopes: &'a [String],
+    family: u64,
 }
 
 /// RFC 7636 §4.6: does `verifier` answer `challenge`?
@@ -525,11 +758,13 @@ mod tests {
         let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
         book.issue_code(
             CodeRequest {
+                issuer: Issuer::Meta,
                 client_id: "app".into(),
                 redirect_uri: "http://127.0.0.1/cb".into(),
                 user: "ann".into(),
                 scopes: vec!["ads_read".into()],
                 challenge: Some((challenge, "S256".into())),
+                with_refresh_token: true,
             },
             NOW,
         )
@@ -544,7 +779,7 @@ mod tests {
                 &code,
                 Some("http://127.0.0.1/cb"),
                 Some(&"v".repeat(43)),
-                settings,
+                &TokenPolicy::meta(settings),
                 NOW,
             )
             .unwrap();
@@ -561,11 +796,11 @@ mod tests {
             &code,
             Some("http://127.0.0.1/cb"),
             Some(&"w".repeat(43)),
-            &settings,
+            &TokenPolicy::meta(&settings),
             NOW,
         );
         assert_eq!(
-            wrong.unwrap_err().description,
+            wrong.map_err(GrantError::from).unwrap_err().description,
             "code_verifier does not match the code_challenge."
         );
         // The failed attempt consumed the code.
@@ -574,10 +809,10 @@ mod tests {
             &code,
             Some("http://127.0.0.1/cb"),
             Some(&"v".repeat(43)),
-            &settings,
+            &TokenPolicy::meta(&settings),
             NOW,
         );
-        assert_eq!(again.unwrap_err().error, "invalid_grant");
+        assert_eq!(again.map_err(GrantError::from).unwrap_err().error, "invalid_grant");
     }
 
     #[test]
@@ -591,9 +826,10 @@ mod tests {
                 &code,
                 Some("http://127.0.0.1/cb/"),
                 Some(&"v".repeat(43)),
-                &settings,
+                &TokenPolicy::meta(&settings),
                 NOW,
             )
+            .map_err(GrantError::from)
             .unwrap_err();
         assert!(error.description.contains("redirect_uri"));
     }
@@ -609,10 +845,14 @@ mod tests {
             Err(AccessDenied::Expired { at: NOW + 3600 })
         );
         let refresh = issued.refresh_token.unwrap();
-        let renewed = book.refresh("app", &refresh, &settings, NOW + 3600).unwrap();
+        let renewed = book
+            .refresh("app", &refresh, &TokenPolicy::meta(&settings), NOW + 3600)
+            .unwrap();
         assert_eq!(renewed.refresh_token, None);
         assert!(book.check_access(Some(&renewed.access_token), NOW + 3600).is_ok());
-        assert!(book.refresh("app", &refresh, &settings, NOW + 3700).is_ok());
+        assert!(book
+            .refresh("app", &refresh, &TokenPolicy::meta(&settings), NOW + 3700)
+            .is_ok());
     }
 
     #[test]
@@ -623,13 +863,19 @@ mod tests {
         };
         let (mut book, issued) = connected(&settings);
         let first = issued.refresh_token.unwrap();
-        let renewed = book.refresh("app", &first, &settings, NOW).unwrap();
+        let renewed = book.refresh("app", &first, &TokenPolicy::meta(&settings), NOW).unwrap();
         let second = renewed.refresh_token.clone().unwrap();
         assert_ne!(first, second);
-        let reuse = book.refresh("app", &first, &settings, NOW + 1).unwrap_err();
+        let reuse = book
+            .refresh("app", &first, &TokenPolicy::meta(&settings), NOW + 1)
+            .map_err(GrantError::from)
+            .unwrap_err();
         assert!(reuse.description.contains("already used"));
         assert_eq!(
-            book.refresh("app", &second, &settings, NOW).unwrap_err().error,
+            book.refresh("app", &second, &TokenPolicy::meta(&settings), NOW)
+                .map_err(GrantError::from)
+                .unwrap_err()
+                .error,
             "invalid_grant"
         );
         assert!(book.check_access(Some(&renewed.access_token), NOW).is_err());
@@ -644,9 +890,13 @@ mod tests {
         };
         let (mut book, issued) = connected(&settings);
         let first = issued.refresh_token.unwrap();
-        book.refresh("app", &first, &settings, NOW).unwrap();
-        assert!(book.refresh("app", &first, &settings, NOW + 29).is_ok());
-        assert!(book.refresh("app", &first, &settings, NOW + 30).is_err());
+        book.refresh("app", &first, &TokenPolicy::meta(&settings), NOW).unwrap();
+        assert!(book
+            .refresh("app", &first, &TokenPolicy::meta(&settings), NOW + 29)
+            .is_ok());
+        assert!(book
+            .refresh("app", &first, &TokenPolicy::meta(&settings), NOW + 30)
+            .is_err());
     }
 
     #[test]
@@ -663,7 +913,13 @@ mod tests {
             })
         );
         let error = book
-            .refresh("app", &issued.refresh_token.unwrap(), &settings, NOW)
+            .refresh(
+                "app",
+                &issued.refresh_token.unwrap(),
+                &TokenPolicy::meta(&settings),
+                NOW,
+            )
+            .map_err(GrantError::from)
             .unwrap_err();
         assert!(error.description.contains("changed their password"));
     }
@@ -676,7 +932,13 @@ mod tests {
         };
         let (mut book, issued) = connected(&settings);
         let error = book
-            .refresh("app", &issued.refresh_token.unwrap(), &settings, NOW + 100)
+            .refresh(
+                "app",
+                &issued.refresh_token.unwrap(),
+                &TokenPolicy::meta(&settings),
+                NOW + 100,
+            )
+            .map_err(GrantError::from)
             .unwrap_err();
         assert!(error.description.contains("not used for too long"));
     }
@@ -686,11 +948,16 @@ mod tests {
         let settings = SandboxSettings::default();
         let (mut book, issued) = connected(&settings);
         let long = book
-            .exchange_long_lived("app", &issued.access_token, &settings, NOW)
+            .exchange_long_lived(
+                "app",
+                &issued.access_token,
+                &TokenPolicy::meta_long_lived(&settings),
+                NOW,
+            )
             .unwrap();
         assert_eq!(long.expires_in, 5_184_000);
         assert!(book
-            .exchange_long_lived("other", &issued.access_token, &settings, NOW)
+            .exchange_long_lived("other", &issued.access_token, &TokenPolicy::meta(&settings), NOW)
             .is_err());
     }
 }

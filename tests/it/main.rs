@@ -8,6 +8,7 @@ mod delivery;
 mod demo;
 mod helpers;
 mod mail;
+mod oauth_providers;
 mod reconnect;
 mod scheduling;
 mod tokens;
