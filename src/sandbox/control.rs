@@ -107,10 +107,16 @@ pub async fn account_access(
             )
         }
     };
-    let Some(number) = params.account.strip_prefix("act_").and_then(|n| n.parse::<u64>().ok()) else {
+    // Meta's act_<n>, or the bare number of a Google Ads customer, GA4 property or
+    // LinkedIn ad account: one deny list serves every platform.
+    let digits = params.account.strip_prefix("act_").unwrap_or(&params.account);
+    let Some(number) = digits.parse::<u64>().ok() else {
         return problem(
             StatusCode::BAD_REQUEST,
-            format!("account must look like act_1001, got {:?}", params.account),
+            format!(
+                "account must look like act_1001 or 1234567890, got {:?}",
+                params.account
+            ),
         );
     };
     sandbox.set_account_access(&user, number, denied);

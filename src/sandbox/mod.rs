@@ -5,10 +5,19 @@
 //! - Meta's authorization server: `GET|POST /{version}/dialog/oauth` (consent) and
 //!   `GET|POST /{version}/oauth/access_token` (`oauth`);
 //! - the Meta Marketing API Insights edge, async report runs, `/me` and friends (`meta`);
+//! - Google's authorization server (`/o/oauth2/v2/auth`, `/token`) and OpenID `/v1/userinfo`
+//!   (`oauth_google`), LinkedIn's (`/oauth/v2/authorization`, `/oauth/v2/accessToken`,
+//!   `oauth_linkedin`); every issuer's tokens live in one book ([`tokens`]);
+//! - the Google Ads API's `customers:listAccessibleCustomers` and streamed
+//!   `googleAds:searchStream` with GAQL (`google_ads`);
+//! - the GA4 Data API's `properties/{id}:runReport` and the Admin API's `accountSummaries`
+//!   (`ga4`);
+//! - LinkedIn's `/rest/adAnalytics` (plain and tunneled) and `/rest/adAccountUsers`
+//!   (`linkedin`);
 //! - a control API under `/_sandbox/` for tests and scripts (`control`).
 //!
-//! Report data is a pure function of account, date and entity ([`data`]), so tests compute
-//! the exact expected output. The sandbox listens on loopback only.
+//! Report data is a pure function of account, date and entity ([`data`] and each platform's
+//! own), so tests compute the exact expected output. The sandbox listens on loopback only.
 
 mod control;
 pub mod data;
@@ -180,15 +189,19 @@ async fn inject_faults(State(sandbox): State<Sandbox>, request: Request, next: N
         return next.run(request).await;
     };
     Counters::bump(&sandbox.counters().faults_injected, 1);
-    let platform_answer = if google_ads::serves(&path) {
-        Some(google_ads::fault_response(&fault))
-    } else if ga4::serves(&path) {
-        Some(ga4::fault_response(&fault))
-    } else if linkedin::serves(&path) {
-        Some(linkedin::fault_response(&fault))
-    } else {
-        None
-    };
+    // Each platform answers a fault in its own error shape; Meta's Graph shape is the rest.
+    type Shape = (fn(&str) -> bool, fn(&Fault) -> Option<Response>);
+    const SHAPES: [Shape; 5] = [
+        (google_ads::serves, google_ads::fault_response),
+        (ga4::serves, ga4::fault_response),
+        (linkedin::serves, linkedin::fault_response),
+        (oauth_google::serves, oauth_google::fault_response),
+        (oauth_linkedin::serves, oauth_linkedin::fault_response),
+    ];
+    let platform_answer = SHAPES
+        .iter()
+        .find(|(serves, _)| serves(&path))
+        .map(|(_, answer)| answer(&fault));
     match platform_answer {
         Some(Some(answer)) => return answer,
         Some(None) => {}

@@ -118,6 +118,40 @@ pub(super) struct Inner {
 }
 
 impl Sandbox {
+    /// An access token `issuer` grants `user` with `scopes`, minted straight from the token
+    /// book as a consent and code exchange would, for tests that call an API directly.
+    #[cfg(test)]
+    pub(crate) fn mint_access_token(&self, issuer: super::tokens::Issuer, user: &str, scopes: &[&str]) -> String {
+        use super::tokens::{CodeRequest, Issuer, TokenPolicy};
+        let mut world = self.world();
+        let now = world.now();
+        let settings = world.settings.clone();
+        let policy = match issuer {
+            Issuer::Meta => TokenPolicy::meta(&settings),
+            Issuer::Google => settings.google_oauth.policy(),
+            Issuer::Linkedin => settings.linkedin_oauth.policy(),
+        };
+        let client_id = settings.clients.keys().next().expect("a registered client").clone();
+        let redirect_uri = "http://127.0.0.1/callback";
+        let code = world.tokens.issue_code(
+            CodeRequest {
+                issuer,
+                client_id: client_id.clone(),
+                redirect_uri: redirect_uri.into(),
+                user: user.into(),
+                scopes: scopes.iter().map(|s| s.to_string()).collect(),
+                challenge: None,
+                with_refresh_token: false,
+            },
+            now,
+        );
+        world
+            .tokens
+            .exchange_code(&client_id, &code, Some(redirect_uri), None, &policy, now)
+            .expect("a fresh code exchanges")
+            .access_token
+    }
+
     /// A sandbox reachable at `base_url`.
     pub fn new(base_url: String, settings: SandboxSettings) -> Self {
         Self {

@@ -412,34 +412,15 @@ fn account_of(property: u64) -> u64 {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::sandbox::tokens::CodeRequest;
+    use crate::sandbox::tokens::Issuer;
     use crate::sandbox::{self, SandboxHandle, SandboxSettings};
 
     /// The Analytics read-only scope.
     pub(crate) const READONLY: &str = "https://www.googleapis.com/auth/analytics.readonly";
 
-    /// An access token of `user` with `scopes`, minted through the token book as a consent
-    /// and code exchange would.
+    /// An access token of `user` with `scopes`, as Google's consent would issue it.
     pub(crate) fn access_token(sandbox: &Sandbox, user: &str, scopes: &[&str]) -> String {
-        let settings = sandbox.settings();
-        let client = settings.clients.keys().next().expect("a registered client").clone();
-        let mut world = sandbox.world();
-        let now = world.now();
-        let code = world.tokens.issue_code(
-            CodeRequest {
-                client_id: client.clone(),
-                redirect_uri: "http://127.0.0.1/callback".into(),
-                user: user.into(),
-                scopes: scopes.iter().map(|s| s.to_string()).collect(),
-                challenge: None,
-            },
-            now,
-        );
-        world
-            .tokens
-            .exchange_code(&client, &code, Some("http://127.0.0.1/callback"), None, &settings, now)
-            .expect("a fresh code exchanges")
-            .access_token
+        sandbox.mint_access_token(Issuer::Google, user, scopes)
     }
 
     pub(crate) async fn spawn() -> SandboxHandle {

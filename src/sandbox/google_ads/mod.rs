@@ -452,31 +452,10 @@ pub fn expected_rows(
         .collect())
 }
 
-/// An access token for `user` with `scopes`, issued through the sandbox's own code grant,
-/// for tests that call the API without going through a browser.
+/// An access token for `user` with `scopes`, as Google's consent would issue it.
 #[cfg(test)]
 pub(crate) fn issue_token(sandbox: &Sandbox, user: &str, scopes: &[&str]) -> String {
-    use super::tokens::CodeRequest;
-    let mut world = sandbox.world();
-    let now = world.now();
-    let settings = world.settings.clone();
-    let client_id = settings.clients.keys().next().expect("a registered client").clone();
-    let redirect_uri = "http://127.0.0.1/callback".to_string();
-    let code = world.tokens.issue_code(
-        CodeRequest {
-            client_id: client_id.clone(),
-            redirect_uri: redirect_uri.clone(),
-            user: user.into(),
-            scopes: scopes.iter().map(|s| s.to_string()).collect(),
-            challenge: None,
-        },
-        now,
-    );
-    world
-        .tokens
-        .exchange_code(&client_id, &code, Some(&redirect_uri), None, &settings, now)
-        .expect("a fresh code exchanges")
-        .access_token
+    sandbox.mint_access_token(super::tokens::Issuer::Google, user, scopes)
 }
 
 #[cfg(test)]

@@ -403,30 +403,12 @@ pub fn person_urn(user: &str) -> String {
 /// Test helpers: tokens minted straight from the shared token book.
 #[cfg(test)]
 pub(crate) mod testing {
-    use super::super::tokens::CodeRequest;
+    use super::super::tokens::Issuer;
     use super::Sandbox;
 
     /// An access token for `user` with `scopes`, as LinkedIn's consent would issue it.
     pub(crate) fn issue_token(sandbox: &Sandbox, user: &str, scopes: &[&str]) -> String {
-        let mut world = sandbox.world();
-        let now = world.now();
-        let settings = world.settings.clone();
-        let redirect = "http://127.0.0.1/callback";
-        let code = world.tokens.issue_code(
-            CodeRequest {
-                client_id: "test-app".into(),
-                redirect_uri: redirect.into(),
-                user: user.into(),
-                scopes: scopes.iter().map(|s| s.to_string()).collect(),
-                challenge: None,
-            },
-            now,
-        );
-        world
-            .tokens
-            .exchange_code("test-app", &code, Some(redirect), None, &settings, now)
-            .expect("a fresh code exchanges")
-            .access_token
+        sandbox.mint_access_token(Issuer::Linkedin, user, scopes)
     }
 }
 
@@ -632,7 +614,9 @@ mod tests {
                 json!({"status":401,"serviceErrorCode":65600,"message":"Invalid access token"})
             )
         );
-        let meta_token = issue_token(handle.sandbox(), "ann", &["ads_read"]);
+        let meta_token = handle
+            .sandbox()
+            .mint_access_token(crate::sandbox::tokens::Issuer::Meta, "ann", &["ads_read"]);
         let (status, body) = call(&handle, &path, &meta_token, &HEADERS).await;
         assert_eq!(status, 403);
         assert_eq!(body["code"], "ACCESS_DENIED");
