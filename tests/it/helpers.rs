@@ -24,6 +24,11 @@ pub const OTHER_CONNECTION: &str = "meta-other";
 /// The sandbox user the second connection is connected as.
 pub const OTHER_USER: &str = "other-user";
 
+/// A Google connection (Google Ads and GA4), in configs made by [`TestApp::with_providers`].
+pub const GOOGLE: &str = "google-test";
+/// A LinkedIn Ads connection, in configs made by [`TestApp::with_providers`].
+pub const LINKEDIN: &str = "linkedin-test";
+
 /// A sandbox plus everything a daemon needs, in a temp directory.
 pub struct TestApp {
     pub sandbox: SandboxHandle,
@@ -56,6 +61,50 @@ impl TestApp {
         };
         app.write_config("127.0.0.1:0");
         app
+    }
+
+    /// Like [`new`](Self::new), with a Google and a LinkedIn connection beside the Meta ones
+    /// (their authorization servers and APIs pointed at the sandbox) and `extra` TOML lines
+    /// appended to the Google connection (e.g. `scopes = [...]`).
+    pub async fn with_providers(start: &str, google_extra: &str) -> Self {
+        let test = Self::new(start).await;
+        test.write_provider_config(google_extra, "");
+        test
+    }
+
+    /// Writes the config of [`with_providers`](Self::with_providers) with `extra` TOML
+    /// sections (e.g. `[email]`) appended.
+    pub fn write_provider_config(&self, google_extra: &str, extra: &str) {
+        let base = self.sandbox.base_url();
+        self.write_config_with(
+            "127.0.0.1:0",
+            &format!(
+                r#"
+[[connections]]
+id = "{GOOGLE}"
+provider = "google"
+client_id = "test-app"
+client_secret = "test-app-secret"
+auth_url = "{base}/o/oauth2/v2/auth"
+token_url = "{base}/token"
+api_base_url = "{base}"
+developer_token = "sandbox-developer-token"
+{google_extra}
+
+[[connections]]
+id = "{LINKEDIN}"
+provider = "linkedin_ads"
+client_id = "test-app"
+client_secret = "test-app-secret"
+auth_url = "{base}/oauth/v2/authorization"
+token_url = "{base}/oauth/v2/accessToken"
+api_base_url = "{base}"
+owners = ["owner@example.com"]
+
+{extra}
+"#
+            ),
+        );
     }
 
     pub fn path(&self) -> &Path {

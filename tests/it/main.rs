@@ -9,6 +9,7 @@ mod demo;
 mod helpers;
 mod mail;
 mod oauth_providers;
+mod platforms;
 mod reconnect;
 mod scheduling;
 mod tokens;

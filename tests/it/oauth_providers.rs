@@ -7,43 +7,12 @@ use adsync::clock::Clock;
 use adsync::sources::Provider;
 use chrono::Duration;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, GOOGLE, LINKEDIN};
 
-const GOOGLE: &str = "google-test";
-const LINKEDIN: &str = "linkedin-test";
 const USER: &str = "ann@corp.test";
 
-/// A test directory whose config also has a Google and a LinkedIn connection pointing at
-/// the sandbox's servers.
 async fn with_provider_connections() -> TestApp {
-    let test = TestApp::new("2026-03-10T08:00:00Z").await;
-    let base = test.sandbox.base_url();
-    test.write_config_with(
-        "127.0.0.1:0",
-        &format!(
-            r#"
-[[connections]]
-id = "{GOOGLE}"
-provider = "google"
-client_id = "test-app"
-client_secret = "test-app-secret"
-auth_url = "{base}/o/oauth2/v2/auth"
-token_url = "{base}/token"
-api_base_url = "{base}"
-developer_token = "sandbox-developer-token"
-
-[[connections]]
-id = "{LINKEDIN}"
-provider = "linkedin_ads"
-client_id = "test-app"
-client_secret = "test-app-secret"
-auth_url = "{base}/oauth/v2/authorization"
-token_url = "{base}/oauth/v2/accessToken"
-api_base_url = "{base}"
-"#
-        ),
-    );
-    test
+    TestApp::with_providers("2026-03-10T08:00:00Z", "").await
 }
 
 /// The consent round trip (auto-approved) and the code exchange, without the identity check

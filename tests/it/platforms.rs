@@ -1,0 +1,346 @@
+//! Google Ads, GA4 and LinkedIn Ads end to end: the daemon connects through the sandbox's
+//! authorization servers, runs query files against the sandbox's APIs and writes CSVs that
+//! must equal the sandbox's data functions cell by cell.
+
+use adsync::app::App;
+use adsync::clock::Clock;
+use adsync::rows::DateWindow;
+use adsync::sandbox::{ga4, google_ads, linkedin, SandboxSettings};
+use adsync::store::Outcome;
+use chrono::{Duration, NaiveDate};
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{parse_csv, TestApp, GOOGLE, LINKEDIN};
+use crate::mail::SmtpServer;
+
+const USER: &str = "ann@corp.test";
+const START: &str = "2026-03-10T08:00:00Z";
+
+fn d(text: &str) -> NaiveDate {
+    text.parse().unwrap()
+}
+
+/// A query file reading `platform` through `connection` over fixed dates, written as CSV.
+fn query(
+    connection: &str,
+    platform: &str,
+    accounts: &[&str],
+    level: Option<&str>,
+    fields: &[&str],
+    dates: (&str, &str),
+) -> String {
+    let quoted = |items: &[&str]| items.iter().map(|i| format!("{i:?}")).collect::<Vec<_>>().join(", ");
+    let level = level.map(|l| format!("level = {l:?}\n")).unwrap_or_default();
+    format!(
+        r#"connection = "{connection}"
+platform = "{platform}"
+accounts = [{}]
+{level}fields = [{}]
+date_range = {{ start = "{}", end = "{}" }}
+time_increment = "daily"
+
+[schedule]
+cron = "0 6 * * *"
+
+[output]
+kind = "csv"
+path = "{platform}.csv"
+mode = "replace"
+"#,
+        quoted(accounts),
+        quoted(fields),
+        dates.0,
+        dates.1,
+    )
+}
+
+fn written(test: &TestApp, platform: &str) -> Vec<Vec<String>> {
+    parse_csv(&std::fs::read_to_string(test.path().join("out").join(format!("{platform}.csv"))).unwrap())
+}
+
+async fn connected(test: &TestApp, connection: &str) -> App {
+    let app = test.app();
+    adsync::demo::connect_via_sandbox(&app, connection, USER)
+        .await
+        .expect("connects through the sandbox");
+    app
+}
+
+const ADS_FIELDS: [&str; 7] = [
+    "segments.date",
+    "campaign.id",
+    "campaign.name",
+    "metrics.impressions",
+    "metrics.clicks",
+    "metrics.cost_micros",
+    "metrics.cost",
+];
+
+/// What the sandbox's Google Ads data function gives for the Ads query, as CSV cells.
+fn expected_ads_rows(
+    settings: &SandboxSettings,
+    customers: &[u64],
+    window: DateWindow,
+    today: NaiveDate,
+) -> Vec<Vec<String>> {
+    let gaql = format!(
+        "SELECT segments.date, campaign.id, campaign.name, metrics.impressions, metrics.clicks, \
+         metrics.cost_micros FROM campaign WHERE segments.date BETWEEN '{}' AND '{}'",
+        window.start, window.end
+    );
+    let mut rows = vec![ADS_FIELDS.iter().map(|f| f.to_string()).collect::<Vec<_>>()];
+    for customer in customers {
+        for mut row in google_ads::expected_rows(settings, *customer, &gaql, today).unwrap() {
+            // `metrics.cost` is the micros as currency, exactly.
+            let cost = adsync::sources::google_ads::fields::cost_from_micros(&row[5]).unwrap_or_default();
+            row.push(cost);
+            rows.push(row);
+        }
+    }
+    rows
+}
+
+/// What the sandbox's GA4 data function gives for the GA4 query, as CSV cells (dates ISO).
+fn expected_ga4_rows(
+    settings: &SandboxSettings,
+    properties: &[u64],
+    window: DateWindow,
+    today: NaiveDate,
+) -> Vec<Vec<String>> {
+    let request: ga4::request::RunReportRequest = serde_json::from_value(json!({
+        "dateRanges": [{"startDate": window.start.to_string(), "endDate": window.end.to_string()}],
+        "dimensions": [{"name": "date"}, {"name": "sessionDefaultChannelGroup"}],
+        "metrics": [{"name": "sessions"}, {"name": "activeUsers"}],
+        "orderBys": [
+            {"dimension": {"dimensionName": "date"}, "desc": false},
+            {"dimension": {"dimensionName": "sessionDefaultChannelGroup"}, "desc": false},
+        ],
+        "limit": "250000",
+    }))
+    .unwrap();
+    let mut rows = vec![vec![
+        "date".to_string(),
+        "sessionDefaultChannelGroup".to_string(),
+        "sessions".to_string(),
+        "activeUsers".to_string(),
+    ]];
+    for property in properties {
+        let report = ga4::report::Report::new(*property, &request, &settings.ga4.dimension_values, today).unwrap();
+        for row in report.rows {
+            let day = NaiveDate::parse_from_str(&row.dimension_values[0], "%Y%m%d").unwrap();
+            let mut cells = vec![day.to_string(), row.dimension_values[1].clone()];
+            cells.extend(row.metric_values);
+            rows.push(cells);
+        }
+    }
+    rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_google_login_serves_google_ads_and_ga4_refreshed_once() {
+    let test = TestApp::with_providers(START, "").await;
+    // Small batches and pages, so both reports take several.
+    test.control(
+        Method::PUT,
+        "/_sandbox/settings",
+        Some(json!({"google_ads": {"batch_rows": 7}, "ga4": {"max_page_rows": 20}})),
+    )
+    .await;
+    let dates = ("2026-03-01", "2026-03-07");
+    let ads_accounts = ["1234567890", "2345678901"];
+    let properties = ["123456789", "234567890"];
+    test.write_query(
+        "ads",
+        &query(
+            GOOGLE,
+            "google_ads",
+            &ads_accounts,
+            Some("campaign"),
+            &ADS_FIELDS,
+            dates,
+        ),
+    );
+    test.write_query(
+        "ga4",
+        &query(
+            GOOGLE,
+            "ga4",
+            &properties,
+            None,
+            &["date", "sessionDefaultChannelGroup", "sessions", "activeUsers"],
+            dates,
+        ),
+    );
+    let app = connected(&test, GOOGLE).await;
+    test.expire_access_tokens(USER).await;
+    let refreshes_before = test.sandbox.sandbox().stats().refresh_grants;
+
+    let (ads, ga4_run) = tokio::join!(app.run_once("ads"), app.run_once("ga4"));
+    let (ads, ga4_run) = (ads.unwrap(), ga4_run.unwrap());
+    assert_eq!(ads.outcome, Outcome::Delivered, "{:?}", ads.error);
+    assert_eq!(ga4_run.outcome, Outcome::Delivered, "{:?}", ga4_run.error);
+    assert_eq!(
+        test.sandbox.sandbox().stats().refresh_grants - refreshes_before,
+        1,
+        "both platforms share one refreshed token"
+    );
+
+    let settings = test.sandbox.sandbox().settings();
+    let today = chrono::Utc::now().date_naive();
+    let window = DateWindow::new(d(dates.0), d(dates.1));
+    let expected_ads = expected_ads_rows(&settings, &[1234567890, 2345678901], window, today);
+    assert!(expected_ads.len() > 2 * 7 + 1, "several batches per customer");
+    assert_eq!(written(&test, "google_ads"), expected_ads);
+    let expected_ga4 = expected_ga4_rows(&settings, &[123456789, 234567890], window, today);
+    assert!(expected_ga4.len() > 2 * 20 + 1, "several pages per property");
+    assert_eq!(written(&test, "ga4"), expected_ga4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_platform_the_login_was_not_granted_pauses_its_query_as_missing_scope() {
+    let ads_only = r#"scopes = ["openid", "email", "https://www.googleapis.com/auth/adwords"]"#;
+    let test = TestApp::with_providers(START, ads_only).await;
+    let dates = ("2026-03-01", "2026-03-02");
+    test.write_query(
+        "ga4",
+        &query(GOOGLE, "ga4", &["123456789"], None, &["date", "sessions"], dates),
+    );
+    test.write_query(
+        "ads",
+        &query(
+            GOOGLE,
+            "google_ads",
+            &["1234567890"],
+            Some("account"),
+            &["segments.date", "metrics.clicks"],
+            dates,
+        ),
+    );
+    let app = connected(&test, GOOGLE).await;
+    let requests_before = test.sandbox.sandbox().stats().api_requests;
+
+    let run = app.run_once("ga4").await.unwrap();
+    assert_eq!(run.outcome, Outcome::Paused);
+    let error = run.error.unwrap();
+    assert!(error.contains("missing_scope"), "{error}");
+    assert!(
+        error.contains("https://www.googleapis.com/auth/analytics.readonly"),
+        "{error}"
+    );
+    assert!(error.contains(&format!("/reconnect/{GOOGLE}?expires=")), "{error}");
+    assert_eq!(
+        test.sandbox.sandbox().stats().api_requests,
+        requests_before,
+        "nothing is sent that would only be refused"
+    );
+    let status = app.status().unwrap();
+    let view = status.queries.iter().find(|q| q.name == "ga4").unwrap();
+    assert_eq!(
+        (view.state.as_str(), view.pause_reason.as_deref()),
+        ("paused", Some("missing_scope"))
+    );
+    assert_eq!(view.platform, "ga4");
+
+    // The Ads query on the same login was granted its scope and delivers.
+    let run = app.run_once("ads").await.unwrap();
+    assert_eq!(run.outcome, Outcome::Delivered, "{:?}", run.error);
+}
+
+const LINKEDIN_METRICS: [&str; 3] = ["impressions", "clicks", "costInLocalCurrency"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_linkedin_report_over_several_accounts_and_months_equals_the_sandbox_data() {
+    let test = TestApp::with_providers(START, "").await;
+    let dates = ("2026-01-20", "2026-02-25");
+    let mut fields = vec!["date", "pivot_value"];
+    fields.extend(LINKEDIN_METRICS);
+    test.write_query(
+        "linkedin",
+        &query(
+            LINKEDIN,
+            "linkedin_ads",
+            &["511009658", "511009659"],
+            Some("campaign"),
+            &fields,
+            dates,
+        ),
+    );
+    let app = connected(&test, LINKEDIN).await;
+    let run = app.run_once("linkedin").await.unwrap();
+    assert_eq!(run.outcome, Outcome::Delivered, "{:?}", run.error);
+
+    let shape = test.sandbox.sandbox().settings().linkedin.shape();
+    let mut expected = vec![fields.iter().map(|f| f.to_string()).collect::<Vec<_>>()];
+    for account in [511009658, 511009659] {
+        // Daily reports are read a month at a time.
+        for slice in [
+            DateWindow::new(d("2026-01-20"), d("2026-02-19")),
+            DateWindow::new(d("2026-02-20"), d("2026-02-25")),
+        ] {
+            let elements = linkedin::data::analytics(
+                shape,
+                &linkedin::data::AnalyticsQuery {
+                    account,
+                    pivot: linkedin::data::Pivot::CampaignGroup,
+                    daily: true,
+                    window: slice,
+                    facets: Vec::new(),
+                    metrics: LINKEDIN_METRICS.iter().map(|m| m.to_string()).collect(),
+                },
+            );
+            expected.extend(
+                elements
+                    .iter()
+                    .map(|element| fields.iter().map(|column| element.cell(column)).collect::<Vec<_>>()),
+            );
+        }
+    }
+    assert!(expected.len() > 40, "a report of some size: {}", expected.len());
+    assert_eq!(written(&test, "linkedin_ads"), expected);
+
+    let stored = app.auth().store().token(LINKEDIN).unwrap().unwrap();
+    let identity = stored.identity.expect("the member is recorded");
+    assert_eq!(identity.id, linkedin::person_urn(USER));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_linkedin_login_tracks_both_expiries_and_warns_before_the_year_ends() {
+    let smtp = SmtpServer::start().await;
+    let test = TestApp::with_providers(START, "").await;
+    test.write_provider_config("", &smtp.config(24));
+    let app = connected(&test, LINKEDIN).await;
+    let now = test.clock.now();
+    let view = |app: &App| {
+        let status = app.status().unwrap();
+        status.connections.into_iter().find(|c| c.id == LINKEDIN).unwrap()
+    };
+    let fresh = view(&app);
+    assert_eq!(fresh.access_expires_at, Some(now + Duration::days(60)));
+    assert_eq!(fresh.refresh_expires_at, Some(now + Duration::days(365)));
+    assert_eq!(
+        fresh.expires_at, fresh.refresh_expires_at,
+        "the refresh token's end is the login's end"
+    );
+    assert_eq!(fresh.state, "connected");
+    app.upkeep().await;
+    assert!(smtp.messages().is_empty(), "nothing to warn about yet");
+
+    // Day 360: refreshed access tokens do not extend the year; a warning goes out once.
+    let later = Duration::days(360);
+    test.sandbox.sandbox().advance_clock(later.num_seconds()).unwrap();
+    test.clock.advance(later);
+    test.expire_access_tokens(USER).await;
+    app.any_source(LINKEDIN).unwrap().identity().await.unwrap();
+    let refreshed = view(&app);
+    assert_eq!(refreshed.expires_at, fresh.expires_at);
+    assert_eq!(refreshed.state, "expiring");
+    app.upkeep().await;
+    app.upkeep().await;
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 1, "one warning: {mails:?}");
+    assert_eq!(mails[0].subject, format!("adsync: {LINKEDIN} expires in 5 days"));
+    assert!(mails[0]
+        .reconnect_link()
+        .contains(&format!("/reconnect/{LINKEDIN}?expires=")));
+}
