@@ -7,13 +7,16 @@
 //! output exactly as it was.
 //!
 //! - [`csv`]: a CSV file, replaced with a temp file and an atomic rename.
+//! - [`sheets`]: a Google Sheets tab, replaced by one all-or-nothing `batchUpdate`.
 
 pub mod csv;
+pub mod sheets;
 
 use std::io;
 use std::path::PathBuf;
 
 use crate::rows::DateWindow;
+use crate::sources::http::FetchError;
 
 pub use self::csv::{CsvDelivery, CsvSink, DeliveryReport};
 
@@ -129,5 +132,34 @@ pub enum SinkError {
     Poisoned {
         /// The output file.
         path: PathBuf,
+    },
+    /// A Sheets API call failed (after `ApiClient`'s retries, waits and refresh).
+    #[error("cannot {action} {target}: {source}")]
+    Sheets {
+        /// What was being done, e.g. `write rows to`.
+        action: &'static str,
+        /// `spreadsheet <id>, tab <name>`.
+        target: String,
+        /// Why.
+        #[source]
+        source: FetchError,
+    },
+    /// The write would take the spreadsheet past Google's cell limit; checked before writing.
+    #[error(
+        "spreadsheet {spreadsheet} cannot take tab {sheet:?}: it needs {needed} cells and the \
+         other tabs hold {existing}, over Google's limit of {limit} cells per spreadsheet; \
+         remove or shrink tabs, or write to another spreadsheet"
+    )]
+    CellLimit {
+        /// Spreadsheet id.
+        spreadsheet: String,
+        /// Tab title.
+        sheet: String,
+        /// Cells of the grids that stay while writing.
+        existing: u64,
+        /// Cells of the grid being written.
+        needed: u64,
+        /// The limit.
+        limit: u64,
     },
 }

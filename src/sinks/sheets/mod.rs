@@ -1,0 +1,474 @@
+//! A Google Sheets tab as a report output (Sheets API v4, `spreadsheets.batchUpdate`).
+//!
+//! # Replace never leaves a half sheet
+//!
+//! A `batchUpdate` is applied all-or-nothing, so every change a reader can see is made by
+//! exactly one of them:
+//!
+//! - **Small results** (the rows fit in one request under the recommended 2 MB payload, which
+//!   is most reports) are buffered and written over the tab by one `batchUpdate`: grow the
+//!   grid if needed, then one `updateCells` over the range from the start cell to the grid's
+//!   end, which writes the rows and clears every cell they do not cover (old extra rows and
+//!   columns). The tab keeps its `sheetId`, so charts, filters and other tabs' formulas that
+//!   point at it keep working, and cells above or left of the start cell are untouched.
+//! - **Large results** stream to a hidden staging tab (`<tab> (adsync staging)`) in chunks,
+//!   each under 2 MB, so memory stays bounded by one chunk. The last chunk's request also
+//!   unhides the staging tab, deletes the old tab and gives the staging tab its title and
+//!   position. Readers see the old tab until that request, then the complete new one. The
+//!   price: the tab gets a new `sheetId`, so references to the old tab (charts, other tabs'
+//!   formulas, cells above the start cell) do not carry over. A result of that size is
+//!   rarely a dashboard's source; the alternative — pasting staging over the tab with
+//!   `copyPaste` — keeps the id but doubles the cells held while staging. A failed or
+//!   interrupted delivery leaves only the hidden staging tab, deleted by
+//!   [`SheetsDelivery::abort`] or by the next delivery's first request.
+//!
+//! # Append
+//!
+//! The tab is read once with `values.get` (`UNFORMATTED_VALUE`, dates as `FORMATTED_STRING`):
+//! numbers come back as the very doubles Sheets holds and are written back as such (a
+//! formatted value would round them to the display format), and dates come back in the
+//! `yyyy-mm-dd` format this sink gives them, so the row date can be compared. The header
+//! must equal the query's columns ([`SinkError::HeaderMismatch`]); it is written once, when
+//! the tab is new or empty. The result is the old rows dated before the window, this
+//! delivery's rows, then the old rows dated after it — the CSV sink's upsert rule — written
+//! by the same mechanism as replace. Memory: the old rows are held from `begin` to `commit`,
+//! bounded by the spreadsheet's 10-million-cell limit.
+//!
+//! # Quotas and concurrency
+//!
+//! Before every write request a permit is taken from [`SheetsQuota`] (per user and per
+//! project per minute). One delivery per spreadsheet at a time across the daemon: the
+//! spreadsheet's lock is held from [`SheetsSink::begin`] until commit or abort, so the cell
+//! count checked and the rows read stay true. Every request goes through
+//! [`ApiClient::fetch`] with the shared Google error table: a 429 backs off, a 401 refreshes
+//! the connection's token and then pauses the connection for reconnect.
+
+pub mod a1;
+pub mod plan;
+mod quota;
+pub mod values;
+
+use std::path::PathBuf;
+
+use reqwest::header::CONTENT_TYPE;
+use serde_json::Value;
+use tokio::sync::OwnedMutexGuard;
+use url::Url;
+
+use self::a1::Cell;
+use self::plan::{row_data, SheetInfo, Target, WritePlan};
+use self::values::{cell_data, iso_date, read_back, typed, CellValue, ColumnKind};
+use crate::query::WriteMode;
+use crate::rows::{DateWindow, RowBatch};
+use crate::sinks::{DeliveryReport, SinkError};
+use crate::sources::google::status::classify;
+use crate::sources::http::{ApiClient, FetchError};
+
+pub use self::quota::SheetsQuota;
+
+/// The real API origin; `conn.api_base(SHEETS_BASE)` gives the sandbox instead when set.
+pub const SHEETS_BASE: &str = "https://sheets.googleapis.com";
+/// The OAuth scope writing spreadsheets needs.
+pub const SCOPE: &str = "https://www.googleapis.com/auth/spreadsheets";
+
+/// Where a query's rows go in Sheets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SheetsTarget {
+    /// The Google connection (or service account) whose token writes.
+    pub connection: String,
+    /// The id from the spreadsheet's URL.
+    pub spreadsheet_id: String,
+    /// Tab title; created if missing.
+    pub sheet: String,
+    /// Where the header goes, an A1 cell like `B3`; `A1` when unset.
+    pub start_cell: Option<String>,
+    /// Replace the tab or upsert the window's rows.
+    pub mode: WriteMode,
+    /// How cells are typed ([`values`]).
+    pub value_input: ValueInput,
+}
+
+/// How platform text becomes cell values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueInput {
+    /// Every cell is the platform's string.
+    Raw,
+    /// Numbers as numbers, dates as dates, ids and other text as text.
+    UserEntered,
+}
+
+/// Checks a `start_cell` setting, for query validation messages.
+pub fn check_start_cell(cell: &str) -> Result<(), String> {
+    a1::parse_cell(cell).map(|_| ())
+}
+
+/// Checks a tab name: Sheets' 100-character title limit, leaving room for the staging
+/// tab's suffix, and no control characters.
+pub fn check_sheet_name(name: &str) -> Result<(), String> {
+    let max = a1::MAX_TITLE_CHARS - plan::STAGING_SUFFIX.chars().count();
+    if name.trim().is_empty() {
+        return Err("the sheet (tab) name is empty".into());
+    }
+    if name.chars().count() > max {
+        return Err(format!("the sheet name {name:?} is longer than {max} characters"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(format!("the sheet name {name:?} contains a control character"));
+    }
+    if name.ends_with(plan::STAGING_SUFFIX) {
+        return Err(format!("the sheet name {name:?} ends in {:?}, which adsync uses for its staging tabs", plan::STAGING_SUFFIX));
+    }
+    Ok(())
+}
+
+/// A Sheets tab and how deliveries change it.
+#[derive(Debug, Clone)]
+pub struct SheetsSink {
+    api: ApiClient,
+    base: Url,
+    project: String,
+    quota: SheetsQuota,
+    target: SheetsTarget,
+    columns: Vec<String>,
+    date_column: Option<usize>,
+}
+
+impl SheetsSink {
+    /// `base`: the API origin (conn.api_base(SHEETS_BASE)); `project`: the OAuth client id
+    /// (quota key); `date_column`: index of the row-date column (append mode upserts by it).
+    pub fn new(
+        api: ApiClient,
+        base: Url,
+        project: String,
+        quota: SheetsQuota,
+        target: SheetsTarget,
+        columns: Vec<String>,
+        date_column: Option<usize>,
+    ) -> Self {
+        Self {
+            api,
+            base,
+            project,
+            quota,
+            target,
+            columns,
+            date_column,
+        }
+    }
+
+    /// Where reports say the rows went: `sheets:<spreadsheet id>/<tab>`.
+    pub fn location(&self) -> PathBuf {
+        PathBuf::from(format!("sheets:{}/{}", self.target.spreadsheet_id, self.target.sheet))
+    }
+
+    /// Starts a delivery of `window`'s rows: takes the spreadsheet's lock, reads its tabs
+    /// (and, for append, the tab's rows, checking its header) before any row is fetched.
+    pub async fn begin(&self, window: DateWindow) -> Result<SheetsDelivery, SinkError> {
+        let path = self.location();
+        if self.columns.is_empty() {
+            return Err(SinkError::NoColumns { path });
+        }
+        let start = match &self.target.start_cell {
+            Some(cell) => a1::parse_cell(cell).map_err(|message| self.error("use the start cell of", FetchError::BadQuery(message)))?,
+            None => Cell::default(),
+        };
+        let upsert = match self.target.mode {
+            WriteMode::Replace => None,
+            WriteMode::Append => Some(self.upsert(window)?),
+        };
+
+        let lock = self.quota.lock_spreadsheet(&self.target.spreadsheet_id).await;
+        let sheets = self.read_sheets().await?;
+        let plan = WritePlan::new(Target {
+            spreadsheet_id: self.target.spreadsheet_id.clone(),
+            sheet: self.target.sheet.clone(),
+            start,
+            width: self.columns.len(),
+            sheets,
+        });
+        let old_rows = match (&upsert, plan.existing()) {
+            (Some(_), Some(_)) => self.read_rows(start).await?,
+            _ => Vec::new(),
+        };
+
+        let mut delivery = SheetsDelivery {
+            sink: self.clone(),
+            kinds: self.columns.iter().map(|c| ColumnKind::of(c)).collect(),
+            plan,
+            upsert: None,
+            rows_written: 0,
+            rows_kept: 0,
+            poisoned: false,
+            _lock: lock,
+        };
+        let header = row_data(self.columns.iter().map(|c| cell_data(&CellValue::Text(c))));
+        delivery.push(header).await?;
+        if let Some((date_column, window)) = upsert {
+            let after = delivery.keep_old_rows(old_rows, date_column, window).await?;
+            delivery.upsert = Some(Upsert {
+                date_column,
+                window,
+                after,
+            });
+        }
+        Ok(delivery)
+    }
+
+    fn upsert(&self, window: DateWindow) -> Result<(usize, DateWindow), SinkError> {
+        let path = self.location();
+        let date_column = match self.date_column {
+            None => return Err(SinkError::MissingDateColumn { path }),
+            Some(index) if index >= self.columns.len() => {
+                return Err(SinkError::DateColumnOutOfRange {
+                    path,
+                    index,
+                    columns: self.columns.len(),
+                })
+            }
+            Some(index) => index,
+        };
+        if window.start > window.end {
+            return Err(SinkError::InvalidWindow { path, window });
+        }
+        Ok((date_column, window))
+    }
+
+    /// `spreadsheets.get`: the tabs' titles, ids, positions and grid sizes.
+    async fn read_sheets(&self) -> Result<Vec<SheetInfo>, SinkError> {
+        let mut url = self.endpoint(&[&self.target.spreadsheet_id]);
+        url.query_pairs_mut().append_pair("fields", "sheets.properties");
+        self.api
+            .fetch(
+                &self.target.connection,
+                |http, token| http.get(url.clone()).bearer_auth(token),
+                classify,
+                |body| SheetInfo::parse_all(&serde_json::from_slice(&body).map_err(|e| e.to_string())?),
+            )
+            .await
+            .map_err(|e| self.error("read the tabs of", e))
+    }
+
+    /// `values.get` of the query's columns from the start cell down.
+    async fn read_rows(&self, start: Cell) -> Result<Vec<Vec<Value>>, SinkError> {
+        let range = a1::columns_from(&self.target.sheet, start, self.columns.len());
+        let mut url = self.endpoint(&[&self.target.spreadsheet_id, "values", &range]);
+        url.query_pairs_mut()
+            .append_pair("majorDimension", "ROWS")
+            .append_pair("valueRenderOption", "UNFORMATTED_VALUE")
+            .append_pair("dateTimeRenderOption", "FORMATTED_STRING");
+        self.api
+            .fetch(
+                &self.target.connection,
+                |http, token| http.get(url.clone()).bearer_auth(token),
+                classify,
+                |body| {
+                    let mut range: Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+                    match range["values"].take() {
+                        Value::Null => Ok(Vec::new()),
+                        values => serde_json::from_value(values).map_err(|e| e.to_string()),
+                    }
+                },
+            )
+            .await
+            .map_err(|e| self.error("read the rows of", e))
+    }
+
+    /// One `spreadsheets.batchUpdate`, after a quota permit.
+    async fn batch_update(&self, body: String) -> Result<(), FetchError> {
+        self.quota.write_permit(&self.target.connection, &self.project).await;
+        let url = self.endpoint(&[&format!("{}:batchUpdate", self.target.spreadsheet_id)]);
+        self.api
+            .fetch(
+                &self.target.connection,
+                |http, token| {
+                    http.post(url.clone())
+                        .bearer_auth(token)
+                        .header(CONTENT_TYPE, "application/json")
+                        .body(body.clone())
+                },
+                classify,
+                |_| Ok(()),
+            )
+            .await
+    }
+
+    /// `<base>/v4/spreadsheets/<segments…>`, each segment percent-encoded.
+    fn endpoint(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            // Config only accepts http(s) bases, which always have a path.
+            .expect("an http(s) API base")
+            .pop_if_empty()
+            .extend(["v4", "spreadsheets"])
+            .extend(segments);
+        url
+    }
+
+    fn error(&self, action: &'static str, source: FetchError) -> SinkError {
+        SinkError::Sheets {
+            action,
+            target: format!("spreadsheet {}, tab {:?}", self.target.spreadsheet_id, self.target.sheet),
+            source,
+        }
+    }
+}
+
+/// Which old rows an append keeps, and those that go after the window's.
+#[derive(Debug)]
+struct Upsert {
+    date_column: usize,
+    window: DateWindow,
+    /// Serialized `RowData` of the old rows dated after the window.
+    after: Vec<String>,
+}
+
+/// One delivery in progress; nothing a reader sees changes before [`commit`](Self::commit).
+#[must_use = "a delivery is abandoned unless it is committed"]
+pub struct SheetsDelivery {
+    sink: SheetsSink,
+    kinds: Vec<ColumnKind>,
+    plan: WritePlan,
+    upsert: Option<Upsert>,
+    rows_written: u64,
+    rows_kept: u64,
+    poisoned: bool,
+    _lock: OwnedMutexGuard<()>,
+}
+
+impl std::fmt::Debug for SheetsDelivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SheetsDelivery")
+            .field("target", &self.sink.target)
+            .field("rows_written", &self.rows_written)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SheetsDelivery {
+    /// Adds a batch of rows. Rows may already be sent to the hidden staging tab; after a
+    /// failure every later call fails and the delivery must be aborted.
+    pub async fn write_batch(&mut self, batch: &RowBatch) -> Result<(), SinkError> {
+        let path = self.sink.location();
+        if self.poisoned {
+            return Err(SinkError::Poisoned { path });
+        }
+        if batch.width() != self.kinds.len() {
+            return Err(SinkError::BatchWidth {
+                path,
+                expected: self.kinds.len(),
+                found: batch.width(),
+            });
+        }
+        if let Some(upsert) = &self.upsert {
+            for row in batch.rows() {
+                let cell = row.get(upsert.date_column).unwrap_or("");
+                if !iso_date(cell).is_some_and(|day| upsert.window.contains(day)) {
+                    return Err(SinkError::RowOutsideWindow {
+                        path,
+                        date: cell.to_owned(),
+                        window: upsert.window,
+                    });
+                }
+            }
+        }
+        let input = self.sink.target.value_input;
+        for row in batch.rows() {
+            let cells = row.cells().zip(&self.kinds).map(|(text, kind)| cell_data(&typed(text, *kind, input)));
+            self.push(row_data(cells)).await?;
+            self.rows_written += 1;
+        }
+        Ok(())
+    }
+
+    /// Makes the delivery visible in one all-or-nothing step; returns rows written/kept.
+    pub async fn commit(mut self) -> Result<DeliveryReport, SinkError> {
+        if self.poisoned {
+            return Err(SinkError::Poisoned {
+                path: self.sink.location(),
+            });
+        }
+        if let Some(upsert) = self.upsert.take() {
+            for row in upsert.after {
+                self.push(row).await?;
+            }
+        }
+        let bodies = self.plan.finish()?;
+        for body in bodies {
+            self.sink
+                .batch_update(body)
+                .await
+                .map_err(|e| self.sink.error("write", e))?;
+        }
+        Ok(DeliveryReport {
+            path: self.sink.location(),
+            rows_written: self.rows_written,
+            rows_kept: self.rows_kept,
+        })
+    }
+
+    /// Best-effort cleanup (delete the staging tab) of a delivery that will not be committed.
+    /// A tab left behind (the daemon stopped, this request failed) is deleted by the next
+    /// delivery's first write.
+    pub async fn abort(self) {
+        let Some(body) = self.plan.abort() else { return };
+        if let Err(error) = self.sink.batch_update(body).await {
+            tracing::warn!(target = %self.sink.location().display(), %error, "could not delete the staging tab");
+        }
+    }
+
+    /// Adds one serialized row, sending a chunk to staging when the plan says so.
+    async fn push(&mut self, row: String) -> Result<(), SinkError> {
+        let body = self.plan.push_row(row).inspect_err(|_| self.poisoned = true)?;
+        if let Some(body) = body {
+            if let Err(error) = self.sink.batch_update(body).await {
+                self.poisoned = true;
+                return Err(self.sink.error("write rows to the staging tab of", error));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the old header, sends the old rows dated before the window and returns those
+    /// dated after it (a row without a date is kept before: data is never dropped only
+    /// because it cannot be placed).
+    async fn keep_old_rows(
+        &mut self,
+        old_rows: Vec<Vec<Value>>,
+        date_column: usize,
+        window: DateWindow,
+    ) -> Result<Vec<String>, SinkError> {
+        let mut rows = old_rows.into_iter();
+        let Some(header) = rows.next() else { return Ok(Vec::new()) };
+        let found: Vec<String> = header.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned)).collect();
+        if found != self.sink.columns {
+            return Err(SinkError::HeaderMismatch {
+                path: self.sink.location(),
+                found,
+                expected: self.sink.columns.clone(),
+            });
+        }
+        let input = self.sink.target.value_input;
+        let mut after = Vec::new();
+        for row in rows {
+            if row.iter().all(|v| v.is_null() || v.as_str() == Some("")) {
+                continue;
+            }
+            let day = row.get(date_column).and_then(Value::as_str).and_then(iso_date);
+            if day.is_some_and(|day| window.contains(day)) {
+                continue;
+            }
+            let cells = self.kinds.iter().enumerate().map(|(i, kind)| read_back(row.get(i).unwrap_or(&Value::Null), *kind, input));
+            let data = row_data(cells);
+            self.rows_kept += 1;
+            if day.is_some_and(|day| day > window.end) {
+                after.push(data);
+            } else {
+                self.push(data).await?;
+            }
+        }
+        Ok(after)
+    }
+}
+
+#[cfg(test)]
+mod tests;
