@@ -7,6 +7,7 @@
 
 pub mod links;
 mod reasons;
+mod service_account;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,6 +28,7 @@ use crate::store::{ConnectionState, ConnectionStatus, Identity, Store, StoreErro
 
 pub use links::{LinkError, LinkSigner};
 pub use reasons::ReconnectReason;
+pub use service_account::{ServiceAccountError, ServiceAccountKey, JWT_BEARER_GRANT};
 
 /// Access tokens this close to expiry are refreshed before use.
 pub const REFRESH_MARGIN: Duration = Duration::minutes(5);
