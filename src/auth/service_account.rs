@@ -110,8 +110,7 @@ impl ServiceAccountKey {
     /// Parses a Google key file (`client_email`, `private_key` as PKCS#8 PEM,
     /// `private_key_id`, `token_uri`) and checks the key.
     pub fn from_json(text: &str) -> Result<Self, String> {
-        let file: KeyFile =
-            serde_json::from_str(text).map_err(|e| format!("not a service-account key file: {e}"))?;
+        let file: KeyFile = serde_json::from_str(text).map_err(|e| format!("not a service-account key file: {e}"))?;
         if let Some(kind) = file.kind.as_deref().filter(|kind| *kind != "service_account") {
             return Err(format!("the key file is of type {kind:?}, not \"service_account\""));
         }
@@ -151,7 +150,12 @@ impl ServiceAccountKey {
         );
         let mut signature = vec![0; self.key_pair.public().modulus_len()];
         self.key_pair
-            .sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), signing_input.as_bytes(), &mut signature)
+            .sign(
+                &RSA_PKCS1_SHA256,
+                &SystemRandom::new(),
+                signing_input.as_bytes(),
+                &mut signature,
+            )
             .map_err(|_| format!("signing with the key of {} failed", self.client_email))?;
         Ok(format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(signature)))
     }
@@ -166,10 +170,16 @@ impl ServiceAccountKey {
         now: DateTime<Utc>,
     ) -> Result<(String, u64), ServiceAccountError> {
         let email = || self.client_email.clone();
-        let assertion = self
-            .assertion(scopes, token_url.as_str(), now)
-            .map_err(|message| ServiceAccountError::Sign { email: email(), message })?;
-        let transient = |message: String| ServiceAccountError::Transient { email: email(), message };
+        let assertion =
+            self.assertion(scopes, token_url.as_str(), now)
+                .map_err(|message| ServiceAccountError::Sign {
+                    email: email(),
+                    message,
+                })?;
+        let transient = |message: String| ServiceAccountError::Transient {
+            email: email(),
+            message,
+        };
         let response = http
             .post(token_url.clone())
             .form(&[("grant_type", JWT_BEARER_GRANT), ("assertion", assertion.as_str())])
@@ -178,10 +188,13 @@ impl ServiceAccountKey {
             // reqwest's error names the URL, never the form body.
             .map_err(|e| transient(e.without_url().to_string()))?;
         let status = response.status();
-        let body = response.bytes().await.map_err(|e| transient(e.without_url().to_string()))?;
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| transient(e.without_url().to_string()))?;
         if status.is_success() {
-            let token: TokenResponse = serde_json::from_slice(&body)
-                .map_err(|e| transient(format!("unreadable token response: {e}")))?;
+            let token: TokenResponse =
+                serde_json::from_slice(&body).map_err(|e| transient(format!("unreadable token response: {e}")))?;
             return Ok((token.access_token, token.expires_in.unwrap_or(3600)));
         }
         if status.is_server_error() || status == reqwest::StatusCode::TOO_MANY_REQUESTS {
@@ -255,11 +268,17 @@ mod tests {
     #[test]
     fn the_assertion_carries_the_documented_header_and_claims_and_verifies_with_the_public_key() {
         let key = key();
-        let scopes = vec!["https://www.googleapis.com/auth/spreadsheets".to_string(), "openid".to_string()];
+        let scopes = vec![
+            "https://www.googleapis.com/auth/spreadsheets".to_string(),
+            "openid".to_string(),
+        ];
         let jwt = key.assertion(&scopes, TOKEN_URL, now()).unwrap();
         let parts: Vec<&str> = jwt.split('.').collect();
         assert_eq!(parts.len(), 3);
-        assert_eq!(decode_part(parts[0]), json!({"alg": "RS256", "typ": "JWT", "kid": "key-1"}));
+        assert_eq!(
+            decode_part(parts[0]),
+            json!({"alg": "RS256", "typ": "JWT", "kid": "key-1"})
+        );
         assert_eq!(
             decode_part(parts[1]),
             json!({"iss": "reports@adsync-test.iam.gserviceaccount.com",
@@ -269,19 +288,27 @@ mod tests {
         let signature = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
         let public = UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, key.key_pair.public().as_ref().to_vec());
         let signed = format!("{}.{}", parts[0], parts[1]);
-        public.verify(signed.as_bytes(), &signature).expect("the signature verifies");
+        public
+            .verify(signed.as_bytes(), &signature)
+            .expect("the signature verifies");
         assert!(public.verify(b"something else", &signature).is_err());
     }
 
     #[test]
     fn bad_key_files_are_refused_with_a_reason_and_debug_hides_the_key() {
-        assert!(ServiceAccountKey::from_json("{}").unwrap_err().contains("not a service-account key file"));
+        assert!(ServiceAccountKey::from_json("{}")
+            .unwrap_err()
+            .contains("not a service-account key file"));
         let wrong_type = key_json().replace("service_account", "authorized_user");
-        assert!(ServiceAccountKey::from_json(&wrong_type).unwrap_err().contains("authorized_user"));
+        assert!(ServiceAccountKey::from_json(&wrong_type)
+            .unwrap_err()
+            .contains("authorized_user"));
         let not_pem = json!({"client_email": "a@b", "private_key": "secret"}).to_string();
         assert!(ServiceAccountKey::from_json(&not_pem).unwrap_err().contains("PKCS#8"));
         let garbled = json!({"client_email": "a@b", "private_key": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"}).to_string();
-        assert!(ServiceAccountKey::from_json(&garbled).unwrap_err().contains("not a usable RSA key"));
+        assert!(ServiceAccountKey::from_json(&garbled)
+            .unwrap_err()
+            .contains("not a usable RSA key"));
         let debug = format!("{:?}", key());
         assert!(debug.contains("reports@") && !debug.contains("PRIVATE"), "{debug}");
     }
@@ -292,11 +319,16 @@ mod tests {
         let path = dir.path().join("key.json");
         std::fs::write(&path, key_json()).unwrap();
         assert_eq!(ServiceAccountKey::load(&path).unwrap().private_key_id, "key-1");
-        assert!(ServiceAccountKey::load(&dir.path().join("missing.json")).unwrap_err().contains("cannot read"));
+        assert!(ServiceAccountKey::load(&dir.path().join("missing.json"))
+            .unwrap_err()
+            .contains("cannot read"));
     }
 
     /// A token endpoint answering `status` + `body`, recording the forms it got.
-    async fn token_endpoint(status: u16, body: serde_json::Value) -> (Url, Arc<std::sync::Mutex<Vec<HashMap<String, String>>>>) {
+    async fn token_endpoint(
+        status: u16,
+        body: serde_json::Value,
+    ) -> (Url, Arc<std::sync::Mutex<Vec<HashMap<String, String>>>>) {
         let seen: Arc<std::sync::Mutex<Vec<HashMap<String, String>>>> = Arc::default();
         let record = seen.clone();
         let app = Router::new().route(
@@ -315,10 +347,17 @@ mod tests {
 
     #[tokio::test]
     async fn the_exchange_posts_a_jwt_bearer_grant_and_returns_the_token() {
-        let (url, seen) = token_endpoint(200, json!({"access_token": "ya29.abc", "expires_in": 3599, "token_type": "Bearer"})).await;
+        let (url, seen) = token_endpoint(
+            200,
+            json!({"access_token": "ya29.abc", "expires_in": 3599, "token_type": "Bearer"}),
+        )
+        .await;
         let key = key();
         let scopes = vec![crate::sinks::sheets::SCOPE.to_string()];
-        let token = key.exchange(&reqwest::Client::new(), &url, &scopes, now()).await.unwrap();
+        let token = key
+            .exchange(&reqwest::Client::new(), &url, &scopes, now())
+            .await
+            .unwrap();
         assert_eq!(token, ("ya29.abc".to_string(), 3599));
         let forms = seen.lock().unwrap();
         assert_eq!(forms[0]["grant_type"], JWT_BEARER_GRANT);
@@ -342,7 +381,10 @@ mod tests {
             "{error:?}"
         );
         let message = error.to_string();
-        assert!(message.contains("reports@adsync-test") && !message.contains("eyJ"), "{message}");
+        assert!(
+            message.contains("reports@adsync-test") && !message.contains("eyJ"),
+            "{message}"
+        );
 
         let (url, _) = token_endpoint(503, json!({"error": "backendError"})).await;
         let error = key().exchange(&http, &url, &scopes, now()).await.unwrap_err();
@@ -350,6 +392,9 @@ mod tests {
 
         let (url, _) = token_endpoint(401, json!("not an oauth error")).await;
         let error = key().exchange(&http, &url, &scopes, now()).await.unwrap_err();
-        assert!(matches!(&error, ServiceAccountError::Rejected { error, .. } if error.contains("401")), "{error:?}");
+        assert!(
+            matches!(&error, ServiceAccountError::Rejected { error, .. } if error.contains("401")),
+            "{error:?}"
+        );
     }
 }

@@ -84,7 +84,15 @@ mod tests {
 
     #[test]
     fn column_letters_round_trip_through_two_and_three_letters() {
-        for (index, letters) in [(0, "A"), (25, "Z"), (26, "AA"), (51, "AZ"), (701, "ZZ"), (702, "AAA"), (18_277, "ZZZ")] {
+        for (index, letters) in [
+            (0, "A"),
+            (25, "Z"),
+            (26, "AA"),
+            (51, "AZ"),
+            (701, "ZZ"),
+            (702, "AAA"),
+            (18_277, "ZZZ"),
+        ] {
             assert_eq!(column_letters(index), letters);
             assert_eq!(column_index(letters), Some(index));
         }
@@ -109,7 +117,10 @@ mod tests {
         assert_eq!(quote_sheet("Report"), "'Report'");
         assert_eq!(quote_sheet("Q1 spend"), "'Q1 spend'");
         assert_eq!(quote_sheet("Bob's tab"), "'Bob''s tab'");
-        assert_eq!(columns_from("Bob's tab", Cell { row: 2, column: 1 }, 5), "'Bob''s tab'!B3:F");
+        assert_eq!(
+            columns_from("Bob's tab", Cell { row: 2, column: 1 }, 5),
+            "'Bob''s tab'!B3:F"
+        );
         assert_eq!(columns_from("R", Cell::default(), 27), "'R'!A1:AA");
     }
 }

@@ -116,7 +116,10 @@ pub fn check_sheet_name(name: &str) -> Result<(), String> {
         return Err(format!("the sheet name {name:?} contains a control character"));
     }
     if name.ends_with(plan::STAGING_SUFFIX) {
-        return Err(format!("the sheet name {name:?} ends in {:?}, which adsync uses for its staging tabs", plan::STAGING_SUFFIX));
+        return Err(format!(
+            "the sheet name {name:?} ends in {:?}, which adsync uses for its staging tabs",
+            plan::STAGING_SUFFIX
+        ));
     }
     Ok(())
 }
@@ -169,7 +172,8 @@ impl SheetsSink {
             return Err(SinkError::NoColumns { path });
         }
         let start = match &self.target.start_cell {
-            Some(cell) => a1::parse_cell(cell).map_err(|message| self.error("use the start cell of", FetchError::BadQuery(message)))?,
+            Some(cell) => a1::parse_cell(cell)
+                .map_err(|message| self.error("use the start cell of", FetchError::BadQuery(message)))?,
             None => Cell::default(),
         };
         let upsert = match self.target.mode {
@@ -307,7 +311,10 @@ impl SheetsSink {
     fn error(&self, action: &'static str, source: FetchError) -> SinkError {
         SinkError::Sheets {
             action,
-            target: format!("spreadsheet {}, tab {:?}", self.target.spreadsheet_id, self.target.sheet),
+            target: format!(
+                "spreadsheet {}, tab {:?}",
+                self.target.spreadsheet_id, self.target.sheet
+            ),
             source,
         }
     }
@@ -373,7 +380,10 @@ impl SheetsDelivery {
         }
         let input = self.sink.target.value_input;
         for row in batch.rows() {
-            let cells = row.cells().zip(&self.kinds).map(|(text, kind)| cell_data(&typed(text, *kind, input)));
+            let cells = row
+                .cells()
+                .zip(&self.kinds)
+                .map(|(text, kind)| cell_data(&typed(text, *kind, input)));
             self.push(row_data(cells)).await?;
             self.rows_written += 1;
         }
@@ -438,8 +448,13 @@ impl SheetsDelivery {
         window: DateWindow,
     ) -> Result<Vec<String>, SinkError> {
         let mut rows = old_rows.into_iter();
-        let Some(header) = rows.next() else { return Ok(Vec::new()) };
-        let found: Vec<String> = header.iter().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned)).collect();
+        let Some(header) = rows.next() else {
+            return Ok(Vec::new());
+        };
+        let found: Vec<String> = header
+            .iter()
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+            .collect();
         if found != self.sink.columns {
             return Err(SinkError::HeaderMismatch {
                 path: self.sink.location(),
@@ -457,7 +472,11 @@ impl SheetsDelivery {
             if day.is_some_and(|day| window.contains(day)) {
                 continue;
             }
-            let cells = self.kinds.iter().enumerate().map(|(i, kind)| read_back(row.get(i).unwrap_or(&Value::Null), *kind, input));
+            let cells = self
+                .kinds
+                .iter()
+                .enumerate()
+                .map(|(i, kind)| read_back(row.get(i).unwrap_or(&Value::Null), *kind, input));
             let data = row_data(cells);
             self.rows_kept += 1;
             if day.is_some_and(|day| day > window.end) {

@@ -52,7 +52,10 @@ impl SheetInfo {
                 let grid = &properties["gridProperties"];
                 Ok(SheetInfo {
                     id: properties["sheetId"].as_i64().unwrap_or(0),
-                    title: properties["title"].as_str().ok_or("a sheet without a title")?.to_string(),
+                    title: properties["title"]
+                        .as_str()
+                        .ok_or("a sheet without a title")?
+                        .to_string(),
                     index: properties["index"].as_i64().unwrap_or(0),
                     rows: grid["rowCount"].as_u64().unwrap_or(0),
                     columns: grid["columnCount"].as_u64().unwrap_or(0),
@@ -194,7 +197,13 @@ impl WritePlan {
                 let (rows, columns) = self.needed_grid(new_rows);
                 self.check_staging(rows * columns)?;
                 let mut requests = self.delete_leftover();
-                requests.push(add_sheet(self.new_id, &staging_title(&self.target.sheet), true, rows, columns));
+                requests.push(add_sheet(
+                    self.new_id,
+                    &staging_title(&self.target.sheet),
+                    true,
+                    rows,
+                    columns,
+                ));
                 (requests, self.target.start.row as u64)
             }
             Some(staged) => {
@@ -361,7 +370,10 @@ mod tests {
     fn a_small_result_is_one_in_place_update_that_clears_what_it_does_not_cover() {
         let sheets = vec![sheet(0, "Notes", 0, 10, 5), sheet(7, "Report", 1, 100, 3)];
         let mut plan = WritePlan::new(target(sheets, Cell { row: 2, column: 1 }, 3));
-        for row in [text_row(&["date", "campaign", "clicks"]), text_row(&["2025-03-01", "Brand", "42"])] {
+        for row in [
+            text_row(&["date", "campaign", "clicks"]),
+            text_row(&["2025-03-01", "Brand", "42"]),
+        ] {
             assert_eq!(plan.push_row(row).unwrap(), None);
         }
         let bodies = plan.finish().unwrap();
@@ -384,7 +396,10 @@ mod tests {
 
     #[test]
     fn a_missing_tab_is_added_and_a_leftover_staging_tab_deleted_in_the_same_request() {
-        let sheets = vec![sheet(3, "Report (adsync staging)", 1, 5, 5), sheet(0, "Sheet1", 0, 1000, 26)];
+        let sheets = vec![
+            sheet(3, "Report (adsync staging)", 1, 5, 5),
+            sheet(0, "Sheet1", 0, 1000, 26),
+        ];
         let mut plan = WritePlan::new(target(sheets, Cell::default(), 2));
         plan.push_row(text_row(&["a", "b"])).unwrap();
         let body = parse(&plan.finish().unwrap()[0]);
@@ -395,7 +410,10 @@ mod tests {
             json!({"addSheet": {"properties": {"sheetId": 4, "title": "Report", "hidden": false,
                    "gridProperties": {"rowCount": 1, "columnCount": 2}}}})
         );
-        assert_eq!(requests[2]["updateCells"]["range"], json!({"sheetId": 4, "startRowIndex": 0, "startColumnIndex": 0}));
+        assert_eq!(
+            requests[2]["updateCells"]["range"],
+            json!({"sheetId": 4, "startRowIndex": 0, "startColumnIndex": 0})
+        );
         assert_eq!(requests.len(), 3);
     }
 
@@ -423,14 +441,20 @@ mod tests {
             json!({"addSheet": {"properties": {"sheetId": 6, "title": "Report (adsync staging)", "hidden": true,
                    "gridProperties": {"rowCount": first_rows, "columnCount": 2}}}})
         );
-        assert_eq!(first[1]["updateCells"]["start"], json!({"sheetId": 6, "rowIndex": 0, "columnIndex": 0}));
+        assert_eq!(
+            first[1]["updateCells"]["start"],
+            json!({"sheetId": 6, "rowIndex": 0, "columnIndex": 0})
+        );
 
         // Every later chunk grows the staging grid by exactly its rows and writes below the last.
         let mut written = first_rows;
         for body in &bodies[1..] {
             let requests = body["requests"].as_array().unwrap();
             let rows = requests[1]["updateCells"]["rows"].as_array().unwrap().len() as u64;
-            assert_eq!(requests[0], json!({"appendDimension": {"sheetId": 6, "dimension": "ROWS", "length": rows}}));
+            assert_eq!(
+                requests[0],
+                json!({"appendDimension": {"sheetId": 6, "dimension": "ROWS", "length": rows}})
+            );
             assert_eq!(requests[1]["updateCells"]["start"]["rowIndex"], json!(written));
             written += rows;
         }
@@ -460,7 +484,14 @@ mod tests {
         }
         let error = plan.finish().unwrap_err();
         assert!(
-            matches!(error, SinkError::CellLimit { existing: 9_999_990, needed: 12, .. }),
+            matches!(
+                error,
+                SinkError::CellLimit {
+                    existing: 9_999_990,
+                    needed: 12,
+                    ..
+                }
+            ),
             "{error:?}"
         );
         let message = error.to_string();
@@ -490,7 +521,16 @@ mod tests {
                 break;
             }
         }
-        assert!(matches!(failed, Some(SinkError::CellLimit { existing: 10_000_000, .. })), "{failed:?}");
+        assert!(
+            matches!(
+                failed,
+                Some(SinkError::CellLimit {
+                    existing: 10_000_000,
+                    ..
+                })
+            ),
+            "{failed:?}"
+        );
     }
 
     #[test]

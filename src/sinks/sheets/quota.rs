@@ -42,7 +42,10 @@ impl SheetsQuota {
     /// Waits until both `user`'s and `project`'s windows have room, then takes a permit of
     /// each. Both are taken together so a wait on one never spends the other.
     pub async fn write_permit(&self, user: &str, project: &str) {
-        let keys = [(format!("user:{user}"), self.per_user), (format!("project:{project}"), self.per_project)];
+        let keys = [
+            (format!("user:{user}"), self.per_user),
+            (format!("project:{project}"), self.per_project),
+        ];
         loop {
             let wait_until = {
                 let mut taken = self.taken.lock().unwrap_or_else(|e| e.into_inner());
@@ -92,7 +95,11 @@ mod tests {
         assert_eq!(start.elapsed(), Duration::ZERO);
         tokio::time::advance(Duration::from_secs(10)).await;
         quota.write_permit("alice", "client").await;
-        assert_eq!(start.elapsed(), WINDOW, "the 4th write waits until the 1st is a minute old");
+        assert_eq!(
+            start.elapsed(),
+            WINDOW,
+            "the 4th write waits until the 1st is a minute old"
+        );
         // Another user of the same project is not held back by alice.
         let before = Instant::now();
         quota.clone().write_permit("bob", "client").await;
@@ -121,6 +128,9 @@ mod tests {
         tokio::task::yield_now().await;
         assert!(!waiting.is_finished());
         drop(held);
-        tokio::time::timeout(Duration::from_secs(1), waiting).await.unwrap().unwrap();
+        tokio::time::timeout(Duration::from_secs(1), waiting)
+            .await
+            .unwrap()
+            .unwrap();
     }
 }

@@ -67,7 +67,10 @@ pub fn is_id_column(name: &str) -> bool {
     if lower == "id" {
         return true;
     }
-    if ["_id", ".id", " id", "-id"].iter().any(|suffix| lower.ends_with(suffix)) {
+    if ["_id", ".id", " id", "-id"]
+        .iter()
+        .any(|suffix| lower.ends_with(suffix))
+    {
         return true;
     }
     // camelCase: `campaignId`, not `paid` or `valid`.
@@ -183,20 +186,41 @@ mod tests {
         assert_eq!(typed("12.30", ColumnKind::Value, USER), CellValue::Number(12.3));
         assert_eq!(typed("-42", ColumnKind::Value, USER), CellValue::Number(-42.0));
         assert_eq!(typed("0.5", ColumnKind::Value, USER), CellValue::Number(0.5));
-        assert_eq!(typed("123456789012345", ColumnKind::Value, USER), CellValue::Number(123_456_789_012_345.0));
-        assert_eq!(typed("1.23450000000000000", ColumnKind::Value, USER), CellValue::Number(1.2345));
+        assert_eq!(
+            typed("123456789012345", ColumnKind::Value, USER),
+            CellValue::Number(123_456_789_012_345.0)
+        );
+        assert_eq!(
+            typed("1.23450000000000000", ColumnKind::Value, USER),
+            CellValue::Number(1.2345)
+        );
     }
 
     #[test]
     fn text_that_only_looks_numeric_stays_text() {
-        for text in ["1234567890123456", "12345678901234567890", "007", "1e5", "+3", "1,000", "12.", ".5", "-", "NaN", "inf"] {
+        for text in [
+            "1234567890123456",
+            "12345678901234567890",
+            "007",
+            "1e5",
+            "+3",
+            "1,000",
+            "12.",
+            ".5",
+            "-",
+            "NaN",
+            "inf",
+        ] {
             assert_eq!(typed(text, ColumnKind::Value, USER), CellValue::Text(text), "{text}");
         }
     }
 
     #[test]
     fn ids_stay_text_even_when_numeric() {
-        assert_eq!(typed("120330000000000001", ColumnKind::Id, USER), CellValue::Text("120330000000000001"));
+        assert_eq!(
+            typed("120330000000000001", ColumnKind::Id, USER),
+            CellValue::Text("120330000000000001")
+        );
         assert_eq!(typed("42", ColumnKind::Id, USER), CellValue::Text("42"));
     }
 
@@ -204,7 +228,10 @@ mod tests {
     fn iso_dates_become_date_serials_with_a_date_format() {
         assert_eq!(typed("2025-03-01", ColumnKind::Value, USER), CellValue::Date(45717));
         assert_eq!(typed("1899-12-31", ColumnKind::Value, USER), CellValue::Date(1));
-        assert_eq!(typed("2025-02-30", ColumnKind::Value, USER), CellValue::Text("2025-02-30"));
+        assert_eq!(
+            typed("2025-02-30", ColumnKind::Value, USER),
+            CellValue::Text("2025-02-30")
+        );
         assert_eq!(typed("2025-3-1", ColumnKind::Value, USER), CellValue::Text("2025-3-1"));
         assert_eq!(
             cell_data(&CellValue::Date(45717)),
@@ -224,19 +251,43 @@ mod tests {
     #[test]
     fn cells_serialize_as_typed_extended_values() {
         assert_eq!(cell_data(&CellValue::Empty), json!({}));
-        assert_eq!(cell_data(&CellValue::Text("=1+1")), json!({"userEnteredValue": {"stringValue": "=1+1"}}));
-        assert_eq!(cell_data(&CellValue::Number(12.3)), json!({"userEnteredValue": {"numberValue": 12.3}}));
-        assert_eq!(serde_json::to_string(&cell_data(&CellValue::Number(12.3))).unwrap(), r#"{"userEnteredValue":{"numberValue":12.3}}"#);
+        assert_eq!(
+            cell_data(&CellValue::Text("=1+1")),
+            json!({"userEnteredValue": {"stringValue": "=1+1"}})
+        );
+        assert_eq!(
+            cell_data(&CellValue::Number(12.3)),
+            json!({"userEnteredValue": {"numberValue": 12.3}})
+        );
+        assert_eq!(
+            serde_json::to_string(&cell_data(&CellValue::Number(12.3))).unwrap(),
+            r#"{"userEnteredValue":{"numberValue":12.3}}"#
+        );
     }
 
     #[test]
     fn read_back_values_write_back_the_same_cell() {
         let value = ColumnKind::Value;
-        assert_eq!(read_back(&json!(0.1 + 0.2), value, USER), json!({"userEnteredValue": {"numberValue": 0.1 + 0.2}}));
-        assert_eq!(read_back(&json!(42), ColumnKind::Id, USER), json!({"userEnteredValue": {"numberValue": 42.0}}));
-        assert_eq!(read_back(&json!("007"), value, USER), json!({"userEnteredValue": {"stringValue": "007"}}));
-        assert_eq!(read_back(&json!("2025-03-01"), value, USER), cell_data(&CellValue::Date(45717)));
+        assert_eq!(
+            read_back(&json!(0.1 + 0.2), value, USER),
+            json!({"userEnteredValue": {"numberValue": 0.1 + 0.2}})
+        );
+        assert_eq!(
+            read_back(&json!(42), ColumnKind::Id, USER),
+            json!({"userEnteredValue": {"numberValue": 42.0}})
+        );
+        assert_eq!(
+            read_back(&json!("007"), value, USER),
+            json!({"userEnteredValue": {"stringValue": "007"}})
+        );
+        assert_eq!(
+            read_back(&json!("2025-03-01"), value, USER),
+            cell_data(&CellValue::Date(45717))
+        );
         assert_eq!(read_back(&json!(null), value, USER), json!({}));
-        assert_eq!(read_back(&json!(true), value, ValueInput::Raw), json!({"userEnteredValue": {"stringValue": "TRUE"}}));
+        assert_eq!(
+            read_back(&json!(true), value, ValueInput::Raw),
+            json!({"userEnteredValue": {"stringValue": "TRUE"}})
+        );
     }
 }
