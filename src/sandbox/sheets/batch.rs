@@ -20,9 +20,7 @@ pub fn apply(book: &mut Spreadsheet, requests: &[Value]) -> Result<Vec<Value>, S
     for (i, request) in requests.iter().enumerate() {
         let object = request.as_object().filter(|o| o.len() == 1);
         let Some((kind, body)) = object.and_then(|o| o.iter().next()) else {
-            return Err(format!(
-                "Invalid requests[{i}]: exactly one kind of request must be set."
-            ));
+            return Err(format!("Invalid requests[{i}]: No request set."));
         };
         let applied = match kind.as_str() {
             "addSheet" => add_sheet(book, body),
@@ -52,6 +50,8 @@ fn int(value: &Value, name: &str) -> Result<Option<i64>, String> {
     }
 }
 
+/// The tab with id `id` (0 when absent); requests on cells, dimensions and deleteSheet call
+/// a missing one a "grid".
 fn sheet_index(book: &Spreadsheet, id: Option<i64>) -> Result<usize, String> {
     let id = id.unwrap_or(0);
     book.sheet_by_id(id).ok_or_else(|| format!("No grid with id: {id}"))
@@ -125,7 +125,8 @@ fn update_sheet_properties(book: &mut Spreadsheet, body: &Value) -> Result<(), S
         return Err("At least one field must be specified in 'fields'.".into());
     }
     let properties = body.get("properties").cloned().unwrap_or_else(|| json!({}));
-    let index = sheet_index(book, int(&properties, "sheetId")?)?;
+    let id = int(&properties, "sheetId")?.unwrap_or(0);
+    let index = book.sheet_by_id(id).ok_or_else(|| format!("No sheet with id: {id}"))?;
     let named = |name: &str| {
         fields
             .split(',')
@@ -391,6 +392,17 @@ mod tests {
             last.ends_with("You can't remove all the sheets in a document."),
             "{last}"
         );
+        let missing = apply(
+            &mut book,
+            &[json!({"updateSheetProperties": {"properties": {"sheetId": 9, "title": "x"}, "fields": "title"}})],
+        )
+        .unwrap_err();
+        assert_eq!(
+            missing,
+            "Invalid requests[0].updateSheetProperties: No sheet with id: 9"
+        );
+        let unset = apply(&mut book, &[json!({})]).unwrap_err();
+        assert_eq!(unset, "Invalid requests[0]: No request set.");
     }
 
     #[test]

@@ -94,7 +94,9 @@ fn locate(book: &Spreadsheet, text: &str) -> Result<Located, String> {
     Ok(Located { sheet, range })
 }
 
-/// The range within the grid, or Sheets' "exceeds grid limits" error for one past it.
+/// The range within the grid, or Sheets' "exceeds grid limits" error for one past it (a
+/// range that starts past the grid, or whose closed end lies past it, for reads and writes
+/// alike; only the data a write puts from a range inside the grid may grow it).
 fn within_grid(book: &Spreadsheet, located: &Located) -> Result<Rect, String> {
     let sheet = &book.sheets[located.sheet];
     let rect = located.range.resolve(sheet.row_count, sheet.column_count);
@@ -129,6 +131,8 @@ pub fn get(book: &Spreadsheet, text: &str, render: RenderOption) -> Result<Value
 pub fn update(book: &mut Spreadsheet, text: &str, body: &ValueRange, option: InputOption) -> Result<Value, String> {
     let located = locate(book, text)?;
     let writes = body.writes(option)?;
+    // The range must lie in the grid; the data written from it may grow the grid.
+    within_grid(book, &located)?;
     let sheet = &book.sheets[located.sheet];
     let rect = located.range.resolve(sheet.row_count, sheet.column_count);
     let bounds = located.range.cells.unwrap_or_default();
@@ -194,6 +198,8 @@ pub fn append(
 ) -> Result<Value, String> {
     let located = locate(book, text)?;
     let writes = body.writes(option)?;
+    // The range must lie in the grid; the data written from it may grow the grid.
+    within_grid(book, &located)?;
     let sheet = &book.sheets[located.sheet];
     let rect = located.range.resolve(sheet.row_count, sheet.column_count);
     let last = sheet.last_row_with_data(rect.start_row, rect.start_col..rect.end_col.min(sheet.column_count));
@@ -244,7 +250,7 @@ pub fn batch_update(book: &mut Spreadsheet, body: &BatchUpdate) -> Result<Value,
         .value_input_option
         .as_deref()
         .and_then(InputOption::parse)
-        .ok_or("Invalid valueInputOption: INPUT_VALUE_OPTION_UNSPECIFIED")?;
+        .ok_or("'valueInputOption' is required but not specified")?;
     let mut responses = Vec::new();
     let mut sheets = std::collections::BTreeSet::new();
     let (mut rows, mut columns, mut cells) = (0, 0, 0);
@@ -337,6 +343,11 @@ mod tests {
         assert_eq!(
             error,
             "Requested writing within range [A1:B1], but tried writing to row [2]"
+        );
+        let error = update(&mut book, "Sheet1!AA1", &body(json!([[1]])), InputOption::Raw).unwrap_err();
+        assert_eq!(
+            error,
+            "Range (Sheet1!AA1) exceeds grid limits. Max rows: 1002, max columns: 26"
         );
     }
 
