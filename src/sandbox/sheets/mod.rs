@@ -194,7 +194,10 @@ impl Store {
 pub fn routes() -> Router<Sandbox> {
     Router::new()
         .route("/v4/spreadsheets/{call}", get(get_spreadsheet).post(spreadsheet_call))
-        .route("/v4/spreadsheets/{id}/{call}", post(values_batch_call))
+        .route(
+            "/v4/spreadsheets/{id}/{call}",
+            get(batch_get_values).post(values_batch_call),
+        )
         .route(
             "/v4/spreadsheets/{id}/values/{range}",
             get(get_values).put(update_values).post(range_call),
@@ -442,35 +445,66 @@ async fn get_values(
 ) -> Response {
     let params = Params::parse(query.as_deref(), b"");
     serve(&sandbox, &headers, &id, Access::Read, 0, |book| {
-        let render = render_option(&params, "valueRenderOption")?;
-        let mut answer = values::get(book, &range, render).map_err(invalid)?;
-        match params.get("majorDimension") {
-            None | Some("ROWS") => {}
-            Some("COLUMNS") => {
-                let rows: Vec<Vec<Value>> = serde_json::from_value(answer["values"].take()).unwrap_or_default();
-                let width = rows.iter().map(Vec::len).max().unwrap_or(0);
-                let columns: Vec<Vec<Value>> = (0..width)
-                    .map(|c| {
-                        let mut column: Vec<Value> =
-                            rows.iter().map(|r| r.get(c).cloned().unwrap_or(json!(""))).collect();
-                        while column.last() == Some(&json!("")) {
-                            column.pop();
-                        }
-                        column
-                    })
-                    .collect();
-                answer["majorDimension"] = json!("COLUMNS");
-                answer["values"] = json!(columns);
-            }
-            Some(other) => return Err(invalid(format!("Invalid majorDimension: {other}"))),
-        }
-        if answer["values"].is_null() || answer["values"] == json!([]) {
-            if let Some(object) = answer.as_object_mut() {
-                object.remove("values");
-            }
-        }
-        Ok(answer)
+        read_range(book, &range, &params)
     })
+}
+
+/// `GET /v4/spreadsheets/{id}/values:batchGet?ranges=…&ranges=…`: values.batchGet.
+async fn batch_get_values(
+    State(sandbox): State<Sandbox>,
+    Path((id, call)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    if call != "values:batchGet" {
+        return SheetsError::new(StatusCode::NOT_FOUND, "NOT_FOUND", format!("Method not found: {call}"))
+            .into_response();
+    }
+    let params = Params::parse(query.as_deref(), b"");
+    let ranges: Vec<String> = params
+        .without(&[])
+        .filter(|(name, _)| *name == "ranges")
+        .map(|(_, range)| range.to_string())
+        .collect();
+    serve(&sandbox, &headers, &id, Access::Read, 0, |book| {
+        let value_ranges = ranges
+            .iter()
+            .map(|range| read_range(book, range, &params))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(json!({ "spreadsheetId": book.id, "valueRanges": value_ranges }))
+    })
+}
+
+/// One `ValueRange` as values.get answers it, under the request's `valueRenderOption` and
+/// `majorDimension`.
+fn read_range(book: &Spreadsheet, range: &str, params: &Params) -> Result<Value, SheetsError> {
+    let render = render_option(params, "valueRenderOption")?;
+    let mut answer = values::get(book, range, render).map_err(invalid)?;
+    match params.get("majorDimension") {
+        None | Some("ROWS") => {}
+        Some("COLUMNS") => {
+            let rows: Vec<Vec<Value>> = serde_json::from_value(answer["values"].take()).unwrap_or_default();
+            let width = rows.iter().map(Vec::len).max().unwrap_or(0);
+            let columns: Vec<Vec<Value>> = (0..width)
+                .map(|c| {
+                    let mut column: Vec<Value> = rows.iter().map(|r| r.get(c).cloned().unwrap_or(json!(""))).collect();
+                    while column.last() == Some(&json!("")) {
+                        column.pop();
+                    }
+                    column
+                })
+                .collect();
+            answer["majorDimension"] = json!("COLUMNS");
+            answer["values"] = json!(columns);
+        }
+        Some(other) => return Err(invalid(format!("Invalid majorDimension: {other}"))),
+    }
+    if answer["values"].is_null() || answer["values"] == json!([]) {
+        if let Some(object) = answer.as_object_mut() {
+            object.remove("values");
+        }
+    }
+    Ok(answer)
 }
 
 /// `PUT /v4/spreadsheets/{id}/values/{range}`: values.update.

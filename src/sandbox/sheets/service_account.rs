@@ -139,7 +139,8 @@ fn grant(sandbox: &Sandbox, params: &Params) -> Result<Value, OAuthError> {
     let signature = decode(signature).ok_or_else(bad_signature)?;
     let signed = &assertion[..header.len() + 1 + payload.len()];
     let public_key = UnparsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, key_pair().public().as_ref());
-    if header_json["alg"] != "RS256" || public_key.verify(signed.as_bytes(), &signature).is_err() {
+    let typ_ok = header_json.get("typ").is_none_or(|typ| typ == "JWT");
+    if header_json["alg"] != "RS256" || !typ_ok || public_key.verify(signed.as_bytes(), &signature).is_err() {
         return Err(bad_signature());
     }
     let own_token_url = format!("{}/token", sandbox.base_url());

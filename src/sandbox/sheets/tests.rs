@@ -461,3 +461,55 @@ async fn sheets_routes_win_over_metas_node_routes() {
     assert_eq!((status, error["error"]["status"].as_str()), (404, Some("NOT_FOUND")));
     handle.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_project_quota_counts_every_user_of_the_client() {
+    let handle = spawn(json!({"read_requests_per_minute_per_project": 3})).await;
+    let ann = shared_book(&handle).await;
+    let now = handle.sandbox().advance_clock(0).unwrap();
+    handle.sandbox().advance_clock(60 - now.rem_euclid(60)).unwrap();
+    let bob = handle
+        .sandbox()
+        .mint_access_token(Issuer::Google, "bob@example.com", &[SHEETS]);
+    async fn read(handle: &SandboxHandle, token: &str) -> (u16, Value) {
+        call(handle, "GET", "/v4/spreadsheets/book", Some(token), None).await
+    }
+    assert_eq!(read(&handle, &ann).await.0, 200);
+    assert_eq!(read(&handle, &ann).await.0, 200);
+    // Bob is not an editor, but his request still counts against the project.
+    assert_eq!(read(&handle, &bob).await.0, 403);
+    let (status, error) = read(&handle, &ann).await;
+    assert_eq!(status, 429);
+    assert_eq!(
+        error["error"]["details"][0]["metadata"]["quota_limit"],
+        "ReadRequestsPerMinutePerProject"
+    );
+    assert_eq!(
+        error["error"]["message"],
+        "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute' of service 'sheets.googleapis.com' for consumer 'project_number:269908437164'."
+    );
+    handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn batch_get_reads_several_ranges_by_rows_or_columns() {
+    let handle = spawn(json!({})).await;
+    let token = shared_book(&handle).await;
+    let (status, answer) = call(
+        &handle,
+        "GET",
+        "/v4/spreadsheets/book/values:batchGet?ranges=Report%21A1%3AB2&ranges=%27My%20Tab%27&majorDimension=COLUMNS",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer,
+        json!({"spreadsheetId": "book", "valueRanges": [
+            {"range": "Report!A1:B2", "majorDimension": "COLUMNS", "values": [["date", "2025-03-01"], ["clicks", "12"]]},
+            {"range": "'My Tab'!A1:Z1000", "majorDimension": "COLUMNS"},
+        ]})
+    );
+    handle.shutdown().await;
+}
