@@ -268,13 +268,17 @@ impl Sheet {
         rows
     }
 
-    /// The last row holding a value in columns `cols` at or after `from`.
-    pub fn last_row_with_data(&self, from: u32, cols: std::ops::Range<u32>) -> Option<u32> {
+    /// The last row and the last column holding a value within `rows` × `cols`.
+    pub fn data_extent(&self, rows: std::ops::Range<u32>, cols: std::ops::Range<u32>) -> Option<(u32, u32)> {
         self.cells
-            .keys()
-            .filter(|(r, c)| *r >= from && cols.contains(c))
-            .map(|(r, _)| *r)
-            .max()
+            .range((rows.start, 0)..)
+            .map(|(at, _)| *at)
+            .take_while(|(r, _)| *r < rows.end)
+            .filter(|(_, c)| cols.contains(c))
+            .fold(None, |extent, (r, c)| match extent {
+                None => Some((r, c)),
+                Some((last_r, last_c)) => Some((last_r.max(r), last_c.max(c))),
+            })
     }
 
     /// Inserts `count` empty rows before row `at`, moving the rows below down.
@@ -496,7 +500,9 @@ mod tests {
         sheet.delete_dimension(true, 0, 1);
         assert_eq!(sheet.formatted_rows()[0], vec![json!(""), json!("a"), json!("1")]);
         sheet.insert_rows(0, 2);
-        assert_eq!(sheet.last_row_with_data(0, 0..3), Some(3));
+        assert_eq!(sheet.data_extent(0..4, 0..3), Some((3, 2)));
+        assert_eq!(sheet.data_extent(0..4, 0..2), Some((3, 1)));
+        assert_eq!(sheet.data_extent(0..2, 0..3), None);
         assert_eq!(sheet.row_count, 4);
     }
 }

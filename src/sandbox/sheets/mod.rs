@@ -303,7 +303,7 @@ fn checked(
     }
     let store = &mut world.sheets;
     store.quota.take(access == Access::Write, &grantee, settings, now)?;
-    let book = store.spreadsheets.get(id).ok_or_else(SheetsError::not_found)?;
+    let book = store.spreadsheets.get_mut(id).ok_or_else(SheetsError::not_found)?;
     let address = if grantee.user.contains('@') {
         grantee.user.clone()
     } else {
@@ -313,8 +313,8 @@ fn checked(
         return Err(SheetsError::no_permission());
     }
     if access == Access::Read {
-        let mut view = book.clone();
-        return operation(&mut view);
+        // Reads only look; no copy needed.
+        return operation(book);
     }
     let mut copy = book.clone();
     if store.planned_failure(id) {

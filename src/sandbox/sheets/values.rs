@@ -187,8 +187,9 @@ fn write_at(book: &mut Spreadsheet, sheet: usize, row: u32, col: u32, writes: &[
 /// values.append: finds the table in `text` and writes after its last row, from the range's
 /// first column; returns the `AppendValuesResponse`.
 ///
-/// The table is simplified to "the rows from the range's first row down to the last row
-/// holding a value in the range's columns".
+/// The table is simplified to "from the range's first cell to the last row and column
+/// holding a value within the range" (one cell as the range reaches to the grid's edges),
+/// where Sheets looks for a contiguous block.
 pub fn append(
     book: &mut Spreadsheet,
     text: &str,
@@ -201,15 +202,19 @@ pub fn append(
     // The range must lie in the grid; the data written from it may grow the grid.
     within_grid(book, &located)?;
     let sheet = &book.sheets[located.sheet];
-    let rect = located.range.resolve(sheet.row_count, sheet.column_count);
-    let last = sheet.last_row_with_data(rect.start_row, rect.start_col..rect.end_col.min(sheet.column_count));
-    let table = last.map(|last| Rect {
+    let mut rect = located.range.resolve(sheet.row_count, sheet.column_count);
+    if located.range.cells.is_some_and(|cells| cells.single_cell) {
+        // One cell anchors a table that may run right and down from it.
+        (rect.end_row, rect.end_col) = (sheet.row_count, sheet.column_count);
+    }
+    let extent = sheet.data_extent(rect.start_row..rect.end_row, rect.start_col..rect.end_col);
+    let table = extent.map(|(last_row, last_col)| Rect {
         start_row: rect.start_row,
         start_col: rect.start_col,
-        end_row: last + 1,
-        end_col: rect.end_col.min(sheet.column_count).max(rect.start_col + 1),
+        end_row: last_row + 1,
+        end_col: last_col + 1,
     });
-    let row = last.map_or(rect.start_row, |last| last + 1);
+    let row = extent.map_or(rect.start_row, |(last_row, _)| last_row + 1);
     if insert == InsertData::InsertRows && row < sheet.row_count && !writes.is_empty() {
         book.sheets[located.sheet].insert_rows(row, writes.len() as u32);
     }
@@ -377,6 +382,38 @@ mod tests {
             json!([["below"]])
         );
         assert_eq!(book.sheets[0].row_count, 1001);
+    }
+
+    #[test]
+    fn appending_at_one_cell_finds_the_table_right_and_below_it() {
+        let mut book = book();
+        update(
+            &mut book,
+            "A1",
+            &body(json!([["h1", "h2", "h3"], ["a", "", "c"]])),
+            InputOption::Raw,
+        )
+        .unwrap();
+        let appended = append(
+            &mut book,
+            "Sheet1!A1",
+            &body(json!([["x"]])),
+            InputOption::Raw,
+            InsertData::Overwrite,
+        )
+        .unwrap();
+        assert_eq!(appended["tableRange"], "Sheet1!A1:C2");
+        assert_eq!(appended["updates"]["updatedRange"], "Sheet1!A3");
+        let empty = append(
+            &mut book,
+            "'My Tab'!B2",
+            &body(json!([["y"]])),
+            InputOption::Raw,
+            InsertData::Overwrite,
+        )
+        .unwrap();
+        assert!(empty.get("tableRange").is_none(), "{empty}");
+        assert_eq!(empty["updates"]["updatedRange"], "'My Tab'!B2");
     }
 
     #[test]
