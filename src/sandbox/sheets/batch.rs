@@ -3,11 +3,15 @@
 //! failing request leaves nothing half-done (api-facts §4).
 //!
 //! Emulated requests: `addSheet`, `deleteSheet`, `updateSheetProperties` (title, index,
-//! hidden, gridProperties.rowCount/columnCount), `updateCells` (`userEnteredValue` only),
-//! `appendDimension`, `deleteDimension`. Others are refused as not emulated.
+//! hidden, gridProperties.rowCount/columnCount), `updateCells` and `repeatCell`
+//! (`userEnteredValue` only), `appendDimension`, `deleteDimension`,
+//! `updateSpreadsheetProperties` (title), and `autoResizeDimensions`. Formats and column
+//! widths are not modelled: a request or field mask about them is checked (its tab must
+//! exist) and changes nothing. Other requests are refused as not emulated.
 
 use serde_json::{json, Value};
 
+use super::a1::Rect;
 use super::grid::{Cell, Sheet, Spreadsheet, DEFAULT_COLS, DEFAULT_ROWS, MAX_COLS};
 
 /// Applies `requests` in order; the replies, or the first failure in Sheets' words
@@ -29,6 +33,9 @@ pub fn apply(book: &mut Spreadsheet, requests: &[Value]) -> Result<Vec<Value>, S
             "updateCells" => update_cells(book, body).map(|()| json!({})),
             "appendDimension" => append_dimension(book, body).map(|()| json!({})),
             "deleteDimension" => delete_dimension(book, body).map(|()| json!({})),
+            "repeatCell" => repeat_cell(book, body).map(|()| json!({})),
+            "autoResizeDimensions" => auto_resize_dimensions(book, body).map(|()| json!({})),
+            "updateSpreadsheetProperties" => update_spreadsheet_properties(book, body).map(|()| json!({})),
             other => Err(format!("{other} is not emulated by the sandbox.")),
         };
         let reply = applied
@@ -158,10 +165,10 @@ fn update_sheet_properties(book: &mut Spreadsheet, body: &Value) -> Result<(), S
     let mut rows = sheet.row_count;
     let mut cols = sheet.column_count;
     if named("gridProperties.rowCount") {
-        rows = count(int(&grid, "rowCount")?.unwrap_or(0), "rowCount")?;
+        rows = count(int(&grid, "rowCount")?.unwrap_or(rows.into()), "rowCount")?;
     }
     if named("gridProperties.columnCount") {
-        cols = count(int(&grid, "columnCount")?.unwrap_or(0), "columnCount")?;
+        cols = count(int(&grid, "columnCount")?.unwrap_or(cols.into()), "columnCount")?;
         check_columns(cols)?;
     }
     book.sheets[index].resize(rows, cols);
@@ -181,10 +188,7 @@ fn update_cells(book: &mut Spreadsheet, body: &Value) -> Result<(), String> {
     if fields.is_empty() {
         return Err("At least one field must be specified in 'fields'.".into());
     }
-    let writes_values = fields
-        .split(',')
-        .map(str::trim)
-        .any(|f| f == "*" || f == "userEnteredValue" || f.starts_with("userEnteredValue."));
+    let writes_values = masks_values(fields);
     let rows = parse_rows(body)?;
     let (index, start_row, start_col, range_end) = match (body.get("start"), body.get("range")) {
         (Some(start), None) => {
@@ -194,19 +198,13 @@ fn update_cells(book: &mut Spreadsheet, body: &Value) -> Result<(), String> {
             (index, row, col, None)
         }
         (None, Some(range)) => {
-            let index = sheet_index(book, int(range, "sheetId")?)?;
-            let sheet = &book.sheets[index];
-            let row = count(int(range, "startRowIndex")?.unwrap_or(0), "startRowIndex")?;
-            let col = count(int(range, "startColumnIndex")?.unwrap_or(0), "startColumnIndex")?;
-            let end_row = count(
-                int(range, "endRowIndex")?.unwrap_or(sheet.row_count.into()),
-                "endRowIndex",
-            )?;
-            let end_col = count(
-                int(range, "endColumnIndex")?.unwrap_or(sheet.column_count.into()),
-                "endColumnIndex",
-            )?;
-            (index, row, col, Some((end_row, end_col)))
+            let (index, rect) = grid_range(book, range)?;
+            (
+                index,
+                rect.start_row,
+                rect.start_col,
+                Some((rect.end_row, rect.end_col)),
+            )
         }
         _ => return Err("Exactly one of 'start' or 'range' must be set.".into()),
     };
@@ -234,7 +232,7 @@ fn update_cells(book: &mut Spreadsheet, body: &Value) -> Result<(), String> {
         return Ok(());
     }
     if range_end.is_some() {
-        sheet.clear(super::a1::Rect {
+        sheet.clear(Rect {
             start_row,
             start_col,
             end_row,
@@ -252,6 +250,89 @@ fn update_cells(book: &mut Spreadsheet, body: &Value) -> Result<(), String> {
                 None => sheet.cells.remove(&at),
             };
         }
+    }
+    Ok(())
+}
+
+/// A `GridRange`: its tab and bounds, open ends running to the grid's edges.
+fn grid_range(book: &Spreadsheet, range: &Value) -> Result<(usize, Rect), String> {
+    let index = sheet_index(book, int(range, "sheetId")?)?;
+    let sheet = &book.sheets[index];
+    let bound =
+        |name: &str, default: u32| -> Result<u32, String> { count(int(range, name)?.unwrap_or(default.into()), name) };
+    let rect = Rect {
+        start_row: bound("startRowIndex", 0)?,
+        start_col: bound("startColumnIndex", 0)?,
+        end_row: bound("endRowIndex", sheet.row_count)?,
+        end_col: bound("endColumnIndex", sheet.column_count)?,
+    };
+    Ok((index, rect))
+}
+
+/// `repeatCell`: one cell's `userEnteredValue` (or its absence: empty) over a whole range.
+fn repeat_cell(book: &mut Spreadsheet, body: &Value) -> Result<(), String> {
+    let fields = body.get("fields").and_then(Value::as_str).unwrap_or_default();
+    if fields.is_empty() {
+        return Err("At least one field must be specified in 'fields'.".into());
+    }
+    let range = body.get("range").cloned().unwrap_or_else(|| json!({}));
+    let (index, rect) = grid_range(book, &range)?;
+    let sheet = &book.sheets[index];
+    if rect.end_row > sheet.row_count || rect.end_col > sheet.column_count {
+        return Err(format!(
+            "Range ({}) exceeds grid limits. Max rows: {}, max columns: {}",
+            super::a1::format_range(&sheet.title, rect),
+            sheet.row_count,
+            sheet.column_count
+        ));
+    }
+    if !masks_values(fields) {
+        return Ok(());
+    }
+    let cell = match body.pointer("/cell/userEnteredValue") {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(Cell::from_extended(value)?),
+    };
+    let sheet = &mut book.sheets[index];
+    sheet.clear(rect);
+    if let Some(cell) = cell {
+        for row in rect.start_row..rect.end_row {
+            for col in rect.start_col..rect.end_col {
+                sheet.cells.insert((row, col), cell.clone());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether a `fields` mask of cell data names the value.
+fn masks_values(fields: &str) -> bool {
+    fields
+        .split(',')
+        .map(str::trim)
+        .any(|f| f == "*" || f == "userEnteredValue" || f.starts_with("userEnteredValue."))
+}
+
+/// `autoResizeDimensions`: column widths are not modelled, so only the tab is checked.
+fn auto_resize_dimensions(book: &mut Spreadsheet, body: &Value) -> Result<(), String> {
+    let dimensions = body.get("dimensions").cloned().unwrap_or_else(|| json!({}));
+    sheet_index(book, int(&dimensions, "sheetId")?)?;
+    dimension(&dimensions)?;
+    Ok(())
+}
+
+/// `updateSpreadsheetProperties`: the title (locale, time zone and the rest are not kept).
+fn update_spreadsheet_properties(book: &mut Spreadsheet, body: &Value) -> Result<(), String> {
+    let fields = body.get("fields").and_then(Value::as_str).unwrap_or_default();
+    if fields.is_empty() {
+        return Err("At least one field must be specified in 'fields'.".into());
+    }
+    if fields.split(',').any(|f| matches!(f.trim(), "*" | "title")) {
+        let title = body
+            .pointer("/properties/title")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        book.title = title.to_string();
     }
     Ok(())
 }
@@ -461,6 +542,53 @@ mod tests {
             "Invalid requests[0].addSheet: This action would increase the number of cells in the workbook above the limit of 10000000 cells."
         );
         assert!(apply(&mut book, &[grow(400_000)]).is_err());
+    }
+
+    #[test]
+    fn a_staging_tab_replaces_the_report_in_one_batch() {
+        let mut book = book();
+        book.sheets[0].title = "Report".into();
+        apply(
+            &mut book,
+            &[json!({"addSheet": {"properties": {"sheetId": 7, "title": "Report (staging)"}}})],
+        )
+        .unwrap();
+        apply(
+            &mut book,
+            &[
+                json!({"deleteSheet": {"sheetId": 0}}),
+                json!({"updateSheetProperties": {"properties": {"sheetId": 7, "title": "Report", "index": 0}, "fields": "title,index"}}),
+            ],
+        )
+        .unwrap();
+        assert_eq!(book.sheets.len(), 1);
+        assert_eq!((book.sheets[0].id, book.sheets[0].title.as_str()), (7, "Report"));
+        assert_eq!((book.sheets[0].row_count, book.sheets[0].column_count), (1000, 26));
+    }
+
+    #[test]
+    fn repeat_cell_fills_values_and_format_only_requests_change_nothing() {
+        let mut book = book();
+        let range =
+            json!({"sheetId": 0, "startRowIndex": 0, "endRowIndex": 2, "startColumnIndex": 0, "endColumnIndex": 2});
+        apply(
+            &mut book,
+            &[
+                json!({"repeatCell": {"range": range, "cell": {"userEnteredValue": {"numberValue": 0}}, "fields": "userEnteredValue"}}),
+                json!({"repeatCell": {"range": {"sheetId": 0, "endRowIndex": 1}, "cell": {"userEnteredFormat": {"textFormat": {"bold": true}}}, "fields": "userEnteredFormat.textFormat.bold"}}),
+                json!({"autoResizeDimensions": {"dimensions": {"sheetId": 0, "dimension": "COLUMNS", "startIndex": 0, "endIndex": 2}}}),
+                json!({"updateSpreadsheetProperties": {"properties": {"title": "Renamed"}, "fields": "title"}}),
+            ],
+        )
+        .unwrap();
+        assert_eq!(book.sheets[0].formatted_rows(), vec![vec![json!("0"), json!("0")]; 2]);
+        assert_eq!(book.title, "Renamed");
+        let error = apply(
+            &mut book,
+            &[json!({"autoResizeDimensions": {"dimensions": {"sheetId": 3, "dimension": "COLUMNS"}}})],
+        )
+        .unwrap_err();
+        assert_eq!(error, "Invalid requests[0].autoResizeDimensions: No grid with id: 3");
     }
 
     #[test]
