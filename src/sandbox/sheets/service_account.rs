@@ -25,6 +25,8 @@ use crate::sandbox::tokens::GrantError;
 pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 /// Google's token URL, the `aud` real assertions carry.
 pub const GOOGLE_TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
+/// The older token URL some client libraries still put in `aud`.
+const LEGACY_TOKEN_URL: &str = "https://www.googleapis.com/oauth2/v4/token";
 /// The longest an assertion may live (`exp - iat`).
 const MAX_ASSERTION_SECS: i64 = 3600;
 /// Clock difference tolerated between the signer and the sandbox.
@@ -144,7 +146,8 @@ fn grant(sandbox: &Sandbox, params: &Params) -> Result<Value, OAuthError> {
         return Err(bad_signature());
     }
     let own_token_url = format!("{}/token", sandbox.base_url());
-    if !matches!(claims.aud.as_deref(), Some(aud) if aud == GOOGLE_TOKEN_URL || aud == own_token_url) {
+    if !matches!(claims.aud.as_deref(), Some(aud) if [GOOGLE_TOKEN_URL, LEGACY_TOKEN_URL, own_token_url.as_str()].contains(&aud))
+    {
         return Err(refused(
             "invalid_grant",
             &format!("Invalid JWT: Failed audience check. The right audience is {GOOGLE_TOKEN_URL}"),

@@ -357,6 +357,20 @@ mod tests {
     }
 
     #[test]
+    fn growing_a_tab_past_ten_million_cells_is_refused() {
+        let mut book = book();
+        // 383,000 × 26 here and 1000 × 26 on the other tab: 9,984,000 cells, within the limit.
+        book.sheets[0].resize(383_000, 26);
+        update(&mut book, "Sheet1!Z1", &body(json!([[1]])), InputOption::Raw).unwrap();
+        let wide: Vec<Value> = (0..27).map(|i| json!(i)).collect();
+        let error = update(&mut book, "Sheet1!A1", &body(json!([wide])), InputOption::Raw).unwrap_err();
+        assert_eq!(
+            error,
+            "This action would increase the number of cells in the workbook above the limit of 10000000 cells."
+        );
+    }
+
+    #[test]
     fn append_writes_after_the_table_and_insert_rows_moves_what_is_below() {
         let mut book = book();
         update(
