@@ -260,6 +260,8 @@ fn serve(
     }
 }
 
+/// [`serve`]'s checks in the module's order, then the operation; an error names the first
+/// check that failed.
 fn checked(
     sandbox: &Sandbox,
     headers: &HeaderMap,
