@@ -2,7 +2,7 @@
 //! process, so the sandbox's CPU is not counted as adsync's.
 //!
 //! ```sh
-//! cargo run --release --example bench -- [throughput] [backfill] [idle] [storm] [many]
+//! cargo run --release --example bench -- [throughput] [backfill] [idle] [storm] [many] [stream]
 //!     [--rows 10000,100000,1000000] [--repeat 3] [--idle-secs 60] [--queries 1000]
 //! ```
 //!
@@ -24,8 +24,10 @@ use adsync::store::Outcome;
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 
-/// The connection every bench query uses.
+/// The connection every Meta bench query uses.
 const CONNECTION: &str = "meta-bench";
+/// The Google connection of the `stream` scenario.
+const GOOGLE: &str = "google-bench";
 /// 15 columns of an ad-level report.
 const AD_FIELDS: &str = r#""date_start", "campaign_id", "campaign_name", "adset_id", "adset_name", "ad_id", "ad_name", "impressions", "reach", "clicks", "unique_clicks", "spend", "cpc", "cpm", "ctr""#;
 /// Ads per account per day in the throughput scenario (10 × 10 × 10).
@@ -127,12 +129,14 @@ async fn parent(args: &[String]) -> anyhow::Result<()> {
             "--idle-secs" => idle_secs = value()?.parse()?,
             "--queries" => queries = value()?.parse()?,
             "--many" => many = value()?.parse()?,
-            name @ ("throughput" | "backfill" | "idle" | "storm" | "many") => scenarios.push(name.to_string()),
+            name @ ("throughput" | "backfill" | "idle" | "storm" | "many" | "stream") => {
+                scenarios.push(name.to_string())
+            }
             other => bail!("unknown argument {other:?}"),
         }
     }
     if scenarios.is_empty() {
-        scenarios = ["throughput", "backfill", "idle", "storm", "many"]
+        scenarios = ["throughput", "backfill", "idle", "storm", "many", "stream"]
             .map(String::from)
             .to_vec();
     }
@@ -213,6 +217,25 @@ async fn parent(args: &[String]) -> anyhow::Result<()> {
                     m.extra["delivered"] / many as f64,
                 );
             }
+            "stream" => {
+                sandbox
+                    .settings(serde_json::json!({"google_ads": {
+                        "campaigns_per_customer": 10, "ad_groups_per_campaign": 10, "ads_per_ad_group": 10
+                    }}))
+                    .await?;
+                let mut first_rss = None;
+                for &n in &rows {
+                    let m = median(repeat, || run_child("stream", &sandbox.base, n))?;
+                    let base_rss = *first_rss.get_or_insert(m.peak_rss_mb);
+                    row(
+                        "6 Google Ads searchStream",
+                        &format!("{n} rows in one response"),
+                        &m,
+                        "RSS flat in report size",
+                        m.peak_rss_mb / base_rss,
+                    );
+                }
+            }
             _ => unreachable!("checked above"),
         }
     }
@@ -257,6 +280,7 @@ async fn measure(what: &str, base: &str, size: u64) -> anyhow::Result<Measuremen
         "idle" => idle(dir.path(), base, (size / 1_000_000) as usize, size % 1_000_000).await?,
         "storm" => storm(dir.path(), base, size as usize).await?,
         "many" => many(dir.path(), base, size as usize).await?,
+        "stream" => stream(dir.path(), base, size).await?,
         other => bail!("unknown measurement {other}"),
     };
     let (cpu, rss) = process_usage()?;
@@ -314,13 +338,24 @@ client_secret = "demo-app-secret"
 auth_url = "{base}/v25.0/dialog/oauth"
 token_url = "{base}/v25.0/oauth/access_token"
 api_base_url = "{base}"
+
+[[connections]]
+id = "{GOOGLE}"
+provider = "google"
+client_id = "adsync-demo-app"
+client_secret = "demo-app-secret"
+auth_url = "{base}/o/oauth2/v2/auth"
+token_url = "{base}/token"
+api_base_url = "{base}"
 "#
     );
     let path = dir.join("adsync.toml");
     std::fs::write(&path, config)?;
     let config = Config::load(&path, &Overrides::default())?;
     let app = App::build(config, Arc::new(SystemClock))?;
-    adsync::demo::connect_via_sandbox(&app, CONNECTION, "bench-user").await?;
+    for connection in [CONNECTION, GOOGLE] {
+        adsync::demo::connect_via_sandbox(&app, connection, "bench-user").await?;
+    }
     Ok(app)
 }
 
@@ -386,6 +421,44 @@ async fn throughput(dir: &Path, base: &str, rows: u64) -> anyhow::Result<Measure
     let wall = started.elapsed().as_secs_f64();
     if run.outcome != Outcome::Delivered {
         bail!("the throughput run failed: {:?}", run.error);
+    }
+    Ok(Measurement {
+        wall_secs: wall,
+        rows: run.rows,
+        ..Measurement::default()
+    })
+}
+
+/// One Google Ads report of `rows` ad rows (1,000 a day), arriving as one streamed
+/// `searchStream` response: memory must not follow its size.
+async fn stream(dir: &Path, base: &str, rows: u64) -> anyhow::Result<Measurement> {
+    // Ending yesterday: Google keeps daily segments for 37 months only.
+    let end = chrono::Utc::now().date_naive() - chrono::Days::new(1);
+    let start = end - chrono::Days::new((rows / ADS_PER_DAY).max(1) - 1);
+    let text = format!(
+        r#"connection = "{GOOGLE}"
+platform = "google_ads"
+accounts = ["1234567890"]
+level = "ad"
+fields = ["segments.date", "campaign.id", "campaign.name", "ad_group.id", "ad_group.name", "ad_group_ad.ad.id", "metrics.impressions", "metrics.clicks", "metrics.cost_micros", "metrics.cost"]
+date_range = {{ start = "{start}", end = "{end}" }}
+time_increment = "daily"
+
+[schedule]
+cron = "0 6 * * *"
+
+[output]
+kind = "csv"
+path = "reports/stream.csv"
+mode = "replace"
+"#
+    );
+    let app = app(dir, base, "", &[("stream".into(), text)]).await?;
+    let started = Instant::now();
+    let run = app.run_once("stream").await?;
+    let wall = started.elapsed().as_secs_f64();
+    if run.outcome != Outcome::Delivered {
+        bail!("the stream run failed: {:?}", run.error);
     }
     Ok(Measurement {
         wall_secs: wall,

@@ -105,6 +105,9 @@ struct RawConfig {
     /// Where reconnect emails go.
     #[serde(default)]
     email: RawEmail,
+    /// Google Sheets write quotas.
+    #[serde(default)]
+    sheets: RawSheets,
     /// The platform accounts queries read from.
     #[serde(default)]
     connections: Vec<RawConnection>,
@@ -152,6 +155,15 @@ struct RawEmail {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawSheets {
+    /// Write requests a minute per user (Google's default quota: 60).
+    writes_per_minute_per_user: Option<u32>,
+    /// Write requests a minute per Google Cloud project (Google's default quota: 300).
+    writes_per_minute_per_project: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawTokens {
     /// Flag a connection `expiring` this many days before its login ends for good.
     expiry_warning_days: Option<u32>,
@@ -184,8 +196,8 @@ struct RawConnection {
     id: String,
     /// Platform, e.g. `meta_ads`.
     provider: String,
-    /// OAuth client id (Meta: the app id).
-    client_id: String,
+    /// OAuth client id (Meta: the app id); service accounts have theirs in the key file.
+    client_id: Option<String>,
     /// OAuth client secret, inline.
     client_secret: Option<String>,
     /// Name of an environment variable holding the client secret.
@@ -203,6 +215,9 @@ struct RawConnection {
     developer_token: Option<String>,
     /// Name of an environment variable holding the Google Ads developer token.
     developer_token_env: Option<String>,
+    /// A Google service account's JSON key file (provider `google_service_account`),
+    /// relative to the config file.
+    key_file: Option<PathBuf>,
     /// OAuth scopes requested at consent.
     scopes: Option<Vec<String>>,
     /// People responsible for the connection (reconnect emails go to them).
@@ -239,8 +254,20 @@ pub struct Config {
     pub admin_token: Option<Secret>,
     /// Email delivery.
     pub email: EmailConfig,
+    /// Google Sheets write quotas adsync keeps to.
+    pub sheets: SheetsLimits,
     /// Connections by position in the file.
     pub connections: Vec<ConnectionConfig>,
+}
+
+/// Google Sheets write quotas: adsync spaces its writes to stay under them rather than
+/// collecting 429s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SheetsLimits {
+    /// Write requests a minute per user (one connection).
+    pub writes_per_minute_per_user: u32,
+    /// Write requests a minute per project (one OAuth client).
+    pub writes_per_minute_per_project: u32,
 }
 
 /// How reconnect emails leave.
@@ -340,6 +367,9 @@ pub struct ConnectionConfig {
     pub api_version: String,
     /// Google Ads `developer-token` header, when configured.
     pub developer_token: Option<Secret>,
+    /// The JSON key file of a Google service account (its tokens come from a signed JWT,
+    /// not from a person's consent).
+    pub key_file: Option<PathBuf>,
     /// Scopes requested at consent.
     pub scopes: Vec<String>,
     /// People responsible for the connection.
@@ -536,14 +566,55 @@ impl Config {
                     invalid(&field(&key), message.replace("{key}", name))
                 })
             };
-            let client_secret = secret(rc.client_secret, rc.client_secret_env, "client_secret")?.ok_or_else(|| {
-                invalid(
-                    &field("client_secret"),
-                    "missing: set client_secret or client_secret_env".into(),
-                )
-            })?;
+            let service_account = provider == Provider::GoogleServiceAccount;
+            let key_file = match (rc.key_file, service_account) {
+                (Some(file), true) => {
+                    let file = resolve(Some(file), "");
+                    if !file.is_file() {
+                        return Err(invalid(
+                            &field("key_file"),
+                            format!("{} is not a readable file", file.display()),
+                        ));
+                    }
+                    Some(file)
+                }
+                (None, true) => {
+                    return Err(invalid(
+                        &field("key_file"),
+                        "missing: a google_service_account connection needs the account's JSON key file".into(),
+                    ))
+                }
+                (Some(_), false) => {
+                    return Err(invalid(
+                        &field("key_file"),
+                        format!(
+                            "key_file is for google_service_account; provider {:?} logs in by consent",
+                            provider.as_str()
+                        ),
+                    ))
+                }
+                (None, false) => None,
+            };
+            let client_secret = secret(rc.client_secret, rc.client_secret_env, "client_secret")?;
+            let (client_id, client_secret) = match (rc.client_id, client_secret, service_account) {
+                (Some(id), Some(secret), false) => (id, secret),
+                (None, None, true) => (String::new(), Secret::new(String::new())),
+                (None, _, false) => return Err(invalid(&field("client_id"), "missing: the OAuth client id".into())),
+                (Some(_), None, false) => {
+                    return Err(invalid(
+                        &field("client_secret"),
+                        "missing: set client_secret or client_secret_env".into(),
+                    ))
+                }
+                (_, _, true) => {
+                    return Err(invalid(
+                        &field("client_id"),
+                        "a service account signs in with its key_file; remove client_id and client_secret".into(),
+                    ))
+                }
+            };
             let developer_token = secret(rc.developer_token, rc.developer_token_env, "developer_token")?;
-            if developer_token.is_some() && provider != Provider::Google {
+            if developer_token.is_some() && !matches!(provider, Provider::Google | Provider::GoogleServiceAccount) {
                 return Err(invalid(
                     &field("developer_token"),
                     format!(
@@ -564,18 +635,23 @@ impl Config {
                     .map(|url| parse_url(&url).map_err(|m| invalid(&field("api_base_url"), m)))
                     .transpose()?,
                 developer_token,
+                key_file,
                 api_version: rc.api_version.unwrap_or_else(|| endpoints.api_version.into()),
                 scopes: rc
                     .scopes
                     .unwrap_or_else(|| endpoints.scopes.iter().map(|s| s.to_string()).collect()),
                 id: rc.id,
                 provider,
-                client_id: rc.client_id,
+                client_id,
                 client_secret,
                 owners: rc.owners,
             });
         }
 
+        let sheets = SheetsLimits {
+            writes_per_minute_per_user: raw.sheets.writes_per_minute_per_user.unwrap_or(60).max(1),
+            writes_per_minute_per_project: raw.sheets.writes_per_minute_per_project.unwrap_or(300).max(1),
+        };
         Ok(Config {
             source: path.to_path_buf(),
             data_dir,
@@ -590,6 +666,7 @@ impl Config {
             link_ttl,
             admin_token,
             email,
+            sheets,
             connections,
         })
     }
@@ -692,6 +769,9 @@ fn inline_or_env(inline: Option<String>, env: Option<String>) -> Result<Option<S
     }
 }
 
+/// The Google Sheets scope (read and write every spreadsheet the login can reach).
+pub const SHEETS_SCOPE: &str = "https://www.googleapis.com/auth/spreadsheets";
+
 /// Real-platform endpoints of a provider, used unless a connection overrides them.
 struct ProviderDefaults {
     auth_url: &'static str,
@@ -719,7 +799,15 @@ fn provider_defaults(provider: Provider) -> ProviderDefaults {
                 "email",
                 crate::sources::google_ads::SCOPE,
                 crate::sources::ga4::SCOPE,
+                SHEETS_SCOPE,
             ],
+        },
+        // No consent page: the token URL comes from the key file unless overridden.
+        Provider::GoogleServiceAccount => ProviderDefaults {
+            auth_url: "https://accounts.google.com/o/oauth2/v2/auth",
+            token_url: "https://oauth2.googleapis.com/token",
+            api_version: "v26",
+            scopes: &[SHEETS_SCOPE],
         },
         Provider::LinkedinAds => ProviderDefaults {
             auth_url: "https://www.linkedin.com/oauth/v2/authorization",

@@ -41,6 +41,18 @@ pub const EXAMPLE_QUERIES: &[(&str, &str)] = &[
         "meta_adsets_by_age_90d.toml",
         include_str!("../queries/meta_adsets_by_age_90d.toml"),
     ),
+    (
+        "google_ads_campaigns_daily.toml",
+        include_str!("../queries/google_ads_campaigns_daily.toml"),
+    ),
+    (
+        "ga4_channels_daily.toml",
+        include_str!("../queries/ga4_channels_daily.toml"),
+    ),
+    (
+        "linkedin_campaign_groups_daily.toml",
+        include_str!("../queries/linkedin_campaign_groups_daily.toml"),
+    ),
 ];
 
 /// The sandbox user the demo connects as.

@@ -497,7 +497,8 @@ fn validate(name: &str, file: &Path, text: &str, ctx: &ValidationContext) -> Res
         .map(|fields| fields.get_ref().iter().map(|f| f.get_ref().clone()).collect());
     let fields = match (&gaql, raw.fields) {
         (Some(gaql), None) => {
-            let selected = crate::sources::google_ads::gaql::select_list(gaql.get_ref());
+            let raw = crate::sources::google_ads::gaql::check_raw(gaql.get_ref());
+            let selected = raw.and_then(|()| crate::sources::google_ads::gaql::select_list(gaql.get_ref()));
             let selected = selected.map_err(|m| c.at(&gaql.span(), format!("gaql: {m}"))).ok();
             field_names.clone_from(&selected);
             selected
@@ -1161,6 +1162,11 @@ path = "g.csv"
         let path = f.write("raw.toml", &raw);
         let query = load_file(&path, &f.ctx).expect("valid raw gaql query");
         assert_eq!(query.fields, ["segments.date", "campaign.name"]);
+        let got = f.problem(&raw.replace("'ENABLED'", "'ENABLED' AND segments.date DURING LAST_7_DAYS"));
+        assert_eq!(
+            got,
+            "4:8: gaql: the WHERE clause has a segments.date condition; remove it, adsync adds each run's dates"
+        );
         let got = f.problem(&raw.replace("accounts =", "level = \"ad\"\naccounts ="));
         assert_eq!(
             got,

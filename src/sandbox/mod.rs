@@ -14,6 +14,8 @@
 //!   (`ga4`);
 //! - LinkedIn's `/rest/adAnalytics` (plain and tunneled) and `/rest/adAccountUsers`
 //!   (`linkedin`);
+//! - the Google Sheets API v4 (`spreadsheets.get`, `batchUpdate`, `values.*`) and Google
+//!   service accounts' JWT-bearer grant at `/token` (`sheets`);
 //! - a control API under `/_sandbox/` for tests and scripts (`control`).
 //!
 //! Report data is a pure function of account, date and entity ([`data`] and each platform's
@@ -32,6 +34,7 @@ pub mod oauth_google;
 pub mod oauth_linkedin;
 mod params;
 mod settings;
+pub mod sheets;
 mod state;
 pub mod tokens;
 
@@ -121,6 +124,7 @@ pub fn router(sandbox: Sandbox) -> Router {
         .merge(google_ads::routes())
         .merge(ga4::routes())
         .merge(linkedin::routes())
+        .merge(sheets::routes())
         .route_layer(middleware::from_fn_with_state(sandbox.clone(), api_usage));
     let platform = Router::new()
         .route("/{version}/dialog/oauth", get(oauth::authorize).post(oauth::decide))
@@ -153,7 +157,8 @@ pub fn router(sandbox: Sandbox) -> Router {
             post(control::push_hold).delete(control::release_holds),
         )
         .route("/_sandbox/stats", get(control::stats))
-        .route("/_sandbox/clock/advance", post(control::advance_clock));
+        .route("/_sandbox/clock/advance", post(control::advance_clock))
+        .merge(sheets::control_routes());
     platform.merge(control).with_state(sandbox)
 }
 
@@ -191,10 +196,11 @@ async fn inject_faults(State(sandbox): State<Sandbox>, request: Request, next: N
     Counters::bump(&sandbox.counters().faults_injected, 1);
     // Each platform answers a fault in its own error shape; Meta's Graph shape is the rest.
     type Shape = (fn(&str) -> bool, fn(&Fault) -> Option<Response>);
-    const SHAPES: [Shape; 5] = [
+    const SHAPES: [Shape; 6] = [
         (google_ads::serves, google_ads::fault_response),
         (ga4::serves, ga4::fault_response),
         (linkedin::serves, linkedin::fault_response),
+        (sheets::serves, sheets::fault_response),
         (oauth_google::serves, oauth_google::fault_response),
         (oauth_linkedin::serves, oauth_linkedin::fault_response),
     ];

@@ -20,6 +20,7 @@ use super::error::OAuthError;
 use super::faults::Fault;
 use super::oauth::{self, ClientCredentials, ClientRefusal, ConsentDialect, GrantKind};
 use super::params::{bearer, Params};
+use super::sheets;
 use super::state::{Counters, Sandbox, World};
 use super::tokens::{CodeRequest, GrantError, GrantRefusal, Issuer, Renewal, TokenPolicy};
 
@@ -143,9 +144,14 @@ async fn decide(State(sandbox): State<Sandbox>, body: Bytes) -> Response {
     oauth::decide_as(&GOOGLE, &sandbox, &body)
 }
 
-/// `POST /token` (form): the `authorization_code` and `refresh_token` grants.
+/// `POST /token` (form): the `authorization_code` and `refresh_token` grants, and service
+/// accounts' JWT-bearer grant.
 async fn token(State(sandbox): State<Sandbox>, headers: HeaderMap, body: Bytes) -> Response {
     let params = Params::parse(None, &body);
+    // Service accounts authenticate with a signed assertion instead of a client secret.
+    if params.get("grant_type") == Some(sheets::service_account::GRANT_TYPE) {
+        return sheets::service_account::token_answer(&sandbox, &params);
+    }
     oauth::token_answer(&sandbox, grant(&sandbox, &params, &headers))
 }
 

@@ -56,6 +56,8 @@ pub struct SandboxSettings {
     pub ga4: super::ga4::Settings,
     /// The LinkedIn Ads world.
     pub linkedin: super::linkedin::Settings,
+    /// The Google Sheets world and Google service accounts.
+    pub sheets: super::sheets::Settings,
 }
 
 impl Default for SandboxSettings {
@@ -84,6 +86,7 @@ impl Default for SandboxSettings {
             google_ads: Default::default(),
             ga4: Default::default(),
             linkedin: Default::default(),
+            sheets: Default::default(),
         }
     }
 }

@@ -79,6 +79,8 @@ pub(super) struct World {
     pub denied: HashMap<String, BTreeSet<u64>>,
     /// Seconds added to the wall clock (`POST /_sandbox/clock/advance`).
     clock_offset_secs: i64,
+    /// Spreadsheets, their quotas and planned write failures.
+    pub sheets: super::sheets::Store,
 }
 
 impl World {
@@ -166,6 +168,7 @@ impl Sandbox {
                     next_run: 0,
                     denied: HashMap::new(),
                     clock_offset_secs: 0,
+                    sheets: Default::default(),
                 }),
                 counters: Counters::default(),
                 release: tokio::sync::watch::Sender::new(0),

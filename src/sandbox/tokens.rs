@@ -615,6 +615,33 @@ impl TokenBook {
         })
     }
 
+    /// An access token with no refresh token and no consent behind it: Google's JWT-bearer
+    /// grant, where a service account's signed assertion stands in for the approval.
+    pub fn issue_access(
+        &mut self,
+        user: &str,
+        client_id: &str,
+        scopes: &[String],
+        policy: &TokenPolicy,
+        now: i64,
+    ) -> Issued {
+        let holder = Holder {
+            user,
+            client_id,
+            scopes,
+            family: self.next_family,
+        };
+        self.next_family += 1;
+        let (access_token, expires_in) = self.new_access(&holder, policy, now);
+        Issued {
+            access_token,
+            expires_in,
+            refresh_token: None,
+            refresh_token_expires_in: None,
+            scopes: scopes.to_vec(),
+        }
+    }
+
     /// Who holds `token`, or why it is refused.
     pub fn check_access(&self, token: Option<&str>, now: i64) -> Result<Grantee, AccessDenied> {
         let token = token.ok_or(AccessDenied::Missing)?;

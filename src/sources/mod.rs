@@ -229,11 +229,19 @@ pub enum Provider {
     Google,
     /// LinkedIn OAuth 2.0, for LinkedIn Ads.
     LinkedinAds,
+    /// A Google service account: tokens from a JWT signed with its key (RFC 7523), no person
+    /// involved; writes Google Sheets shared with it, and reads GA4 properties it was added to.
+    GoogleServiceAccount,
 }
 
 impl Provider {
     /// Every provider, in the order config errors list them.
-    pub const ALL: [Provider; 3] = [Provider::MetaAds, Provider::Google, Provider::LinkedinAds];
+    pub const ALL: [Provider; 4] = [
+        Provider::MetaAds,
+        Provider::Google,
+        Provider::LinkedinAds,
+        Provider::GoogleServiceAccount,
+    ];
 
     /// The name used in config files.
     pub fn as_str(self) -> &'static str {
@@ -241,6 +249,7 @@ impl Provider {
             Provider::MetaAds => "meta_ads",
             Provider::Google => "google",
             Provider::LinkedinAds => "linkedin_ads",
+            Provider::GoogleServiceAccount => "google_service_account",
         }
     }
 
@@ -255,6 +264,7 @@ impl Provider {
             Provider::MetaAds => &[Platform::MetaAds],
             Provider::Google => &[Platform::GoogleAds, Platform::Ga4],
             Provider::LinkedinAds => &[Platform::LinkedinAds],
+            Provider::GoogleServiceAccount => &[Platform::Ga4],
         }
     }
 }

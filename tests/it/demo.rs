@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use adsync::clock::ManualClock;
 use adsync::demo::{DemoOptions, EXAMPLE_QUERIES};
-use adsync::sandbox::data::Shape;
+use adsync::sandbox::SandboxSettings;
 use adsync::store::Outcome;
 use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{at, expected_rows, parse_csv};
+use crate::helpers::{at, parse_csv};
 
 #[tokio::test]
 async fn demo_once_writes_every_example_report_exactly() {
@@ -21,6 +21,8 @@ async fn demo_once_writes_every_example_report_exactly() {
         listen: "127.0.0.1:0".parse().unwrap(),
         clock: Arc::new(ManualClock::new(at("2026-11-22T09:00:00Z"))),
     };
+    // The sandbox keeps its own (wall) clock.
+    let sandbox_today = chrono::Utc::now().date_naive();
     let records = adsync::demo::run(options, CancellationToken::new()).await.unwrap();
     assert_eq!(records.len(), EXAMPLE_QUERIES.len());
 
@@ -50,7 +52,7 @@ async fn demo_once_writes_every_example_report_exactly() {
         let rows = parse_csv(&std::fs::read_to_string(&path).unwrap());
         assert_eq!(
             rows,
-            expected_rows(query, record.window, Shape::new(3, 2, 2)),
+            crate::expected::report(query, record.window, &SandboxSettings::default(), sandbox_today),
             "{}",
             record.query
         );

@@ -6,6 +6,7 @@ mod check;
 mod crash;
 mod delivery;
 mod demo;
+mod expected;
 mod helpers;
 mod mail;
 mod oauth_providers;

@@ -5,7 +5,7 @@
 use adsync::app::App;
 use adsync::clock::Clock;
 use adsync::rows::DateWindow;
-use adsync::sandbox::{ga4, google_ads, linkedin, SandboxSettings};
+use adsync::sandbox::linkedin;
 use adsync::store::Outcome;
 use chrono::{Duration, NaiveDate};
 use reqwest::Method;
@@ -77,64 +77,12 @@ const ADS_FIELDS: [&str; 7] = [
     "metrics.cost",
 ];
 
-/// What the sandbox's Google Ads data function gives for the Ads query, as CSV cells.
-fn expected_ads_rows(
-    settings: &SandboxSettings,
-    customers: &[u64],
-    window: DateWindow,
-    today: NaiveDate,
-) -> Vec<Vec<String>> {
-    let gaql = format!(
-        "SELECT segments.date, campaign.id, campaign.name, metrics.impressions, metrics.clicks, \
-         metrics.cost_micros FROM campaign WHERE segments.date BETWEEN '{}' AND '{}'",
-        window.start, window.end
-    );
-    let mut rows = vec![ADS_FIELDS.iter().map(|f| f.to_string()).collect::<Vec<_>>()];
-    for customer in customers {
-        for mut row in google_ads::expected_rows(settings, *customer, &gaql, today).unwrap() {
-            // `metrics.cost` is the micros as currency, exactly.
-            let cost = adsync::sources::google_ads::fields::cost_from_micros(&row[5]).unwrap_or_default();
-            row.push(cost);
-            rows.push(row);
-        }
-    }
-    rows
-}
-
-/// What the sandbox's GA4 data function gives for the GA4 query, as CSV cells (dates ISO).
-fn expected_ga4_rows(
-    settings: &SandboxSettings,
-    properties: &[u64],
-    window: DateWindow,
-    today: NaiveDate,
-) -> Vec<Vec<String>> {
-    let request: ga4::request::RunReportRequest = serde_json::from_value(json!({
-        "dateRanges": [{"startDate": window.start.to_string(), "endDate": window.end.to_string()}],
-        "dimensions": [{"name": "date"}, {"name": "sessionDefaultChannelGroup"}],
-        "metrics": [{"name": "sessions"}, {"name": "activeUsers"}],
-        "orderBys": [
-            {"dimension": {"dimensionName": "date"}, "desc": false},
-            {"dimension": {"dimensionName": "sessionDefaultChannelGroup"}, "desc": false},
-        ],
-        "limit": "250000",
-    }))
-    .unwrap();
-    let mut rows = vec![vec![
-        "date".to_string(),
-        "sessionDefaultChannelGroup".to_string(),
-        "sessions".to_string(),
-        "activeUsers".to_string(),
-    ]];
-    for property in properties {
-        let report = ga4::report::Report::new(*property, &request, &settings.ga4.dimension_values, today).unwrap();
-        for row in report.rows {
-            let day = NaiveDate::parse_from_str(&row.dimension_values[0], "%Y%m%d").unwrap();
-            let mut cells = vec![day.to_string(), row.dimension_values[1].clone()];
-            cells.extend(row.metric_values);
-            rows.push(cells);
-        }
-    }
-    rows
+/// The exact output `name`'s query over `dates` must have.
+fn expected(test: &TestApp, app: &App, name: &str, dates: (&str, &str)) -> Vec<Vec<String>> {
+    let query = app.queries().iter().find(|q| q.name == name).unwrap();
+    let window = DateWindow::new(d(dates.0), d(dates.1));
+    let today = chrono::Utc::now().date_naive();
+    crate::expected::report(query, window, &test.sandbox.sandbox().settings(), today)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -186,13 +134,18 @@ async fn one_google_login_serves_google_ads_and_ga4_refreshed_once() {
         "both platforms share one refreshed token"
     );
 
-    let settings = test.sandbox.sandbox().settings();
-    let today = chrono::Utc::now().date_naive();
+    // The GAQL the query file turns into, as Google documents it.
+    let ads_query = app.queries().iter().find(|q| q.name == "ads").unwrap();
     let window = DateWindow::new(d(dates.0), d(dates.1));
-    let expected_ads = expected_ads_rows(&settings, &[1234567890, 2345678901], window, today);
+    assert_eq!(
+        adsync::sources::google_ads::gaql::build(ads_query, window).unwrap(),
+        "SELECT segments.date, campaign.id, campaign.name, metrics.impressions, metrics.clicks, \
+         metrics.cost_micros FROM campaign WHERE segments.date BETWEEN '2026-03-01' AND '2026-03-07'"
+    );
+    let expected_ads = expected(&test, &app, "ads", dates);
     assert!(expected_ads.len() > 2 * 7 + 1, "several batches per customer");
     assert_eq!(written(&test, "google_ads"), expected_ads);
-    let expected_ga4 = expected_ga4_rows(&settings, &[123456789, 234567890], window, today);
+    let expected_ga4 = expected(&test, &app, "ga4", dates);
     assert!(expected_ga4.len() > 2 * 20 + 1, "several pages per property");
     assert_eq!(written(&test, "ga4"), expected_ga4);
 }
@@ -247,14 +200,11 @@ async fn a_platform_the_login_was_not_granted_pauses_its_query_as_missing_scope(
     assert_eq!(run.outcome, Outcome::Delivered, "{:?}", run.error);
 }
 
-const LINKEDIN_METRICS: [&str; 3] = ["impressions", "clicks", "costInLocalCurrency"];
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_linkedin_report_over_several_accounts_and_months_equals_the_sandbox_data() {
     let test = TestApp::with_providers(START, "").await;
     let dates = ("2026-01-20", "2026-02-25");
-    let mut fields = vec!["date", "pivot_value"];
-    fields.extend(LINKEDIN_METRICS);
+    let fields = ["date", "pivot_value", "impressions", "clicks", "costInLocalCurrency"];
     test.write_query(
         "linkedin",
         &query(
@@ -270,32 +220,7 @@ async fn a_linkedin_report_over_several_accounts_and_months_equals_the_sandbox_d
     let run = app.run_once("linkedin").await.unwrap();
     assert_eq!(run.outcome, Outcome::Delivered, "{:?}", run.error);
 
-    let shape = test.sandbox.sandbox().settings().linkedin.shape();
-    let mut expected = vec![fields.iter().map(|f| f.to_string()).collect::<Vec<_>>()];
-    for account in [511009658, 511009659] {
-        // Daily reports are read a month at a time.
-        for slice in [
-            DateWindow::new(d("2026-01-20"), d("2026-02-19")),
-            DateWindow::new(d("2026-02-20"), d("2026-02-25")),
-        ] {
-            let elements = linkedin::data::analytics(
-                shape,
-                &linkedin::data::AnalyticsQuery {
-                    account,
-                    pivot: linkedin::data::Pivot::CampaignGroup,
-                    daily: true,
-                    window: slice,
-                    facets: Vec::new(),
-                    metrics: LINKEDIN_METRICS.iter().map(|m| m.to_string()).collect(),
-                },
-            );
-            expected.extend(
-                elements
-                    .iter()
-                    .map(|element| fields.iter().map(|column| element.cell(column)).collect::<Vec<_>>()),
-            );
-        }
-    }
+    let expected = expected(&test, &app, "linkedin", dates);
     assert!(expected.len() > 40, "a report of some size: {}", expected.len());
     assert_eq!(written(&test, "linkedin_ads"), expected);
 
