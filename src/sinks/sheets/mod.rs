@@ -57,7 +57,7 @@ use url::Url;
 
 use self::a1::Cell;
 use self::plan::{row_data, SheetInfo, Target, WritePlan};
-use self::values::{cell_data, iso_date, read_back, typed, CellValue, ColumnKind};
+use self::values::{cell_data, iso_date, read_back, read_date, typed, CellValue, ColumnKind};
 use crate::query::WriteMode;
 use crate::rows::{DateWindow, RowBatch};
 use crate::sinks::{DeliveryReport, SinkError};
@@ -208,6 +208,7 @@ impl SheetsSink {
         let header = row_data(self.columns.iter().map(|c| cell_data(&CellValue::Text(c))));
         delivery.push(header).await?;
         if let Some((date_column, window)) = upsert {
+            delivery.kinds[date_column] = ColumnKind::RowDate;
             let after = delivery.keep_old_rows(old_rows, date_column, window).await?;
             delivery.upsert = Some(Upsert {
                 date_column,
@@ -468,7 +469,7 @@ impl SheetsDelivery {
             if row.iter().all(|v| v.is_null() || v.as_str() == Some("")) {
                 continue;
             }
-            let day = row.get(date_column).and_then(Value::as_str).and_then(iso_date);
+            let day = row.get(date_column).and_then(read_date);
             if day.is_some_and(|day| window.contains(day)) {
                 continue;
             }
@@ -489,5 +490,7 @@ impl SheetsDelivery {
     }
 }
 
+#[cfg(test)]
+mod against_sandbox;
 #[cfg(test)]
 mod tests;

@@ -48,6 +48,9 @@ pub enum ColumnKind {
     Id,
     /// Anything else: typed per cell.
     Value,
+    /// The row-date column of an append: typed per cell, and a whole number read back from
+    /// it is a date serial (a tab whose date format was lost still upserts by date).
+    RowDate,
 }
 
 impl ColumnKind {
@@ -138,6 +141,24 @@ pub fn iso_date(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
 }
 
+/// The day of a whole-number date serial within years 1900..=9999.
+pub fn serial_date(serial: f64) -> Option<NaiveDate> {
+    if serial.fract() != 0.0 || !(1.0..=2_958_465.0).contains(&serial) {
+        return None;
+    }
+    let epoch = NaiveDate::from_ymd_opt(1899, 12, 30).expect("valid date");
+    epoch.checked_add_days(chrono::Days::new(serial as u64))
+}
+
+/// A row date read back: the `yyyy-mm-dd` text of a formatted date, or a date serial.
+pub fn read_date(value: &Value) -> Option<NaiveDate> {
+    match value {
+        Value::String(text) => iso_date(text),
+        Value::Number(number) => serial_date(number.as_f64()?),
+        _ => None,
+    }
+}
+
 /// Sheets' serial day number of `day`: days since 1899-12-30.
 pub fn date_serial(day: NaiveDate) -> i64 {
     let epoch = NaiveDate::from_ymd_opt(1899, 12, 30).expect("valid date");
@@ -151,9 +172,12 @@ pub fn date_serial(day: NaiveDate) -> i64 {
 pub fn read_back(value: &Value, kind: ColumnKind, input: ValueInput) -> Value {
     let text = match value {
         Value::Number(number) => {
-            return match number.as_f64() {
-                Some(number) => cell_data(&CellValue::Number(number)),
-                None => cell_data(&CellValue::Text(&number.to_string())),
+            return match (number.as_f64(), kind) {
+                (Some(number), ColumnKind::RowDate) if serial_date(number).is_some() => {
+                    cell_data(&CellValue::Date(number as i64))
+                }
+                (Some(number), _) => cell_data(&CellValue::Number(number)),
+                (None, _) => cell_data(&CellValue::Text(&number.to_string())),
             }
         }
         Value::Null => return cell_data(&CellValue::Empty),
@@ -285,6 +309,18 @@ mod tests {
             cell_data(&CellValue::Date(45717))
         );
         assert_eq!(read_back(&json!(null), value, USER), json!({}));
+        assert_eq!(
+            read_back(&json!(45717), ColumnKind::RowDate, USER),
+            cell_data(&CellValue::Date(45717))
+        );
+        assert_eq!(
+            read_back(&json!(1.5), ColumnKind::RowDate, USER),
+            json!({"userEnteredValue": {"numberValue": 1.5}})
+        );
+        assert_eq!(read_date(&json!(45717)), iso_date("2025-03-01"));
+        assert_eq!(read_date(&json!("2025-03-01")), iso_date("2025-03-01"));
+        assert_eq!(read_date(&json!("Total")), None);
+        assert_eq!(read_date(&json!(-3)), None);
         assert_eq!(
             read_back(&json!(true), value, ValueInput::Raw),
             json!({"userEnteredValue": {"stringValue": "TRUE"}})
