@@ -12,7 +12,8 @@
 //!   columns). The tab keeps its `sheetId`, so charts, filters and other tabs' formulas that
 //!   point at it keep working, and cells above or left of the start cell are untouched.
 //! - **Large results** stream to a hidden staging tab (`<tab> (adsync staging)`) in chunks,
-//!   each under 2 MB, so memory stays bounded by one chunk. The last chunk's request also
+//!   each under 2 MB (only a single row larger than that is sent alone, over it), so memory
+//!   stays bounded by one chunk. The last chunk's request also
 //!   unhides the staging tab, deletes the old tab and gives the staging tab its title and
 //!   position. Readers see the old tab until that request, then the complete new one. The
 //!   price: the tab gets a new `sheetId`, so references to the old tab (charts, other tabs'
@@ -37,7 +38,8 @@
 //! # Quotas and concurrency
 //!
 //! Before every write request a permit is taken from [`SheetsQuota`] (per user and per
-//! project per minute). One delivery per spreadsheet at a time across the daemon: the
+//! project per minute). Reads have a quota of their own and a delivery makes at most two
+//! (`spreadsheets.get`, and `values.get` for an append), so they take no permit. One delivery per spreadsheet at a time across the daemon: the
 //! spreadsheet's lock is held from [`SheetsSink::begin`] until commit or abort, so the cell
 //! count checked and the rows read stay true. Every request goes through
 //! [`ApiClient::fetch`] with the shared Google error table: a 429 backs off, a 401 refreshes

@@ -688,3 +688,13 @@ async fn the_cell_limit_fails_before_any_write() {
     assert!(error.to_string().contains("book-1"));
     assert!(h.book.lock().unwrap().updates.is_empty());
 }
+
+/// Compiles only if a run can hold a delivery across `tokio::spawn`.
+#[allow(dead_code)]
+fn delivery_futures_are_send(sink: &SheetsSink, mut delivery: SheetsDelivery, other: SheetsDelivery, batch: &RowBatch) {
+    fn send<T: Send>(_: T) {}
+    send(sink.begin(window(1, 1)));
+    send(delivery.write_batch(batch));
+    send(delivery.commit());
+    send(other.abort());
+}
