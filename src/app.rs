@@ -89,6 +89,7 @@ impl App {
                     auth: auth.clone(),
                     query_locks: Default::default(),
                     notifier,
+                    sheets: crate::run::SheetsWriters::new(&config, api.clone()),
                 },
                 auth,
                 queries,
@@ -278,11 +279,13 @@ async fn backfill_connected(app: App) {
         .queries()
         .iter()
         .filter(|q| {
-            store
-                .connection(&q.connection)
-                .ok()
-                .flatten()
-                .is_some_and(|c| c.status == ConnectionStatus::Connected)
+            q.connections().all(|connection| {
+                store
+                    .connection(connection)
+                    .ok()
+                    .flatten()
+                    .is_some_and(|c| c.status == ConnectionStatus::Connected)
+            })
         })
         .cloned()
         .collect();

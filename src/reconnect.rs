@@ -77,13 +77,28 @@ pub async fn complete(
         missing: Vec::new(),
     };
     let store = app.store();
-    for query in app.queries().iter().filter(|q| q.connection == connection) {
+    for query in app.queries().iter().filter(|q| q.uses(connection)) {
         let mut state = store.query_state(&query.name)?.unwrap_or_default();
-        let Some(reached) = reachable.get(&query.platform) else {
-            state.paused = Some(missing_scope(query, &name, now));
-            report
-                .missing
-                .push((query.name.clone(), vec![query.platform.scope().to_string()]));
+        let ungranted = crate::run::needed_scopes(query)
+            .find(|(needs, scope)| *needs == connection && !granted.iter().any(|s| s == scope));
+        if let Some((_, scope)) = ungranted {
+            state.paused = Some(missing_scope(query, connection, scope, &name, now));
+            report.missing.push((query.name.clone(), vec![scope.to_string()]));
+            store.put_query_state(&query.name, &state)?;
+            continue;
+        }
+        // Writing its output is all this connection does for the query: its accounts are
+        // the other connection's business.
+        let Some(reached) = reachable
+            .get(&query.platform)
+            .filter(|_| query.connection == connection)
+        else {
+            if state.paused.as_ref().is_some_and(|p| p.reason == "missing_scope") {
+                state.paused = None;
+            }
+            if state.paused.is_none() {
+                report.resumed.push(query.name.clone());
+            }
             store.put_query_state(&query.name, &state)?;
             continue;
         };
@@ -117,12 +132,7 @@ pub async fn complete(
     let app = app.clone();
     let connection = connection.to_string();
     tokio::spawn(async move {
-        let queries: Vec<_> = app
-            .queries()
-            .iter()
-            .filter(|q| q.connection == connection)
-            .cloned()
-            .collect();
+        let queries: Vec<_> = app.queries().iter().filter(|q| q.uses(&connection)).cloned().collect();
         if let Err(e) = crate::backfill::backfill(app.run_context(), &queries).await {
             tracing::error!(connection = %connection, "Backfill after reconnect failed: {e}");
         }
@@ -167,14 +177,12 @@ pub async fn settle_new_token(app: &App, connection: &str) -> Result<Identity, R
     Ok(identity)
 }
 
-/// The pause of a query whose platform the login was not granted.
-pub fn missing_scope(query: &Query, who: &str, now: DateTime<Utc>) -> QueryPause {
+/// The pause of a query that needs `scope` on `connection`, which its login was not granted.
+pub fn missing_scope(query: &Query, connection: &str, scope: &str, who: &str, now: DateTime<Utc>) -> QueryPause {
     QueryPause {
         reason: "missing_scope".to_string(),
         detail: format!(
-            "{who} did not grant {} (scope {}), which {} needs; reconnect and allow it",
-            query.platform.as_str(),
-            query.platform.scope(),
+            "{who} did not grant {connection} the scope {scope}, which {} needs; reconnect and allow it",
             query.name
         ),
         since: now,

@@ -14,12 +14,15 @@ use tokio::sync::mpsc;
 
 use crate::auth::{Auth, AuthError};
 use crate::clock::SharedClock;
+use crate::config::Config;
 use crate::keyed::Keyed;
 use crate::notify::Notifier;
 use crate::query::{Output, Query, WriteMode};
 use crate::rows::{DateWindow, RowBatch};
 use crate::sinks::csv::{CsvDelivery, CsvSink, DeliveryReport};
+use crate::sinks::sheets::{self, SheetsQuota, SheetsSink, SheetsTarget};
 use crate::sinks::SinkError;
+use crate::sources::http::ApiClient;
 use crate::sources::http::FetchError;
 use crate::sources::{Platform, Source};
 use crate::store::{BrokenQuery, Gap, GapState, Outcome, RunRecord, Store, StoreError};
@@ -81,28 +84,43 @@ pub struct RunContext {
     pub query_locks: QueryLocks,
     /// Tells people when a connection needs them.
     pub notifier: Notifier,
+    /// Writes Google Sheets outputs.
+    pub sheets: SheetsWriters,
 }
 
 /// Serializes runs of the same query, whoever starts them (scheduler, CLI, web).
 pub type QueryLocks = Keyed<tokio::sync::Mutex<()>>;
 
 impl RunError {
+    /// The platform failure behind this error, whether the source's or (for a Sheets
+    /// output) the sink's: both go through the same token and retry machinery.
+    pub fn fetch_error(&self) -> Option<&FetchError> {
+        match self {
+            RunError::Fetch(e) | RunError::Sink(SinkError::Sheets { source: e, .. }) => Some(e),
+            _ => None,
+        }
+    }
+
     /// The gap reason this failure gives a scheduled fire, and the message to keep with it.
     pub fn gap_reason(&self) -> (String, Option<String>) {
         let message = Some(self.to_string());
-        let reason = match self {
-            RunError::Fetch(FetchError::Auth(AuthError::NeedsReconnect { reason, detail, .. })) => {
+        let reason = match self.fetch_error() {
+            Some(FetchError::Auth(AuthError::NeedsReconnect { reason, detail, .. })) => {
                 return (reason.clone(), detail.clone().or(message))
             }
-            RunError::Fetch(FetchError::Auth(AuthError::NotConnected(_))) => "not_connected",
-            RunError::Fetch(FetchError::Auth(_)) => "token_endpoint_failed",
-            RunError::Fetch(FetchError::RetriesExhausted { .. } | FetchError::Protocol(_)) => "platform_error",
-            RunError::Fetch(FetchError::QuotaExhausted { .. }) => "quota_exhausted",
-            RunError::Fetch(FetchError::Permission(_)) => "permission_denied",
-            RunError::Fetch(FetchError::BadQuery(_)) | RunError::Broken(_) => "bad_query",
-            RunError::Sink(_) | RunError::Writer(_) => "output_failed",
-            RunError::UnknownConnection(_) => "unknown_connection",
-            RunError::QueryPaused { reason, detail } => return (reason.clone(), Some(detail.clone())),
+            Some(FetchError::Auth(AuthError::NotConnected(_))) => "not_connected",
+            Some(FetchError::Auth(_)) => "token_endpoint_failed",
+            Some(FetchError::RetriesExhausted { .. } | FetchError::Protocol(_)) => "platform_error",
+            Some(FetchError::QuotaExhausted { .. }) => "quota_exhausted",
+            Some(FetchError::Permission(_)) => "permission_denied",
+            Some(FetchError::BadQuery(_)) => "bad_query",
+            None => match self {
+                RunError::QueryPaused { reason, detail } => return (reason.clone(), Some(detail.clone())),
+                RunError::Broken(_) => "bad_query",
+                RunError::UnknownConnection(_) => "unknown_connection",
+                RunError::Fetch(_) => "platform_error",
+                RunError::Sink(_) | RunError::Writer(_) => "output_failed",
+            },
         };
         (reason.to_string(), message)
     }
@@ -127,9 +145,12 @@ pub async fn run_window(
     let started = ctx.clock.now();
     // A paused connection or a broken query is not sent to the platform at all: the fire
     // becomes a gap, nothing else.
-    let blocked = match ctx.auth.ensure_usable(&query.connection) {
-        Err(e) => Some(RunError::Fetch(FetchError::Auth(e))),
-        Ok(()) => held_back(&ctx.store, query).or_else(|| scope_missing(ctx, query)),
+    let unusable = query
+        .connections()
+        .find_map(|connection| ctx.auth.ensure_usable(connection).err());
+    let blocked = match unusable {
+        Some(e) => Some(RunError::Fetch(FetchError::Auth(e))),
+        None => held_back(&ctx.store, query).or_else(|| scope_missing(ctx, query)),
     };
     let was_paused = blocked.is_some();
     let result = match blocked {
@@ -170,11 +191,13 @@ pub async fn run_window(
             window
         ),
     }
-    let newly_paused = !was_paused
-        && matches!(
-            &result,
-            Err(RunError::Fetch(FetchError::Auth(AuthError::NeedsReconnect { .. })))
-        );
+    let newly_paused = match &result {
+        Err(e) if !was_paused => e.fetch_error().and_then(|e| match e {
+            FetchError::Auth(AuthError::NeedsReconnect { connection, .. }) => Some(connection.clone()),
+            _ => None,
+        }),
+        _ => None,
+    };
     let gap_reason = match (&result, trigger) {
         (Err(e), Trigger::Scheduled) => Some(e.gap_reason()),
         _ => None,
@@ -197,9 +220,9 @@ pub async fn run_window(
     if let Err(e) = remember(ctx, query, &record, trigger, gap_reason, rejected_query).await {
         tracing::error!(query = %query.name, "Could not record the run in the store: {e}");
     }
-    if newly_paused {
-        if let Err(e) = ctx.notifier.check_connection(&query.connection).await {
-            tracing::error!(connection = %query.connection, "Could not tell anyone the connection needs reconnecting: {e}");
+    if let Some(connection) = newly_paused {
+        if let Err(e) = ctx.notifier.check_connection(&connection).await {
+            tracing::error!(connection = %connection, "Could not tell anyone the connection needs reconnecting: {e}");
         }
     }
     record
@@ -211,7 +234,25 @@ async fn deliver(ctx: &RunContext, query: &Query, window: DateWindow) -> Result<
         .sources
         .get(&(query.connection.clone(), query.platform))
         .ok_or_else(|| RunError::UnknownConnection(query.connection.clone()))?;
-    let sink = sink_for(query);
+    match &query.output {
+        Output::Csv { path, mode } => {
+            let sink = CsvSink::new(path.clone(), *mode, query.columns(), date_column(query));
+            deliver_csv(source, query, window, sink).await
+        }
+        Output::GoogleSheets(target) => {
+            let sink = ctx.sheets.sink(target, query)?;
+            deliver_sheets(source, query, window, sink).await
+        }
+    }
+}
+
+/// Rows to a CSV file written on a blocking thread, renamed into place on success.
+async fn deliver_csv(
+    source: &Source,
+    query: &Query,
+    window: DateWindow,
+    sink: CsvSink,
+) -> Result<DeliveryReport, RunError> {
     let (tx, rx) = mpsc::channel::<RowBatch>(PAGES_IN_FLIGHT);
     let writer = tokio::task::spawn_blocking(move || write_all(&sink, window, rx));
     let fetched = source.fetch(query, window, &tx).await;
@@ -226,6 +267,41 @@ async fn deliver(ctx: &RunContext, query: &Query, window: DateWindow) -> Result<
         .map_err(RunError::from)
 }
 
+/// Rows to a Sheets tab as they come; made visible by one all-or-nothing request on success,
+/// the staging left behind removed on failure.
+async fn deliver_sheets(
+    source: &Source,
+    query: &Query,
+    window: DateWindow,
+    sink: SheetsSink,
+) -> Result<DeliveryReport, RunError> {
+    let mut delivery = sink.begin(window).await?;
+    let (tx, mut rx) = mpsc::channel::<RowBatch>(PAGES_IN_FLIGHT);
+    let fetch = async move {
+        // `tx` moves in, so the writer sees the end of the rows when the source is done.
+        source.fetch(query, window, &tx).await
+    };
+    let write = async {
+        while let Some(batch) = rx.recv().await {
+            delivery.write_batch(&batch).await?;
+        }
+        Ok::<(), SinkError>(())
+        // `rx` is dropped here: a failed write stops the source.
+    };
+    let (fetched, written) = tokio::join!(fetch, write);
+    // A sink error is the root cause when both failed (the source stops when the sink does).
+    let outcome = written
+        .map_err(RunError::from)
+        .and_then(|()| fetched.map_err(RunError::from));
+    match outcome {
+        Ok(_) => Ok(delivery.commit().await?),
+        Err(e) => {
+            delivery.abort().await;
+            Err(e)
+        }
+    }
+}
+
 fn write_all(sink: &CsvSink, window: DateWindow, mut rx: mpsc::Receiver<RowBatch>) -> Result<CsvDelivery, SinkError> {
     let mut delivery = sink.begin(window)?;
     while let Some(batch) = rx.blocking_recv() {
@@ -234,14 +310,64 @@ fn write_all(sink: &CsvSink, window: DateWindow, mut rx: mpsc::Receiver<RowBatch
     Ok(delivery)
 }
 
-/// The sink a query's output names.
-pub fn sink_for(query: &Query) -> CsvSink {
-    let columns = query.columns();
-    let date_column = columns
+/// The position of the query's row-date column, which append mode upserts by.
+fn date_column(query: &Query) -> Option<usize> {
+    query
+        .columns()
         .iter()
-        .position(|c| query.platform.field(c).is_some_and(|f| f.is_row_date));
-    match &query.output {
-        Output::Csv { path, mode } => CsvSink::new(path.clone(), *mode, columns, date_column),
+        .position(|c| query.platform.field(c).is_some_and(|f| f.is_row_date))
+}
+
+/// What writing to Google Sheets needs, shared by every run: the HTTP client (tokens,
+/// retries), the daemon-wide write quotas, and each Google connection's API origin and
+/// project (the quota's other key).
+#[derive(Clone)]
+pub struct SheetsWriters {
+    api: ApiClient,
+    quota: SheetsQuota,
+    /// Connection id → (API origin, project).
+    connections: HashMap<String, (url::Url, String)>,
+}
+
+impl SheetsWriters {
+    /// Writers for the Google connections of `config`, through `api`.
+    pub fn new(config: &Config, api: ApiClient) -> Self {
+        let limits = config.sheets;
+        let connections = config
+            .connections
+            .iter()
+            .map(|conn| {
+                // A service account's quota project is its own; it has no OAuth client id.
+                let project = if conn.client_id.is_empty() {
+                    conn.id.clone()
+                } else {
+                    conn.client_id.clone()
+                };
+                (conn.id.clone(), (conn.api_base(sheets::SHEETS_BASE), project))
+            })
+            .collect();
+        Self {
+            api,
+            quota: SheetsQuota::new(limits.writes_per_minute_per_user, limits.writes_per_minute_per_project),
+            connections,
+        }
+    }
+
+    /// The sink for `query`'s Sheets `target`.
+    fn sink(&self, target: &SheetsTarget, query: &Query) -> Result<SheetsSink, RunError> {
+        let (base, project) = self
+            .connections
+            .get(&target.connection)
+            .ok_or_else(|| RunError::UnknownConnection(target.connection.clone()))?;
+        Ok(SheetsSink::new(
+            self.api.clone(),
+            base.clone(),
+            project.clone(),
+            self.quota.clone(),
+            target.clone(),
+            query.columns(),
+            date_column(query),
+        ))
     }
 }
 
@@ -312,28 +438,25 @@ fn held_back(store: &Store, query: &Query) -> Option<RunError> {
     })
 }
 
-/// Pauses `query` when its connection's login was not granted the scope its platform needs
-/// (a Google login approved for Ads but not Analytics): a clear `missing_scope` with the
+/// Pauses `query` when a login it needs was not granted the scope it needs (a Google login
+/// approved for Ads but not Analytics, or not for Sheets): a clear `missing_scope` with the
 /// reconnect link, instead of a 403 from the platform at every run.
 fn scope_missing(ctx: &RunContext, query: &Query) -> Option<RunError> {
-    let granted = ctx.auth.granted_scopes(&query.connection).ok()?;
-    if granted.iter().any(|s| s == query.platform.scope()) {
-        return None;
-    }
+    let (connection, scope) = needed_scopes(query).find(|(connection, scope)| {
+        let granted = ctx.auth.granted_scopes(connection).unwrap_or_default();
+        // Not connected yet: the run says so itself.
+        !granted.is_empty() && !granted.iter().any(|s| s == scope)
+    })?;
     let now = ctx.clock.now();
     let who = ctx
         .store
-        .token(&query.connection)
+        .token(connection)
         .ok()
         .flatten()
         .and_then(|t| t.identity)
         .map_or_else(|| "The connected user".to_string(), |i| i.name);
-    let mut pause = crate::reconnect::missing_scope(query, &who, now);
-    pause.detail = format!(
-        "{}: {}",
-        pause.detail,
-        ctx.notifier.links().link(&query.connection, now)
-    );
+    let mut pause = crate::reconnect::missing_scope(query, connection, scope, &who, now);
+    pause.detail = format!("{}: {}", pause.detail, ctx.notifier.links().link(connection, now));
     let mut state = ctx.store.query_state(&query.name).ok()?.unwrap_or_default();
     state.paused = Some(pause.clone());
     if let Err(e) = ctx.store.put_query_state(&query.name, &state) {
@@ -343,6 +466,16 @@ fn scope_missing(ctx: &RunContext, query: &Query) -> Option<RunError> {
         reason: pause.reason,
         detail: pause.detail,
     })
+}
+
+/// Each (connection, scope) `query` needs: its platform's on the connection it reads
+/// through, and Sheets' on the one that writes its output.
+pub fn needed_scopes(query: &Query) -> impl Iterator<Item = (&str, &'static str)> {
+    let output = match &query.output {
+        Output::GoogleSheets(target) => Some((target.connection.as_str(), sheets::SCOPE)),
+        Output::Csv { .. } => None,
+    };
+    std::iter::once((query.connection.as_str(), query.platform.scope())).chain(output)
 }
 
 /// Marks the open gaps a delivery made good: every one for a `replace` query (its output is
@@ -366,7 +499,5 @@ fn close_gaps(store: &Store, query: &Query, record: &RunRecord) -> Result<(), St
 
 /// Where a query's rows go, for messages.
 pub fn output_path(query: &Query) -> PathBuf {
-    match &query.output {
-        Output::Csv { path, .. } => path.clone(),
-    }
+    query.output.location()
 }

@@ -194,7 +194,7 @@ impl StatusReport {
                     .is_some_and(|b| b.fingerprint == query.fingerprint)
                 {
                     "broken"
-                } else if paused(&query.connection) || state.paused.is_some() {
+                } else if query.connections().any(paused) || state.paused.is_some() {
                     "paused"
                 } else {
                     "active"

@@ -73,7 +73,7 @@ pub struct Notifier {
     // Shared, not copied: every run holds a clone of the notifier.
     connections: std::sync::Arc<[ConnectionConfig]>,
     /// Per query: name, connection, `notify` addresses.
-    queries: std::sync::Arc<[(String, String, Vec<String>)]>,
+    queries: std::sync::Arc<[QueryContacts]>,
     transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
     /// One decision at a time: "was it sent? no, send it" must not interleave, or a run and
     /// the upkeep sweep would both send the same message.
@@ -86,6 +86,9 @@ impl std::fmt::Debug for Notifier {
     }
 }
 
+/// A query's name, the connections it reads and writes through, and its `notify` addresses.
+type QueryContacts = (String, Vec<String>, Vec<String>);
+
 impl Notifier {
     /// A notifier for `config`'s connections and `queries`.
     pub fn new(config: &Config, queries: &[Query], store: Store, clock: SharedClock) -> Self {
@@ -94,7 +97,13 @@ impl Notifier {
             connections: config.connections.clone().into(),
             queries: queries
                 .iter()
-                .map(|q| (q.name.clone(), q.connection.clone(), q.notify.clone()))
+                .map(|q| {
+                    (
+                        q.name.clone(),
+                        q.connections().map(String::from).collect(),
+                        q.notify.clone(),
+                    )
+                })
                 .collect(),
             transport: config.email.smtp.as_ref().map(|smtp| {
                 let builder = match smtp.tls {
@@ -135,17 +144,17 @@ impl Notifier {
         let notify = self
             .queries
             .iter()
-            .filter(|q| q.1 == connection)
+            .filter(|q| q.1.iter().any(|c| c == connection))
             .flat_map(|q| q.2.iter());
         let people: BTreeSet<String> = owners.chain(notify).cloned().collect();
         people.into_iter().collect()
     }
 
-    /// The queries that read through `connection`.
+    /// The queries that read or write through `connection`.
     pub fn queries_of(&self, connection: &str) -> Vec<String> {
         self.queries
             .iter()
-            .filter(|q| q.1 == connection)
+            .filter(|q| q.1.iter().any(|c| c == connection))
             .map(|q| q.0.clone())
             .collect()
     }

@@ -119,7 +119,7 @@ pub fn load_dir(dir: &Path, ctx: &ValidationContext) -> (Vec<Query>, Vec<Diagnos
     for file in files {
         match load(&file, ctx) {
             Ok(Loaded { query, output_at }) => {
-                let Output::Csv { path, .. } = &query.output;
+                let path = &query.output.location();
                 if let Some(first) = writers.get(path) {
                     let (line, col) = output_at;
                     diagnostics.push(Diagnostic::at(
@@ -128,7 +128,7 @@ pub fn load_dir(dir: &Path, ctx: &ValidationContext) -> (Vec<Query>, Vec<Diagnos
                         col,
                         format!(
                             "output {:?} is already written by query {first:?}: two queries \
-                             writing one file would lose each other's rows; choose another path",
+                             writing one file or tab would lose each other's rows; choose another",
                             path.display().to_string()
                         ),
                     ));
@@ -232,12 +232,23 @@ struct RawSchedule {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawOutput {
-    /// `csv` (the default, and for now the only kind).
+    /// `csv` (the default) or `google_sheets`.
     kind: Option<Spanned<String>>,
-    /// Relative to the config's `output_dir`.
+    /// CSV: relative to the config's `output_dir`.
     path: Option<Spanned<String>>,
     /// `replace` (default) or `append`.
     mode: Option<Spanned<String>>,
+    /// Sheets: the id in the spreadsheet's URL.
+    spreadsheet_id: Option<Spanned<String>>,
+    /// Sheets: the tab, created if missing.
+    sheet: Option<Spanned<String>>,
+    /// Sheets: where the header goes (A1 cell), `A1` by default.
+    start_cell: Option<Spanned<String>>,
+    /// Sheets: `user_entered` (default: numbers, dates typed) or `raw` (text as sent).
+    value_input: Option<Spanned<String>>,
+    /// Sheets: the Google connection (or service account) that writes; the query's own
+    /// connection by default when it is a Google one.
+    connection: Option<Spanned<String>>,
 }
 
 /// `date_range`: a preset name or `{ start, end }`. Hand-written because serde's untagged
@@ -546,9 +557,10 @@ fn validate(name: &str, file: &Path, text: &str, ctx: &ValidationContext) -> Res
     let schedule = c
         .required(raw.schedule, "schedule", None)
         .and_then(|schedule| check_schedule(&mut c, schedule));
-    let output = c
-        .required(raw.output, "output", None)
-        .and_then(|output| check_output(&mut c, output, ctx, platform, field_names.as_deref()));
+    let output = c.required(raw.output, "output", None).and_then(|output| {
+        let own = connection.as_ref().map(|c| c.get_ref().as_str());
+        check_output(&mut c, output, ctx, own, platform, field_names.as_deref())
+    });
 
     let (
         Some(connection),
@@ -893,23 +905,28 @@ fn check_output(
     c: &mut Checker<'_>,
     output: Spanned<RawOutput>,
     ctx: &ValidationContext,
+    query_connection: Option<&str>,
     platform: Option<Platform>,
     fields: Option<&[String]>,
 ) -> Option<(Output, (usize, usize))> {
     let table = output.span();
-    let RawOutput { kind, path, mode } = output.into_inner();
-    let kind_ok = match &kind {
-        None => true,
-        Some(kind) if kind.get_ref() == "csv" => true,
+    let raw = output.into_inner();
+    let sheets = match &raw.kind {
+        None => false,
+        Some(kind) if kind.get_ref() == "csv" => false,
+        Some(kind) if kind.get_ref() == "google_sheets" => true,
         Some(kind) => {
             c.at(
                 &kind.span(),
-                format!("unknown output kind {:?}, expected csv", kind.get_ref()),
+                format!(
+                    "unknown output kind {:?}, expected csv or google_sheets",
+                    kind.get_ref()
+                ),
             );
-            false
+            return None;
         }
     };
-    let mode = match &mode {
+    let mode = match &raw.mode {
         None => Some(WriteMode::Replace),
         Some(mode) => match mode.get_ref().as_str() {
             "replace" => Some(WriteMode::Replace),
@@ -935,26 +952,165 @@ fn check_output(
             }
         },
     };
-    let path = c.required(path, "path", Some(&table))?;
+    if sheets {
+        check_sheets_output(c, raw, &table, ctx, query_connection, mode?)
+    } else {
+        check_csv_output(c, raw, &table, ctx, mode?)
+    }
+}
+
+/// The keys of a `csv` output: `path` inside `output_dir`, nothing of Sheets.
+fn check_csv_output(
+    c: &mut Checker<'_>,
+    raw: RawOutput,
+    table: &Range<usize>,
+    ctx: &ValidationContext,
+    mode: WriteMode,
+) -> Option<(Output, (usize, usize))> {
+    let sheets_keys = [
+        ("spreadsheet_id", raw.spreadsheet_id.map(|v| v.span())),
+        ("sheet", raw.sheet.map(|v| v.span())),
+        ("start_cell", raw.start_cell.map(|v| v.span())),
+        ("value_input", raw.value_input.map(|v| v.span())),
+        ("connection", raw.connection.map(|v| v.span())),
+    ];
+    for (key, span) in sheets_keys {
+        if let Some(span) = span {
+            c.at(
+                &span,
+                format!("{key} is for kind = \"google_sheets\" outputs; this one writes a CSV file"),
+            );
+        }
+    }
+    let path = c.required(raw.path, "path", Some(table))?;
     let at = c.pos(&path.span());
     let relative = match normalize_relative(path.get_ref()) {
-        Ok(relative) => Some(relative),
+        Ok(relative) => relative,
         Err(why) => {
             c.at(&path.span(), format!("output path {:?} {why}", path.get_ref()));
-            None
+            return None;
         }
     };
     let output_dir = std::path::absolute(&ctx.output_dir).unwrap_or_else(|_| ctx.output_dir.clone());
-    match (kind_ok, mode, relative) {
-        (true, Some(mode), Some(relative)) => Some((
-            Output::Csv {
-                path: output_dir.join(relative),
-                mode,
-            },
-            at,
-        )),
-        _ => None,
+    Some((
+        Output::Csv {
+            path: output_dir.join(relative),
+            mode,
+        },
+        at,
+    ))
+}
+
+/// The keys of a `google_sheets` output: spreadsheet, tab, start cell, typing and the
+/// Google connection that writes.
+fn check_sheets_output(
+    c: &mut Checker<'_>,
+    raw: RawOutput,
+    table: &Range<usize>,
+    ctx: &ValidationContext,
+    query_connection: Option<&str>,
+    mode: WriteMode,
+) -> Option<(Output, (usize, usize))> {
+    use crate::sinks::sheets::{check_sheet_name, check_start_cell, SheetsTarget, ValueInput};
+    let writes_sheets = |p: Provider| matches!(p, Provider::Google | Provider::GoogleServiceAccount);
+    if let Some(path) = &raw.path {
+        c.at(
+            &path.span(),
+            "path is for csv outputs; a google_sheets output names spreadsheet_id and sheet",
+        );
     }
+    let before = c.found.len();
+    let connection = match raw.connection {
+        Some(named) => match ctx.connections.get(named.get_ref()).copied() {
+            Some(provider) if writes_sheets(provider) => Some(named.into_inner()),
+            Some(provider) => {
+                c.at(
+                    &named.span(),
+                    format!(
+                        "connection {:?} is a {} login; Sheets are written by a google or google_service_account connection",
+                        named.get_ref(),
+                        provider.as_str()
+                    ),
+                );
+                None
+            }
+            None => {
+                c.at(&named.span(), format!("unknown connection {:?}", named.get_ref()));
+                None
+            }
+        },
+        None => match query_connection {
+            Some(own) if ctx.connections.get(own).copied().is_some_and(writes_sheets) => Some(own.to_string()),
+            // The query's own connection is unknown: already reported.
+            Some(own) if !ctx.connections.contains_key(own) => None,
+            _ => {
+                c.at(
+                    table,
+                    "missing key \"connection\" in [output]: name the google connection (or service account) that writes the sheet",
+                );
+                None
+            }
+        },
+    };
+    let spreadsheet_id = c
+        .required(raw.spreadsheet_id, "spreadsheet_id", Some(table))
+        .filter(|id| {
+            let ok = !id.get_ref().is_empty()
+                && id
+                    .get_ref()
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if !ok {
+                c.at(
+                    &id.span(),
+                    format!(
+                        "spreadsheet_id {:?} is not a spreadsheet id: copy the part between /d/ and /edit from its URL",
+                        id.get_ref()
+                    ),
+                );
+            }
+            ok
+        });
+    let sheet = c.required(raw.sheet, "sheet", Some(table)).filter(|sheet| {
+        let checked = check_sheet_name(sheet.get_ref());
+        checked.map_err(|m| c.at(&sheet.span(), m)).is_ok()
+    });
+    let start_cell = raw.start_cell.filter(|cell| {
+        let checked = check_start_cell(cell.get_ref());
+        checked
+            .map_err(|m| c.at(&cell.span(), format!("start_cell {:?}: {m}", cell.get_ref())))
+            .is_ok()
+    });
+    let value_input = match &raw.value_input {
+        None => Some(ValueInput::UserEntered),
+        Some(input) => match input.get_ref().as_str() {
+            "user_entered" => Some(ValueInput::UserEntered),
+            "raw" => Some(ValueInput::Raw),
+            other => {
+                c.at(
+                    &input.span(),
+                    format!("unknown value_input {other:?}, expected user_entered or raw"),
+                );
+                None
+            }
+        },
+    };
+    if c.found.len() != before {
+        return None;
+    }
+    let (connection, spreadsheet_id, sheet, value_input) = (connection?, spreadsheet_id?, sheet?, value_input?);
+    let at = c.pos(&spreadsheet_id.span());
+    Some((
+        Output::GoogleSheets(SheetsTarget {
+            connection,
+            spreadsheet_id: spreadsheet_id.into_inner(),
+            sheet: sheet.into_inner(),
+            start_cell: start_cell.map(Spanned::into_inner),
+            mode,
+            value_input,
+        }),
+        at,
+    ))
 }
 
 /// Resolves `.` and `..` without touching the disk (output_dir may not exist yet) and
@@ -1508,11 +1664,67 @@ path = "a.csv"
         );
     }
 
+    /// GOOGLE's query written to a Sheets tab instead.
+    fn to_sheet(output: &str) -> String {
+        GOOGLE.replace("[output]\npath = \"g.csv\"\n", &format!("[output]\n{output}"))
+    }
+
+    #[test]
+    fn a_sheets_output_names_spreadsheet_tab_and_writer() {
+        let f = fixture();
+        let text = to_sheet("kind = \"google_sheets\"\nspreadsheet_id = \"1AbC-d_9\"\nsheet = \"Daily\"\nstart_cell = \"B3\"\nvalue_input = \"raw\"\n");
+        let path = f.write("sheet.toml", &text);
+        let query = load_file(&path, &f.ctx).expect("valid sheets query");
+        assert_eq!(
+            query.output,
+            Output::GoogleSheets(crate::sinks::sheets::SheetsTarget {
+                connection: "google-main".into(),
+                spreadsheet_id: "1AbC-d_9".into(),
+                sheet: "Daily".into(),
+                start_cell: Some("B3".into()),
+                mode: WriteMode::Replace,
+                value_input: crate::sinks::sheets::ValueInput::Raw,
+            })
+        );
+        assert_eq!(query.output.location(), PathBuf::from("sheets:1AbC-d_9/Daily"));
+    }
+
+    #[test]
+    fn sheets_output_mistakes_are_each_reported() {
+        let f = fixture();
+        let found = f.problems(&to_sheet(
+            "kind = \"google_sheets\"\npath = \"x.csv\"\nspreadsheet_id = \"https://docs.google.com/x\"\nsheet = \"\"\nstart_cell = \"3B\"\nvalue_input = \"typed\"\nconnection = \"meta-demo\"\n",
+        ));
+        let messages: Vec<&str> = found.iter().map(|p| p.split_once(": ").unwrap().1).collect();
+        let bad_cell = format!(
+            "start_cell \"3B\": {}",
+            crate::sinks::sheets::check_start_cell("3B").unwrap_err()
+        );
+        assert_eq!(
+            messages,
+            [
+                "path is for csv outputs; a google_sheets output names spreadsheet_id and sheet",
+                "spreadsheet_id \"https://docs.google.com/x\" is not a spreadsheet id: copy the part between /d/ and /edit from its URL",
+                "the sheet (tab) name is empty",
+                bad_cell.as_str(),
+                "unknown value_input \"typed\", expected user_entered or raw",
+                "connection \"meta-demo\" is a meta_ads login; Sheets are written by a google or google_service_account connection",
+            ]
+        );
+        // A Meta query must name the Google connection that writes.
+        let found = f.problems(&with(
+            "[output]\nkind = \"csv\"\npath = \"reports/./meta_campaigns_daily.csv\"",
+            "[output]\nkind = \"google_sheets\"\nsheet = \"x\"\nspreadsheet_id = \"abc\"",
+        ));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("missing key \"connection\" in [output]"), "{found:?}");
+    }
+
     #[test]
     fn unknown_output_kind_and_mode() {
         let f = fixture();
         let got = f.problem(&with(r#"kind = "csv""#, r#"kind = "xlsx""#));
-        assert_eq!(got, "16:8: unknown output kind \"xlsx\", expected csv");
+        assert_eq!(got, "16:8: unknown output kind \"xlsx\", expected csv or google_sheets");
         let got = f.problem(&with(r#"mode = "append""#, r#"mode = "upsert""#));
         assert_eq!(got, "18:8: unknown output mode \"upsert\", expected replace or append");
     }

@@ -16,6 +16,7 @@ pub(crate) use load::line_col;
 pub use load::{load_dir, load_file, Diagnostic, ValidationContext};
 
 use crate::scheduler::Schedule;
+use crate::sinks::sheets::SheetsTarget;
 use crate::sources::Platform;
 
 /// A validated query, ready to schedule.
@@ -65,6 +66,18 @@ impl Query {
             Some(manager) => vec![manager.clone()],
             None => self.accounts.clone(),
         }
+    }
+
+    /// Every connection the query needs: the one it reads through, then the one its output
+    /// writes with when that is another. A run waits for, and a reconnect resumes, them all.
+    pub fn connections(&self) -> impl Iterator<Item = &str> {
+        let output = self.output.connection().filter(|c| *c != self.connection);
+        std::iter::once(self.connection.as_str()).chain(output)
+    }
+
+    /// Whether `connection` reads or writes for this query.
+    pub fn uses(&self, connection: &str) -> bool {
+        self.connections().any(|c| c == connection)
     }
 
     /// Output columns: the fields, then any breakdown not already among them.
@@ -161,6 +174,8 @@ pub enum Output {
         /// Replace the file or upsert the run's window.
         mode: WriteMode,
     },
+    /// A Google Sheets tab, written with a Google connection's (or service account's) token.
+    GoogleSheets(SheetsTarget),
 }
 
 impl Output {
@@ -168,6 +183,24 @@ impl Output {
     pub fn mode(&self) -> WriteMode {
         match self {
             Output::Csv { mode, .. } => *mode,
+            Output::GoogleSheets(target) => target.mode,
+        }
+    }
+
+    /// Where the rows go, for messages and run records: the file, or
+    /// `sheets:<spreadsheet id>/<tab>`.
+    pub fn location(&self) -> PathBuf {
+        match self {
+            Output::Csv { path, .. } => path.clone(),
+            Output::GoogleSheets(target) => PathBuf::from(format!("sheets:{}/{}", target.spreadsheet_id, target.sheet)),
+        }
+    }
+
+    /// The connection whose token writes the output, when it is not a file.
+    pub fn connection(&self) -> Option<&str> {
+        match self {
+            Output::Csv { .. } => None,
+            Output::GoogleSheets(target) => Some(&target.connection),
         }
     }
 }
