@@ -570,11 +570,8 @@ impl Config {
             let key_file = match (rc.key_file, service_account) {
                 (Some(file), true) => {
                     let file = resolve(Some(file), "");
-                    if !file.is_file() {
-                        return Err(invalid(
-                            &field("key_file"),
-                            format!("{} is not a readable file", file.display()),
-                        ));
+                    if let Err(why) = crate::auth::ServiceAccountKey::load(&file) {
+                        return Err(invalid(&field("key_file"), why));
                     }
                     Some(file)
                 }

@@ -281,12 +281,14 @@ async fn deliver_sheets(
         // `tx` moves in, so the writer sees the end of the rows when the source is done.
         source.fetch(query, window, &tx).await
     };
-    let write = async {
+    let writing = &mut delivery;
+    let write = async move {
+        // `rx` moves in and is dropped when writing ends, so a failed write stops the source
+        // instead of leaving it blocked on a full channel.
         while let Some(batch) = rx.recv().await {
-            delivery.write_batch(&batch).await?;
+            writing.write_batch(&batch).await?;
         }
         Ok::<(), SinkError>(())
-        // `rx` is dropped here: a failed write stops the source.
     };
     let (fetched, written) = tokio::join!(fetch, write);
     // A sink error is the root cause when both failed (the source stops when the sink does).

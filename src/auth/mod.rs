@@ -100,6 +100,8 @@ struct AuthInner {
     redirect_url: Url,
     /// One lock per connection so that however many runs share it, one refresh is in flight.
     refresh_locks: Keyed<tokio::sync::Mutex<()>>,
+    /// The keys of service-account connections, which mint tokens instead of refreshing.
+    service_accounts: HashMap<String, Result<ServiceAccountKey, String>>,
 }
 
 impl std::fmt::Debug for Auth {
@@ -125,6 +127,11 @@ impl Auth {
                 connections: config.connections.iter().map(|c| (c.id.clone(), c.clone())).collect(),
                 redirect_url: config.redirect_url(),
                 refresh_locks: Keyed::default(),
+                service_accounts: config
+                    .connections
+                    .iter()
+                    .filter_map(|c| Some((c.id.clone(), ServiceAccountKey::load(c.key_file.as_ref()?))))
+                    .collect(),
             }),
         }
     }
@@ -149,6 +156,12 @@ impl Auth {
         login_hint: Option<&str>,
     ) -> Result<PendingAuthorization, AuthError> {
         let conn = self.connection(connection)?;
+        if conn.provider == Provider::GoogleServiceAccount {
+            return Err(AuthError::Rejected {
+                connection: connection.to_string(),
+                message: "a service account has no consent step: it signs in with its key file".into(),
+            });
+        }
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let client = BasicClient::new(ClientId::new(conn.client_id.clone()))
             .set_auth_uri(AuthUrl::from_url(conn.auth_url.clone()))
@@ -189,15 +202,7 @@ impl Auth {
         let now = self.inner.clock.now();
         let token = token_set(&response, None, conn, now, None);
         self.inner.store.put_token(connection, &token).await?;
-        self.inner.store.put_connection(
-            connection,
-            &ConnectionState {
-                status: ConnectionStatus::Connected,
-                since: now,
-                reason: None,
-                detail: None,
-            },
-        )?;
+        self.mark_connected(connection, now)?;
         tracing::info!(connection, "Connection connected.");
         Ok(())
     }
@@ -285,6 +290,9 @@ impl Auth {
     /// A connection that needs reconnecting fails at once, without calling the platform: a
     /// dead grant is not retried until a person reconnects.
     pub async fn access_token(&self, connection: &str) -> Result<String, AuthError> {
+        if self.inner.service_accounts.contains_key(connection) {
+            return self.service_account_token(connection, None).await;
+        }
         self.ensure_usable(connection)?;
         let mut token = self.stored_token(connection)?;
         let now = self.inner.clock.now();
@@ -332,6 +340,9 @@ impl Auth {
     /// named, if any): refreshes once, unless another run already did, and returns the token
     /// to retry with.
     pub async fn refresh(&self, connection: &str, rejected: &str, hint: Option<&str>) -> Result<String, AuthError> {
+        if self.inner.service_accounts.contains_key(connection) {
+            return self.service_account_token(connection, Some(rejected)).await;
+        }
         let lock = self.refresh_lock(connection);
         let _guard = lock.lock().await;
         self.ensure_usable(connection)?;
@@ -378,6 +389,83 @@ impl Auth {
             }
             Err(e) => Err(token_error(connection, e)),
         }
+    }
+
+    /// A service account's access token: the stored one while it is good (and is not
+    /// `rejected`), else a new one for a freshly signed JWT (RFC 7523; no refresh token exists).
+    /// A refused assertion is not a person's to fix by reconnecting: it fails the run with
+    /// Google's reason (a deleted key, a scope the account may not use).
+    async fn service_account_token(&self, connection: &str, rejected: Option<&str>) -> Result<String, AuthError> {
+        let lock = self.refresh_lock(connection);
+        let _guard = lock.lock().await;
+        let conn = self.connection(connection)?;
+        let now = self.inner.clock.now();
+        let stored = self.inner.store.token(connection)?;
+        let good = stored.as_ref().filter(|token| {
+            Some(token.access_token.as_str()) != rejected
+                && token.access_expires_at.is_some_and(|at| at - REFRESH_MARGIN > now)
+        });
+        if let Some(token) = good {
+            return Ok(token.access_token.clone());
+        }
+        let key = match &self.inner.service_accounts[connection] {
+            Ok(key) => key,
+            Err(message) => {
+                return Err(AuthError::Rejected {
+                    connection: connection.to_string(),
+                    message: message.clone(),
+                })
+            }
+        };
+        // The assertion's `iat`/`exp` are read by Google on its own clock: they are wall-clock
+        // time, whatever clock adsync schedules by.
+        let (access_token, expires_in) = key
+            .exchange(&self.inner.http, &conn.token_url, &conn.scopes, Utc::now())
+            .await
+            .map_err(|e| match e {
+                ServiceAccountError::Transient { .. } => AuthError::Transient {
+                    connection: connection.to_string(),
+                    message: e.to_string(),
+                },
+                ServiceAccountError::Sign { .. } | ServiceAccountError::Rejected { .. } => AuthError::Rejected {
+                    connection: connection.to_string(),
+                    message: e.to_string(),
+                },
+            })?;
+        let token = TokenSet {
+            access_token,
+            refresh_token: None,
+            access_expires_at: Some(now + Duration::seconds(i64::try_from(expires_in).unwrap_or(3600))),
+            refresh_expires_at: None,
+            scopes: conn.scopes.clone(),
+            identity: Some(Identity {
+                id: key.client_email.clone(),
+                name: key.client_email.clone(),
+            }),
+            obtained_at: now,
+            last_used_at: Some(now),
+            data_access_expires_at: None,
+            self_renewing: true,
+        };
+        self.inner.store.put_token(connection, &token).await?;
+        if stored.is_none() {
+            self.mark_connected(connection, now)?;
+            tracing::info!(connection, "Service account {} signed in.", key.client_email);
+        }
+        Ok(token.access_token)
+    }
+
+    /// Records `connection` as connected since `now`.
+    fn mark_connected(&self, connection: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.inner.store.put_connection(
+            connection,
+            &ConnectionState {
+                status: ConnectionStatus::Connected,
+                since: now,
+                reason: None,
+                detail: None,
+            },
+        )
     }
 
     /// Pauses `connection` because the platform keeps rejecting its token; `detail` is the
@@ -567,6 +655,7 @@ fn token_set(
         obtained_at: now,
         last_used_at: previous.and_then(|p| p.last_used_at),
         data_access_expires_at: previous.and_then(|p| p.data_access_expires_at),
+        self_renewing: false,
     }
 }
 

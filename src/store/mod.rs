@@ -405,6 +405,7 @@ mod tests {
             obtained_at: Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap(),
             last_used_at: None,
             data_access_expires_at: None,
+            self_renewing: false,
         }
     }
 

@@ -76,6 +76,10 @@ pub struct TokenSet {
     /// `data_access_expires_at`, about 90 days after the last login).
     #[serde(default)]
     pub data_access_expires_at: Option<DateTime<Utc>>,
+    /// Renewed without a person whenever it runs out (a service account signs a new JWT), so
+    /// its end is no login's end.
+    #[serde(default)]
+    pub self_renewing: bool,
 }
 
 impl TokenSet {
@@ -83,6 +87,9 @@ impl TokenSet {
     /// token's end (or the access token's, when there is no refresh token) and the end of
     /// the data-access consent. `None` when no end is known.
     pub fn hard_expiry(&self) -> Option<DateTime<Utc>> {
+        if self.self_renewing {
+            return None;
+        }
         let login = if self.refresh_token.is_some() {
             self.refresh_expires_at
         } else {

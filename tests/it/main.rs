@@ -13,5 +13,6 @@ mod oauth_providers;
 mod platforms;
 mod reconnect;
 mod scheduling;
+mod sheets;
 mod tokens;
 mod web;

@@ -410,6 +410,7 @@ async fn reader(sandbox: &SandboxHandle, token: String, dir: &FsPath) -> GoogleA
         obtained_at: now,
         last_used_at: None,
         data_access_expires_at: None,
+        self_renewing: false,
     };
     store.put_token("google", &tokens).await.unwrap();
     let auth = crate::auth::Auth::new(&config, store, Arc::new(crate::clock::SystemClock));

@@ -242,6 +242,7 @@ mod tests {
             obtained_at: chrono::Utc::now(),
             last_used_at: None,
             data_access_expires_at: None,
+            self_renewing: false,
         };
         store.put_token(CONNECTION, &token).await.unwrap();
         let auth = Auth::new(&config, store, Arc::new(crate::clock::SystemClock));

@@ -105,6 +105,7 @@ api_base_url = "{base}"
         obtained_at: now - consented_ago,
         last_used_at: Some(now),
         data_access_expires_at: None,
+        self_renewing: false,
     };
     store.put_token("li", &token).await.unwrap();
     store
