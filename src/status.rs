@@ -95,6 +95,8 @@ pub struct QueryView {
     pub connection: String,
     /// The platform read (`meta_ads`, `google_ads`, `ga4`, `linkedin_ads`).
     pub platform: String,
+    /// The connection that writes the output, when it is not a file (a Sheets tab).
+    pub output_connection: Option<String>,
     /// Why the query itself is paused (`missing_access`, `missing_scope`), when it is.
     pub pause_reason: Option<String>,
     /// The pause in words, with what to do.
@@ -180,6 +182,7 @@ impl StatusReport {
                 name: query.name.clone(),
                 connection: query.connection.clone(),
                 platform: query.platform.as_str().to_string(),
+                output_connection: query.output.connection().map(String::from),
                 pause_reason: state.paused.as_ref().map(|p| p.reason.clone()),
                 pause_detail: state.paused.as_ref().map(|p| p.detail.clone()),
                 schedule: query.schedule.expr().to_string(),

@@ -118,7 +118,7 @@ fn render(app: &App, report: &StatusReport) -> String {
         let paused: Vec<&str> = report
             .queries
             .iter()
-            .filter(|q| q.connection == c.id && q.state != "active")
+            .filter(|q| (q.connection == c.id || q.output_connection.as_ref() == Some(&c.id)) && q.state != "active")
             .map(|q| q.name.as_str())
             .collect();
         let why = match (&c.reason_text, c.expires_at) {
