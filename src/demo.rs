@@ -53,7 +53,14 @@ pub const EXAMPLE_QUERIES: &[(&str, &str)] = &[
         "linkedin_campaign_groups_daily.toml",
         include_str!("../queries/linkedin_campaign_groups_daily.toml"),
     ),
+    (
+        "meta_campaigns_to_sheet.toml",
+        include_str!("../queries/meta_campaigns_to_sheet.toml"),
+    ),
 ];
+
+/// The spreadsheet the example Sheets query writes, created in the demo's sandbox.
+pub const DEMO_SPREADSHEET: &str = "adsync-demo-spreadsheet";
 
 /// The sandbox user the demo connects as.
 pub const DEMO_USER: &str = "demo-user";
@@ -153,6 +160,7 @@ pub async fn run(options: DemoOptions, shutdown: CancellationToken) -> Result<Ve
         conn.api_base_url = Some(sandbox_url.clone());
     }
 
+    create_demo_spreadsheet(&sandbox).await?;
     let app = App::build(config, options.clock.clone())?;
     for conn in app.config().connections.clone() {
         connect(&app, &conn.id).await?;
@@ -168,9 +176,13 @@ pub async fn run(options: DemoOptions, shutdown: CancellationToken) -> Result<Ve
         if failed > 0 {
             return Err(DemoError::RunsFailed(failed));
         }
+        let tabs = records
+            .iter()
+            .filter(|r| r.output.as_ref().is_some_and(|o| o.starts_with("sheets:")))
+            .count();
         tracing::info!(
-            "Demo finished: {} reports written under {}.",
-            records.len(),
+            "Demo finished: {} reports written under {}, {tabs} to a sandbox spreadsheet tab.",
+            records.len() - tabs,
             options.out.display()
         );
         return Ok(records);
@@ -180,6 +192,25 @@ pub async fn run(options: DemoOptions, shutdown: CancellationToken) -> Result<Ve
     app.run_until_stopped(listener, shutdown).await?;
     sandbox.shutdown().await;
     Ok(records)
+}
+
+/// Creates the spreadsheet the example Sheets query writes, shared with the demo user's
+/// Google login, through the sandbox's control API.
+async fn create_demo_spreadsheet(sandbox: &SandboxHandle) -> Result<(), DemoError> {
+    let url = format!("{}/_sandbox/sheets/{DEMO_SPREADSHEET}", sandbox.base_url());
+    let fail = |message: String| DemoError::Connect {
+        connection: "google-demo".into(),
+        message: format!("creating the demo spreadsheet: {message}"),
+    };
+    reqwest::Client::new()
+        .put(&url)
+        .json(&serde_json::json!({"title": "adsync demo", "editors": [format!("{DEMO_USER}@example.com")]}))
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(|e| fail(e.to_string()))?;
+    tracing::info!("The sandbox has a spreadsheet for the Sheets example; see it at {url}");
+    Ok(())
 }
 
 /// The reason adsync exists, acted out: the platform kills the demo user's token, the next
