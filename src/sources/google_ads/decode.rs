@@ -189,15 +189,24 @@ impl StreamDecoder {
             return Err(DecodeError::Platform(error));
         }
         let mut rows = RowBatch::with_capacity(self.columns.len(), batch.results.len());
-        let mut leaves = BTreeMap::new();
+        let paths: Vec<Option<&str>> = self
+            .columns
+            .iter()
+            .map(|column| match column {
+                Column::Path { path, .. } => Some(path.as_str()),
+                Column::Fixed(_) => None,
+            })
+            .collect();
+        let mut found: Vec<Option<&RawValue>> = vec![None; paths.len()];
+        let mut prefix = String::new();
         for row in batch.results {
-            leaves.clear();
-            flatten(row, "", &mut leaves).map_err(malformed)?;
-            for column in &self.columns {
+            found.iter_mut().for_each(|cell| *cell = None);
+            collect(row, &mut prefix, &paths, &mut found).map_err(malformed)?;
+            for (column, raw) in self.columns.iter().zip(&found) {
                 match column {
                     Column::Fixed(text) => rows.push_cell(text),
-                    Column::Path { path, cost } => {
-                        let cell = match leaves.get(path.as_str()) {
+                    Column::Path { cost, .. } => {
+                        let cell = match raw {
                             None => String::new(),
                             Some(raw) => cell_text(raw).map_err(malformed)?,
                         };
@@ -217,24 +226,38 @@ impl StreamDecoder {
     }
 }
 
-/// Every non-object value of `row` by its dotted JSON path (`metrics.costMicros`).
-fn flatten<'a>(
-    value: &'a RawValue,
-    prefix: &str,
-    leaves: &mut BTreeMap<String, &'a RawValue>,
+/// Finds the values of `paths` (dotted JSON paths, `metrics.costMicros`) in `object` into
+/// `found`, descending only into objects some path goes through. Keys are borrowed from the
+/// body and the path is built in one reused buffer: a row costs a map per object it opens,
+/// not a string per leaf.
+fn collect<'a>(
+    object: &'a RawValue,
+    prefix: &mut String,
+    paths: &[Option<&str>],
+    found: &mut [Option<&'a RawValue>],
 ) -> Result<(), serde_json::Error> {
-    let object: BTreeMap<String, &'a RawValue> = serde_json::from_str(value.get())?;
-    for (key, value) in object {
-        let path = if prefix.is_empty() {
-            key
-        } else {
-            format!("{prefix}.{key}")
-        };
-        if value.get().starts_with('{') {
-            flatten(value, &path, leaves)?;
-        } else {
-            leaves.insert(path, value);
+    let fields: BTreeMap<&'a str, &'a RawValue> = serde_json::from_str(object.get())?;
+    for (key, value) in fields {
+        let outer = prefix.len();
+        if outer > 0 {
+            prefix.push('.');
         }
+        prefix.push_str(key);
+        if value.get().starts_with('{') {
+            let inside = |path: &&str| {
+                path.len() > prefix.len() && path.starts_with(prefix.as_str()) && path.as_bytes()[prefix.len()] == b'.'
+            };
+            if paths.iter().flatten().any(inside) {
+                collect(value, prefix, paths, found)?;
+            }
+        } else {
+            for (path, slot) in paths.iter().zip(found.iter_mut()) {
+                if *path == Some(prefix.as_str()) {
+                    *slot = Some(value);
+                }
+            }
+        }
+        prefix.truncate(outer);
     }
     Ok(())
 }
