@@ -122,21 +122,7 @@ impl CsvSink {
 
     /// Checks the append settings against `window`.
     fn upsert(&self, window: DateWindow) -> Result<Upsert, SinkError> {
-        let path = self.path.clone();
-        let date_column = match self.date_column {
-            None => return Err(SinkError::MissingDateColumn { path }),
-            Some(index) if index >= self.columns.len() => {
-                return Err(SinkError::DateColumnOutOfRange {
-                    path,
-                    index,
-                    columns: self.columns.len(),
-                })
-            }
-            Some(index) => index,
-        };
-        if window.start > window.end {
-            return Err(SinkError::InvalidWindow { path, window });
-        }
+        let date_column = super::append_date_column(self.path.clone(), self.date_column, self.columns.len(), window)?;
         Ok(Upsert { date_column, window })
     }
 }

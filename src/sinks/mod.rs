@@ -20,6 +20,32 @@ use crate::sources::http::FetchError;
 
 pub use self::csv::{CsvDelivery, CsvSink, DeliveryReport};
 
+/// The row-date column an append of `window` to the output at `path` (with `width` columns)
+/// upserts by: append needs one, inside the row, and a window that does not end before it
+/// starts. Shared by every sink, so their append rules cannot drift apart.
+pub fn append_date_column(
+    path: PathBuf,
+    date_column: Option<usize>,
+    width: usize,
+    window: DateWindow,
+) -> Result<usize, SinkError> {
+    let index = match date_column {
+        None => return Err(SinkError::MissingDateColumn { path }),
+        Some(index) if index >= width => {
+            return Err(SinkError::DateColumnOutOfRange {
+                path,
+                index,
+                columns: width,
+            })
+        }
+        Some(index) => index,
+    };
+    if window.start > window.end {
+        return Err(SinkError::InvalidWindow { path, window });
+    }
+    Ok(index)
+}
+
 /// Why a delivery could not start, take a batch or commit.
 ///
 /// Every message names the file involved, because the person reading it is an operator

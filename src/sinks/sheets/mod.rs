@@ -62,7 +62,7 @@ use self::plan::{row_data, SheetInfo, Target, WritePlan};
 use self::values::{cell_data, iso_date, read_back, read_date, typed, CellValue, ColumnKind};
 use crate::query::WriteMode;
 use crate::rows::{DateWindow, RowBatch};
-use crate::sinks::{DeliveryReport, SinkError};
+use crate::sinks::{append_date_column, DeliveryReport, SinkError};
 use crate::sources::google::status::classify;
 use crate::sources::http::{ApiClient, FetchError};
 
@@ -222,21 +222,7 @@ impl SheetsSink {
     }
 
     fn upsert(&self, window: DateWindow) -> Result<(usize, DateWindow), SinkError> {
-        let path = self.location();
-        let date_column = match self.date_column {
-            None => return Err(SinkError::MissingDateColumn { path }),
-            Some(index) if index >= self.columns.len() => {
-                return Err(SinkError::DateColumnOutOfRange {
-                    path,
-                    index,
-                    columns: self.columns.len(),
-                })
-            }
-            Some(index) => index,
-        };
-        if window.start > window.end {
-            return Err(SinkError::InvalidWindow { path, window });
-        }
+        let date_column = append_date_column(self.location(), self.date_column, self.columns.len(), window)?;
         Ok((date_column, window))
     }
 
