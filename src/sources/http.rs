@@ -364,3 +364,55 @@ fn describe_reqwest(e: &reqwest::Error) -> String {
         None => what.to_string(),
     }
 }
+
+/// Test set-up shared by the platform and sink tests that call an API with a known token.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::path::Path;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use crate::auth::Auth;
+    use crate::config::{Config, Overrides};
+    use crate::store::{Store, TokenSet};
+
+    use super::ApiClient;
+
+    /// The config of one `google` connection `id` whose APIs are at `base`, kept in `dir`,
+    /// and a client whose store holds `access_token` (granted `scopes`) for it. Retries wait
+    /// a millisecond, so tests of failures do not wait out real backoffs.
+    pub(crate) async fn google_client(
+        dir: &Path,
+        id: &str,
+        base: &str,
+        access_token: String,
+        scopes: &[&str],
+    ) -> (Config, ApiClient) {
+        let text = format!(
+            "data_dir = \"state\"\noutput_dir = \"out\"\n\n[[connections]]\nid = \"{id}\"\nprovider = \"google\"\n\
+             client_id = \"test-app\"\nclient_secret = \"test-app-secret\"\napi_base_url = \"{base}\"\n\
+             owners = [\"owner@example.com\"]\n"
+        );
+        let mut config = Config::parse(&text, Path::new("adsync.toml"), dir, &Overrides::default()).unwrap();
+        config.http.initial_backoff = Duration::from_millis(1);
+        config.http.max_backoff = Duration::from_millis(1);
+        let store = Store::open(&config.data_dir).unwrap();
+        let now = chrono::Utc::now();
+        let token = TokenSet {
+            access_token,
+            refresh_token: None,
+            access_expires_at: Some(now + chrono::Duration::hours(1)),
+            refresh_expires_at: None,
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            identity: None,
+            obtained_at: now,
+            last_used_at: None,
+            data_access_expires_at: None,
+            self_renewing: false,
+        };
+        store.put_token(id, &token).await.unwrap();
+        let auth = Auth::new(&config, store, Arc::new(crate::clock::SystemClock));
+        let api = ApiClient::new(auth, config.http);
+        (config, api)
+    }
+}

@@ -1,7 +1,6 @@
 //! The Google Ads emulation over HTTP, read by the connector's own decoder and error table.
 
 use std::path::Path as FsPath;
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::NaiveDate;
@@ -13,7 +12,7 @@ use crate::query::{Level, TimeIncrement};
 use crate::rows::{DateWindow, RowBatch};
 use crate::sandbox::{SandboxHandle, SandboxSettings};
 use crate::sources::google_ads::{errors, fields, GoogleAds, StreamDecoder};
-use crate::sources::http::{ApiClient, FailureClass, FetchError};
+use crate::sources::http::{FailureClass, FetchError};
 
 const CUSTOMER: u64 = 1_234_567_890;
 const OTHER: u64 = 2_345_678_901;
@@ -392,35 +391,8 @@ fn conditions_sorting_and_limits_shape_the_rows() {
 
 /// A Google Ads reader on a connection whose stored token is `token`, pointed at `sandbox`.
 async fn reader(sandbox: &SandboxHandle, token: String, dir: &FsPath) -> GoogleAds {
-    let text = format!(
-        "data_dir = \"state\"\noutput_dir = \"out\"\nlisten = \"127.0.0.1:9000\"\n\n[[connections]]\nid = \"google\"\n\
-         provider = \"google\"\nclient_id = \"test-app\"\nclient_secret = \"test-app-secret\"\napi_base_url = \"{}\"\n",
-        sandbox.base_url()
-    );
-    let config = crate::config::Config::parse(&text, FsPath::new("adsync.toml"), dir, &Default::default()).unwrap();
-    let store = crate::store::Store::open(&config.data_dir).unwrap();
-    let now = chrono::Utc::now();
-    let tokens = crate::store::TokenSet {
-        access_token: token,
-        refresh_token: None,
-        access_expires_at: Some(now + chrono::Duration::hours(1)),
-        refresh_expires_at: None,
-        scopes: vec![SCOPE.to_string()],
-        identity: None,
-        obtained_at: now,
-        last_used_at: None,
-        data_access_expires_at: None,
-        self_renewing: false,
-    };
-    store.put_token("google", &tokens).await.unwrap();
-    let auth = crate::auth::Auth::new(&config, store, Arc::new(crate::clock::SystemClock));
-    // Retries without real waiting.
-    let policy = crate::config::HttpPolicy {
-        initial_backoff: Duration::from_millis(1),
-        max_backoff: Duration::from_millis(1),
-        ..config.http
-    };
-    let api = ApiClient::new(auth, policy);
+    let (config, api) =
+        crate::sources::http::testing::google_client(dir, "google", &sandbox.base_url(), token, &[SCOPE]).await;
     GoogleAds::new(config.connection("google").unwrap(), api)
 }
 

@@ -1,18 +1,13 @@
 //! The sink against the sandbox's emulation of the Sheets API, with a user's token and with
 //! a service account's.
 
-use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
-
 use serde_json::{json, Value};
 
 use super::*;
-use crate::auth::{Auth, ServiceAccountKey};
-use crate::config::{Config, Overrides};
+use crate::auth::ServiceAccountKey;
 use crate::sandbox::tokens::Issuer;
 use crate::sandbox::{self, SandboxHandle, SandboxSettings};
-use crate::store::{Store, TokenSet};
+use crate::sources::http::testing::google_client;
 
 const CONNECTION: &str = "google-sheets";
 const ROBOT: &str = "adsync-writer@adsync-sandbox.iam.gserviceaccount.com";
@@ -56,34 +51,8 @@ async fn harness() -> Harness {
 /// A connection to `handle` whose stored access token is `token`.
 async fn connect(handle: SandboxHandle, token: String) -> Harness {
     let dir = tempfile::tempdir().unwrap();
-    let text = format!(
-        "data_dir = \"state\"\noutput_dir = \"out\"\n\n[[connections]]\nid = \"{CONNECTION}\"\nprovider = \"google\"\n\
-         client_id = \"test-app\"\nclient_secret = \"test-app-secret\"\napi_base_url = \"{}\"\nowners = [\"owner@example.com\"]\n",
-        handle.base_url()
-    );
-    let mut config = Config::parse(&text, Path::new("adsync.toml"), dir.path(), &Overrides::default()).unwrap();
-    config.http.initial_backoff = Duration::from_millis(1);
-    config.http.max_backoff = Duration::from_millis(5);
-    let store = Store::open(&config.data_dir).unwrap();
-    let token = TokenSet {
-        access_token: token,
-        refresh_token: None,
-        access_expires_at: None,
-        refresh_expires_at: None,
-        scopes: vec![SCOPE.to_string()],
-        identity: None,
-        obtained_at: chrono::Utc::now(),
-        last_used_at: None,
-        data_access_expires_at: None,
-        self_renewing: false,
-    };
-    store.put_token(CONNECTION, &token).await.unwrap();
-    let auth = Auth::new(&config, store, Arc::new(crate::clock::SystemClock));
-    Harness {
-        api: ApiClient::new(auth, config.http),
-        handle,
-        _dir: dir,
-    }
+    let (_, api) = google_client(dir.path(), CONNECTION, &handle.base_url(), token, &[SCOPE]).await;
+    Harness { api, handle, _dir: dir }
 }
 
 impl Harness {

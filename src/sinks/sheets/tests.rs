@@ -4,9 +4,7 @@
 //! they do on Google).
 
 use std::collections::{BTreeMap, VecDeque};
-use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::extract::{Path as UrlPath, Query as UrlQuery, State};
 use axum::http::StatusCode;
@@ -16,9 +14,7 @@ use chrono::NaiveDate;
 use serde_json::json;
 
 use super::*;
-use crate::auth::Auth;
-use crate::config::{Config, Overrides};
-use crate::store::{Store, TokenSet};
+use crate::sources::http::testing::google_client;
 
 #[test]
 fn start_cells_and_sheet_names_are_checked_with_readable_messages() {
@@ -341,31 +337,10 @@ async fn harness(tabs: Vec<Tab>) -> Harness {
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let dir = tempfile::tempdir().unwrap();
-    let text = format!(
-        "data_dir = \"state\"\noutput_dir = \"out\"\n\n[[connections]]\nid = \"{CONNECTION}\"\nprovider = \"google\"\n\
-         client_id = \"test-app\"\nclient_secret = \"test-app-secret\"\napi_base_url = \"{base}\"\nowners = [\"owner@example.com\"]\n"
-    );
-    let mut config = Config::parse(&text, Path::new("adsync.toml"), dir.path(), &Overrides::default()).unwrap();
-    config.http.initial_backoff = Duration::from_millis(1);
-    config.http.max_backoff = Duration::from_millis(5);
-    let store = Store::open(&config.data_dir).unwrap();
-    let token = TokenSet {
-        access_token: "sheets-token".into(),
-        refresh_token: None,
-        access_expires_at: None,
-        refresh_expires_at: None,
-        scopes: vec![SCOPE.to_string()],
-        identity: None,
-        obtained_at: chrono::Utc::now(),
-        last_used_at: None,
-        data_access_expires_at: None,
-        self_renewing: false,
-    };
-    store.put_token(CONNECTION, &token).await.unwrap();
-    let auth = Auth::new(&config, store, Arc::new(crate::clock::SystemClock));
+    let (_, api) = google_client(dir.path(), CONNECTION, base.as_str(), "sheets-token".into(), &[SCOPE]).await;
     Harness {
         book,
-        api: ApiClient::new(auth, config.http),
+        api,
         base,
         quota: SheetsQuota::new(60, 300),
         _dir: dir,

@@ -192,21 +192,16 @@ impl Ga4 {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-    use std::sync::Arc;
-    use std::time::Duration;
 
     use serde_json::json;
 
     use super::*;
-    use crate::auth::Auth;
-    use crate::config::{Config, Overrides};
+
     use crate::sandbox::ga4::report::Report;
     use crate::sandbox::ga4::request::RunReportRequest;
     use crate::sandbox::ga4::tests::{access_token, spawn, READONLY};
     use crate::sandbox::{Fault, FaultKind, SandboxHandle};
     use crate::sources::{Platform, Provider, Source};
-    use crate::store::{Store, TokenSet};
 
     const CONNECTION: &str = "google-test";
     const USER: &str = "ann";
@@ -223,30 +218,15 @@ mod tests {
     async fn harness() -> Harness {
         let handle = spawn().await;
         let dir = tempfile::tempdir().unwrap();
-        let text = format!(
-            "data_dir = \"state\"\noutput_dir = \"out\"\n\n[[connections]]\nid = \"{CONNECTION}\"\nprovider = \"google\"\n\
-             client_id = \"test-app\"\nclient_secret = \"test-app-secret\"\napi_base_url = \"{}\"\nowners = [\"owner@example.com\"]\n",
-            handle.base_url()
-        );
-        let mut config = Config::parse(&text, Path::new("adsync.toml"), dir.path(), &Overrides::default()).unwrap();
-        config.http.initial_backoff = Duration::from_millis(1);
-        config.http.max_backoff = Duration::from_millis(5);
-        let store = Store::open(&config.data_dir).unwrap();
-        let token = TokenSet {
-            access_token: access_token(handle.sandbox(), USER, &[READONLY]),
-            refresh_token: None,
-            access_expires_at: None,
-            refresh_expires_at: None,
-            scopes: vec![READONLY.to_string()],
-            identity: None,
-            obtained_at: chrono::Utc::now(),
-            last_used_at: None,
-            data_access_expires_at: None,
-            self_renewing: false,
-        };
-        store.put_token(CONNECTION, &token).await.unwrap();
-        let auth = Auth::new(&config, store, Arc::new(crate::clock::SystemClock));
-        let api = ApiClient::new(auth, config.http);
+        let token = access_token(handle.sandbox(), USER, &[READONLY]);
+        let (config, api) = crate::sources::http::testing::google_client(
+            dir.path(),
+            CONNECTION,
+            &handle.base_url(),
+            token,
+            &[READONLY],
+        )
+        .await;
         let ga4 = Ga4::new(config.connection(CONNECTION).unwrap(), api);
         Harness { handle, dir, ga4 }
     }
