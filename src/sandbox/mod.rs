@@ -27,6 +27,7 @@ mod error;
 pub mod faults;
 pub mod ga4;
 pub mod google_ads;
+mod google_status;
 pub mod linkedin;
 mod meta;
 mod oauth;

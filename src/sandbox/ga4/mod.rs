@@ -24,9 +24,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::faults::{Fault, FaultKind};
+use super::google_status::GoogleStatus as RpcStatus;
 use super::params::{bearer, Params};
 use super::state::{Counters, Sandbox};
-use super::tokens::{AccessDenied, Grantee};
+use super::tokens::Grantee;
 use report::Report;
 use request::RunReportRequest;
 
@@ -124,39 +125,8 @@ pub fn fault_response(fault: &Fault) -> Option<Response> {
     Some(error.into_response())
 }
 
-/// A `google.rpc.Status` error response.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RpcStatus {
-    /// HTTP status.
-    pub http: StatusCode,
-    /// Canonical code name, e.g. `INVALID_ARGUMENT`.
-    pub status: &'static str,
-    /// Google's message.
-    pub message: String,
-    /// Typed details.
-    pub details: Vec<Value>,
-}
-
+/// GA4's own answers beside the ones every Google API shares.
 impl RpcStatus {
-    fn new(http: StatusCode, status: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            http,
-            status,
-            message: message.into(),
-            details: Vec::new(),
-        }
-    }
-
-    fn with_detail(mut self, detail: Value) -> Self {
-        self.details.push(detail);
-        self
-    }
-
-    /// 400 `INVALID_ARGUMENT`.
-    fn invalid_argument(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", message)
-    }
-
     /// 403 for a property the user may not read, or that does not exist (GA4 does not tell
     /// them apart).
     fn property_denied() -> Self {
@@ -165,54 +135,6 @@ impl RpcStatus {
             "PERMISSION_DENIED",
             "User does not have sufficient permissions for this property. To learn more about Property ID, see https://developers.google.com/analytics/devguides/reporting/data/v1/property-id.",
         )
-    }
-
-    /// 401 for a missing, unknown, expired or revoked token.
-    fn unauthenticated(denied: &AccessDenied) -> Self {
-        let reason = match denied {
-            AccessDenied::Missing => "CREDENTIALS_MISSING",
-            AccessDenied::Expired { .. } => "ACCESS_TOKEN_EXPIRED",
-            AccessDenied::Unknown | AccessDenied::Revoked { .. } => "ACCESS_TOKEN_TYPE_UNSUPPORTED",
-        };
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "UNAUTHENTICATED",
-            "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.",
-        )
-        .with_detail(json!({
-            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-            "reason": reason,
-            "domain": "googleapis.com",
-        }))
-    }
-
-    /// 403 for a token without an Analytics scope.
-    fn scope_insufficient(service: &str, method: &str) -> Self {
-        Self::new(
-            StatusCode::FORBIDDEN,
-            "PERMISSION_DENIED",
-            "Request had insufficient authentication scopes.",
-        )
-        .with_detail(json!({
-            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-            "reason": "ACCESS_TOKEN_SCOPE_INSUFFICIENT",
-            "domain": "googleapis.com",
-            "metadata": {"service": service, "method": method},
-        }))
-    }
-}
-
-impl IntoResponse for RpcStatus {
-    fn into_response(self) -> Response {
-        let mut error = json!({
-            "code": self.http.as_u16(),
-            "message": self.message,
-            "status": self.status,
-        });
-        if !self.details.is_empty() {
-            error["details"] = Value::Array(self.details);
-        }
-        (self.http, Json(json!({ "error": error }))).into_response()
     }
 }
 
@@ -232,7 +154,7 @@ fn authenticate(
         .check_access(bearer(headers), world.now())
         .map_err(|denied| {
             Counters::bump(&sandbox.counters().token_errors, 1);
-            RpcStatus::unauthenticated(&denied)
+            RpcStatus::unauthenticated(&denied, None)
         })?;
     if !grantee.scopes.iter().any(|s| scopes.contains(&s.as_str())) {
         return Err(RpcStatus::scope_insufficient(service, method));

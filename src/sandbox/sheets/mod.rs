@@ -292,7 +292,7 @@ fn checked(
         })
         .map_err(|denied| {
             Counters::bump(&sandbox.counters().token_errors, 1);
-            SheetsError::unauthenticated(&denied)
+            SheetsError::sheets_unauthenticated(&denied)
         })?;
     let may = |scopes: &[&str]| grantee.scopes.iter().any(|s| scopes.contains(&s.as_str()));
     let scoped = may(&WRITE_SCOPES) || (access == Access::Read && may(&READ_ONLY_SCOPES));
@@ -301,7 +301,7 @@ fn checked(
             Access::Read => "google.apps.sheets.v4.SpreadsheetsService.GetSpreadsheet",
             Access::Write => "google.apps.sheets.v4.SpreadsheetsService.BatchUpdateSpreadsheet",
         };
-        return Err(SheetsError::scope_insufficient(method));
+        return Err(SheetsError::sheets_scope_insufficient(method));
     }
     let store = &mut world.sheets;
     store.quota.take(access == Access::Write, &grantee, settings, now)?;
