@@ -40,6 +40,7 @@ impl Drop for ChromeDriver {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromedriver (Debian packages; .ci/run installs them and runs it with --ignored)"]
 async fn a_person_reconnects_in_a_real_browser() {
     let smtp = SmtpServer::start().await;
     let query = r#"connection = "meta-test"

@@ -1,36 +1,68 @@
-//! A real SMTP server on loopback for the tests: aiosmtpd (`python3 -m aiosmtpd`, installed by
-//! `.ci/run`) delivering into a Maildir, plus just enough MIME decoding to read the messages.
+//! A real SMTP server on loopback for the tests: `mailin-embedded`, an SMTP server written
+//! independently of lettre (the client adsync sends with), speaking the protocol over TCP in
+//! the test process, plus just enough MIME decoding to read the messages it received.
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
 
 use base64::Engine;
+use mailin_embedded::{response, Handler, Response, SslConfig};
 
-use crate::helpers::{free_port, wait_for_port, Daemon, TestApp};
+use crate::helpers::{Daemon, TestApp};
 
-/// A running SMTP server; killed on drop.
+/// A running SMTP server. Its accept loop has no stop (the crate serves forever), so it ends
+/// with the test process; a dropped server only holds an idle loopback port.
 pub struct SmtpServer {
     pub port: u16,
-    maildir: tempfile::TempDir,
-    child: Child,
+    received: Arc<Mutex<Vec<String>>>,
+}
+
+/// One SMTP session's view: the message being received, then the shared mailbox.
+#[derive(Clone)]
+struct Mailbox {
+    received: Arc<Mutex<Vec<String>>>,
+    current: Vec<u8>,
+}
+
+impl Handler for Mailbox {
+    fn data_start(&mut self, _domain: &str, _from: &str, _is8bit: bool, _to: &[String]) -> Response {
+        self.current.clear();
+        response::OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.current.extend_from_slice(buf);
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> Response {
+        let message = String::from_utf8_lossy(&std::mem::take(&mut self.current)).into_owned();
+        self.received.lock().unwrap().push(message);
+        response::OK
+    }
 }
 
 impl SmtpServer {
-    /// Starts one on a free loopback port and waits until it accepts connections.
+    /// Starts one on a free loopback port. The socket is bound before this returns, so it
+    /// accepts connections at once (they queue until the serving thread takes them).
     pub async fn start() -> Self {
-        let port = free_port();
-        let maildir = tempfile::tempdir().unwrap();
-        let child = Command::new("python3")
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(maildir.path().join("mail"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("python3 with aiosmtpd is installed (see .ci/run)");
-        let server = Self { port, maildir, child };
-        wait_for_port(port, "aiosmtpd").await;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let mut server = mailin_embedded::Server::new(Mailbox {
+            received: received.clone(),
+            current: Vec::new(),
+        });
         server
+            .with_name("smtp.test")
+            .with_ssl(SslConfig::None)
+            .unwrap()
+            .with_tcp_listener(listener);
+        std::thread::spawn(move || {
+            // An error here means the socket died; the test then fails on its missing mail.
+            let _ = server.serve();
+        });
+        Self { port, received }
     }
 
     /// The `[email]` config section that sends through this server.
@@ -43,23 +75,7 @@ impl SmtpServer {
 
     /// Every message received so far, oldest first.
     pub fn messages(&self) -> Vec<Mail> {
-        let dir: PathBuf = self.maildir.path().join("mail").join("new");
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            return Vec::new();
-        };
-        let mut files: Vec<_> = entries.map(|e| e.unwrap().path()).collect();
-        files.sort_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap());
-        files
-            .iter()
-            .map(|p| Mail::parse(&std::fs::read_to_string(p).unwrap()))
-            .collect()
-    }
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.received.lock().unwrap().iter().map(|raw| Mail::parse(raw)).collect()
     }
 }
 
