@@ -113,6 +113,7 @@ struct RawConfig {
     connections: Vec<RawConnection>,
 }
 
+/// `[scheduler]` as written.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawScheduler {
@@ -122,6 +123,7 @@ struct RawScheduler {
     max_runs_per_connection: Option<usize>,
 }
 
+/// `[web]` as written.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawWeb {
@@ -132,6 +134,7 @@ struct RawWeb {
     admin_token_env: Option<String>,
 }
 
+/// `[email]` as written.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawEmail {
@@ -153,6 +156,7 @@ struct RawEmail {
     reminder_interval_hours: Option<u32>,
 }
 
+/// `[sheets]` as written.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSheets {
@@ -162,6 +166,7 @@ struct RawSheets {
     writes_per_minute_per_project: Option<u32>,
 }
 
+/// `[tokens]` as written.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawTokens {
@@ -171,6 +176,7 @@ struct RawTokens {
     keep_alive_after_days: Option<u32>,
 }
 
+/// `[http]` as written.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawHttp {
@@ -189,6 +195,7 @@ struct RawHttp {
     max_rate_limit_wait_secs: Option<u64>,
 }
 
+/// One `[[connections]]` entry as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConnection {
