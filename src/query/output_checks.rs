@@ -48,6 +48,42 @@ pub(super) fn check_output(
     }
 }
 
+/// `mode`: `replace` (the default) or `append`, which upserts by the row date and so needs
+/// the platform's row-date field among the columns.
+fn check_mode(
+    c: &mut Checker<'_>,
+    mode: Option<&Spanned<String>>,
+    platform: Option<Platform>,
+    fields: Option<&[String]>,
+) -> Option<WriteMode> {
+    let Some(mode) = mode else {
+        return Some(WriteMode::Replace);
+    };
+    match mode.get_ref().as_str() {
+        "replace" => Some(WriteMode::Replace),
+        "append" => {
+            let row_date = platform.and_then(|p| p.fields().iter().find(|f| f.is_row_date));
+            if let (Some(row_date), Some(fields)) = (row_date, fields) {
+                // Empty fields has its own diagnostic.
+                if !fields.is_empty() && !fields.iter().any(|f| f == row_date.name) {
+                    c.at(
+                        &mode.span(),
+                        format!("append mode upserts rows by date: add {:?} to fields", row_date.name),
+                    );
+                }
+            }
+            Some(WriteMode::Append)
+        }
+        other => {
+            c.at(
+                &mode.span(),
+                format!("unknown output mode {other:?}, expected replace or append"),
+            );
+            None
+        }
+    }
+}
+
 /// The keys of a `csv` output: `path` inside `output_dir`, nothing of Sheets.
 fn check_csv_output(
     c: &mut Checker<'_>,
@@ -219,42 +255,6 @@ fn check_value_input(c: &mut Checker<'_>, input: Option<&Spanned<String>>) -> Op
             c.at(
                 &input.span(),
                 format!("unknown value_input {other:?}, expected user_entered or raw"),
-            );
-            None
-        }
-    }
-}
-
-/// `mode`: `replace` (the default) or `append`, which upserts by the row date and so needs
-/// the platform's row-date field among the columns.
-fn check_mode(
-    c: &mut Checker<'_>,
-    mode: Option<&Spanned<String>>,
-    platform: Option<Platform>,
-    fields: Option<&[String]>,
-) -> Option<WriteMode> {
-    let Some(mode) = mode else {
-        return Some(WriteMode::Replace);
-    };
-    match mode.get_ref().as_str() {
-        "replace" => Some(WriteMode::Replace),
-        "append" => {
-            let row_date = platform.and_then(|p| p.fields().iter().find(|f| f.is_row_date));
-            if let (Some(row_date), Some(fields)) = (row_date, fields) {
-                // Empty fields has its own diagnostic.
-                if !fields.is_empty() && !fields.iter().any(|f| f == row_date.name) {
-                    c.at(
-                        &mode.span(),
-                        format!("append mode upserts rows by date: add {:?} to fields", row_date.name),
-                    );
-                }
-            }
-            Some(WriteMode::Append)
-        }
-        other => {
-            c.at(
-                &mode.span(),
-                format!("unknown output mode {other:?}, expected replace or append"),
             );
             None
         }
