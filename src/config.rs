@@ -113,6 +113,7 @@ struct RawConfig {
     connections: Vec<RawConnection>,
 }
 
+/// `[scheduler]` as written.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawScheduler {
@@ -122,6 +123,7 @@ struct RawScheduler {
     max_runs_per_connection: Option<usize>,
 }
 
+/// `[web]` as written.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawWeb {
@@ -132,6 +134,7 @@ struct RawWeb {
     admin_token_env: Option<String>,
 }
 
+/// `[email]` as written.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawEmail {
@@ -153,6 +156,7 @@ struct RawEmail {
     reminder_interval_hours: Option<u32>,
 }
 
+/// `[sheets]` as written.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSheets {
@@ -162,6 +166,7 @@ struct RawSheets {
     writes_per_minute_per_project: Option<u32>,
 }
 
+/// `[tokens]` as written.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawTokens {
@@ -171,6 +176,7 @@ struct RawTokens {
     keep_alive_after_days: Option<u32>,
 }
 
+/// `[http]` as written.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawHttp {
@@ -189,6 +195,7 @@ struct RawHttp {
     max_rate_limit_wait_secs: Option<u64>,
 }
 
+/// One `[[connections]]` entry as written.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConnection {
@@ -439,212 +446,35 @@ impl Config {
                 message: e.message().to_string(),
             }
         })?;
-        let invalid = |field: &str, message: String| ConfigError::Invalid {
+        Self::from_raw(raw, path, base, overrides).map_err(|(field, message)| ConfigError::Invalid {
             path: path.to_path_buf(),
-            field: field.to_string(),
+            field,
             message,
-        };
-        let resolve = |from_file: Option<PathBuf>, default: &str| -> PathBuf {
-            let p = from_file.unwrap_or_else(|| PathBuf::from(default));
-            if p.is_absolute() {
-                p
-            } else {
-                base.join(p)
-            }
-        };
-        let data_dir = overrides
-            .data_dir
-            .clone()
-            .unwrap_or_else(|| resolve(raw.data_dir, ".adsync"));
-        let queries_dir = overrides
-            .queries_dir
-            .clone()
-            .unwrap_or_else(|| resolve(raw.queries_dir, "queries"));
-        let output_dir = overrides
-            .output_dir
-            .clone()
-            .unwrap_or_else(|| resolve(raw.output_dir, "reports"));
+        })
+    }
 
-        let listen_text = overrides
-            .listen
-            .clone()
-            .or(raw.listen)
-            .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
-        let listen: SocketAddr = listen_text.parse().map_err(|_| {
-            invalid(
-                "listen",
-                format!("{listen_text:?} is not an address like \"127.0.0.1:8787\""),
-            )
-        })?;
-        let public_text = overrides
-            .public_url
-            .clone()
-            .or(raw.public_url)
-            .unwrap_or_else(|| format!("http://{listen}"));
-        let public_url = parse_url(&public_text).map_err(|m| invalid("public_url", m))?;
-
-        let defaults = HttpPolicy::default();
-        let http = HttpPolicy {
-            max_retries: raw.http.max_retries.unwrap_or(defaults.max_retries),
-            initial_backoff: raw
-                .http
-                .retry_initial_backoff_ms
-                .map(Duration::from_millis)
-                .unwrap_or(defaults.initial_backoff),
-            max_backoff: raw
-                .http
-                .retry_max_backoff_ms
-                .map(Duration::from_millis)
-                .unwrap_or(defaults.max_backoff),
-            request_timeout: raw
-                .http
-                .request_timeout_secs
-                .map(Duration::from_secs)
-                .unwrap_or(defaults.request_timeout),
-            max_requests_per_connection: raw
-                .http
-                .max_requests_per_connection
-                .unwrap_or(defaults.max_requests_per_connection)
-                .max(1),
-            max_rate_limit_wait: raw
-                .http
-                .max_rate_limit_wait_secs
-                .map(Duration::from_secs)
-                .unwrap_or(defaults.max_rate_limit_wait),
+    /// The runtime config for a parsed file, section by section; an error names the setting.
+    fn from_raw(raw: RawConfig, path: &Path, base: &Path, overrides: &Overrides) -> Result<Self, (String, String)> {
+        let dir = |overridden: &Option<PathBuf>, from_file: Option<PathBuf>, default: &str| {
+            overridden.clone().unwrap_or_else(|| resolve(base, from_file, default))
         };
-        if http.request_timeout.is_zero() {
-            return Err(invalid("http.request_timeout_secs", "must be at least 1".into()));
-        }
-        let limits = RunLimits {
-            max_concurrent_runs: raw.scheduler.max_concurrent_runs.unwrap_or(8),
-            max_runs_per_connection: raw.scheduler.max_runs_per_connection.unwrap_or(2),
-        };
-        if limits.max_concurrent_runs == 0 || limits.max_runs_per_connection == 0 {
-            return Err(invalid(
-                "scheduler",
-                "max_concurrent_runs and max_runs_per_connection must be at least 1".into(),
-            ));
-        }
-
-        let expiry_warning = chrono::Duration::days(raw.tokens.expiry_warning_days.unwrap_or(7).into());
-        let keep_alive_days = raw.tokens.keep_alive_after_days.unwrap_or(7);
-        if keep_alive_days == 0 {
-            return Err(invalid("tokens.keep_alive_after_days", "must be at least 1".into()));
-        }
-        let keep_alive_after = chrono::Duration::days(keep_alive_days.into());
+        let data_dir = dir(&overrides.data_dir, raw.data_dir, ".adsync");
+        let queries_dir = dir(&overrides.queries_dir, raw.queries_dir, "queries");
+        let output_dir = dir(&overrides.output_dir, raw.output_dir, "reports");
+        let (listen, public_url) = web_addresses(overrides, raw.listen, raw.public_url)?;
+        let http = http_policy(&raw.http)?;
+        let limits = run_limits(&raw.scheduler)?;
+        let (expiry_warning, keep_alive_after) = token_upkeep(&raw.tokens)?;
         let link_ttl = chrono::Duration::days(raw.web.link_ttl_days.unwrap_or(7).max(1).into());
         let admin_env = raw.web.admin_token_env.as_deref().unwrap_or("ADSYNC_ADMIN_TOKEN");
         let admin_token = std::env::var(admin_env).ok().filter(|t| !t.is_empty()).map(Secret::new);
         let mut raw_email = raw.email;
         let outbox_dir = match raw_email.outbox_dir.take() {
-            Some(dir) => resolve(Some(dir), ""),
+            Some(dir) => resolve(base, Some(dir), ""),
             None => data_dir.join("outbox"),
         };
-        let email = email_config(raw_email, outbox_dir).map_err(|(field, message)| invalid(&field, message))?;
-
-        let mut seen = HashSet::new();
-        let mut connections = Vec::with_capacity(raw.connections.len());
-        for (i, rc) in raw.connections.into_iter().enumerate() {
-            let field = |name: &str| format!("connections[{i}].{name}");
-            if rc.id.trim().is_empty() {
-                return Err(invalid(&field("id"), "must not be empty".into()));
-            }
-            if !seen.insert(rc.id.clone()) {
-                return Err(invalid(
-                    &field("id"),
-                    format!("connection id {:?} is used twice", rc.id),
-                ));
-            }
-            let provider = parse_provider(&rc.provider).map_err(|m| invalid(&field("provider"), m))?;
-            let secret = |inline: Option<String>, env: Option<String>, name: &str| {
-                inline_or_env(inline, env).map_err(|(on_env, message)| {
-                    let key = if on_env {
-                        format!("{name}_env")
-                    } else {
-                        name.to_string()
-                    };
-                    invalid(&field(&key), message.replace("{key}", name))
-                })
-            };
-            let service_account = provider == Provider::GoogleServiceAccount;
-            let key_file = match (rc.key_file, service_account) {
-                (Some(file), true) => {
-                    let file = resolve(Some(file), "");
-                    if let Err(why) = crate::auth::ServiceAccountKey::load(&file) {
-                        return Err(invalid(&field("key_file"), why));
-                    }
-                    Some(file)
-                }
-                (None, true) => {
-                    return Err(invalid(
-                        &field("key_file"),
-                        "missing: a google_service_account connection needs the account's JSON key file".into(),
-                    ))
-                }
-                (Some(_), false) => {
-                    return Err(invalid(
-                        &field("key_file"),
-                        format!(
-                            "key_file is for google_service_account; provider {:?} logs in by consent",
-                            provider.as_str()
-                        ),
-                    ))
-                }
-                (None, false) => None,
-            };
-            let client_secret = secret(rc.client_secret, rc.client_secret_env, "client_secret")?;
-            let (client_id, client_secret) = match (rc.client_id, client_secret, service_account) {
-                (Some(id), Some(secret), false) => (id, secret),
-                (None, None, true) => (String::new(), Secret::new(String::new())),
-                (None, _, false) => return Err(invalid(&field("client_id"), "missing: the OAuth client id".into())),
-                (Some(_), None, false) => {
-                    return Err(invalid(
-                        &field("client_secret"),
-                        "missing: set client_secret or client_secret_env".into(),
-                    ))
-                }
-                (_, _, true) => {
-                    return Err(invalid(
-                        &field("client_id"),
-                        "a service account signs in with its key_file; remove client_id and client_secret".into(),
-                    ))
-                }
-            };
-            let developer_token = secret(rc.developer_token, rc.developer_token_env, "developer_token")?;
-            if developer_token.is_some() && !matches!(provider, Provider::Google | Provider::GoogleServiceAccount) {
-                return Err(invalid(
-                    &field("developer_token"),
-                    format!(
-                        "developer_token is for Google Ads; provider {:?} has none",
-                        provider.as_str()
-                    ),
-                ));
-            }
-            let endpoints = provider_defaults(provider);
-            let url_or = |value: Option<String>, default: &str, name: &str| {
-                parse_url(value.as_deref().unwrap_or(default)).map_err(|m| invalid(&field(name), m))
-            };
-            connections.push(ConnectionConfig {
-                auth_url: url_or(rc.auth_url, endpoints.auth_url, "auth_url")?,
-                token_url: url_or(rc.token_url, endpoints.token_url, "token_url")?,
-                api_base_url: rc
-                    .api_base_url
-                    .map(|url| parse_url(&url).map_err(|m| invalid(&field("api_base_url"), m)))
-                    .transpose()?,
-                developer_token,
-                key_file,
-                api_version: rc.api_version.unwrap_or_else(|| endpoints.api_version.into()),
-                scopes: rc
-                    .scopes
-                    .unwrap_or_else(|| endpoints.scopes.iter().map(|s| s.to_string()).collect()),
-                id: rc.id,
-                provider,
-                client_id,
-                client_secret,
-                owners: rc.owners,
-            });
-        }
-
+        let email = email_config(raw_email, outbox_dir)?;
+        let connections = connections(raw.connections, base)?;
         let sheets = SheetsLimits {
             writes_per_minute_per_user: raw.sheets.writes_per_minute_per_user.unwrap_or(60).max(1),
             writes_per_minute_per_project: raw.sheets.writes_per_minute_per_project.unwrap_or(300).max(1),
@@ -698,8 +528,228 @@ impl Config {
     }
 }
 
+/// A setting that is wrong: the setting's name (e.g. `connections[0].provider`), then what
+/// is wrong and how to fix it. [`Config::parse`] adds the file.
+type Invalid = (String, String);
+
+/// A path from the file (or `default`), resolved against the config's directory.
+fn resolve(base: &Path, from_file: Option<PathBuf>, default: &str) -> PathBuf {
+    let p = from_file.unwrap_or_else(|| PathBuf::from(default));
+    if p.is_absolute() {
+        p
+    } else {
+        base.join(p)
+    }
+}
+
+/// `listen` and `public_url`, overrides first; the public URL defaults to the listener.
+fn web_addresses(
+    overrides: &Overrides,
+    listen: Option<String>,
+    public_url: Option<String>,
+) -> Result<(SocketAddr, Url), Invalid> {
+    let listen_text = overrides
+        .listen
+        .clone()
+        .or(listen)
+        .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+    let listen: SocketAddr = listen_text.parse().map_err(|_| {
+        (
+            "listen".to_string(),
+            format!("{listen_text:?} is not an address like \"127.0.0.1:8787\""),
+        )
+    })?;
+    let public_text = overrides
+        .public_url
+        .clone()
+        .or(public_url)
+        .unwrap_or_else(|| format!("http://{listen}"));
+    let public_url = parse_url(&public_text).map_err(|m| ("public_url".to_string(), m))?;
+    Ok((listen, public_url))
+}
+
+/// `[http]`, each value defaulting to [`HttpPolicy::default`].
+fn http_policy(raw: &RawHttp) -> Result<HttpPolicy, Invalid> {
+    let defaults = HttpPolicy::default();
+    let millis = |ms: Option<u64>, default| ms.map(Duration::from_millis).unwrap_or(default);
+    let secs = |secs: Option<u64>, default| secs.map(Duration::from_secs).unwrap_or(default);
+    let http = HttpPolicy {
+        max_retries: raw.max_retries.unwrap_or(defaults.max_retries),
+        initial_backoff: millis(raw.retry_initial_backoff_ms, defaults.initial_backoff),
+        max_backoff: millis(raw.retry_max_backoff_ms, defaults.max_backoff),
+        request_timeout: secs(raw.request_timeout_secs, defaults.request_timeout),
+        max_requests_per_connection: raw
+            .max_requests_per_connection
+            .unwrap_or(defaults.max_requests_per_connection)
+            .max(1),
+        max_rate_limit_wait: secs(raw.max_rate_limit_wait_secs, defaults.max_rate_limit_wait),
+    };
+    if http.request_timeout.is_zero() {
+        return Err(("http.request_timeout_secs".into(), "must be at least 1".into()));
+    }
+    Ok(http)
+}
+
+/// `[scheduler]`: both limits at least 1.
+fn run_limits(raw: &RawScheduler) -> Result<RunLimits, Invalid> {
+    let limits = RunLimits {
+        max_concurrent_runs: raw.max_concurrent_runs.unwrap_or(8),
+        max_runs_per_connection: raw.max_runs_per_connection.unwrap_or(2),
+    };
+    if limits.max_concurrent_runs == 0 || limits.max_runs_per_connection == 0 {
+        return Err((
+            "scheduler".into(),
+            "max_concurrent_runs and max_runs_per_connection must be at least 1".into(),
+        ));
+    }
+    Ok(limits)
+}
+
+/// `[tokens]`: how early an expiring login is flagged, and when an idle token is refreshed.
+fn token_upkeep(raw: &RawTokens) -> Result<(chrono::Duration, chrono::Duration), Invalid> {
+    let expiry_warning = chrono::Duration::days(raw.expiry_warning_days.unwrap_or(7).into());
+    let keep_alive_days = raw.keep_alive_after_days.unwrap_or(7);
+    if keep_alive_days == 0 {
+        return Err(("tokens.keep_alive_after_days".into(), "must be at least 1".into()));
+    }
+    Ok((expiry_warning, chrono::Duration::days(keep_alive_days.into())))
+}
+
+/// `[[connections]]`, in file order; ids must be non-empty and unique.
+fn connections(raw: Vec<RawConnection>, base: &Path) -> Result<Vec<ConnectionConfig>, Invalid> {
+    let mut seen = HashSet::new();
+    let mut connections = Vec::with_capacity(raw.len());
+    for (i, rc) in raw.into_iter().enumerate() {
+        let field = |name: &str| format!("connections[{i}].{name}");
+        if rc.id.trim().is_empty() {
+            return Err((field("id"), "must not be empty".into()));
+        }
+        if !seen.insert(rc.id.clone()) {
+            return Err((field("id"), format!("connection id {:?} is used twice", rc.id)));
+        }
+        connections.push(connection_config(rc, &field, base)?);
+    }
+    Ok(connections)
+}
+
+/// One connection: its provider, credentials and endpoints. `field` names a key of it.
+fn connection_config(
+    rc: RawConnection,
+    field: &dyn Fn(&str) -> String,
+    base: &Path,
+) -> Result<ConnectionConfig, Invalid> {
+    let provider = parse_provider(&rc.provider).map_err(|m| (field("provider"), m))?;
+    let key_file = service_account_key(rc.key_file, provider, field, base)?;
+    let client_secret = secret_setting(rc.client_secret, rc.client_secret_env, "client_secret", field)?;
+    let (client_id, client_secret) = oauth_client(rc.client_id, client_secret, provider, field)?;
+    let developer_token = secret_setting(rc.developer_token, rc.developer_token_env, "developer_token", field)?;
+    if developer_token.is_some() && !matches!(provider, Provider::Google | Provider::GoogleServiceAccount) {
+        return Err((
+            field("developer_token"),
+            format!(
+                "developer_token is for Google Ads; provider {:?} has none",
+                provider.as_str()
+            ),
+        ));
+    }
+    let endpoints = provider_defaults(provider);
+    let url_or = |value: Option<String>, default: &str, name: &str| {
+        parse_url(value.as_deref().unwrap_or(default)).map_err(|m| (field(name), m))
+    };
+    Ok(ConnectionConfig {
+        auth_url: url_or(rc.auth_url, endpoints.auth_url, "auth_url")?,
+        token_url: url_or(rc.token_url, endpoints.token_url, "token_url")?,
+        api_base_url: rc
+            .api_base_url
+            .map(|url| parse_url(&url).map_err(|m| (field("api_base_url"), m)))
+            .transpose()?,
+        developer_token,
+        key_file,
+        api_version: rc.api_version.unwrap_or_else(|| endpoints.api_version.into()),
+        scopes: rc
+            .scopes
+            .unwrap_or_else(|| endpoints.scopes.iter().map(|s| s.to_string()).collect()),
+        id: rc.id,
+        provider,
+        client_id,
+        client_secret,
+        owners: rc.owners,
+    })
+}
+
+/// `key_file`: required of a service account (and loadable), refused of everyone else.
+fn service_account_key(
+    key_file: Option<PathBuf>,
+    provider: Provider,
+    field: &dyn Fn(&str) -> String,
+    base: &Path,
+) -> Result<Option<PathBuf>, Invalid> {
+    match (key_file, provider == Provider::GoogleServiceAccount) {
+        (Some(file), true) => {
+            let file = resolve(base, Some(file), "");
+            if let Err(why) = crate::auth::ServiceAccountKey::load(&file) {
+                return Err((field("key_file"), why));
+            }
+            Ok(Some(file))
+        }
+        (None, true) => Err((
+            field("key_file"),
+            "missing: a google_service_account connection needs the account's JSON key file".into(),
+        )),
+        (Some(_), false) => Err((
+            field("key_file"),
+            format!(
+                "key_file is for google_service_account; provider {:?} logs in by consent",
+                provider.as_str()
+            ),
+        )),
+        (None, false) => Ok(None),
+    }
+}
+
+/// The OAuth client id and secret: both required for a consent login, neither allowed for
+/// a service account (which signs in with its key file; both are then empty).
+fn oauth_client(
+    client_id: Option<String>,
+    client_secret: Option<Secret>,
+    provider: Provider,
+    field: &dyn Fn(&str) -> String,
+) -> Result<(String, Secret), Invalid> {
+    match (client_id, client_secret, provider == Provider::GoogleServiceAccount) {
+        (Some(id), Some(secret), false) => Ok((id, secret)),
+        (None, None, true) => Ok((String::new(), Secret::new(String::new()))),
+        (None, _, false) => Err((field("client_id"), "missing: the OAuth client id".into())),
+        (Some(_), None, false) => Err((
+            field("client_secret"),
+            "missing: set client_secret or client_secret_env".into(),
+        )),
+        (_, _, true) => Err((
+            field("client_id"),
+            "a service account signs in with its key_file; remove client_id and client_secret".into(),
+        )),
+    }
+}
+
+/// A secret setting `name` of a connection, given inline or as `<name>_env`; an error names
+/// the key that is wrong.
+fn secret_setting(
+    inline: Option<String>,
+    env: Option<String>,
+    name: &str,
+    field: &dyn Fn(&str) -> String,
+) -> Result<Option<Secret>, Invalid> {
+    inline_or_env(inline, env).map_err(|(on_env, message)| {
+        let key = if on_env {
+            format!("{name}_env")
+        } else {
+            name.to_string()
+        };
+        (field(&key), message.replace("{key}", name))
+    })
+}
+
 /// The runtime email settings; errors name the field.
-fn email_config(raw: RawEmail, outbox_dir: PathBuf) -> Result<EmailConfig, (String, String)> {
+fn email_config(raw: RawEmail, outbox_dir: PathBuf) -> Result<EmailConfig, Invalid> {
     let smtp = match raw.smtp_host {
         None => None,
         Some(host) => {

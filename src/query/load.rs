@@ -7,19 +7,20 @@
 //! at once, each at the `file:line:col` of the offending value, so an analyst fixes a file
 //! in one pass instead of one error per reload.
 
-use std::collections::{HashMap, HashSet};
-use std::fmt;
-use std::ops::Range;
-use std::path::{Component, Path, PathBuf};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
-use chrono::NaiveDate;
-use serde::de::{self, MapAccess, Visitor};
-use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
-use super::{DateRange, Filter, Level, Output, Query, TimeIncrement, WriteMode};
-use crate::rows::DateWindow;
-use crate::scheduler::{self, Schedule};
+use super::diagnostic::{line_col, syntax_message, Checker, Diagnostic};
+use super::keys::{check_connection, check_date_range, check_notify, check_schedule, check_time_increment};
+use super::output_checks::check_output;
+use super::platform_rules::{
+    check_accounts, check_breakdowns, check_columns, check_filters, check_level, check_login_customer_id,
+    check_platform, only_for,
+};
+use super::raw::RawQuery;
+use super::Query;
 use crate::sources::{Platform, Provider};
 
 /// What a query file is checked against.
@@ -31,59 +32,6 @@ pub struct ValidationContext {
     /// to the current directory; it need not exist yet.
     pub output_dir: PathBuf,
 }
-
-/// One problem in one query file.
-///
-/// Displays as `file:line:col: message`, the form editors and terminals turn into links,
-/// or `file: message` when the problem has no position (`line == 0`), e.g. an unreadable
-/// file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Diagnostic {
-    /// The file.
-    pub file: PathBuf,
-    /// 1-based line; 0 when the problem concerns the whole file.
-    pub line: usize,
-    /// 1-based column in characters (not bytes); 0 when `line` is 0.
-    pub col: usize,
-    /// What is wrong, and how to fix it where that is not obvious.
-    pub message: String,
-}
-
-impl Diagnostic {
-    /// A problem at a 1-based line and character column.
-    pub fn at(file: impl Into<PathBuf>, line: usize, col: usize, message: impl Into<String>) -> Self {
-        Self {
-            file: file.into(),
-            line,
-            col,
-            message: message.into(),
-        }
-    }
-
-    /// A problem with the file (or directory) as a whole.
-    pub fn whole(file: impl Into<PathBuf>, message: impl Into<String>) -> Self {
-        Self::at(file, 0, 0, message)
-    }
-}
-
-impl fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line == 0 {
-            write!(f, "{}: {}", self.file.display(), self.message)
-        } else {
-            write!(
-                f,
-                "{}:{}:{}: {}",
-                self.file.display(),
-                self.line,
-                self.col,
-                self.message
-            )
-        }
-    }
-}
-
-impl std::error::Error for Diagnostic {}
 
 /// Loads every `*.toml` file directly in `dir`, in file-name order.
 ///
@@ -180,172 +128,6 @@ fn load(path: &Path, ctx: &ValidationContext) -> Result<Loaded, Vec<Diagnostic>>
     validate(name, path, &text, ctx)
 }
 
-/// The file as written: every value keeps its position for diagnostics.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-/// Required keys are `Option` too, so a missing one is reported with the other problems
-/// instead of alone.
-struct RawQuery {
-    /// Connection id from the config.
-    connection: Option<Spanned<String>>,
-    /// `meta_ads`, `google_ads`, `ga4` or `linkedin_ads`; only needed when the connection
-    /// serves several (a Google login reads Google Ads and GA4).
-    platform: Option<Spanned<String>>,
-    /// Google Ads: the manager account (MCC) the accounts are reached through.
-    login_customer_id: Option<Spanned<String>>,
-    /// Google Ads: a whole GAQL query instead of `level` and `fields`; adsync adds the date
-    /// condition of each run.
-    gaql: Option<Spanned<String>>,
-    /// Platform account ids.
-    accounts: Option<Spanned<Vec<Spanned<String>>>>,
-    /// `account`, `campaign`, `adset` or `ad`.
-    level: Option<Spanned<String>>,
-    /// Platform field names, in column order.
-    fields: Option<Spanned<Vec<Spanned<String>>>>,
-    /// Platform breakdowns (optional).
-    breakdowns: Option<Spanned<Vec<Spanned<String>>>>,
-    /// Platform filters (optional).
-    filters: Option<Spanned<Vec<Spanned<Filter>>>>,
-    /// A preset name or `{ start, end }`.
-    date_range: Option<Spanned<RawDateRange>>,
-    /// `daily` (default) or `total`.
-    time_increment: Option<Spanned<String>>,
-    /// Email addresses (optional).
-    notify: Option<Spanned<Vec<Spanned<String>>>>,
-    /// `[schedule]`.
-    schedule: Option<Spanned<RawSchedule>>,
-    /// `[output]`.
-    output: Option<Spanned<RawOutput>>,
-}
-
-/// `[schedule]` as written.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSchedule {
-    /// 5 or 6 cron fields.
-    cron: Option<Spanned<String>>,
-    /// IANA zone name; UTC when absent.
-    timezone: Option<Spanned<String>>,
-}
-
-/// `[output]` as written.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawOutput {
-    /// `csv` (the default) or `google_sheets`.
-    kind: Option<Spanned<String>>,
-    /// CSV: relative to the config's `output_dir`.
-    path: Option<Spanned<String>>,
-    /// `replace` (default) or `append`.
-    mode: Option<Spanned<String>>,
-    /// Sheets: the id in the spreadsheet's URL.
-    spreadsheet_id: Option<Spanned<String>>,
-    /// Sheets: the tab, created if missing.
-    sheet: Option<Spanned<String>>,
-    /// Sheets: where the header goes (A1 cell), `A1` by default.
-    start_cell: Option<Spanned<String>>,
-    /// Sheets: `user_entered` (default: numbers, dates typed) or `raw` (text as sent).
-    value_input: Option<Spanned<String>>,
-    /// Sheets: the Google connection (or service account) that writes; the query's own
-    /// connection by default when it is a Google one.
-    connection: Option<Spanned<String>>,
-}
-
-/// `date_range`: a preset name or `{ start, end }`. Hand-written because serde's untagged
-/// enums buffer the value and lose the positions `Spanned` needs.
-enum RawDateRange {
-    /// `today`, `last_7_days`, ...
-    Preset(String),
-    /// Fixed dates, quoted or bare TOML dates.
-    Fixed {
-        /// First day.
-        start: Option<Spanned<toml::Value>>,
-        /// Last day, inclusive.
-        end: Option<Spanned<toml::Value>>,
-    },
-}
-
-impl<'de> Deserialize<'de> for RawDateRange {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct RangeVisitor;
-
-        impl<'de> Visitor<'de> for RangeVisitor {
-            type Value = RawDateRange;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(
-                    "a string such as \"last_7_days\" or a table { start = \"YYYY-MM-DD\", end = \"YYYY-MM-DD\" }",
-                )
-            }
-
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(RawDateRange::Preset(v.to_string()))
-            }
-
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let (mut start, mut end) = (None, None);
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "start" => start = Some(map.next_value()?),
-                        "end" => end = Some(map.next_value()?),
-                        // How toml hands over a bare date such as `date_range = 2026-01-01`.
-                        "$__toml_private_datetime" => {
-                            return Err(de::Error::custom(
-                                "date_range is a single date: write { start = \"YYYY-MM-DD\", end = \"YYYY-MM-DD\" }",
-                            ))
-                        }
-                        other => return Err(de::Error::unknown_field(other, &["start", "end"])),
-                    }
-                }
-                Ok(RawDateRange::Fixed { start, end })
-            }
-        }
-
-        deserializer.deserialize_any(RangeVisitor)
-    }
-}
-
-/// Collects diagnostics for one file, turning byte spans into line and column.
-struct Checker<'a> {
-    file: &'a Path,
-    text: &'a str,
-    found: Vec<Diagnostic>,
-}
-
-impl Checker<'_> {
-    fn pos(&self, span: &Range<usize>) -> (usize, usize) {
-        line_col(self.text, span.start)
-    }
-
-    fn at(&mut self, span: &Range<usize>, message: impl Into<String>) {
-        let (line, col) = self.pos(span);
-        self.found.push(Diagnostic::at(self.file, line, col, message));
-    }
-
-    /// The diagnostics in file order, whole-file ones first.
-    fn into_sorted(mut self) -> Vec<Diagnostic> {
-        self.found.sort_by_key(|d| (d.line, d.col));
-        self.found
-    }
-
-    fn whole(&mut self, message: impl Into<String>) {
-        self.found.push(Diagnostic::whole(self.file, message));
-    }
-
-    /// A required key: reports it missing at `table` (or the file) when absent.
-    fn required<T>(&mut self, value: Option<T>, key: &str, table: Option<&Range<usize>>) -> Option<T> {
-        if value.is_none() {
-            let message = format!("missing key {key:?}");
-            match table {
-                Some(span) => self.at(span, message),
-                None => self.whole(message),
-            }
-        }
-        value
-    }
-}
-
-/// 1-based line and character column of byte `offset` in `text` (clamped to the text).
 /// A short digest of a query file's text: a query marked broken stays broken until this
 /// changes.
 fn fingerprint(text: &str) -> String {
@@ -356,824 +138,106 @@ fn fingerprint(text: &str) -> String {
         .collect()
 }
 
-pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let mut end = offset.min(text.len());
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    let before = &text[..end];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    // Editors do not show a byte-order mark, so it takes no column.
-    let line_text = before[line_start..].trim_start_matches('\u{feff}');
-    (line, line_text.chars().count() + 1)
-}
-
-/// toml/serde say "unknown field `x`, expected one of `a`, `b`" over several lines; a query
-/// file has keys, and backticks read badly in a terminal. One line, names in quotes.
-fn syntax_message(message: &str) -> String {
-    let lines: Vec<&str> = message.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    if lines.is_empty() {
-        return "invalid TOML here: a value, quote or bracket is missing".to_string();
-    }
-    let message = lines.join(": ");
-    let renamed = message
-        .strip_prefix("unknown field")
-        .map(|rest| format!("unknown key{rest}"))
-        .or_else(|| {
-            message
-                .strip_prefix("missing field")
-                .map(|rest| format!("missing key{rest}"))
-        });
-    // Backticked names become quoted: the key of a key message (its list of choices goes
-    // bare), none in a type message ("integer 5"), names elsewhere ("duplicate key \"a\"");
-    // punctuation keeps its backticks (expected `]`).
-    let is_key_message = renamed.is_some();
-    let is_type_message = message.starts_with("invalid type") || message.starts_with("invalid value");
-    let message = renamed.unwrap_or(message);
-    let mut out = String::with_capacity(message.len());
-    for (i, part) in message.split('`').enumerate() {
-        let inside = i % 2 == 1;
-        let name_like = !part.is_empty()
-            && part
-                .chars()
-                .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
-        match (inside, is_key_message, is_type_message) {
-            (false, ..) => out.push_str(part),
-            (true, true, _) if i == 1 => out.push_str(&format!("\"{part}\"")),
-            (true, true, _) | (true, _, true) => out.push_str(part),
-            (true, false, false) if name_like => out.push_str(&format!("\"{part}\"")),
-            (true, false, false) => out.push_str(&format!("`{part}`")),
-        }
-    }
-    out
-}
-
+/// Parses `text` and checks every key, reporting all problems at once.
 fn validate(name: &str, file: &Path, text: &str, ctx: &ValidationContext) -> Result<Loaded, Vec<Diagnostic>> {
-    let raw: RawQuery = match toml::from_str(text) {
-        Ok(raw) => raw,
-        Err(e) => {
-            let message = syntax_message(e.message());
-            let diagnostic = match e.span() {
-                Some(span) => {
-                    let (line, col) = line_col(text, span.start);
-                    Diagnostic::at(file, line, col, message)
-                }
-                None => Diagnostic::whole(file, message),
-            };
-            return Err(vec![diagnostic]);
-        }
-    };
-    let mut c = Checker {
-        file,
-        text,
-        found: Vec::new(),
-    };
-
-    let connection = c.required(raw.connection, "connection", None);
-    let provider = connection.as_ref().and_then(|conn| {
-        let provider = ctx.connections.get(conn.get_ref()).copied();
-        if provider.is_none() {
-            let mut known: Vec<&str> = ctx.connections.keys().map(String::as_str).collect();
-            known.sort_unstable();
-            let message = if known.is_empty() {
-                format!(
-                    "unknown connection {:?}: the config defines no connections",
-                    conn.get_ref()
-                )
-            } else {
-                format!(
-                    "unknown connection {:?}; known connections: {}",
-                    conn.get_ref(),
-                    known.join(", ")
-                )
-            };
-            c.at(&conn.span(), message);
-        }
-        provider
-    });
-
-    let platform = provider.and_then(|provider| check_platform(&mut c, raw.platform, provider));
-    let accounts = c
-        .required(raw.accounts, "accounts", None)
-        .and_then(|accounts| check_accounts(&mut c, accounts, platform));
-    let login_customer_id = raw
-        .login_customer_id
-        .map(|id| only_for(&mut c, id, "login_customer_id", platform, Platform::GoogleAds))
-        .transpose()
-        .ok()
-        .flatten()
-        .filter(|id| {
-            let checked = Platform::GoogleAds.check_account(id.get_ref());
-            checked
-                .map_err(|m| c.at(&id.span(), format!("login_customer_id: {m}")))
-                .is_ok()
-        })
-        .map(Spanned::into_inner);
-    let gaql = match raw.gaql {
-        None => None,
-        Some(gaql) => only_for(&mut c, gaql, "gaql", platform, Platform::GoogleAds).ok(),
-    };
-    // GA4 rows are shaped by their dimensions, and a raw GAQL query names its own resource.
-    let needs_level = platform.is_none_or(|p| p.has_levels()) && gaql.is_none();
-    let level = match raw.level {
-        None if !needs_level => Some(Level::Account),
-        Some(level) if !needs_level => {
-            let why = if gaql.is_some() {
-                "a gaql query names its resource after FROM"
-            } else {
-                "GA4 reports have no level; their dimensions (in fields) shape the rows"
-            };
-            c.at(&level.span(), format!("level does not apply here: {why}"));
-            None
-        }
-        level => c.required(level, "level", None).and_then(|level| {
-            let parsed = parse_level(level.get_ref());
-            if parsed.is_none() {
-                c.at(
-                    &level.span(),
-                    format!(
-                        "unknown level {:?}, expected one of account, campaign, adset, ad",
-                        level.get_ref()
-                    ),
-                );
-            }
-            parsed
-        }),
-    };
-    // The append check needs the names even when one of them is wrong.
-    let mut field_names: Option<Vec<String>> = raw
-        .fields
-        .as_ref()
-        .map(|fields| fields.get_ref().iter().map(|f| f.get_ref().clone()).collect());
-    let fields = match (&gaql, raw.fields) {
-        (Some(gaql), None) => {
-            let raw = crate::sources::google_ads::gaql::check_raw(gaql.get_ref());
-            let selected = raw.and_then(|()| crate::sources::google_ads::gaql::select_list(gaql.get_ref()));
-            let selected = selected.map_err(|m| c.at(&gaql.span(), format!("gaql: {m}"))).ok();
-            field_names.clone_from(&selected);
-            selected
-        }
-        (Some(_), Some(fields)) => {
-            c.at(
-                &fields.span(),
-                "fields does not apply with gaql: the columns are the gaql query's SELECT list",
-            );
-            None
-        }
-        (None, fields) => c
-            .required(fields, "fields", None)
-            .and_then(|fields| check_fields(&mut c, fields, platform, level)),
-    };
-    let breakdowns = match raw.breakdowns {
-        None => Some(Vec::new()),
-        Some(breakdowns) => check_breakdowns(&mut c, breakdowns, platform),
-    };
-    let filters = match raw.filters {
-        None => Some(Vec::new()),
-        Some(filters) => check_filters(&mut c, filters, platform),
-    };
-    let date_range = c
-        .required(raw.date_range, "date_range", None)
-        .and_then(|range| check_date_range(&mut c, range));
-    let time_increment = match raw.time_increment {
-        None => Some(TimeIncrement::Daily),
-        Some(inc) => match inc.get_ref().as_str() {
-            "daily" => Some(TimeIncrement::Daily),
-            "total" => Some(TimeIncrement::Total),
-            other => {
-                c.at(
-                    &inc.span(),
-                    format!("unknown time_increment {other:?}, expected daily or total"),
-                );
-                None
-            }
-        },
-    };
-    let notify = match raw.notify {
-        None => Some(Vec::new()),
-        Some(notify) => check_notify(&mut c, notify),
-    };
-    let schedule = c
-        .required(raw.schedule, "schedule", None)
-        .and_then(|schedule| check_schedule(&mut c, schedule));
-    let output = c.required(raw.output, "output", None).and_then(|output| {
-        let own = connection.as_ref().map(|c| c.get_ref().as_str());
-        check_output(&mut c, output, ctx, own, platform, field_names.as_deref())
-    });
-
-    let (
-        Some(connection),
-        Some(platform),
-        Some(accounts),
-        Some(level),
-        Some(fields),
-        Some(breakdowns),
-        Some(filters),
-        Some(date_range),
-        Some(time_increment),
-        Some(notify),
-        Some(schedule),
-        Some((output, output_at)),
-    ) = (
-        connection,
-        platform,
-        accounts,
-        level,
-        fields,
-        breakdowns,
-        filters,
-        date_range,
-        time_increment,
-        notify,
-        schedule,
-        output,
-    )
-    else {
-        return Err(c.into_sorted());
-    };
-    if !c.found.is_empty() {
-        return Err(c.into_sorted());
-    }
-    Ok(Loaded {
+    let raw = parse_raw(file, text)?;
+    let mut c = Checker::new(file, text);
+    let checked = check_query(&mut c, raw, ctx).map(|(query, output_at)| Loaded {
         query: Query {
             name: name.to_string(),
             file: file.to_path_buf(),
             fingerprint: fingerprint(text),
-            connection: connection.into_inner(),
-            platform,
-            accounts,
-            login_customer_id,
-            gaql: gaql.map(Spanned::into_inner),
-            level,
-            fields,
-            breakdowns,
-            filters,
-            date_range,
-            time_increment,
-            notify,
-            schedule,
-            output,
+            ..query
         },
         output_at,
-    })
-}
-
-/// Levels from coarsest to finest.
-const LEVELS: [Level; 4] = [Level::Account, Level::Campaign, Level::Adset, Level::Ad];
-
-fn parse_level(s: &str) -> Option<Level> {
-    LEVELS.into_iter().find(|level| level.as_str() == s)
-}
-
-/// The shared shape of the list keys: reports an empty list (when `if_empty` says how to
-/// fill it) and repeated entries, runs `check` on every first occurrence, and returns the
-/// plain strings when none of that found anything.
-fn check_list(
-    c: &mut Checker<'_>,
-    list: Spanned<Vec<Spanned<String>>>,
-    entry: &str,
-    if_empty: Option<&str>,
-    mut check: impl FnMut(&mut Checker<'_>, &str, &Range<usize>),
-) -> Option<Vec<String>> {
-    if let (true, Some(message)) = (list.get_ref().is_empty(), if_empty) {
-        c.at(&list.span(), message);
-        return None;
+    });
+    match checked {
+        Some(loaded) if c.found.is_empty() => Ok(loaded),
+        _ => Err(c.into_sorted()),
     }
-    let before = c.found.len();
-    let mut seen = HashSet::new();
-    for item in list.get_ref() {
-        let value = item.get_ref();
-        if seen.insert(value.as_str()) {
-            check(c, value, &item.span());
-        } else {
-            c.at(&item.span(), format!("{entry} {value:?} is listed twice"));
-        }
-    }
-    (c.found.len() == before).then(|| list.into_inner().into_iter().map(Spanned::into_inner).collect())
 }
 
-fn check_accounts(
-    c: &mut Checker<'_>,
-    accounts: Spanned<Vec<Spanned<String>>>,
-    platform: Option<Platform>,
-) -> Option<Vec<String>> {
-    let if_empty = "accounts is empty: list at least one account id, e.g. \"act_1001\"";
-    check_list(c, accounts, "account", Some(if_empty), |c, id, span| {
-        if let Some(Err(message)) = platform.map(|p| p.check_account(id)) {
-            c.at(span, message);
-        }
-    })
-}
-
-/// Which of the connection's platforms the query reads: the one it names, or the only one.
-fn check_platform(c: &mut Checker<'_>, named: Option<Spanned<String>>, provider: Provider) -> Option<Platform> {
-    let served = provider.platforms();
-    let names = || {
-        served
-            .iter()
-            .map(|p| format!("{:?}", p.as_str()))
-            .collect::<Vec<_>>()
-            .join(" or ")
-    };
-    match named {
-        None if served.len() == 1 => Some(served[0]),
-        None => {
-            c.whole(format!(
-                "missing key \"platform\": this query's connection ({}) serves {}; say which",
-                provider.as_str(),
-                names()
-            ));
-            None
-        }
-        Some(name) => {
-            let platform = Platform::parse(name.get_ref()).filter(|p| served.contains(p));
-            if platform.is_none() {
-                c.at(
-                    &name.span(),
-                    format!(
-                        "platform {:?} is not served by this query's connection ({}); expected {}",
-                        name.get_ref(),
-                        provider.as_str(),
-                        names()
-                    ),
-                );
+/// The raw step: a syntax error, an unknown key or a mistyped value is one diagnostic.
+fn parse_raw(file: &Path, text: &str) -> Result<RawQuery, Vec<Diagnostic>> {
+    toml::from_str(text).map_err(|e| {
+        let message = syntax_message(e.message());
+        let diagnostic = match e.span() {
+            Some(span) => {
+                let (line, col) = line_col(text, span.start);
+                Diagnostic::at(file, line, col, message)
             }
-            platform
-        }
-    }
-}
-
-/// `value` of `key`, which only `owner`'s queries may have; an error otherwise.
-fn only_for<T>(
-    c: &mut Checker<'_>,
-    value: Spanned<T>,
-    key: &str,
-    platform: Option<Platform>,
-    owner: Platform,
-) -> Result<Spanned<T>, ()> {
-    match platform {
-        Some(p) if p != owner => {
-            c.at(
-                &value.span(),
-                format!(
-                    "{key} applies to {} queries only; this query reads {}",
-                    owner.as_str(),
-                    p.as_str()
-                ),
-            );
-            Err(())
-        }
-        // Without a known platform the mistake (if any) is already reported.
-        None => Err(()),
-        Some(_) => Ok(value),
-    }
-}
-
-fn check_filters(
-    c: &mut Checker<'_>,
-    filters: Spanned<Vec<Spanned<Filter>>>,
-    platform: Option<Platform>,
-) -> Option<Vec<Filter>> {
-    let before = c.found.len();
-    for filter in filters.get_ref() {
-        if let Some(Err(message)) = platform.map(|p| p.check_filter(filter.get_ref())) {
-            c.at(&filter.span(), format!("filter: {message}"));
-        }
-    }
-    (c.found.len() == before).then(|| filters.into_inner().into_iter().map(Spanned::into_inner).collect())
-}
-
-fn check_fields(
-    c: &mut Checker<'_>,
-    fields: Spanned<Vec<Spanned<String>>>,
-    platform: Option<Platform>,
-    level: Option<Level>,
-) -> Option<Vec<String>> {
-    let if_empty = "fields is empty: list the columns to report, e.g. [\"date_start\", \"impressions\"]";
-    check_list(c, fields, "field", Some(if_empty), |c, name, span| {
-        // Without a known connection there is no catalog to check against; the unknown
-        // connection is already reported.
-        let Some(platform) = platform else { return };
-        let Some(spec) = platform.field(name) else {
-            let known: Vec<&str> = platform.fields().iter().map(|f| f.name).collect();
-            let message = match closest(name, &known) {
-                Some(guess) => format!(
-                    "unknown field {name:?} for {}; did you mean {guess:?}?",
-                    platform.as_str()
-                ),
-                None => format!(
-                    "unknown field {name:?} for {}; known fields: {}",
-                    platform.as_str(),
-                    known.join(", ")
-                ),
-            };
-            c.at(span, message);
-            return;
+            None => Diagnostic::whole(file, message),
         };
-        if let Some(level) = level.filter(|level| spec.min_level > *level && platform.has_levels()) {
-            let fine_enough: Vec<String> = LEVELS
-                .into_iter()
-                .filter(|l| *l >= spec.min_level)
-                .map(|l| format!("{:?}", l.as_str()))
-                .collect();
-            c.at(
-                span,
-                format!(
-                    "field {name:?} needs level {}; this query's level is {:?}",
-                    fine_enough.join(" or "),
-                    level.as_str()
-                ),
-            );
-        }
+        vec![diagnostic]
     })
 }
 
-fn check_breakdowns(
-    c: &mut Checker<'_>,
-    breakdowns: Spanned<Vec<Spanned<String>>>,
-    platform: Option<Platform>,
-) -> Option<Vec<String>> {
-    check_list(c, breakdowns, "breakdown", None, |c, name, span| {
-        if let Some(platform) = platform.filter(|p| !p.breakdowns().contains(&name)) {
-            let message = if platform.breakdowns().is_empty() {
-                format!(
-                    "{} has no breakdowns; list segments and dimensions such as {name:?} in fields",
-                    platform.as_str()
-                )
-            } else {
-                format!(
-                    "unknown breakdown {name:?} for {}, expected one of {}",
-                    platform.as_str(),
-                    platform.breakdowns().join(", ")
-                )
-            };
-            c.at(span, message);
-        }
-    })
-}
-
-fn check_date_range(c: &mut Checker<'_>, range: Spanned<RawDateRange>) -> Option<DateRange> {
-    let span = range.span();
-    match range.into_inner() {
-        RawDateRange::Preset(s) => DateRange::parse(&s).map_err(|e| c.at(&span, e)).ok(),
-        RawDateRange::Fixed { start, end } => {
-            let start = c
-                .required(start, "start", Some(&span))
-                .and_then(|s| iso_date(c, "start", s));
-            let end = c.required(end, "end", Some(&span)).and_then(|e| iso_date(c, "end", e));
-            let (start, (end, end_span)) = (start?.0, end?);
-            if end < start {
-                c.at(&end_span, format!("end {end} is before start {start}"));
-                return None;
-            }
-            Some(DateRange::Fixed(DateWindow::new(start, end)))
-        }
-    }
-}
-
-/// A `YYYY-MM-DD` date, quoted or as a bare TOML date.
-fn iso_date(c: &mut Checker<'_>, key: &str, value: Spanned<toml::Value>) -> Option<(NaiveDate, Range<usize>)> {
-    let span = value.span();
-    let written = match value.get_ref() {
-        toml::Value::String(s) => s.clone(),
-        toml::Value::Datetime(dt) if dt.time.is_none() && dt.offset.is_none() => dt.to_string(),
-        other => other.to_string(),
+/// Checks every key; the query (its name, file and fingerprint left empty) when every
+/// key yielded a value. A problem that still leaves a value (append mode without the date field, say) is
+/// only in `c`, and refuses the query all the same.
+fn check_query(c: &mut Checker<'_>, raw: RawQuery, ctx: &ValidationContext) -> Option<(Query, (usize, usize))> {
+    let connection = c.required(raw.connection, "connection", None);
+    let provider = connection.as_ref().and_then(|conn| check_connection(c, conn, ctx));
+    let platform = provider.and_then(|provider| check_platform(c, raw.platform, provider));
+    let accounts = c
+        .required(raw.accounts, "accounts", None)
+        .and_then(|accounts| check_accounts(c, accounts, platform));
+    let login_customer_id = raw
+        .login_customer_id
+        .and_then(|id| check_login_customer_id(c, id, platform));
+    let gaql = raw
+        .gaql
+        .and_then(|gaql| only_for(c, gaql, "gaql", platform, Platform::GoogleAds).ok());
+    let level = check_level(c, raw.level, platform, gaql.is_some());
+    let (fields, field_names) = check_columns(c, gaql.as_ref(), raw.fields, platform, level);
+    let breakdowns = raw
+        .breakdowns
+        .map_or(Some(Vec::new()), |breakdowns| check_breakdowns(c, breakdowns, platform));
+    let filters = raw
+        .filters
+        .map_or(Some(Vec::new()), |filters| check_filters(c, filters, platform));
+    let date_range = c
+        .required(raw.date_range, "date_range", None)
+        .and_then(|range| check_date_range(c, range));
+    let time_increment = check_time_increment(c, raw.time_increment);
+    let notify = raw.notify.map_or(Some(Vec::new()), |notify| check_notify(c, notify));
+    let schedule = c
+        .required(raw.schedule, "schedule", None)
+        .and_then(|schedule| check_schedule(c, schedule));
+    let (output, output_at) = c.required(raw.output, "output", None).and_then(|output| {
+        let own = connection.as_ref().map(|c| c.get_ref().as_str());
+        check_output(c, output, ctx, own, platform, field_names.as_deref())
+    })?;
+    let query = Query {
+        name: String::new(),
+        file: PathBuf::new(),
+        fingerprint: String::new(),
+        connection: connection?.into_inner(),
+        platform: platform?,
+        accounts: accounts?,
+        login_customer_id,
+        gaql: gaql.map(Spanned::into_inner),
+        level: level?,
+        fields: fields?,
+        breakdowns: breakdowns?,
+        filters: filters?,
+        date_range: date_range?,
+        time_increment: time_increment?,
+        notify: notify?,
+        schedule: schedule?,
+        output,
     };
-    match NaiveDate::parse_from_str(&written, "%Y-%m-%d") {
-        Ok(date) => Some((date, span)),
-        Err(_) => {
-            c.at(
-                &span,
-                format!("{key} {written:?} is not a date: use YYYY-MM-DD, e.g. \"2026-01-31\""),
-            );
-            None
-        }
-    }
-}
-
-fn check_notify(c: &mut Checker<'_>, notify: Spanned<Vec<Spanned<String>>>) -> Option<Vec<String>> {
-    check_list(c, notify, "notify entry", None, |c, entry, span| {
-        if !is_email(entry) {
-            c.at(
-                span,
-                format!("notify entry {entry:?} is not an email address (expected name@example.com)"),
-            );
-        }
-    })
-}
-
-/// A plain `local@domain.tld` check: enough to catch names, typos and pasted lists; the
-/// mail server has the final word.
-fn is_email(s: &str) -> bool {
-    let Some((local, domain)) = s.split_once('@') else {
-        return false;
-    };
-    let plain = |part: &str| {
-        !part.is_empty()
-            && !part
-                .chars()
-                .any(|ch| ch.is_whitespace() || ch.is_control() || matches!(ch, '@' | ',' | ';' | '<' | '>' | '"'))
-    };
-    plain(local)
-        && plain(domain)
-        && domain.contains('.')
-        && domain
-            .split('.')
-            .all(|label| !label.is_empty() && !label.starts_with('-') && !label.ends_with('-'))
-}
-
-fn check_schedule(c: &mut Checker<'_>, schedule: Spanned<RawSchedule>) -> Option<Schedule> {
-    let table = schedule.span();
-    let RawSchedule { cron, timezone } = schedule.into_inner();
-    // Parse the zone and the expression separately so a file with both wrong gets both
-    // diagnostics; a bad zone is checked against UTC meanwhile.
-    let tz = match &timezone {
-        None => Some(chrono_tz::UTC),
-        Some(name) => scheduler::parse_time_zone(name.get_ref())
-            .map_err(|e| c.at(&name.span(), e.to_string()))
-            .ok(),
-    };
-    let cron = c.required(cron, "cron", Some(&table))?;
-    let parsed = Schedule::with_tz(cron.get_ref(), tz.unwrap_or(chrono_tz::UTC))
-        .map_err(|e| c.at(&cron.span(), e.to_string()))
-        .ok();
-    tz.and(parsed)
-}
-
-fn check_output(
-    c: &mut Checker<'_>,
-    output: Spanned<RawOutput>,
-    ctx: &ValidationContext,
-    query_connection: Option<&str>,
-    platform: Option<Platform>,
-    fields: Option<&[String]>,
-) -> Option<(Output, (usize, usize))> {
-    let table = output.span();
-    let raw = output.into_inner();
-    let sheets = match &raw.kind {
-        None => false,
-        Some(kind) if kind.get_ref() == "csv" => false,
-        Some(kind) if kind.get_ref() == "google_sheets" => true,
-        Some(kind) => {
-            c.at(
-                &kind.span(),
-                format!(
-                    "unknown output kind {:?}, expected csv or google_sheets",
-                    kind.get_ref()
-                ),
-            );
-            return None;
-        }
-    };
-    let mode = match &raw.mode {
-        None => Some(WriteMode::Replace),
-        Some(mode) => match mode.get_ref().as_str() {
-            "replace" => Some(WriteMode::Replace),
-            "append" => {
-                let row_date = platform.and_then(|p| p.fields().iter().find(|f| f.is_row_date));
-                if let (Some(row_date), Some(fields)) = (row_date, fields) {
-                    // Empty fields has its own diagnostic.
-                    if !fields.is_empty() && !fields.iter().any(|f| f == row_date.name) {
-                        c.at(
-                            &mode.span(),
-                            format!("append mode upserts rows by date: add {:?} to fields", row_date.name),
-                        );
-                    }
-                }
-                Some(WriteMode::Append)
-            }
-            other => {
-                c.at(
-                    &mode.span(),
-                    format!("unknown output mode {other:?}, expected replace or append"),
-                );
-                None
-            }
-        },
-    };
-    if sheets {
-        check_sheets_output(c, raw, &table, ctx, query_connection, mode?)
-    } else {
-        check_csv_output(c, raw, &table, ctx, mode?)
-    }
-}
-
-/// The keys of a `csv` output: `path` inside `output_dir`, nothing of Sheets.
-fn check_csv_output(
-    c: &mut Checker<'_>,
-    raw: RawOutput,
-    table: &Range<usize>,
-    ctx: &ValidationContext,
-    mode: WriteMode,
-) -> Option<(Output, (usize, usize))> {
-    let sheets_keys = [
-        ("spreadsheet_id", raw.spreadsheet_id.map(|v| v.span())),
-        ("sheet", raw.sheet.map(|v| v.span())),
-        ("start_cell", raw.start_cell.map(|v| v.span())),
-        ("value_input", raw.value_input.map(|v| v.span())),
-        ("connection", raw.connection.map(|v| v.span())),
-    ];
-    for (key, span) in sheets_keys {
-        if let Some(span) = span {
-            c.at(
-                &span,
-                format!("{key} is for kind = \"google_sheets\" outputs; this one writes a CSV file"),
-            );
-        }
-    }
-    let path = c.required(raw.path, "path", Some(table))?;
-    let at = c.pos(&path.span());
-    let relative = match normalize_relative(path.get_ref()) {
-        Ok(relative) => relative,
-        Err(why) => {
-            c.at(&path.span(), format!("output path {:?} {why}", path.get_ref()));
-            return None;
-        }
-    };
-    let output_dir = std::path::absolute(&ctx.output_dir).unwrap_or_else(|_| ctx.output_dir.clone());
-    Some((
-        Output::Csv {
-            path: output_dir.join(relative),
-            mode,
-        },
-        at,
-    ))
-}
-
-/// The keys of a `google_sheets` output: spreadsheet, tab, start cell, typing and the
-/// Google connection that writes.
-fn check_sheets_output(
-    c: &mut Checker<'_>,
-    raw: RawOutput,
-    table: &Range<usize>,
-    ctx: &ValidationContext,
-    query_connection: Option<&str>,
-    mode: WriteMode,
-) -> Option<(Output, (usize, usize))> {
-    use crate::sinks::sheets::{check_sheet_name, check_start_cell, SheetsTarget, ValueInput};
-    let writes_sheets = |p: Provider| matches!(p, Provider::Google | Provider::GoogleServiceAccount);
-    if let Some(path) = &raw.path {
-        c.at(
-            &path.span(),
-            "path is for csv outputs; a google_sheets output names spreadsheet_id and sheet",
-        );
-    }
-    let before = c.found.len();
-    let connection = match raw.connection {
-        Some(named) => match ctx.connections.get(named.get_ref()).copied() {
-            Some(provider) if writes_sheets(provider) => Some(named.into_inner()),
-            Some(provider) => {
-                c.at(
-                    &named.span(),
-                    format!(
-                        "connection {:?} is a {} login; Sheets are written by a google or google_service_account connection",
-                        named.get_ref(),
-                        provider.as_str()
-                    ),
-                );
-                None
-            }
-            None => {
-                c.at(&named.span(), format!("unknown connection {:?}", named.get_ref()));
-                None
-            }
-        },
-        None => match query_connection {
-            Some(own) if ctx.connections.get(own).copied().is_some_and(writes_sheets) => Some(own.to_string()),
-            // The query's own connection is unknown: already reported.
-            Some(own) if !ctx.connections.contains_key(own) => None,
-            _ => {
-                c.at(
-                    table,
-                    "missing key \"connection\" in [output]: name the google connection (or service account) that writes the sheet",
-                );
-                None
-            }
-        },
-    };
-    let spreadsheet_id = c
-        .required(raw.spreadsheet_id, "spreadsheet_id", Some(table))
-        .filter(|id| {
-            let ok = !id.get_ref().is_empty()
-                && id
-                    .get_ref()
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-            if !ok {
-                c.at(
-                    &id.span(),
-                    format!(
-                        "spreadsheet_id {:?} is not a spreadsheet id: copy the part between /d/ and /edit from its URL",
-                        id.get_ref()
-                    ),
-                );
-            }
-            ok
-        });
-    let sheet = c.required(raw.sheet, "sheet", Some(table)).filter(|sheet| {
-        let checked = check_sheet_name(sheet.get_ref());
-        checked.map_err(|m| c.at(&sheet.span(), m)).is_ok()
-    });
-    let start_cell = raw.start_cell.filter(|cell| {
-        let checked = check_start_cell(cell.get_ref());
-        checked
-            .map_err(|m| c.at(&cell.span(), format!("start_cell {:?}: {m}", cell.get_ref())))
-            .is_ok()
-    });
-    let value_input = match &raw.value_input {
-        None => Some(ValueInput::UserEntered),
-        Some(input) => match input.get_ref().as_str() {
-            "user_entered" => Some(ValueInput::UserEntered),
-            "raw" => Some(ValueInput::Raw),
-            other => {
-                c.at(
-                    &input.span(),
-                    format!("unknown value_input {other:?}, expected user_entered or raw"),
-                );
-                None
-            }
-        },
-    };
-    if c.found.len() != before {
-        return None;
-    }
-    let (connection, spreadsheet_id, sheet, value_input) = (connection?, spreadsheet_id?, sheet?, value_input?);
-    let at = c.pos(&spreadsheet_id.span());
-    Some((
-        Output::GoogleSheets(SheetsTarget {
-            connection,
-            spreadsheet_id: spreadsheet_id.into_inner(),
-            sheet: sheet.into_inner(),
-            start_cell: start_cell.map(Spanned::into_inner),
-            mode,
-            value_input,
-        }),
-        at,
-    ))
-}
-
-/// Resolves `.` and `..` without touching the disk (output_dir may not exist yet) and
-/// refuses anything that would land outside output_dir.
-fn normalize_relative(written: &str) -> Result<PathBuf, &'static str> {
-    if written.trim().is_empty() {
-        return Err("is empty: name a file such as \"reports/daily.csv\"");
-    }
-    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
-    for component in Path::new(written).components() {
-        match component {
-            Component::Prefix(_) | Component::RootDir => {
-                return Err("must be relative to output_dir, e.g. \"reports/daily.csv\"")
-            }
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if parts.pop().is_none() {
-                    return Err("leaves output_dir through \"..\"; outputs must stay inside it");
-                }
-            }
-            Component::Normal(part) => parts.push(part),
-        }
-    }
-    if parts.is_empty() {
-        return Err("names no file inside output_dir");
-    }
-    Ok(parts.iter().collect())
-}
-
-/// The candidate closest to `name` by edit distance, when close enough to be a typo.
-fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    let limit = (name.chars().count() / 3).max(2);
-    candidates
-        .iter()
-        .map(|candidate| (edit_distance(name, candidate), *candidate))
-        .filter(|(distance, _)| *distance <= limit)
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, candidate)| candidate)
-}
-
-/// Levenshtein distance over characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                diagonal
-            } else {
-                1 + diagonal.min(above).min(row[j])
-            };
-            diagonal = above;
-        }
-    }
-    row[b.len()]
+    Some((query, output_at))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::query::keys::is_email;
+    use crate::query::{DateRange, Filter, Level, Output, TimeIncrement, WriteMode};
+    use crate::rows::DateWindow;
+    use crate::scheduler::Schedule;
+    use chrono::NaiveDate;
 
     /// A valid query; tests break one line at a time. Line numbers are used in assertions.
     const GOOD: &str = r#"connection = "meta-demo"
@@ -1814,23 +878,6 @@ path = "a.csv"
     }
 
     #[test]
-    fn diagnostic_display_is_file_line_col_message() {
-        let d = Diagnostic::at("q/a.toml", 3, 9, "unknown level");
-        assert_eq!(d.to_string(), "q/a.toml:3:9: unknown level");
-        let d = Diagnostic::whole("q/a.toml", "missing key \"connection\"");
-        assert_eq!(d.to_string(), "q/a.toml: missing key \"connection\"");
-    }
-
-    #[test]
-    fn columns_count_characters_not_bytes() {
-        assert_eq!(line_col("a = \"äöü\" x", 11), (1, 9));
-        assert_eq!(line_col("x\ny = 1", 2), (2, 1));
-        assert_eq!(line_col("äb", 1), (1, 1)); // inside a character: clamped
-        assert_eq!(line_col("ab", 99), (1, 3));
-        assert_eq!(line_col("\u{feff}a = 1", 7), (1, 5));
-    }
-
-    #[test]
     fn load_dir_returns_good_queries_and_diagnostics_for_bad_ones() {
         let f = fixture();
         f.write("b_good.toml", &with("meta_campaigns_daily", "b"));
@@ -1889,14 +936,6 @@ path = "a.csv"
             "{}",
             found[0]
         );
-    }
-
-    #[test]
-    fn edit_distance_and_suggestions() {
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(closest("clics", &["clicks", "cpc"]), Some("clicks"));
-        assert_eq!(closest("zzzzzz", &["clicks", "cpc"]), None);
     }
 
     #[test]

@@ -4,16 +4,28 @@
 //! One query per `*.toml` file in the query directory; the query's name is the file stem.
 //! [`load_dir`] validates every file and returns the good queries next to a diagnostic for
 //! every problem found, so one bad file never stops the others.
+//!
+//! Loading is split by concern: `raw` mirrors the file, `load` reads files and runs
+//! the checks (`keys` for the keys every query has, `platform_rules` for what depends
+//! on the platform read, `output_checks` for `[output]`), each reporting into the
+//! collector in `diagnostic`.
 
+mod diagnostic;
+mod keys;
 mod load;
+mod output_checks;
+mod platform_rules;
+mod raw;
+mod suggest;
 mod window;
 
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-pub(crate) use load::line_col;
-pub use load::{load_dir, load_file, Diagnostic, ValidationContext};
+pub(crate) use diagnostic::line_col;
+pub use diagnostic::Diagnostic;
+pub use load::{load_dir, load_file, ValidationContext};
 
 use crate::scheduler::Schedule;
 use crate::sinks::sheets::SheetsTarget;

@@ -91,76 +91,82 @@ impl StreamDecoder {
         let mut batches = Vec::new();
         let mut at = 0;
         while at < chunk.len() {
-            match self.state {
-                State::Start | State::Between | State::Done => {
-                    let b = chunk[at];
-                    at += 1;
-                    match (self.state, b) {
-                        (_, b) if b.is_ascii_whitespace() => {}
-                        (State::Start, b'[') => self.state = State::Between,
-                        (State::Between, b',') => {}
-                        (State::Between, b']') => self.state = State::Done,
-                        (State::Between, b'{') => {
-                            self.state = State::Element;
-                            self.depth = 1;
-                            self.element.clear();
-                            self.element.push(b);
-                        }
-                        (state, b) => {
-                            return Err(DecodeError::Malformed(format!(
-                                "unexpected {:?} {}",
-                                char::from(b),
-                                match state {
-                                    State::Start => "where a JSON array of batches should start",
-                                    State::Done => "after the end of the batch array",
-                                    _ => "between batches",
-                                }
-                            )))
-                        }
-                    }
-                }
-                State::Element => {
-                    let start = at;
-                    let mut complete = false;
-                    while at < chunk.len() {
-                        let b = chunk[at];
-                        at += 1;
-                        if self.in_string {
-                            if self.escaped {
-                                self.escaped = false;
-                            } else if b == b'\\' {
-                                self.escaped = true;
-                            } else if b == b'"' {
-                                self.in_string = false;
-                            }
-                            continue;
-                        }
-                        match b {
-                            b'"' => self.in_string = true,
-                            b'{' | b'[' => self.depth += 1,
-                            b'}' | b']' => {
-                                self.depth -= 1;
-                                if self.depth == 0 {
-                                    complete = true;
-                                    break;
-                                }
-                            }
-                            _ => {}
-                        }
-                    }
-                    self.element.extend_from_slice(&chunk[start..at]);
-                    if complete {
-                        self.state = State::Between;
-                        let element = std::mem::take(&mut self.element);
-                        batches.push(self.decode_batch(&element)?);
-                        // Keep the allocation for the next batch, not its bytes.
-                        self.element = element;
-                        self.element.clear();
-                    }
-                }
+            if self.state != State::Element {
+                self.between_elements(chunk[at])?;
+                at += 1;
+                continue;
+            }
+            let (read, complete) = self.scan_element(&chunk[at..]);
+            self.element.extend_from_slice(&chunk[at..at + read]);
+            at += read;
+            if complete {
+                self.state = State::Between;
+                let element = std::mem::take(&mut self.element);
+                batches.push(self.decode_batch(&element)?);
+                // Keep the allocation for the next batch, not its bytes.
+                self.element = element;
+                self.element.clear();
             }
         }
         Ok(batches)
+    }
+
+    /// One byte outside any element: whitespace, the array's brackets, a comma, or the `{`
+    /// that opens an element.
+    fn between_elements(&mut self, b: u8) -> Result<(), DecodeError> {
+        match (self.state, b) {
+            (_, b) if b.is_ascii_whitespace() => {}
+            (State::Start, b'[') => self.state = State::Between,
+            (State::Between, b',') => {}
+            (State::Between, b']') => self.state = State::Done,
+            (State::Between, b'{') => {
+                self.state = State::Element;
+                self.depth = 1;
+                self.element.clear();
+                self.element.push(b);
+            }
+            (state, b) => {
+                return Err(DecodeError::Malformed(format!(
+                    "unexpected {:?} {}",
+                    char::from(b),
+                    match state {
+                        State::Start => "where a JSON array of batches should start",
+                        State::Done => "after the end of the batch array",
+                        _ => "between batches",
+                    }
+                )))
+            }
+        }
+        Ok(())
+    }
+
+    /// Follows the open element through `bytes`, strings and nesting included: how many of
+    /// them belong to it, and whether its closing brace is among them.
+    fn scan_element(&mut self, bytes: &[u8]) -> (usize, bool) {
+        for (i, &b) in bytes.iter().enumerate() {
+            if self.in_string {
+                if self.escaped {
+                    self.escaped = false;
+                } else if b == b'\\' {
+                    self.escaped = true;
+                } else if b == b'"' {
+                    self.in_string = false;
+                }
+                continue;
+            }
+            match b {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => self.depth += 1,
+                b'}' | b']' => {
+                    self.depth -= 1;
+                    if self.depth == 0 {
+                        return (i + 1, true);
+                    }
+                }
+                _ => {}
+            }
+        }
+        (bytes.len(), false)
     }
 
     /// Checks that the body ended where the array ends (a cut connection leaves it open).
@@ -183,7 +189,6 @@ impl StreamDecoder {
             #[serde(default)]
             error: Option<RpcError>,
         }
-        let malformed = |e: serde_json::Error| DecodeError::Malformed(format!("a batch is not valid JSON: {e}"));
         let batch: Batch<'_> = serde_json::from_slice(element).map_err(malformed)?;
         if let Some(error) = batch.error {
             return Err(DecodeError::Platform(error));
@@ -203,27 +208,38 @@ impl StreamDecoder {
             found.iter_mut().for_each(|cell| *cell = None);
             collect(row, &mut prefix, &paths, &mut found).map_err(malformed)?;
             for (column, raw) in self.columns.iter().zip(&found) {
-                match column {
-                    Column::Fixed(text) => rows.push_cell(text),
-                    Column::Path { cost, .. } => {
-                        let cell = match raw {
-                            None => String::new(),
-                            Some(raw) => cell_text(raw).map_err(malformed)?,
-                        };
-                        if *cost && !cell.is_empty() {
-                            let units = fields::cost_from_micros(&cell).ok_or_else(|| {
-                                DecodeError::Malformed(format!("costMicros {cell:?} is not an integer"))
-                            })?;
-                            rows.push_cell(&units);
-                        } else {
-                            rows.push_cell(&cell);
-                        }
-                    }
-                }
+                push_cell(&mut rows, column, *raw)?;
             }
         }
         Ok(rows)
     }
+}
+
+/// A batch that is not the JSON it should be.
+fn malformed(e: serde_json::Error) -> DecodeError {
+    DecodeError::Malformed(format!("a batch is not valid JSON: {e}"))
+}
+
+/// Appends `column`'s cell of one row: its fixed text, or the row's value at its path
+/// (`raw`, absent means empty), costs converted from micros to currency units.
+fn push_cell(rows: &mut RowBatch, column: &Column, raw: Option<&RawValue>) -> Result<(), DecodeError> {
+    match column {
+        Column::Fixed(text) => rows.push_cell(text),
+        Column::Path { cost, .. } => {
+            let cell = match raw {
+                None => String::new(),
+                Some(raw) => cell_text(raw).map_err(malformed)?,
+            };
+            if *cost && !cell.is_empty() {
+                let units = fields::cost_from_micros(&cell)
+                    .ok_or_else(|| DecodeError::Malformed(format!("costMicros {cell:?} is not an integer")))?;
+                rows.push_cell(&units);
+            } else {
+                rows.push_cell(&cell);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Finds the values of `paths` (dotted JSON paths, `metrics.costMicros`) in `object` into

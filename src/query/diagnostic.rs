@@ -1,0 +1,191 @@
+//! Diagnostics: the `file:line:col` problem type, how positions are counted, and the
+//! collector the checks report into.
+//!
+//! Positions are 1-based and columns count characters, not bytes, because that is what
+//! editors show; a problem with no position (an unreadable file) has line 0.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+/// One problem in one query file.
+///
+/// Displays as `file:line:col: message`, the form editors and terminals turn into links,
+/// or `file: message` when the problem has no position (`line == 0`), e.g. an unreadable
+/// file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The file.
+    pub file: PathBuf,
+    /// 1-based line; 0 when the problem concerns the whole file.
+    pub line: usize,
+    /// 1-based column in characters (not bytes); 0 when `line` is 0.
+    pub col: usize,
+    /// What is wrong, and how to fix it where that is not obvious.
+    pub message: String,
+}
+
+impl Diagnostic {
+    /// A problem at a 1-based line and character column.
+    pub fn at(file: impl Into<PathBuf>, line: usize, col: usize, message: impl Into<String>) -> Self {
+        Self {
+            file: file.into(),
+            line,
+            col,
+            message: message.into(),
+        }
+    }
+
+    /// A problem with the file (or directory) as a whole.
+    pub fn whole(file: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Self::at(file, 0, 0, message)
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file.display(), self.message)
+        } else {
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.file.display(),
+                self.line,
+                self.col,
+                self.message
+            )
+        }
+    }
+}
+
+impl std::error::Error for Diagnostic {}
+
+/// Collects diagnostics for one file, turning byte spans into line and column.
+pub(super) struct Checker<'a> {
+    file: &'a Path,
+    text: &'a str,
+    /// Everything found so far; checks compare its length to tell whether they added any.
+    pub(super) found: Vec<Diagnostic>,
+}
+
+impl<'a> Checker<'a> {
+    /// A checker for `text`, read from `file`, with nothing found yet.
+    pub(super) fn new(file: &'a Path, text: &'a str) -> Self {
+        Self {
+            file,
+            text,
+            found: Vec::new(),
+        }
+    }
+
+    /// 1-based line and character column of a span's start.
+    pub(super) fn pos(&self, span: &Range<usize>) -> (usize, usize) {
+        line_col(self.text, span.start)
+    }
+
+    /// A problem at the start of `span`.
+    pub(super) fn at(&mut self, span: &Range<usize>, message: impl Into<String>) {
+        let (line, col) = self.pos(span);
+        self.found.push(Diagnostic::at(self.file, line, col, message));
+    }
+
+    /// The diagnostics in file order, whole-file ones first.
+    pub(super) fn into_sorted(mut self) -> Vec<Diagnostic> {
+        self.found.sort_by_key(|d| (d.line, d.col));
+        self.found
+    }
+
+    /// A problem with the file as a whole.
+    pub(super) fn whole(&mut self, message: impl Into<String>) {
+        self.found.push(Diagnostic::whole(self.file, message));
+    }
+
+    /// A required key: reports it missing at `table` (or the file) when absent.
+    pub(super) fn required<T>(&mut self, value: Option<T>, key: &str, table: Option<&Range<usize>>) -> Option<T> {
+        if value.is_none() {
+            let message = format!("missing key {key:?}");
+            match table {
+                Some(span) => self.at(span, message),
+                None => self.whole(message),
+            }
+        }
+        value
+    }
+}
+
+/// 1-based line and character column of byte `offset` in `text` (clamped to the text).
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let mut end = offset.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &text[..end];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    // Editors do not show a byte-order mark, so it takes no column.
+    let line_text = before[line_start..].trim_start_matches('\u{feff}');
+    (line, line_text.chars().count() + 1)
+}
+
+/// toml/serde say "unknown field `x`, expected one of `a`, `b`" over several lines; a query
+/// file has keys, and backticks read badly in a terminal. One line, names in quotes.
+pub(super) fn syntax_message(message: &str) -> String {
+    let lines: Vec<&str> = message.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    if lines.is_empty() {
+        return "invalid TOML here: a value, quote or bracket is missing".to_string();
+    }
+    let message = lines.join(": ");
+    let renamed = message
+        .strip_prefix("unknown field")
+        .map(|rest| format!("unknown key{rest}"))
+        .or_else(|| {
+            message
+                .strip_prefix("missing field")
+                .map(|rest| format!("missing key{rest}"))
+        });
+    // Backticked names become quoted: the key of a key message (its list of choices goes
+    // bare), none in a type message ("integer 5"), names elsewhere ("duplicate key \"a\"");
+    // punctuation keeps its backticks (expected `]`).
+    let is_key_message = renamed.is_some();
+    let is_type_message = message.starts_with("invalid type") || message.starts_with("invalid value");
+    let message = renamed.unwrap_or(message);
+    let mut out = String::with_capacity(message.len());
+    for (i, part) in message.split('`').enumerate() {
+        let inside = i % 2 == 1;
+        let name_like = !part.is_empty()
+            && part
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        match (inside, is_key_message, is_type_message) {
+            (false, ..) => out.push_str(part),
+            (true, true, _) if i == 1 => out.push_str(&format!("\"{part}\"")),
+            (true, true, _) | (true, _, true) => out.push_str(part),
+            (true, false, false) if name_like => out.push_str(&format!("\"{part}\"")),
+            (true, false, false) => out.push_str(&format!("`{part}`")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diagnostic_display_is_file_line_col_message() {
+        let d = Diagnostic::at("q/a.toml", 3, 9, "unknown level");
+        assert_eq!(d.to_string(), "q/a.toml:3:9: unknown level");
+        let d = Diagnostic::whole("q/a.toml", "missing key \"connection\"");
+        assert_eq!(d.to_string(), "q/a.toml: missing key \"connection\"");
+    }
+
+    #[test]
+    fn columns_count_characters_not_bytes() {
+        assert_eq!(line_col("a = \"äöü\" x", 11), (1, 9));
+        assert_eq!(line_col("x\ny = 1", 2), (2, 1));
+        assert_eq!(line_col("äb", 1), (1, 1)); // inside a character: clamped
+        assert_eq!(line_col("ab", 99), (1, 3));
+        assert_eq!(line_col("\u{feff}a = 1", 7), (1, 5));
+    }
+}
