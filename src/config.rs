@@ -14,7 +14,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::query::{line_col, ValidationContext};
-use crate::sources::Provider;
+use crate::platform::Provider;
 
 /// Default address of the daemon's web endpoint.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
@@ -620,7 +620,7 @@ impl Config {
                     ),
                 ));
             }
-            let endpoints = provider_defaults(provider);
+            let endpoints = provider.defaults();
             let url_or = |value: Option<String>, default: &str, name: &str| {
                 parse_url(value.as_deref().unwrap_or(default)).map_err(|m| invalid(&field(name), m))
             };
@@ -763,56 +763,6 @@ fn inline_or_env(inline: Option<String>, env: Option<String>) -> Result<Option<S
         },
         (Some(_), Some(_)) => Err((false, "set {key} or {key}_env, not both".into())),
         (None, None) => Ok(None),
-    }
-}
-
-/// The Google Sheets scope (read and write every spreadsheet the login can reach).
-pub const SHEETS_SCOPE: &str = "https://www.googleapis.com/auth/spreadsheets";
-
-/// Real-platform endpoints of a provider, used unless a connection overrides them.
-struct ProviderDefaults {
-    auth_url: &'static str,
-    token_url: &'static str,
-    api_version: &'static str,
-    scopes: &'static [&'static str],
-}
-
-fn provider_defaults(provider: Provider) -> ProviderDefaults {
-    match provider {
-        Provider::MetaAds => ProviderDefaults {
-            auth_url: "https://www.facebook.com/v25.0/dialog/oauth",
-            token_url: "https://graph.facebook.com/v25.0/oauth/access_token",
-            api_version: "v25.0",
-            scopes: &["ads_read"],
-        },
-        // One Google login serves Google Ads and GA4; `openid email` name the person in the
-        // status page and emails.
-        Provider::Google => ProviderDefaults {
-            auth_url: "https://accounts.google.com/o/oauth2/v2/auth",
-            token_url: "https://oauth2.googleapis.com/token",
-            api_version: "v26",
-            scopes: &[
-                "openid",
-                "email",
-                crate::sources::google_ads::SCOPE,
-                crate::sources::ga4::SCOPE,
-                SHEETS_SCOPE,
-            ],
-        },
-        // No consent page: the token URL comes from the key file unless overridden.
-        Provider::GoogleServiceAccount => ProviderDefaults {
-            auth_url: "https://accounts.google.com/o/oauth2/v2/auth",
-            token_url: "https://oauth2.googleapis.com/token",
-            api_version: "v26",
-            scopes: &[SHEETS_SCOPE],
-        },
-        Provider::LinkedinAds => ProviderDefaults {
-            auth_url: "https://www.linkedin.com/oauth/v2/authorization",
-            token_url: "https://www.linkedin.com/oauth/v2/accessToken",
-            api_version: "202610",
-            // `r_ads` lists the member's ad accounts; `r_ads_reporting` reads their analytics.
-            scopes: &[crate::sources::linkedin_ads::SCOPE, "r_ads"],
-        },
     }
 }
 

@@ -38,6 +38,7 @@ pub mod config;
 pub mod demo;
 pub mod keyed;
 pub mod notify;
+pub mod platform;
 pub mod query;
 pub mod reconnect;
 pub mod rows;

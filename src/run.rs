@@ -474,7 +474,7 @@ fn scope_missing(ctx: &RunContext, query: &Query) -> Option<RunError> {
 /// through, and Sheets' on the one that writes its output.
 pub fn needed_scopes(query: &Query) -> impl Iterator<Item = (&str, &'static str)> {
     let output = match &query.output {
-        Output::GoogleSheets(target) => Some((target.connection.as_str(), sheets::SCOPE)),
+        Output::GoogleSheets(target) => Some((target.connection.as_str(), crate::platform::SHEETS_SCOPE)),
         Output::Csv { .. } => None,
     };
     std::iter::once((query.connection.as_str(), query.platform.scope())).chain(output)

@@ -353,7 +353,7 @@ mod tests {
         )
         .await;
         let key = key();
-        let scopes = vec![crate::sinks::sheets::SCOPE.to_string()];
+        let scopes = vec![crate::platform::SHEETS_SCOPE.to_string()];
         let token = key
             .exchange(&reqwest::Client::new(), &url, &scopes, now())
             .await
@@ -368,7 +368,7 @@ mod tests {
     #[tokio::test]
     async fn token_endpoint_errors_map_to_rejected_or_transient_without_the_assertion() {
         let http = reqwest::Client::new();
-        let scopes = vec![crate::sinks::sheets::SCOPE.to_string()];
+        let scopes = vec![crate::platform::SHEETS_SCOPE.to_string()];
         let (url, _) = token_endpoint(
             400,
             json!({"error": "unauthorized_client", "error_description": "Unauthorized client or scope in request."}),

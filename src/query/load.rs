@@ -20,7 +20,7 @@ use toml::Spanned;
 use super::{DateRange, Filter, Level, Output, Query, TimeIncrement, WriteMode};
 use crate::rows::DateWindow;
 use crate::scheduler::{self, Schedule};
-use crate::sources::{Platform, Provider};
+use crate::platform::{Platform, Provider};
 
 /// What a query file is checked against.
 #[derive(Debug, Clone)]
@@ -737,7 +737,7 @@ fn check_filters(
 ) -> Option<Vec<Filter>> {
     let before = c.found.len();
     for filter in filters.get_ref() {
-        if let Some(Err(message)) = platform.map(|p| p.check_filter(filter.get_ref())) {
+        if let Some(Err(message)) = platform.map(|p| crate::sources::check_filter(p, filter.get_ref())) {
             c.at(&filter.span(), format!("filter: {message}"));
         }
     }

@@ -15,9 +15,10 @@ use serde::{Deserialize, Serialize};
 pub(crate) use load::line_col;
 pub use load::{load_dir, load_file, Diagnostic, ValidationContext};
 
+pub use crate::platform::Level;
+use crate::platform::Platform;
 use crate::scheduler::Schedule;
 use crate::sinks::sheets::SheetsTarget;
-use crate::sources::Platform;
 
 /// A validated query, ready to schedule.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,39 +90,6 @@ impl Query {
             }
         }
         columns
-    }
-}
-
-/// The aggregation level of a report row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    /// One row per ad account.
-    Account,
-    /// One row per campaign.
-    Campaign,
-    /// One row per ad set (ad group on Google).
-    Adset,
-    /// One row per ad.
-    Ad,
-}
-
-impl Level {
-    /// The level for its name (`account`, `campaign`, `adset`, `ad`).
-    pub fn parse(name: &str) -> Option<Level> {
-        [Level::Account, Level::Campaign, Level::Adset, Level::Ad]
-            .into_iter()
-            .find(|level| level.as_str() == name)
-    }
-
-    /// The name used in query files and by the Graph API.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Account => "account",
-            Level::Campaign => "campaign",
-            Level::Adset => "adset",
-            Level::Ad => "ad",
-        }
     }
 }
 

@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::auth::ServiceAccountKey;
+use crate::platform::SHEETS_SCOPE as SCOPE;
 use crate::sandbox::tokens::Issuer;
 use crate::sandbox::{self, SandboxHandle, SandboxSettings};
 use crate::sources::http::testing::google_client;

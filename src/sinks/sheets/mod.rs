@@ -70,8 +70,6 @@ pub use self::quota::SheetsQuota;
 
 /// The real API origin; `conn.api_base(SHEETS_BASE)` gives the sandbox instead when set.
 pub const SHEETS_BASE: &str = "https://sheets.googleapis.com";
-/// The OAuth scope writing spreadsheets needs.
-pub const SCOPE: &str = "https://www.googleapis.com/auth/spreadsheets";
 
 /// Where a query's rows go in Sheets.
 #[derive(Debug, Clone, PartialEq, Eq)]

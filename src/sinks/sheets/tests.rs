@@ -14,6 +14,7 @@ use chrono::NaiveDate;
 use serde_json::json;
 
 use super::*;
+use crate::platform::SHEETS_SCOPE as SCOPE;
 use crate::sources::http::testing::google_client;
 
 #[test]

@@ -15,6 +15,7 @@ use crate::query::{Filter, Level, Query, TimeIncrement};
 use crate::rows::DateWindow;
 
 use super::fields;
+use crate::platform::linkedin_ads::ACCOUNT_URN_PREFIX;
 
 /// Metrics one request may ask for. LinkedIn's docs state no number; a third-party
 /// connector's config splits at `max_fields_per_request: 20` (api-facts §5.2, unconfirmed),
@@ -106,9 +107,6 @@ impl Facet {
         }
     }
 }
-
-/// The URN prefix of ad account ids.
-pub const ACCOUNT_URN_PREFIX: &str = "urn:li:sponsoredAccount:";
 
 /// Why adAnalytics would reject `filter`: only `campaignGroups`, `campaigns` and `creatives`
 /// with operator `IN` and a non-empty list of numeric ids are facets it knows.
