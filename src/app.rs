@@ -18,7 +18,7 @@ use crate::query::{self, Diagnostic, Query};
 use crate::rows::DateWindow;
 use crate::run::{run_query, RunContext, Trigger};
 use crate::scheduler::Scheduler;
-use crate::sources::http::ApiClient;
+use crate::http::ApiClient;
 use crate::sources::{Platform, Source};
 use crate::status::StatusReport;
 use crate::store::{ConnectionStatus, RunRecord, Store, StoreError, TokenSet};

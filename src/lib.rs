@@ -35,6 +35,7 @@ pub mod auth;
 pub mod backfill;
 pub mod clock;
 pub mod config;
+pub mod http;
 pub mod demo;
 pub mod keyed;
 pub mod notify;

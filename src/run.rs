@@ -22,8 +22,8 @@ use crate::rows::{DateWindow, RowBatch};
 use crate::sinks::csv::{CsvDelivery, CsvSink, DeliveryReport};
 use crate::sinks::sheets::{self, SheetsQuota, SheetsSink, SheetsTarget};
 use crate::sinks::SinkError;
-use crate::sources::http::ApiClient;
-use crate::sources::http::FetchError;
+use crate::http::ApiClient;
+use crate::http::FetchError;
 use crate::sources::{Platform, Source};
 use crate::store::{BrokenQuery, Gap, GapState, Outcome, RunRecord, Store, StoreError};
 

@@ -16,7 +16,7 @@ use std::io;
 use std::path::PathBuf;
 
 use crate::rows::DateWindow;
-use crate::sources::http::FetchError;
+use crate::http::FetchError;
 
 pub use self::csv::{CsvDelivery, CsvSink, DeliveryReport};
 

@@ -1,12 +1,11 @@
 //! Sources: the platforms rows come from.
 //!
 //! Each platform has a folder with the same shape (fields catalog, client, decoding); the
-//! shared fetch logic (retries, backoff, error classification) lives in [`http`].
+//! shared fetch logic (retries, backoff, error classification) lives in [`crate::http`].
 
 pub mod ga4;
 pub mod google;
 pub mod google_ads;
-pub mod http;
 pub mod linkedin_ads;
 pub mod meta_ads;
 
@@ -21,7 +20,7 @@ pub use crate::platform::{FieldSpec, Platform, Provider, TokenFacts};
 use crate::query::{Filter, Query, TimeIncrement};
 use crate::rows::{DateWindow, RowBatch};
 use crate::store::Identity;
-use http::{ApiClient, FetchError};
+use crate::http::{ApiClient, FetchError};
 
 /// Pages a unit of a report may fetch ahead of its turn to be written.
 pub const UNIT_PAGES_AHEAD: usize = 1;

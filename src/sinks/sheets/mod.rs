@@ -63,8 +63,8 @@ use self::values::{cell_data, iso_date, read_back, read_date, typed, CellValue, 
 use crate::query::WriteMode;
 use crate::rows::{DateWindow, RowBatch};
 use crate::sinks::{append_date_column, DeliveryReport, SinkError};
-use crate::sources::google::status::classify;
-use crate::sources::http::{ApiClient, FetchError};
+use crate::http::google_status::classify;
+use crate::http::{ApiClient, FetchError};
 
 pub use self::quota::SheetsQuota;
 

@@ -15,7 +15,7 @@ use serde_json::json;
 
 use super::*;
 use crate::platform::SHEETS_SCOPE as SCOPE;
-use crate::sources::http::testing::google_client;
+use crate::http::testing::google_client;
 
 #[test]
 fn start_cells_and_sheet_names_are_checked_with_readable_messages() {

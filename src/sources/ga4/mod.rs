@@ -23,7 +23,7 @@ use crate::config::ConnectionConfig;
 use crate::platform::ga4::{ADMIN_BASE, API_BASE};
 use crate::query::{Filter, Query};
 use crate::rows::{DateWindow, RowBatch};
-use crate::sources::http::{ApiClient, FetchError};
+use crate::http::{ApiClient, FetchError};
 use crate::store::Identity;
 use decode::decode_page;
 use request::{next_offset, ReportRequest};
@@ -196,7 +196,7 @@ mod tests {
         let handle = spawn().await;
         let dir = tempfile::tempdir().unwrap();
         let token = access_token(handle.sandbox(), USER, &[READONLY]);
-        let (config, api) = crate::sources::http::testing::google_client(
+        let (config, api) = crate::http::testing::google_client(
             dir.path(),
             CONNECTION,
             &handle.base_url(),

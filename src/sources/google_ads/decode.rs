@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::rows::RowBatch;
-use crate::sources::google::status::RpcError;
+use crate::http::google_status::RpcError;
 
 use super::fields;
 

@@ -22,7 +22,7 @@ use crate::config::ConnectionConfig;
 use crate::platform::google_ads::API_BASE;
 use crate::query::{Filter, Query, TimeIncrement};
 use crate::rows::{DateWindow, RowBatch};
-use crate::sources::http::{ApiClient, Failure, FailureClass, FetchError};
+use crate::http::{ApiClient, Failure, FailureClass, FetchError};
 use crate::store::Identity;
 
 /// Why Google Ads would reject `filter` as a GAQL condition, if it would.

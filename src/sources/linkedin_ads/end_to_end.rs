@@ -17,7 +17,7 @@ use crate::sandbox::linkedin::data::{self, AnalyticsQuery, Facet, Pivot};
 use crate::sandbox::linkedin::person_urn;
 use crate::sandbox::linkedin::testing::issue_token;
 use crate::sandbox::{spawn, Fault, SandboxHandle, SandboxSettings};
-use crate::sources::http::{ApiClient, FetchError};
+use crate::http::{ApiClient, FetchError};
 use crate::sources::{Provider, Source};
 use crate::store::{ConnectionState, ConnectionStatus, SecretKey, Store, TokenSet};
 

@@ -32,7 +32,7 @@ use url::Url;
 use crate::config::ConnectionConfig;
 use crate::query::{Filter, Query};
 use crate::rows::{DateWindow, RowBatch};
-use crate::sources::http::{ApiClient, FetchError};
+use crate::http::{ApiClient, FetchError};
 use crate::store::Identity;
 use decode::{decode_elements, Element, Merged};
 use errors::Classifier;

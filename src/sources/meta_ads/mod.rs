@@ -25,7 +25,7 @@ use crate::config::ConnectionConfig;
 use crate::platform::meta_ads::{ASYNC_AFTER_DAYS, GRAPH_BASE};
 use crate::query::{Filter, Level, Query, TimeIncrement};
 use crate::rows::{DateWindow, RowBatch};
-use crate::sources::http::{ApiClient, Failure, FetchError};
+use crate::http::{ApiClient, Failure, FetchError};
 use crate::sources::TokenFacts;
 use crate::store::Identity;
 
