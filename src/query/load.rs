@@ -19,7 +19,7 @@ use toml::Spanned;
 
 use super::{DateRange, Filter, Level, Output, Query, TimeIncrement, WriteMode};
 use crate::rows::DateWindow;
-use crate::scheduler::{self, Schedule};
+use super::schedule::{self as scheduler, Schedule};
 use crate::platform::{Platform, Provider};
 
 /// What a query file is checked against.

@@ -6,6 +6,7 @@
 //! every problem found, so one bad file never stops the others.
 
 mod load;
+mod schedule;
 mod window;
 
 use std::path::PathBuf;
@@ -14,10 +15,11 @@ use serde::{Deserialize, Serialize};
 
 pub(crate) use load::line_col;
 pub use load::{load_dir, load_file, Diagnostic, ValidationContext};
+pub(crate) use schedule::wall_clock;
+pub use schedule::{parse_time_zone, Schedule, ScheduleError};
 
 pub use crate::platform::Level;
 use crate::platform::Platform;
-use crate::scheduler::Schedule;
 use crate::sinks::sheets::SheetsTarget;
 
 /// A validated query, ready to schedule.

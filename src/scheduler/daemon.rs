@@ -8,7 +8,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::Schedule;
+use crate::query::Schedule;
 use crate::config::RunLimits;
 use crate::query::Query;
 use crate::run::{run_query, RunContext, Trigger};

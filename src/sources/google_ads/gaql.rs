@@ -363,7 +363,7 @@ mod tests {
             date_range: crate::query::DateRange::Yesterday,
             time_increment: increment,
             notify: Vec::new(),
-            schedule: crate::scheduler::Schedule::parse("0 6 * * *", "UTC").unwrap(),
+            schedule: crate::query::Schedule::parse("0 6 * * *", "UTC").unwrap(),
             output: crate::query::Output::Csv {
                 path: "q.csv".into(),
                 mode: crate::query::WriteMode::Replace,
