@@ -5,6 +5,7 @@
 //! It imports nothing else of the crate, so config, auth, queries, sources and sinks can all
 //! speak of platforms without importing each other. Adding a platform starts here.
 
+pub mod a1;
 pub mod ga4;
 pub mod google_ads;
 pub mod linkedin_ads;

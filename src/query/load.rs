@@ -1011,7 +1011,7 @@ fn check_sheets_output(
     query_connection: Option<&str>,
     mode: WriteMode,
 ) -> Option<(Output, (usize, usize))> {
-    use crate::sinks::sheets::{check_sheet_name, check_start_cell, SheetsTarget, ValueInput};
+    use crate::query::{check_sheet_name, check_start_cell, SheetsTarget, ValueInput};
     let writes_sheets = |p: Provider| matches!(p, Provider::Google | Provider::GoogleServiceAccount);
     if let Some(path) = &raw.path {
         c.at(
@@ -1677,13 +1677,13 @@ path = "a.csv"
         let query = load_file(&path, &f.ctx).expect("valid sheets query");
         assert_eq!(
             query.output,
-            Output::GoogleSheets(crate::sinks::sheets::SheetsTarget {
+            Output::GoogleSheets(crate::query::SheetsTarget {
                 connection: "google-main".into(),
                 spreadsheet_id: "1AbC-d_9".into(),
                 sheet: "Daily".into(),
                 start_cell: Some("B3".into()),
                 mode: WriteMode::Replace,
-                value_input: crate::sinks::sheets::ValueInput::Raw,
+                value_input: crate::query::ValueInput::Raw,
             })
         );
         assert_eq!(query.output.location(), PathBuf::from("sheets:1AbC-d_9/Daily"));
@@ -1698,7 +1698,7 @@ path = "a.csv"
         let messages: Vec<&str> = found.iter().map(|p| p.split_once(": ").unwrap().1).collect();
         let bad_cell = format!(
             "start_cell \"3B\": {}",
-            crate::sinks::sheets::check_start_cell("3B").unwrap_err()
+            crate::query::check_start_cell("3B").unwrap_err()
         );
         assert_eq!(
             messages,

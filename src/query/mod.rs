@@ -7,6 +7,7 @@
 
 mod load;
 mod schedule;
+mod sheets;
 mod window;
 
 use std::path::PathBuf;
@@ -17,10 +18,10 @@ pub(crate) use load::line_col;
 pub use load::{load_dir, load_file, Diagnostic, ValidationContext};
 pub(crate) use schedule::wall_clock;
 pub use schedule::{parse_time_zone, Schedule, ScheduleError};
+pub use sheets::{check_sheet_name, check_start_cell, SheetsTarget, ValueInput, STAGING_SUFFIX};
 
 pub use crate::platform::Level;
 use crate::platform::Platform;
-use crate::sinks::sheets::SheetsTarget;
 
 /// A validated query, ready to schedule.
 #[derive(Debug, Clone, PartialEq)]
