@@ -13,7 +13,6 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
-use crate::query::{line_col, ValidationContext};
 use crate::platform::Provider;
 
 /// Default address of the daemon's web endpoint.
@@ -570,7 +569,7 @@ impl Config {
             let key_file = match (rc.key_file, service_account) {
                 (Some(file), true) => {
                     let file = resolve(Some(file), "");
-                    if let Err(why) = crate::auth::ServiceAccountKey::load(&file) {
+                    if let Err(why) = crate::platform::google_key::ServiceAccountKey::load(&file) {
                         return Err(invalid(&field("key_file"), why));
                     }
                     Some(file)
@@ -781,6 +780,31 @@ fn parse_url(text: &str) -> Result<Url, String> {
     }
 }
 
+/// What a query file is checked against.
+#[derive(Debug, Clone)]
+pub struct ValidationContext {
+    /// Connection ids from the config and their providers.
+    pub connections: HashMap<String, Provider>,
+    /// Outputs must resolve inside this directory. A relative directory is taken relative
+    /// to the current directory; it need not exist yet.
+    pub output_dir: PathBuf,
+}
+
+/// The 1-based line and character column of byte `offset` in `text`, for `file:line:col`
+/// messages about TOML files (the config and query files alike).
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let mut end = offset.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &text[..end];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    // Editors do not show a byte-order mark, so it takes no column.
+    let line_text = before[line_start..].trim_start_matches('\u{feff}');
+    (line, line_text.chars().count() + 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -858,5 +882,14 @@ owners = ["owner@example.com"]
         let err = parse(&text).unwrap_err().to_string();
         assert!(err.contains("connections[0].client_secret_env"), "{err}");
         assert!(err.contains("ADSYNC_TEST_SURELY_UNSET is not set"), "{err}");
+    }
+
+    #[test]
+    fn columns_count_characters_not_bytes() {
+        assert_eq!(line_col("a = \"äöü\" x", 11), (1, 9));
+        assert_eq!(line_col("x\ny = 1", 2), (2, 1));
+        assert_eq!(line_col("äb", 1), (1, 1)); // inside a character: clamped
+        assert_eq!(line_col("ab", 99), (1, 3));
+        assert_eq!(line_col("\u{feff}a = 1", 7), (1, 5));
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod a1;
 pub mod ga4;
+pub mod google_key;
 pub mod google_ads;
 pub mod linkedin_ads;
 pub mod meta_ads;

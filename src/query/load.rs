@@ -20,17 +20,8 @@ use toml::Spanned;
 use super::{DateRange, Filter, Level, Output, Query, TimeIncrement, WriteMode};
 use crate::rows::DateWindow;
 use super::schedule::{self as scheduler, Schedule};
+use crate::config::{line_col, ValidationContext};
 use crate::platform::{Platform, Provider};
-
-/// What a query file is checked against.
-#[derive(Debug, Clone)]
-pub struct ValidationContext {
-    /// Connection ids from the config and their providers.
-    pub connections: HashMap<String, Provider>,
-    /// Outputs must resolve inside this directory. A relative directory is taken relative
-    /// to the current directory; it need not exist yet.
-    pub output_dir: PathBuf,
-}
 
 /// One problem in one query file.
 ///
@@ -354,19 +345,6 @@ fn fingerprint(text: &str) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let mut end = offset.min(text.len());
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    let before = &text[..end];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    // Editors do not show a byte-order mark, so it takes no column.
-    let line_text = before[line_start..].trim_start_matches('\u{feff}');
-    (line, line_text.chars().count() + 1)
 }
 
 /// toml/serde say "unknown field `x`, expected one of `a`, `b`" over several lines; a query
@@ -1819,15 +1797,6 @@ path = "a.csv"
         assert_eq!(d.to_string(), "q/a.toml:3:9: unknown level");
         let d = Diagnostic::whole("q/a.toml", "missing key \"connection\"");
         assert_eq!(d.to_string(), "q/a.toml: missing key \"connection\"");
-    }
-
-    #[test]
-    fn columns_count_characters_not_bytes() {
-        assert_eq!(line_col("a = \"äöü\" x", 11), (1, 9));
-        assert_eq!(line_col("x\ny = 1", 2), (2, 1));
-        assert_eq!(line_col("äb", 1), (1, 1)); // inside a character: clamped
-        assert_eq!(line_col("ab", 99), (1, 3));
-        assert_eq!(line_col("\u{feff}a = 1", 7), (1, 5));
     }
 
     #[test]

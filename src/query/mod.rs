@@ -14,8 +14,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-pub(crate) use load::line_col;
-pub use load::{load_dir, load_file, Diagnostic, ValidationContext};
+pub use crate::config::ValidationContext;
+pub use load::{load_dir, load_file, Diagnostic};
 pub(crate) use schedule::wall_clock;
 pub use schedule::{parse_time_zone, Schedule, ScheduleError};
 pub use sheets::{check_sheet_name, check_start_cell, SheetsTarget, ValueInput, STAGING_SUFFIX};
