@@ -486,8 +486,8 @@ fn validate(name: &str, file: &Path, text: &str, ctx: &ValidationContext) -> Res
         .map(|fields| fields.get_ref().iter().map(|f| f.get_ref().clone()).collect());
     let fields = match (&gaql, raw.fields) {
         (Some(gaql), None) => {
-            let raw = crate::sources::google_ads::gaql::check_raw(gaql.get_ref());
-            let selected = raw.and_then(|()| crate::sources::google_ads::gaql::select_list(gaql.get_ref()));
+            let raw = super::gaql::check_raw(gaql.get_ref());
+            let selected = raw.and_then(|()| super::gaql::select_list(gaql.get_ref()));
             let selected = selected.map_err(|m| c.at(&gaql.span(), format!("gaql: {m}"))).ok();
             field_names.clone_from(&selected);
             selected
@@ -715,7 +715,7 @@ fn check_filters(
 ) -> Option<Vec<Filter>> {
     let before = c.found.len();
     for filter in filters.get_ref() {
-        if let Some(Err(message)) = platform.map(|p| crate::sources::check_filter(p, filter.get_ref())) {
+        if let Some(Err(message)) = platform.map(|p| super::filters::check_filter(p, filter.get_ref())) {
             c.at(&filter.span(), format!("filter: {message}"));
         }
     }

@@ -5,6 +5,8 @@
 //! [`load_dir`] validates every file and returns the good queries next to a diagnostic for
 //! every problem found, so one bad file never stops the others.
 
+pub mod filters;
+pub mod gaql;
 mod load;
 mod schedule;
 mod sheets;

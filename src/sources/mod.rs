@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::ConnectionConfig;
 pub use crate::platform::{FieldSpec, Platform, Provider, TokenFacts};
-use crate::query::{Filter, Query, TimeIncrement};
+use crate::query::{Query, TimeIncrement};
 use crate::rows::{DateWindow, RowBatch};
 use crate::store::Identity;
 use crate::http::{ApiClient, FetchError};
@@ -50,16 +50,6 @@ fn units(query: &Query, window: DateWindow) -> Vec<(String, DateWindow)> {
         .iter()
         .flat_map(|account| slices.iter().map(move |slice| (account.clone(), *slice)))
         .collect()
-}
-
-/// Why `platform` would reject `filter`, if it would.
-pub fn check_filter(platform: Platform, filter: &Filter) -> Result<(), String> {
-    match platform {
-        Platform::MetaAds => Ok(()),
-        Platform::GoogleAds => google_ads::check_filter(filter),
-        Platform::Ga4 => ga4::check_filter(filter),
-        Platform::LinkedinAds => linkedin_ads::check_filter(filter),
-    }
 }
 
 /// A reader for one platform, on one connection.

@@ -21,7 +21,7 @@ use url::Url;
 
 use crate::config::ConnectionConfig;
 use crate::platform::ga4::{ADMIN_BASE, API_BASE};
-use crate::query::{Filter, Query};
+use crate::query::Query;
 use crate::rows::{DateWindow, RowBatch};
 use crate::http::{ApiClient, FetchError};
 use crate::store::Identity;
@@ -30,11 +30,6 @@ use request::{next_offset, ReportRequest};
 
 /// Account summaries per Admin API page (its maximum).
 const SUMMARIES_PAGE_SIZE: &str = "200";
-
-/// Why the Data API would reject `filter`, if it would.
-pub fn check_filter(filter: &Filter) -> Result<(), String> {
-    request::check_filter(filter)
-}
 
 /// A GA4 reader on one Google connection.
 #[derive(Debug, Clone)]

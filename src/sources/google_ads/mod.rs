@@ -9,7 +9,7 @@
 mod decode;
 pub mod errors;
 pub use crate::platform::google_ads as fields;
-pub mod gaql;
+pub use crate::query::gaql;
 
 use reqwest::StatusCode;
 use serde::Deserialize;
@@ -20,15 +20,10 @@ pub use decode::{DecodeError, StreamDecoder};
 
 use crate::config::ConnectionConfig;
 use crate::platform::google_ads::API_BASE;
-use crate::query::{Filter, Query, TimeIncrement};
+use crate::query::{Query, TimeIncrement};
 use crate::rows::{DateWindow, RowBatch};
 use crate::http::{ApiClient, Failure, FailureClass, FetchError};
 use crate::store::Identity;
-
-/// Why Google Ads would reject `filter` as a GAQL condition, if it would.
-pub fn check_filter(filter: &Filter) -> Result<(), String> {
-    gaql::condition(filter).map(|_| ())
-}
 
 /// A Google Ads reader on one Google connection.
 #[derive(Debug, Clone)]

@@ -30,7 +30,7 @@ use tokio::sync::mpsc;
 use url::Url;
 
 use crate::config::ConnectionConfig;
-use crate::query::{Filter, Query};
+use crate::query::Query;
 use crate::rows::{DateWindow, RowBatch};
 use crate::http::{ApiClient, FetchError};
 use crate::store::Identity;
@@ -47,12 +47,6 @@ const ACCOUNT_USERS_PAGE: usize = 100;
 /// report 15,000; the docs only say there is no pagination). An answer this long is asked
 /// again in halves.
 pub const MAX_ELEMENTS: usize = 15_000;
-
-/// Why adAnalytics would reject `filter`, if it would: filters are facets
-/// (`campaignGroups`, `campaigns`, `creatives`) with operator `IN` and a list of ids.
-pub fn check_filter(filter: &Filter) -> Result<(), String> {
-    request::check_filter(filter)
-}
 
 /// A LinkedIn Ads reader on one connection.
 #[derive(Debug, Clone)]
