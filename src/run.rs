@@ -15,6 +15,8 @@ use tokio::sync::mpsc;
 use crate::auth::{Auth, AuthError};
 use crate::clock::SharedClock;
 use crate::config::Config;
+use crate::http::ApiClient;
+use crate::http::FetchError;
 use crate::keyed::Keyed;
 use crate::notify::Notifier;
 use crate::query::{Output, Query, SheetsTarget, WriteMode};
@@ -22,8 +24,6 @@ use crate::rows::{DateWindow, RowBatch};
 use crate::sinks::csv::{CsvDelivery, CsvSink, DeliveryReport};
 use crate::sinks::sheets::{self, SheetsQuota, SheetsSink};
 use crate::sinks::SinkError;
-use crate::http::ApiClient;
-use crate::http::FetchError;
 use crate::sources::{Platform, Source};
 use crate::store::{BrokenQuery, Gap, GapState, Outcome, RunRecord, Store, StoreError};
 

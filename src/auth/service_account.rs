@@ -119,10 +119,10 @@ impl ServiceAccountKey {
 mod tests {
     use super::*;
     use axum::routing::post;
-    use serde_json::json;
-    use std::sync::Arc;
     use axum::{Form, Json, Router};
+    use serde_json::json;
     use std::collections::HashMap;
+    use std::sync::Arc;
 
     use crate::platform::google_key::tests::{decode_part, key, now};
 

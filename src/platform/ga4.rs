@@ -3,6 +3,9 @@
 //!
 //! A query's `fields` mixes both kinds; the request sends dimensions and metrics apart, so the
 //! catalog says which is which ([`is_metric`]).
+//!
+//! Also GA4's constant facts: its OAuth scope, how far back it reports, how long a
+//! date slice one request may cover, where the real API is, and what an account id looks like.
 
 use super::{FieldSpec, Level};
 

@@ -1,6 +1,9 @@
 //! The GAQL fields adsync knows for Google Ads, named as GAQL names them, and how each
 //! becomes a column: the JSON path it comes back under, and the one derived column,
 //! `metrics.cost` (cost in the account currency, from `metrics.cost_micros`).
+//!
+//! Also Google Ads's constant facts: its OAuth scope, how far back it reports, how long a
+//! date slice one request may cover, where the real API is, and what an account id looks like.
 
 use super::{FieldSpec, Level};
 

@@ -6,6 +6,9 @@
 //! campaign group, campaign or creative the row is about, `pivotValues[0]`). Every other
 //! field is a metric, named as adAnalytics names it and written as the API sent it (counts
 //! are JSON numbers, money is a decimal string).
+//!
+//! Also LinkedIn Ads's constant facts: its OAuth scope, how far back it reports, how long a
+//! date slice one request may cover, where the real API is, and what an account id looks like.
 
 use super::{FieldSpec, Level};
 

@@ -2,6 +2,9 @@
 //!
 //! Names follow the Graph API `AdsInsights` object. Metrics come back as decimal strings and
 //! are written unchanged.
+//!
+//! Also Meta's constant facts: its OAuth scope, how far back it reports, how long a
+//! date slice one request may cover, where the real API is, and what an account id looks like.
 
 use super::{FieldSpec, Level};
 

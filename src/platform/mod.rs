@@ -7,8 +7,8 @@
 
 pub mod a1;
 pub mod ga4;
-pub mod google_key;
 pub mod google_ads;
+pub mod google_key;
 pub mod linkedin_ads;
 pub mod meta_ads;
 
@@ -130,13 +130,7 @@ impl Provider {
                 auth_url: "https://accounts.google.com/o/oauth2/v2/auth",
                 token_url: "https://oauth2.googleapis.com/token",
                 api_version: "v26",
-                scopes: &[
-                    "openid",
-                    "email",
-                    google_ads::SCOPE,
-                    ga4::SCOPE,
-                    SHEETS_SCOPE,
-                ],
+                scopes: &["openid", "email", google_ads::SCOPE, ga4::SCOPE, SHEETS_SCOPE],
             },
             // No consent page: the token URL comes from the key file unless overridden.
             Provider::GoogleServiceAccount => ProviderDefaults {
@@ -305,4 +299,3 @@ impl FieldSpec {
         }
     }
 }
-

@@ -17,11 +17,11 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
-use super::{DateRange, Filter, Level, Output, Query, TimeIncrement, WriteMode};
-use crate::rows::DateWindow;
 use super::schedule::{self as scheduler, Schedule};
+use super::{DateRange, Filter, Level, Output, Query, TimeIncrement, WriteMode};
 use crate::config::{line_col, ValidationContext};
 use crate::platform::{Platform, Provider};
+use crate::rows::DateWindow;
 
 /// One problem in one query file.
 ///

@@ -16,11 +16,11 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::config::ConnectionConfig;
+use crate::http::{ApiClient, FetchError};
 pub use crate::platform::{FieldSpec, Platform, Provider, TokenFacts};
 use crate::query::{Query, TimeIncrement};
 use crate::rows::{DateWindow, RowBatch};
 use crate::store::Identity;
-use crate::http::{ApiClient, FetchError};
 
 /// Pages a unit of a report may fetch ahead of its turn to be written.
 pub const UNIT_PAGES_AHEAD: usize = 1;

@@ -61,11 +61,11 @@ pub use crate::platform::a1;
 use self::a1::Cell;
 use self::plan::{row_data, SheetInfo, Target, WritePlan};
 use self::values::{cell_data, iso_date, read_back, read_date, typed, CellValue, ColumnKind};
+use crate::http::google_status::classify;
+use crate::http::{ApiClient, FetchError};
 use crate::query::{SheetsTarget, ValueInput, WriteMode};
 use crate::rows::{DateWindow, RowBatch};
 use crate::sinks::{append_date_column, DeliveryReport, SinkError};
-use crate::http::google_status::classify;
-use crate::http::{ApiClient, FetchError};
 
 pub use self::quota::SheetsQuota;
 

@@ -9,8 +9,8 @@
 use serde_json::{json, Value};
 
 use super::a1::Cell;
-pub use crate::query::STAGING_SUFFIX;
 use super::values::CELL_FIELDS;
+pub use crate::query::STAGING_SUFFIX;
 use crate::sinks::SinkError;
 
 /// Recommended largest request body (Sheets limits page: "2 MB maximum payload").

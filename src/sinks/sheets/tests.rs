@@ -14,8 +14,8 @@ use chrono::NaiveDate;
 use serde_json::json;
 
 use super::*;
-use crate::platform::SHEETS_SCOPE as SCOPE;
 use crate::http::testing::google_client;
+use crate::platform::SHEETS_SCOPE as SCOPE;
 
 const CONNECTION: &str = "google-test";
 const BOOK: &str = "book-1";

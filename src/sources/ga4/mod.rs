@@ -20,10 +20,10 @@ use tokio::sync::mpsc;
 use url::Url;
 
 use crate::config::ConnectionConfig;
+use crate::http::{ApiClient, FetchError};
 use crate::platform::ga4::{ADMIN_BASE, API_BASE};
 use crate::query::Query;
 use crate::rows::{DateWindow, RowBatch};
-use crate::http::{ApiClient, FetchError};
 use crate::store::Identity;
 use decode::decode_page;
 use request::{next_offset, ReportRequest};
@@ -191,14 +191,8 @@ mod tests {
         let handle = spawn().await;
         let dir = tempfile::tempdir().unwrap();
         let token = access_token(handle.sandbox(), USER, &[READONLY]);
-        let (config, api) = crate::http::testing::google_client(
-            dir.path(),
-            CONNECTION,
-            &handle.base_url(),
-            token,
-            &[READONLY],
-        )
-        .await;
+        let (config, api) =
+            crate::http::testing::google_client(dir.path(), CONNECTION, &handle.base_url(), token, &[READONLY]).await;
         let ga4 = Ga4::new(config.connection(CONNECTION).unwrap(), api);
         Harness { handle, dir, ga4 }
     }

@@ -19,10 +19,10 @@ use url::Url;
 pub use decode::{DecodeError, StreamDecoder};
 
 use crate::config::ConnectionConfig;
+use crate::http::{ApiClient, Failure, FailureClass, FetchError};
 use crate::platform::google_ads::API_BASE;
 use crate::query::{Query, TimeIncrement};
 use crate::rows::{DateWindow, RowBatch};
-use crate::http::{ApiClient, Failure, FailureClass, FetchError};
 use crate::store::Identity;
 
 /// A Google Ads reader on one Google connection.

@@ -30,13 +30,13 @@ use tokio::sync::mpsc;
 use url::Url;
 
 use crate::config::ConnectionConfig;
+use crate::http::{ApiClient, FetchError};
+use crate::platform::linkedin_ads::{ACCOUNT_URN_PREFIX, API_BASE};
 use crate::query::Query;
 use crate::rows::{DateWindow, RowBatch};
-use crate::http::{ApiClient, FetchError};
 use crate::store::Identity;
 use decode::{decode_elements, Element, Merged};
 use errors::Classifier;
-use crate::platform::linkedin_ads::{ACCOUNT_URN_PREFIX, API_BASE};
 use request::{AnalyticsRequest, Wire, ANALYTICS_PATH};
 
 /// The finder listing the member's ad account roles.

@@ -15,9 +15,9 @@ use crate::query::{Filter, Level, Query, TimeIncrement};
 use crate::rows::DateWindow;
 
 use super::fields;
-pub use crate::query::filters::Facet;
-use crate::query::filters::linkedin_facet_ids as facet_ids;
 use crate::platform::linkedin_ads::ACCOUNT_URN_PREFIX;
+use crate::query::filters::linkedin_facet_ids as facet_ids;
+pub use crate::query::filters::Facet;
 
 /// Metrics one request may ask for. LinkedIn's docs state no number; a third-party
 /// connector's config splits at `max_fields_per_request: 20` (api-facts §5.2, unconfirmed),

@@ -22,10 +22,10 @@ use url::Url;
 pub use decode::{decode_page, PageInfo};
 
 use crate::config::ConnectionConfig;
+use crate::http::{ApiClient, Failure, FetchError};
 use crate::platform::meta_ads::{ASYNC_AFTER_DAYS, GRAPH_BASE};
 use crate::query::{Filter, Level, Query, TimeIncrement};
 use crate::rows::{DateWindow, RowBatch};
-use crate::http::{ApiClient, Failure, FetchError};
 use crate::sources::TokenFacts;
 use crate::store::Identity;
 
