@@ -16,6 +16,11 @@ use serde::{Deserialize, Serialize};
 
 /// The Google Sheets scope (read and write every spreadsheet the login can reach).
 pub const SHEETS_SCOPE: &str = "https://www.googleapis.com/auth/spreadsheets";
+/// Where the real Sheets API is; `conn.api_base(SHEETS_BASE)` gives the sandbox instead
+/// when set.
+pub const SHEETS_BASE: &str = "https://sheets.googleapis.com";
+/// Where Google's real OpenID Connect userinfo endpoint is (who a Google login belongs to).
+pub const USERINFO_BASE: &str = "https://openidconnect.googleapis.com";
 
 /// The aggregation level of a report row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

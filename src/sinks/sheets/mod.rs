@@ -69,8 +69,7 @@ use crate::sinks::{append_date_column, DeliveryReport, SinkError};
 
 pub use self::quota::SheetsQuota;
 
-/// The real API origin; `conn.api_base(SHEETS_BASE)` gives the sandbox instead when set.
-pub const SHEETS_BASE: &str = "https://sheets.googleapis.com";
+pub use crate::platform::SHEETS_BASE;
 
 /// A Sheets tab and how deliveries change it.
 #[derive(Debug, Clone)]

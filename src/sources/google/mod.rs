@@ -6,10 +6,8 @@ use serde::Deserialize;
 
 use crate::config::ConnectionConfig;
 use crate::http::{ApiClient, FetchError};
+use crate::platform::USERINFO_BASE;
 use crate::store::Identity;
-
-/// Where the real OpenID Connect userinfo endpoint is.
-pub const USERINFO_BASE: &str = "https://openidconnect.googleapis.com";
 
 /// The person a Google login belongs to (`GET /v1/userinfo`, scopes `openid email`).
 pub async fn identity(api: &ApiClient, conn: &ConnectionConfig) -> Result<Identity, FetchError> {
