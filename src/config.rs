@@ -13,8 +13,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
-use crate::query::{line_col, ValidationContext};
-use crate::sources::Provider;
+use crate::platform::Provider;
 
 /// Default address of the daemon's web endpoint.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
@@ -652,7 +651,7 @@ fn connection_config(
             ),
         ));
     }
-    let endpoints = provider_defaults(provider);
+    let endpoints = provider.defaults();
     let url_or = |value: Option<String>, default: &str, name: &str| {
         parse_url(value.as_deref().unwrap_or(default)).map_err(|m| (field(name), m))
     };
@@ -687,7 +686,7 @@ fn service_account_key(
     match (key_file, provider == Provider::GoogleServiceAccount) {
         (Some(file), true) => {
             let file = resolve(base, Some(file), "");
-            if let Err(why) = crate::auth::ServiceAccountKey::load(&file) {
+            if let Err(why) = crate::platform::google_key::ServiceAccountKey::load(&file) {
                 return Err((field("key_file"), why));
             }
             Ok(Some(file))
@@ -816,56 +815,6 @@ fn inline_or_env(inline: Option<String>, env: Option<String>) -> Result<Option<S
     }
 }
 
-/// The Google Sheets scope (read and write every spreadsheet the login can reach).
-pub const SHEETS_SCOPE: &str = "https://www.googleapis.com/auth/spreadsheets";
-
-/// Real-platform endpoints of a provider, used unless a connection overrides them.
-struct ProviderDefaults {
-    auth_url: &'static str,
-    token_url: &'static str,
-    api_version: &'static str,
-    scopes: &'static [&'static str],
-}
-
-fn provider_defaults(provider: Provider) -> ProviderDefaults {
-    match provider {
-        Provider::MetaAds => ProviderDefaults {
-            auth_url: "https://www.facebook.com/v25.0/dialog/oauth",
-            token_url: "https://graph.facebook.com/v25.0/oauth/access_token",
-            api_version: "v25.0",
-            scopes: &["ads_read"],
-        },
-        // One Google login serves Google Ads and GA4; `openid email` name the person in the
-        // status page and emails.
-        Provider::Google => ProviderDefaults {
-            auth_url: "https://accounts.google.com/o/oauth2/v2/auth",
-            token_url: "https://oauth2.googleapis.com/token",
-            api_version: "v26",
-            scopes: &[
-                "openid",
-                "email",
-                crate::sources::google_ads::SCOPE,
-                crate::sources::ga4::SCOPE,
-                SHEETS_SCOPE,
-            ],
-        },
-        // No consent page: the token URL comes from the key file unless overridden.
-        Provider::GoogleServiceAccount => ProviderDefaults {
-            auth_url: "https://accounts.google.com/o/oauth2/v2/auth",
-            token_url: "https://oauth2.googleapis.com/token",
-            api_version: "v26",
-            scopes: &[SHEETS_SCOPE],
-        },
-        Provider::LinkedinAds => ProviderDefaults {
-            auth_url: "https://www.linkedin.com/oauth/v2/authorization",
-            token_url: "https://www.linkedin.com/oauth/v2/accessToken",
-            api_version: "202610",
-            // `r_ads` lists the member's ad accounts; `r_ads_reporting` reads their analytics.
-            scopes: &[crate::sources::linkedin_ads::SCOPE, "r_ads"],
-        },
-    }
-}
-
 fn parse_provider(name: &str) -> Result<Provider, String> {
     Provider::parse(name).ok_or_else(|| {
         let known: Vec<String> = Provider::ALL.iter().map(|p| format!("{:?}", p.as_str())).collect();
@@ -879,6 +828,31 @@ fn parse_url(text: &str) -> Result<Url, String> {
         "http" | "https" => Ok(url),
         other => Err(format!("{text:?}: scheme {other:?} is not http or https")),
     }
+}
+
+/// What a query file is checked against.
+#[derive(Debug, Clone)]
+pub struct ValidationContext {
+    /// Connection ids from the config and their providers.
+    pub connections: HashMap<String, Provider>,
+    /// Outputs must resolve inside this directory. A relative directory is taken relative
+    /// to the current directory; it need not exist yet.
+    pub output_dir: PathBuf,
+}
+
+/// The 1-based line and character column of byte `offset` in `text`, for `file:line:col`
+/// messages about TOML files (the config and query files alike).
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let mut end = offset.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &text[..end];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    // Editors do not show a byte-order mark, so it takes no column.
+    let line_text = before[line_start..].trim_start_matches('\u{feff}');
+    (line, line_text.chars().count() + 1)
 }
 
 #[cfg(test)]
@@ -958,5 +932,14 @@ owners = ["owner@example.com"]
         let err = parse(&text).unwrap_err().to_string();
         assert!(err.contains("connections[0].client_secret_env"), "{err}");
         assert!(err.contains("ADSYNC_TEST_SURELY_UNSET is not set"), "{err}");
+    }
+
+    #[test]
+    fn columns_count_characters_not_bytes() {
+        assert_eq!(line_col("a = \"äöü\" x", 11), (1, 9));
+        assert_eq!(line_col("x\ny = 1", 2), (2, 1));
+        assert_eq!(line_col("äb", 1), (1, 1)); // inside a character: clamped
+        assert_eq!(line_col("ab", 99), (1, 3));
+        assert_eq!(line_col("\u{feff}a = 1", 7), (1, 5));
     }
 }

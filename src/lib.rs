@@ -5,14 +5,21 @@
 //! web endpoint on the side.
 //!
 //! # Layout
+//! - [`platform`]: the bottom vocabulary, importing nothing else of the crate: providers,
+//!   platforms, report levels, field catalogs and each platform's constant facts (scopes,
+//!   history, slice sizes, real endpoints, account-id formats, Sheets' A1 notation, Google's
+//!   service-account key file).
 //! - [`config`]: the daemon's TOML config, raw then validated (secrets redacted).
-//! - [`query`]: query files: model, loading with `file:line:col` diagnostics, date windows.
-//! - [`scheduler`]: cron + time zone fire times (DST-correct) and the run loop with limits.
+//! - [`query`]: query files: model, loading with `file:line:col` diagnostics, date windows,
+//!   the parsed schedule (cron + time zone), outputs, and filters and GAQL in each
+//!   platform's spelling.
+//! - [`scheduler`]: the run loop: waits for each query's next fire, starts runs within limits.
 //! - [`run`]: one run of one query: source → sink, outcome recorded.
 //! - [`rows`]: [`rows::RowBatch`] (one platform page of rows) and [`rows::DateWindow`].
-//! - [`sources`]: platform readers; [`sources::http`] holds the shared retry/backoff/refresh
-//!   logic, each platform folder (e.g. [`sources::meta_ads`]) its requests, decoding and
-//!   error table.
+//! - [`http`]: the one API client of sources and sinks: retry/backoff, rate limits, refresh
+//!   on 401, failure classes, Google's `rpc.Status`.
+//! - [`sources`]: platform readers; each platform folder (e.g. [`sources::meta_ads`]) holds
+//!   its requests, decoding and error table.
 //! - [`sinks`]: outputs; [`sinks::csv`] writes via temp file + fsync + rename.
 //! - [`auth`]: tokens: authorization code + PKCE, inline single-flight refresh, rotation-safe
 //!   persistence, reconnect reasons in words ([`auth::ReconnectReason`]), signed links.
@@ -36,8 +43,10 @@ pub mod backfill;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod http;
 pub mod keyed;
 pub mod notify;
+pub mod platform;
 pub mod query;
 pub mod reconnect;
 pub mod rows;

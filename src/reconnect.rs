@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 
 use crate::app::App;
 use crate::auth::AuthError;
+use crate::http::FetchError;
 use crate::query::Query;
-use crate::sources::http::FetchError;
 use crate::sources::{Platform, Provider};
 use crate::store::{ConnectionStatus, Identity, QueryPause, StoreError};
 

@@ -15,15 +15,15 @@ use tokio::sync::mpsc;
 use crate::auth::{Auth, AuthError};
 use crate::clock::SharedClock;
 use crate::config::Config;
+use crate::http::ApiClient;
+use crate::http::FetchError;
 use crate::keyed::Keyed;
 use crate::notify::Notifier;
-use crate::query::{Output, Query, WriteMode};
+use crate::query::{Output, Query, SheetsTarget, WriteMode};
 use crate::rows::{DateWindow, RowBatch};
 use crate::sinks::csv::{CsvDelivery, CsvSink, DeliveryReport};
-use crate::sinks::sheets::{self, SheetsQuota, SheetsSink, SheetsTarget};
+use crate::sinks::sheets::{self, SheetsQuota, SheetsSink};
 use crate::sinks::SinkError;
-use crate::sources::http::ApiClient;
-use crate::sources::http::FetchError;
 use crate::sources::{Platform, Source};
 use crate::store::{BrokenQuery, Gap, GapState, Outcome, RunRecord, Store, StoreError};
 
@@ -474,7 +474,7 @@ fn scope_missing(ctx: &RunContext, query: &Query) -> Option<RunError> {
 /// through, and Sheets' on the one that writes its output.
 pub fn needed_scopes(query: &Query) -> impl Iterator<Item = (&str, &'static str)> {
     let output = match &query.output {
-        Output::GoogleSheets(target) => Some((target.connection.as_str(), sheets::SCOPE)),
+        Output::GoogleSheets(target) => Some((target.connection.as_str(), crate::platform::SHEETS_SCOPE)),
         Output::Csv { .. } => None,
     };
     std::iter::once((query.connection.as_str(), query.platform.scope())).chain(output)

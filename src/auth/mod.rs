@@ -23,7 +23,7 @@ use url::Url;
 use crate::clock::SharedClock;
 use crate::config::{Config, ConnectionConfig};
 use crate::keyed::Keyed;
-use crate::sources::{Provider, TokenFacts};
+use crate::platform::{Provider, TokenFacts};
 use crate::store::{ConnectionState, ConnectionStatus, Identity, Store, StoreError, TokenSet};
 
 pub use links::{LinkError, LinkSigner};

@@ -8,6 +8,8 @@ use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use crate::config::line_col;
+
 /// One problem in one query file.
 ///
 /// Displays as `file:line:col: message`, the form editors and terminals turn into links,
@@ -114,20 +116,6 @@ impl<'a> Checker<'a> {
     }
 }
 
-/// 1-based line and character column of byte `offset` in `text` (clamped to the text).
-pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let mut end = offset.min(text.len());
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    let before = &text[..end];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    // Editors do not show a byte-order mark, so it takes no column.
-    let line_text = before[line_start..].trim_start_matches('\u{feff}');
-    (line, line_text.chars().count() + 1)
-}
-
 /// toml/serde say "unknown field `x`, expected one of `a`, `b`" over several lines; a query
 /// file has keys, and backticks read badly in a terminal. One line, names in quotes.
 pub(super) fn syntax_message(message: &str) -> String {
@@ -178,14 +166,5 @@ mod tests {
         assert_eq!(d.to_string(), "q/a.toml:3:9: unknown level");
         let d = Diagnostic::whole("q/a.toml", "missing key \"connection\"");
         assert_eq!(d.to_string(), "q/a.toml: missing key \"connection\"");
-    }
-
-    #[test]
-    fn columns_count_characters_not_bytes() {
-        assert_eq!(line_col("a = \"äöü\" x", 11), (1, 9));
-        assert_eq!(line_col("x\ny = 1", 2), (2, 1));
-        assert_eq!(line_col("äb", 1), (1, 1)); // inside a character: clamped
-        assert_eq!(line_col("ab", 99), (1, 3));
-        assert_eq!(line_col("\u{feff}a = 1", 7), (1, 5));
     }
 }

@@ -9,12 +9,12 @@ use chrono::NaiveDate;
 use toml::Spanned;
 
 use super::diagnostic::Checker;
-use super::load::ValidationContext;
 use super::raw::{RawDateRange, RawSchedule};
+use super::schedule::{self as scheduler, Schedule};
 use super::{DateRange, TimeIncrement};
+use crate::config::ValidationContext;
+use crate::platform::Provider;
 use crate::rows::DateWindow;
-use crate::scheduler::{self, Schedule};
-use crate::sources::Provider;
 
 /// The query's connection: its provider, or a diagnostic listing the known ids.
 pub(super) fn check_connection(

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
-use super::diagnostic::{line_col, syntax_message, Checker, Diagnostic};
+use super::diagnostic::{syntax_message, Checker, Diagnostic};
 use super::keys::{check_connection, check_date_range, check_notify, check_schedule, check_time_increment};
 use super::output_checks::check_output;
 use super::platform_rules::{
@@ -21,17 +21,9 @@ use super::platform_rules::{
 };
 use super::raw::RawQuery;
 use super::Query;
-use crate::sources::{Platform, Provider};
-
-/// What a query file is checked against.
-#[derive(Debug, Clone)]
-pub struct ValidationContext {
-    /// Connection ids from the config and their providers.
-    pub connections: HashMap<String, Provider>,
-    /// Outputs must resolve inside this directory. A relative directory is taken relative
-    /// to the current directory; it need not exist yet.
-    pub output_dir: PathBuf,
-}
+use crate::config::line_col;
+use crate::config::ValidationContext;
+use crate::platform::Platform;
 
 /// Loads every `*.toml` file directly in `dir`, in file-name order.
 ///
@@ -233,10 +225,11 @@ fn check_query(c: &mut Checker<'_>, raw: RawQuery, ctx: &ValidationContext) -> O
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::platform::Provider;
     use crate::query::keys::is_email;
+    use crate::query::Schedule;
     use crate::query::{DateRange, Filter, Level, Output, TimeIncrement, WriteMode};
     use crate::rows::DateWindow;
-    use crate::scheduler::Schedule;
     use chrono::NaiveDate;
 
     /// A valid query; tests break one line at a time. Line numbers are used in assertions.
@@ -741,13 +734,13 @@ path = "a.csv"
         let query = load_file(&path, &f.ctx).expect("valid sheets query");
         assert_eq!(
             query.output,
-            Output::GoogleSheets(crate::sinks::sheets::SheetsTarget {
+            Output::GoogleSheets(crate::query::SheetsTarget {
                 connection: "google-main".into(),
                 spreadsheet_id: "1AbC-d_9".into(),
                 sheet: "Daily".into(),
                 start_cell: Some("B3".into()),
                 mode: WriteMode::Replace,
-                value_input: crate::sinks::sheets::ValueInput::Raw,
+                value_input: crate::query::ValueInput::Raw,
             })
         );
         assert_eq!(query.output.location(), PathBuf::from("sheets:1AbC-d_9/Daily"));
@@ -762,7 +755,7 @@ path = "a.csv"
         let messages: Vec<&str> = found.iter().map(|p| p.split_once(": ").unwrap().1).collect();
         let bad_cell = format!(
             "start_cell \"3B\": {}",
-            crate::sinks::sheets::check_start_cell("3B").unwrap_err()
+            crate::query::check_start_cell("3B").unwrap_err()
         );
         assert_eq!(
             messages,

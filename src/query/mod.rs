@@ -11,11 +11,15 @@
 //! collector in `diagnostic`.
 
 mod diagnostic;
+pub mod filters;
+pub mod gaql;
 mod keys;
 mod load;
 mod output_checks;
 mod platform_rules;
 mod raw;
+mod schedule;
+mod sheets;
 mod suggest;
 mod window;
 
@@ -23,13 +27,15 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-pub(crate) use diagnostic::line_col;
+pub use crate::config::ValidationContext;
 pub use diagnostic::Diagnostic;
-pub use load::{load_dir, load_file, ValidationContext};
+pub use load::{load_dir, load_file};
+pub(crate) use schedule::wall_clock;
+pub use schedule::{parse_time_zone, Schedule, ScheduleError};
+pub use sheets::{check_sheet_name, check_start_cell, SheetsTarget, ValueInput, STAGING_SUFFIX};
 
-use crate::scheduler::Schedule;
-use crate::sinks::sheets::SheetsTarget;
-use crate::sources::Platform;
+pub use crate::platform::Level;
+use crate::platform::Platform;
 
 /// A validated query, ready to schedule.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,39 +107,6 @@ impl Query {
             }
         }
         columns
-    }
-}
-
-/// The aggregation level of a report row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    /// One row per ad account.
-    Account,
-    /// One row per campaign.
-    Campaign,
-    /// One row per ad set (ad group on Google).
-    Adset,
-    /// One row per ad.
-    Ad,
-}
-
-impl Level {
-    /// The level for its name (`account`, `campaign`, `adset`, `ad`).
-    pub fn parse(name: &str) -> Option<Level> {
-        [Level::Account, Level::Campaign, Level::Adset, Level::Ad]
-            .into_iter()
-            .find(|level| level.as_str() == name)
-    }
-
-    /// The name used in query files and by the Graph API.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Account => "account",
-            Level::Campaign => "campaign",
-            Level::Adset => "adset",
-            Level::Ad => "ad",
-        }
     }
 }
 

@@ -7,11 +7,11 @@ use std::path::{Component, Path, PathBuf};
 use toml::Spanned;
 
 use super::diagnostic::Checker;
-use super::load::ValidationContext;
 use super::raw::RawOutput;
+use super::sheets::{check_sheet_name, check_start_cell, SheetsTarget, ValueInput};
 use super::{Output, WriteMode};
-use crate::sinks::sheets::{check_sheet_name, check_start_cell, SheetsTarget, ValueInput};
-use crate::sources::{Platform, Provider};
+use crate::config::ValidationContext;
+use crate::platform::{Platform, Provider};
 
 /// `[output]`: its kind, its mode, then the keys of that kind. Also returns where the
 /// output is named, for the duplicate-output check.

@@ -8,7 +8,7 @@ use super::diagnostic::Checker;
 use super::keys::check_list;
 use super::suggest::closest;
 use super::{Filter, Level};
-use crate::sources::{Platform, Provider};
+use crate::platform::{Platform, Provider};
 
 /// Levels from coarsest to finest.
 const LEVELS: [Level; 4] = [Level::Account, Level::Campaign, Level::Adset, Level::Ad];
@@ -138,8 +138,8 @@ pub(super) fn check_columns(
         .map(|fields| fields.get_ref().iter().map(|f| f.get_ref().clone()).collect());
     let checked = match (gaql, fields) {
         (Some(gaql), None) => {
-            let raw = crate::sources::google_ads::gaql::check_raw(gaql.get_ref());
-            let selected = raw.and_then(|()| crate::sources::google_ads::gaql::select_list(gaql.get_ref()));
+            let raw = super::gaql::check_raw(gaql.get_ref());
+            let selected = raw.and_then(|()| super::gaql::select_list(gaql.get_ref()));
             let selected = selected.map_err(|m| c.at(&gaql.span(), format!("gaql: {m}"))).ok();
             return (selected.clone(), selected);
         }
@@ -191,7 +191,7 @@ pub(super) fn check_filters(
 ) -> Option<Vec<Filter>> {
     let before = c.found.len();
     for filter in filters.get_ref() {
-        if let Some(Err(message)) = platform.map(|p| p.check_filter(filter.get_ref())) {
+        if let Some(Err(message)) = platform.map(|p| super::filters::check_filter(p, filter.get_ref())) {
             c.at(&filter.span(), format!("filter: {message}"));
         }
     }

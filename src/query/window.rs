@@ -8,9 +8,9 @@ use std::fmt;
 use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
 
+use super::wall_clock;
 use super::DateRange;
 use crate::rows::DateWindow;
-use crate::scheduler::wall_clock;
 
 /// The largest N accepted in `last_N_days`: ten years, well past what platforms keep.
 const MAX_LAST_N_DAYS: u32 = 3650;

@@ -15,8 +15,8 @@ pub mod sheets;
 use std::io;
 use std::path::PathBuf;
 
+use crate::http::FetchError;
 use crate::rows::DateWindow;
-use crate::sources::http::FetchError;
 
 pub use self::csv::{CsvDelivery, CsvSink, DeliveryReport};
 

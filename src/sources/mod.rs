@@ -1,27 +1,26 @@
 //! Sources: the platforms rows come from.
 //!
 //! Each platform has a folder with the same shape (fields catalog, client, decoding); the
-//! shared fetch logic (retries, backoff, error classification) lives in [`http`].
+//! shared fetch logic (retries, backoff, error classification) lives in [`crate::http`].
 
 pub mod ga4;
 pub mod google;
 pub mod google_ads;
-pub mod http;
 pub mod linkedin_ads;
 pub mod meta_ads;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::config::ConnectionConfig;
-use crate::query::{Level, Query, TimeIncrement};
+use crate::http::{ApiClient, FetchError};
+pub use crate::platform::{FieldSpec, Platform, Provider, TokenFacts};
+use crate::query::{Query, TimeIncrement};
 use crate::rows::{DateWindow, RowBatch};
 use crate::store::Identity;
-use http::{ApiClient, FetchError};
 
 /// Pages a unit of a report may fetch ahead of its turn to be written.
 pub const UNIT_PAGES_AHEAD: usize = 1;
@@ -204,218 +203,6 @@ impl Source {
             }
         }
         Ok(rows)
-    }
-}
-
-/// What a platform reports about a token (Meta's `debug_token`); `None` where it says nothing.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TokenFacts {
-    /// When the access token ends.
-    pub access_expires_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// When the user's data-access consent ends (Meta: about 90 days after the last login).
-    pub data_access_expires_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// The scopes actually granted.
-    pub scopes: Option<Vec<String>>,
-}
-
-/// Who a connection logs in with: one OAuth authorization server, one token, and the
-/// platforms that token can serve (one Google login reads Google Ads and GA4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Provider {
-    /// Meta (Facebook) Login.
-    MetaAds,
-    /// Google OAuth 2.0, for Google Ads and Google Analytics 4.
-    Google,
-    /// LinkedIn OAuth 2.0, for LinkedIn Ads.
-    LinkedinAds,
-    /// A Google service account: tokens from a JWT signed with its key (RFC 7523), no person
-    /// involved; writes Google Sheets shared with it, and reads GA4 properties it was added to.
-    GoogleServiceAccount,
-}
-
-impl Provider {
-    /// Every provider, in the order config errors list them.
-    pub const ALL: [Provider; 4] = [
-        Provider::MetaAds,
-        Provider::Google,
-        Provider::LinkedinAds,
-        Provider::GoogleServiceAccount,
-    ];
-
-    /// The name used in config files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Provider::MetaAds => "meta_ads",
-            Provider::Google => "google",
-            Provider::LinkedinAds => "linkedin_ads",
-            Provider::GoogleServiceAccount => "google_service_account",
-        }
-    }
-
-    /// The provider called `name` in config files.
-    pub fn parse(name: &str) -> Option<Provider> {
-        Provider::ALL.into_iter().find(|p| p.as_str() == name)
-    }
-
-    /// The platforms a connection of this provider can read from.
-    pub fn platforms(self) -> &'static [Platform] {
-        match self {
-            Provider::MetaAds => &[Platform::MetaAds],
-            Provider::Google => &[Platform::GoogleAds, Platform::Ga4],
-            Provider::LinkedinAds => &[Platform::LinkedinAds],
-            Provider::GoogleServiceAccount => &[Platform::Ga4],
-        }
-    }
-}
-
-/// A reporting API rows come from; a query reads from exactly one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Platform {
-    /// Meta Marketing API insights.
-    MetaAds,
-    /// Google Ads API.
-    GoogleAds,
-    /// Google Analytics 4 Data API.
-    Ga4,
-    /// LinkedIn Marketing API ad analytics.
-    LinkedinAds,
-}
-
-impl Platform {
-    /// The name used in query files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Platform::MetaAds => "meta_ads",
-            Platform::GoogleAds => "google_ads",
-            Platform::Ga4 => "ga4",
-            Platform::LinkedinAds => "linkedin_ads",
-        }
-    }
-
-    /// The platform called `name` in query files.
-    pub fn parse(name: &str) -> Option<Platform> {
-        [
-            Platform::MetaAds,
-            Platform::GoogleAds,
-            Platform::Ga4,
-            Platform::LinkedinAds,
-        ]
-        .into_iter()
-        .find(|p| p.as_str() == name)
-    }
-
-    /// Fields this platform can report, with the level each needs.
-    pub fn fields(self) -> &'static [FieldSpec] {
-        match self {
-            Platform::MetaAds => meta_ads::fields::FIELDS,
-            Platform::GoogleAds => google_ads::fields::FIELDS,
-            Platform::Ga4 => ga4::fields::FIELDS,
-            Platform::LinkedinAds => linkedin_ads::fields::FIELDS,
-        }
-    }
-
-    /// Breakdowns this platform accepts (only Meta has them; elsewhere segments and
-    /// dimensions are fields).
-    pub fn breakdowns(self) -> &'static [&'static str] {
-        match self {
-            Platform::MetaAds => meta_ads::fields::BREAKDOWNS,
-            Platform::GoogleAds | Platform::Ga4 | Platform::LinkedinAds => &[],
-        }
-    }
-
-    /// Looks a field up by name.
-    pub fn field(self, name: &str) -> Option<&'static FieldSpec> {
-        self.fields().iter().find(|f| f.name == name)
-    }
-
-    /// Whether rows have a level (GA4 reports are shaped by their dimensions instead).
-    pub fn has_levels(self) -> bool {
-        self != Platform::Ga4
-    }
-
-    /// Why `id` is not an account id of this platform, if it is not.
-    pub fn check_account(self, id: &str) -> Result<(), String> {
-        match self {
-            Platform::MetaAds => meta_ads::check_account(id),
-            Platform::GoogleAds => google_ads::check_account(id),
-            Platform::Ga4 => ga4::check_account(id),
-            Platform::LinkedinAds => linkedin_ads::check_account(id),
-        }
-    }
-
-    /// Why the platform would reject `filter`, if it would.
-    pub fn check_filter(self, filter: &crate::query::Filter) -> Result<(), String> {
-        match self {
-            Platform::MetaAds => Ok(()),
-            Platform::GoogleAds => google_ads::check_filter(filter),
-            Platform::Ga4 => ga4::check_filter(filter),
-            Platform::LinkedinAds => linkedin_ads::check_filter(filter),
-        }
-    }
-
-    /// The OAuth scope a token needs to read this platform.
-    pub fn scope(self) -> &'static str {
-        match self {
-            Platform::MetaAds => meta_ads::SCOPE,
-            Platform::GoogleAds => google_ads::SCOPE,
-            Platform::Ga4 => ga4::SCOPE,
-            Platform::LinkedinAds => linkedin_ads::SCOPE,
-        }
-    }
-
-    /// How many months back the platform serves report data.
-    pub fn history_months(self) -> u32 {
-        match self {
-            Platform::MetaAds => meta_ads::HISTORY_MONTHS,
-            Platform::GoogleAds => google_ads::HISTORY_MONTHS,
-            Platform::Ga4 => ga4::HISTORY_MONTHS,
-            Platform::LinkedinAds => linkedin_ads::HISTORY_MONTHS,
-        }
-    }
-
-    /// The longest date slice one request of a daily report may cover, where the platform
-    /// has such a limit.
-    pub fn max_unit_days(self) -> Option<i64> {
-        match self {
-            Platform::MetaAds => Some(meta_ads::ASYNC_AFTER_DAYS),
-            Platform::GoogleAds => google_ads::MAX_UNIT_DAYS,
-            Platform::Ga4 => ga4::MAX_UNIT_DAYS,
-            Platform::LinkedinAds => linkedin_ads::MAX_UNIT_DAYS,
-        }
-    }
-}
-
-/// What adsync knows about one platform field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FieldSpec {
-    /// The platform's field name, as query files write it.
-    pub name: &'static str,
-    /// The most detailed level the field belongs to: `campaign_name` needs campaign level or
-    /// finer, `impressions` works at any level (`Level::Account`).
-    pub min_level: Level,
-    /// The row's date: append mode upserts by this column.
-    pub is_row_date: bool,
-}
-
-impl FieldSpec {
-    /// A field available from `min_level` on.
-    pub const fn new(name: &'static str, min_level: Level) -> Self {
-        FieldSpec {
-            name,
-            min_level,
-            is_row_date: false,
-        }
-    }
-
-    /// The row's date field.
-    pub const fn row_date(name: &'static str) -> Self {
-        FieldSpec {
-            name,
-            min_level: Level::Account,
-            is_row_date: true,
-        }
     }
 }
 

@@ -8,11 +8,11 @@ use reqwest::StatusCode;
 use tokio::sync::mpsc;
 
 use super::*;
+use crate::http::{FailureClass, FetchError};
 use crate::query::{Level, TimeIncrement};
 use crate::rows::{DateWindow, RowBatch};
 use crate::sandbox::{SandboxHandle, SandboxSettings};
 use crate::sources::google_ads::{errors, fields, GoogleAds, StreamDecoder};
-use crate::sources::http::{FailureClass, FetchError};
 
 const CUSTOMER: u64 = 1_234_567_890;
 const OTHER: u64 = 2_345_678_901;
@@ -391,8 +391,7 @@ fn conditions_sorting_and_limits_shape_the_rows() {
 
 /// A Google Ads reader on a connection whose stored token is `token`, pointed at `sandbox`.
 async fn reader(sandbox: &SandboxHandle, token: String, dir: &FsPath) -> GoogleAds {
-    let (config, api) =
-        crate::sources::http::testing::google_client(dir, "google", &sandbox.base_url(), token, &[SCOPE]).await;
+    let (config, api) = crate::http::testing::google_client(dir, "google", &sandbox.base_url(), token, &[SCOPE]).await;
     GoogleAds::new(config.connection("google").unwrap(), api)
 }
 

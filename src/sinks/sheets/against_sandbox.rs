@@ -5,9 +5,10 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::auth::ServiceAccountKey;
+use crate::http::testing::google_client;
+use crate::platform::SHEETS_SCOPE as SCOPE;
 use crate::sandbox::tokens::Issuer;
 use crate::sandbox::{self, SandboxHandle, SandboxSettings};
-use crate::sources::http::testing::google_client;
 
 const CONNECTION: &str = "google-sheets";
 const ROBOT: &str = "adsync-writer@adsync-sandbox.iam.gserviceaccount.com";

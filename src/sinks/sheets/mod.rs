@@ -45,7 +45,6 @@
 //! [`ApiClient::fetch`] with the shared Google error table: a 429 backs off, a 401 refreshes
 //! the connection's token and then pauses the connection for reconnect.
 
-pub mod a1;
 pub mod plan;
 mod quota;
 pub mod values;
@@ -57,74 +56,20 @@ use serde_json::Value;
 use tokio::sync::OwnedMutexGuard;
 use url::Url;
 
+pub use crate::platform::a1;
+
 use self::a1::Cell;
 use self::plan::{row_data, SheetInfo, Target, WritePlan};
 use self::values::{cell_data, iso_date, read_back, read_date, typed, CellValue, ColumnKind};
-use crate::query::WriteMode;
+use crate::http::google_status::classify;
+use crate::http::{ApiClient, FetchError};
+use crate::query::{SheetsTarget, ValueInput, WriteMode};
 use crate::rows::{DateWindow, RowBatch};
 use crate::sinks::{append_date_column, DeliveryReport, SinkError};
-use crate::sources::google::status::classify;
-use crate::sources::http::{ApiClient, FetchError};
 
 pub use self::quota::SheetsQuota;
 
-/// The real API origin; `conn.api_base(SHEETS_BASE)` gives the sandbox instead when set.
-pub const SHEETS_BASE: &str = "https://sheets.googleapis.com";
-/// The OAuth scope writing spreadsheets needs.
-pub const SCOPE: &str = "https://www.googleapis.com/auth/spreadsheets";
-
-/// Where a query's rows go in Sheets.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SheetsTarget {
-    /// The Google connection (or service account) whose token writes.
-    pub connection: String,
-    /// The id from the spreadsheet's URL.
-    pub spreadsheet_id: String,
-    /// Tab title; created if missing.
-    pub sheet: String,
-    /// Where the header goes, an A1 cell like `B3`; `A1` when unset.
-    pub start_cell: Option<String>,
-    /// Replace the tab or upsert the window's rows.
-    pub mode: WriteMode,
-    /// How cells are typed ([`values`]).
-    pub value_input: ValueInput,
-}
-
-/// How platform text becomes cell values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ValueInput {
-    /// Every cell is the platform's string.
-    Raw,
-    /// Numbers as numbers, dates as dates, ids and other text as text.
-    UserEntered,
-}
-
-/// Checks a `start_cell` setting, for query validation messages.
-pub fn check_start_cell(cell: &str) -> Result<(), String> {
-    a1::parse_cell(cell).map(|_| ())
-}
-
-/// Checks a tab name: Sheets' 100-character title limit, leaving room for the staging
-/// tab's suffix, and no control characters.
-pub fn check_sheet_name(name: &str) -> Result<(), String> {
-    let max = a1::MAX_TITLE_CHARS - plan::STAGING_SUFFIX.chars().count();
-    if name.trim().is_empty() {
-        return Err("the sheet (tab) name is empty".into());
-    }
-    if name.chars().count() > max {
-        return Err(format!("the sheet name {name:?} is longer than {max} characters"));
-    }
-    if name.chars().any(char::is_control) {
-        return Err(format!("the sheet name {name:?} contains a control character"));
-    }
-    if name.ends_with(plan::STAGING_SUFFIX) {
-        return Err(format!(
-            "the sheet name {name:?} ends in {:?}, which adsync uses for its staging tabs",
-            plan::STAGING_SUFFIX
-        ));
-    }
-    Ok(())
-}
+pub use crate::platform::SHEETS_BASE;
 
 /// A Sheets tab and how deliveries change it.
 #[derive(Debug, Clone)]

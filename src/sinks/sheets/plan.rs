@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use super::a1::Cell;
 use super::values::CELL_FIELDS;
+pub use crate::query::STAGING_SUFFIX;
 use crate::sinks::SinkError;
 
 /// Recommended largest request body (Sheets limits page: "2 MB maximum payload").
@@ -18,8 +19,6 @@ pub const MAX_PAYLOAD: usize = 2_000_000;
 const ENVELOPE_RESERVE: usize = 4_096;
 /// Cells a spreadsheet may hold across all its tabs.
 pub const CELL_LIMIT: u64 = 10_000_000;
-/// Appended to the tab name to name its staging tab.
-pub const STAGING_SUFFIX: &str = " (adsync staging)";
 
 /// One tab as `spreadsheets.get` describes it (`sheets[].properties`).
 #[derive(Debug, Clone, PartialEq, Eq)]

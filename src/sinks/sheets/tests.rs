@@ -14,19 +14,8 @@ use chrono::NaiveDate;
 use serde_json::json;
 
 use super::*;
-use crate::sources::http::testing::google_client;
-
-#[test]
-fn start_cells_and_sheet_names_are_checked_with_readable_messages() {
-    assert_eq!(check_start_cell("B3"), Ok(()));
-    assert!(check_start_cell("B0").unwrap_err().contains("\"B0\""));
-    assert_eq!(check_sheet_name("Q1 spend"), Ok(()));
-    assert!(check_sheet_name(" ").is_err());
-    assert!(check_sheet_name(&"x".repeat(83)).is_ok());
-    assert!(check_sheet_name(&"x".repeat(84)).unwrap_err().contains("83"));
-    assert!(check_sheet_name("a\tb").is_err());
-    assert!(check_sheet_name("Report (adsync staging)").is_err());
-}
+use crate::http::testing::google_client;
+use crate::platform::SHEETS_SCOPE as SCOPE;
 
 const CONNECTION: &str = "google-test";
 const BOOK: &str = "book-1";

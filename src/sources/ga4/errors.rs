@@ -1,5 +1,5 @@
 //! GA4 Data API errors mapped to [`FailureClass`]es: the `google.rpc.Status` table of
-//! [`crate::sources::google::status`], plus how long each exhausted quota keeps a property
+//! [`crate::http::google_status`], plus how long each exhausted quota keeps a property
 //! closed.
 //!
 //! The Data API answers every exhausted token bucket with HTTP 429 `RESOURCE_EXHAUSTED` and
@@ -12,8 +12,8 @@ use chrono_tz::America::Los_Angeles;
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 
-use crate::sources::google::status::{self, RpcError};
-use crate::sources::http::{Failure, FailureClass};
+use crate::http::google_status::{self as status, RpcError};
+use crate::http::{Failure, FailureClass};
 
 /// Wait after "Exhausted concurrent requests quota.": a request of the property's ten
 /// in flight ends within seconds.

@@ -12,7 +12,7 @@
 
 pub mod decode;
 pub mod errors;
-pub mod fields;
+pub use crate::platform::ga4 as fields;
 pub mod request;
 
 use serde::Deserialize;
@@ -20,45 +20,16 @@ use tokio::sync::mpsc;
 use url::Url;
 
 use crate::config::ConnectionConfig;
-use crate::query::{Filter, Query};
+use crate::http::{ApiClient, FetchError};
+use crate::platform::ga4::{ADMIN_BASE, API_BASE};
+use crate::query::Query;
 use crate::rows::{DateWindow, RowBatch};
-use crate::sources::http::{ApiClient, FetchError};
 use crate::store::Identity;
 use decode::decode_page;
 use request::{next_offset, ReportRequest};
 
-/// The OAuth scope of the GA4 Data API.
-pub const SCOPE: &str = "https://www.googleapis.com/auth/analytics.readonly";
-/// How far back reports go (GA4 standard reports are not limited by data retention; 14
-/// months is the shortest retention setting, which explorations obey).
-pub const HISTORY_MONTHS: u32 = 14;
-/// Offset paging reads a whole window: no slicing.
-pub const MAX_UNIT_DAYS: Option<i64> = None;
-/// Where the real GA4 Data API is.
-pub const API_BASE: &str = "https://analyticsdata.googleapis.com";
-/// Where the real GA4 Admin API is (property listing).
-pub const ADMIN_BASE: &str = "https://analyticsadmin.googleapis.com";
 /// Account summaries per Admin API page (its maximum).
 const SUMMARIES_PAGE_SIZE: &str = "200";
-
-/// Why `id` is not a GA4 property id (digits), if it is not.
-pub fn check_account(id: &str) -> Result<(), String> {
-    if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
-        return Ok(());
-    }
-    let hint = match id.strip_prefix("properties/") {
-        Some(digits) => format!("; did you mean \"{digits}\"?"),
-        None => String::new(),
-    };
-    Err(format!(
-        "account id {id:?} is not a GA4 property id: expected its digits, e.g. \"123456789\"{hint}"
-    ))
-}
-
-/// Why the Data API would reject `filter`, if it would.
-pub fn check_filter(filter: &Filter) -> Result<(), String> {
-    request::check_filter(filter)
-}
 
 /// A GA4 reader on one Google connection.
 #[derive(Debug, Clone)]
@@ -197,6 +168,7 @@ mod tests {
 
     use super::*;
 
+    use crate::platform::ga4::check_account;
     use crate::sandbox::ga4::report::Report;
     use crate::sandbox::ga4::request::RunReportRequest;
     use crate::sandbox::ga4::tests::{access_token, spawn, READONLY};
@@ -219,14 +191,8 @@ mod tests {
         let handle = spawn().await;
         let dir = tempfile::tempdir().unwrap();
         let token = access_token(handle.sandbox(), USER, &[READONLY]);
-        let (config, api) = crate::sources::http::testing::google_client(
-            dir.path(),
-            CONNECTION,
-            &handle.base_url(),
-            token,
-            &[READONLY],
-        )
-        .await;
+        let (config, api) =
+            crate::http::testing::google_client(dir.path(), CONNECTION, &handle.base_url(), token, &[READONLY]).await;
         let ga4 = Ga4::new(config.connection(CONNECTION).unwrap(), api);
         Harness { handle, dir, ga4 }
     }

@@ -3,7 +3,8 @@
 
 use serde_json::{json, Value};
 
-use super::fields::{is_known, is_metric};
+use super::fields::is_metric;
+use crate::query::filters::ga4_filter_expression as filter_expression;
 use crate::query::{Filter, Query, TimeIncrement};
 use crate::rows::DateWindow;
 
@@ -14,26 +15,6 @@ pub const PAGE_SIZE: u64 = 10_000;
 pub const MAX_LIMIT: u64 = 250_000;
 /// The dimension that makes rows daily; its `YYYYMMDD` values become ISO dates.
 pub const DATE: &str = "date";
-
-/// String match types of a dimension `stringFilter`, as query files name them.
-const STRING_MATCHES: [&str; 6] = [
-    "EXACT",
-    "BEGINS_WITH",
-    "ENDS_WITH",
-    "CONTAINS",
-    "FULL_REGEXP",
-    "PARTIAL_REGEXP",
-];
-/// A dimension `inListFilter`.
-const IN_LIST: &str = "IN_LIST";
-/// Operations of a metric `numericFilter`.
-const NUMERIC_OPERATIONS: [&str; 5] = [
-    "EQUAL",
-    "LESS_THAN",
-    "LESS_THAN_OR_EQUAL",
-    "GREATER_THAN",
-    "GREATER_THAN_OR_EQUAL",
-];
 
 /// One report over one property and window, before paging.
 ///
@@ -161,62 +142,6 @@ fn combined(filters: &[&Filter]) -> Result<Option<Value>, String> {
         1 => expressions.pop(),
         _ => Some(json!({ "andGroup": { "expressions": expressions } })),
     })
-}
-
-/// One query-file filter as a `FilterExpression` with a single `filter`.
-fn filter_expression(filter: &Filter) -> Result<Value, String> {
-    let Filter { field, operator, value } = filter;
-    if !is_known(field) {
-        return Err(format!(
-            "filter field {field:?} is not a GA4 dimension or metric adsync knows"
-        ));
-    }
-    let op = operator.as_str();
-    let body = if is_metric(field) {
-        if !NUMERIC_OPERATIONS.contains(&op) {
-            return Err(format!(
-                "operator {operator:?} does not apply to the metric {field}; use one of {}",
-                NUMERIC_OPERATIONS.join(", ")
-            ));
-        }
-        let Value::Number(number) = value else {
-            return Err(format!("{field} {operator} needs a number, e.g. 100, not {value}"));
-        };
-        // int64 values travel as strings; anything with a fraction as a double.
-        let numeric = if number.is_i64() || number.is_u64() {
-            json!({ "int64Value": number.to_string() })
-        } else {
-            json!({ "doubleValue": number })
-        };
-        json!({ "numericFilter": { "operation": op, "value": numeric } })
-    } else if op == IN_LIST {
-        let values: Option<Vec<&str>> = value
-            .as_array()
-            .filter(|list| !list.is_empty())
-            .and_then(|list| list.iter().map(Value::as_str).collect());
-        let Some(values) = values else {
-            return Err(format!(
-                "{field} IN_LIST needs a non-empty list of strings, e.g. [\"a\", \"b\"], not {value}"
-            ));
-        };
-        json!({ "inListFilter": { "values": values, "caseSensitive": true } })
-    } else if STRING_MATCHES.contains(&op) {
-        let Some(text) = value.as_str() else {
-            return Err(format!("{field} {operator} needs a string, not {value}"));
-        };
-        // GA4 matches case-insensitively unless told otherwise; EXACT should mean exact.
-        json!({ "stringFilter": { "matchType": op, "value": text, "caseSensitive": true } })
-    } else {
-        return Err(format!(
-            "operator {operator:?} does not apply to the dimension {field}; use one of {}, {IN_LIST}",
-            STRING_MATCHES.join(", ")
-        ));
-    };
-    let mut filter = json!({ "fieldName": field });
-    if let (Value::Object(target), Value::Object(kind)) = (&mut filter, body) {
-        target.extend(kind);
-    }
-    Ok(json!({ "filter": filter }))
 }
 
 #[cfg(test)]

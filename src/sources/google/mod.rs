@@ -2,16 +2,12 @@
 //! answer errors in it) and the OpenID Connect `userinfo` endpoint that names the person a
 //! Google login belongs to.
 
-pub mod status;
-
 use serde::Deserialize;
 
 use crate::config::ConnectionConfig;
-use crate::sources::http::{ApiClient, FetchError};
+use crate::http::{ApiClient, FetchError};
+use crate::platform::USERINFO_BASE;
 use crate::store::Identity;
-
-/// Where the real OpenID Connect userinfo endpoint is.
-pub const USERINFO_BASE: &str = "https://openidconnect.googleapis.com";
 
 /// The person a Google login belongs to (`GET /v1/userinfo`, scopes `openid email`).
 pub async fn identity(api: &ApiClient, conn: &ConnectionConfig) -> Result<Identity, FetchError> {
@@ -29,7 +25,7 @@ pub async fn identity(api: &ApiClient, conn: &ConnectionConfig) -> Result<Identi
         .fetch(
             &conn.id,
             |http, token| http.get(url.clone()).bearer_auth(token),
-            status::classify,
+            crate::http::google_status::classify,
             |body| serde_json::from_slice(&body).map_err(|e| e.to_string()),
         )
         .await?;

@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::http::google_status::RpcError;
 use crate::rows::RowBatch;
-use crate::sources::google::status::RpcError;
 
 use super::fields;
 

@@ -9,8 +9,8 @@ use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 use serde::Deserialize;
 
-use crate::sources::google::status::{self, parse_duration, RpcError};
-use crate::sources::http::{Failure, FailureClass};
+use crate::http::google_status::{self as status, parse_duration, RpcError};
+use crate::http::{Failure, FailureClass};
 
 /// One entry of a `GoogleAdsFailure`'s `errors`.
 #[derive(Debug, Clone, PartialEq, Eq)]

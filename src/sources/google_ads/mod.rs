@@ -8,8 +8,8 @@
 
 mod decode;
 pub mod errors;
-pub mod fields;
-pub mod gaql;
+pub use crate::platform::google_ads as fields;
+pub use crate::query::gaql;
 
 use reqwest::StatusCode;
 use serde::Deserialize;
@@ -19,41 +19,11 @@ use url::Url;
 pub use decode::{DecodeError, StreamDecoder};
 
 use crate::config::ConnectionConfig;
-use crate::query::{Filter, Query, TimeIncrement};
+use crate::http::{ApiClient, Failure, FailureClass, FetchError};
+use crate::platform::google_ads::API_BASE;
+use crate::query::{Query, TimeIncrement};
 use crate::rows::{DateWindow, RowBatch};
-use crate::sources::http::{ApiClient, Failure, FailureClass, FetchError};
 use crate::store::Identity;
-
-/// The OAuth scope of the Google Ads API.
-pub const SCOPE: &str = "https://www.googleapis.com/auth/adwords";
-/// How far back reports go: "metrics with daily, hourly, or weekly segmentation are only
-/// available for the last 37 months" (`DateRangeError.REQUESTED_DATE_GRANULARITY_NOT_SUPPORTED`).
-pub const HISTORY_MONTHS: u32 = 37;
-/// `searchStream` answers a whole window in one streamed response: no slicing.
-pub const MAX_UNIT_DAYS: Option<i64> = None;
-/// Where the real Google Ads API is.
-pub const API_BASE: &str = "https://googleads.googleapis.com";
-
-/// Why `id` is not a Google Ads customer id (10 digits, no dashes), if it is not.
-pub fn check_account(id: &str) -> Result<(), String> {
-    if id.len() == 10 && id.bytes().all(|b| b.is_ascii_digit()) {
-        return Ok(());
-    }
-    let digits: String = id.chars().filter(char::is_ascii_digit).collect();
-    let hint = if digits.len() == 10 && id.chars().all(|c| c.is_ascii_digit() || c == '-') {
-        format!("; did you mean \"{digits}\"?")
-    } else {
-        String::new()
-    };
-    Err(format!(
-        "account id {id:?} is not a Google Ads customer id: expected 10 digits without dashes, e.g. \"1234567890\"{hint}"
-    ))
-}
-
-/// Why Google Ads would reject `filter` as a GAQL condition, if it would.
-pub fn check_filter(filter: &Filter) -> Result<(), String> {
-    gaql::condition(filter).map(|_| ())
-}
 
 /// A Google Ads reader on one Google connection.
 #[derive(Debug, Clone)]

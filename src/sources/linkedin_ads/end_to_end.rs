@@ -11,13 +11,13 @@ use super::LinkedinAds;
 use crate::auth::{Auth, AuthError};
 use crate::clock::ManualClock;
 use crate::config::{Config, Overrides};
+use crate::http::{ApiClient, FetchError};
 use crate::query::Query;
 use crate::rows::{DateWindow, RowBatch};
 use crate::sandbox::linkedin::data::{self, AnalyticsQuery, Facet, Pivot};
 use crate::sandbox::linkedin::person_urn;
 use crate::sandbox::linkedin::testing::issue_token;
 use crate::sandbox::{spawn, Fault, SandboxHandle, SandboxSettings};
-use crate::sources::http::{ApiClient, FetchError};
 use crate::sources::{Provider, Source};
 use crate::store::{ConnectionState, ConnectionStatus, SecretKey, Store, TokenSet};
 

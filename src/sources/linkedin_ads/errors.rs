@@ -17,7 +17,7 @@ use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 use serde::Deserialize;
 
-use crate::sources::http::{Failure, FailureClass};
+use crate::http::{Failure, FailureClass};
 
 /// How long after a consent a 65601 may still be LinkedIn catching up.
 pub const CONSENT_SETTLING: chrono::Duration = chrono::Duration::minutes(2);

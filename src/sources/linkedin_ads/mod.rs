@@ -20,7 +20,7 @@ pub mod decode;
 #[cfg(test)]
 mod end_to_end;
 pub mod errors;
-pub mod fields;
+pub use crate::platform::linkedin_ads as fields;
 pub mod request;
 
 use std::collections::VecDeque;
@@ -30,22 +30,15 @@ use tokio::sync::mpsc;
 use url::Url;
 
 use crate::config::ConnectionConfig;
-use crate::query::{Filter, Query};
+use crate::http::{ApiClient, FetchError};
+use crate::platform::linkedin_ads::{ACCOUNT_URN_PREFIX, API_BASE};
+use crate::query::Query;
 use crate::rows::{DateWindow, RowBatch};
-use crate::sources::http::{ApiClient, FetchError};
 use crate::store::Identity;
 use decode::{decode_elements, Element, Merged};
 use errors::Classifier;
-use request::{AnalyticsRequest, Wire, ACCOUNT_URN_PREFIX, ANALYTICS_PATH};
+use request::{AnalyticsRequest, Wire, ANALYTICS_PATH};
 
-/// The OAuth scope that reads ad analytics.
-pub const SCOPE: &str = "r_ads_reporting";
-/// How far back reports go.
-pub const HISTORY_MONTHS: u32 = 24;
-/// Daily windows are read a month at a time, keeping each answer well under the element cap.
-pub const MAX_UNIT_DAYS: Option<i64> = Some(31);
-/// Where the real LinkedIn API is.
-pub const API_BASE: &str = "https://api.linkedin.com";
 /// The finder listing the member's ad account roles.
 pub const ACCOUNT_USERS_PATH: &str = "/rest/adAccountUsers";
 /// Account roles asked per page of `adAccountUsers`.
@@ -54,26 +47,6 @@ const ACCOUNT_USERS_PAGE: usize = 100;
 /// report 15,000; the docs only say there is no pagination). An answer this long is asked
 /// again in halves.
 pub const MAX_ELEMENTS: usize = 15_000;
-
-/// Why `id` is not a LinkedIn ad account id (digits), if it is not.
-pub fn check_account(id: &str) -> Result<(), String> {
-    if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
-        return Ok(());
-    }
-    let hint = match id.strip_prefix(ACCOUNT_URN_PREFIX) {
-        Some(digits) => format!("; did you mean \"{digits}\"?"),
-        None => String::new(),
-    };
-    Err(format!(
-        "account id {id:?} is not a LinkedIn ad account id: expected its digits, e.g. \"511009658\"{hint}"
-    ))
-}
-
-/// Why adAnalytics would reject `filter`, if it would: filters are facets
-/// (`campaignGroups`, `campaigns`, `creatives`) with operator `IN` and a list of ids.
-pub fn check_filter(filter: &Filter) -> Result<(), String> {
-    request::check_filter(filter)
-}
 
 /// A LinkedIn Ads reader on one connection.
 #[derive(Debug, Clone)]
@@ -258,18 +231,5 @@ impl LinkedinAds {
             let _ = tx.send(batch).await;
         }
         Ok(sent)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn account_ids_are_digits_and_urns_get_a_hint() {
-        assert!(check_account("511009658").is_ok());
-        let error = check_account("urn:li:sponsoredAccount:511009658").unwrap_err();
-        assert!(error.contains("did you mean \"511009658\""), "{error}");
-        assert!(check_account("").is_err());
     }
 }

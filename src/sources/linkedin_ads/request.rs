@@ -15,6 +15,9 @@ use crate::query::{Filter, Level, Query, TimeIncrement};
 use crate::rows::DateWindow;
 
 use super::fields;
+use crate::platform::linkedin_ads::ACCOUNT_URN_PREFIX;
+use crate::query::filters::linkedin_facet_ids as facet_ids;
+pub use crate::query::filters::Facet;
 
 /// Metrics one request may ask for. LinkedIn's docs state no number; a third-party
 /// connector's config splits at `max_fields_per_request: 20` (api-facts §5.2, unconfirmed),
@@ -69,89 +72,10 @@ impl Pivot {
     }
 }
 
-/// A facet that narrows a report to some entities: the filter fields queries may use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Facet {
-    /// `campaignGroups=List(urn:li:sponsoredCampaignGroup:…)`.
-    CampaignGroups,
-    /// `campaigns=List(urn:li:sponsoredCampaign:…)`.
-    Campaigns,
-    /// `creatives=List(urn:li:sponsoredCreative:…)`.
-    Creatives,
-}
-
-impl Facet {
-    const ALL: [Facet; 3] = [Facet::CampaignGroups, Facet::Campaigns, Facet::Creatives];
-
-    /// The facet a filter's `field` names.
-    pub fn parse(field: &str) -> Option<Facet> {
-        Facet::ALL.into_iter().find(|f| f.param() == field)
-    }
-
-    /// The query parameter.
-    pub fn param(self) -> &'static str {
-        match self {
-            Facet::CampaignGroups => "campaignGroups",
-            Facet::Campaigns => "campaigns",
-            Facet::Creatives => "creatives",
-        }
-    }
-
-    /// The URN prefix of its ids.
-    pub fn urn_prefix(self) -> &'static str {
-        match self {
-            Facet::CampaignGroups => "urn:li:sponsoredCampaignGroup:",
-            Facet::Campaigns => "urn:li:sponsoredCampaign:",
-            Facet::Creatives => "urn:li:sponsoredCreative:",
-        }
-    }
-}
-
-/// The URN prefix of ad account ids.
-pub const ACCOUNT_URN_PREFIX: &str = "urn:li:sponsoredAccount:";
-
 /// Why adAnalytics would reject `filter`: only `campaignGroups`, `campaigns` and `creatives`
 /// with operator `IN` and a non-empty list of numeric ids are facets it knows.
 pub fn check_filter(filter: &Filter) -> Result<(), String> {
     facet_ids(filter).map(|_| ())
-}
-
-/// The facet and ids of a valid filter.
-fn facet_ids(filter: &Filter) -> Result<(Facet, Vec<String>), String> {
-    let facet = Facet::parse(&filter.field).ok_or_else(|| {
-        let known: Vec<String> = Facet::ALL.iter().map(|f| format!("{:?}", f.param())).collect();
-        format!(
-            "LinkedIn Ads filters on {:?}, which is not a facet; use one of {}",
-            filter.field,
-            known.join(", ")
-        )
-    })?;
-    if filter.operator != "IN" {
-        return Err(format!(
-            "LinkedIn Ads facets only take operator \"IN\" (a list of ids), not {:?}",
-            filter.operator
-        ));
-    }
-    let invalid = || {
-        format!(
-            "the value of a {:?} filter must be a non-empty list of numeric ids, e.g. [\"600123\", 600124]",
-            facet.param()
-        )
-    };
-    let values = filter.value.as_array().filter(|v| !v.is_empty()).ok_or_else(invalid)?;
-    let ids = values
-        .iter()
-        .map(|v| match v {
-            serde_json::Value::String(s) if is_id(s) => Ok(s.clone()),
-            serde_json::Value::Number(n) if n.is_u64() => Ok(n.to_string()),
-            _ => Err(invalid()),
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((facet, ids))
-}
-
-fn is_id(text: &str) -> bool {
-    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Rows per day or one per window.

@@ -10,7 +10,7 @@ use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 use serde::Deserialize;
 
-use crate::sources::http::{Failure, FailureClass};
+use crate::http::{Failure, FailureClass};
 
 #[derive(Debug, Deserialize)]
 struct Envelope {

@@ -8,7 +8,7 @@
 
 mod decode;
 pub mod errors;
-pub mod fields;
+pub use crate::platform::meta_ads as fields;
 pub mod usage;
 
 use std::time::Duration;
@@ -22,23 +22,15 @@ use url::Url;
 pub use decode::{decode_page, PageInfo};
 
 use crate::config::ConnectionConfig;
+use crate::http::{ApiClient, Failure, FetchError};
+use crate::platform::meta_ads::{ASYNC_AFTER_DAYS, GRAPH_BASE};
 use crate::query::{Filter, Level, Query, TimeIncrement};
 use crate::rows::{DateWindow, RowBatch};
-use crate::sources::http::{ApiClient, Failure, FetchError};
 use crate::sources::TokenFacts;
 use crate::store::Identity;
 
 /// Rows requested per page (Graph's default is 25; 500 keeps requests few without huge bodies).
 pub const PAGE_SIZE: u32 = 500;
-/// Windows longer than this many days are fetched with an async report run (daily reports
-/// are cut into slices of at most this many days before they get here).
-pub const ASYNC_AFTER_DAYS: i64 = 31;
-/// The permission reports need.
-pub const SCOPE: &str = "ads_read";
-/// Graph keeps insights for 37 months.
-pub const HISTORY_MONTHS: u32 = 37;
-/// Where the real Graph API is.
-pub const GRAPH_BASE: &str = "https://graph.facebook.com";
 /// Give up on an async report run after this long (Meta: "can take up to an hour").
 const ASYNC_DEADLINE: Duration = Duration::from_secs(3600);
 
@@ -365,24 +357,6 @@ impl MetaAds {
             wait = (wait * 2).min(Duration::from_secs(30));
         }
     }
-}
-
-/// Why `id` is not a Meta ad account id (`act_<digits>`), if it is not.
-pub fn check_account(id: &str) -> Result<(), String> {
-    let valid = id
-        .strip_prefix("act_")
-        .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()));
-    if valid {
-        return Ok(());
-    }
-    let hint = if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
-        format!("; did you mean \"act_{id}\"?")
-    } else {
-        String::new()
-    };
-    Err(format!(
-        "account id {id:?} is not a Meta ad account id: expected \"act_<digits>\", e.g. \"act_1001\"{hint}"
-    ))
 }
 
 /// The Graph parameters of an insights read.

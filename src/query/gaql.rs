@@ -1,14 +1,16 @@
 //! GAQL: the query text sent to `searchStream`, built from a query file or taken raw.
 //!
+//! It lives with the query model because GAQL is part of the query-file language (a Google
+//! Ads query may be raw GAQL, and loading checks it); the Google Ads source sends it.
+//!
 //! A built query reads `FROM` the resource of the query's level and selects the columns'
 //! source fields; every run adds its own `segments.date BETWEEN` condition. Daily rows
 //! select `segments.date` (whether or not it is a column), whole-window totals must not, or
 //! Google would split them by day.
 
-use crate::query::{Filter, Level, Query, TimeIncrement};
+use super::{Filter, Level, Query, TimeIncrement};
+use crate::platform::google_ads::{self as fields, DATE};
 use crate::rows::DateWindow;
-
-use super::fields::{self, DATE};
 
 /// The GAQL resource rows of `level` come `FROM`.
 pub fn resource(level: Level) -> &'static str {
@@ -363,7 +365,7 @@ mod tests {
             date_range: crate::query::DateRange::Yesterday,
             time_increment: increment,
             notify: Vec::new(),
-            schedule: crate::scheduler::Schedule::parse("0 6 * * *", "UTC").unwrap(),
+            schedule: crate::query::Schedule::parse("0 6 * * *", "UTC").unwrap(),
             output: crate::query::Output::Csv {
                 path: "q.csv".into(),
                 mode: crate::query::WriteMode::Replace,

@@ -1,9 +1,24 @@
 //! The GAQL fields adsync knows for Google Ads, named as GAQL names them, and how each
 //! becomes a column: the JSON path it comes back under, and the one derived column,
 //! `metrics.cost` (cost in the account currency, from `metrics.cost_micros`).
+//!
+//! Also Google Ads's constant facts: its OAuth scope, how far back it reports, how long a
+//! date slice one request may cover, where the real API is, and what an account id looks like.
 
-use crate::query::Level;
-use crate::sources::FieldSpec;
+use super::{FieldSpec, Level};
+
+/// The OAuth scope of the Google Ads API.
+pub const SCOPE: &str = "https://www.googleapis.com/auth/adwords";
+
+/// How far back reports go: "metrics with daily, hourly, or weekly segmentation are only
+/// available for the last 37 months" (`DateRangeError.REQUESTED_DATE_GRANULARITY_NOT_SUPPORTED`).
+pub const HISTORY_MONTHS: u32 = 37;
+
+/// `searchStream` answers a whole window in one streamed response: no slicing.
+pub const MAX_UNIT_DAYS: Option<i64> = None;
+
+/// Where the real Google Ads API is.
+pub const API_BASE: &str = "https://googleads.googleapis.com";
 
 const fn field(name: &'static str, min_level: Level) -> FieldSpec {
     FieldSpec::new(name, min_level)
@@ -111,6 +126,22 @@ pub fn cost_from_micros(micros: &str) -> Option<String> {
         text.push_str(fraction);
     }
     Some(text)
+}
+
+/// Why `id` is not a Google Ads customer id (10 digits, no dashes), if it is not.
+pub fn check_account(id: &str) -> Result<(), String> {
+    if id.len() == 10 && id.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(());
+    }
+    let digits: String = id.chars().filter(char::is_ascii_digit).collect();
+    let hint = if digits.len() == 10 && id.chars().all(|c| c.is_ascii_digit() || c == '-') {
+        format!("; did you mean \"{digits}\"?")
+    } else {
+        String::new()
+    };
+    Err(format!(
+        "account id {id:?} is not a Google Ads customer id: expected 10 digits without dashes, e.g. \"1234567890\"{hint}"
+    ))
 }
 
 #[cfg(test)]

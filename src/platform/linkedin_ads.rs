@@ -6,9 +6,26 @@
 //! campaign group, campaign or creative the row is about, `pivotValues[0]`). Every other
 //! field is a metric, named as adAnalytics names it and written as the API sent it (counts
 //! are JSON numbers, money is a decimal string).
+//!
+//! Also LinkedIn Ads's constant facts: its OAuth scope, how far back it reports, how long a
+//! date slice one request may cover, where the real API is, and what an account id looks like.
 
-use crate::query::Level;
-use crate::sources::FieldSpec;
+use super::{FieldSpec, Level};
+
+/// The URN prefix of ad account ids.
+pub const ACCOUNT_URN_PREFIX: &str = "urn:li:sponsoredAccount:";
+
+/// The OAuth scope that reads ad analytics.
+pub const SCOPE: &str = "r_ads_reporting";
+
+/// How far back reports go.
+pub const HISTORY_MONTHS: u32 = 24;
+
+/// Daily windows are read a month at a time, keeping each answer well under the element cap.
+pub const MAX_UNIT_DAYS: Option<i64> = Some(31);
+
+/// Where the real LinkedIn API is.
+pub const API_BASE: &str = "https://api.linkedin.com";
 
 /// The row's first day (`dateRange.start`).
 pub const DATE: &str = "date";
@@ -64,4 +81,31 @@ pub const FIELDS: &[FieldSpec] = &[
 /// Whether `name` is a metric (asked for in `fields`), not a row-describing column.
 pub fn is_metric(name: &str) -> bool {
     ![DATE, DATE_END, PIVOT_VALUE].contains(&name)
+}
+
+/// Why `id` is not a LinkedIn ad account id (digits), if it is not.
+pub fn check_account(id: &str) -> Result<(), String> {
+    if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(());
+    }
+    let hint = match id.strip_prefix(ACCOUNT_URN_PREFIX) {
+        Some(digits) => format!("; did you mean \"{digits}\"?"),
+        None => String::new(),
+    };
+    Err(format!(
+        "account id {id:?} is not a LinkedIn ad account id: expected its digits, e.g. \"511009658\"{hint}"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_ids_are_digits_and_urns_get_a_hint() {
+        assert!(check_account("511009658").is_ok());
+        let error = check_account("urn:li:sponsoredAccount:511009658").unwrap_err();
+        assert!(error.contains("did you mean \"511009658\""), "{error}");
+        assert!(check_account("").is_err());
+    }
 }

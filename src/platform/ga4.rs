@@ -3,9 +3,27 @@
 //!
 //! A query's `fields` mixes both kinds; the request sends dimensions and metrics apart, so the
 //! catalog says which is which ([`is_metric`]).
+//!
+//! Also GA4's constant facts: its OAuth scope, how far back it reports, how long a
+//! date slice one request may cover, where the real API is, and what an account id looks like.
 
-use crate::query::Level;
-use crate::sources::FieldSpec;
+use super::{FieldSpec, Level};
+
+/// The OAuth scope of the GA4 Data API.
+pub const SCOPE: &str = "https://www.googleapis.com/auth/analytics.readonly";
+
+/// How far back reports go (GA4 standard reports are not limited by data retention; 14
+/// months is the shortest retention setting, which explorations obey).
+pub const HISTORY_MONTHS: u32 = 14;
+
+/// Offset paging reads a whole window: no slicing.
+pub const MAX_UNIT_DAYS: Option<i64> = None;
+
+/// Where the real GA4 Data API is.
+pub const API_BASE: &str = "https://analyticsdata.googleapis.com";
+
+/// Where the real GA4 Admin API is (property listing).
+pub const ADMIN_BASE: &str = "https://analyticsadmin.googleapis.com";
 
 /// A dimension or metric: GA4 has no levels, every name works at the account level.
 const fn field(name: &'static str) -> FieldSpec {
@@ -118,6 +136,20 @@ pub fn is_metric(name: &str) -> bool {
 /// Whether `name` is in the catalog at all.
 pub fn is_known(name: &str) -> bool {
     FIELDS.iter().any(|f| f.name == name)
+}
+
+/// Why `id` is not a GA4 property id (digits), if it is not.
+pub fn check_account(id: &str) -> Result<(), String> {
+    if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(());
+    }
+    let hint = match id.strip_prefix("properties/") {
+        Some(digits) => format!("; did you mean \"{digits}\"?"),
+        None => String::new(),
+    };
+    Err(format!(
+        "account id {id:?} is not a GA4 property id: expected its digits, e.g. \"123456789\"{hint}"
+    ))
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 use serde::Deserialize;
 
-use crate::sources::http::{Failure, FailureClass};
+use crate::http::{Failure, FailureClass};
 
 /// The `error` object.
 #[derive(Debug, Clone, Deserialize)]
