@@ -39,6 +39,7 @@ pub mod demo;
 pub mod keyed;
 pub mod notify;
 pub mod query;
+pub mod reason;
 pub mod reconnect;
 pub mod rows;
 pub mod run;

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use crate::app::App;
 use crate::auth::AuthError;
 use crate::query::Query;
+use crate::reason::Reason;
 use crate::sources::http::FetchError;
 use crate::sources::{Platform, Provider};
 use crate::store::{ConnectionStatus, Identity, QueryPause, StoreError};
@@ -93,7 +94,7 @@ pub async fn complete(
             .get(&query.platform)
             .filter(|_| query.connection == connection)
         else {
-            if state.paused.as_ref().is_some_and(|p| p.reason == "missing_scope") {
+            if state.paused.as_ref().is_some_and(|p| p.reason == Reason::MissingScope) {
                 state.paused = None;
             }
             if state.paused.is_none() {
@@ -112,7 +113,7 @@ pub async fn complete(
             report.resumed.push(query.name.clone());
         } else {
             state.paused = Some(QueryPause {
-                reason: "missing_access".to_string(),
+                reason: Reason::MissingAccess,
                 detail: format!("{name} cannot see {}; reconnect as a user who can", missing.join(", ")),
                 since: now,
             });
@@ -180,7 +181,7 @@ pub async fn settle_new_token(app: &App, connection: &str) -> Result<Identity, R
 /// The pause of a query that needs `scope` on `connection`, which its login was not granted.
 pub fn missing_scope(query: &Query, connection: &str, scope: &str, who: &str, now: DateTime<Utc>) -> QueryPause {
     QueryPause {
-        reason: "missing_scope".to_string(),
+        reason: Reason::MissingScope,
         detail: format!(
             "{who} did not grant {connection} the scope {scope}, which {} needs; reconnect and allow it",
             query.name

@@ -18,6 +18,7 @@ use crate::config::Config;
 use crate::keyed::Keyed;
 use crate::notify::Notifier;
 use crate::query::{Output, Query, WriteMode};
+use crate::reason::Reason;
 use crate::rows::{DateWindow, RowBatch};
 use crate::sinks::csv::{CsvDelivery, CsvSink, DeliveryReport};
 use crate::sinks::sheets::{self, SheetsQuota, SheetsSink, SheetsTarget};
@@ -49,7 +50,7 @@ pub enum RunError {
     #[error("the query is paused ({reason}): {detail}")]
     QueryPaused {
         /// Machine-readable reason.
-        reason: String,
+        reason: Reason,
         /// For people.
         detail: String,
     },
@@ -102,27 +103,27 @@ impl RunError {
     }
 
     /// The gap reason this failure gives a scheduled fire, and the message to keep with it.
-    pub fn gap_reason(&self) -> (String, Option<String>) {
+    pub fn gap_reason(&self) -> (Reason, Option<String>) {
         let message = Some(self.to_string());
         let reason = match self.fetch_error() {
             Some(FetchError::Auth(AuthError::NeedsReconnect { reason, detail, .. })) => {
-                return (reason.clone(), detail.clone().or(message))
+                return (Reason::Reconnect(*reason), detail.clone().or(message))
             }
-            Some(FetchError::Auth(AuthError::NotConnected(_))) => "not_connected",
-            Some(FetchError::Auth(_)) => "token_endpoint_failed",
-            Some(FetchError::RetriesExhausted { .. } | FetchError::Protocol(_)) => "platform_error",
-            Some(FetchError::QuotaExhausted { .. }) => "quota_exhausted",
-            Some(FetchError::Permission(_)) => "permission_denied",
-            Some(FetchError::BadQuery(_)) => "bad_query",
+            Some(FetchError::Auth(AuthError::NotConnected(_))) => Reason::NotConnected,
+            Some(FetchError::Auth(_)) => Reason::TokenEndpointFailed,
+            Some(FetchError::RetriesExhausted { .. } | FetchError::Protocol(_)) => Reason::PlatformError,
+            Some(FetchError::QuotaExhausted { .. }) => Reason::QuotaExhausted,
+            Some(FetchError::Permission(_)) => Reason::PermissionDenied,
+            Some(FetchError::BadQuery(_)) => Reason::BadQuery,
             None => match self {
-                RunError::QueryPaused { reason, detail } => return (reason.clone(), Some(detail.clone())),
-                RunError::Broken(_) => "bad_query",
-                RunError::UnknownConnection(_) => "unknown_connection",
-                RunError::Fetch(_) => "platform_error",
-                RunError::Sink(_) | RunError::Writer(_) => "output_failed",
+                RunError::QueryPaused { reason, detail } => return (*reason, Some(detail.clone())),
+                RunError::Broken(_) => Reason::BadQuery,
+                RunError::UnknownConnection(_) => Reason::UnknownConnection,
+                RunError::Fetch(_) => Reason::PlatformError,
+                RunError::Sink(_) | RunError::Writer(_) => Reason::OutputFailed,
             },
         };
-        (reason.to_string(), message)
+        (reason, message)
     }
 }
 
@@ -380,7 +381,7 @@ async fn remember(
     query: &Query,
     record: &RunRecord,
     trigger: Trigger,
-    gap_reason: Option<(String, Option<String>)>,
+    gap_reason: Option<(Reason, Option<String>)>,
     rejected_query: Option<String>,
 ) -> Result<(), StoreError> {
     let store = &ctx.store;

@@ -12,11 +12,10 @@ use tokio_util::task::TaskTracker;
 use super::Schedule;
 use crate::config::RunLimits;
 use crate::query::Query;
+use crate::reason::Reason;
 use crate::run::{run_query, RunContext, Trigger};
 use crate::store::{Gap, QueryState, StoreError};
 
-/// Gap reason of a fire missed while the daemon was down.
-pub const DOWNTIME_REASON: &str = "daemon_not_running";
 /// At most this many downtime gaps per query and restart (a minutely query down for a month
 /// would otherwise write tens of thousands).
 const MAX_DOWNTIME_GAPS: usize = 1000;
@@ -171,7 +170,7 @@ impl Scheduler {
         }
         for fire_time in fires {
             let why = (
-                DOWNTIME_REASON.to_string(),
+                Reason::DaemonNotRunning,
                 Some("adsync was not running at this scheduled time".to_string()),
             );
             let window = query.date_range.window(fire_time, query.schedule.tz());

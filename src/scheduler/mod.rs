@@ -10,4 +10,4 @@ mod daemon;
 
 pub(crate) use self::cron::wall_clock;
 pub use self::cron::{parse_time_zone, Schedule, ScheduleError};
-pub use self::daemon::{missed_fires, MissedFires, Scheduler, DOWNTIME_REASON};
+pub use self::daemon::{missed_fires, MissedFires, Scheduler};

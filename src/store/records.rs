@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::reason::{Reason, ReconnectReason};
 use crate::rows::DateWindow;
 
 /// Whether a connection can be used.
@@ -39,7 +40,7 @@ pub struct ConnectionState {
     /// When it entered this status.
     pub since: DateTime<Utc>,
     /// Machine-readable reason (e.g. `password_changed`), when not connected.
-    pub reason: Option<String>,
+    pub reason: Option<ReconnectReason>,
     /// A sentence for people.
     pub detail: Option<String>,
 }
@@ -212,7 +213,7 @@ pub struct Gap {
     /// The dates that fire would have delivered.
     pub window: DateWindow,
     /// Machine-readable reason (`password_changed`, `daemon_not_running`, `platform_error`, …).
-    pub reason: String,
+    pub reason: Reason,
     /// The platform's or adsync's own message, when there is one.
     pub detail: Option<String>,
     /// Open, or how it was closed.
@@ -241,7 +242,7 @@ impl Gap {
         connection: &str,
         fire_time: DateTime<Utc>,
         window: DateWindow,
-        (reason, detail): (String, Option<String>),
+        (reason, detail): (Reason, Option<String>),
         recorded_at: DateTime<Utc>,
     ) -> Self {
         Self {
@@ -275,7 +276,7 @@ pub struct PendingState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueryPause {
     /// Machine-readable reason, e.g. `missing_access`.
-    pub reason: String,
+    pub reason: Reason,
     /// Words for people, e.g. which accounts are missing.
     pub detail: String,
     /// Since when.
