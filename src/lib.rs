@@ -16,6 +16,7 @@
 //! - [`sinks`]: outputs; [`sinks::csv`] writes via temp file + fsync + rename.
 //! - [`auth`]: tokens: authorization code + PKCE, inline single-flight refresh, rotation-safe
 //!   persistence, reconnect reasons in words ([`auth::ReconnectReason`]), signed links.
+//! - [`reason`]: gap, pause and reconnect reasons as enums with their stored names and sentences.
 //! - [`store`]: sled trees for connections, sealed tokens, query state, run history, the gap
 //!   log, pending OAuth states and sent notifications.
 //! - [`backfill`]: making open gaps good (append: window by window; replace: one fresh run).
@@ -24,7 +25,8 @@
 //! - [`status`]: the status report behind `adsync status`, `GET /api/status` and `/status`.
 //! - [`web`]: the daemon's HTTP endpoint (reconnect links, OAuth callback, status page and
 //!   API, health, manual runs and backfills).
-//! - [`app`]: wires it all and runs until stopped.
+//! - [`app`]: wires it all; the actions a person starts (a run, a backfill, the status).
+//! - [`daemon`]: the lifecycle: web endpoint and scheduler until stopped, upkeep, keep-alive.
 //! - [`sandbox`]: the built-in emulation of the platforms' documented APIs and OAuth.
 //! - [`demo`]: `adsync demo`, the sandbox and the daemon in one process.
 //! - [`clock`]: injectable time, so tests drive the scheduler instead of sleeping.
@@ -35,6 +37,7 @@ pub mod auth;
 pub mod backfill;
 pub mod clock;
 pub mod config;
+pub mod daemon;
 pub mod demo;
 pub mod keyed;
 pub mod notify;

@@ -4,11 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Utc};
-
 use crate::app::App;
 use crate::auth::AuthError;
-use crate::query::Query;
 use crate::reason::Reason;
 use crate::sources::http::FetchError;
 use crate::sources::{Platform, Provider};
@@ -83,7 +80,7 @@ pub async fn complete(
         let ungranted = crate::run::needed_scopes(query)
             .find(|(needs, scope)| *needs == connection && !granted.iter().any(|s| s == scope));
         if let Some((_, scope)) = ungranted {
-            state.paused = Some(missing_scope(query, connection, scope, &name, now));
+            state.paused = Some(QueryPause::missing_scope(&query.name, connection, scope, &name, now));
             report.missing.push((query.name.clone(), vec![scope.to_string()]));
             store.put_query_state(&query.name, &state)?;
             continue;
@@ -112,11 +109,7 @@ pub async fn complete(
             state.paused = None;
             report.resumed.push(query.name.clone());
         } else {
-            state.paused = Some(QueryPause {
-                reason: Reason::MissingAccess,
-                detail: format!("{name} cannot see {}; reconnect as a user who can", missing.join(", ")),
-                since: now,
-            });
+            state.paused = Some(QueryPause::missing_access(&name, &missing, now));
             report.missing.push((query.name.clone(), missing));
         }
         store.put_query_state(&query.name, &state)?;
@@ -176,16 +169,4 @@ pub async fn settle_new_token(app: &App, connection: &str) -> Result<Identity, R
     auth.record_identity(connection, identity.clone()).await?;
     auth.record_token_facts(connection, source.token_facts().await?).await?;
     Ok(identity)
-}
-
-/// The pause of a query that needs `scope` on `connection`, which its login was not granted.
-pub fn missing_scope(query: &Query, connection: &str, scope: &str, who: &str, now: DateTime<Utc>) -> QueryPause {
-    QueryPause {
-        reason: Reason::MissingScope,
-        detail: format!(
-            "{who} did not grant {connection} the scope {scope}, which {} needs; reconnect and allow it",
-            query.name
-        ),
-        since: now,
-    }
 }

@@ -7,7 +7,6 @@
 //! leaves the previous output untouched.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
@@ -26,7 +25,7 @@ use crate::sinks::SinkError;
 use crate::sources::http::ApiClient;
 use crate::sources::http::FetchError;
 use crate::sources::{Platform, Source};
-use crate::store::{BrokenQuery, Gap, GapState, Outcome, RunRecord, Store, StoreError};
+use crate::store::{BrokenQuery, Gap, GapState, Outcome, QueryPause, RunRecord, Store, StoreError};
 
 /// Pages buffered between source and sink: one being written, one prefetched.
 const PAGES_IN_FLIGHT: usize = 2;
@@ -458,7 +457,7 @@ fn scope_missing(ctx: &RunContext, query: &Query) -> Option<RunError> {
         .flatten()
         .and_then(|t| t.identity)
         .map_or_else(|| "The connected user".to_string(), |i| i.name);
-    let mut pause = crate::reconnect::missing_scope(query, connection, scope, &who, now);
+    let mut pause = QueryPause::missing_scope(&query.name, connection, scope, &who, now);
     pause.detail = format!("{}: {}", pause.detail, ctx.notifier.links().link(connection, now));
     let mut state = ctx.store.query_state(&query.name).ok()?.unwrap_or_default();
     state.paused = Some(pause.clone());
@@ -498,9 +497,4 @@ fn close_gaps(store: &Store, query: &Query, record: &RunRecord) -> Result<(), St
         store.put_gap(&gap)?;
     }
     Ok(())
-}
-
-/// Where a query's rows go, for messages.
-pub fn output_path(query: &Query) -> PathBuf {
-    query.output.location()
 }

@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 use crate::auth::ReconnectReason;
 use crate::config::Config;
 use crate::query::{Diagnostic, Query};
-use crate::run::output_path;
 use crate::store::{ConnectionStatus, GapState, RunRecord, Store, StoreError, TokenSet};
 
 /// Everything the daemon knows about its connections and queries.
@@ -184,7 +183,7 @@ impl StatusReport {
                 pause_detail: state.paused.as_ref().map(|p| p.detail.clone()),
                 schedule: query.schedule.expr().to_string(),
                 timezone: query.schedule.tz().name().to_string(),
-                output: output_path(query),
+                output: query.output.location(),
                 next_fire,
                 last_fire: state.last_fire,
                 consecutive_failures: state.consecutive_failures,

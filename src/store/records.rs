@@ -282,3 +282,24 @@ pub struct QueryPause {
     /// Since when.
     pub since: DateTime<Utc>,
 }
+
+impl QueryPause {
+    /// The pause of `query`, which needs `scope` on `connection`, whose login (by `who`) was
+    /// not granted it.
+    pub fn missing_scope(query: &str, connection: &str, scope: &str, who: &str, now: DateTime<Utc>) -> Self {
+        Self {
+            reason: Reason::MissingScope,
+            detail: format!("{who} did not grant {connection} the scope {scope}, which {query} needs; reconnect and allow it"),
+            since: now,
+        }
+    }
+
+    /// The pause of a query some of whose accounts (`missing`) the login of `who` cannot see.
+    pub fn missing_access(who: &str, missing: &[String], now: DateTime<Utc>) -> Self {
+        Self {
+            reason: Reason::MissingAccess,
+            detail: format!("{who} cannot see {}; reconnect as a user who can", missing.join(", ")),
+            since: now,
+        }
+    }
+}
