@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-
 use crate::auth::Auth;
 use crate::clock::SharedClock;
 use crate::config::Config;
@@ -83,7 +82,7 @@ impl App {
                     auth: auth.clone(),
                     query_locks: Default::default(),
                     notifier,
-                    sheets: crate::run::SheetsWriters::new(&config, api.clone()),
+                    sinks: crate::sinks::Sinks::new(&config, api.clone()),
                 },
                 auth,
                 queries,

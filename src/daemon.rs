@@ -29,7 +29,6 @@ impl App {
         }
     }
 
-
     /// Serves the web endpoint on `listener` and runs the scheduler until `shutdown` is
     /// cancelled; then starts no new runs and waits for runs in flight to finish writing.
     pub async fn run_until_stopped(self, listener: TcpListener, shutdown: CancellationToken) -> Result<(), AppError> {
@@ -137,10 +136,7 @@ async fn keep_alive_one(app: &App, connection: &str) -> Result<(), crate::auth::
         return Ok(());
     };
     let last_used = token.last_used_at.unwrap_or(token.obtained_at).max(token.obtained_at);
-    if connected
-        && token.refresh_token.is_some()
-        && app.clock().now() - last_used >= app.config().keep_alive_after
-    {
+    if connected && token.refresh_token.is_some() && app.clock().now() - last_used >= app.config().keep_alive_after {
         tracing::info!(connection, "Refreshing an idle token so its refresh token stays valid.");
         app.auth().refresh(connection, &token.access_token, None).await?;
     }

@@ -10,6 +10,7 @@
 //! - [`scheduler`]: cron + time zone fire times (DST-correct) and the run loop with limits.
 //! - [`run`]: one run of one query: source → sink, outcome recorded.
 //! - [`rows`]: [`rows::RowBatch`] (one platform page of rows) and [`rows::DateWindow`].
+//! - [`location`]: where rows are delivered, a file or a spreadsheet tab.
 //! - [`sources`]: platform readers; [`sources::http`] holds the shared retry/backoff/refresh
 //!   logic, each platform folder (e.g. [`sources::meta_ads`]) its requests, decoding and
 //!   error table.
@@ -40,6 +41,7 @@ pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod keyed;
+pub mod location;
 pub mod notify;
 pub mod query;
 pub mod reason;

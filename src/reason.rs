@@ -253,7 +253,9 @@ impl Reason {
             Self::DaemonNotRunning => "adsync was not running at the scheduled time.",
             Self::PlatformError => "The platform kept failing after every retry.",
             Self::PermissionDenied => "The connected user has no access to an account or report of this query.",
-            Self::BadQuery => "The platform rejected the query (unknown field or invalid breakdown); fix the query file.",
+            Self::BadQuery => {
+                "The platform rejected the query (unknown field or invalid breakdown); fix the query file."
+            }
             Self::OutputFailed => "The output could not be written.",
             Self::NotConnected => "The connection was never connected.",
             Self::TokenEndpointFailed => "The platform's login service failed while renewing the token.",

@@ -2,13 +2,13 @@
 //! show. Its JSON keys are a contract scripts rely on: add keys, never rename them.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::ReconnectReason;
 use crate::config::Config;
+use crate::location::Location;
 use crate::query::{Diagnostic, Query};
 use crate::store::{ConnectionStatus, GapState, RunRecord, Store, StoreError, TokenSet};
 
@@ -103,8 +103,8 @@ pub struct QueryView {
     pub schedule: String,
     /// IANA time zone.
     pub timezone: String,
-    /// Output file.
-    pub output: PathBuf,
+    /// Output file, or `sheets:<spreadsheet id>/<tab>`.
+    pub output: Location,
     /// Next scheduled fire.
     pub next_fire: Option<DateTime<Utc>>,
     /// Latest handled scheduled fire.

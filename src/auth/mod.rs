@@ -25,8 +25,8 @@ use crate::keyed::Keyed;
 use crate::sources::{Provider, TokenFacts};
 use crate::store::{ConnectionState, ConnectionStatus, Identity, Store, StoreError, TokenSet};
 
-pub use links::{LinkError, LinkSigner};
 pub use crate::reason::ReconnectReason;
+pub use links::{LinkError, LinkSigner};
 pub use service_account::{ServiceAccountError, ServiceAccountKey, JWT_BEARER_GRANT};
 
 /// Access tokens this close to expiry are refreshed before use.

@@ -21,6 +21,7 @@ use super::platform_rules::{
 };
 use super::raw::RawQuery;
 use super::Query;
+use crate::location::Location;
 use crate::sources::{Platform, Provider};
 
 /// What a query file is checked against.
@@ -63,7 +64,7 @@ pub fn load_dir(dir: &Path, ctx: &ValidationContext) -> (Vec<Query>, Vec<Diagnos
     files.sort();
 
     // Output path -> the query that claimed it first.
-    let mut writers: HashMap<PathBuf, String> = HashMap::new();
+    let mut writers: HashMap<Location, String> = HashMap::new();
     for file in files {
         match load(&file, ctx) {
             Ok(Loaded { query, output_at }) => {
@@ -77,7 +78,7 @@ pub fn load_dir(dir: &Path, ctx: &ValidationContext) -> (Vec<Query>, Vec<Diagnos
                         format!(
                             "output {:?} is already written by query {first:?}: two queries \
                              writing one file or tab would lose each other's rows; choose another",
-                            path.display().to_string()
+                            path.to_string()
                         ),
                     ));
                     continue;

@@ -27,6 +27,7 @@ pub(crate) use diagnostic::line_col;
 pub use diagnostic::Diagnostic;
 pub use load::{load_dir, load_file, ValidationContext};
 
+use crate::location::Location;
 use crate::scheduler::Schedule;
 use crate::sinks::sheets::SheetsTarget;
 use crate::sources::Platform;
@@ -199,12 +200,11 @@ impl Output {
         }
     }
 
-    /// Where the rows go, for messages and run records: the file, or
-    /// `sheets:<spreadsheet id>/<tab>`.
-    pub fn location(&self) -> PathBuf {
+    /// Where the rows go, for messages, run records and the status report.
+    pub fn location(&self) -> Location {
         match self {
-            Output::Csv { path, .. } => path.clone(),
-            Output::GoogleSheets(target) => PathBuf::from(format!("sheets:{}/{}", target.spreadsheet_id, target.sheet)),
+            Output::Csv { path, .. } => Location::File(path.clone()),
+            Output::GoogleSheets(target) => target.location(),
         }
     }
 

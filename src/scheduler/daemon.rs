@@ -213,12 +213,16 @@ mod tests {
         // Virtual time: a wait that would never end fails at once instead of hanging.
         let patience = Duration::from_secs(60);
         for _ in 0..50 {
-            tokio::time::timeout(patience, slots.any_free()).await.expect("the loop lets a run of a through");
+            tokio::time::timeout(patience, slots.any_free())
+                .await
+                .expect("the loop lets a run of a through");
             let hold = hold.clone();
             slots.spawn(&tracker, "a", async move { hold.cancelled().await });
         }
         let (tx, rx) = tokio::sync::oneshot::channel();
-        tokio::time::timeout(patience, slots.any_free()).await.expect("the loop lets b's run through");
+        tokio::time::timeout(patience, slots.any_free())
+            .await
+            .expect("the loop lets b's run through");
         slots.spawn(&tracker, "b", async move {
             let _ = tx.send(());
         });

@@ -1,11 +1,11 @@
 //! The records kept in the store.
 
 use std::fmt;
-use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::location::Location;
 use crate::reason::{Reason, ReconnectReason};
 use crate::rows::DateWindow;
 
@@ -146,7 +146,7 @@ pub struct RunRecord {
     /// Why it failed, in words.
     pub error: Option<String>,
     /// Where the rows went.
-    pub output: Option<PathBuf>,
+    pub output: Option<Location>,
 }
 
 /// What the scheduler remembers about a query across restarts.
@@ -289,7 +289,9 @@ impl QueryPause {
     pub fn missing_scope(query: &str, connection: &str, scope: &str, who: &str, now: DateTime<Utc>) -> Self {
         Self {
             reason: Reason::MissingScope,
-            detail: format!("{who} did not grant {connection} the scope {scope}, which {query} needs; reconnect and allow it"),
+            detail: format!(
+                "{who} did not grant {connection} the scope {scope}, which {query} needs; reconnect and allow it"
+            ),
             since: now,
         }
     }

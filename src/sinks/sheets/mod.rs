@@ -60,6 +60,7 @@ use url::Url;
 use self::a1::Cell;
 use self::plan::{row_data, SheetInfo, Target, WritePlan};
 use self::values::{cell_data, iso_date, read_back, read_date, typed, CellValue, ColumnKind};
+use crate::location::Location;
 use crate::query::WriteMode;
 use crate::rows::{DateWindow, RowBatch};
 use crate::sinks::{append_date_column, DeliveryReport, SinkError};
@@ -88,6 +89,16 @@ pub struct SheetsTarget {
     pub mode: WriteMode,
     /// How cells are typed ([`values`]).
     pub value_input: ValueInput,
+}
+
+impl SheetsTarget {
+    /// Where rows written to this target are said to go.
+    pub fn location(&self) -> Location {
+        Location::Sheet {
+            spreadsheet_id: self.spreadsheet_id.clone(),
+            sheet: self.sheet.clone(),
+        }
+    }
 }
 
 /// How platform text becomes cell values.
@@ -161,15 +172,20 @@ impl SheetsSink {
         }
     }
 
-    /// Where reports say the rows went: `sheets:<spreadsheet id>/<tab>`.
-    pub fn location(&self) -> PathBuf {
-        PathBuf::from(format!("sheets:{}/{}", self.target.spreadsheet_id, self.target.sheet))
+    /// Where the rows go.
+    pub fn location(&self) -> Location {
+        self.target.location()
+    }
+
+    /// The location as the path [`SinkError`]s name.
+    fn path(&self) -> PathBuf {
+        self.location().into()
     }
 
     /// Starts a delivery of `window`'s rows: takes the spreadsheet's lock, reads its tabs
     /// (and, for append, the tab's rows, checking its header) before any row is fetched.
     pub async fn begin(&self, window: DateWindow) -> Result<SheetsDelivery, SinkError> {
-        let path = self.location();
+        let path = self.path();
         if self.columns.is_empty() {
             return Err(SinkError::NoColumns { path });
         }
@@ -222,7 +238,7 @@ impl SheetsSink {
     }
 
     fn upsert(&self, window: DateWindow) -> Result<(usize, DateWindow), SinkError> {
-        let date_column = append_date_column(self.location(), self.date_column, self.columns.len(), window)?;
+        let date_column = append_date_column(self.path(), self.date_column, self.columns.len(), window)?;
         Ok((date_column, window))
     }
 
@@ -344,7 +360,7 @@ impl SheetsDelivery {
     /// Adds a batch of rows. Rows may already be sent to the hidden staging tab; after a
     /// failure every later call fails and the delivery must be aborted.
     pub async fn write_batch(&mut self, batch: &RowBatch) -> Result<(), SinkError> {
-        let path = self.sink.location();
+        let path = self.sink.path();
         if self.poisoned {
             return Err(SinkError::Poisoned { path });
         }
@@ -382,9 +398,7 @@ impl SheetsDelivery {
     /// Makes the delivery visible in one all-or-nothing step; returns rows written/kept.
     pub async fn commit(mut self) -> Result<DeliveryReport, SinkError> {
         if self.poisoned {
-            return Err(SinkError::Poisoned {
-                path: self.sink.location(),
-            });
+            return Err(SinkError::Poisoned { path: self.sink.path() });
         }
         if let Some(upsert) = self.upsert.take() {
             for row in upsert.after {
@@ -399,7 +413,7 @@ impl SheetsDelivery {
                 .map_err(|e| self.sink.error("write", e))?;
         }
         Ok(DeliveryReport {
-            path: self.sink.location(),
+            path: self.sink.path(),
             rows_written: self.rows_written,
             rows_kept: self.rows_kept,
         })
@@ -411,7 +425,7 @@ impl SheetsDelivery {
     pub async fn abort(self) {
         let Some(body) = self.plan.abort() else { return };
         if let Err(error) = self.sink.batch_update(body).await {
-            tracing::warn!(target = %self.sink.location().display(), %error, "could not delete the staging tab");
+            tracing::warn!(target = %self.sink.location(), %error, "could not delete the staging tab");
         }
     }
 
@@ -446,7 +460,7 @@ impl SheetsDelivery {
             .collect();
         if found != self.sink.columns {
             return Err(SinkError::HeaderMismatch {
-                path: self.sink.location(),
+                path: self.sink.path(),
                 found,
                 expected: self.sink.columns.clone(),
             });
