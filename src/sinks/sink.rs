@@ -20,7 +20,7 @@ pub enum Sink {
     /// A CSV file.
     Csv(CsvSink),
     /// A Google Sheets tab.
-    Sheets(SheetsSink),
+    Sheets(Box<SheetsSink>),
 }
 
 /// A delivery in progress: nothing a reader sees changes until [`Delivery::commit`].
@@ -28,9 +28,9 @@ pub enum Sink {
 pub enum Delivery {
     /// Written on blocking threads, so file I/O never stalls the runtime; `None` only while
     /// a batch is being written.
-    Csv(Option<CsvDelivery>),
+    Csv(Option<Box<CsvDelivery>>),
     /// Written as the batches come.
-    Sheets(SheetsDelivery),
+    Sheets(Box<SheetsDelivery>),
 }
 
 impl Sink {
@@ -48,8 +48,8 @@ impl Sink {
         match self {
             Sink::Csv(sink) => blocking(move || sink.begin(window))
                 .await
-                .map(|delivery| Delivery::Csv(Some(delivery))),
-            Sink::Sheets(sink) => sink.begin(window).await.map(Delivery::Sheets),
+                .map(|delivery| Delivery::Csv(Some(Box::new(delivery)))),
+            Sink::Sheets(sink) => sink.begin(window).await.map(|d| Delivery::Sheets(Box::new(d))),
         }
     }
 }
@@ -77,7 +77,7 @@ impl Delivery {
     /// Makes the delivery visible in one step.
     pub async fn commit(self) -> Result<DeliveryReport, SinkError> {
         match self {
-            Delivery::Csv(Some(delivery)) => blocking(move || delivery.commit()).await,
+            Delivery::Csv(Some(delivery)) => blocking(move || (*delivery).commit()).await,
             Delivery::Csv(None) => Err(SinkError::WriterStopped(
                 "an earlier batch's writer did not come back".to_string(),
             )),
@@ -89,7 +89,13 @@ impl Delivery {
     pub async fn abort(self) {
         match self {
             // The temp file is removed when the delivery is dropped.
-            Delivery::Csv(delivery) => drop(blocking(move || Ok(drop(delivery))).await),
+            Delivery::Csv(delivery) => {
+                let _ = blocking(move || {
+                    drop(delivery);
+                    Ok(())
+                })
+                .await;
+            }
             Delivery::Sheets(delivery) => delivery.abort().await,
         }
     }
@@ -148,7 +154,7 @@ impl Sinks {
                 query.columns(),
                 date_column(query),
             ))),
-            Output::GoogleSheets(target) => self.sheets(target, query).map(Sink::Sheets),
+            Output::GoogleSheets(target) => self.sheets(target, query).map(|s| Sink::Sheets(Box::new(s))),
         }
     }
 
