@@ -305,3 +305,35 @@ impl QueryPause {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records written before reasons and locations were typed read back as the same values
+    /// and are written again as the same text.
+    #[test]
+    fn records_written_with_string_reasons_and_paths_read_back_unchanged() {
+        let gap = r#"{"query":"q","connection":"c","fire_time":"2026-05-04T06:00:00Z","window":{"start":"2026-05-03","end":"2026-05-03"},"reason":"quota_exhausted","detail":null,"state":"open","recorded_at":"2026-05-04T06:00:01Z","closed_at":null}"#;
+        let decoded: Gap = serde_json::from_str(gap).unwrap();
+        assert_eq!(decoded.reason, Reason::QuotaExhausted);
+        assert_eq!(serde_json::to_string(&decoded).unwrap(), gap);
+
+        let run = r#"{"query":"q","fire":"2026-05-04T06:00:00Z","started":"2026-05-04T06:00:00Z","finished":"2026-05-04T06:00:01Z","window":{"start":"2026-05-03","end":"2026-05-03"},"rows":3,"outcome":"delivered","error":null,"output":"sheets:book-1/Daily"}"#;
+        let decoded: RunRecord = serde_json::from_str(run).unwrap();
+        assert_eq!(
+            decoded.output,
+            Some(Location::Sheet {
+                spreadsheet_id: "book-1".into(),
+                sheet: "Daily".into()
+            })
+        );
+        assert_eq!(serde_json::to_string(&decoded).unwrap(), run);
+
+        let connection =
+            r#"{"status":"needs_reconnect","since":"2026-05-04T06:00:00Z","reason":"password_changed","detail":null}"#;
+        let decoded: ConnectionState = serde_json::from_str(connection).unwrap();
+        assert_eq!(decoded.reason, Some(ReconnectReason::PasswordChanged));
+        assert_eq!(serde_json::to_string(&decoded).unwrap(), connection);
+    }
+}
