@@ -75,12 +75,7 @@ impl SmtpServer {
 
     /// Every message received so far, oldest first.
     pub fn messages(&self) -> Vec<Mail> {
-        self.received
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|raw| Mail::parse(raw))
-            .collect()
+        self.received.lock().unwrap().iter().map(|raw| Mail::parse(raw)).collect()
     }
 }
 
