@@ -3,6 +3,10 @@
 //! warnings). It sits above [`crate::web`] and [`crate::app`], so the wiring does not import
 //! the endpoint it serves.
 //!
+//! The lifecycle is written as methods of [`App`] here (an `impl App` outside `app.rs`), so
+//! callers keep writing `app.run_until_stopped(..)` while `app` imports neither this module
+//! nor `web`.
+//!
 //! [`App::run_until_stopped`] takes the listener and a cancellation token as parameters, so
 //! tests run the real daemon on port 0 with their own clock and stop it when they like.
 
