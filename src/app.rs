@@ -1,14 +1,9 @@
-//! Wiring: store, auth, sources, scheduler and the web endpoint, run until told to stop.
-//!
-//! [`App::run_until_stopped`] takes the listener and a cancellation token as parameters, so
-//! tests run the real daemon on port 0 with their own clock and stop it when they like.
+//! Wiring: the config, store, auth, sources and queries of one daemon, and the actions a
+//! person starts (a run, a backfill, the status report). Running it until told to stop is
+//! [`crate::daemon`]'s.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-
-use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 use crate::auth::Auth;
 use crate::clock::SharedClock;
@@ -18,11 +13,9 @@ use crate::notify::Notifier;
 use crate::query::{self, Diagnostic, Query};
 use crate::rows::DateWindow;
 use crate::run::{run_query, RunContext, Trigger};
-use crate::scheduler::Scheduler;
 use crate::sources::{Platform, Source};
 use crate::status::StatusReport;
-use crate::store::{ConnectionStatus, RunRecord, Store, StoreError, TokenSet};
-use crate::web;
+use crate::store::{RunRecord, Store, StoreError};
 
 /// Why the daemon could not start or an action failed.
 #[derive(Debug, thiserror::Error)]
@@ -89,7 +82,7 @@ impl App {
                     auth: auth.clone(),
                     query_locks: Default::default(),
                     notifier,
-                    sheets: crate::run::SheetsWriters::new(&config, api.clone()),
+                    sinks: crate::sinks::Sinks::new(&config, api.clone()),
                 },
                 auth,
                 queries,
@@ -122,17 +115,9 @@ impl App {
         let _ = ready.wait_for(|r| *r).await;
     }
 
-    /// One pass of the hourly upkeep: refresh idle tokens, send reminders and expiry
-    /// warnings. Failures are logged; the next pass tries again.
-    pub async fn upkeep(&self) {
-        for conn in &self.inner.config.connections {
-            if let Err(e) = keep_alive_one(self, &conn.id).await {
-                tracing::warn!(connection = %conn.id, "Keep-alive refresh failed: {e}");
-            }
-            if let Err(e) = warn_people(self, conn).await {
-                tracing::error!(connection = %conn.id, "Could not email about the connection: {e}");
-            }
-        }
+    /// Set by the scheduler once it knows every next fire.
+    pub(crate) fn ready_signal(&self) -> &tokio::sync::watch::Sender<bool> {
+        &self.inner.ready
     }
 
     /// What every run needs.
@@ -228,120 +213,4 @@ impl App {
             }
         }
     }
-
-    /// Serves the web endpoint on `listener` and runs the scheduler until `shutdown` is
-    /// cancelled; then starts no new runs and waits for runs in flight to finish writing.
-    pub async fn run_until_stopped(self, listener: TcpListener, shutdown: CancellationToken) -> Result<(), AppError> {
-        tracing::info!(
-            "adsync is running: {} queries, web endpoint on http://{}.",
-            self.inner.queries.len(),
-            listener.local_addr()?
-        );
-        let server = {
-            let router = web::router(self.clone());
-            let stop = shutdown.clone();
-            tokio::spawn(async move {
-                axum::serve(listener, router)
-                    .with_graceful_shutdown(async move { stop.cancelled().await })
-                    .await
-            })
-        };
-        let tracker = TaskTracker::new();
-        tracker.spawn(keep_alive(self.clone(), shutdown.clone()));
-        tracker.spawn(backfill_connected(self.clone()));
-        let scheduler = Scheduler::new(
-            self.inner.ctx.clone(),
-            self.inner.queries.clone(),
-            self.inner.config.limits,
-        );
-        let scheduled = scheduler
-            .run(shutdown.clone(), tracker.clone(), &self.inner.ready)
-            .await;
-        tracker.close();
-        if !tracker.is_empty() {
-            tracing::info!("Waiting for {} run(s) in flight to finish writing.", tracker.len());
-        }
-        tracker.wait().await;
-        shutdown.cancel();
-        server.await.map_err(std::io::Error::other)??;
-        self.store().flush().await?;
-        scheduled?;
-        tracing::info!("adsync stopped.");
-        Ok(())
-    }
-}
-
-/// At start-up: makes good the gaps of queries whose connection works (fires missed while
-/// the daemon was down, failed runs).
-async fn backfill_connected(app: App) {
-    let store = app.store();
-    let queries: Vec<_> = app
-        .queries()
-        .iter()
-        .filter(|q| {
-            q.connections().all(|connection| {
-                store
-                    .connection(connection)
-                    .ok()
-                    .flatten()
-                    .is_some_and(|c| c.status == ConnectionStatus::Connected)
-            })
-        })
-        .cloned()
-        .collect();
-    if let Err(e) = crate::backfill::backfill(app.run_context(), &queries).await {
-        tracing::error!("Backfill at start-up failed: {e}");
-    }
-}
-
-/// How often the keep-alive sweep looks for idle tokens.
-const KEEP_ALIVE_PERIOD: chrono::Duration = chrono::Duration::hours(1);
-
-/// Refreshes tokens that have not been used for `tokens.keep_alive_after_days`, so refresh
-/// tokens of weekly or monthly queries do not go stale from lack of use.
-async fn keep_alive(app: App, shutdown: CancellationToken) {
-    loop {
-        // The next sweep is due a period after this one started: time that passes during
-        // the sweep (or a clock that jumps) must not push it further out.
-        let next = app.inner.ctx.clock.now() + KEEP_ALIVE_PERIOD;
-        app.upkeep().await;
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = app.inner.ctx.clock.sleep_until(next) => {}
-        }
-    }
-}
-
-/// Reminders while a connection stays broken, and one warning before a known expiry.
-async fn warn_people(app: &App, conn: &crate::config::ConnectionConfig) -> Result<(), crate::notify::NotifyError> {
-    let notifier = app.notifier();
-    notifier.check_connection(&conn.id).await?;
-    let store = app.store();
-    let connected = store
-        .connection(&conn.id)?
-        .is_some_and(|c| c.status == ConnectionStatus::Connected);
-    let expiry = store.token(&conn.id)?.as_ref().and_then(TokenSet::hard_expiry);
-    if let Some(at) = expiry.filter(|at| connected && app.config().is_expiring(*at, app.clock().now())) {
-        notifier.expiring(conn, at).await?;
-    }
-    Ok(())
-}
-
-async fn keep_alive_one(app: &App, connection: &str) -> Result<(), crate::auth::AuthError> {
-    let store = app.store();
-    let connected = store
-        .connection(connection)?
-        .is_some_and(|c| c.status == ConnectionStatus::Connected);
-    let Some(token) = store.token(connection)? else {
-        return Ok(());
-    };
-    let last_used = token.last_used_at.unwrap_or(token.obtained_at).max(token.obtained_at);
-    if connected
-        && token.refresh_token.is_some()
-        && app.inner.ctx.clock.now() - last_used >= app.inner.config.keep_alive_after
-    {
-        tracing::info!(connection, "Refreshing an idle token so its refresh token stays valid.");
-        app.auth().refresh(connection, &token.access_token, None).await?;
-    }
-    Ok(())
 }

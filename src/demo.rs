@@ -16,6 +16,7 @@ use url::Url;
 use crate::app::{App, AppError};
 use crate::clock::SharedClock;
 use crate::config::{Config, ConfigError, Overrides};
+use crate::location::Location;
 use crate::run::{run_query, Trigger};
 use crate::sandbox::{self, RevokeReason, SandboxHandle, SandboxSettings};
 use crate::store::{Outcome, RunRecord};
@@ -178,7 +179,7 @@ pub async fn run(options: DemoOptions, shutdown: CancellationToken) -> Result<Ve
         }
         let tabs = records
             .iter()
-            .filter(|r| r.output.as_ref().is_some_and(|o| o.starts_with("sheets:")))
+            .filter(|r| matches!(r.output, Some(Location::Sheet { .. })))
             .count();
         tracing::info!(
             "Demo finished: {} reports written under {}, {tabs} to a sandbox spreadsheet tab.",

@@ -18,11 +18,13 @@
 //! - [`rows`]: [`rows::RowBatch`] (one platform page of rows) and [`rows::DateWindow`].
 //! - [`http`]: the one API client of sources and sinks: retry/backoff, rate limits, refresh
 //!   on 401, failure classes, Google's `rpc.Status`.
+//! - [`location`]: where rows are delivered, a file or a spreadsheet tab.
 //! - [`sources`]: platform readers; each platform folder (e.g. [`sources::meta_ads`]) holds
 //!   its requests, decoding and error table.
 //! - [`sinks`]: outputs; [`sinks::csv`] writes via temp file + fsync + rename.
 //! - [`auth`]: tokens: authorization code + PKCE, inline single-flight refresh, rotation-safe
 //!   persistence, reconnect reasons in words ([`auth::ReconnectReason`]), signed links.
+//! - [`reason`]: gap, pause and reconnect reasons as enums with their stored names and sentences.
 //! - [`store`]: sled trees for connections, sealed tokens, query state, run history, the gap
 //!   log, pending OAuth states and sent notifications.
 //! - [`backfill`]: making open gaps good (append: window by window; replace: one fresh run).
@@ -31,7 +33,8 @@
 //! - [`status`]: the status report behind `adsync status`, `GET /api/status` and `/status`.
 //! - [`web`]: the daemon's HTTP endpoint (reconnect links, OAuth callback, status page and
 //!   API, health, manual runs and backfills).
-//! - [`app`]: wires it all and runs until stopped.
+//! - [`app`]: wires it all; the actions a person starts (a run, a backfill, the status).
+//! - [`daemon`]: the lifecycle: web endpoint and scheduler until stopped, upkeep, keep-alive.
 //! - [`sandbox`]: the built-in emulation of the platforms' documented APIs and OAuth.
 //! - [`demo`]: `adsync demo`, the sandbox and the daemon in one process.
 //! - [`clock`]: injectable time, so tests drive the scheduler instead of sleeping.
@@ -42,12 +45,15 @@ pub mod auth;
 pub mod backfill;
 pub mod clock;
 pub mod config;
+pub mod daemon;
 pub mod demo;
 pub mod http;
 pub mod keyed;
+pub mod location;
 pub mod notify;
 pub mod platform;
 pub mod query;
+pub mod reason;
 pub mod reconnect;
 pub mod rows;
 pub mod run;

@@ -402,7 +402,10 @@ async fn run_once(args: &ConfigArgs, name: &str) -> anyhow::Result<ExitCode> {
                 record.query,
                 record.rows,
                 record.window,
-                record.output.as_deref().unwrap_or(std::path::Path::new("?")).display()
+                record
+                    .output
+                    .as_ref()
+                    .map_or_else(|| "?".to_string(), ToString::to_string)
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -4,12 +4,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Utc};
-
 use crate::app::App;
 use crate::auth::AuthError;
 use crate::http::FetchError;
-use crate::query::Query;
+use crate::reason::Reason;
 use crate::sources::{Platform, Provider};
 use crate::store::{ConnectionStatus, Identity, QueryPause, StoreError};
 
@@ -82,7 +80,7 @@ pub async fn complete(
         let ungranted = crate::run::needed_scopes(query)
             .find(|(needs, scope)| *needs == connection && !granted.iter().any(|s| s == scope));
         if let Some((_, scope)) = ungranted {
-            state.paused = Some(missing_scope(query, connection, scope, &name, now));
+            state.paused = Some(QueryPause::missing_scope(&query.name, connection, scope, &name, now));
             report.missing.push((query.name.clone(), vec![scope.to_string()]));
             store.put_query_state(&query.name, &state)?;
             continue;
@@ -93,7 +91,7 @@ pub async fn complete(
             .get(&query.platform)
             .filter(|_| query.connection == connection)
         else {
-            if state.paused.as_ref().is_some_and(|p| p.reason == "missing_scope") {
+            if state.paused.as_ref().is_some_and(|p| p.reason == Reason::MissingScope) {
                 state.paused = None;
             }
             if state.paused.is_none() {
@@ -111,11 +109,7 @@ pub async fn complete(
             state.paused = None;
             report.resumed.push(query.name.clone());
         } else {
-            state.paused = Some(QueryPause {
-                reason: "missing_access".to_string(),
-                detail: format!("{name} cannot see {}; reconnect as a user who can", missing.join(", ")),
-                since: now,
-            });
+            state.paused = Some(QueryPause::missing_access(&name, &missing, now));
             report.missing.push((query.name.clone(), missing));
         }
         store.put_query_state(&query.name, &state)?;
@@ -175,16 +169,4 @@ pub async fn settle_new_token(app: &App, connection: &str) -> Result<Identity, R
     auth.record_identity(connection, identity.clone()).await?;
     auth.record_token_facts(connection, source.token_facts().await?).await?;
     Ok(identity)
-}
-
-/// The pause of a query that needs `scope` on `connection`, which its login was not granted.
-pub fn missing_scope(query: &Query, connection: &str, scope: &str, who: &str, now: DateTime<Utc>) -> QueryPause {
-    QueryPause {
-        reason: "missing_scope".to_string(),
-        detail: format!(
-            "{who} did not grant {connection} the scope {scope}, which {} needs; reconnect and allow it",
-            query.name
-        ),
-        since: now,
-    }
 }

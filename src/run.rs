@@ -1,31 +1,29 @@
 //! One run of one query: source → row batches → sink, then the outcome recorded.
 //!
 //! The source fetches pages on the async runtime and hands each over a channel of two
-//! batches to the sink, which writes on a blocking thread; so the next page is already being
-//! requested while the current one is written, and at most a few pages are in memory. The
-//! sink's delivery is committed only when the source finished without error: a failed run
-//! leaves the previous output untouched.
+//! batches to the sink's delivery (CSV writes on blocking threads); so the next page is
+//! already being requested while the current one is written, and at most a few pages are in
+//! memory. Every kind of sink goes through the same steps ([`crate::sinks::Delivery`]); the
+//! delivery is committed only when the source finished without error: a failed run leaves
+//! the previous output untouched.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
 use crate::auth::{Auth, AuthError};
 use crate::clock::SharedClock;
-use crate::config::Config;
-use crate::http::ApiClient;
 use crate::http::FetchError;
 use crate::keyed::Keyed;
+use crate::location::Location;
 use crate::notify::Notifier;
-use crate::query::{Output, Query, SheetsTarget, WriteMode};
+use crate::query::{Query, WriteMode};
+use crate::reason::Reason;
 use crate::rows::{DateWindow, RowBatch};
-use crate::sinks::csv::{CsvDelivery, CsvSink, DeliveryReport};
-use crate::sinks::sheets::{self, SheetsQuota, SheetsSink};
-use crate::sinks::SinkError;
+use crate::sinks::{output_scope, DeliveryReport, SinkError, Sinks};
 use crate::sources::{Platform, Source};
-use crate::store::{BrokenQuery, Gap, GapState, Outcome, RunRecord, Store, StoreError};
+use crate::store::{BrokenQuery, Gap, GapState, Outcome, QueryPause, RunRecord, Store, StoreError};
 
 /// Pages buffered between source and sink: one being written, one prefetched.
 const PAGES_IN_FLIGHT: usize = 2;
@@ -42,14 +40,11 @@ pub enum RunError {
     /// The query names a connection with no reader (config changed under it).
     #[error("connection {0:?} is not configured")]
     UnknownConnection(String),
-    /// The writer thread died.
-    #[error("the output writer stopped unexpectedly: {0}")]
-    Writer(String),
     /// The query is paused on its own (e.g. `missing_access` after a reconnect).
     #[error("the query is paused ({reason}): {detail}")]
     QueryPaused {
         /// Machine-readable reason.
-        reason: String,
+        reason: Reason,
         /// For people.
         detail: String,
     },
@@ -84,8 +79,8 @@ pub struct RunContext {
     pub query_locks: QueryLocks,
     /// Tells people when a connection needs them.
     pub notifier: Notifier,
-    /// Writes Google Sheets outputs.
-    pub sheets: SheetsWriters,
+    /// Builds each run's output.
+    pub sinks: Sinks,
 }
 
 /// Serializes runs of the same query, whoever starts them (scheduler, CLI, web).
@@ -102,27 +97,27 @@ impl RunError {
     }
 
     /// The gap reason this failure gives a scheduled fire, and the message to keep with it.
-    pub fn gap_reason(&self) -> (String, Option<String>) {
+    pub fn gap_reason(&self) -> (Reason, Option<String>) {
         let message = Some(self.to_string());
         let reason = match self.fetch_error() {
             Some(FetchError::Auth(AuthError::NeedsReconnect { reason, detail, .. })) => {
-                return (reason.clone(), detail.clone().or(message))
+                return (Reason::Reconnect(*reason), detail.clone().or(message))
             }
-            Some(FetchError::Auth(AuthError::NotConnected(_))) => "not_connected",
-            Some(FetchError::Auth(_)) => "token_endpoint_failed",
-            Some(FetchError::RetriesExhausted { .. } | FetchError::Protocol(_)) => "platform_error",
-            Some(FetchError::QuotaExhausted { .. }) => "quota_exhausted",
-            Some(FetchError::Permission(_)) => "permission_denied",
-            Some(FetchError::BadQuery(_)) => "bad_query",
+            Some(FetchError::Auth(AuthError::NotConnected(_))) => Reason::NotConnected,
+            Some(FetchError::Auth(_)) => Reason::TokenEndpointFailed,
+            Some(FetchError::RetriesExhausted { .. } | FetchError::Protocol(_)) => Reason::PlatformError,
+            Some(FetchError::QuotaExhausted { .. }) => Reason::QuotaExhausted,
+            Some(FetchError::Permission(_)) => Reason::PermissionDenied,
+            Some(FetchError::BadQuery(_)) => Reason::BadQuery,
             None => match self {
-                RunError::QueryPaused { reason, detail } => return (reason.clone(), Some(detail.clone())),
-                RunError::Broken(_) => "bad_query",
-                RunError::UnknownConnection(_) => "unknown_connection",
-                RunError::Fetch(_) => "platform_error",
-                RunError::Sink(_) | RunError::Writer(_) => "output_failed",
+                RunError::QueryPaused { reason, detail } => return (*reason, Some(detail.clone())),
+                RunError::Broken(_) => Reason::BadQuery,
+                RunError::UnknownConnection(_) => Reason::UnknownConnection,
+                RunError::Fetch(_) => Reason::PlatformError,
+                RunError::Sink(_) => Reason::OutputFailed,
             },
         };
-        (reason.to_string(), message)
+        (reason, message)
     }
 }
 
@@ -159,19 +154,19 @@ pub async fn run_window(
     };
     let finished = ctx.clock.now();
     let (rows, outcome, error, output) = match &result {
-        Ok(report) => (report.rows_written, Outcome::Delivered, None, Some(report.path.clone())),
+        Ok((report, location)) => (report.rows_written, Outcome::Delivered, None, Some(location.clone())),
         Err(e) if was_paused => (0, Outcome::Paused, Some(e.to_string()), None),
         Err(e) => (0, Outcome::Failed, Some(e.to_string()), None),
     };
     match &result {
-        Ok(report) => tracing::info!(
+        Ok((report, location)) => tracing::info!(
             query = %query.name,
             rows = report.rows_written,
             "{}: wrote {} rows for {} to {}{}.",
             query.name,
             report.rows_written,
             window,
-            report.path.display(),
+            location,
             if report.rows_kept > 0 {
                 format!(" (kept {} rows of other dates)", report.rows_kept)
             } else {
@@ -228,53 +223,16 @@ pub async fn run_window(
     record
 }
 
-/// Fetches and writes; commits only on full success.
-async fn deliver(ctx: &RunContext, query: &Query, window: DateWindow) -> Result<DeliveryReport, RunError> {
+/// Fetches and writes; commits only on full success. The source fetches on the runtime and
+/// hands pages over a channel to the delivery, so the next page is requested while the
+/// current one is written.
+async fn deliver(ctx: &RunContext, query: &Query, window: DateWindow) -> Result<(DeliveryReport, Location), RunError> {
     let source = ctx
         .sources
         .get(&(query.connection.clone(), query.platform))
         .ok_or_else(|| RunError::UnknownConnection(query.connection.clone()))?;
-    match &query.output {
-        Output::Csv { path, mode } => {
-            let sink = CsvSink::new(path.clone(), *mode, query.columns(), date_column(query));
-            deliver_csv(source, query, window, sink).await
-        }
-        Output::GoogleSheets(target) => {
-            let sink = ctx.sheets.sink(target, query)?;
-            deliver_sheets(source, query, window, sink).await
-        }
-    }
-}
-
-/// Rows to a CSV file written on a blocking thread, renamed into place on success.
-async fn deliver_csv(
-    source: &Source,
-    query: &Query,
-    window: DateWindow,
-    sink: CsvSink,
-) -> Result<DeliveryReport, RunError> {
-    let (tx, rx) = mpsc::channel::<RowBatch>(PAGES_IN_FLIGHT);
-    let writer = tokio::task::spawn_blocking(move || write_all(&sink, window, rx));
-    let fetched = source.fetch(query, window, &tx).await;
-    drop(tx);
-    let written = writer.await.map_err(|e| RunError::Writer(e.to_string()))?;
-    // A sink error is the root cause when both failed (the source stops when the sink does).
-    let delivery = written?;
-    fetched?;
-    tokio::task::spawn_blocking(move || delivery.commit())
-        .await
-        .map_err(|e| RunError::Writer(e.to_string()))?
-        .map_err(RunError::from)
-}
-
-/// Rows to a Sheets tab as they come; made visible by one all-or-nothing request on success,
-/// the staging left behind removed on failure.
-async fn deliver_sheets(
-    source: &Source,
-    query: &Query,
-    window: DateWindow,
-    sink: SheetsSink,
-) -> Result<DeliveryReport, RunError> {
+    let sink = ctx.sinks.sink(query).map_err(RunError::UnknownConnection)?;
+    let location = sink.location();
     let mut delivery = sink.begin(window).await?;
     let (tx, mut rx) = mpsc::channel::<RowBatch>(PAGES_IN_FLIGHT);
     let fetch = async move {
@@ -286,7 +244,7 @@ async fn deliver_sheets(
         // `rx` moves in and is dropped when writing ends, so a failed write stops the source
         // instead of leaving it blocked on a full channel.
         while let Some(batch) = rx.recv().await {
-            writing.write_batch(&batch).await?;
+            writing.write_batch(batch).await?;
         }
         Ok::<(), SinkError>(())
     };
@@ -296,80 +254,11 @@ async fn deliver_sheets(
         .map_err(RunError::from)
         .and_then(|()| fetched.map_err(RunError::from));
     match outcome {
-        Ok(_) => Ok(delivery.commit().await?),
+        Ok(_) => Ok((delivery.commit().await?, location)),
         Err(e) => {
             delivery.abort().await;
             Err(e)
         }
-    }
-}
-
-fn write_all(sink: &CsvSink, window: DateWindow, mut rx: mpsc::Receiver<RowBatch>) -> Result<CsvDelivery, SinkError> {
-    let mut delivery = sink.begin(window)?;
-    while let Some(batch) = rx.blocking_recv() {
-        delivery.write_batch(&batch)?;
-    }
-    Ok(delivery)
-}
-
-/// The position of the query's row-date column, which append mode upserts by.
-fn date_column(query: &Query) -> Option<usize> {
-    query
-        .columns()
-        .iter()
-        .position(|c| query.platform.field(c).is_some_and(|f| f.is_row_date))
-}
-
-/// What writing to Google Sheets needs, shared by every run: the HTTP client (tokens,
-/// retries), the daemon-wide write quotas, and each Google connection's API origin and
-/// project (the quota's other key).
-#[derive(Clone)]
-pub struct SheetsWriters {
-    api: ApiClient,
-    quota: SheetsQuota,
-    /// Connection id → (API origin, project).
-    connections: HashMap<String, (url::Url, String)>,
-}
-
-impl SheetsWriters {
-    /// Writers for the Google connections of `config`, through `api`.
-    pub fn new(config: &Config, api: ApiClient) -> Self {
-        let limits = config.sheets;
-        let connections = config
-            .connections
-            .iter()
-            .map(|conn| {
-                // A service account's quota project is its own; it has no OAuth client id.
-                let project = if conn.client_id.is_empty() {
-                    conn.id.clone()
-                } else {
-                    conn.client_id.clone()
-                };
-                (conn.id.clone(), (conn.api_base(sheets::SHEETS_BASE), project))
-            })
-            .collect();
-        Self {
-            api,
-            quota: SheetsQuota::new(limits.writes_per_minute_per_user, limits.writes_per_minute_per_project),
-            connections,
-        }
-    }
-
-    /// The sink for `query`'s Sheets `target`.
-    fn sink(&self, target: &SheetsTarget, query: &Query) -> Result<SheetsSink, RunError> {
-        let (base, project) = self
-            .connections
-            .get(&target.connection)
-            .ok_or_else(|| RunError::UnknownConnection(target.connection.clone()))?;
-        Ok(SheetsSink::new(
-            self.api.clone(),
-            base.clone(),
-            project.clone(),
-            self.quota.clone(),
-            target.clone(),
-            query.columns(),
-            date_column(query),
-        ))
     }
 }
 
@@ -380,7 +269,7 @@ async fn remember(
     query: &Query,
     record: &RunRecord,
     trigger: Trigger,
-    gap_reason: Option<(String, Option<String>)>,
+    gap_reason: Option<(Reason, Option<String>)>,
     rejected_query: Option<String>,
 ) -> Result<(), StoreError> {
     let store = &ctx.store;
@@ -457,7 +346,7 @@ fn scope_missing(ctx: &RunContext, query: &Query) -> Option<RunError> {
         .flatten()
         .and_then(|t| t.identity)
         .map_or_else(|| "The connected user".to_string(), |i| i.name);
-    let mut pause = crate::reconnect::missing_scope(query, connection, scope, &who, now);
+    let mut pause = QueryPause::missing_scope(&query.name, connection, scope, &who, now);
     pause.detail = format!("{}: {}", pause.detail, ctx.notifier.links().link(connection, now));
     let mut state = ctx.store.query_state(&query.name).ok()?.unwrap_or_default();
     state.paused = Some(pause.clone());
@@ -473,11 +362,7 @@ fn scope_missing(ctx: &RunContext, query: &Query) -> Option<RunError> {
 /// Each (connection, scope) `query` needs: its platform's on the connection it reads
 /// through, and Sheets' on the one that writes its output.
 pub fn needed_scopes(query: &Query) -> impl Iterator<Item = (&str, &'static str)> {
-    let output = match &query.output {
-        Output::GoogleSheets(target) => Some((target.connection.as_str(), crate::platform::SHEETS_SCOPE)),
-        Output::Csv { .. } => None,
-    };
-    std::iter::once((query.connection.as_str(), query.platform.scope())).chain(output)
+    std::iter::once((query.connection.as_str(), query.platform.scope())).chain(output_scope(&query.output))
 }
 
 /// Marks the open gaps a delivery made good: every one for a `replace` query (its output is
@@ -497,9 +382,4 @@ fn close_gaps(store: &Store, query: &Query, record: &RunRecord) -> Result<(), St
         store.put_gap(&gap)?;
     }
     Ok(())
-}
-
-/// Where a query's rows go, for messages.
-pub fn output_path(query: &Query) -> PathBuf {
-    query.output.location()
 }

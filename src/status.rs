@@ -2,16 +2,14 @@
 //! show. Its JSON keys are a contract scripts rely on: add keys, never rename them.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::ReconnectReason;
 use crate::config::Config;
+use crate::location::Location;
 use crate::query::{Diagnostic, Query};
-use crate::run::output_path;
-use crate::scheduler::DOWNTIME_REASON;
 use crate::store::{ConnectionStatus, GapState, RunRecord, Store, StoreError, TokenSet};
 
 /// Everything the daemon knows about its connections and queries.
@@ -105,8 +103,8 @@ pub struct QueryView {
     pub schedule: String,
     /// IANA time zone.
     pub timezone: String,
-    /// Output file.
-    pub output: PathBuf,
+    /// Output file, or `sheets:<spreadsheet id>/<tab>`.
+    pub output: Location,
     /// Next scheduled fire.
     pub next_fire: Option<DateTime<Utc>>,
     /// Latest handled scheduled fire.
@@ -140,7 +138,7 @@ impl StatusReport {
             let status = state.as_ref().map_or(ConnectionStatus::NotConnected, |s| s.status);
             let expires_at = token.as_ref().and_then(TokenSet::hard_expiry);
             let expiring = expires_at.is_some_and(|at| config.is_expiring(at, now));
-            let reason = state.as_ref().and_then(|s| s.reason.clone());
+            let reason = state.as_ref().and_then(|s| s.reason);
             connections.push(ConnectionView {
                 id: conn.id.clone(),
                 provider: conn.provider.as_str().to_string(),
@@ -151,12 +149,10 @@ impl StatusReport {
                 },
                 since: state.as_ref().map(|s| s.since),
                 reason_text: match status {
-                    ConnectionStatus::NeedsReconnect => {
-                        Some(ReconnectReason::parse(reason.as_deref().unwrap_or_default()).sentence())
-                    }
+                    ConnectionStatus::NeedsReconnect => Some(reason.unwrap_or(ReconnectReason::Unknown).sentence()),
                     _ => None,
                 },
-                reason,
+                reason: reason.map(|r| r.to_string()),
                 detail: state.as_ref().and_then(|s| s.detail.clone()),
                 identity: token.as_ref().and_then(|t| t.identity.as_ref()).map(|i| i.name.clone()),
                 access_expires_at: token.as_ref().and_then(|t| t.access_expires_at),
@@ -183,11 +179,11 @@ impl StatusReport {
                 connection: query.connection.clone(),
                 platform: query.platform.as_str().to_string(),
                 output_connection: query.output.connection().map(String::from),
-                pause_reason: state.paused.as_ref().map(|p| p.reason.clone()),
+                pause_reason: state.paused.as_ref().map(|p| p.reason.to_string()),
                 pause_detail: state.paused.as_ref().map(|p| p.detail.clone()),
                 schedule: query.schedule.expr().to_string(),
                 timezone: query.schedule.tz().name().to_string(),
-                output: output_path(query),
+                output: query.output.location(),
                 next_fire,
                 last_fire: state.last_fire,
                 consecutive_failures: state.consecutive_failures,
@@ -212,13 +208,13 @@ impl StatusReport {
             .all_gaps()?
             .into_iter()
             .map(|gap| GapView {
-                reason_text: gap_reason_text(&gap.reason),
+                reason_text: gap.reason.sentence(),
                 query: gap.query,
                 connection: gap.connection,
                 fire_time: gap.fire_time,
                 window_start: gap.window.start,
                 window_end: gap.window.end,
-                reason: gap.reason,
+                reason: gap.reason.to_string(),
                 state: gap.state.as_str().to_string(),
             })
             .collect();
@@ -301,31 +297,5 @@ impl StatusReport {
             }
         }
         out
-    }
-}
-
-/// A gap reason in words.
-fn gap_reason_text(reason: &str) -> String {
-    match reason {
-        DOWNTIME_REASON => "adsync was not running at the scheduled time.".to_string(),
-        "platform_error" => "The platform kept failing after every retry.".to_string(),
-        "permission_denied" => "The connected user has no access to an account or report of this query.".to_string(),
-        "bad_query" => {
-            "The platform rejected the query (unknown field or invalid breakdown); fix the query file.".to_string()
-        }
-        "output_failed" => "The output could not be written.".to_string(),
-        "not_connected" => "The connection was never connected.".to_string(),
-        "token_endpoint_failed" => "The platform's login service failed while renewing the token.".to_string(),
-        "unknown_connection" => "The query names a connection that is not configured.".to_string(),
-        "quota_exhausted" => {
-            "The platform's quota for this connection was used up; the gap is backfilled once it refills.".to_string()
-        }
-        "missing_access" => {
-            "The reconnected user cannot see one of the query's accounts; reconnect as a user who can.".to_string()
-        }
-        "missing_scope" => {
-            "The login was not granted this platform's permission (scope); reconnect and allow it.".to_string()
-        }
-        other => ReconnectReason::parse(other).sentence(),
     }
 }

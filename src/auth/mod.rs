@@ -6,7 +6,6 @@
 //! a rotated refresh token is durable in the store before the new access token is handed out.
 
 pub mod links;
-mod reasons;
 mod service_account;
 
 use std::collections::HashMap;
@@ -26,8 +25,8 @@ use crate::keyed::Keyed;
 use crate::platform::{Provider, TokenFacts};
 use crate::store::{ConnectionState, ConnectionStatus, Identity, Store, StoreError, TokenSet};
 
+pub use crate::reason::ReconnectReason;
 pub use links::{LinkError, LinkSigner};
-pub use reasons::ReconnectReason;
 pub use service_account::{ServiceAccountError, ServiceAccountKey, JWT_BEARER_GRANT};
 
 /// Access tokens this close to expiry are refreshed before use.
@@ -45,12 +44,12 @@ pub enum AuthError {
     #[error("connection {0} is not connected yet: run `adsync demo` or connect it first")]
     NotConnected(String),
     /// The platform refused to renew the token; a person must reconnect.
-    #[error("connection {connection} needs to be reconnected: {}{}", ReconnectReason::parse(reason).sentence(), detail.as_deref().map(|d| format!(" (platform said: {d})")).unwrap_or_default())]
+    #[error("connection {connection} needs to be reconnected: {}{}", reason.sentence(), detail.as_deref().map(|d| format!(" (platform said: {d})")).unwrap_or_default())]
     NeedsReconnect {
         /// Connection id.
         connection: String,
-        /// Machine-readable reason, a [`ReconnectReason`] name.
-        reason: String,
+        /// Why.
+        reason: ReconnectReason,
         /// The platform's own message, when it gave one.
         detail: Option<String>,
     },
@@ -329,7 +328,7 @@ impl Auth {
                 ..
             }) => Err(AuthError::NeedsReconnect {
                 connection: connection.to_string(),
-                reason: reason.unwrap_or_else(|| ReconnectReason::Unknown.as_str().to_string()),
+                reason: reason.unwrap_or(ReconnectReason::Unknown),
                 detail,
             }),
             _ => Ok(()),
@@ -356,7 +355,7 @@ impl Auth {
         }
         let conn = self.connection(connection)?;
         let Some(refresh_token) = current.refresh_token.clone() else {
-            let reason = hint.unwrap_or(ReconnectReason::NoRefreshToken.as_str());
+            let reason = hint.map_or(ReconnectReason::NoRefreshToken, ReconnectReason::parse);
             return Err(self.needs_reconnect(connection, reason, None).await);
         };
         let result = oauth_client(conn, &self.inner.redirect_url)
@@ -383,7 +382,7 @@ impl Auth {
                 }
                 let description = e.error_description().cloned();
                 let guessed = ReconnectReason::from_description(description.as_deref().unwrap_or_default());
-                let reason = hint.unwrap_or(guessed.as_str());
+                let reason = hint.map_or(guessed, ReconnectReason::parse);
                 let detail = description.unwrap_or_else(|| e.error().as_ref().to_string());
                 Err(self.needs_reconnect(connection, reason, Some(detail)).await)
             }
@@ -471,11 +470,11 @@ impl Auth {
     /// Pauses `connection` because the platform keeps rejecting its token; `detail` is the
     /// platform's message.
     pub async fn mark_needs_reconnect(&self, connection: &str, reason: Option<&str>, detail: &str) -> AuthError {
-        let reason = reason.unwrap_or(ReconnectReason::Unknown.as_str());
+        let reason = reason.map_or(ReconnectReason::Unknown, ReconnectReason::parse);
         self.needs_reconnect(connection, reason, Some(detail.to_string())).await
     }
 
-    async fn needs_reconnect(&self, connection: &str, reason: &str, detail: Option<String>) -> AuthError {
+    async fn needs_reconnect(&self, connection: &str, reason: ReconnectReason, detail: Option<String>) -> AuthError {
         let already = matches!(
             self.inner.store.connection(connection),
             Ok(Some(ConnectionState {
@@ -487,7 +486,7 @@ impl Auth {
             let state = ConnectionState {
                 status: ConnectionStatus::NeedsReconnect,
                 since: self.inner.clock.now(),
-                reason: Some(reason.to_string()),
+                reason: Some(reason),
                 detail: detail.clone(),
             };
             if let Err(e) = self.inner.store.put_connection(connection, &state) {
@@ -498,14 +497,14 @@ impl Auth {
             }
             tracing::error!(
                 connection,
-                reason,
+                reason = %reason,
                 "Connection {connection} needs to be reconnected; its queries are paused. {}",
-                ReconnectReason::parse(reason).sentence()
+                reason.sentence()
             );
         }
         AuthError::NeedsReconnect {
             connection: connection.to_string(),
-            reason: reason.to_string(),
+            reason,
             detail,
         }
     }

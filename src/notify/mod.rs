@@ -290,7 +290,7 @@ impl Notifier {
         paused: &[String],
         reminder: bool,
     ) -> Email {
-        let reason = ReconnectReason::parse(state.reason.as_deref().unwrap_or_default());
+        let reason = state.reason.unwrap_or(ReconnectReason::Unknown);
         let link = self.links.link(&conn.id, self.clock.now());
         let mut text = format!(
             "{prefix}The connection {id} stopped working on {since}.\n\nWhy: {why}\nWhat to do: {action}\n",

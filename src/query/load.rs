@@ -23,6 +23,7 @@ use super::raw::RawQuery;
 use super::Query;
 use crate::config::line_col;
 use crate::config::ValidationContext;
+use crate::location::Location;
 use crate::platform::Platform;
 
 /// Loads every `*.toml` file directly in `dir`, in file-name order.
@@ -55,7 +56,7 @@ pub fn load_dir(dir: &Path, ctx: &ValidationContext) -> (Vec<Query>, Vec<Diagnos
     files.sort();
 
     // Output path -> the query that claimed it first.
-    let mut writers: HashMap<PathBuf, String> = HashMap::new();
+    let mut writers: HashMap<Location, String> = HashMap::new();
     for file in files {
         match load(&file, ctx) {
             Ok(Loaded { query, output_at }) => {
@@ -69,7 +70,7 @@ pub fn load_dir(dir: &Path, ctx: &ValidationContext) -> (Vec<Query>, Vec<Diagnos
                         format!(
                             "output {:?} is already written by query {first:?}: two queries \
                              writing one file or tab would lose each other's rows; choose another",
-                            path.display().to_string()
+                            path.to_string()
                         ),
                     ));
                     continue;

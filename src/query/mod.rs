@@ -34,6 +34,7 @@ pub(crate) use schedule::wall_clock;
 pub use schedule::{parse_time_zone, Schedule, ScheduleError};
 pub use sheets::{check_sheet_name, check_start_cell, SheetsTarget, ValueInput, STAGING_SUFFIX};
 
+use crate::location::Location;
 pub use crate::platform::Level;
 use crate::platform::Platform;
 
@@ -172,12 +173,11 @@ impl Output {
         }
     }
 
-    /// Where the rows go, for messages and run records: the file, or
-    /// `sheets:<spreadsheet id>/<tab>`.
-    pub fn location(&self) -> PathBuf {
+    /// Where the rows go, for messages, run records and the status report.
+    pub fn location(&self) -> Location {
         match self {
-            Output::Csv { path, .. } => path.clone(),
-            Output::GoogleSheets(target) => PathBuf::from(format!("sheets:{}/{}", target.spreadsheet_id, target.sheet)),
+            Output::Csv { path, .. } => Location::File(path.clone()),
+            Output::GoogleSheets(target) => target.location(),
         }
     }
 

@@ -3,6 +3,7 @@
 //! query (the Sheets sink reads it) so loading a query never needs the sink.
 
 use super::WriteMode;
+use crate::location::Location;
 
 /// The suffix of the hidden tab a large replace is staged in; a tab of the query's own may
 /// not end in it.
@@ -23,6 +24,16 @@ pub struct SheetsTarget {
     pub mode: WriteMode,
     /// How cells are typed (`sinks::sheets::values`).
     pub value_input: ValueInput,
+}
+
+impl SheetsTarget {
+    /// Where rows written to this target are said to go.
+    pub fn location(&self) -> Location {
+        Location::Sheet {
+            spreadsheet_id: self.spreadsheet_id.clone(),
+            sheet: self.sheet.clone(),
+        }
+    }
 }
 
 /// How platform text becomes cell values.

@@ -1,21 +1,21 @@
 //! The run loop.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::future::Future;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::RunLimits;
 use crate::query::Query;
 use crate::query::Schedule;
+use crate::reason::Reason;
 use crate::run::{run_query, RunContext, Trigger};
 use crate::store::{Gap, QueryState, StoreError};
 
-/// Gap reason of a fire missed while the daemon was down.
-pub const DOWNTIME_REASON: &str = "daemon_not_running";
 /// At most this many downtime gaps per query and restart (a minutely query down for a month
 /// would otherwise write tens of thousands).
 const MAX_DOWNTIME_GAPS: usize = 1000;
@@ -45,26 +45,54 @@ pub fn missed_fires(schedule: &Schedule, after: DateTime<Utc>, now: DateTime<Utc
 pub struct Scheduler {
     ctx: RunContext,
     queries: Vec<Arc<Query>>,
+    slots: RunSlots,
+}
+
+/// The daemon-wide and per-connection run limits.
+#[derive(Clone)]
+struct RunSlots {
     global: Arc<Semaphore>,
     per_connection: HashMap<String, Arc<Semaphore>>,
+}
+
+impl RunSlots {
+    fn new<'a>(limits: RunLimits, connections: impl IntoIterator<Item = &'a str>) -> Self {
+        let per_connection = connections
+            .into_iter()
+            .map(|c| (c.to_string(), Arc::new(Semaphore::new(limits.max_runs_per_connection))))
+            .collect();
+        Self {
+            global: Arc::new(Semaphore::new(limits.max_concurrent_runs)),
+            per_connection,
+        }
+    }
+
+    /// Returns once a global slot is free, without taking it: ten thousand queries due at
+    /// once wait as entries of the loop's `due`, not as ten thousand parked tasks.
+    async fn any_free(&self) {
+        drop(self.global.acquire().await.expect("the run semaphore is never closed"));
+    }
+
+    /// Starts `run` on `tracker` once its connection's slot and then a global slot are free.
+    /// The connection's slot comes first: a run waiting for it holds no global slot, so many
+    /// due runs on one connection cannot starve every other connection.
+    fn spawn(&self, tracker: &TaskTracker, connection: &str, run: impl Future<Output = ()> + Send + 'static) {
+        let connection = self.per_connection[connection].clone();
+        let global = self.global.clone();
+        tracker.spawn(async move {
+            let _connection = connection.acquire_owned().await;
+            let _global = global.acquire_owned().await;
+            run.await;
+        });
+    }
 }
 
 impl Scheduler {
     /// A scheduler for `queries` within `limits`.
     pub fn new(ctx: RunContext, queries: Vec<Query>, limits: RunLimits) -> Self {
-        let per_connection = queries
-            .iter()
-            .map(|q| {
-                (
-                    q.connection.clone(),
-                    Arc::new(Semaphore::new(limits.max_runs_per_connection)),
-                )
-            })
-            .collect();
         Self {
+            slots: RunSlots::new(limits, queries.iter().map(|q| q.connection.as_str())),
             queries: queries.into_iter().map(Arc::new).collect(),
-            global: Arc::new(Semaphore::new(limits.max_concurrent_runs)),
-            per_connection,
             ctx,
         }
     }
@@ -113,14 +141,12 @@ impl Scheduler {
                 _ = shutdown.cancelled() => break,
                 _ = self.ctx.clock.sleep_until(fire) => {}
             }
-            // A run starts only when a global slot is free: ten thousand queries due at once
-            // wait here as entries of `due`, not as ten thousand parked tasks.
-            let slot = tokio::select! {
+            tokio::select! {
                 _ = shutdown.cancelled() => break,
-                slot = self.global.clone().acquire_owned() => slot.expect("the run semaphore is never closed"),
-            };
+                () = self.slots.any_free() => {}
+            }
             due.pop_first();
-            self.start(index, fire, &tracker, slot);
+            self.start(index, fire, &tracker);
             if let Some(next) = self.queries[index].schedule.next_after(fire.max(self.ctx.clock.now())) {
                 due.insert((next, index));
             }
@@ -144,7 +170,7 @@ impl Scheduler {
         }
         for fire_time in fires {
             let why = (
-                DOWNTIME_REASON.to_string(),
+                Reason::DaemonNotRunning,
                 Some("adsync was not running at this scheduled time".to_string()),
             );
             let window = query.date_range.window(fire_time, query.schedule.tz());
@@ -154,13 +180,11 @@ impl Scheduler {
         Ok(())
     }
 
-    fn start(&self, index: usize, fire: DateTime<Utc>, tracker: &TaskTracker, slot: OwnedSemaphorePermit) {
+    fn start(&self, index: usize, fire: DateTime<Utc>, tracker: &TaskTracker) {
         let query = self.queries[index].clone();
         let ctx = self.ctx.clone();
-        let connection = self.per_connection[&query.connection].clone();
-        tracker.spawn(async move {
-            let _global = slot;
-            let _connection = connection.acquire_owned().await;
+        let connection = query.connection.clone();
+        self.slots.spawn(tracker, &connection, async move {
             run_query(&ctx, &query, fire, Trigger::Scheduled).await;
         });
     }
@@ -169,4 +193,45 @@ impl Scheduler {
 /// The instant after which fires count as not yet handled.
 fn state_anchor(state: &QueryState, now: DateTime<Utc>) -> DateTime<Utc> {
     state.last_fire.or(state.tracked_since).unwrap_or(now)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn runs_queued_on_a_busy_connection_do_not_starve_another_connection() {
+        let limits = RunLimits {
+            max_concurrent_runs: 4,
+            max_runs_per_connection: 1,
+        };
+        let slots = RunSlots::new(limits, ["a", "b"]);
+        let tracker = TaskTracker::new();
+        let hold = CancellationToken::new();
+        // Virtual time: a wait that would never end fails at once instead of hanging.
+        let patience = Duration::from_secs(60);
+        for _ in 0..50 {
+            tokio::time::timeout(patience, slots.any_free())
+                .await
+                .expect("the loop lets a run of a through");
+            let hold = hold.clone();
+            slots.spawn(&tracker, "a", async move { hold.cancelled().await });
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tokio::time::timeout(patience, slots.any_free())
+            .await
+            .expect("the loop lets b's run through");
+        slots.spawn(&tracker, "b", async move {
+            let _ = tx.send(());
+        });
+        tokio::time::timeout(patience, rx)
+            .await
+            .expect("b's run started while a's runs wait for their connection")
+            .unwrap();
+        hold.cancel();
+        tracker.close();
+        tracker.wait().await;
+    }
 }

@@ -243,7 +243,7 @@ impl CsvDelivery {
 /// What a committed delivery did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryReport {
-    /// The file written.
+    /// The file written (for a Sheets tab, `sheets:<spreadsheet id>/<tab>`).
     pub path: PathBuf,
     /// Rows this delivery brought.
     pub rows_written: u64,

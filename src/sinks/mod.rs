@@ -6,11 +6,13 @@
 //! delivery that is dropped (the source failed, the daemon is stopping) leaves the previous
 //! output exactly as it was.
 //!
+//! Every kind has one shape ([`Sink`], [`Delivery`]), built for a query by [`Sinks`]:
 //! - [`csv`]: a CSV file, replaced with a temp file and an atomic rename.
 //! - [`sheets`]: a Google Sheets tab, replaced by one all-or-nothing `batchUpdate`.
 
 pub mod csv;
 pub mod sheets;
+mod sink;
 
 use std::io;
 use std::path::PathBuf;
@@ -19,6 +21,7 @@ use crate::http::FetchError;
 use crate::rows::DateWindow;
 
 pub use self::csv::{CsvDelivery, CsvSink, DeliveryReport};
+pub use self::sink::{output_scope, Delivery, Sink, Sinks};
 
 /// The row-date column an append of `window` to the output at `path` (with `width` columns)
 /// upserts by: append needs one, inside the row, and a window that does not end before it
@@ -170,6 +173,9 @@ pub enum SinkError {
         #[source]
         source: FetchError,
     },
+    /// The thread writing the output died.
+    #[error("the output writer stopped unexpectedly: {0}")]
+    WriterStopped(String),
     /// The write would take the spreadsheet past Google's cell limit; checked before writing.
     #[error(
         "spreadsheet {spreadsheet} cannot take tab {sheet:?}: it needs {needed} cells and the \

@@ -1,11 +1,12 @@
 //! The records kept in the store.
 
 use std::fmt;
-use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::location::Location;
+use crate::reason::{Reason, ReconnectReason};
 use crate::rows::DateWindow;
 
 /// Whether a connection can be used.
@@ -39,7 +40,7 @@ pub struct ConnectionState {
     /// When it entered this status.
     pub since: DateTime<Utc>,
     /// Machine-readable reason (e.g. `password_changed`), when not connected.
-    pub reason: Option<String>,
+    pub reason: Option<ReconnectReason>,
     /// A sentence for people.
     pub detail: Option<String>,
 }
@@ -145,7 +146,7 @@ pub struct RunRecord {
     /// Why it failed, in words.
     pub error: Option<String>,
     /// Where the rows went.
-    pub output: Option<PathBuf>,
+    pub output: Option<Location>,
 }
 
 /// What the scheduler remembers about a query across restarts.
@@ -212,7 +213,7 @@ pub struct Gap {
     /// The dates that fire would have delivered.
     pub window: DateWindow,
     /// Machine-readable reason (`password_changed`, `daemon_not_running`, `platform_error`, …).
-    pub reason: String,
+    pub reason: Reason,
     /// The platform's or adsync's own message, when there is one.
     pub detail: Option<String>,
     /// Open, or how it was closed.
@@ -241,7 +242,7 @@ impl Gap {
         connection: &str,
         fire_time: DateTime<Utc>,
         window: DateWindow,
-        (reason, detail): (String, Option<String>),
+        (reason, detail): (Reason, Option<String>),
         recorded_at: DateTime<Utc>,
     ) -> Self {
         Self {
@@ -275,9 +276,64 @@ pub struct PendingState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueryPause {
     /// Machine-readable reason, e.g. `missing_access`.
-    pub reason: String,
+    pub reason: Reason,
     /// Words for people, e.g. which accounts are missing.
     pub detail: String,
     /// Since when.
     pub since: DateTime<Utc>,
+}
+
+impl QueryPause {
+    /// The pause of `query`, which needs `scope` on `connection`, whose login (by `who`) was
+    /// not granted it.
+    pub fn missing_scope(query: &str, connection: &str, scope: &str, who: &str, now: DateTime<Utc>) -> Self {
+        Self {
+            reason: Reason::MissingScope,
+            detail: format!(
+                "{who} did not grant {connection} the scope {scope}, which {query} needs; reconnect and allow it"
+            ),
+            since: now,
+        }
+    }
+
+    /// The pause of a query some of whose accounts (`missing`) the login of `who` cannot see.
+    pub fn missing_access(who: &str, missing: &[String], now: DateTime<Utc>) -> Self {
+        Self {
+            reason: Reason::MissingAccess,
+            detail: format!("{who} cannot see {}; reconnect as a user who can", missing.join(", ")),
+            since: now,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records written before reasons and locations were typed read back as the same values
+    /// and are written again as the same text.
+    #[test]
+    fn records_written_with_string_reasons_and_paths_read_back_unchanged() {
+        let gap = r#"{"query":"q","connection":"c","fire_time":"2026-05-04T06:00:00Z","window":{"start":"2026-05-03","end":"2026-05-03"},"reason":"quota_exhausted","detail":null,"state":"open","recorded_at":"2026-05-04T06:00:01Z","closed_at":null}"#;
+        let decoded: Gap = serde_json::from_str(gap).unwrap();
+        assert_eq!(decoded.reason, Reason::QuotaExhausted);
+        assert_eq!(serde_json::to_string(&decoded).unwrap(), gap);
+
+        let run = r#"{"query":"q","fire":"2026-05-04T06:00:00Z","started":"2026-05-04T06:00:00Z","finished":"2026-05-04T06:00:01Z","window":{"start":"2026-05-03","end":"2026-05-03"},"rows":3,"outcome":"delivered","error":null,"output":"sheets:book-1/Daily"}"#;
+        let decoded: RunRecord = serde_json::from_str(run).unwrap();
+        assert_eq!(
+            decoded.output,
+            Some(Location::Sheet {
+                spreadsheet_id: "book-1".into(),
+                sheet: "Daily".into()
+            })
+        );
+        assert_eq!(serde_json::to_string(&decoded).unwrap(), run);
+
+        let connection =
+            r#"{"status":"needs_reconnect","since":"2026-05-04T06:00:00Z","reason":"password_changed","detail":null}"#;
+        let decoded: ConnectionState = serde_json::from_str(connection).unwrap();
+        assert_eq!(decoded.reason, Some(ReconnectReason::PasswordChanged));
+        assert_eq!(serde_json::to_string(&decoded).unwrap(), connection);
+    }
 }

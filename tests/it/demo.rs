@@ -47,7 +47,7 @@ async fn demo_once_writes_every_example_report_exactly() {
             record.error
         );
         let query = queries.iter().find(|q| q.name == record.query).unwrap();
-        let path = record.output.clone().unwrap();
+        let path = std::path::PathBuf::from(record.output.clone().unwrap());
         if matches!(query.output, adsync::query::Output::GoogleSheets(_)) {
             // Sheets outputs are compared cell by cell in tests/it/sheets.rs.
             assert_eq!(

@@ -58,7 +58,7 @@ async fn restart_continues_from_the_store_and_runs_the_latest_missed_fire() {
     .await;
     let gaps: Vec<_> = gaps
         .into_iter()
-        .map(|g| (g.fire_time, g.window.to_string(), g.reason))
+        .map(|g| (g.fire_time, g.window.to_string(), g.reason.to_string()))
         .collect();
     let gap = |fire: &str, day: &str| (at(fire), day.to_string(), "daemon_not_running".to_string());
     assert_eq!(

@@ -63,6 +63,7 @@ use self::plan::{row_data, SheetInfo, Target, WritePlan};
 use self::values::{cell_data, iso_date, read_back, read_date, typed, CellValue, ColumnKind};
 use crate::http::google_status::classify;
 use crate::http::{ApiClient, FetchError};
+use crate::location::Location;
 use crate::query::{SheetsTarget, ValueInput, WriteMode};
 use crate::rows::{DateWindow, RowBatch};
 use crate::sinks::{append_date_column, DeliveryReport, SinkError};
@@ -106,15 +107,20 @@ impl SheetsSink {
         }
     }
 
-    /// Where reports say the rows went: `sheets:<spreadsheet id>/<tab>`.
-    pub fn location(&self) -> PathBuf {
-        PathBuf::from(format!("sheets:{}/{}", self.target.spreadsheet_id, self.target.sheet))
+    /// Where the rows go.
+    pub fn location(&self) -> Location {
+        self.target.location()
+    }
+
+    /// The location as the path [`SinkError`]s name.
+    fn path(&self) -> PathBuf {
+        self.location().into()
     }
 
     /// Starts a delivery of `window`'s rows: takes the spreadsheet's lock, reads its tabs
     /// (and, for append, the tab's rows, checking its header) before any row is fetched.
     pub async fn begin(&self, window: DateWindow) -> Result<SheetsDelivery, SinkError> {
-        let path = self.location();
+        let path = self.path();
         if self.columns.is_empty() {
             return Err(SinkError::NoColumns { path });
         }
@@ -167,7 +173,7 @@ impl SheetsSink {
     }
 
     fn upsert(&self, window: DateWindow) -> Result<(usize, DateWindow), SinkError> {
-        let date_column = append_date_column(self.location(), self.date_column, self.columns.len(), window)?;
+        let date_column = append_date_column(self.path(), self.date_column, self.columns.len(), window)?;
         Ok((date_column, window))
     }
 
@@ -289,7 +295,7 @@ impl SheetsDelivery {
     /// Adds a batch of rows. Rows may already be sent to the hidden staging tab; after a
     /// failure every later call fails and the delivery must be aborted.
     pub async fn write_batch(&mut self, batch: &RowBatch) -> Result<(), SinkError> {
-        let path = self.sink.location();
+        let path = self.sink.path();
         if self.poisoned {
             return Err(SinkError::Poisoned { path });
         }
@@ -327,9 +333,7 @@ impl SheetsDelivery {
     /// Makes the delivery visible in one all-or-nothing step; returns rows written/kept.
     pub async fn commit(mut self) -> Result<DeliveryReport, SinkError> {
         if self.poisoned {
-            return Err(SinkError::Poisoned {
-                path: self.sink.location(),
-            });
+            return Err(SinkError::Poisoned { path: self.sink.path() });
         }
         if let Some(upsert) = self.upsert.take() {
             for row in upsert.after {
@@ -344,7 +348,7 @@ impl SheetsDelivery {
                 .map_err(|e| self.sink.error("write", e))?;
         }
         Ok(DeliveryReport {
-            path: self.sink.location(),
+            path: self.sink.path(),
             rows_written: self.rows_written,
             rows_kept: self.rows_kept,
         })
@@ -356,7 +360,7 @@ impl SheetsDelivery {
     pub async fn abort(self) {
         let Some(body) = self.plan.abort() else { return };
         if let Err(error) = self.sink.batch_update(body).await {
-            tracing::warn!(target = %self.sink.location().display(), %error, "could not delete the staging tab");
+            tracing::warn!(target = %self.sink.location(), %error, "could not delete the staging tab");
         }
     }
 
@@ -391,7 +395,7 @@ impl SheetsDelivery {
             .collect();
         if found != self.sink.columns {
             return Err(SinkError::HeaderMismatch {
-                path: self.sink.location(),
+                path: self.sink.path(),
                 found,
                 expected: self.sink.columns.clone(),
             });

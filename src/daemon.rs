@@ -1,0 +1,148 @@
+//! The daemon's lifecycle: the web endpoint and the scheduler running until told to stop,
+//! the start-up backfill, and the hourly upkeep (keep-alive refreshes, reminders, expiry
+//! warnings). It sits above [`crate::web`] and [`crate::app`], so the wiring does not import
+//! the endpoint it serves.
+//!
+//! The lifecycle is written as methods of [`App`] here (an `impl App` outside `app.rs`), so
+//! callers keep writing `app.run_until_stopped(..)` while `app` imports neither this module
+//! nor `web`.
+//!
+//! [`App::run_until_stopped`] takes the listener and a cancellation token as parameters, so
+//! tests run the real daemon on port 0 with their own clock and stop it when they like.
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::app::{App, AppError};
+use crate::scheduler::Scheduler;
+use crate::store::{ConnectionStatus, TokenSet};
+use crate::web;
+
+impl App {
+    /// One pass of the hourly upkeep: refresh idle tokens, send reminders and expiry
+    /// warnings. Failures are logged; the next pass tries again.
+    pub async fn upkeep(&self) {
+        for conn in &self.config().connections {
+            if let Err(e) = keep_alive_one(self, &conn.id).await {
+                tracing::warn!(connection = %conn.id, "Keep-alive refresh failed: {e}");
+            }
+            if let Err(e) = warn_people(self, conn).await {
+                tracing::error!(connection = %conn.id, "Could not email about the connection: {e}");
+            }
+        }
+    }
+
+    /// Serves the web endpoint on `listener` and runs the scheduler until `shutdown` is
+    /// cancelled; then starts no new runs and waits for runs in flight to finish writing.
+    pub async fn run_until_stopped(self, listener: TcpListener, shutdown: CancellationToken) -> Result<(), AppError> {
+        tracing::info!(
+            "adsync is running: {} queries, web endpoint on http://{}.",
+            self.queries().len(),
+            listener.local_addr()?
+        );
+        let server = {
+            let router = web::router(self.clone());
+            let stop = shutdown.clone();
+            tokio::spawn(async move {
+                axum::serve(listener, router)
+                    .with_graceful_shutdown(async move { stop.cancelled().await })
+                    .await
+            })
+        };
+        let tracker = TaskTracker::new();
+        tracker.spawn(keep_alive(self.clone(), shutdown.clone()));
+        tracker.spawn(backfill_connected(self.clone()));
+        let scheduler = Scheduler::new(
+            self.run_context().clone(),
+            self.queries().to_vec(),
+            self.config().limits,
+        );
+        let scheduled = scheduler
+            .run(shutdown.clone(), tracker.clone(), self.ready_signal())
+            .await;
+        tracker.close();
+        if !tracker.is_empty() {
+            tracing::info!("Waiting for {} run(s) in flight to finish writing.", tracker.len());
+        }
+        tracker.wait().await;
+        shutdown.cancel();
+        server.await.map_err(std::io::Error::other)??;
+        self.store().flush().await?;
+        scheduled?;
+        tracing::info!("adsync stopped.");
+        Ok(())
+    }
+}
+
+/// At start-up: makes good the gaps of queries whose connection works (fires missed while
+/// the daemon was down, failed runs).
+async fn backfill_connected(app: App) {
+    let store = app.store();
+    let queries: Vec<_> = app
+        .queries()
+        .iter()
+        .filter(|q| {
+            q.connections().all(|connection| {
+                store
+                    .connection(connection)
+                    .ok()
+                    .flatten()
+                    .is_some_and(|c| c.status == ConnectionStatus::Connected)
+            })
+        })
+        .cloned()
+        .collect();
+    if let Err(e) = crate::backfill::backfill(app.run_context(), &queries).await {
+        tracing::error!("Backfill at start-up failed: {e}");
+    }
+}
+
+/// How often the keep-alive sweep looks for idle tokens.
+const KEEP_ALIVE_PERIOD: chrono::Duration = chrono::Duration::hours(1);
+
+/// Refreshes tokens that have not been used for `tokens.keep_alive_after_days`, so refresh
+/// tokens of weekly or monthly queries do not go stale from lack of use.
+async fn keep_alive(app: App, shutdown: CancellationToken) {
+    loop {
+        // The next sweep is due a period after this one started: time that passes during
+        // the sweep (or a clock that jumps) must not push it further out.
+        let next = app.clock().now() + KEEP_ALIVE_PERIOD;
+        app.upkeep().await;
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = app.clock().sleep_until(next) => {}
+        }
+    }
+}
+
+/// Reminders while a connection stays broken, and one warning before a known expiry.
+async fn warn_people(app: &App, conn: &crate::config::ConnectionConfig) -> Result<(), crate::notify::NotifyError> {
+    let notifier = app.notifier();
+    notifier.check_connection(&conn.id).await?;
+    let store = app.store();
+    let connected = store
+        .connection(&conn.id)?
+        .is_some_and(|c| c.status == ConnectionStatus::Connected);
+    let expiry = store.token(&conn.id)?.as_ref().and_then(TokenSet::hard_expiry);
+    if let Some(at) = expiry.filter(|at| connected && app.config().is_expiring(*at, app.clock().now())) {
+        notifier.expiring(conn, at).await?;
+    }
+    Ok(())
+}
+
+async fn keep_alive_one(app: &App, connection: &str) -> Result<(), crate::auth::AuthError> {
+    let store = app.store();
+    let connected = store
+        .connection(connection)?
+        .is_some_and(|c| c.status == ConnectionStatus::Connected);
+    let Some(token) = store.token(connection)? else {
+        return Ok(());
+    };
+    let last_used = token.last_used_at.unwrap_or(token.obtained_at).max(token.obtained_at);
+    if connected && token.refresh_token.is_some() && app.clock().now() - last_used >= app.config().keep_alive_after {
+        tracing::info!(connection, "Refreshing an idle token so its refresh token stays valid.");
+        app.auth().refresh(connection, &token.access_token, None).await?;
+    }
+    Ok(())
+}
