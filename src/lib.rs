@@ -25,16 +25,20 @@
 //! - [`web`]: the daemon's HTTP endpoint (reconnect links, OAuth callback, status page and
 //!   API, health, manual runs and backfills).
 //! - [`app`]: wires it all and runs until stopped.
-//! - [`sandbox`]: the built-in emulation of the platforms' documented APIs and OAuth.
-//! - [`demo`]: `adsync demo`, the sandbox and the daemon in one process.
+//! - [`demo`]: `adsync demo`, the sandbox and the daemon in one process (feature `sandbox`).
 //! - [`clock`]: injectable time, so tests drive the scheduler instead of sleeping.
 //! - [`keyed`]: one shared lock or semaphore per connection or query name.
+//!
+//! The emulated platforms live in their own crate, `adsync-sandbox` (`crates/adsync-sandbox`),
+//! which shares no types with this one; the default feature `sandbox` brings it in for
+//! `adsync sandbox`, `adsync demo` and the bench, and `--no-default-features` leaves it out.
 
 pub mod app;
 pub mod auth;
 pub mod backfill;
 pub mod clock;
 pub mod config;
+#[cfg(feature = "sandbox")]
 pub mod demo;
 pub mod keyed;
 pub mod notify;
@@ -42,7 +46,6 @@ pub mod query;
 pub mod reconnect;
 pub mod rows;
 pub mod run;
-pub mod sandbox;
 pub mod scheduler;
 pub mod sinks;
 pub mod sources;

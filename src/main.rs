@@ -13,9 +13,10 @@ use adsync::app::App;
 use adsync::clock::SystemClock;
 use adsync::config::{Config, Overrides};
 use adsync::query;
-use adsync::sandbox::{self, SandboxSettings};
 use adsync::status::StatusReport;
 use adsync::store::{Outcome, RunRecord, Store, StoreError};
+#[cfg(feature = "sandbox")]
+use adsync_sandbox::{self as sandbox, SandboxSettings};
 
 /// Marketing reports on a schedule that survive dying OAuth tokens.
 #[derive(Parser)]
@@ -75,7 +76,8 @@ enum Command {
         #[command(flatten)]
         config: ConfigArgs,
     },
-    /// Serve the sandbox ad platform (Meta Insights + OAuth emulation) on loopback.
+    /// Serve the sandbox: Meta, Google Ads, GA4, LinkedIn and Sheets and their OAuth servers, on loopback.
+    #[cfg(feature = "sandbox")]
     Sandbox {
         /// Loopback address to listen on.
         #[arg(long, default_value = sandbox::DEFAULT_LISTEN)]
@@ -85,6 +87,7 @@ enum Command {
         auto_approve: bool,
     },
     /// Run the example queries against the built-in sandbox and write real CSVs.
+    #[cfg(feature = "sandbox")]
     Demo {
         /// Run every query once, then exit.
         #[arg(long)]
@@ -167,6 +170,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             to,
             config,
         } => backfill(&config, query, from.zip(to)).await,
+        #[cfg(feature = "sandbox")]
         Command::Sandbox { listen, auto_approve } => {
             let settings = SandboxSettings {
                 auto_approve,
@@ -178,6 +182,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             handle.shutdown().await;
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(feature = "sandbox")]
         Command::Demo { once, out } => {
             let options = adsync::demo::DemoOptions {
                 once,

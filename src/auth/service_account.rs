@@ -238,7 +238,8 @@ mod tests {
     use ring::signature::{UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
     use std::collections::HashMap;
 
-    const PEM: &str = include_str!("../sandbox/sheets/service_account_key.pem");
+    /// A real RSA key; the sandbox's, so no second key is committed.
+    const PEM: &str = adsync_sandbox::sheets::service_account::KEY_PEM;
     const TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
 
     fn key_json() -> String {

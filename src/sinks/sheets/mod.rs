@@ -479,6 +479,4 @@ impl SheetsDelivery {
 }
 
 #[cfg(test)]
-mod against_sandbox;
-#[cfg(test)]
 mod tests;

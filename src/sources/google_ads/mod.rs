@@ -10,6 +10,8 @@ mod decode;
 pub mod errors;
 pub mod fields;
 pub mod gaql;
+#[cfg(test)]
+mod tests;
 
 use reqwest::StatusCode;
 use serde::Deserialize;

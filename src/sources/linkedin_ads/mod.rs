@@ -17,11 +17,11 @@
 //! `openid profile`, which adsync does not ask for.
 
 pub mod decode;
-#[cfg(test)]
-mod end_to_end;
 pub mod errors;
 pub mod fields;
 pub mod request;
+#[cfg(test)]
+mod tests;
 
 use std::collections::VecDeque;
 
@@ -258,18 +258,5 @@ impl LinkedinAds {
             let _ = tx.send(batch).await;
         }
         Ok(sent)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn account_ids_are_digits_and_urns_get_a_hint() {
-        assert!(check_account("511009658").is_ok());
-        let error = check_account("urn:li:sponsoredAccount:511009658").unwrap_err();
-        assert!(error.contains("did you mean \"511009658\""), "{error}");
-        assert!(check_account("").is_err());
     }
 }
