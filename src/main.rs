@@ -1,6 +1,5 @@
 //! The `adsync` command line: parse, load config, call into the library.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -81,7 +80,7 @@ enum Command {
     Sandbox {
         /// Loopback address to listen on.
         #[arg(long, default_value = sandbox::DEFAULT_LISTEN)]
-        listen: SocketAddr,
+        listen: std::net::SocketAddr,
         /// Approve consent at once for the `login_hint` user (as mock OAuth servers do).
         #[arg(long)]
         auto_approve: bool,
