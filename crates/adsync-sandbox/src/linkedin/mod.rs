@@ -31,7 +31,7 @@ use super::params::bearer;
 use super::state::{Counters, Sandbox};
 use super::tokens::{AccessDenied, Grantee};
 use data::{AnalyticsQuery, Shape};
-pub use restli::{MAX_METRICS, MAX_QUERY_BYTES, MAX_URL_BYTES};
+pub use restli::{MAX_QUERY_BYTES, MAX_URL_BYTES};
 
 /// The scope adAnalytics needs.
 const REPORTING_SCOPE: &str = "r_ads_reporting";

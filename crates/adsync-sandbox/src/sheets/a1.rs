@@ -41,10 +41,6 @@ impl Rect {
         self.end_row.saturating_sub(self.start_row)
     }
 
-    pub fn cols(&self) -> u32 {
-        self.end_col.saturating_sub(self.start_col)
-    }
-
     pub fn contains(&self, row: u32, col: u32) -> bool {
         (self.start_row..self.end_row).contains(&row) && (self.start_col..self.end_col).contains(&col)
     }
