@@ -2,7 +2,7 @@
 //! wording, and the report's rows.
 //!
 //! Every number is a pure function of (property, day, hour, dimension values) drawn with
-//! the hash of [`crate::draws`], so tests compute the exact rows a connector must
+//! the hash every platform shares (`draws`), so tests compute the exact rows a connector must
 //! deliver with [`Report::new`]. Rows over several days or without a dimension sum their
 //! days' numbers, so a total equals the sum of its daily rows. The dimension and metric
 //! tables are this module's own: an emulator sharing the connector's catalog would agree with
