@@ -63,11 +63,11 @@ fn main() -> anyhow::Result<()> {
 
 /// The sandbox process: prints its URL, serves until killed.
 async fn serve_sandbox() -> anyhow::Result<()> {
-    let settings = adsync::sandbox::SandboxSettings {
+    let settings = adsync_sandbox::SandboxSettings {
         auto_approve: true,
         ..Default::default()
     };
-    let handle = adsync::sandbox::spawn("127.0.0.1:0".parse()?, settings).await?;
+    let handle = adsync_sandbox::spawn("127.0.0.1:0".parse()?, settings).await?;
     println!("{}", handle.base_url());
     std::future::pending::<()>().await;
     Ok(())

@@ -18,8 +18,8 @@ use crate::clock::SharedClock;
 use crate::config::{Config, ConfigError, Overrides};
 use crate::location::Location;
 use crate::run::{run_query, Trigger};
-use crate::sandbox::{self, RevokeReason, SandboxHandle, SandboxSettings};
 use crate::store::{Outcome, RunRecord};
+use adsync_sandbox::{self as sandbox, RevokeReason, SandboxHandle, SandboxSettings};
 
 /// The annotated example config, embedded.
 pub const EXAMPLE_CONFIG: &str = include_str!("../examples/adsync.toml");

@@ -37,8 +37,14 @@
 //! - [`daemon`]: the lifecycle: web endpoint and scheduler until stopped, upkeep, keep-alive.
 //! - [`sandbox`]: the built-in emulation of the platforms' documented APIs and OAuth.
 //! - [`demo`]: `adsync demo`, the sandbox and the daemon in one process.
+//! - [`app`]: wires it all and runs until stopped.
+//! - [`demo`]: `adsync demo`, the sandbox and the daemon in one process (feature `sandbox`).
 //! - [`clock`]: injectable time, so tests drive the scheduler instead of sleeping.
 //! - [`keyed`]: one shared lock or semaphore per connection or query name.
+//!
+//! The emulated platforms live in their own crate, `adsync-sandbox` (`crates/adsync-sandbox`),
+//! which shares no types with this one; the default feature `sandbox` brings it in for
+//! `adsync sandbox`, `adsync demo` and the bench, and `--no-default-features` leaves it out.
 
 pub mod app;
 pub mod auth;
@@ -46,6 +52,7 @@ pub mod backfill;
 pub mod clock;
 pub mod config;
 pub mod daemon;
+#[cfg(feature = "sandbox")]
 pub mod demo;
 pub mod http;
 pub mod keyed;
@@ -57,7 +64,6 @@ pub mod reason;
 pub mod reconnect;
 pub mod rows;
 pub mod run;
-pub mod sandbox;
 pub mod scheduler;
 pub mod sinks;
 pub mod sources;

@@ -1,6 +1,5 @@
 //! The `adsync` command line: parse, load config, call into the library.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -13,9 +12,10 @@ use adsync::app::App;
 use adsync::clock::SystemClock;
 use adsync::config::{Config, Overrides};
 use adsync::query;
-use adsync::sandbox::{self, SandboxSettings};
 use adsync::status::StatusReport;
 use adsync::store::{Outcome, RunRecord, Store, StoreError};
+#[cfg(feature = "sandbox")]
+use adsync_sandbox::{self as sandbox, SandboxSettings};
 
 /// Marketing reports on a schedule that survive dying OAuth tokens.
 #[derive(Parser)]
@@ -75,16 +75,18 @@ enum Command {
         #[command(flatten)]
         config: ConfigArgs,
     },
-    /// Serve the sandbox ad platform (Meta Insights + OAuth emulation) on loopback.
+    /// Serve the sandbox: Meta, Google Ads, GA4, LinkedIn and Sheets and their OAuth servers, on loopback.
+    #[cfg(feature = "sandbox")]
     Sandbox {
         /// Loopback address to listen on.
         #[arg(long, default_value = sandbox::DEFAULT_LISTEN)]
-        listen: SocketAddr,
+        listen: std::net::SocketAddr,
         /// Approve consent at once for the `login_hint` user (as mock OAuth servers do).
         #[arg(long)]
         auto_approve: bool,
     },
     /// Run the example queries against the built-in sandbox and write real CSVs.
+    #[cfg(feature = "sandbox")]
     Demo {
         /// Run every query once, then exit.
         #[arg(long)]
@@ -167,6 +169,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             to,
             config,
         } => backfill(&config, query, from.zip(to)).await,
+        #[cfg(feature = "sandbox")]
         Command::Sandbox { listen, auto_approve } => {
             let settings = SandboxSettings {
                 auto_approve,
@@ -178,6 +181,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             handle.shutdown().await;
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(feature = "sandbox")]
         Command::Demo { once, out } => {
             let options = adsync::demo::DemoOptions {
                 once,

@@ -365,9 +365,10 @@ fn describe_reqwest(e: &reqwest::Error) -> String {
     }
 }
 
-/// Test set-up shared by the platform and sink tests that call an API with a known token.
+/// Test set-up shared by the platform and sink tests that call an API with a known token;
+/// outside the crate's own tests it needs the `testing` feature.
 #[cfg(test)]
-pub(crate) mod testing {
+pub mod testing {
     use std::path::Path;
     use std::sync::Arc;
     use std::time::Duration;
@@ -381,7 +382,7 @@ pub(crate) mod testing {
     /// The config of one `google` connection `id` whose APIs are at `base`, kept in `dir`,
     /// and a client whose store holds `access_token` (granted `scopes`) for it. Retries wait
     /// a millisecond, so tests of failures do not wait out real backoffs.
-    pub(crate) async fn google_client(
+    pub async fn google_client(
         dir: &Path,
         id: &str,
         base: &str,

@@ -134,7 +134,7 @@ pub(crate) mod tests {
     use super::*;
     use ring::signature::{UnparsedPublicKey, RSA_PKCS1_2048_8192_SHA256};
 
-    const PEM: &str = include_str!("../sandbox/sheets/service_account_key.pem");
+    const PEM: &str = adsync_sandbox::sheets::service_account::KEY_PEM;
     pub(crate) const TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
 
     pub(crate) fn key_json() -> String {

@@ -1,9 +1,9 @@
 //! Rows from the sandbox to CSV files: complete, in order, exact; replace never leaves a
 //! half file; append never duplicates a window.
 
-use adsync::sandbox::data::Shape;
-use adsync::sandbox::SandboxSettings;
 use adsync::store::Outcome;
+use adsync_sandbox::meta::data::Shape;
+use adsync_sandbox::SandboxSettings;
 
 use crate::helpers::{expected_rows, parse_csv, TestApp};
 

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use adsync::clock::ManualClock;
 use adsync::demo::{DemoOptions, EXAMPLE_QUERIES};
-use adsync::sandbox::SandboxSettings;
 use adsync::store::Outcome;
+use adsync_sandbox::SandboxSettings;
 use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{at, parse_csv};

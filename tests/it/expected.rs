@@ -3,9 +3,9 @@
 
 use adsync::query::{Level, Query, TimeIncrement};
 use adsync::rows::DateWindow;
-use adsync::sandbox::{ga4, google_ads, linkedin, SandboxSettings};
 use adsync::sources::google_ads::{fields as ads_fields, gaql};
 use adsync::sources::Platform;
+use adsync_sandbox::{ga4, google_ads, linkedin, SandboxSettings};
 use chrono::NaiveDate;
 
 use crate::helpers::expected_rows;
@@ -132,7 +132,7 @@ fn linkedin_rows(query: &Query, window: DateWindow, settings: &SandboxSettings) 
                     account: account.parse().unwrap(),
                     pivot,
                     daily,
-                    window: *slice,
+                    window: adsync_sandbox::DateWindow::new(slice.start, slice.end),
                     facets: Vec::new(),
                     metrics: metrics.clone(),
                 },

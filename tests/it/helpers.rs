@@ -8,8 +8,8 @@ use std::time::Duration;
 use adsync::app::App;
 use adsync::clock::ManualClock;
 use adsync::config::{Config, Overrides};
-use adsync::sandbox::{self, SandboxHandle, SandboxSettings};
 use adsync::store::RunRecord;
+use adsync_sandbox::{self as sandbox, SandboxHandle, SandboxSettings};
 use chrono::{DateTime, Utc};
 use tempfile::TempDir;
 use tokio::task::JoinHandle;
@@ -362,9 +362,9 @@ pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
 pub fn expected_rows(
     query: &adsync::query::Query,
     window: adsync::rows::DateWindow,
-    shape: adsync::sandbox::data::Shape,
+    shape: adsync_sandbox::meta::data::Shape,
 ) -> Vec<Vec<String>> {
-    use adsync::sandbox::data::{Breakdown, Field, InsightsQuery, Level, Report};
+    use adsync_sandbox::meta::data::{Breakdown, Field, InsightsQuery, Level, Report};
     let columns = query.columns();
     let mut rows = vec![columns.clone()];
     for account in &query.accounts {
@@ -377,7 +377,7 @@ pub fn expected_rows(
                     .filter(|c| !query.breakdowns.contains(c))
                     .map(|c| Field::parse(c).unwrap())
                     .collect(),
-                window,
+                window: adsync_sandbox::DateWindow::new(window.start, window.end),
                 daily: query.time_increment == adsync::query::TimeIncrement::Daily,
                 breakdowns: query.breakdowns.iter().map(|b| Breakdown::parse(b).unwrap()).collect(),
                 filters: Vec::new(),

@@ -5,8 +5,8 @@
 use adsync::app::App;
 use adsync::clock::Clock;
 use adsync::rows::DateWindow;
-use adsync::sandbox::linkedin;
 use adsync::store::Outcome;
+use adsync_sandbox::linkedin;
 use chrono::{Duration, NaiveDate};
 use reqwest::Method;
 use serde_json::json;

@@ -5,8 +5,8 @@
 use adsync::auth::LinkSigner;
 use adsync::clock::Clock;
 use adsync::rows::DateWindow;
-use adsync::sandbox::data::Shape;
 use adsync::store::{ConnectionStatus, GapState, Outcome};
+use adsync_sandbox::meta::data::Shape;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 

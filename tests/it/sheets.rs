@@ -4,8 +4,8 @@
 
 use adsync::app::App;
 use adsync::rows::DateWindow;
-use adsync::sandbox::data::Shape;
 use adsync::store::{GapState, Outcome};
+use adsync_sandbox::meta::data::Shape;
 use reqwest::Method;
 use serde_json::{json, Value};
 

@@ -428,6 +428,4 @@ impl SheetsDelivery {
 }
 
 #[cfg(test)]
-mod against_sandbox;
-#[cfg(test)]
 mod tests;

@@ -1,7 +1,9 @@
 //! The sink against a small in-test model of the Sheets endpoints it uses: `spreadsheets.get`,
 //! `values.get` and an all-or-nothing `spreadsheets.batchUpdate` of addSheet, deleteSheet,
 //! appendDimension, updateSheetProperties and updateCells (writes outside the grid fail, as
-//! they do on Google).
+//! they do on Google). The sink against the sandbox's emulation is in [`against_sandbox`].
+
+mod against_sandbox;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};

@@ -10,6 +10,8 @@ mod decode;
 pub mod errors;
 pub use crate::platform::google_ads as fields;
 pub use crate::query::gaql;
+#[cfg(test)]
+mod tests;
 
 use reqwest::StatusCode;
 use serde::Deserialize;

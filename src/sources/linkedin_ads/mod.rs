@@ -17,11 +17,11 @@
 //! `openid profile`, which adsync does not ask for.
 
 pub mod decode;
-#[cfg(test)]
-mod end_to_end;
 pub mod errors;
 pub use crate::platform::linkedin_ads as fields;
 pub mod request;
+#[cfg(test)]
+mod tests;
 
 use std::collections::VecDeque;
 

@@ -1,0 +1,74 @@
+//! The Google Ads emulation's data function, without HTTP: GAQL conditions, sorting and
+//! limits. The connector reading it over HTTP is tested on adsync's side
+//! (`sources::google_ads::tests`).
+
+use chrono::NaiveDate;
+
+use super::*;
+use crate::SandboxSettings;
+
+const CUSTOMER: u64 = 1_234_567_890;
+const OTHER: u64 = 2_345_678_901;
+
+fn day(text: &str) -> NaiveDate {
+    text.parse().unwrap()
+}
+
+fn strings<const N: usize>(rows: &[[&str; N]]) -> Vec<Vec<String>> {
+    rows.iter().map(|r| r.iter().map(|c| c.to_string()).collect()).collect()
+}
+
+const DAILY: &str =
+    "SELECT campaign.id, campaign.name, metrics.clicks, metrics.cost_micros, segments.date FROM campaign \
+                     WHERE segments.date BETWEEN '2026-03-01' AND '2026-03-07'";
+
+#[test]
+fn conditions_sorting_and_limits_shape_the_rows() {
+    let settings = SandboxSettings::default();
+    let today = day("2026-03-15");
+    let rows = |gaql: &str| expected_rows(&settings, CUSTOMER, gaql, today).unwrap();
+    let all = rows("SELECT campaign.name, campaign.status FROM campaign");
+    assert_eq!(all.len(), 3);
+    let enabled = rows("SELECT campaign.name, campaign.status FROM campaign WHERE campaign.status = 'ENABLED'");
+    assert_eq!(
+        enabled,
+        all.iter().filter(|r| r[1] == "ENABLED").cloned().collect::<Vec<_>>()
+    );
+    let brand = rows("SELECT campaign.name FROM campaign WHERE campaign.name LIKE '%Brand%'");
+    assert_eq!(brand, strings(&[["Search – Brand #1"]]));
+    let named = rows("SELECT campaign.name FROM campaign WHERE campaign.name IN ('Search – Generic #2', 'x')");
+    assert_eq!(named, strings(&[["Search – Generic #2"]]));
+    let last_week = rows("SELECT segments.date FROM customer WHERE segments.date DURING LAST_7_DAYS");
+    assert_eq!(last_week.first().unwrap()[0], "2026-03-08");
+    assert_eq!(last_week.last().unwrap()[0], "2026-03-14");
+    let top = rows(
+        "SELECT ad_group.id, metrics.impressions FROM ad_group WHERE segments.date BETWEEN '2026-03-01' AND '2026-03-07' \
+         ORDER BY metrics.impressions DESC LIMIT 2",
+    );
+    let mut by_impressions = rows(
+        "SELECT ad_group.id, metrics.impressions FROM ad_group WHERE segments.date BETWEEN '2026-03-01' AND '2026-03-07'",
+    );
+    by_impressions.sort_by_key(|r| std::cmp::Reverse(r[1].parse::<u64>().unwrap_or(0)));
+    assert_eq!(top, by_impressions[..2]);
+    // Segments multiply rows; totals are the sums of the days.
+    let devices = rows("SELECT segments.device FROM customer WHERE segments.date = '2026-03-01'");
+    assert_eq!(devices, strings(&[["DESKTOP"], ["MOBILE"], ["TABLET"]]));
+    let daily = rows(
+        "SELECT metrics.clicks, segments.date FROM campaign WHERE segments.date BETWEEN '2026-03-01' AND '2026-03-03'",
+    );
+    let total = rows("SELECT metrics.clicks FROM campaign WHERE segments.date BETWEEN '2026-03-01' AND '2026-03-03'");
+    let sum = |rows: &[Vec<String>]| rows.iter().map(|r| r[0].parse::<u64>().unwrap_or(0)).sum::<u64>();
+    assert_eq!(sum(&daily), sum(&total));
+    assert!(
+        expected_rows(&settings, CUSTOMER, "SELECT campaign.id FROM keyword_view", today)
+            .unwrap_err()
+            .contains("BAD_RESOURCE_TYPE_IN_FROM_CLAUSE")
+    );
+    // The data is a pure function: the same query, the same rows.
+    assert_eq!(rows(DAILY), rows(DAILY));
+    assert_ne!(
+        expected_rows(&settings, OTHER, DAILY, today).unwrap(),
+        rows(DAILY),
+        "customers differ"
+    );
+}
