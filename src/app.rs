@@ -121,12 +121,12 @@ impl App {
     }
 
     /// What every run needs.
-    pub fn run_context(&self) -> &RunContext {
+    pub(crate) fn run_context(&self) -> &RunContext {
         &self.inner.ctx
     }
 
     /// Time.
-    pub fn clock(&self) -> &SharedClock {
+    pub(crate) fn clock(&self) -> &SharedClock {
         &self.inner.ctx.clock
     }
 
@@ -136,7 +136,7 @@ impl App {
     }
 
     /// The reader of `platform` on `connection`.
-    pub fn source(&self, connection: &str, platform: Platform) -> Option<&Source> {
+    pub(crate) fn source(&self, connection: &str, platform: Platform) -> Option<&Source> {
         self.inner.ctx.sources.get(&(connection.to_string(), platform))
     }
 

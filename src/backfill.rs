@@ -21,18 +21,18 @@ fn history_limit(query: &Query, today: NaiveDate) -> NaiveDate {
 
 /// One run a backfill will make.
 #[derive(Debug, Clone)]
-pub struct Step {
+pub(crate) struct Step {
     /// Index into the queries the plan was made for.
-    pub query: usize,
+    pub(crate) query: usize,
     /// The fire the run stands for.
-    pub fire: DateTime<Utc>,
+    pub(crate) fire: DateTime<Utc>,
     /// The dates to fetch; `None` for a fresh run of a `replace` query.
-    pub window: Option<DateWindow>,
+    pub(crate) window: Option<DateWindow>,
 }
 
 /// The runs that would make the open gaps of `queries` good, oldest window first per query.
 /// Gaps older than the platform keeps are marked `unrecoverable` here.
-pub fn plan(ctx: &RunContext, queries: &[Query]) -> Result<Vec<Step>, StoreError> {
+pub(crate) fn plan(ctx: &RunContext, queries: &[Query]) -> Result<Vec<Step>, StoreError> {
     let now = ctx.clock.now();
     let mut steps = Vec::new();
     for (index, query) in queries.iter().enumerate() {
@@ -74,12 +74,12 @@ pub fn plan(ctx: &RunContext, queries: &[Query]) -> Result<Vec<Step>, StoreError
 }
 
 /// Backfills the open gaps of `queries`; returns the runs it made.
-pub async fn backfill(ctx: &RunContext, queries: &[Query]) -> Result<Vec<RunRecord>, StoreError> {
+pub(crate) async fn backfill(ctx: &RunContext, queries: &[Query]) -> Result<Vec<RunRecord>, StoreError> {
     backfill_with(ctx, queries, |_, _, _| {}).await
 }
 
 /// [`backfill`], telling `progress` after each run how many of how many are done.
-pub async fn backfill_with(
+pub(crate) async fn backfill_with(
     ctx: &RunContext,
     queries: &[Query],
     mut progress: impl FnMut(usize, usize, &RunRecord),

@@ -21,7 +21,7 @@ pub trait Clock: Send + Sync + 'static {
 }
 
 /// A shared clock handle.
-pub type SharedClock = Arc<dyn Clock>;
+pub(crate) type SharedClock = Arc<dyn Clock>;
 
 /// The system clock.
 #[derive(Debug, Clone, Copy, Default)]

@@ -59,7 +59,7 @@ pub struct Secret(String);
 
 impl Secret {
     /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
+    pub(crate) fn new(value: impl Into<String>) -> Self {
         Self(value.into())
     }
 
@@ -241,27 +241,27 @@ pub struct Config {
     /// Query files.
     pub queries_dir: PathBuf,
     /// Root of every CSV output.
-    pub output_dir: PathBuf,
+    pub(crate) output_dir: PathBuf,
     /// Web endpoint address.
     pub listen: SocketAddr,
     /// Public base URL of the web endpoint.
     pub public_url: Url,
     /// Concurrency limits.
-    pub limits: RunLimits,
+    pub(crate) limits: RunLimits,
     /// Retry policy for platform calls.
-    pub http: HttpPolicy,
+    pub(crate) http: HttpPolicy,
     /// How long before a hard token expiry a connection shows as `expiring`.
-    pub expiry_warning: chrono::Duration,
+    pub(crate) expiry_warning: chrono::Duration,
     /// Tokens unused this long are refreshed by the keep-alive sweep.
-    pub keep_alive_after: chrono::Duration,
+    pub(crate) keep_alive_after: chrono::Duration,
     /// Reconnect links stay valid this long.
     pub link_ttl: chrono::Duration,
     /// Token `/status` and `/api/status` require unless the listener is loopback-only.
     pub admin_token: Option<Secret>,
     /// Email delivery.
-    pub email: EmailConfig,
+    pub(crate) email: EmailConfig,
     /// Google Sheets write quotas adsync keeps to.
-    pub sheets: SheetsLimits,
+    pub(crate) sheets: SheetsLimits,
     /// Connections by position in the file.
     pub connections: Vec<ConnectionConfig>,
 }
@@ -269,42 +269,42 @@ pub struct Config {
 /// Google Sheets write quotas: adsync spaces its writes to stay under them rather than
 /// collecting 429s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SheetsLimits {
+pub(crate) struct SheetsLimits {
     /// Write requests a minute per user (one connection).
-    pub writes_per_minute_per_user: u32,
+    pub(crate) writes_per_minute_per_user: u32,
     /// Write requests a minute per project (one OAuth client).
-    pub writes_per_minute_per_project: u32,
+    pub(crate) writes_per_minute_per_project: u32,
 }
 
 /// How reconnect emails leave.
 #[derive(Debug, Clone)]
-pub struct EmailConfig {
+pub(crate) struct EmailConfig {
     /// The SMTP server, if any.
-    pub smtp: Option<SmtpConfig>,
+    pub(crate) smtp: Option<SmtpConfig>,
     /// Sender address.
-    pub from: String,
+    pub(crate) from: String,
     /// Where messages go as `.eml` files when there is no SMTP server.
-    pub outbox_dir: PathBuf,
+    pub(crate) outbox_dir: PathBuf,
     /// Time between reminders while a connection stays disconnected.
-    pub reminder_interval: chrono::Duration,
+    pub(crate) reminder_interval: chrono::Duration,
 }
 
 /// An SMTP server.
 #[derive(Debug, Clone)]
-pub struct SmtpConfig {
+pub(crate) struct SmtpConfig {
     /// Host name.
-    pub host: String,
+    pub(crate) host: String,
     /// Port.
-    pub port: u16,
+    pub(crate) port: u16,
     /// Transport security.
-    pub tls: SmtpTls,
+    pub(crate) tls: SmtpTls,
     /// User name and password, when the server wants them.
-    pub credentials: Option<(String, Secret)>,
+    pub(crate) credentials: Option<(String, Secret)>,
 }
 
 /// SMTP transport security.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SmtpTls {
+pub(crate) enum SmtpTls {
     /// Plain connection upgraded with STARTTLS (required).
     StartTls,
     /// TLS from the first byte (SMTPS).
@@ -315,28 +315,28 @@ pub enum SmtpTls {
 
 /// Concurrency limits of the scheduler.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RunLimits {
+pub(crate) struct RunLimits {
     /// Runs in flight overall.
-    pub max_concurrent_runs: usize,
+    pub(crate) max_concurrent_runs: usize,
     /// Runs in flight per connection.
-    pub max_runs_per_connection: usize,
+    pub(crate) max_runs_per_connection: usize,
 }
 
 /// Retry and timeout policy for platform requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct HttpPolicy {
+pub(crate) struct HttpPolicy {
     /// Retries of a transient failure.
-    pub max_retries: u32,
+    pub(crate) max_retries: u32,
     /// First backoff delay.
-    pub initial_backoff: Duration,
+    pub(crate) initial_backoff: Duration,
     /// Largest backoff delay.
-    pub max_backoff: Duration,
+    pub(crate) max_backoff: Duration,
     /// Whole-request timeout.
-    pub request_timeout: Duration,
+    pub(crate) request_timeout: Duration,
     /// Requests in flight on one connection, across all its runs.
-    pub max_requests_per_connection: usize,
+    pub(crate) max_requests_per_connection: usize,
     /// Longest rate-limit wait a run sits out; longer ones fail it (the quota is spent).
-    pub max_rate_limit_wait: Duration,
+    pub(crate) max_rate_limit_wait: Duration,
 }
 
 impl Default for HttpPolicy {
@@ -360,32 +360,32 @@ pub struct ConnectionConfig {
     /// Platform.
     pub provider: Provider,
     /// OAuth client id.
-    pub client_id: String,
+    pub(crate) client_id: String,
     /// OAuth client secret.
-    pub client_secret: Secret,
+    pub(crate) client_secret: Secret,
     /// Authorization endpoint.
-    pub auth_url: Url,
+    pub(crate) auth_url: Url,
     /// Token endpoint.
-    pub token_url: Url,
+    pub(crate) token_url: Url,
     /// Where the provider's APIs are asked instead of their real hosts, when set.
-    pub api_base_url: Option<Url>,
+    pub(crate) api_base_url: Option<Url>,
     /// API version (a path segment for Graph and Google Ads, a header for LinkedIn).
-    pub api_version: String,
+    pub(crate) api_version: String,
     /// Google Ads `developer-token` header, when configured.
-    pub developer_token: Option<Secret>,
+    pub(crate) developer_token: Option<Secret>,
     /// The JSON key file of a Google service account (its tokens come from a signed JWT,
     /// not from a person's consent).
-    pub key_file: Option<PathBuf>,
+    pub(crate) key_file: Option<PathBuf>,
     /// Scopes requested at consent.
     pub scopes: Vec<String>,
     /// People responsible for the connection.
-    pub owners: Vec<String>,
+    pub(crate) owners: Vec<String>,
 }
 
 impl ConnectionConfig {
     /// The base URL of an API whose real origin is `real`: the connection's override when it
     /// has one (tests and the sandbox), else the real host.
-    pub fn api_base(&self, real: &str) -> Url {
+    pub(crate) fn api_base(&self, real: &str) -> Url {
         match &self.api_base_url {
             Some(base) => base.clone(),
             None => Url::parse(real).expect("real API origins are valid URLs"),
@@ -498,7 +498,8 @@ impl Config {
     }
 
     /// The connection with this id.
-    pub fn connection(&self, id: &str) -> Option<&ConnectionConfig> {
+    #[cfg(test)]
+    pub(crate) fn connection(&self, id: &str) -> Option<&ConnectionConfig> {
         self.connections.iter().find(|c| c.id == id)
     }
 
@@ -515,12 +516,16 @@ impl Config {
     }
 
     /// Whether a login that ends for good at `expiry` is close enough to warn about at `now`.
-    pub fn is_expiring(&self, expiry: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> bool {
+    pub(crate) fn is_expiring(
+        &self,
+        expiry: chrono::DateTime<chrono::Utc>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> bool {
         expiry - now <= self.expiry_warning
     }
 
     /// The OAuth redirect URI registered with every platform.
-    pub fn redirect_url(&self) -> Url {
+    pub(crate) fn redirect_url(&self) -> Url {
         let mut url = self.public_url.clone();
         url.set_path("/oauth/callback");
         url
@@ -834,10 +839,10 @@ fn parse_url(text: &str) -> Result<Url, String> {
 #[derive(Debug, Clone)]
 pub struct ValidationContext {
     /// Connection ids from the config and their providers.
-    pub connections: HashMap<String, Provider>,
+    pub(crate) connections: HashMap<String, Provider>,
     /// Outputs must resolve inside this directory. A relative directory is taken relative
     /// to the current directory; it need not exist yet.
-    pub output_dir: PathBuf,
+    pub(crate) output_dir: PathBuf,
 }
 
 /// The 1-based line and character column of byte `offset` in `text`, for `file:line:col`

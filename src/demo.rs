@@ -61,10 +61,10 @@ pub const EXAMPLE_QUERIES: &[(&str, &str)] = &[
 ];
 
 /// The spreadsheet the example Sheets query writes, created in the demo's sandbox.
-pub const DEMO_SPREADSHEET: &str = "adsync-demo-spreadsheet";
+pub(crate) const DEMO_SPREADSHEET: &str = "adsync-demo-spreadsheet";
 
 /// The sandbox user the demo connects as.
-pub const DEMO_USER: &str = "demo-user";
+pub(crate) const DEMO_USER: &str = "demo-user";
 
 /// Why the demo could not run.
 #[derive(Debug, thiserror::Error)]

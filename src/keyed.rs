@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 /// Values of `T` by string key, shared by every clone.
 #[derive(Debug)]
-pub struct Keyed<T>(Arc<Mutex<HashMap<String, Arc<T>>>>);
+pub(crate) struct Keyed<T>(Arc<Mutex<HashMap<String, Arc<T>>>>);
 
 impl<T> Clone for Keyed<T> {
     fn clone(&self) -> Self {
@@ -22,7 +22,7 @@ impl<T> Default for Keyed<T> {
 
 impl<T> Keyed<T> {
     /// The value for `key`, made by `make` the first time.
-    pub fn get_or(&self, key: &str, make: impl FnOnce() -> T) -> Arc<T> {
+    pub(crate) fn get_or(&self, key: &str, make: impl FnOnce() -> T) -> Arc<T> {
         // The map is only ever inserted into; a poisoned lock still holds good values.
         let mut values = self.0.lock().unwrap_or_else(|e| e.into_inner());
         match values.get(key) {
@@ -37,7 +37,7 @@ impl<T> Keyed<T> {
 
 impl<T: Default> Keyed<T> {
     /// The value for `key`, made with `T::default()` the first time.
-    pub fn get(&self, key: &str) -> Arc<T> {
+    pub(crate) fn get(&self, key: &str) -> Arc<T> {
         self.get_or(key, T::default)
     }
 }

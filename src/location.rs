@@ -26,7 +26,7 @@ pub enum Location {
 
 impl Location {
     /// The location a stored text names: `sheets:<id>/<tab>` a tab, anything else a file.
-    pub fn parse(text: &str) -> Self {
+    pub(crate) fn parse(text: &str) -> Self {
         let sheet = text.strip_prefix(SHEETS_PREFIX).and_then(|rest| rest.split_once('/'));
         match sheet {
             Some((id, tab)) => Self::Sheet {

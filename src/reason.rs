@@ -40,7 +40,7 @@ pub enum ReconnectReason {
 
 impl ReconnectReason {
     /// Every reason.
-    pub const ALL: [ReconnectReason; 11] = [
+    pub(crate) const ALL: [ReconnectReason; 11] = [
         Self::PasswordChanged,
         Self::AppRemoved,
         Self::Checkpoint,
@@ -55,7 +55,7 @@ impl ReconnectReason {
     ];
 
     /// The name stored and shown in status JSON.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::PasswordChanged => "password_changed",
             Self::AppRemoved => "app_removed",
@@ -81,7 +81,7 @@ impl ReconnectReason {
 
     /// A best guess from a token endpoint's `error_description`, for platforms that explain
     /// an `invalid_grant` only in words. "Expired or revoked" (Google's wording) is revoked.
-    pub fn from_description(description: &str) -> Self {
+    pub(crate) fn from_description(description: &str) -> Self {
         let text = description.to_lowercase();
         let has = |words: &[&str]| words.iter().any(|w| text.contains(w));
         if has(&["password"]) {
@@ -106,7 +106,7 @@ impl ReconnectReason {
     }
 
     /// What happened, in one sentence.
-    pub fn explanation(self) -> &'static str {
+    pub(crate) fn explanation(self) -> &'static str {
         match self {
             Self::PasswordChanged => {
                 "The password of the connected user was changed, which ended the session adsync was using."
@@ -129,7 +129,7 @@ impl ReconnectReason {
     }
 
     /// What to do about it.
-    pub fn action(self) -> &'static str {
+    pub(crate) fn action(self) -> &'static str {
         match self {
             Self::Checkpoint => "Log in to the platform's website, complete the security check, then reconnect.",
             Self::UnconfirmedUser => "Confirm the account on the platform's website, then reconnect.",
@@ -240,7 +240,7 @@ impl Reason {
 
     /// The reason for a stored name; names of neither kind read as
     /// [`ReconnectReason::Unknown`], as they always were explained.
-    pub fn parse(name: &str) -> Self {
+    pub(crate) fn parse(name: &str) -> Self {
         Self::OWN
             .into_iter()
             .find(|r| r.as_str() == name)
@@ -248,7 +248,7 @@ impl Reason {
     }
 
     /// The reason in words, with what to do where a person can do something.
-    pub fn sentence(self) -> String {
+    pub(crate) fn sentence(self) -> String {
         let own = match self {
             Self::DaemonNotRunning => "adsync was not running at the scheduled time.",
             Self::PlatformError => "The platform kept failing after every retry.",

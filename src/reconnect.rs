@@ -29,13 +29,13 @@ pub enum ReconnectError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReconnectReport {
     /// The connection.
-    pub connection: String,
+    pub(crate) connection: String,
     /// Who the new token belongs to.
-    pub identity: String,
+    pub(crate) identity: String,
     /// Queries running again.
     pub resumed: Vec<String>,
     /// Queries still paused, with the accounts the new login cannot see.
-    pub missing: Vec<(String, Vec<String>)>,
+    pub(crate) missing: Vec<(String, Vec<String>)>,
 }
 
 /// Completes a (re)connect of `connection` with an authorization `code`.
@@ -150,7 +150,7 @@ pub async fn complete(
 
 /// What a freshly granted token needs before use: Meta's long-lived exchange, then who it
 /// belongs to and when its data access ends, recorded with the token.
-pub async fn settle_new_token(app: &App, connection: &str) -> Result<Identity, ReconnectError> {
+pub(crate) async fn settle_new_token(app: &App, connection: &str) -> Result<Identity, ReconnectError> {
     let auth = app.auth();
     let conn = app
         .config()

@@ -24,17 +24,18 @@ impl DateWindow {
     }
 
     /// Whether `day` falls inside the window.
-    pub fn contains(&self, day: NaiveDate) -> bool {
+    pub(crate) fn contains(&self, day: NaiveDate) -> bool {
         self.start <= day && day <= self.end
     }
 
     /// Number of days in the window.
-    pub fn days(&self) -> i64 {
+    pub(crate) fn days(&self) -> i64 {
         (self.end - self.start).num_days() + 1
     }
 
     /// The days of the window, in order.
-    pub fn iter_days(&self) -> impl Iterator<Item = NaiveDate> {
+    #[cfg(test)]
+    pub(crate) fn iter_days(&self) -> impl Iterator<Item = NaiveDate> {
         let end = self.end;
         self.start.iter_days().take_while(move |d| *d <= end)
     }
@@ -55,7 +56,7 @@ impl fmt::Display for DateWindow {
 /// All cell text lives in one `String` with an end offset per cell, so a page of 500 rows
 /// × 15 columns is two allocations, not 7,500.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RowBatch {
+pub(crate) struct RowBatch {
     width: usize,
     text: String,
     /// End offset in `text` of each cell, row after row.
@@ -64,12 +65,12 @@ pub struct RowBatch {
 
 impl RowBatch {
     /// An empty batch for rows of `width` columns.
-    pub fn new(width: usize) -> Self {
+    pub(crate) fn new(width: usize) -> Self {
         Self::with_capacity(width, 0)
     }
 
     /// An empty batch with room for `rows` rows.
-    pub fn with_capacity(width: usize, rows: usize) -> Self {
+    pub(crate) fn with_capacity(width: usize, rows: usize) -> Self {
         Self {
             width,
             // About 16 bytes a cell is typical of report data.
@@ -79,22 +80,22 @@ impl RowBatch {
     }
 
     /// Columns per row.
-    pub fn width(&self) -> usize {
+    pub(crate) fn width(&self) -> usize {
         self.width
     }
 
     /// Number of rows.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.ends.len().checked_div(self.width).unwrap_or(0)
     }
 
     /// Whether the batch holds no rows.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.ends.is_empty()
     }
 
     /// Appends one row; it must have exactly `width` cells.
-    pub fn push_row<I, S>(&mut self, row: I)
+    pub(crate) fn push_row<I, S>(&mut self, row: I)
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
@@ -111,13 +112,13 @@ impl RowBatch {
     }
 
     /// Appends the next cell; a row is complete after `width` cells.
-    pub fn push_cell(&mut self, cell: &str) {
+    pub(crate) fn push_cell(&mut self, cell: &str) {
         self.text.push_str(cell);
         self.ends.push(self.text.len());
     }
 
     /// The rows, in order.
-    pub fn rows(&self) -> impl Iterator<Item = Row<'_>> {
+    pub(crate) fn rows(&self) -> impl Iterator<Item = Row<'_>> {
         self.ends
             .chunks_exact(self.width.max(1))
             .enumerate()
@@ -131,7 +132,7 @@ impl RowBatch {
 
 /// One row of a [`RowBatch`].
 #[derive(Debug, Clone, Copy)]
-pub struct Row<'a> {
+pub(crate) struct Row<'a> {
     text: &'a str,
     start: usize,
     ends: &'a [usize],
@@ -139,14 +140,14 @@ pub struct Row<'a> {
 
 impl<'a> Row<'a> {
     /// Cell `index`, if the row has it.
-    pub fn get(&self, index: usize) -> Option<&'a str> {
+    pub(crate) fn get(&self, index: usize) -> Option<&'a str> {
         let end = *self.ends.get(index)?;
         let start = if index == 0 { self.start } else { self.ends[index - 1] };
         Some(&self.text[start..end])
     }
 
     /// The cells, in column order.
-    pub fn cells(&self) -> impl Iterator<Item = &'a str> + 'a {
+    pub(crate) fn cells(&self) -> impl Iterator<Item = &'a str> + 'a {
         let (text, start, ends) = (self.text, self.start, self.ends);
         ends.iter().scan(start, move |from, &end| {
             let cell = &text[*from..end];

@@ -30,7 +30,7 @@ const PAGES_IN_FLIGHT: usize = 2;
 
 /// Why a run delivered nothing.
 #[derive(Debug, thiserror::Error)]
-pub enum RunError {
+pub(crate) enum RunError {
     /// The platform side failed.
     #[error(transparent)]
     Fetch(#[from] FetchError),
@@ -55,7 +55,7 @@ pub enum RunError {
 
 /// Why a run was started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trigger {
+pub(crate) enum Trigger {
     /// A scheduled fire (or the latest fire missed while the daemon was down).
     Scheduled,
     /// Asked for by a person (`run-once`, the demo's first pass); does not move the schedule.
@@ -66,30 +66,30 @@ pub enum Trigger {
 
 /// What a run needs; shared by every run of the daemon.
 #[derive(Clone)]
-pub struct RunContext {
+pub(crate) struct RunContext {
     /// Where outcomes are recorded.
-    pub store: Store,
+    pub(crate) store: Store,
     /// A reader per connection id and platform it serves.
-    pub sources: HashMap<(String, Platform), Source>,
+    pub(crate) sources: HashMap<(String, Platform), Source>,
     /// Time.
-    pub clock: SharedClock,
+    pub(crate) clock: SharedClock,
     /// Tokens, and whether a connection is paused.
-    pub auth: Auth,
+    pub(crate) auth: Auth,
     /// One lock per query: two runs writing one output would race.
-    pub query_locks: QueryLocks,
+    pub(crate) query_locks: QueryLocks,
     /// Tells people when a connection needs them.
-    pub notifier: Notifier,
+    pub(crate) notifier: Notifier,
     /// Builds each run's output.
-    pub sinks: Sinks,
+    pub(crate) sinks: Sinks,
 }
 
 /// Serializes runs of the same query, whoever starts them (scheduler, CLI, web).
-pub type QueryLocks = Keyed<tokio::sync::Mutex<()>>;
+pub(crate) type QueryLocks = Keyed<tokio::sync::Mutex<()>>;
 
 impl RunError {
     /// The platform failure behind this error, whether the source's or (for a Sheets
     /// output) the sink's: both go through the same token and retry machinery.
-    pub fn fetch_error(&self) -> Option<&FetchError> {
+    pub(crate) fn fetch_error(&self) -> Option<&FetchError> {
         match self {
             RunError::Fetch(e) | RunError::Sink(SinkError::Sheets { source: e, .. }) => Some(e),
             _ => None,
@@ -97,7 +97,7 @@ impl RunError {
     }
 
     /// The gap reason this failure gives a scheduled fire, and the message to keep with it.
-    pub fn gap_reason(&self) -> (Reason, Option<String>) {
+    pub(crate) fn gap_reason(&self) -> (Reason, Option<String>) {
         let message = Some(self.to_string());
         let reason = match self.fetch_error() {
             Some(FetchError::Auth(AuthError::NeedsReconnect { reason, detail, .. })) => {
@@ -122,13 +122,13 @@ impl RunError {
 }
 
 /// Runs `query` for the fire at `fire`, records the outcome and returns it.
-pub async fn run_query(ctx: &RunContext, query: &Query, fire: DateTime<Utc>, trigger: Trigger) -> RunRecord {
+pub(crate) async fn run_query(ctx: &RunContext, query: &Query, fire: DateTime<Utc>, trigger: Trigger) -> RunRecord {
     let window = query.date_range.window(fire, query.schedule.tz());
     run_window(ctx, query, fire, window, trigger).await
 }
 
 /// Runs `query` for an explicit `window` (a backfill), records the outcome and returns it.
-pub async fn run_window(
+pub(crate) async fn run_window(
     ctx: &RunContext,
     query: &Query,
     fire: DateTime<Utc>,
@@ -361,7 +361,7 @@ fn scope_missing(ctx: &RunContext, query: &Query) -> Option<RunError> {
 
 /// Each (connection, scope) `query` needs: its platform's on the connection it reads
 /// through, and Sheets' on the one that writes its output.
-pub fn needed_scopes(query: &Query) -> impl Iterator<Item = (&str, &'static str)> {
+pub(crate) fn needed_scopes(query: &Query) -> impl Iterator<Item = (&str, &'static str)> {
     std::iter::once((query.connection.as_str(), query.platform.scope())).chain(output_scope(&query.output))
 }
 

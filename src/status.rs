@@ -16,36 +16,36 @@ use crate::store::{ConnectionStatus, GapState, RunRecord, Store, StoreError, Tok
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StatusReport {
     /// When the report was made.
-    pub generated_at: DateTime<Utc>,
+    pub(crate) generated_at: DateTime<Utc>,
     /// Connections, in config order.
     pub connections: Vec<ConnectionView>,
     /// Valid queries, by name.
     pub queries: Vec<QueryView>,
     /// Query files that were skipped, as `file:line:col: message`.
-    pub problems: Vec<String>,
+    pub(crate) problems: Vec<String>,
     /// Scheduled fires that delivered nothing, by query then fire time.
-    pub gaps: Vec<GapView>,
+    pub(crate) gaps: Vec<GapView>,
 }
 
 /// One gap.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GapView {
+pub(crate) struct GapView {
     /// Query name.
-    pub query: String,
+    pub(crate) query: String,
     /// Connection the query reads through.
-    pub connection: String,
+    pub(crate) connection: String,
     /// The fire that delivered nothing.
-    pub fire_time: DateTime<Utc>,
+    pub(crate) fire_time: DateTime<Utc>,
     /// First missing date.
-    pub window_start: NaiveDate,
+    pub(crate) window_start: NaiveDate,
     /// Last missing date.
-    pub window_end: NaiveDate,
+    pub(crate) window_end: NaiveDate,
     /// Machine-readable reason.
-    pub reason: String,
+    pub(crate) reason: String,
     /// The reason in words.
-    pub reason_text: String,
+    pub(crate) reason_text: String,
     /// `open`, `backfilled`, `superseded` or `unrecoverable`.
-    pub state: String,
+    pub(crate) state: String,
 }
 
 /// One connection's state.
@@ -54,22 +54,22 @@ pub struct ConnectionView {
     /// Connection id.
     pub id: String,
     /// Platform.
-    pub provider: String,
+    pub(crate) provider: String,
     /// `connected`, `not_connected` or `needs_reconnect` (kept from the first release).
     pub status: String,
     /// `connected`, `expiring`, `needs_reconnect` or `not_connected`.
     pub state: String,
     /// The reason in words, with what to do about it.
-    pub reason_text: Option<String>,
+    pub(crate) reason_text: Option<String>,
     /// When the login ends for good unless renewed by a person (a refresh token's end, or
     /// the access token's when there is no refresh token).
     pub expires_at: Option<DateTime<Utc>>,
     /// When the current access token was obtained.
-    pub last_refresh: Option<DateTime<Utc>>,
+    pub(crate) last_refresh: Option<DateTime<Utc>>,
     /// Since when it has this status.
-    pub since: Option<DateTime<Utc>>,
+    pub(crate) since: Option<DateTime<Utc>>,
     /// Machine-readable reason when not connected.
-    pub reason: Option<String>,
+    pub(crate) reason: Option<String>,
     /// A sentence for people.
     pub detail: Option<String>,
     /// The platform user the token acts as.
@@ -79,9 +79,9 @@ pub struct ConnectionView {
     /// When the refresh token ends (LinkedIn: 365 days from consent, not extended).
     pub refresh_expires_at: Option<DateTime<Utc>>,
     /// Scopes the login was granted.
-    pub scopes: Vec<String>,
+    pub(crate) scopes: Vec<String>,
     /// People responsible.
-    pub owners: Vec<String>,
+    pub(crate) owners: Vec<String>,
 }
 
 /// One query's schedule and last run.
@@ -90,41 +90,41 @@ pub struct QueryView {
     /// Query name (file stem).
     pub name: String,
     /// Connection id.
-    pub connection: String,
+    pub(crate) connection: String,
     /// The platform read (`meta_ads`, `google_ads`, `ga4`, `linkedin_ads`).
     pub platform: String,
     /// The connection that writes the output, when it is not a file (a Sheets tab).
-    pub output_connection: Option<String>,
+    pub(crate) output_connection: Option<String>,
     /// Why the query itself is paused (`missing_access`, `missing_scope`), when it is.
     pub pause_reason: Option<String>,
     /// The pause in words, with what to do.
-    pub pause_detail: Option<String>,
+    pub(crate) pause_detail: Option<String>,
     /// Cron expression.
-    pub schedule: String,
+    pub(crate) schedule: String,
     /// IANA time zone.
-    pub timezone: String,
+    pub(crate) timezone: String,
     /// Output file, or `sheets:<spreadsheet id>/<tab>`.
-    pub output: Location,
+    pub(crate) output: Location,
     /// Next scheduled fire.
-    pub next_fire: Option<DateTime<Utc>>,
+    pub(crate) next_fire: Option<DateTime<Utc>>,
     /// Latest handled scheduled fire.
-    pub last_fire: Option<DateTime<Utc>>,
+    pub(crate) last_fire: Option<DateTime<Utc>>,
     /// Failures since the last delivery.
-    pub consecutive_failures: u32,
+    pub(crate) consecutive_failures: u32,
     /// `active`, `paused` while its connection needs reconnecting, or `broken` after the
     /// platform rejected the query, until its file changes.
     pub state: String,
     /// When the latest run started.
-    pub last_run: Option<DateTime<Utc>>,
+    pub(crate) last_run: Option<DateTime<Utc>>,
     /// The next scheduled run (same as `next_fire`).
-    pub next_run: Option<DateTime<Utc>>,
+    pub(crate) next_run: Option<DateTime<Utc>>,
     /// The latest run, whole.
-    pub last_result: Option<RunRecord>,
+    pub(crate) last_result: Option<RunRecord>,
 }
 
 impl StatusReport {
     /// Reads everything from the store.
-    pub fn collect(
+    pub(crate) fn collect(
         config: &Config,
         store: &Store,
         queries: &[Query],

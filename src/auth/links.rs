@@ -61,7 +61,13 @@ impl LinkSigner {
 
     /// Checks a link's parameters. The signature is checked first (in constant time), so an
     /// expired-looking forged link is reported as forged.
-    pub fn verify(&self, connection: &str, expires: i64, sig: &str, now: DateTime<Utc>) -> Result<(), LinkError> {
+    pub(crate) fn verify(
+        &self,
+        connection: &str,
+        expires: i64,
+        sig: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), LinkError> {
         let sig = URL_SAFE_NO_PAD.decode(sig).map_err(|_| LinkError::Forged)?;
         self.mac(connection, expires)
             .verify_slice(&sig)

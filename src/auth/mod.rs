@@ -5,7 +5,7 @@
 //! and tell it when the platform rejected it. Refreshes are single-flight per connection and
 //! a rotated refresh token is durable in the store before the new access token is handed out.
 
-pub mod links;
+pub(crate) mod links;
 mod service_account;
 
 use std::collections::HashMap;
@@ -27,10 +27,11 @@ use crate::store::{ConnectionState, ConnectionStatus, Identity, Store, StoreErro
 
 pub use crate::reason::ReconnectReason;
 pub use links::{LinkError, LinkSigner};
-pub use service_account::{ServiceAccountError, ServiceAccountKey, JWT_BEARER_GRANT};
+pub(crate) use service_account::ServiceAccountKey;
+pub use service_account::{ServiceAccountError, JWT_BEARER_GRANT};
 
 /// Access tokens this close to expiry are refreshed before use.
-pub const REFRESH_MARGIN: Duration = Duration::minutes(5);
+pub(crate) const REFRESH_MARGIN: Duration = Duration::minutes(5);
 /// `last_used_at` is written at most this often, so using a token is not a store write.
 const LAST_USED_RESOLUTION: Duration = Duration::hours(1);
 
@@ -80,7 +81,7 @@ pub struct PendingAuthorization {
     /// The platform's consent URL.
     pub url: Url,
     /// The anti-CSRF state carried through the redirect.
-    pub state: String,
+    pub(crate) state: String,
     /// The PKCE verifier the code exchange must present.
     pub verifier: String,
 }
@@ -111,7 +112,7 @@ impl std::fmt::Debug for Auth {
 
 impl Auth {
     /// An auth layer over `store` for the connections in `config`.
-    pub fn new(config: &Config, store: Store, clock: SharedClock) -> Self {
+    pub(crate) fn new(config: &Config, store: Store, clock: SharedClock) -> Self {
         let http = reqwest::Client::builder()
             // Token endpoints must not redirect: following one would leak the client secret.
             .redirect(reqwest::redirect::Policy::none())
@@ -208,7 +209,7 @@ impl Auth {
 
     /// Meta's `fb_exchange_token` grant: trades the short-lived user token the code exchange
     /// gave for a long-lived one (about 60 days), stored like any other token.
-    pub async fn exchange_long_lived(&self, connection: &str) -> Result<(), AuthError> {
+    pub(crate) async fn exchange_long_lived(&self, connection: &str) -> Result<(), AuthError> {
         #[derive(serde::Deserialize)]
         struct LongLived {
             access_token: String,
@@ -264,7 +265,7 @@ impl Auth {
 
     /// Remembers what the platform said of the token (Meta's `debug_token`): its end, the end
     /// of its data access and its granted scopes, each where known.
-    pub async fn record_token_facts(&self, connection: &str, facts: TokenFacts) -> Result<(), AuthError> {
+    pub(crate) async fn record_token_facts(&self, connection: &str, facts: TokenFacts) -> Result<(), AuthError> {
         self.update_token(connection, |token| {
             if let Some(at) = facts.access_expires_at {
                 token.access_expires_at = Some(at);
@@ -280,7 +281,7 @@ impl Auth {
     }
 
     /// Remembers which platform user the connection's token acts as.
-    pub async fn record_identity(&self, connection: &str, identity: Identity) -> Result<(), AuthError> {
+    pub(crate) async fn record_identity(&self, connection: &str, identity: Identity) -> Result<(), AuthError> {
         self.update_token(connection, |token| token.identity = Some(identity))
             .await
     }
@@ -307,19 +308,19 @@ impl Auth {
     }
 
     /// The scopes the connection's stored token was granted.
-    pub fn granted_scopes(&self, connection: &str) -> Result<Vec<String>, AuthError> {
+    pub(crate) fn granted_scopes(&self, connection: &str) -> Result<Vec<String>, AuthError> {
         Ok(self.stored_token(connection)?.scopes)
     }
 
     /// How long ago `connection` was last connected by a person's consent, by this layer's
     /// clock; `None` unless it is connected. (LinkedIn refuses brand-new tokens for a moment.)
-    pub fn connected_for(&self, connection: &str) -> Option<Duration> {
+    pub(crate) fn connected_for(&self, connection: &str) -> Option<Duration> {
         let state = self.inner.store.connection(connection).ok()??;
         (state.status == ConnectionStatus::Connected).then(|| self.inner.clock.now() - state.since)
     }
 
     /// Fails with [`AuthError::NeedsReconnect`] if the connection is paused.
-    pub fn ensure_usable(&self, connection: &str) -> Result<(), AuthError> {
+    pub(crate) fn ensure_usable(&self, connection: &str) -> Result<(), AuthError> {
         match self.inner.store.connection(connection)? {
             Some(ConnectionState {
                 status: ConnectionStatus::NeedsReconnect,
@@ -469,7 +470,7 @@ impl Auth {
 
     /// Pauses `connection` because the platform keeps rejecting its token; `detail` is the
     /// platform's message.
-    pub async fn mark_needs_reconnect(&self, connection: &str, reason: Option<&str>, detail: &str) -> AuthError {
+    pub(crate) async fn mark_needs_reconnect(&self, connection: &str, reason: Option<&str>, detail: &str) -> AuthError {
         let reason = reason.map_or(ReconnectReason::Unknown, ReconnectReason::parse);
         self.needs_reconnect(connection, reason, Some(detail.to_string())).await
     }

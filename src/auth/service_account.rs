@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use url::Url;
 
-pub use crate::platform::google_key::ServiceAccountKey;
+pub(crate) use crate::platform::google_key::ServiceAccountKey;
 
 /// The grant type of the token request.
 pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
@@ -62,7 +62,7 @@ struct ErrorResponse {
 impl ServiceAccountKey {
     /// Exchanges a fresh assertion for an access token at `token_url`; returns the token and
     /// its lifetime in seconds.
-    pub async fn exchange(
+    pub(crate) async fn exchange(
         &self,
         http: &reqwest::Client,
         token_url: &Url,

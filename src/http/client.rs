@@ -20,7 +20,7 @@ use crate::keyed::Keyed;
 
 /// What kind of failure a platform response is: decides retry, wait, refresh or give up.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FailureClass {
+pub(crate) enum FailureClass {
     /// Network trouble, 5xx, platform "try again" codes: retry with backoff.
     Transient,
     /// The platform asks to slow down, for `retry_after` if it said.
@@ -41,16 +41,16 @@ pub enum FailureClass {
 
 /// A classified platform failure with the platform's own message.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
+pub(crate) struct Failure {
     /// What to do about it.
-    pub class: FailureClass,
+    pub(crate) class: FailureClass,
     /// The platform's message, safe to show (never contains the token).
-    pub message: String,
+    pub(crate) message: String,
 }
 
 impl Failure {
     /// A failure of `class` with `message`.
-    pub fn new(class: FailureClass, message: impl Into<String>) -> Self {
+    pub(crate) fn new(class: FailureClass, message: impl Into<String>) -> Self {
         Self {
             class,
             message: message.into(),
@@ -94,7 +94,7 @@ pub enum FetchError {
 
 /// The HTTP client all platform calls go through; one per daemon, so connections are reused.
 #[derive(Clone, Debug)]
-pub struct ApiClient {
+pub(crate) struct ApiClient {
     http: reqwest::Client,
     auth: Auth,
     policy: HttpPolicy,
@@ -106,7 +106,7 @@ pub struct ApiClient {
 
 impl ApiClient {
     /// A client that gets tokens from `auth` and retries per `policy`.
-    pub fn new(auth: Auth, policy: HttpPolicy) -> Self {
+    pub(crate) fn new(auth: Auth, policy: HttpPolicy) -> Self {
         let http = reqwest::Client::builder()
             // A redirect would carry the bearer token to wherever it points.
             .redirect(reqwest::redirect::Policy::none())
@@ -124,13 +124,13 @@ impl ApiClient {
     }
 
     /// The retry and concurrency policy.
-    pub fn policy(&self) -> &HttpPolicy {
+    pub(crate) fn policy(&self) -> &HttpPolicy {
         &self.policy
     }
 
     /// How long ago `connection` was last connected by a person's consent
     /// ([`Auth::connected_for`]).
-    pub fn connected_for(&self, connection: &str) -> Option<chrono::Duration> {
+    pub(crate) fn connected_for(&self, connection: &str) -> Option<chrono::Duration> {
         self.auth.connected_for(connection)
     }
 
@@ -139,7 +139,7 @@ impl ApiClient {
     ///
     /// `classify` maps an unsuccessful response (or a successful one carrying an error) to a
     /// [`Failure`]; `decode` errors count as transient (a truncated body is retried).
-    pub async fn fetch<T>(
+    pub(crate) async fn fetch<T>(
         &self,
         connection: &str,
         build: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
@@ -170,7 +170,7 @@ impl ApiClient {
     /// error response, so `read` must return one only while nothing it read has been passed
     /// on; once it has, a retry would deliver rows twice, and `read` ends with `Ok` carrying
     /// its own error instead. The request slot is held until `read` is done.
-    pub async fn fetch_streaming<T, Fut>(
+    pub(crate) async fn fetch_streaming<T, Fut>(
         &self,
         connection: &str,
         build: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
@@ -297,7 +297,7 @@ impl ApiClient {
     }
 
     /// Holds back every request of `connection` for `wait`.
-    pub fn slow_down(&self, connection: &str, wait: Duration) {
+    pub(crate) fn slow_down(&self, connection: &str, wait: Duration) {
         let until = tokio::time::Instant::now() + wait;
         let mut slowdowns = self.slowdowns.lock().unwrap_or_else(|e| e.into_inner());
         let entry = slowdowns.entry(connection.to_string()).or_insert(until);
@@ -368,7 +368,7 @@ fn describe_reqwest(e: &reqwest::Error) -> String {
 /// Test set-up shared by the platform and sink tests that call an API with a known token;
 /// outside the crate's own tests it needs the `testing` feature.
 #[cfg(test)]
-pub mod testing {
+pub(crate) mod testing {
     use std::path::Path;
     use std::sync::Arc;
     use std::time::Duration;
@@ -382,7 +382,7 @@ pub mod testing {
     /// The config of one `google` connection `id` whose APIs are at `base`, kept in `dir`,
     /// and a client whose store holds `access_token` (granted `scopes`) for it. Retries wait
     /// a millisecond, so tests of failures do not wait out real backoffs.
-    pub async fn google_client(
+    pub(crate) async fn google_client(
         dir: &Path,
         id: &str,
         base: &str,

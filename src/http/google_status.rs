@@ -12,20 +12,20 @@ use crate::http::{Failure, FailureClass};
 
 /// The `error` object.
 #[derive(Debug, Clone, Deserialize)]
-pub struct RpcError {
+pub(crate) struct RpcError {
     /// HTTP status code as a number.
     #[serde(default)]
-    pub code: u16,
+    pub(crate) code: u16,
     /// Google's message.
     #[serde(default)]
-    pub message: String,
+    pub(crate) message: String,
     /// The canonical code name, e.g. `UNAUTHENTICATED`, `RESOURCE_EXHAUSTED`.
     #[serde(default)]
-    pub status: String,
+    pub(crate) status: String,
     /// Typed details (`@type` says which): `google.rpc.RetryInfo`, `ErrorInfo`,
     /// `GoogleAdsFailure`, ….
     #[serde(default)]
-    pub details: Vec<serde_json::Value>,
+    pub(crate) details: Vec<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -35,7 +35,7 @@ struct Envelope {
 
 impl RpcError {
     /// The error in `body`, whether an object or the first element of an array.
-    pub fn parse(body: &[u8]) -> Option<RpcError> {
+    pub(crate) fn parse(body: &[u8]) -> Option<RpcError> {
         // serde would read an array as a one-field struct too, so tell them apart first.
         let is_array = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
         if !is_array {
@@ -51,35 +51,27 @@ impl RpcError {
     }
 
     /// The `retryDelay` of a `google.rpc.RetryInfo` detail (`"40s"`, `"1.5s"`).
-    pub fn retry_delay(&self) -> Option<Duration> {
+    pub(crate) fn retry_delay(&self) -> Option<Duration> {
         self.details
             .iter()
             .filter(|d| d["@type"].as_str().is_some_and(|t| t.ends_with("google.rpc.RetryInfo")))
             .find_map(|d| parse_duration(d["retryDelay"].as_str()?))
     }
 
-    /// The `reason` of a `google.rpc.ErrorInfo` detail, e.g. `ACCESS_TOKEN_SCOPE_INSUFFICIENT`.
-    pub fn error_info_reason(&self) -> Option<&str> {
-        self.details
-            .iter()
-            .filter(|d| d["@type"].as_str().is_some_and(|t| t.ends_with("google.rpc.ErrorInfo")))
-            .find_map(|d| d["reason"].as_str())
-    }
-
     /// `HTTP 401 UNAUTHENTICATED: message`, for errors and logs.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         format!("HTTP {} {}: {}", self.code, self.status, self.message)
     }
 }
 
 /// A protobuf JSON duration (`"40591s"`, `"0.5s"`).
-pub fn parse_duration(text: &str) -> Option<Duration> {
+pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
     let seconds: f64 = text.strip_suffix('s')?.parse().ok()?;
     (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds))
 }
 
 /// The class of a `google.rpc.Status` by its canonical code, for APIs with no finer table.
-pub fn class_of(error: &RpcError, status: StatusCode) -> FailureClass {
+pub(crate) fn class_of(error: &RpcError, status: StatusCode) -> FailureClass {
     match error.status.as_str() {
         "UNAUTHENTICATED" => FailureClass::TokenInvalid { reason: None },
         "PERMISSION_DENIED" => FailureClass::Permission,
@@ -96,7 +88,7 @@ pub fn class_of(error: &RpcError, status: StatusCode) -> FailureClass {
 }
 
 /// Classifies a Google API response by its `google.rpc.Status`; `None` for a success.
-pub fn classify(status: StatusCode, _headers: &HeaderMap, body: &[u8]) -> Option<Failure> {
+pub(crate) fn classify(status: StatusCode, _headers: &HeaderMap, body: &[u8]) -> Option<Failure> {
     if status.is_success() {
         return None;
     }
@@ -107,7 +99,7 @@ pub fn classify(status: StatusCode, _headers: &HeaderMap, body: &[u8]) -> Option
 }
 
 /// A failure whose body is not a Google error (a proxy's HTML page, a cut connection).
-pub fn without_payload(status: StatusCode) -> Failure {
+pub(crate) fn without_payload(status: StatusCode) -> Failure {
     let class = if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
         FailureClass::Transient
     } else if status == StatusCode::UNAUTHORIZED {

@@ -8,9 +8,9 @@
 //! ([`google_status`]).
 
 mod client;
-pub mod google_status;
+pub(crate) mod google_status;
 
-pub use self::client::{ApiClient, Failure, FailureClass, FetchError};
+pub(crate) use self::client::{ApiClient, Failure, FailureClass, FetchError};
 
 #[cfg(test)]
 pub(crate) use self::client::testing;

@@ -52,15 +52,15 @@ pub enum NotifyError {
 
 /// One message, in plain text and HTML.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Email {
+pub(crate) struct Email {
     /// Recipients.
-    pub to: Vec<String>,
+    pub(crate) to: Vec<String>,
     /// Subject line.
-    pub subject: String,
+    pub(crate) subject: String,
     /// The plain-text part.
-    pub text: String,
+    pub(crate) text: String,
     /// The HTML part.
-    pub html: String,
+    pub(crate) html: String,
 }
 
 /// Sends the daemon's emails.
@@ -91,7 +91,7 @@ type QueryContacts = (String, Vec<String>, Vec<String>);
 
 impl Notifier {
     /// A notifier for `config`'s connections and `queries`.
-    pub fn new(config: &Config, queries: &[Query], store: Store, clock: SharedClock) -> Self {
+    pub(crate) fn new(config: &Config, queries: &[Query], store: Store, clock: SharedClock) -> Self {
         let links = LinkSigner::new(*store.link_key(), config.public_url.clone(), config.link_ttl);
         Self {
             connections: config.connections.clone().into(),
@@ -151,7 +151,7 @@ impl Notifier {
     }
 
     /// The queries that read or write through `connection`.
-    pub fn queries_of(&self, connection: &str) -> Vec<String> {
+    pub(crate) fn queries_of(&self, connection: &str) -> Vec<String> {
         self.queries
             .iter()
             .filter(|q| q.1.iter().any(|c| c == connection))
@@ -221,7 +221,11 @@ impl Notifier {
     }
 
     /// Warns once that a connection's login ends at `expires_at`.
-    pub async fn expiring(&self, conn: &ConnectionConfig, expires_at: DateTime<Utc>) -> Result<bool, NotifyError> {
+    pub(crate) async fn expiring(
+        &self,
+        conn: &ConnectionConfig,
+        expires_at: DateTime<Utc>,
+    ) -> Result<bool, NotifyError> {
         let _one_at_a_time = self.sending.lock().await;
         let key = format!("expiring/{}/{}", conn.id, expires_at.timestamp());
         if self.store.notification_sent(&key)?.is_some() {
@@ -245,7 +249,7 @@ impl Notifier {
 
     /// Tells the connection's people it works again and how each gap was closed; once per
     /// outage.
-    pub async fn recovered(
+    pub(crate) async fn recovered(
         &self,
         conn: &ConnectionConfig,
         since: DateTime<Utc>,
@@ -333,7 +337,7 @@ impl Notifier {
     }
 
     /// Sends `email` by SMTP, or writes it to the outbox.
-    pub async fn deliver(&self, email: Email) -> Result<(), NotifyError> {
+    pub(crate) async fn deliver(&self, email: Email) -> Result<(), NotifyError> {
         if email.to.is_empty() {
             tracing::warn!(
                 "No one to email about this (no owners or notify addresses): {}",
@@ -412,7 +416,7 @@ fn html_of(text: &str, link: &str) -> String {
 }
 
 /// Escapes text for HTML.
-pub fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

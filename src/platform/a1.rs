@@ -3,22 +3,20 @@
 //! Indexes here are zero-based, as the API's `GridCoordinate` and `GridRange` take them;
 //! A1 text is one-based (`A1` is row 0, column 0).
 
-/// The most columns a sheet may have (`ZZZ`).
-pub const MAX_COLUMNS: usize = 18_278;
 /// Longest tab title Sheets accepts.
-pub const MAX_TITLE_CHARS: usize = 100;
+pub(crate) const MAX_TITLE_CHARS: usize = 100;
 
 /// A zero-based cell position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Cell {
+pub(crate) struct Cell {
     /// Row index (`A1` → 0).
-    pub row: usize,
+    pub(crate) row: usize,
     /// Column index (`A1` → 0).
-    pub column: usize,
+    pub(crate) column: usize,
 }
 
 /// The letters of a zero-based column index: 0 → `A`, 25 → `Z`, 26 → `AA`, 702 → `AAA`.
-pub fn column_letters(index: usize) -> String {
+pub(crate) fn column_letters(index: usize) -> String {
     let mut letters = Vec::new();
     let mut n = index + 1;
     while n > 0 {
@@ -31,7 +29,7 @@ pub fn column_letters(index: usize) -> String {
 }
 
 /// The zero-based index of column letters (case-insensitive); `None` if not letters or past `ZZZ`.
-pub fn column_index(letters: &str) -> Option<usize> {
+pub(crate) fn column_index(letters: &str) -> Option<usize> {
     if letters.is_empty() || letters.len() > 3 {
         return None;
     }
@@ -47,7 +45,7 @@ pub fn column_index(letters: &str) -> Option<usize> {
 }
 
 /// Parses a single cell like `B3` (no sheet name, no `$`).
-pub fn parse_cell(text: &str) -> Result<Cell, String> {
+pub(crate) fn parse_cell(text: &str) -> Result<Cell, String> {
     let split = text.find(|c: char| c.is_ascii_digit()).unwrap_or(text.len());
     let (letters, digits) = text.split_at(split);
     let column = column_index(letters)
@@ -62,13 +60,13 @@ pub fn parse_cell(text: &str) -> Result<Cell, String> {
 
 /// The tab name quoted for a range: always in single quotes, inner quotes doubled, so names
 /// with spaces, `!` or that look like cells (`A1`) are never misread.
-pub fn quote_sheet(name: &str) -> String {
+pub(crate) fn quote_sheet(name: &str) -> String {
     format!("'{}'", name.replace('\'', "''"))
 }
 
 /// The open-ended range of `width` columns from `start` down to the sheet's last row, e.g.
 /// `'Report'!B3:F`.
-pub fn columns_from(sheet: &str, start: Cell, width: usize) -> String {
+pub(crate) fn columns_from(sheet: &str, start: Cell, width: usize) -> String {
     format!(
         "{}!{}{}:{}",
         quote_sheet(sheet),

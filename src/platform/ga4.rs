@@ -10,20 +10,20 @@
 use super::{FieldSpec, Level};
 
 /// The OAuth scope of the GA4 Data API.
-pub const SCOPE: &str = "https://www.googleapis.com/auth/analytics.readonly";
+pub(crate) const SCOPE: &str = "https://www.googleapis.com/auth/analytics.readonly";
 
 /// How far back reports go (GA4 standard reports are not limited by data retention; 14
 /// months is the shortest retention setting, which explorations obey).
-pub const HISTORY_MONTHS: u32 = 14;
+pub(crate) const HISTORY_MONTHS: u32 = 14;
 
 /// Offset paging reads a whole window: no slicing.
-pub const MAX_UNIT_DAYS: Option<i64> = None;
+pub(crate) const MAX_UNIT_DAYS: Option<i64> = None;
 
 /// Where the real GA4 Data API is.
-pub const API_BASE: &str = "https://analyticsdata.googleapis.com";
+pub(crate) const API_BASE: &str = "https://analyticsdata.googleapis.com";
 
 /// Where the real GA4 Admin API is (property listing).
-pub const ADMIN_BASE: &str = "https://analyticsadmin.googleapis.com";
+pub(crate) const ADMIN_BASE: &str = "https://analyticsadmin.googleapis.com";
 
 /// A dimension or metric: GA4 has no levels, every name works at the account level.
 const fn field(name: &'static str) -> FieldSpec {
@@ -31,7 +31,7 @@ const fn field(name: &'static str) -> FieldSpec {
 }
 
 /// Every dimension and metric a query may name: dimensions first, then [`METRICS`].
-pub const FIELDS: &[FieldSpec] = &[
+pub(crate) const FIELDS: &[FieldSpec] = &[
     // Time.
     FieldSpec::row_date("date"),
     field("dateHour"),
@@ -101,7 +101,7 @@ pub const FIELDS: &[FieldSpec] = &[
 ];
 
 /// The names in [`FIELDS`] that are metrics; every other name is a dimension.
-pub const METRICS: &[&str] = &[
+pub(crate) const METRICS: &[&str] = &[
     "sessions",
     "activeUsers",
     "newUsers",
@@ -129,17 +129,17 @@ pub const METRICS: &[&str] = &[
 ];
 
 /// Whether `name` is a metric (sent under `metrics`) rather than a dimension.
-pub fn is_metric(name: &str) -> bool {
+pub(crate) fn is_metric(name: &str) -> bool {
     METRICS.contains(&name)
 }
 
 /// Whether `name` is in the catalog at all.
-pub fn is_known(name: &str) -> bool {
+pub(crate) fn is_known(name: &str) -> bool {
     FIELDS.iter().any(|f| f.name == name)
 }
 
 /// Why `id` is not a GA4 property id (digits), if it is not.
-pub fn check_account(id: &str) -> Result<(), String> {
+pub(crate) fn check_account(id: &str) -> Result<(), String> {
     if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
         return Ok(());
     }

@@ -8,17 +8,17 @@
 use super::{FieldSpec, Level};
 
 /// The OAuth scope of the Google Ads API.
-pub const SCOPE: &str = "https://www.googleapis.com/auth/adwords";
+pub(crate) const SCOPE: &str = "https://www.googleapis.com/auth/adwords";
 
 /// How far back reports go: "metrics with daily, hourly, or weekly segmentation are only
 /// available for the last 37 months" (`DateRangeError.REQUESTED_DATE_GRANULARITY_NOT_SUPPORTED`).
-pub const HISTORY_MONTHS: u32 = 37;
+pub(crate) const HISTORY_MONTHS: u32 = 37;
 
 /// `searchStream` answers a whole window in one streamed response: no slicing.
-pub const MAX_UNIT_DAYS: Option<i64> = None;
+pub(crate) const MAX_UNIT_DAYS: Option<i64> = None;
 
 /// Where the real Google Ads API is.
-pub const API_BASE: &str = "https://googleads.googleapis.com";
+pub(crate) const API_BASE: &str = "https://googleads.googleapis.com";
 
 const fn field(name: &'static str, min_level: Level) -> FieldSpec {
     FieldSpec::new(name, min_level)
@@ -27,13 +27,13 @@ const fn field(name: &'static str, min_level: Level) -> FieldSpec {
 /// The derived column: `metrics.cost_micros` / 10^6, as an exact decimal.
 pub const COST: &str = "metrics.cost";
 /// The GAQL field [`COST`] is computed from.
-pub const COST_MICROS: &str = "metrics.cost_micros";
+pub(crate) const COST_MICROS: &str = "metrics.cost_micros";
 /// The field that segments rows by day.
 pub const DATE: &str = "segments.date";
 
 /// Every field a query may name. The level is the resource the field needs in `FROM`
 /// (or finer): `customer` for account, `campaign`, `ad_group` for adset, `ad_group_ad` for ad.
-pub const FIELDS: &[FieldSpec] = &[
+pub(crate) const FIELDS: &[FieldSpec] = &[
     FieldSpec::row_date(DATE),
     field("segments.device", Level::Account),
     field("segments.ad_network_type", Level::Account),
@@ -80,7 +80,7 @@ pub fn source_field(column: &str) -> &str {
 
 /// Where a GAQL field comes back in a `GoogleAdsRow`: the proto3 JSON mapping writes every
 /// path segment in lowerCamelCase (`ad_group_ad.ad.id` → `adGroupAd.ad.id`).
-pub fn json_path(gaql_field: &str) -> Vec<String> {
+pub(crate) fn json_path(gaql_field: &str) -> Vec<String> {
     gaql_field
         .split('.')
         .map(|segment| {
@@ -129,7 +129,7 @@ pub fn cost_from_micros(micros: &str) -> Option<String> {
 }
 
 /// Why `id` is not a Google Ads customer id (10 digits, no dashes), if it is not.
-pub fn check_account(id: &str) -> Result<(), String> {
+pub(crate) fn check_account(id: &str) -> Result<(), String> {
     if id.len() == 10 && id.bytes().all(|b| b.is_ascii_digit()) {
         return Ok(());
     }

@@ -25,11 +25,11 @@ const ASSERTION_LIFETIME_SECS: i64 = 3600;
 #[derive(Clone)]
 pub struct ServiceAccountKey {
     /// `client_email`: the account, the JWT's issuer; share spreadsheets with it.
-    pub client_email: String,
+    pub(crate) client_email: String,
     /// `private_key_id`: sent as the JWT's `kid` so Google picks the right public key.
-    pub private_key_id: String,
+    pub(crate) private_key_id: String,
     /// `token_uri`: where assertions are exchanged.
-    pub token_uri: String,
+    pub(crate) token_uri: String,
     key_pair: Arc<RsaKeyPair>,
 }
 
@@ -62,7 +62,7 @@ fn default_token_uri() -> String {
 impl ServiceAccountKey {
     /// Parses a Google key file (`client_email`, `private_key` as PKCS#8 PEM,
     /// `private_key_id`, `token_uri`) and checks the key.
-    pub fn from_json(text: &str) -> Result<Self, String> {
+    pub(crate) fn from_json(text: &str) -> Result<Self, String> {
         let file: KeyFile = serde_json::from_str(text).map_err(|e| format!("not a service-account key file: {e}"))?;
         if let Some(kind) = file.kind.as_deref().filter(|kind| *kind != "service_account") {
             return Err(format!("the key file is of type {kind:?}, not \"service_account\""));
@@ -79,14 +79,14 @@ impl ServiceAccountKey {
     }
 
     /// Reads and parses the key file at `path`.
-    pub fn load(path: &Path) -> Result<Self, String> {
+    pub(crate) fn load(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         Self::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 
     /// A signed assertion for `scopes`, addressed to `audience` (the token endpoint), valid
     /// from `now` for an hour.
-    pub fn assertion(&self, scopes: &[String], audience: &str, now: DateTime<Utc>) -> Result<String, String> {
+    pub(crate) fn assertion(&self, scopes: &[String], audience: &str, now: DateTime<Utc>) -> Result<String, String> {
         let header = json!({"alg": "RS256", "typ": "JWT", "kid": self.private_key_id});
         let iat = now.timestamp();
         let claims = json!({

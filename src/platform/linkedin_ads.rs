@@ -13,33 +13,33 @@
 use super::{FieldSpec, Level};
 
 /// The URN prefix of ad account ids.
-pub const ACCOUNT_URN_PREFIX: &str = "urn:li:sponsoredAccount:";
+pub(crate) const ACCOUNT_URN_PREFIX: &str = "urn:li:sponsoredAccount:";
 
 /// The OAuth scope that reads ad analytics.
-pub const SCOPE: &str = "r_ads_reporting";
+pub(crate) const SCOPE: &str = "r_ads_reporting";
 
 /// How far back reports go.
-pub const HISTORY_MONTHS: u32 = 24;
+pub(crate) const HISTORY_MONTHS: u32 = 24;
 
 /// Daily windows are read a month at a time, keeping each answer well under the element cap.
-pub const MAX_UNIT_DAYS: Option<i64> = Some(31);
+pub(crate) const MAX_UNIT_DAYS: Option<i64> = Some(31);
 
 /// Where the real LinkedIn API is.
-pub const API_BASE: &str = "https://api.linkedin.com";
+pub(crate) const API_BASE: &str = "https://api.linkedin.com";
 
 /// The row's first day (`dateRange.start`).
-pub const DATE: &str = "date";
+pub(crate) const DATE: &str = "date";
 /// The row's last day (`dateRange.end`).
-pub const DATE_END: &str = "date_end";
+pub(crate) const DATE_END: &str = "date_end";
 /// The URN the row is about (`pivotValues[0]`).
-pub const PIVOT_VALUE: &str = "pivot_value";
+pub(crate) const PIVOT_VALUE: &str = "pivot_value";
 
 const fn metric(name: &'static str) -> FieldSpec {
     FieldSpec::new(name, Level::Account)
 }
 
 /// Every field a query may name.
-pub const FIELDS: &[FieldSpec] = &[
+pub(crate) const FIELDS: &[FieldSpec] = &[
     FieldSpec::row_date(DATE),
     FieldSpec::new(DATE_END, Level::Account),
     FieldSpec::new(PIVOT_VALUE, Level::Account),
@@ -79,12 +79,12 @@ pub const FIELDS: &[FieldSpec] = &[
 ];
 
 /// Whether `name` is a metric (asked for in `fields`), not a row-describing column.
-pub fn is_metric(name: &str) -> bool {
+pub(crate) fn is_metric(name: &str) -> bool {
     ![DATE, DATE_END, PIVOT_VALUE].contains(&name)
 }
 
 /// Why `id` is not a LinkedIn ad account id (digits), if it is not.
-pub fn check_account(id: &str) -> Result<(), String> {
+pub(crate) fn check_account(id: &str) -> Result<(), String> {
     if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
         return Ok(());
     }

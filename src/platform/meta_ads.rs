@@ -10,23 +10,23 @@ use super::{FieldSpec, Level};
 
 /// Windows longer than this many days are fetched with an async report run (daily reports
 /// are cut into slices of at most this many days before they get here).
-pub const ASYNC_AFTER_DAYS: i64 = 31;
+pub(crate) const ASYNC_AFTER_DAYS: i64 = 31;
 
 /// The permission reports need.
-pub const SCOPE: &str = "ads_read";
+pub(crate) const SCOPE: &str = "ads_read";
 
 /// Graph keeps insights for 37 months.
-pub const HISTORY_MONTHS: u32 = 37;
+pub(crate) const HISTORY_MONTHS: u32 = 37;
 
 /// Where the real Graph API is.
-pub const GRAPH_BASE: &str = "https://graph.facebook.com";
+pub(crate) const GRAPH_BASE: &str = "https://graph.facebook.com";
 
 const fn field(name: &'static str, min_level: Level) -> FieldSpec {
     FieldSpec::new(name, min_level)
 }
 
 /// Every insights field a query may name.
-pub const FIELDS: &[FieldSpec] = &[
+pub(crate) const FIELDS: &[FieldSpec] = &[
     FieldSpec::row_date("date_start"),
     field("date_stop", Level::Account),
     field("account_id", Level::Account),
@@ -52,10 +52,10 @@ pub const FIELDS: &[FieldSpec] = &[
 ];
 
 /// Breakdowns a query may name.
-pub const BREAKDOWNS: &[&str] = &["age", "gender", "country", "publisher_platform", "device_platform"];
+pub(crate) const BREAKDOWNS: &[&str] = &["age", "gender", "country", "publisher_platform", "device_platform"];
 
 /// Why `id` is not a Meta ad account id (`act_<digits>`), if it is not.
-pub fn check_account(id: &str) -> Result<(), String> {
+pub(crate) fn check_account(id: &str) -> Result<(), String> {
     let valid = id
         .strip_prefix("act_")
         .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()));

@@ -5,22 +5,22 @@
 //! It imports nothing else of the crate, so config, auth, queries, sources and sinks can all
 //! speak of platforms without importing each other. Adding a platform starts here.
 
-pub mod a1;
-pub mod ga4;
+pub(crate) mod a1;
+pub(crate) mod ga4;
 pub mod google_ads;
-pub mod google_key;
-pub mod linkedin_ads;
-pub mod meta_ads;
+pub(crate) mod google_key;
+pub(crate) mod linkedin_ads;
+pub(crate) mod meta_ads;
 
 use serde::{Deserialize, Serialize};
 
 /// The Google Sheets scope (read and write every spreadsheet the login can reach).
-pub const SHEETS_SCOPE: &str = "https://www.googleapis.com/auth/spreadsheets";
+pub(crate) const SHEETS_SCOPE: &str = "https://www.googleapis.com/auth/spreadsheets";
 /// Where the real Sheets API is; `conn.api_base(SHEETS_BASE)` gives the sandbox instead
 /// when set.
-pub const SHEETS_BASE: &str = "https://sheets.googleapis.com";
+pub(crate) const SHEETS_BASE: &str = "https://sheets.googleapis.com";
 /// Where Google's real OpenID Connect userinfo endpoint is (who a Google login belongs to).
-pub const USERINFO_BASE: &str = "https://openidconnect.googleapis.com";
+pub(crate) const USERINFO_BASE: &str = "https://openidconnect.googleapis.com";
 
 /// The aggregation level of a report row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -37,13 +37,6 @@ pub enum Level {
 }
 
 impl Level {
-    /// The level for its name (`account`, `campaign`, `adset`, `ad`).
-    pub fn parse(name: &str) -> Option<Level> {
-        [Level::Account, Level::Campaign, Level::Adset, Level::Ad]
-            .into_iter()
-            .find(|level| level.as_str() == name)
-    }
-
     /// The name used in query files and by the Graph API.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -57,26 +50,26 @@ impl Level {
 
 /// Real-platform endpoints of a provider, used unless a connection overrides them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ProviderDefaults {
+pub(crate) struct ProviderDefaults {
     /// The consent page.
-    pub auth_url: &'static str,
+    pub(crate) auth_url: &'static str,
     /// Where codes and refresh tokens are exchanged.
-    pub token_url: &'static str,
+    pub(crate) token_url: &'static str,
     /// The API version requests name.
-    pub api_version: &'static str,
+    pub(crate) api_version: &'static str,
     /// The scopes a login asks for.
-    pub scopes: &'static [&'static str],
+    pub(crate) scopes: &'static [&'static str],
 }
 
 /// What a platform reports about a token (Meta's `debug_token`); `None` where it says nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TokenFacts {
     /// When the access token ends.
-    pub access_expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub(crate) access_expires_at: Option<chrono::DateTime<chrono::Utc>>,
     /// When the user's data-access consent ends (Meta: about 90 days after the last login).
-    pub data_access_expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub(crate) data_access_expires_at: Option<chrono::DateTime<chrono::Utc>>,
     /// The scopes actually granted.
-    pub scopes: Option<Vec<String>>,
+    pub(crate) scopes: Option<Vec<String>>,
 }
 
 /// Who a connection logs in with: one OAuth authorization server, one token, and the
@@ -97,7 +90,7 @@ pub enum Provider {
 
 impl Provider {
     /// Every provider, in the order config errors list them.
-    pub const ALL: [Provider; 4] = [
+    pub(crate) const ALL: [Provider; 4] = [
         Provider::MetaAds,
         Provider::Google,
         Provider::LinkedinAds,
@@ -105,7 +98,7 @@ impl Provider {
     ];
 
     /// The name used in config files.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Provider::MetaAds => "meta_ads",
             Provider::Google => "google",
@@ -115,13 +108,13 @@ impl Provider {
     }
 
     /// The provider called `name` in config files.
-    pub fn parse(name: &str) -> Option<Provider> {
+    pub(crate) fn parse(name: &str) -> Option<Provider> {
         Provider::ALL.into_iter().find(|p| p.as_str() == name)
     }
 
     /// The real platform's endpoints and the scopes a login asks for, used unless a
     /// connection overrides them.
-    pub fn defaults(self) -> ProviderDefaults {
+    pub(crate) fn defaults(self) -> ProviderDefaults {
         match self {
             Provider::MetaAds => ProviderDefaults {
                 auth_url: "https://www.facebook.com/v25.0/dialog/oauth",
@@ -155,7 +148,7 @@ impl Provider {
     }
 
     /// The platforms a connection of this provider can read from.
-    pub fn platforms(self) -> &'static [Platform] {
+    pub(crate) fn platforms(self) -> &'static [Platform] {
         match self {
             Provider::MetaAds => &[Platform::MetaAds],
             Provider::Google => &[Platform::GoogleAds, Platform::Ga4],
@@ -181,7 +174,7 @@ pub enum Platform {
 
 impl Platform {
     /// The name used in query files.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Platform::MetaAds => "meta_ads",
             Platform::GoogleAds => "google_ads",
@@ -191,7 +184,7 @@ impl Platform {
     }
 
     /// The platform called `name` in query files.
-    pub fn parse(name: &str) -> Option<Platform> {
+    pub(crate) fn parse(name: &str) -> Option<Platform> {
         [
             Platform::MetaAds,
             Platform::GoogleAds,
@@ -203,7 +196,7 @@ impl Platform {
     }
 
     /// Fields this platform can report, with the level each needs.
-    pub fn fields(self) -> &'static [FieldSpec] {
+    pub(crate) fn fields(self) -> &'static [FieldSpec] {
         match self {
             Platform::MetaAds => meta_ads::FIELDS,
             Platform::GoogleAds => google_ads::FIELDS,
@@ -214,7 +207,7 @@ impl Platform {
 
     /// Breakdowns this platform accepts (only Meta has them; elsewhere segments and
     /// dimensions are fields).
-    pub fn breakdowns(self) -> &'static [&'static str] {
+    pub(crate) fn breakdowns(self) -> &'static [&'static str] {
         match self {
             Platform::MetaAds => meta_ads::BREAKDOWNS,
             Platform::GoogleAds | Platform::Ga4 | Platform::LinkedinAds => &[],
@@ -222,17 +215,17 @@ impl Platform {
     }
 
     /// Looks a field up by name.
-    pub fn field(self, name: &str) -> Option<&'static FieldSpec> {
+    pub(crate) fn field(self, name: &str) -> Option<&'static FieldSpec> {
         self.fields().iter().find(|f| f.name == name)
     }
 
     /// Whether rows have a level (GA4 reports are shaped by their dimensions instead).
-    pub fn has_levels(self) -> bool {
+    pub(crate) fn has_levels(self) -> bool {
         self != Platform::Ga4
     }
 
     /// Why `id` is not an account id of this platform, if it is not.
-    pub fn check_account(self, id: &str) -> Result<(), String> {
+    pub(crate) fn check_account(self, id: &str) -> Result<(), String> {
         match self {
             Platform::MetaAds => meta_ads::check_account(id),
             Platform::GoogleAds => google_ads::check_account(id),
@@ -242,7 +235,7 @@ impl Platform {
     }
 
     /// The OAuth scope a token needs to read this platform.
-    pub fn scope(self) -> &'static str {
+    pub(crate) fn scope(self) -> &'static str {
         match self {
             Platform::MetaAds => meta_ads::SCOPE,
             Platform::GoogleAds => google_ads::SCOPE,
@@ -252,7 +245,7 @@ impl Platform {
     }
 
     /// How many months back the platform serves report data.
-    pub fn history_months(self) -> u32 {
+    pub(crate) fn history_months(self) -> u32 {
         match self {
             Platform::MetaAds => meta_ads::HISTORY_MONTHS,
             Platform::GoogleAds => google_ads::HISTORY_MONTHS,
@@ -277,17 +270,17 @@ impl Platform {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FieldSpec {
     /// The platform's field name, as query files write it.
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// The most detailed level the field belongs to: `campaign_name` needs campaign level or
     /// finer, `impressions` works at any level (`Level::Account`).
-    pub min_level: Level,
+    pub(crate) min_level: Level,
     /// The row's date: append mode upserts by this column.
-    pub is_row_date: bool,
+    pub(crate) is_row_date: bool,
 }
 
 impl FieldSpec {
     /// A field available from `min_level` on.
-    pub const fn new(name: &'static str, min_level: Level) -> Self {
+    pub(crate) const fn new(name: &'static str, min_level: Level) -> Self {
         FieldSpec {
             name,
             min_level,
@@ -296,7 +289,7 @@ impl FieldSpec {
     }
 
     /// The row's date field.
-    pub const fn row_date(name: &'static str) -> Self {
+    pub(crate) const fn row_date(name: &'static str) -> Self {
         FieldSpec {
             name,
             min_level: Level::Account,

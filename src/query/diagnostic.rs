@@ -20,16 +20,16 @@ pub struct Diagnostic {
     /// The file.
     pub file: PathBuf,
     /// 1-based line; 0 when the problem concerns the whole file.
-    pub line: usize,
+    pub(crate) line: usize,
     /// 1-based column in characters (not bytes); 0 when `line` is 0.
-    pub col: usize,
+    pub(crate) col: usize,
     /// What is wrong, and how to fix it where that is not obvious.
-    pub message: String,
+    pub(crate) message: String,
 }
 
 impl Diagnostic {
     /// A problem at a 1-based line and character column.
-    pub fn at(file: impl Into<PathBuf>, line: usize, col: usize, message: impl Into<String>) -> Self {
+    pub(crate) fn at(file: impl Into<PathBuf>, line: usize, col: usize, message: impl Into<String>) -> Self {
         Self {
             file: file.into(),
             line,
@@ -39,7 +39,7 @@ impl Diagnostic {
     }
 
     /// A problem with the file (or directory) as a whole.
-    pub fn whole(file: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+    pub(crate) fn whole(file: impl Into<PathBuf>, message: impl Into<String>) -> Self {
         Self::at(file, 0, 0, message)
     }
 }

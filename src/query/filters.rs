@@ -9,7 +9,7 @@ use crate::platform::ga4::{is_known, is_metric};
 use crate::platform::Platform;
 
 /// Why `platform` would reject `filter`, if it would.
-pub fn check_filter(platform: Platform, filter: &Filter) -> Result<(), String> {
+pub(crate) fn check_filter(platform: Platform, filter: &Filter) -> Result<(), String> {
     match platform {
         Platform::MetaAds => Ok(()),
         Platform::GoogleAds => gaql::condition(filter).map(|_| ()),
@@ -39,7 +39,7 @@ const NUMERIC_OPERATIONS: [&str; 5] = [
 ];
 
 /// GA4: one query-file filter as a `FilterExpression` with a single `filter`.
-pub fn ga4_filter_expression(filter: &Filter) -> Result<Value, String> {
+pub(crate) fn ga4_filter_expression(filter: &Filter) -> Result<Value, String> {
     let Filter { field, operator, value } = filter;
     if !is_known(field) {
         return Err(format!(
@@ -96,7 +96,7 @@ pub fn ga4_filter_expression(filter: &Filter) -> Result<Value, String> {
 
 /// LinkedIn Ads: a facet that narrows a report to some entities: the filter fields queries may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Facet {
+pub(crate) enum Facet {
     /// `campaignGroups=List(urn:li:sponsoredCampaignGroup:…)`.
     CampaignGroups,
     /// `campaigns=List(urn:li:sponsoredCampaign:…)`.
@@ -109,12 +109,12 @@ impl Facet {
     const ALL: [Facet; 3] = [Facet::CampaignGroups, Facet::Campaigns, Facet::Creatives];
 
     /// The facet a filter's `field` names.
-    pub fn parse(field: &str) -> Option<Facet> {
+    pub(crate) fn parse(field: &str) -> Option<Facet> {
         Facet::ALL.into_iter().find(|f| f.param() == field)
     }
 
     /// The query parameter.
-    pub fn param(self) -> &'static str {
+    pub(crate) fn param(self) -> &'static str {
         match self {
             Facet::CampaignGroups => "campaignGroups",
             Facet::Campaigns => "campaigns",
@@ -123,7 +123,7 @@ impl Facet {
     }
 
     /// The URN prefix of its ids.
-    pub fn urn_prefix(self) -> &'static str {
+    pub(crate) fn urn_prefix(self) -> &'static str {
         match self {
             Facet::CampaignGroups => "urn:li:sponsoredCampaignGroup:",
             Facet::Campaigns => "urn:li:sponsoredCampaign:",
@@ -133,7 +133,7 @@ impl Facet {
 }
 
 /// LinkedIn Ads: the facet and ids of a valid filter.
-pub fn linkedin_facet_ids(filter: &Filter) -> Result<(Facet, Vec<String>), String> {
+pub(crate) fn linkedin_facet_ids(filter: &Filter) -> Result<(Facet, Vec<String>), String> {
     let facet = Facet::parse(&filter.field).ok_or_else(|| {
         let known: Vec<String> = Facet::ALL.iter().map(|f| format!("{:?}", f.param())).collect();
         format!(

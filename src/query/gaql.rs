@@ -13,7 +13,7 @@ use crate::platform::google_ads::{self as fields, DATE};
 use crate::rows::DateWindow;
 
 /// The GAQL resource rows of `level` come `FROM`.
-pub fn resource(level: Level) -> &'static str {
+pub(crate) fn resource(level: Level) -> &'static str {
     match level {
         Level::Account => "customer",
         Level::Campaign => "campaign",
@@ -65,7 +65,7 @@ fn date_condition(window: DateWindow) -> String {
 /// `gaql` restricted to `window`: the date condition goes first in an existing `WHERE`
 /// (GAQL conditions are all joined by `AND`), or becomes the `WHERE` before any `ORDER BY`,
 /// `LIMIT` or `PARAMETERS` clause.
-pub fn with_date_range(gaql: &str, window: DateWindow) -> Result<String, String> {
+pub(crate) fn with_date_range(gaql: &str, window: DateWindow) -> Result<String, String> {
     check_raw(gaql)?;
     let clauses = clauses(gaql);
     let condition = date_condition(window);
@@ -94,7 +94,7 @@ pub fn with_date_range(gaql: &str, window: DateWindow) -> Result<String, String>
 
 /// Why a raw GAQL query cannot be run with adsync's date ranges, if it cannot: it must be a
 /// `SELECT … FROM …` and must leave `segments.date` conditions to adsync.
-pub fn check_raw(gaql: &str) -> Result<(), String> {
+pub(crate) fn check_raw(gaql: &str) -> Result<(), String> {
     select_list(gaql)?;
     let clauses = clauses(gaql);
     if !clauses.iter().any(|c| c.keyword == Keyword::From) {
@@ -189,7 +189,7 @@ const OPERATORS: &str = "=, !=, >, >=, <, <=, IN, NOT IN, CONTAINS ANY, CONTAINS
      LESS_THAN_OR_EQUAL, NOT_IN, CONTAIN, NOT_CONTAIN)";
 
 /// The GAQL condition for `filter`, e.g. `campaign.name LIKE '%Brand%'`.
-pub fn condition(filter: &Filter) -> Result<String, String> {
+pub(crate) fn condition(filter: &Filter) -> Result<String, String> {
     let field = filter.field.as_str();
     let is_field = field.contains('.')
         && field.split('.').all(|part| {

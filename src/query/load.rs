@@ -756,7 +756,7 @@ path = "a.csv"
         let messages: Vec<&str> = found.iter().map(|p| p.split_once(": ").unwrap().1).collect();
         let bad_cell = format!(
             "start_cell \"3B\": {}",
-            crate::query::check_start_cell("3B").unwrap_err()
+            crate::query::sheets::check_start_cell("3B").unwrap_err()
         );
         assert_eq!(
             messages,

@@ -11,7 +11,7 @@
 //! collector in `diagnostic`.
 
 mod diagnostic;
-pub mod filters;
+pub(crate) mod filters;
 pub mod gaql;
 mod keys;
 mod load;
@@ -27,12 +27,11 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::config::ValidationContext;
-pub use diagnostic::Diagnostic;
+pub(crate) use diagnostic::Diagnostic;
 pub use load::{load_dir, load_file};
-pub(crate) use schedule::wall_clock;
-pub use schedule::{parse_time_zone, Schedule, ScheduleError};
-pub use sheets::{check_sheet_name, check_start_cell, SheetsTarget, ValueInput, STAGING_SUFFIX};
+pub use schedule::wall_clock;
+pub(crate) use schedule::Schedule;
+pub(crate) use sheets::{SheetsTarget, ValueInput, STAGING_SUFFIX};
 
 use crate::location::Location;
 pub use crate::platform::Level;
@@ -44,35 +43,35 @@ pub struct Query {
     /// The file stem, unique within the query directory.
     pub name: String,
     /// The file it was loaded from.
-    pub file: PathBuf,
+    pub(crate) file: PathBuf,
     /// Digest of the file's text, to tell when the file changed.
-    pub fingerprint: String,
+    pub(crate) fingerprint: String,
     /// Connection id from the config.
-    pub connection: String,
+    pub(crate) connection: String,
     /// The platform read, resolved at load time from the connection (and `platform`).
     pub platform: Platform,
     /// Platform account ids, e.g. `act_1001`, `1234567890`.
     pub accounts: Vec<String>,
     /// Google Ads: the manager account the accounts are reached through.
-    pub login_customer_id: Option<String>,
+    pub(crate) login_customer_id: Option<String>,
     /// Google Ads: a raw GAQL query; its SELECT list is `fields`.
-    pub gaql: Option<String>,
+    pub(crate) gaql: Option<String>,
     /// Aggregation level of each row (`Account` for GA4 and raw GAQL, where it has no say).
     pub level: Level,
     /// Platform field names, in output column order.
-    pub fields: Vec<String>,
+    pub(crate) fields: Vec<String>,
     /// Platform breakdowns; each adds a column (after `fields` unless already listed there).
     pub breakdowns: Vec<String>,
     /// Row filters passed to the platform.
-    pub filters: Vec<Filter>,
+    pub(crate) filters: Vec<Filter>,
     /// Which dates a run covers, relative to its fire time.
-    pub date_range: DateRange,
+    pub(crate) date_range: DateRange,
     /// One row per day or one per window.
     pub time_increment: TimeIncrement,
     /// People told when this query stops delivering.
-    pub notify: Vec<String>,
+    pub(crate) notify: Vec<String>,
     /// When it runs.
-    pub schedule: Schedule,
+    pub(crate) schedule: Schedule,
     /// Where rows go.
     pub output: Output,
 }
@@ -80,7 +79,7 @@ pub struct Query {
 impl Query {
     /// The accounts the connection's login must reach for this query to run: the manager
     /// account when the query goes through one, else the accounts themselves.
-    pub fn reached_accounts(&self) -> Vec<String> {
+    pub(crate) fn reached_accounts(&self) -> Vec<String> {
         match &self.login_customer_id {
             Some(manager) => vec![manager.clone()],
             None => self.accounts.clone(),
@@ -89,13 +88,13 @@ impl Query {
 
     /// Every connection the query needs: the one it reads through, then the one its output
     /// writes with when that is another. A run waits for, and a reconnect resumes, them all.
-    pub fn connections(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn connections(&self) -> impl Iterator<Item = &str> {
         let output = self.output.connection().filter(|c| *c != self.connection);
         std::iter::once(self.connection.as_str()).chain(output)
     }
 
     /// Whether `connection` reads or writes for this query.
-    pub fn uses(&self, connection: &str) -> bool {
+    pub(crate) fn uses(&self, connection: &str) -> bool {
         self.connections().any(|c| c == connection)
     }
 
@@ -114,18 +113,18 @@ impl Query {
 /// A platform-side row filter, e.g. `{ field = "campaign.name", operator = "CONTAIN", value = "Brand" }`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Filter {
+pub(crate) struct Filter {
     /// Platform filter field, e.g. `campaign.name`.
-    pub field: String,
+    pub(crate) field: String,
     /// Platform operator, e.g. `EQUAL`, `IN`, `CONTAIN`.
-    pub operator: String,
+    pub(crate) operator: String,
     /// A string, number or list, passed through as JSON.
-    pub value: serde_json::Value,
+    pub(crate) value: serde_json::Value,
 }
 
 /// Which dates a run covers, relative to its fire time in the query's time zone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DateRange {
+pub(crate) enum DateRange {
     /// The fire day.
     Today,
     /// The day before the fire day.
@@ -166,7 +165,7 @@ pub enum Output {
 
 impl Output {
     /// Whether a delivery replaces the output or adds its window to it.
-    pub fn mode(&self) -> WriteMode {
+    pub(crate) fn mode(&self) -> WriteMode {
         match self {
             Output::Csv { mode, .. } => *mode,
             Output::GoogleSheets(target) => target.mode,
@@ -174,7 +173,7 @@ impl Output {
     }
 
     /// Where the rows go, for messages, run records and the status report.
-    pub fn location(&self) -> Location {
+    pub(crate) fn location(&self) -> Location {
         match self {
             Output::Csv { path, .. } => Location::File(path.clone()),
             Output::GoogleSheets(target) => target.location(),
@@ -182,7 +181,7 @@ impl Output {
     }
 
     /// The connection whose token writes the output, when it is not a file.
-    pub fn connection(&self) -> Option<&str> {
+    pub(crate) fn connection(&self) -> Option<&str> {
         match self {
             Output::Csv { .. } => None,
             Output::GoogleSheets(target) => Some(&target.connection),

@@ -23,7 +23,7 @@ use chrono_tz::Tz;
 ///
 /// Equality compares the expression as written and the zone.
 #[derive(Debug, Clone)]
-pub struct Schedule {
+pub(crate) struct Schedule {
     expr: String,
     tz: Tz,
 }
@@ -38,7 +38,7 @@ impl Eq for Schedule {}
 
 /// Why a schedule could not be parsed.
 #[derive(Debug, thiserror::Error)]
-pub enum ScheduleError {
+pub(crate) enum ScheduleError {
     /// The cron expression is malformed.
     #[error("bad cron expression {expr:?}: {reason}")]
     Cron {
@@ -77,7 +77,7 @@ fn suggest_time_zone(name: &str) -> Option<&'static str> {
 }
 
 /// Parses an IANA zone name such as `Europe/Berlin`.
-pub fn parse_time_zone(name: &str) -> Result<Tz, ScheduleError> {
+pub(crate) fn parse_time_zone(name: &str) -> Result<Tz, ScheduleError> {
     name.parse().map_err(|_| ScheduleError::TimeZone(name.to_string()))
 }
 
@@ -88,14 +88,15 @@ impl Schedule {
     /// 5-field day-of-week numbers are crontab's (0 or 7 = Sunday, 1 = Monday). A 6-field
     /// expression is passed to the `cron` crate as written, so its day numbers are the
     /// crate's (1 = Sunday .. 7 = Saturday); names (`MON-FRI`) mean the same in both.
-    pub fn parse(expr: &str, tz: &str) -> Result<Self, ScheduleError> {
+    #[cfg(test)]
+    pub(crate) fn parse(expr: &str, tz: &str) -> Result<Self, ScheduleError> {
         let tz = parse_time_zone(tz)?;
         Self::with_tz(expr, tz)
     }
 
     /// Parses `expr` for an already parsed zone; lets a caller report a bad zone and a bad
     /// expression separately.
-    pub fn with_tz(expr: &str, tz: Tz) -> Result<Self, ScheduleError> {
+    pub(crate) fn with_tz(expr: &str, tz: Tz) -> Result<Self, ScheduleError> {
         matchers(expr).map_err(|reason| ScheduleError::Cron {
             expr: expr.to_string(),
             reason,
@@ -112,26 +113,30 @@ impl Schedule {
     /// The expression is parsed again here rather than kept parsed: a parsed `cron::Schedule`
     /// holds every allowed value of every field (about 8 KB), which for ten thousand queries
     /// was most of the daemon's memory, while parsing costs microseconds once per fire.
-    pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    pub(crate) fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
         // `with_tz` checked the expression, so this parse cannot fail.
         let matchers = matchers(&self.expr).unwrap_or_default();
         matchers.iter().filter_map(|m| next_fire(m, self.tz, t)).min()
     }
 
     /// Every fire in `(after, until]`, in order: the runs missed while the daemon was down.
-    pub fn fires_between(&self, after: DateTime<Utc>, until: DateTime<Utc>) -> impl Iterator<Item = DateTime<Utc>> {
+    pub(crate) fn fires_between(
+        &self,
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> impl Iterator<Item = DateTime<Utc>> {
         let schedule = self.clone();
         std::iter::successors(self.next_after(after), move |prev| schedule.next_after(*prev))
             .take_while(move |fire| *fire <= until)
     }
 
     /// The schedule's time zone.
-    pub fn tz(&self) -> Tz {
+    pub(crate) fn tz(&self) -> Tz {
         self.tz
     }
 
     /// The expression as written.
-    pub fn expr(&self) -> &str {
+    pub(crate) fn expr(&self) -> &str {
         &self.expr
     }
 }
@@ -367,7 +372,7 @@ fn next_fire(matcher: &cron::Schedule, tz: Tz, t: DateTime<Utc>) -> Option<DateT
 
 /// `t` on `tz`'s wall clock; `None` at the edges of chrono's range, where
 /// `with_timezone(..).naive_local()` would panic.
-pub(crate) fn wall_clock(t: DateTime<Utc>, tz: Tz) -> Option<NaiveDateTime> {
+pub fn wall_clock(t: DateTime<Utc>, tz: Tz) -> Option<NaiveDateTime> {
     let offset = tz.offset_from_utc_datetime(&t.naive_utc()).fix();
     t.naive_utc()
         .checked_add_signed(Duration::seconds(i64::from(offset.local_minus_utc())))

@@ -7,28 +7,28 @@ use crate::location::Location;
 
 /// The suffix of the hidden tab a large replace is staged in; a tab of the query's own may
 /// not end in it.
-pub const STAGING_SUFFIX: &str = " (adsync staging)";
+pub(crate) const STAGING_SUFFIX: &str = " (adsync staging)";
 
 /// Where a query's rows go in Sheets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SheetsTarget {
     /// The Google connection (or service account) whose token writes.
-    pub connection: String,
+    pub(crate) connection: String,
     /// The id from the spreadsheet's URL.
-    pub spreadsheet_id: String,
+    pub(crate) spreadsheet_id: String,
     /// Tab title; created if missing.
-    pub sheet: String,
+    pub(crate) sheet: String,
     /// Where the header goes, an A1 cell like `B3`; `A1` when unset.
-    pub start_cell: Option<String>,
+    pub(crate) start_cell: Option<String>,
     /// Replace the tab or upsert the window's rows.
-    pub mode: WriteMode,
+    pub(crate) mode: WriteMode,
     /// How cells are typed (`sinks::sheets::values`).
-    pub value_input: ValueInput,
+    pub(crate) value_input: ValueInput,
 }
 
 impl SheetsTarget {
     /// Where rows written to this target are said to go.
-    pub fn location(&self) -> Location {
+    pub(crate) fn location(&self) -> Location {
         Location::Sheet {
             spreadsheet_id: self.spreadsheet_id.clone(),
             sheet: self.sheet.clone(),
@@ -38,7 +38,7 @@ impl SheetsTarget {
 
 /// How platform text becomes cell values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ValueInput {
+pub(crate) enum ValueInput {
     /// Every cell is the platform's string.
     Raw,
     /// Numbers as numbers, dates as dates, ids and other text as text.
@@ -46,13 +46,13 @@ pub enum ValueInput {
 }
 
 /// Checks a `start_cell` setting, for query validation messages.
-pub fn check_start_cell(cell: &str) -> Result<(), String> {
+pub(crate) fn check_start_cell(cell: &str) -> Result<(), String> {
     crate::platform::a1::parse_cell(cell).map(|_| ())
 }
 
 /// Checks a tab name: Sheets' 100-character title limit, leaving room for the staging
 /// tab's suffix, and no control characters.
-pub fn check_sheet_name(name: &str) -> Result<(), String> {
+pub(crate) fn check_sheet_name(name: &str) -> Result<(), String> {
     let max = crate::platform::a1::MAX_TITLE_CHARS - STAGING_SUFFIX.chars().count();
     if name.trim().is_empty() {
         return Err("the sheet (tab) name is empty".into());

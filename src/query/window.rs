@@ -26,7 +26,7 @@ impl DateRange {
     /// Graph's `last_7d` does. A `LastNDays(0)` built in code is treated as 1: a window is
     /// never empty. At the very edges of chrono's range, where the zone's date cannot be
     /// represented, the UTC date stands in.
-    pub fn window(&self, fire: DateTime<Utc>, tz: Tz) -> DateWindow {
+    pub(crate) fn window(&self, fire: DateTime<Utc>, tz: Tz) -> DateWindow {
         let day = wall_clock(fire, tz).map_or(fire.date_naive(), |local| local.date());
         match *self {
             DateRange::Today => DateWindow::new(day, day),
@@ -46,7 +46,7 @@ impl DateRange {
 
     /// Parses the string forms of `date_range`: `today`, `yesterday`, `last_N_days`,
     /// `this_month`, `last_month`. The error says what is accepted.
-    pub fn parse(s: &str) -> Result<DateRange, String> {
+    pub(crate) fn parse(s: &str) -> Result<DateRange, String> {
         match s {
             "today" => return Ok(DateRange::Today),
             "yesterday" => return Ok(DateRange::Yesterday),

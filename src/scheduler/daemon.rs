@@ -22,15 +22,15 @@ const MAX_DOWNTIME_GAPS: usize = 1000;
 
 /// Fires a query missed while the daemon was not running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MissedFires {
+pub(crate) struct MissedFires {
     /// How many fires were missed.
-    pub count: usize,
+    pub(crate) count: usize,
     /// The latest of them, which is run at once.
-    pub latest: DateTime<Utc>,
+    pub(crate) latest: DateTime<Utc>,
 }
 
 /// Fires of `schedule` in `(after, now]`.
-pub fn missed_fires(schedule: &Schedule, after: DateTime<Utc>, now: DateTime<Utc>) -> Option<MissedFires> {
+pub(crate) fn missed_fires(schedule: &Schedule, after: DateTime<Utc>, now: DateTime<Utc>) -> Option<MissedFires> {
     schedule
         .fires_between(after, now)
         .fold(None, |missed: Option<MissedFires>, fire| {
@@ -42,7 +42,7 @@ pub fn missed_fires(schedule: &Schedule, after: DateTime<Utc>, now: DateTime<Utc
 }
 
 /// Starts runs when queries are due.
-pub struct Scheduler {
+pub(crate) struct Scheduler {
     ctx: RunContext,
     queries: Vec<Arc<Query>>,
     slots: RunSlots,
@@ -89,7 +89,7 @@ impl RunSlots {
 
 impl Scheduler {
     /// A scheduler for `queries` within `limits`.
-    pub fn new(ctx: RunContext, queries: Vec<Query>, limits: RunLimits) -> Self {
+    pub(crate) fn new(ctx: RunContext, queries: Vec<Query>, limits: RunLimits) -> Self {
         Self {
             slots: RunSlots::new(limits, queries.iter().map(|q| q.connection.as_str())),
             queries: queries.into_iter().map(Arc::new).collect(),
@@ -102,7 +102,7 @@ impl Scheduler {
     ///
     /// `ready` is set once every query's next fire is known (and missed fires recorded), so
     /// callers that move a test clock know the scheduler has read it.
-    pub async fn run(
+    pub(crate) async fn run(
         self,
         shutdown: CancellationToken,
         tracker: TaskTracker,

@@ -7,4 +7,4 @@
 
 mod daemon;
 
-pub use self::daemon::{missed_fires, MissedFires, Scheduler};
+pub(crate) use self::daemon::Scheduler;

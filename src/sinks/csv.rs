@@ -33,7 +33,7 @@ const TEMP_MARKER: &str = ".adsync-tmp";
 
 /// A CSV output file and how deliveries change it.
 #[derive(Debug, Clone)]
-pub struct CsvSink {
+pub(crate) struct CsvSink {
     path: PathBuf,
     mode: WriteMode,
     columns: Vec<String>,
@@ -47,7 +47,7 @@ impl CsvSink {
     /// for [`WriteMode::Append`], which uses it to find the rows a window replaces, and
     /// ignored for [`WriteMode::Replace`]. Nothing is checked here; [`begin`](Self::begin)
     /// reports bad settings, so building a sink never fails.
-    pub fn new(path: PathBuf, mode: WriteMode, columns: Vec<String>, date_column: Option<usize>) -> Self {
+    pub(crate) fn new(path: PathBuf, mode: WriteMode, columns: Vec<String>, date_column: Option<usize>) -> Self {
         Self {
             path,
             mode,
@@ -57,7 +57,7 @@ impl CsvSink {
     }
 
     /// The target file.
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.path
     }
 
@@ -66,7 +66,7 @@ impl CsvSink {
     /// Also removes temp files a crashed delivery to this target left behind. In append mode
     /// the existing file's header is checked here, before any row is fetched, and the old
     /// rows dated before the window are copied to the temp file (pass 1 of 2).
-    pub fn begin(&self, window: DateWindow) -> Result<CsvDelivery, SinkError> {
+    pub(crate) fn begin(&self, window: DateWindow) -> Result<CsvDelivery, SinkError> {
         let target = &self.path;
         let Some(file_name) = target.file_name() else {
             return Err(SinkError::InvalidPath { path: target.clone() });
@@ -133,7 +133,7 @@ impl CsvSink {
 /// Dropping it without commit removes its temp file; the target is untouched.
 #[derive(Debug)]
 #[must_use = "a delivery is abandoned unless it is committed"]
-pub struct CsvDelivery {
+pub(crate) struct CsvDelivery {
     // Declared before `temp` so the file is closed before the temp file is removed on drop
     // (Windows cannot remove an open file).
     writer: Writer<File>,
@@ -154,7 +154,7 @@ impl CsvDelivery {
     /// width, or in append mode a row whose date is not inside the window) leaves the
     /// delivery usable. A failed write does not: the temp file may end in half a row, so
     /// every later call fails and the delivery must be dropped.
-    pub fn write_batch(&mut self, batch: &RowBatch) -> Result<(), SinkError> {
+    pub(crate) fn write_batch(&mut self, batch: &RowBatch) -> Result<(), SinkError> {
         if self.poisoned {
             return Err(SinkError::Poisoned {
                 path: self.target.clone(),
@@ -197,7 +197,7 @@ impl CsvDelivery {
     /// the target's name. The directory is fsynced after it so the rename itself survives a
     /// crash. If only that last step fails, the new file is already visible; the error still
     /// reports it because durability is not guaranteed, and redoing the delivery is harmless.
-    pub fn commit(mut self) -> Result<DeliveryReport, SinkError> {
+    pub(crate) fn commit(mut self) -> Result<DeliveryReport, SinkError> {
         if self.poisoned {
             return Err(SinkError::Poisoned { path: self.target });
         }
@@ -242,14 +242,14 @@ impl CsvDelivery {
 
 /// What a committed delivery did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeliveryReport {
+pub(crate) struct DeliveryReport {
     /// The file written (for a Sheets tab, `sheets:<spreadsheet id>/<tab>`).
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// Rows this delivery brought.
-    pub rows_written: u64,
+    pub(crate) rows_written: u64,
     /// Append: old rows outside the window, still in the file. Always 0 for replace. The file
     /// holds `rows_written + rows_kept` data rows.
-    pub rows_kept: u64,
+    pub(crate) rows_kept: u64,
 }
 
 /// Which rows an append replaces.

@@ -10,8 +10,8 @@
 //! - [`csv`]: a CSV file, replaced with a temp file and an atomic rename.
 //! - [`sheets`]: a Google Sheets tab, replaced by one all-or-nothing `batchUpdate`.
 
-pub mod csv;
-pub mod sheets;
+pub(crate) mod csv;
+pub(crate) mod sheets;
 mod sink;
 
 use std::io;
@@ -20,13 +20,13 @@ use std::path::PathBuf;
 use crate::http::FetchError;
 use crate::rows::DateWindow;
 
-pub use self::csv::{CsvDelivery, CsvSink, DeliveryReport};
-pub use self::sink::{output_scope, Delivery, Sink, Sinks};
+pub(crate) use self::csv::DeliveryReport;
+pub(crate) use self::sink::{output_scope, Sinks};
 
 /// The row-date column an append of `window` to the output at `path` (with `width` columns)
 /// upserts by: append needs one, inside the row, and a window that does not end before it
 /// starts. Shared by every sink, so their append rules cannot drift apart.
-pub fn append_date_column(
+pub(crate) fn append_date_column(
     path: PathBuf,
     date_column: Option<usize>,
     width: usize,
@@ -54,7 +54,7 @@ pub fn append_date_column(
 /// Every message names the file involved, because the person reading it is an operator
 /// looking at a run record, not at the query that produced it.
 #[derive(Debug, thiserror::Error)]
-pub enum SinkError {
+pub(crate) enum SinkError {
     /// A file system operation failed (permissions, disk full, missing mount, ...).
     #[error("cannot {action} {}: {source}", path.display())]
     Io {

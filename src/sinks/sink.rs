@@ -17,7 +17,7 @@ use crate::query::SheetsTarget;
 
 /// Where one query's rows go.
 #[derive(Debug)]
-pub enum Sink {
+pub(crate) enum Sink {
     /// A CSV file.
     Csv(CsvSink),
     /// A Google Sheets tab.
@@ -26,7 +26,7 @@ pub enum Sink {
 
 /// A delivery in progress: nothing a reader sees changes until [`Delivery::commit`].
 #[derive(Debug)]
-pub enum Delivery {
+pub(crate) enum Delivery {
     /// Written on blocking threads, so file I/O never stalls the runtime; `None` only while
     /// a batch is being written.
     Csv(Option<Box<CsvDelivery>>),
@@ -36,7 +36,7 @@ pub enum Delivery {
 
 impl Sink {
     /// Where the rows go.
-    pub fn location(&self) -> Location {
+    pub(crate) fn location(&self) -> Location {
         match self {
             Sink::Csv(sink) => Location::File(sink.path().to_path_buf()),
             Sink::Sheets(sink) => sink.location(),
@@ -45,7 +45,7 @@ impl Sink {
 
     /// Starts a delivery of `window`'s rows (reading what an append keeps) before any row is
     /// fetched.
-    pub async fn begin(self, window: DateWindow) -> Result<Delivery, SinkError> {
+    pub(crate) async fn begin(self, window: DateWindow) -> Result<Delivery, SinkError> {
         match self {
             Sink::Csv(sink) => blocking(move || sink.begin(window))
                 .await
@@ -57,7 +57,7 @@ impl Sink {
 
 impl Delivery {
     /// Adds one page of rows.
-    pub async fn write_batch(&mut self, batch: RowBatch) -> Result<(), SinkError> {
+    pub(crate) async fn write_batch(&mut self, batch: RowBatch) -> Result<(), SinkError> {
         match self {
             Delivery::Csv(slot) => {
                 let mut delivery = slot.take().ok_or(SinkError::WriterStopped(
@@ -76,7 +76,7 @@ impl Delivery {
     }
 
     /// Makes the delivery visible in one step.
-    pub async fn commit(self) -> Result<DeliveryReport, SinkError> {
+    pub(crate) async fn commit(self) -> Result<DeliveryReport, SinkError> {
         match self {
             Delivery::Csv(Some(delivery)) => blocking(move || (*delivery).commit()).await,
             Delivery::Csv(None) => Err(SinkError::WriterStopped(
@@ -87,7 +87,7 @@ impl Delivery {
     }
 
     /// Drops a delivery that will not be committed, cleaning up what it staged (best effort).
-    pub async fn abort(self) {
+    pub(crate) async fn abort(self) {
         match self {
             // The temp file is removed when the delivery is dropped.
             Delivery::Csv(delivery) => {
@@ -115,7 +115,7 @@ async fn blocking<T: Send + 'static>(
 /// daemon-wide write quotas Sheets needs, and each connection's Sheets API origin and
 /// project (the quota's other key).
 #[derive(Clone)]
-pub struct Sinks {
+pub(crate) struct Sinks {
     api: ApiClient,
     quota: SheetsQuota,
     /// Connection id → (Sheets API origin, project).
@@ -124,7 +124,7 @@ pub struct Sinks {
 
 impl Sinks {
     /// Sinks for the outputs of `config`'s connections, written through `api`.
-    pub fn new(config: &Config, api: ApiClient) -> Self {
+    pub(crate) fn new(config: &Config, api: ApiClient) -> Self {
         let limits = config.sheets;
         let connections = config
             .connections
@@ -147,7 +147,7 @@ impl Sinks {
     }
 
     /// The sink for `query`'s output; `Err` names an output connection the config lacks.
-    pub fn sink(&self, query: &Query) -> Result<Sink, String> {
+    pub(crate) fn sink(&self, query: &Query) -> Result<Sink, String> {
         match &query.output {
             Output::Csv { path, mode } => Ok(Sink::Csv(CsvSink::new(
                 path.clone(),
@@ -177,7 +177,7 @@ impl Sinks {
 }
 
 /// The (connection, scope) writing `output` needs, when it is written through a login.
-pub fn output_scope(output: &Output) -> Option<(&str, &'static str)> {
+pub(crate) fn output_scope(output: &Output) -> Option<(&str, &'static str)> {
     match output {
         Output::GoogleSheets(target) => Some((target.connection.as_str(), crate::platform::SHEETS_SCOPE)),
         Output::Csv { .. } => None,

@@ -4,7 +4,7 @@
 //! shared fetch logic (retries, backoff, error classification) lives in [`crate::http`].
 
 pub mod ga4;
-pub mod google;
+pub(crate) mod google;
 pub mod google_ads;
 pub mod linkedin_ads;
 pub mod meta_ads;
@@ -23,7 +23,7 @@ use crate::rows::{DateWindow, RowBatch};
 use crate::store::Identity;
 
 /// Pages a unit of a report may fetch ahead of its turn to be written.
-pub const UNIT_PAGES_AHEAD: usize = 1;
+pub(crate) const UNIT_PAGES_AHEAD: usize = 1;
 
 /// A unit being fetched: its pages as they come, and the task's result.
 type RunningUnit = (mpsc::Receiver<RowBatch>, JoinHandle<Result<u64, FetchError>>);
@@ -67,7 +67,7 @@ pub enum Source {
 
 impl Source {
     /// The `platform` reader for `conn`, sending every request through `api`.
-    pub fn new(conn: &ConnectionConfig, platform: Platform, api: ApiClient) -> Self {
+    pub(crate) fn new(conn: &ConnectionConfig, platform: Platform, api: ApiClient) -> Self {
         match platform {
             Platform::MetaAds => Source::MetaAds(meta_ads::MetaAds::new(conn, api)),
             Platform::GoogleAds => Source::GoogleAds(google_ads::GoogleAds::new(conn, api)),
@@ -77,7 +77,7 @@ impl Source {
     }
 
     /// The readers of every platform `conn` serves.
-    pub fn all_for(conn: &ConnectionConfig, api: &ApiClient) -> Vec<(Platform, Source)> {
+    pub(crate) fn all_for(conn: &ConnectionConfig, api: &ApiClient) -> Vec<(Platform, Source)> {
         conn.provider
             .platforms()
             .iter()
@@ -96,7 +96,7 @@ impl Source {
 
     /// What the platform says of the connection's token beyond the token response, where it
     /// has a way to ask (Meta's `debug_token`).
-    pub async fn token_facts(&self) -> Result<TokenFacts, FetchError> {
+    pub(crate) async fn token_facts(&self) -> Result<TokenFacts, FetchError> {
         match self {
             Source::MetaAds(meta) => meta.token_facts().await,
             Source::GoogleAds(_) | Source::Ga4(_) | Source::LinkedinAds(_) => Ok(TokenFacts::default()),
@@ -104,7 +104,7 @@ impl Source {
     }
 
     /// The accounts the connection's token can read, in the ids query files use.
-    pub async fn accounts(&self) -> Result<Vec<String>, FetchError> {
+    pub(crate) async fn accounts(&self) -> Result<Vec<String>, FetchError> {
         match self {
             Source::MetaAds(s) => s.ad_accounts().await,
             Source::GoogleAds(s) => s.accounts().await,
@@ -147,7 +147,7 @@ impl Source {
     /// [`UNIT_PAGES_AHEAD`] pages until its turn. Returns the number of rows sent.
     ///
     /// [`HttpPolicy::max_requests_per_connection`]: crate::config::HttpPolicy
-    pub async fn fetch(
+    pub(crate) async fn fetch(
         &self,
         query: &Query,
         window: DateWindow,
@@ -214,7 +214,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("q.toml");
         std::fs::write(&path, text).unwrap();
-        let ctx = crate::query::ValidationContext {
+        let ctx = crate::config::ValidationContext {
             connections: [("meta-demo".to_string(), Provider::MetaAds)].into(),
             output_dir: dir.path().to_path_buf(),
         };

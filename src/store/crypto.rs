@@ -15,9 +15,9 @@ use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use rand::RngCore;
 
 /// Name of the environment variable that can hold the key (base64 of 32 bytes).
-pub const KEY_ENV: &str = "ADSYNC_SECRET_KEY";
+pub(crate) const KEY_ENV: &str = "ADSYNC_SECRET_KEY";
 /// Name of the key file created in the data directory when the variable is unset.
-pub const KEY_FILE: &str = "secret.key";
+pub(crate) const KEY_FILE: &str = "secret.key";
 
 const FORMAT_V1: u8 = 1;
 const NONCE_LEN: usize = 12;
@@ -58,7 +58,7 @@ impl fmt::Debug for SecretKey {
 
 impl SecretKey {
     /// A key from its base64 text (standard or URL-safe alphabet).
-    pub fn from_base64(text: &str, source_name: &str) -> Result<Self, CryptoError> {
+    pub(crate) fn from_base64(text: &str, source_name: &str) -> Result<Self, CryptoError> {
         let text = text.trim();
         let bytes = STANDARD
             .decode(text)
@@ -83,7 +83,7 @@ impl SecretKey {
     }
 
     /// A fresh random key.
-    pub fn generate() -> Self {
+    pub(crate) fn generate() -> Self {
         let mut key = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut key);
         Self(key)
@@ -133,12 +133,12 @@ impl fmt::Debug for Cipher {
 
 impl Cipher {
     /// A cipher for `key`.
-    pub fn new(key: &SecretKey) -> Self {
+    pub(crate) fn new(key: &SecretKey) -> Self {
         Self(ChaCha20Poly1305::new(Key::from_slice(&key.0)))
     }
 
     /// Encrypts `plain`, bound to `context` (tree and key name).
-    pub fn seal(&self, context: &[u8], plain: &[u8]) -> Vec<u8> {
+    pub(crate) fn seal(&self, context: &[u8], plain: &[u8]) -> Vec<u8> {
         let mut nonce = [0u8; NONCE_LEN];
         rand::thread_rng().fill_bytes(&mut nonce);
         let sealed = self
@@ -159,7 +159,7 @@ impl Cipher {
     }
 
     /// Decrypts what [`Cipher::seal`] produced for the same `context`.
-    pub fn open(&self, context: &[u8], sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    pub(crate) fn open(&self, context: &[u8], sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
         if sealed.len() < 1 + NONCE_LEN || sealed[0] != FORMAT_V1 {
             return Err(CryptoError::Open);
         }

@@ -4,7 +4,7 @@
 //! the daemon runs, CLI commands talk to it over HTTP; [`StoreError::Locked`] is how they
 //! find out. Values are JSON; tokens are additionally sealed with [`crypto::Cipher`].
 
-pub mod crypto;
+pub(crate) mod crypto;
 mod records;
 
 use std::path::{Path, PathBuf};
@@ -22,10 +22,10 @@ pub use records::{
 };
 
 /// The schema this build writes. Bump it with a migration when a record changes shape.
-pub const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 1;
 const SCHEMA_KEY: &[u8] = b"schema_version";
 /// Run records kept per query; older ones are pruned.
-pub const RUNS_KEPT_PER_QUERY: usize = 500;
+pub(crate) const RUNS_KEPT_PER_QUERY: usize = 500;
 
 /// Why the store could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -104,7 +104,7 @@ impl Store {
     }
 
     /// Opens the store with an explicit key.
-    pub fn open_with_key(data_dir: &Path, key: &SecretKey) -> Result<Self, StoreError> {
+    pub(crate) fn open_with_key(data_dir: &Path, key: &SecretKey) -> Result<Self, StoreError> {
         let db = sled::Config::new()
             .path(data_dir.join("store"))
             // No background flusher: adsync flushes where durability matters, and a flusher
@@ -180,7 +180,7 @@ impl Store {
     }
 
     /// Saves a connection's state.
-    pub fn put_connection(&self, id: &str, state: &ConnectionState) -> Result<(), StoreError> {
+    pub(crate) fn put_connection(&self, id: &str, state: &ConnectionState) -> Result<(), StoreError> {
         put_json(&self.connections, id, state)
     }
 
@@ -195,7 +195,7 @@ impl Store {
 
     /// Seals and saves a connection's tokens, and waits until they are on disk: a rotated
     /// refresh token must be durable before the access token that came with it is used.
-    pub async fn put_token(&self, connection: &str, token: &TokenSet) -> Result<(), StoreError> {
+    pub(crate) async fn put_token(&self, connection: &str, token: &TokenSet) -> Result<(), StoreError> {
         let plain = serde_json::to_vec(token).expect("token sets always serialize");
         let sealed = self.cipher.seal(&token_context(connection), &plain);
         self.tokens.insert(connection, sealed)?;
@@ -208,12 +208,12 @@ impl Store {
     }
 
     /// Saves a query's scheduling state.
-    pub fn put_query_state(&self, query: &str, state: &QueryState) -> Result<(), StoreError> {
+    pub(crate) fn put_query_state(&self, query: &str, state: &QueryState) -> Result<(), StoreError> {
         put_json(&self.queries, query, state)
     }
 
     /// Appends a run record, pruning the query's oldest beyond [`RUNS_KEPT_PER_QUERY`].
-    pub fn record_run(&self, run: &RunRecord) -> Result<(), StoreError> {
+    pub(crate) fn record_run(&self, run: &RunRecord) -> Result<(), StoreError> {
         let mut key = run_prefix(&run.query);
         key.extend_from_slice(&run.started.timestamp_micros().to_be_bytes());
         put_json(&self.runs, key, run)?;
@@ -265,7 +265,7 @@ impl Store {
     }
 
     /// Saves a changed gap (same query and fire).
-    pub fn put_gap(&self, gap: &Gap) -> Result<(), StoreError> {
+    pub(crate) fn put_gap(&self, gap: &Gap) -> Result<(), StoreError> {
         put_json(&self.gaps, gap_key(&gap.query, gap.fire_time), gap)
     }
 
@@ -275,7 +275,7 @@ impl Store {
     }
 
     /// Keeps a pending authorization under its `state` (sealed: it holds the PKCE verifier).
-    pub async fn put_oauth_state(&self, state: &str, pending: &PendingState) -> Result<(), StoreError> {
+    pub(crate) async fn put_oauth_state(&self, state: &str, pending: &PendingState) -> Result<(), StoreError> {
         let plain = serde_json::to_vec(pending).expect("pending states always serialize");
         let sealed = self.cipher.seal(&oauth_context(state), &plain);
         self.oauth_states.insert(state, sealed)?;
@@ -283,7 +283,7 @@ impl Store {
     }
 
     /// Removes and returns the pending authorization of `state`: a state is used once.
-    pub fn take_oauth_state(&self, state: &str) -> Result<Option<PendingState>, StoreError> {
+    pub(crate) fn take_oauth_state(&self, state: &str) -> Result<Option<PendingState>, StoreError> {
         let Some(sealed) = self.oauth_states.remove(state)? else {
             return Ok(None);
         };
@@ -292,7 +292,7 @@ impl Store {
     }
 
     /// Drops pending authorizations that expired before `now`.
-    pub fn prune_oauth_states(&self, now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub(crate) fn prune_oauth_states(&self, now: DateTime<Utc>) -> Result<(), StoreError> {
         for item in self.oauth_states.iter() {
             let (key, sealed) = item?;
             let state = String::from_utf8_lossy(&key).into_owned();
@@ -310,24 +310,15 @@ impl Store {
     }
 
     /// When the notification `key` was last sent.
-    pub fn notification_sent(&self, key: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+    pub(crate) fn notification_sent(&self, key: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
         get_json(&self.notifications, NOTIFICATIONS, key)
     }
 
     /// Records that the notification `key` was sent at `at`; durable before returning, so a
     /// restart does not send it again.
-    pub async fn record_notification(&self, key: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+    pub(crate) async fn record_notification(&self, key: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
         put_json(&self.notifications, key, &at)?;
         self.flush().await
-    }
-
-    /// Ids of connections that have stored state.
-    pub fn connection_ids(&self) -> Result<Vec<String>, StoreError> {
-        self.connections
-            .iter()
-            .keys()
-            .map(|k| Ok(String::from_utf8_lossy(&k?).into_owned()))
-            .collect()
     }
 }
 

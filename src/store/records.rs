@@ -23,7 +23,7 @@ pub enum ConnectionStatus {
 
 impl ConnectionStatus {
     /// The name used in status output.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ConnectionStatus::NotConnected => "not_connected",
             ConnectionStatus::Connected => "connected",
@@ -38,11 +38,11 @@ pub struct ConnectionState {
     /// Current status.
     pub status: ConnectionStatus,
     /// When it entered this status.
-    pub since: DateTime<Utc>,
+    pub(crate) since: DateTime<Utc>,
     /// Machine-readable reason (e.g. `password_changed`), when not connected.
-    pub reason: Option<ReconnectReason>,
+    pub(crate) reason: Option<ReconnectReason>,
     /// A sentence for people.
-    pub detail: Option<String>,
+    pub(crate) detail: Option<String>,
 }
 
 /// Who a token belongs to on the platform.
@@ -72,7 +72,7 @@ pub struct TokenSet {
     /// When this token set was obtained.
     pub obtained_at: DateTime<Utc>,
     /// When it was last used for an API call.
-    pub last_used_at: Option<DateTime<Utc>>,
+    pub(crate) last_used_at: Option<DateTime<Utc>>,
     /// When the user's consent to data access ends, separately from the token (Meta's
     /// `data_access_expires_at`, about 90 days after the last login).
     #[serde(default)]
@@ -80,14 +80,14 @@ pub struct TokenSet {
     /// Renewed without a person whenever it runs out (a service account signs a new JWT), so
     /// its end is no login's end.
     #[serde(default)]
-    pub self_renewing: bool,
+    pub(crate) self_renewing: bool,
 }
 
 impl TokenSet {
     /// When the login ends for good unless a person renews it: the earliest of the refresh
     /// token's end (or the access token's, when there is no refresh token) and the end of
     /// the data-access consent. `None` when no end is known.
-    pub fn hard_expiry(&self) -> Option<DateTime<Utc>> {
+    pub(crate) fn hard_expiry(&self) -> Option<DateTime<Utc>> {
         if self.self_renewing {
             return None;
         }
@@ -155,7 +155,7 @@ pub struct QueryState {
     /// Set when the platform rejected the query itself: no more API calls until the file
     /// changes.
     #[serde(default)]
-    pub broken: Option<BrokenQuery>,
+    pub(crate) broken: Option<BrokenQuery>,
     /// Set while the query cannot run although its connection works (`missing_access`: the
     /// reconnected user cannot see one of its accounts); cleared by the next reconnect.
     #[serde(default)]
@@ -164,14 +164,14 @@ pub struct QueryState {
     /// due, fires at or before it are never run again.
     pub last_fire: Option<DateTime<Utc>>,
     /// The latest fire whose rows were delivered.
-    pub last_delivered_fire: Option<DateTime<Utc>>,
+    pub(crate) last_delivered_fire: Option<DateTime<Utc>>,
     /// Window of the latest delivery.
-    pub last_delivered_window: Option<DateWindow>,
+    pub(crate) last_delivered_window: Option<DateWindow>,
     /// Failures since the last delivery.
-    pub consecutive_failures: u32,
+    pub(crate) consecutive_failures: u32,
     /// When the scheduler first saw the query: fires after this count as missed even
     /// before the first run.
-    pub tracked_since: Option<DateTime<Utc>>,
+    pub(crate) tracked_since: Option<DateTime<Utc>>,
 }
 
 /// What became of a gap: a scheduled fire that delivered nothing.
@@ -190,7 +190,7 @@ pub enum GapState {
 
 impl GapState {
     /// The name in status output.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             GapState::Open => "open",
             GapState::Backfilled => "backfilled",
@@ -205,9 +205,9 @@ impl GapState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Gap {
     /// Query name.
-    pub query: String,
+    pub(crate) query: String,
     /// Connection the query reads through.
-    pub connection: String,
+    pub(crate) connection: String,
     /// The fire that delivered nothing.
     pub fire_time: DateTime<Utc>,
     /// The dates that fire would have delivered.
@@ -219,20 +219,20 @@ pub struct Gap {
     /// Open, or how it was closed.
     pub state: GapState,
     /// When the gap was recorded.
-    pub recorded_at: DateTime<Utc>,
+    pub(crate) recorded_at: DateTime<Utc>,
     /// When it was closed.
-    pub closed_at: Option<DateTime<Utc>>,
+    pub(crate) closed_at: Option<DateTime<Utc>>,
 }
 
 /// Why a query is broken, and which version of its file was.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BrokenQuery {
     /// The platform's message.
-    pub message: String,
+    pub(crate) message: String,
     /// The query file's fingerprint when it broke.
-    pub fingerprint: String,
+    pub(crate) fingerprint: String,
     /// When it broke.
-    pub since: DateTime<Utc>,
+    pub(crate) since: DateTime<Utc>,
 }
 
 impl Gap {
@@ -263,13 +263,13 @@ impl Gap {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingState {
     /// Connection being (re)connected.
-    pub connection: String,
+    pub(crate) connection: String,
     /// The PKCE verifier the code exchange must present.
-    pub verifier: String,
+    pub(crate) verifier: String,
     /// When the link was followed.
-    pub created_at: DateTime<Utc>,
+    pub(crate) created_at: DateTime<Utc>,
     /// After this the state is refused.
-    pub expires_at: DateTime<Utc>,
+    pub(crate) expires_at: DateTime<Utc>,
 }
 
 /// Why one query is paused on its own.
@@ -278,15 +278,15 @@ pub struct QueryPause {
     /// Machine-readable reason, e.g. `missing_access`.
     pub reason: Reason,
     /// Words for people, e.g. which accounts are missing.
-    pub detail: String,
+    pub(crate) detail: String,
     /// Since when.
-    pub since: DateTime<Utc>,
+    pub(crate) since: DateTime<Utc>,
 }
 
 impl QueryPause {
     /// The pause of `query`, which needs `scope` on `connection`, whose login (by `who`) was
     /// not granted it.
-    pub fn missing_scope(query: &str, connection: &str, scope: &str, who: &str, now: DateTime<Utc>) -> Self {
+    pub(crate) fn missing_scope(query: &str, connection: &str, scope: &str, who: &str, now: DateTime<Utc>) -> Self {
         Self {
             reason: Reason::MissingScope,
             detail: format!(
@@ -297,7 +297,7 @@ impl QueryPause {
     }
 
     /// The pause of a query some of whose accounts (`missing`) the login of `who` cannot see.
-    pub fn missing_access(who: &str, missing: &[String], now: DateTime<Utc>) -> Self {
+    pub(crate) fn missing_access(who: &str, missing: &[String], now: DateTime<Utc>) -> Self {
         Self {
             reason: Reason::MissingAccess,
             detail: format!("{who} cannot see {}; reconnect as a user who can", missing.join(", ")),

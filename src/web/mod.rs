@@ -15,7 +15,7 @@ use axum::{Json, Router};
 use crate::app::{App, AppError};
 
 /// The routes of the web endpoint.
-pub fn router(app: App) -> Router {
+pub(crate) fn router(app: App) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/status", get(status_page::status_page))

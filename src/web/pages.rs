@@ -10,7 +10,7 @@ const CSP: &str =
     "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// A page with `title` and an already-escaped `body`.
-pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
+pub(crate) fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let html = format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
@@ -41,7 +41,7 @@ a.button,button{{display:inline-block;padding:.4rem .9rem;background:#1a5fb4;col
 }
 
 /// A page with one paragraph of plain `text` and an optional link button.
-pub fn message(status: StatusCode, title: &str, text: &str, link: Option<(&str, &str)>) -> Response {
+pub(crate) fn message(status: StatusCode, title: &str, text: &str, link: Option<(&str, &str)>) -> Response {
     let mut body = format!("<p>{}</p>", escape(text));
     if let Some((label, href)) = link {
         body.push_str(&format!(

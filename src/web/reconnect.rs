@@ -19,14 +19,14 @@ const STATE_TTL: Duration = Duration::minutes(15);
 
 /// The signed link's parameters.
 #[derive(Deserialize)]
-pub struct LinkParams {
+pub(crate) struct LinkParams {
     expires: Option<String>,
     sig: Option<String>,
 }
 
 /// Checks the link, remembers a fresh state and PKCE verifier, and sends the person to the
 /// platform's consent page.
-pub async fn start(
+pub(crate) async fn start(
     State(app): State<App>,
     Path(connection): Path<String>,
     Query(params): Query<LinkParams>,
@@ -91,7 +91,7 @@ fn forged() -> Response {
 
 /// What the platform sends back.
 #[derive(Deserialize)]
-pub struct CallbackParams {
+pub(crate) struct CallbackParams {
     code: Option<String>,
     state: Option<String>,
     error: Option<String>,
@@ -100,7 +100,7 @@ pub struct CallbackParams {
 
 /// Takes the code: state checked and used up, code exchanged, token verified, queries
 /// resumed, backfill started.
-pub async fn callback(State(app): State<App>, Query(params): Query<CallbackParams>) -> Response {
+pub(crate) async fn callback(State(app): State<App>, Query(params): Query<CallbackParams>) -> Response {
     let now = app.clock().now();
     let Some(state) = params.state.as_deref().filter(|s| !s.is_empty()) else {
         return bad_state("The request has no state parameter.");

@@ -16,7 +16,7 @@ const COOKIE: &str = "adsync_admin";
 
 /// Whether the request may see status: always when the listener is loopback-only, else with
 /// the admin token as a bearer header or the sign-in cookie.
-pub fn authorized(app: &App, headers: &HeaderMap) -> bool {
+pub(crate) fn authorized(app: &App, headers: &HeaderMap) -> bool {
     if app.config().listen.ip().is_loopback() {
         return true;
     }
@@ -43,7 +43,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// The sign-in form.
-pub async fn login_form() -> Response {
+pub(crate) async fn login_form() -> Response {
     page(
         StatusCode::OK,
         "Sign in",
@@ -53,12 +53,12 @@ pub async fn login_form() -> Response {
 
 /// The sign-in form's answer.
 #[derive(Deserialize)]
-pub struct Login {
+pub(crate) struct Login {
     token: String,
 }
 
 /// Sets the cookie when the token is right.
-pub async fn login(State(app): State<App>, Form(login): Form<Login>) -> Response {
+pub(crate) async fn login(State(app): State<App>, Form(login): Form<Login>) -> Response {
     let ok = app
         .config()
         .admin_token
@@ -86,7 +86,7 @@ pub async fn login(State(app): State<App>, Form(login): Form<Login>) -> Response
 }
 
 /// The status page.
-pub async fn status_page(State(app): State<App>, headers: HeaderMap) -> Response {
+pub(crate) async fn status_page(State(app): State<App>, headers: HeaderMap) -> Response {
     if !authorized(&app, &headers) {
         return Redirect::to("/login").into_response();
     }

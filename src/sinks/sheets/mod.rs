@@ -45,9 +45,9 @@
 //! [`ApiClient::fetch`] with the shared Google error table: a 429 backs off, a 401 refreshes
 //! the connection's token and then pauses the connection for reconnect.
 
-pub mod plan;
+pub(crate) mod plan;
 mod quota;
-pub mod values;
+pub(crate) mod values;
 
 use std::path::PathBuf;
 
@@ -56,7 +56,7 @@ use serde_json::Value;
 use tokio::sync::OwnedMutexGuard;
 use url::Url;
 
-pub use crate::platform::a1;
+pub(crate) use crate::platform::a1;
 
 use self::a1::Cell;
 use self::plan::{row_data, SheetInfo, Target, WritePlan};
@@ -68,13 +68,13 @@ use crate::query::{SheetsTarget, ValueInput, WriteMode};
 use crate::rows::{DateWindow, RowBatch};
 use crate::sinks::{append_date_column, DeliveryReport, SinkError};
 
-pub use self::quota::SheetsQuota;
+pub(crate) use self::quota::SheetsQuota;
 
-pub use crate::platform::SHEETS_BASE;
+pub(crate) use crate::platform::SHEETS_BASE;
 
 /// A Sheets tab and how deliveries change it.
 #[derive(Debug, Clone)]
-pub struct SheetsSink {
+pub(crate) struct SheetsSink {
     api: ApiClient,
     base: Url,
     project: String,
@@ -87,7 +87,7 @@ pub struct SheetsSink {
 impl SheetsSink {
     /// `base`: the API origin (conn.api_base(SHEETS_BASE)); `project`: the OAuth client id
     /// (quota key); `date_column`: index of the row-date column (append mode upserts by it).
-    pub fn new(
+    pub(crate) fn new(
         api: ApiClient,
         base: Url,
         project: String,
@@ -108,7 +108,7 @@ impl SheetsSink {
     }
 
     /// Where the rows go.
-    pub fn location(&self) -> Location {
+    pub(crate) fn location(&self) -> Location {
         self.target.location()
     }
 
@@ -119,7 +119,7 @@ impl SheetsSink {
 
     /// Starts a delivery of `window`'s rows: takes the spreadsheet's lock, reads its tabs
     /// (and, for append, the tab's rows, checking its header) before any row is fetched.
-    pub async fn begin(&self, window: DateWindow) -> Result<SheetsDelivery, SinkError> {
+    pub(crate) async fn begin(&self, window: DateWindow) -> Result<SheetsDelivery, SinkError> {
         let path = self.path();
         if self.columns.is_empty() {
             return Err(SinkError::NoColumns { path });
@@ -271,7 +271,7 @@ struct Upsert {
 
 /// One delivery in progress; nothing a reader sees changes before [`commit`](Self::commit).
 #[must_use = "a delivery is abandoned unless it is committed"]
-pub struct SheetsDelivery {
+pub(crate) struct SheetsDelivery {
     sink: SheetsSink,
     kinds: Vec<ColumnKind>,
     plan: WritePlan,
@@ -294,7 +294,7 @@ impl std::fmt::Debug for SheetsDelivery {
 impl SheetsDelivery {
     /// Adds a batch of rows. Rows may already be sent to the hidden staging tab; after a
     /// failure every later call fails and the delivery must be aborted.
-    pub async fn write_batch(&mut self, batch: &RowBatch) -> Result<(), SinkError> {
+    pub(crate) async fn write_batch(&mut self, batch: &RowBatch) -> Result<(), SinkError> {
         let path = self.sink.path();
         if self.poisoned {
             return Err(SinkError::Poisoned { path });
@@ -331,7 +331,7 @@ impl SheetsDelivery {
     }
 
     /// Makes the delivery visible in one all-or-nothing step; returns rows written/kept.
-    pub async fn commit(mut self) -> Result<DeliveryReport, SinkError> {
+    pub(crate) async fn commit(mut self) -> Result<DeliveryReport, SinkError> {
         if self.poisoned {
             return Err(SinkError::Poisoned { path: self.sink.path() });
         }
@@ -357,7 +357,7 @@ impl SheetsDelivery {
     /// Best-effort cleanup (delete the staging tab) of a delivery that will not be committed.
     /// A tab left behind (the daemon stopped, this request failed) is deleted by the next
     /// delivery's first write.
-    pub async fn abort(self) {
+    pub(crate) async fn abort(self) {
         let Some(body) = self.plan.abort() else { return };
         if let Err(error) = self.sink.batch_update(body).await {
             tracing::warn!(target = %self.sink.location(), %error, "could not delete the staging tab");

@@ -10,39 +10,39 @@ use serde_json::{json, Value};
 
 use super::a1::Cell;
 use super::values::CELL_FIELDS;
-pub use crate::query::STAGING_SUFFIX;
+pub(crate) use crate::query::STAGING_SUFFIX;
 use crate::sinks::SinkError;
 
 /// Recommended largest request body (Sheets limits page: "2 MB maximum payload").
-pub const MAX_PAYLOAD: usize = 2_000_000;
+pub(crate) const MAX_PAYLOAD: usize = 2_000_000;
 /// Room kept in every body for the requests around the rows (addSheet, swap, envelope).
 const ENVELOPE_RESERVE: usize = 4_096;
 /// Cells a spreadsheet may hold across all its tabs.
-pub const CELL_LIMIT: u64 = 10_000_000;
+pub(crate) const CELL_LIMIT: u64 = 10_000_000;
 
 /// One tab as `spreadsheets.get` describes it (`sheets[].properties`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SheetInfo {
+pub(crate) struct SheetInfo {
     /// `sheetId`.
-    pub id: i64,
+    pub(crate) id: i64,
     /// `title`.
-    pub title: String,
+    pub(crate) title: String,
     /// `index`: position among the tabs.
-    pub index: i64,
+    pub(crate) index: i64,
     /// `gridProperties.rowCount` (0 for a chart sheet).
-    pub rows: u64,
+    pub(crate) rows: u64,
     /// `gridProperties.columnCount`.
-    pub columns: u64,
+    pub(crate) columns: u64,
 }
 
 impl SheetInfo {
     /// Cells of the tab's grid, which count toward the limit whether filled or not.
-    pub fn cells(&self) -> u64 {
+    pub(crate) fn cells(&self) -> u64 {
         self.rows * self.columns
     }
 
     /// The tabs in a `spreadsheets.get` response.
-    pub fn parse_all(body: &Value) -> Result<Vec<SheetInfo>, String> {
+    pub(crate) fn parse_all(body: &Value) -> Result<Vec<SheetInfo>, String> {
         let sheets = body["sheets"].as_array().ok_or("no sheets[] in the spreadsheet")?;
         sheets
             .iter()
@@ -66,22 +66,22 @@ impl SheetInfo {
 
 /// Where a delivery writes and what is there now.
 #[derive(Debug, Clone)]
-pub struct Target {
+pub(crate) struct Target {
     /// Spreadsheet id, for messages.
-    pub spreadsheet_id: String,
+    pub(crate) spreadsheet_id: String,
     /// Tab title.
-    pub sheet: String,
+    pub(crate) sheet: String,
     /// Where the header goes.
-    pub start: Cell,
+    pub(crate) start: Cell,
     /// Columns of every row.
-    pub width: usize,
+    pub(crate) width: usize,
     /// The tabs as they are now.
-    pub sheets: Vec<SheetInfo>,
+    pub(crate) sheets: Vec<SheetInfo>,
 }
 
 /// The requests of one delivery; see the module doc.
 #[derive(Debug)]
-pub struct WritePlan {
+pub(crate) struct WritePlan {
     target: Target,
     existing: Option<SheetInfo>,
     leftover_staging: Option<SheetInfo>,
@@ -98,7 +98,7 @@ pub struct WritePlan {
 
 impl WritePlan {
     /// A plan for `target`.
-    pub fn new(target: Target) -> Self {
+    pub(crate) fn new(target: Target) -> Self {
         let staging_title = staging_title(&target.sheet);
         let existing = target.sheets.iter().find(|s| s.title == target.sheet).cloned();
         let leftover_staging = target.sheets.iter().find(|s| s.title == staging_title).cloned();
@@ -122,13 +122,13 @@ impl WritePlan {
     }
 
     /// The tab as it is now, if it exists.
-    pub fn existing(&self) -> Option<&SheetInfo> {
+    pub(crate) fn existing(&self) -> Option<&SheetInfo> {
         self.existing.as_ref()
     }
 
     /// Adds one serialized `RowData`; returns a body to send first when the buffered rows
     /// would otherwise outgrow one request.
-    pub fn push_row(&mut self, row: String) -> Result<Option<String>, SinkError> {
+    pub(crate) fn push_row(&mut self, row: String) -> Result<Option<String>, SinkError> {
         let body = if !self.pending.is_empty() && ENVELOPE_RESERVE + self.pending_bytes + row.len() + 1 > MAX_PAYLOAD {
             Some(self.stage(Vec::new())?)
         } else {
@@ -141,7 +141,7 @@ impl WritePlan {
 
     /// The bodies that make the delivery visible, in order; the last one is the single
     /// all-or-nothing step readers see.
-    pub fn finish(mut self) -> Result<Vec<String>, SinkError> {
+    pub(crate) fn finish(mut self) -> Result<Vec<String>, SinkError> {
         if self.staged_rows.is_none() {
             return Ok(vec![self.in_place()?]);
         }
@@ -151,7 +151,7 @@ impl WritePlan {
 
     /// The body deleting the staging tab of a delivery that will not be committed, if rows
     /// went to one.
-    pub fn abort(&self) -> Option<String> {
+    pub(crate) fn abort(&self) -> Option<String> {
         self.staged_rows
             .map(|_| batch_body(&[json!({"deleteSheet": {"sheetId": self.new_id}})]))
     }
@@ -307,7 +307,7 @@ impl WritePlan {
 }
 
 /// The hidden tab a large result is written to before it is swapped in.
-pub fn staging_title(sheet: &str) -> String {
+pub(crate) fn staging_title(sheet: &str) -> String {
     format!("{sheet}{STAGING_SUFFIX}")
 }
 
@@ -329,7 +329,7 @@ fn append_dimension(id: i64, dimension: &str, length: u64) -> Value {
 }
 
 /// `{"values":[cells…]}`.
-pub fn row_data(cells: impl IntoIterator<Item = Value>) -> String {
+pub(crate) fn row_data(cells: impl IntoIterator<Item = Value>) -> String {
     json!({ "values": cells.into_iter().collect::<Vec<_>>() }).to_string()
 }
 

@@ -20,7 +20,7 @@ const WINDOW: Duration = Duration::from_secs(60);
 
 /// Write permits per user and per project, and one lock per spreadsheet; clones share all.
 #[derive(Debug, Clone)]
-pub struct SheetsQuota {
+pub(crate) struct SheetsQuota {
     per_user: usize,
     per_project: usize,
     /// Instants of the permits taken in the last minute, by `user:…` / `project:…` key.
@@ -30,7 +30,7 @@ pub struct SheetsQuota {
 
 impl SheetsQuota {
     /// A limiter allowing these many write requests per minute (each at least 1).
-    pub fn new(writes_per_minute_per_user: u32, writes_per_minute_per_project: u32) -> Self {
+    pub(crate) fn new(writes_per_minute_per_user: u32, writes_per_minute_per_project: u32) -> Self {
         Self {
             per_user: writes_per_minute_per_user.max(1) as usize,
             per_project: writes_per_minute_per_project.max(1) as usize,
@@ -41,7 +41,7 @@ impl SheetsQuota {
 
     /// Waits until both `user`'s and `project`'s windows have room, then takes a permit of
     /// each. Both are taken together so a wait on one never spends the other.
-    pub async fn write_permit(&self, user: &str, project: &str) {
+    pub(crate) async fn write_permit(&self, user: &str, project: &str) {
         let keys = [
             (format!("user:{user}"), self.per_user),
             (format!("project:{project}"), self.per_project),
@@ -76,7 +76,7 @@ impl SheetsQuota {
     }
 
     /// Holds writes to `spreadsheet_id` for as long as the guard lives.
-    pub async fn lock_spreadsheet(&self, spreadsheet_id: &str) -> OwnedMutexGuard<()> {
+    pub(crate) async fn lock_spreadsheet(&self, spreadsheet_id: &str) -> OwnedMutexGuard<()> {
         self.spreadsheets.get(spreadsheet_id).lock_owned().await
     }
 }

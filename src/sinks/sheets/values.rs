@@ -23,14 +23,14 @@ use super::ValueInput;
 /// Significant digits a double holds for any decimal (`DBL_DIG`).
 const MAX_EXACT_DIGITS: usize = 15;
 /// The number format dates get, so they read as the platform wrote them.
-pub const DATE_PATTERN: &str = "yyyy-mm-dd";
+pub(crate) const DATE_PATTERN: &str = "yyyy-mm-dd";
 /// The `fields` mask of every cell write: the value and its number format (so a text cell
 /// written over an old date loses the date format).
-pub const CELL_FIELDS: &str = "userEnteredValue,userEnteredFormat.numberFormat";
+pub(crate) const CELL_FIELDS: &str = "userEnteredValue,userEnteredFormat.numberFormat";
 
 /// A cell as it will be stored.
 #[derive(Debug, Clone, PartialEq)]
-pub enum CellValue<'a> {
+pub(crate) enum CellValue<'a> {
     /// No value (an empty platform string).
     Empty,
     /// Text, stored as `stringValue`.
@@ -43,7 +43,7 @@ pub enum CellValue<'a> {
 
 /// How the cells of one column are typed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColumnKind {
+pub(crate) enum ColumnKind {
     /// Identifiers: always text.
     Id,
     /// Anything else: typed per cell.
@@ -55,7 +55,7 @@ pub enum ColumnKind {
 
 impl ColumnKind {
     /// The kind of the column named `name`.
-    pub fn of(name: &str) -> Self {
+    pub(crate) fn of(name: &str) -> Self {
         if is_id_column(name) {
             ColumnKind::Id
         } else {
@@ -65,7 +65,7 @@ impl ColumnKind {
 }
 
 /// Whether a column holds ids: `id`, `campaign_id`, `campaign.id`, `ad id`, `campaignId`.
-pub fn is_id_column(name: &str) -> bool {
+pub(crate) fn is_id_column(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
     if lower == "id" {
         return true;
@@ -81,7 +81,7 @@ pub fn is_id_column(name: &str) -> bool {
 }
 
 /// Types one platform cell.
-pub fn typed(text: &str, kind: ColumnKind, input: ValueInput) -> CellValue<'_> {
+pub(crate) fn typed(text: &str, kind: ColumnKind, input: ValueInput) -> CellValue<'_> {
     if text.is_empty() {
         return CellValue::Empty;
     }
@@ -98,7 +98,7 @@ pub fn typed(text: &str, kind: ColumnKind, input: ValueInput) -> CellValue<'_> {
 }
 
 /// The `CellData` JSON of a cell.
-pub fn cell_data(value: &CellValue<'_>) -> Value {
+pub(crate) fn cell_data(value: &CellValue<'_>) -> Value {
     match value {
         CellValue::Empty => json!({}),
         CellValue::Text(text) => json!({"userEnteredValue": {"stringValue": text}}),
@@ -134,7 +134,7 @@ fn plain_decimal(text: &str) -> Option<f64> {
 }
 
 /// Parses exactly `YYYY-MM-DD`.
-pub fn iso_date(text: &str) -> Option<NaiveDate> {
+pub(crate) fn iso_date(text: &str) -> Option<NaiveDate> {
     if text.len() != 10 {
         return None;
     }
@@ -142,7 +142,7 @@ pub fn iso_date(text: &str) -> Option<NaiveDate> {
 }
 
 /// The day of a whole-number date serial within years 1900..=9999.
-pub fn serial_date(serial: f64) -> Option<NaiveDate> {
+pub(crate) fn serial_date(serial: f64) -> Option<NaiveDate> {
     if serial.fract() != 0.0 || !(1.0..=2_958_465.0).contains(&serial) {
         return None;
     }
@@ -151,7 +151,7 @@ pub fn serial_date(serial: f64) -> Option<NaiveDate> {
 }
 
 /// A row date read back: the `yyyy-mm-dd` text of a formatted date, or a date serial.
-pub fn read_date(value: &Value) -> Option<NaiveDate> {
+pub(crate) fn read_date(value: &Value) -> Option<NaiveDate> {
     match value {
         Value::String(text) => iso_date(text),
         Value::Number(number) => serial_date(number.as_f64()?),
@@ -160,7 +160,7 @@ pub fn read_date(value: &Value) -> Option<NaiveDate> {
 }
 
 /// Sheets' serial day number of `day`: days since 1899-12-30.
-pub fn date_serial(day: NaiveDate) -> i64 {
+pub(crate) fn date_serial(day: NaiveDate) -> i64 {
     let epoch = NaiveDate::from_ymd_opt(1899, 12, 30).expect("valid date");
     (day - epoch).num_days()
 }
@@ -169,7 +169,7 @@ pub fn date_serial(day: NaiveDate) -> i64 {
 /// `FORMATTED_STRING` dates: a number is written as the very double Sheets returned (never
 /// through text), a date comes as its `yyyy-mm-dd` display and is retyped like platform
 /// text, as is any other string.
-pub fn read_back(value: &Value, kind: ColumnKind, input: ValueInput) -> Value {
+pub(crate) fn read_back(value: &Value, kind: ColumnKind, input: ValueInput) -> Value {
     let text = match value {
         Value::Number(number) => {
             return match (number.as_f64(), kind) {

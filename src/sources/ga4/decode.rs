@@ -14,11 +14,11 @@ use crate::rows::RowBatch;
 
 /// What a page says beyond its rows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PageInfo {
+pub(crate) struct PageInfo {
     /// Rows this page held.
-    pub rows: u64,
+    pub(crate) rows: u64,
     /// Rows of the whole report (`rowCount`), whatever `limit` and `offset` were.
-    pub row_count: u64,
+    pub(crate) row_count: u64,
 }
 
 #[derive(Deserialize)]
@@ -67,7 +67,7 @@ enum Source {
 
 /// Appends the rows of a `runReport` page to `batch`, columns in `columns` order. A `date`
 /// column the response lacks is filled with `fixed_date` (total reports do not request it).
-pub fn decode_page(
+pub(crate) fn decode_page(
     body: &[u8],
     columns: &[String],
     fixed_date: Option<NaiveDate>,
@@ -115,7 +115,7 @@ pub fn decode_page(
 /// A time dimension's compact value in ISO form: `date` `20250301` → `2025-03-01`,
 /// `dateHour` `2025030114` → `2025-03-01 14:00`. Anything else, and values not in the
 /// compact form (`(other)`), stay as they are.
-pub fn iso_time<'a>(dimension: &str, value: &'a str) -> Cow<'a, str> {
+pub(crate) fn iso_time<'a>(dimension: &str, value: &'a str) -> Cow<'a, str> {
     let digits = value.bytes().all(|b| b.is_ascii_digit());
     let (date, hour) = (value.get(..8), value.get(8..10));
     match (dimension, value.len(), digits, date) {

@@ -26,7 +26,7 @@ const UNKNOWN_QUOTA_WAIT: Duration = Duration::from_secs(60);
 
 /// Which GA4 quota a `RESOURCE_EXHAUSTED` message names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Quota {
+pub(crate) enum Quota {
     /// "Exhausted concurrent requests quota."
     ConcurrentRequests,
     /// "Exhausted property tokens per hour.", "… for a project per hour.", "Exhausted
@@ -40,7 +40,7 @@ pub enum Quota {
 
 impl Quota {
     /// The quota `message` says is exhausted.
-    pub fn of(message: &str) -> Quota {
+    pub(crate) fn of(message: &str) -> Quota {
         let message = message.to_ascii_lowercase();
         if message.contains("concurrent requests") {
             Quota::ConcurrentRequests
@@ -57,7 +57,7 @@ impl Quota {
     ///
     /// Daily token buckets refill at midnight Pacific time, like Google's other daily API
     /// quotas: waiting until then means one retry instead of a day of refused ones.
-    pub fn wait(self, now: DateTime<Utc>) -> Duration {
+    pub(crate) fn wait(self, now: DateTime<Utc>) -> Duration {
         match self {
             Quota::ConcurrentRequests => CONCURRENT_WAIT,
             Quota::Hourly => HOURLY_WAIT,
@@ -80,7 +80,7 @@ impl Quota {
 /// Beyond the shared table only quota waits are GA4's own. A token without the Analytics
 /// scope (403, reason `ACCESS_TOKEN_SCOPE_INSUFFICIENT`) stays a permission failure: a
 /// refreshed token has the same scopes, only reconnecting with the scope helps.
-pub fn classify(code: StatusCode, headers: &HeaderMap, body: &[u8]) -> Option<Failure> {
+pub(crate) fn classify(code: StatusCode, headers: &HeaderMap, body: &[u8]) -> Option<Failure> {
     classify_at(code, headers, body, Utc::now())
 }
 

@@ -10,9 +10,9 @@
 //! fields include `date` (without it GA4 sums the window, as asked); a total query never
 //! requests `date` and writes the window's first day in a `date` column it lists.
 
-pub mod decode;
-pub mod errors;
-pub use crate::platform::ga4 as fields;
+pub(crate) mod decode;
+pub(crate) mod errors;
+pub(crate) use crate::platform::ga4 as fields;
 pub mod request;
 
 use serde::Deserialize;
@@ -40,7 +40,7 @@ pub struct Ga4 {
 
 impl Ga4 {
     /// A reader for `conn` using `api` for every request.
-    pub fn new(conn: &ConnectionConfig, api: ApiClient) -> Self {
+    pub(crate) fn new(conn: &ConnectionConfig, api: ApiClient) -> Self {
         Self {
             api,
             conn: conn.clone(),
@@ -48,18 +48,18 @@ impl Ga4 {
     }
 
     /// The shared HTTP client.
-    pub fn api(&self) -> &ApiClient {
+    pub(crate) fn api(&self) -> &ApiClient {
         &self.api
     }
 
     /// The person the Google login belongs to.
-    pub async fn identity(&self) -> Result<Identity, FetchError> {
+    pub(crate) async fn identity(&self) -> Result<Identity, FetchError> {
         crate::sources::google::identity(&self.api, &self.conn).await
     }
 
     /// Properties the login can read, as digits: Admin API `GET /v1beta/accountSummaries`,
     /// every page.
-    pub async fn accounts(&self) -> Result<Vec<String>, FetchError> {
+    pub(crate) async fn accounts(&self) -> Result<Vec<String>, FetchError> {
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct Page {
@@ -115,7 +115,7 @@ impl Ga4 {
 
     /// Streams `property`'s rows of `query` for `window` into `tx`, one batch per page.
     /// Returns the number of rows sent.
-    pub async fn fetch(
+    pub(crate) async fn fetch(
         &self,
         query: &Query,
         property: &str,

@@ -10,11 +10,11 @@ use crate::rows::DateWindow;
 
 /// Rows asked for per page: the API's own default, far below its 250,000 maximum, so a page
 /// stays a few megabytes.
-pub const PAGE_SIZE: u64 = 10_000;
+pub(crate) const PAGE_SIZE: u64 = 10_000;
 /// The most rows one `runReport` may return.
-pub const MAX_LIMIT: u64 = 250_000;
+pub(crate) const MAX_LIMIT: u64 = 250_000;
 /// The dimension that makes rows daily; its `YYYYMMDD` values become ISO dates.
-pub const DATE: &str = "date";
+pub(crate) const DATE: &str = "date";
 
 /// One report over one property and window, before paging.
 ///
@@ -26,19 +26,19 @@ pub const DATE: &str = "date";
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReportRequest<'a> {
     /// Dimensions, in column order.
-    pub dimensions: Vec<&'a str>,
+    pub(crate) dimensions: Vec<&'a str>,
     /// Metrics, in column order.
-    pub metrics: Vec<&'a str>,
+    pub(crate) metrics: Vec<&'a str>,
     /// The one date range.
-    pub window: DateWindow,
+    pub(crate) window: DateWindow,
     /// `dimensionFilter` and `metricFilter`, when the query has filters of that kind.
-    pub dimension_filter: Option<Value>,
+    pub(crate) dimension_filter: Option<Value>,
     /// See `dimension_filter`.
-    pub metric_filter: Option<Value>,
+    pub(crate) metric_filter: Option<Value>,
     /// Rows per page.
-    pub limit: u64,
+    pub(crate) limit: u64,
     /// The `date` of every row of a total report, which does not request the dimension.
-    pub fixed_date: Option<chrono::NaiveDate>,
+    pub(crate) fixed_date: Option<chrono::NaiveDate>,
 }
 
 impl<'a> ReportRequest<'a> {
@@ -49,7 +49,7 @@ impl<'a> ReportRequest<'a> {
 
     /// The request for `fields` (dimensions and metrics mixed, in column order) filtered by
     /// `filters`.
-    pub fn from_parts(
+    pub(crate) fn from_parts(
         fields: &'a [String],
         filters: &[Filter],
         increment: TimeIncrement,
@@ -112,7 +112,7 @@ impl<'a> ReportRequest<'a> {
 
 /// Where the page after one of `returned` rows starting at `offset` starts, if there is one:
 /// paging goes on until the offset reaches `rowCount`.
-pub fn next_offset(offset: u64, returned: u64, row_count: u64) -> Result<Option<u64>, String> {
+pub(crate) fn next_offset(offset: u64, returned: u64, row_count: u64) -> Result<Option<u64>, String> {
     let next = offset + returned;
     if next >= row_count {
         return Ok(None);
@@ -127,7 +127,8 @@ pub fn next_offset(offset: u64, returned: u64, row_count: u64) -> Result<Option<
 }
 
 /// Why the Data API would reject `filter`, if it would.
-pub fn check_filter(filter: &Filter) -> Result<(), String> {
+#[cfg(test)]
+pub(crate) fn check_filter(filter: &Filter) -> Result<(), String> {
     filter_expression(filter).map(drop)
 }
 

@@ -42,7 +42,7 @@ impl Harness {
              [output]\nkind = \"csv\"\npath = \"q.csv\"\nmode = \"replace\"\n"
         );
         std::fs::write(&path, text).unwrap();
-        let ctx = crate::query::ValidationContext {
+        let ctx = crate::config::ValidationContext {
             connections: [(CONNECTION.to_string(), Provider::Google)].into(),
             output_dir: self.dir.path().join("out"),
         };

@@ -10,7 +10,7 @@ use crate::platform::USERINFO_BASE;
 use crate::store::Identity;
 
 /// The person a Google login belongs to (`GET /v1/userinfo`, scopes `openid email`).
-pub async fn identity(api: &ApiClient, conn: &ConnectionConfig) -> Result<Identity, FetchError> {
+pub(crate) async fn identity(api: &ApiClient, conn: &ConnectionConfig) -> Result<Identity, FetchError> {
     #[derive(Deserialize)]
     struct UserInfo {
         sub: String,

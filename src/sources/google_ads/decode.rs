@@ -18,7 +18,7 @@ use super::fields;
 
 /// Why the stream could not be read.
 #[derive(Debug, thiserror::Error)]
-pub enum DecodeError {
+pub(crate) enum DecodeError {
     /// Not a JSON array of batches, or cut off.
     #[error("{0}")]
     Malformed(String),
@@ -52,7 +52,7 @@ enum State {
 
 /// An incremental decoder of one `searchStream` body into rows of fixed columns.
 #[derive(Debug)]
-pub struct StreamDecoder {
+pub(crate) struct StreamDecoder {
     columns: Vec<Column>,
     state: State,
     depth: u32,
@@ -65,7 +65,7 @@ pub struct StreamDecoder {
 impl StreamDecoder {
     /// A decoder for rows of `columns` (GAQL field names, or [`fields::COST`]). `fixed`
     /// gives columns a constant cell instead, e.g. `segments.date` of a whole-window total.
-    pub fn new(columns: &[String], fixed: &[(&str, String)]) -> Self {
+    pub(crate) fn new(columns: &[String], fixed: &[(&str, String)]) -> Self {
         let columns = columns
             .iter()
             .map(|name| match fixed.iter().find(|(f, _)| f == name) {
@@ -87,7 +87,7 @@ impl StreamDecoder {
     }
 
     /// Reads the next `chunk` of the body; returns the batches it completed, in order.
-    pub fn feed(&mut self, chunk: &[u8]) -> Result<Vec<RowBatch>, DecodeError> {
+    pub(crate) fn feed(&mut self, chunk: &[u8]) -> Result<Vec<RowBatch>, DecodeError> {
         let mut batches = Vec::new();
         let mut at = 0;
         while at < chunk.len() {
@@ -170,7 +170,7 @@ impl StreamDecoder {
     }
 
     /// Checks that the body ended where the array ends (a cut connection leaves it open).
-    pub fn finish(&self) -> Result<(), DecodeError> {
+    pub(crate) fn finish(&self) -> Result<(), DecodeError> {
         match self.state {
             State::Done => Ok(()),
             State::Start => Err(DecodeError::Malformed("the response body is empty".into())),

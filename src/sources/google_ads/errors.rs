@@ -14,15 +14,15 @@ use crate::http::{Failure, FailureClass};
 
 /// One entry of a `GoogleAdsFailure`'s `errors`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AdsError {
+pub(crate) struct AdsError {
     /// The enum the code belongs to, e.g. `authenticationError`.
-    pub kind: String,
+    pub(crate) kind: String,
     /// The code, e.g. `OAUTH_TOKEN_REVOKED`.
-    pub code: String,
+    pub(crate) code: String,
     /// Google's message.
-    pub message: String,
+    pub(crate) message: String,
     /// `details.quotaErrorDetails.retryDelay`, when a quota error says how long to wait.
-    pub retry_delay: Option<std::time::Duration>,
+    pub(crate) retry_delay: Option<std::time::Duration>,
 }
 
 #[derive(Deserialize)]
@@ -36,7 +36,7 @@ struct RawAdsError {
 }
 
 /// The `errors` of every `GoogleAdsFailure` detail of `error`, in order.
-pub fn ads_errors(error: &RpcError) -> Vec<AdsError> {
+pub(crate) fn ads_errors(error: &RpcError) -> Vec<AdsError> {
     error
         .details
         .iter()
@@ -63,7 +63,7 @@ pub fn ads_errors(error: &RpcError) -> Vec<AdsError> {
 }
 
 /// Classifies a Google Ads response; `None` for a success.
-pub fn classify(status: StatusCode, _headers: &HeaderMap, body: &[u8]) -> Option<Failure> {
+pub(crate) fn classify(status: StatusCode, _headers: &HeaderMap, body: &[u8]) -> Option<Failure> {
     if status.is_success() {
         return None;
     }
@@ -75,7 +75,7 @@ pub fn classify(status: StatusCode, _headers: &HeaderMap, body: &[u8]) -> Option
 
 /// The failure `error` stands for; also used for an error that arrives inside a
 /// successful stream.
-pub fn failure_of(error: &RpcError, status: StatusCode) -> Failure {
+pub(crate) fn failure_of(error: &RpcError, status: StatusCode) -> Failure {
     let errors = ads_errors(error);
     let class = errors
         .iter()

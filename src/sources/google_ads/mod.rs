@@ -18,7 +18,7 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 use url::Url;
 
-pub use decode::{DecodeError, StreamDecoder};
+pub(crate) use decode::{DecodeError, StreamDecoder};
 
 use crate::config::ConnectionConfig;
 use crate::http::{ApiClient, Failure, FailureClass, FetchError};
@@ -36,7 +36,7 @@ pub struct GoogleAds {
 
 impl GoogleAds {
     /// A reader for `conn` using `api` for every request.
-    pub fn new(conn: &ConnectionConfig, api: ApiClient) -> Self {
+    pub(crate) fn new(conn: &ConnectionConfig, api: ApiClient) -> Self {
         Self {
             api,
             conn: conn.clone(),
@@ -44,12 +44,12 @@ impl GoogleAds {
     }
 
     /// The shared HTTP client.
-    pub fn api(&self) -> &ApiClient {
+    pub(crate) fn api(&self) -> &ApiClient {
         &self.api
     }
 
     /// The person the Google login belongs to.
-    pub async fn identity(&self) -> Result<Identity, FetchError> {
+    pub(crate) async fn identity(&self) -> Result<Identity, FetchError> {
         crate::sources::google::identity(&self.api, &self.conn).await
     }
 
@@ -72,7 +72,7 @@ impl GoogleAds {
 
     /// Customers the login reaches directly (`customers:listAccessibleCustomers`), as ids
     /// without the `customers/` prefix. Clients of a manager account are not among them.
-    pub async fn accounts(&self) -> Result<Vec<String>, FetchError> {
+    pub(crate) async fn accounts(&self) -> Result<Vec<String>, FetchError> {
         #[derive(Deserialize)]
         #[serde(rename_all = "camelCase")]
         struct Accessible {
@@ -101,7 +101,7 @@ impl GoogleAds {
 
     /// Streams `account`'s rows of `query` for `window` into `tx`, one batch per
     /// `searchStream` batch. Returns the number of rows sent.
-    pub async fn fetch(
+    pub(crate) async fn fetch(
         &self,
         query: &Query,
         account: &str,

@@ -353,7 +353,7 @@ fn query(accounts: &[&str], login: Option<&str>, fields: &[&str], increment: Tim
         if increment == TimeIncrement::Daily { "daily" } else { "total" },
     );
     std::fs::write(&path, text).unwrap();
-    let ctx = crate::query::ValidationContext {
+    let ctx = crate::config::ValidationContext {
         connections: [("google".to_string(), crate::sources::Provider::Google)].into(),
         output_dir: dir.path().to_path_buf(),
     };

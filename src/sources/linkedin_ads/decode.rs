@@ -17,15 +17,15 @@ use super::fields;
 
 /// One element of an answer: the key columns and the requested metrics as cell text.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Element {
+pub(crate) struct Element {
     /// `dateRange.start` as `YYYY-MM-DD`.
-    pub date: String,
+    pub(crate) date: String,
     /// `dateRange.end` as `YYYY-MM-DD`.
-    pub date_end: String,
+    pub(crate) date_end: String,
     /// `pivotValues[0]`.
-    pub pivot_value: String,
+    pub(crate) pivot_value: String,
     /// Every other key with its value as cell text.
-    pub values: HashMap<String, String>,
+    pub(crate) values: HashMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -71,7 +71,7 @@ impl Day {
 /// adAnalytics has no pagination ("The adAnalytics endpoint currently does not support
 /// pagination"); its `paging` object only echoes `start` and `count`. A `next` link would mean
 /// rows adsync cannot reach, so it is an error rather than a silently short report.
-pub fn decode_elements(body: &[u8]) -> Result<Vec<Element>, String> {
+pub(crate) fn decode_elements(body: &[u8]) -> Result<Vec<Element>, String> {
     let answer: Answer = serde_json::from_slice(body).map_err(|e| e.to_string())?;
     if answer.paging.is_some_and(|p| p.links.iter().any(|l| l.rel == "next")) {
         return Err("adAnalytics answered with a next page, which it is documented never to do".into());
@@ -115,7 +115,7 @@ fn cell_text(raw: &RawValue) -> Result<Cow<'_, str>, String> {
 
 /// Rows of a report being assembled from the answers of its requests.
 #[derive(Debug)]
-pub struct Merged<'a> {
+pub(crate) struct Merged<'a> {
     columns: &'a [String],
     /// Row index by (date, pivot value).
     index: HashMap<(String, String), usize>,
@@ -124,7 +124,7 @@ pub struct Merged<'a> {
 
 impl<'a> Merged<'a> {
     /// An empty report with `columns` (field names, in output order).
-    pub fn new(columns: &'a [String]) -> Self {
+    pub(crate) fn new(columns: &'a [String]) -> Self {
         Self {
             columns,
             index: HashMap::new(),
@@ -134,7 +134,7 @@ impl<'a> Merged<'a> {
 
     /// Adds the elements of one answer: each fills the columns it has values for in the row
     /// of its (date, pivot value), which it starts if no earlier answer did.
-    pub fn add(&mut self, elements: Vec<Element>) {
+    pub(crate) fn add(&mut self, elements: Vec<Element>) {
         for element in elements {
             let key = (element.date.clone(), element.pivot_value.clone());
             let next = self.rows.len();
@@ -158,7 +158,7 @@ impl<'a> Merged<'a> {
     }
 
     /// The rows, days ascending and in first-seen order within a day.
-    pub fn into_batch(self) -> RowBatch {
+    pub(crate) fn into_batch(self) -> RowBatch {
         let mut keyed: Vec<(&String, usize)> = self.index.iter().map(|((date, _), i)| (date, *i)).collect();
         keyed.sort_by(|(a_date, a_index), (b_date, b_index)| a_date.cmp(b_date).then(a_index.cmp(b_index)));
         let mut batch = RowBatch::with_capacity(self.columns.len(), self.rows.len());

@@ -20,11 +20,11 @@ use serde::Deserialize;
 use crate::http::{Failure, FailureClass};
 
 /// How long after a consent a 65601 may still be LinkedIn catching up.
-pub const CONSENT_SETTLING: chrono::Duration = chrono::Duration::minutes(2);
+pub(crate) const CONSENT_SETTLING: chrono::Duration = chrono::Duration::minutes(2);
 /// How many 65601s within [`CONSENT_SETTLING`] are retried before one counts.
-pub const SETTLING_RETRIES: u32 = 3;
+pub(crate) const SETTLING_RETRIES: u32 = 3;
 /// `serviceErrorCode` of a revoked token.
-pub const REVOKED: i64 = 65601;
+pub(crate) const REVOKED: i64 = 65601;
 
 /// A LinkedIn error body.
 #[derive(Debug, Default, Deserialize)]
@@ -39,7 +39,7 @@ struct ErrorBody {
 }
 
 /// Classifies a LinkedIn answer; `None` for a success.
-pub fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Option<Failure> {
+pub(crate) fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Option<Failure> {
     if status.is_success() {
         return None;
     }
@@ -101,7 +101,7 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 
 /// The error table with the grace a fresh consent needs (see the module doc).
 #[derive(Debug)]
-pub struct Classifier {
+pub(crate) struct Classifier {
     revoked_retries_left: AtomicU32,
 }
 
@@ -109,7 +109,7 @@ impl Classifier {
     /// A classifier for a connection consented `connected_for` ago (`None`: not known to be
     /// connected), allowing at most `max_retries` grace retries so the retry budget is left
     /// for the refresh that follows.
-    pub fn new(connected_for: Option<chrono::Duration>, max_retries: u32) -> Self {
+    pub(crate) fn new(connected_for: Option<chrono::Duration>, max_retries: u32) -> Self {
         let fresh = connected_for.is_some_and(|age| age < CONSENT_SETTLING);
         Self {
             revoked_retries_left: AtomicU32::new(if fresh { SETTLING_RETRIES.min(max_retries) } else { 0 }),
@@ -117,7 +117,7 @@ impl Classifier {
     }
 
     /// Classifies like [`classify`], except that a 65601 within the grace is transient.
-    pub fn classify(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Option<Failure> {
+    pub(crate) fn classify(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Option<Failure> {
         let failure = classify(status, headers, body)?;
         let revoked = matches!(&failure.class, FailureClass::TokenInvalid { reason: Some(r) } if r == "revoked");
         if revoked

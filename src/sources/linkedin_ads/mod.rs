@@ -16,10 +16,10 @@
 //! the default scopes (`r_ads_reporting r_ads`) allow; `/v2/userinfo` would need
 //! `openid profile`, which adsync does not ask for.
 
-pub mod decode;
-pub mod errors;
-pub use crate::platform::linkedin_ads as fields;
-pub mod request;
+pub(crate) mod decode;
+pub(crate) mod errors;
+pub(crate) use crate::platform::linkedin_ads as fields;
+pub(crate) mod request;
 #[cfg(test)]
 mod tests;
 
@@ -40,13 +40,13 @@ use errors::Classifier;
 use request::{AnalyticsRequest, Wire, ANALYTICS_PATH};
 
 /// The finder listing the member's ad account roles.
-pub const ACCOUNT_USERS_PATH: &str = "/rest/adAccountUsers";
+pub(crate) const ACCOUNT_USERS_PATH: &str = "/rest/adAccountUsers";
 /// Account roles asked per page of `adAccountUsers`.
 const ACCOUNT_USERS_PAGE: usize = 100;
 /// The most elements adAnalytics answers; it drops the rest without saying so (practitioners
 /// report 15,000; the docs only say there is no pagination). An answer this long is asked
 /// again in halves.
-pub const MAX_ELEMENTS: usize = 15_000;
+pub(crate) const MAX_ELEMENTS: usize = 15_000;
 
 /// A LinkedIn Ads reader on one connection.
 #[derive(Debug, Clone)]
@@ -81,7 +81,7 @@ struct AccountUsersPaging {
 
 impl LinkedinAds {
     /// A reader for `conn` using `api` for every request.
-    pub fn new(conn: &ConnectionConfig, api: ApiClient) -> Self {
+    pub(crate) fn new(conn: &ConnectionConfig, api: ApiClient) -> Self {
         Self {
             api,
             connection: conn.id.clone(),
@@ -101,7 +101,7 @@ impl LinkedinAds {
     }
 
     /// The shared HTTP client.
-    pub fn api(&self) -> &ApiClient {
+    pub(crate) fn api(&self) -> &ApiClient {
         &self.api
     }
 
@@ -142,7 +142,7 @@ impl LinkedinAds {
 
     /// The member the token belongs to: the `user` of their account roles. Without
     /// `openid profile` LinkedIn gives no name, so the person URN names them too.
-    pub async fn identity(&self) -> Result<Identity, FetchError> {
+    pub(crate) async fn identity(&self) -> Result<Identity, FetchError> {
         let page = self.account_users(0, 1).await?;
         Ok(match page.elements.into_iter().next() {
             Some(role) => Identity {
@@ -159,7 +159,7 @@ impl LinkedinAds {
     }
 
     /// Ad accounts the member can read, as the digits query files use, every page.
-    pub async fn accounts(&self) -> Result<Vec<String>, FetchError> {
+    pub(crate) async fn accounts(&self) -> Result<Vec<String>, FetchError> {
         let mut accounts: Vec<String> = Vec::new();
         let mut start = 0;
         loop {
@@ -212,7 +212,7 @@ impl LinkedinAds {
     /// Streams `account`'s rows of `query` for `window` into `tx`: one request per 20
     /// metrics (more when answers reach the element cap), merged into one batch. Returns the
     /// number of rows sent.
-    pub async fn fetch(
+    pub(crate) async fn fetch(
         &self,
         query: &Query,
         account: &str,

@@ -11,27 +11,27 @@
 use chrono::{Datelike, NaiveDate};
 use url::Url;
 
-use crate::query::{Filter, Level, Query, TimeIncrement};
+use crate::query::{Level, Query, TimeIncrement};
 use crate::rows::DateWindow;
 
 use super::fields;
 use crate::platform::linkedin_ads::ACCOUNT_URN_PREFIX;
 use crate::query::filters::linkedin_facet_ids as facet_ids;
-pub use crate::query::filters::Facet;
+pub(crate) use crate::query::filters::Facet;
 
 /// Metrics one request may ask for. LinkedIn's docs state no number; a third-party
 /// connector's config splits at `max_fields_per_request: 20` (api-facts §5.2, unconfirmed),
 /// so 20 is the conservative choice, and the sandbox refuses more.
-pub const MAX_METRICS_PER_REQUEST: usize = 20;
+pub(crate) const MAX_METRICS_PER_REQUEST: usize = 20;
 /// Longest query string LinkedIn accepts ("Query Tunneling" guide: 4 KB query string, 8 KB raw
 /// URL; longer requests get a 414). Longer queries travel in a tunneled POST body instead.
-pub const MAX_QUERY_BYTES: usize = 4096;
+pub(crate) const MAX_QUERY_BYTES: usize = 4096;
 /// Longest raw URL LinkedIn accepts (same guide).
-pub const MAX_URL_BYTES: usize = 8192;
+pub(crate) const MAX_URL_BYTES: usize = 8192;
 /// The Rest.li protocol whose syntax the query string uses.
-pub const RESTLI_PROTOCOL_VERSION: &str = "2.0.0";
+pub(crate) const RESTLI_PROTOCOL_VERSION: &str = "2.0.0";
 /// The path of the analytics finder.
-pub const ANALYTICS_PATH: &str = "/rest/adAnalytics";
+pub(crate) const ANALYTICS_PATH: &str = "/rest/adAnalytics";
 
 /// What a row is about.
 ///
@@ -39,7 +39,7 @@ pub const ANALYTICS_PATH: &str = "/rest/adAnalytics";
 /// account → `ACCOUNT`, campaign → `CAMPAIGN_GROUP`, ad set → `CAMPAIGN` (LinkedIn's campaign
 /// holds budget, schedule and targeting, as Meta's ad set does), ad → `CREATIVE`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pivot {
+pub(crate) enum Pivot {
     /// One row per ad account.
     Account,
     /// One row per campaign group.
@@ -52,7 +52,7 @@ pub enum Pivot {
 
 impl Pivot {
     /// The pivot of an adsync level.
-    pub fn of(level: Level) -> Pivot {
+    pub(crate) fn of(level: Level) -> Pivot {
         match level {
             Level::Account => Pivot::Account,
             Level::Campaign => Pivot::CampaignGroup,
@@ -62,7 +62,7 @@ impl Pivot {
     }
 
     /// The `pivot` parameter value.
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Pivot::Account => "ACCOUNT",
             Pivot::CampaignGroup => "CAMPAIGN_GROUP",
@@ -74,13 +74,14 @@ impl Pivot {
 
 /// Why adAnalytics would reject `filter`: only `campaignGroups`, `campaigns` and `creatives`
 /// with operator `IN` and a non-empty list of numeric ids are facets it knows.
-pub fn check_filter(filter: &Filter) -> Result<(), String> {
+#[cfg(test)]
+pub(crate) fn check_filter(filter: &crate::query::Filter) -> Result<(), String> {
     facet_ids(filter).map(|_| ())
 }
 
 /// Rows per day or one per window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Granularity {
+pub(crate) enum Granularity {
     /// `DAILY`.
     Daily,
     /// `ALL`: one row per entity for the whole range.
@@ -98,25 +99,25 @@ impl Granularity {
 
 /// One analytics finder request for one ad account.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AnalyticsRequest {
+pub(crate) struct AnalyticsRequest {
     /// What a row is about.
-    pub pivot: Pivot,
+    pub(crate) pivot: Pivot,
     /// Daily or whole-range rows.
-    pub granularity: Granularity,
+    pub(crate) granularity: Granularity,
     /// The dates, inclusive.
-    pub window: DateWindow,
+    pub(crate) window: DateWindow,
     /// The ad account's digits.
-    pub account: String,
+    pub(crate) account: String,
     /// Entity facets and their ids.
-    pub facets: Vec<(Facet, Vec<String>)>,
+    pub(crate) facets: Vec<(Facet, Vec<String>)>,
     /// Metrics asked for, in the order the query lists them.
-    pub metrics: Vec<String>,
+    pub(crate) metrics: Vec<String>,
 }
 
 impl AnalyticsRequest {
     /// The request for `account`'s rows of `query` over `window`; an error names a filter
     /// adAnalytics cannot take.
-    pub fn new(query: &Query, account: &str, window: DateWindow) -> Result<Self, String> {
+    pub(crate) fn new(query: &Query, account: &str, window: DateWindow) -> Result<Self, String> {
         let mut facets: Vec<(Facet, Vec<String>)> = Vec::new();
         for filter in &query.filters {
             let (facet, ids) = facet_ids(filter)?;
@@ -149,7 +150,7 @@ impl AnalyticsRequest {
 
     /// This request cut into requests of at most [`MAX_METRICS_PER_REQUEST`] metrics each
     /// (one request when it has none), to be merged by date and pivot value.
-    pub fn split(&self) -> Vec<AnalyticsRequest> {
+    pub(crate) fn split(&self) -> Vec<AnalyticsRequest> {
         if self.metrics.len() <= MAX_METRICS_PER_REQUEST {
             return vec![self.clone()];
         }
@@ -164,7 +165,7 @@ impl AnalyticsRequest {
 
     /// This daily request as two requests of half its days each; `None` for a single day or
     /// for totals (whose rows would change if the window did).
-    pub fn halves(&self) -> Option<(AnalyticsRequest, AnalyticsRequest)> {
+    pub(crate) fn halves(&self) -> Option<(AnalyticsRequest, AnalyticsRequest)> {
         if self.granularity != Granularity::Daily || self.window.days() < 2 {
             return None;
         }
@@ -181,7 +182,7 @@ impl AnalyticsRequest {
     }
 
     /// The query string, exactly as it goes on the wire.
-    pub fn query_string(&self) -> String {
+    pub(crate) fn query_string(&self) -> String {
         let mut query = format!(
             "q=analytics&pivot={}&timeGranularity={}&dateRange=(start:{},end:{})&accounts=List({})",
             self.pivot.as_str(),
@@ -209,7 +210,7 @@ impl AnalyticsRequest {
 
 /// How a request goes on the wire.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Wire {
+pub(crate) enum Wire {
     /// A plain GET of this URL.
     Get(Url),
     /// LinkedIn's query tunneling: a POST to `url` with `X-HTTP-Method-Override: GET` and the
@@ -225,7 +226,7 @@ pub enum Wire {
 impl Wire {
     /// The request for `query` on `path` of `base`: a GET while the URL stays within
     /// LinkedIn's limits, tunneled otherwise.
-    pub fn new(base: &Url, path: &str, query: &str) -> Wire {
+    pub(crate) fn new(base: &Url, path: &str, query: &str) -> Wire {
         let mut url = base.clone();
         url.set_path(path);
         let url_bytes = url.as_str().len() + 1 + query.len();
@@ -243,7 +244,7 @@ impl Wire {
     }
 
     /// The request for a token, with LinkedIn's version headers.
-    pub fn build(&self, http: &reqwest::Client, token: &str, version: &str) -> reqwest::RequestBuilder {
+    pub(crate) fn build(&self, http: &reqwest::Client, token: &str, version: &str) -> reqwest::RequestBuilder {
         let request = match self {
             Wire::Get(url) => http.get(url.clone()),
             Wire::Tunneled { url, body } => http
@@ -266,7 +267,7 @@ fn restli_date(day: NaiveDate) -> String {
 
 /// A value inside Rest.li 2.0 structure, percent-encoded so its own `:`, `,` and parentheses
 /// cannot be read as structure: `urn:li:sponsoredAccount:1` → `urn%3Ali%3AsponsoredAccount%3A1`.
-pub fn restli_escape(value: &str) -> String {
+pub(crate) fn restli_escape(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 8);
     for byte in value.bytes() {
         if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
@@ -281,6 +282,7 @@ pub fn restli_escape(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::query::Filter;
 
     fn day(text: &str) -> NaiveDate {
         text.parse().unwrap()

@@ -143,7 +143,7 @@ impl Rig {
             "connection = \"li\"\n{body}\n\n[schedule]\ncron = \"0 6 * * *\"\n\n[output]\nkind = \"csv\"\npath = \"q.csv\"\nmode = \"replace\"\n"
         );
         std::fs::write(&path, text).unwrap();
-        let ctx = crate::query::ValidationContext {
+        let ctx = crate::config::ValidationContext {
             connections: [("li".to_string(), Provider::LinkedinAds)].into(),
             output_dir: self.dir.path().join("out"),
         };

@@ -17,16 +17,16 @@ use crate::rows::RowBatch;
 
 /// What a page says beyond its rows.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct PageInfo {
+pub(crate) struct PageInfo {
     /// `paging.next`: the URL of the next page; absent on the last page.
-    pub next: Option<String>,
+    pub(crate) next: Option<String>,
     /// Rows the page held.
-    pub rows: usize,
+    pub(crate) rows: usize,
 }
 
 /// Appends the rows of an insights page to `batch` (columns in `columns` order) and returns
 /// the paging information.
-pub fn decode_page(body: &[u8], columns: &[String], batch: &mut RowBatch) -> Result<PageInfo, String> {
+pub(crate) fn decode_page(body: &[u8], columns: &[String], batch: &mut RowBatch) -> Result<PageInfo, String> {
     let before = batch.len();
     let body = std::str::from_utf8(body).map_err(|e| format!("the page is not UTF-8: {e}"))?;
     let mut de = serde_json::Deserializer::from_str(body);

@@ -31,7 +31,7 @@ struct GraphError {
 }
 
 /// Classifies a Graph response; `None` for a success without an error payload.
-pub fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Option<Failure> {
+pub(crate) fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Option<Failure> {
     let parsed = serde_json::from_slice::<Envelope>(body).ok();
     let Some(Envelope { error }) = parsed else {
         return if status.is_success() {
@@ -88,7 +88,7 @@ fn class_of(code: i64, subcode: Option<i64>, status: StatusCode, headers: &Heade
 }
 
 /// Why a user token died, from its Graph subcode.
-pub fn reconnect_reason(subcode: i64) -> Option<&'static str> {
+pub(crate) fn reconnect_reason(subcode: i64) -> Option<&'static str> {
     Some(match subcode {
         458 => "app_removed",
         459 => "checkpoint",

@@ -7,9 +7,8 @@
 //! sandbox.
 
 mod decode;
-pub mod errors;
-pub use crate::platform::meta_ads as fields;
-pub mod usage;
+pub(crate) mod errors;
+pub(crate) mod usage;
 
 use std::time::Duration;
 
@@ -19,7 +18,7 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 use url::Url;
 
-pub use decode::{decode_page, PageInfo};
+pub(crate) use decode::decode_page;
 
 use crate::config::ConnectionConfig;
 use crate::http::{ApiClient, Failure, FetchError};
@@ -30,27 +29,27 @@ use crate::sources::TokenFacts;
 use crate::store::Identity;
 
 /// Rows requested per page (Graph's default is 25; 500 keeps requests few without huge bodies).
-pub const PAGE_SIZE: u32 = 500;
+pub(crate) const PAGE_SIZE: u32 = 500;
 /// Give up on an async report run after this long (Meta: "can take up to an hour").
 const ASYNC_DEADLINE: Duration = Duration::from_secs(3600);
 
 /// One report request against one ad account.
 #[derive(Debug, Clone, Copy)]
-pub struct InsightsRequest<'a> {
+pub(crate) struct InsightsRequest<'a> {
     /// `act_<id>`.
-    pub account: &'a str,
+    pub(crate) account: &'a str,
     /// Row level.
-    pub level: Level,
+    pub(crate) level: Level,
     /// Output columns (fields and breakdowns, in order).
-    pub columns: &'a [String],
+    pub(crate) columns: &'a [String],
     /// Breakdowns.
-    pub breakdowns: &'a [String],
+    pub(crate) breakdowns: &'a [String],
     /// Filters.
-    pub filters: &'a [Filter],
+    pub(crate) filters: &'a [Filter],
     /// Dates.
-    pub window: DateWindow,
+    pub(crate) window: DateWindow,
     /// Daily or whole-window rows.
-    pub increment: TimeIncrement,
+    pub(crate) increment: TimeIncrement,
 }
 
 /// A Meta Ads connection's insights reader.
@@ -87,7 +86,7 @@ struct ReportRunStatus {
 
 impl MetaAds {
     /// A reader for `conn` using `api` for every request.
-    pub fn new(conn: &ConnectionConfig, api: ApiClient) -> Self {
+    pub(crate) fn new(conn: &ConnectionConfig, api: ApiClient) -> Self {
         Self {
             app_token: format!("{}|{}", conn.client_id, conn.client_secret.expose()),
             api,
@@ -98,7 +97,7 @@ impl MetaAds {
     }
 
     /// The shared HTTP client.
-    pub fn api(&self) -> &ApiClient {
+    pub(crate) fn api(&self) -> &ApiClient {
         &self.api
     }
 
@@ -126,7 +125,7 @@ impl MetaAds {
     }
 
     /// The user the connection's token acts as (`GET /me`).
-    pub async fn identity(&self) -> Result<Identity, FetchError> {
+    pub(crate) async fn identity(&self) -> Result<Identity, FetchError> {
         let url = self.url("me");
         self.api
             .fetch(
@@ -140,7 +139,7 @@ impl MetaAds {
 
     /// What Graph knows of the connection's token, from `GET /debug_token` (asked with the
     /// app token `{app-id}|{app-secret}`): when it and its data access end, and its scopes.
-    pub async fn token_facts(&self) -> Result<TokenFacts, FetchError> {
+    pub(crate) async fn token_facts(&self) -> Result<TokenFacts, FetchError> {
         let app_token = self.app_token.as_str();
         #[derive(Deserialize)]
         struct Debug {
@@ -181,7 +180,7 @@ impl MetaAds {
     }
 
     /// The ad accounts (`act_<id>`) the token can read: `GET /me/adaccounts`, all pages.
-    pub async fn ad_accounts(&self) -> Result<Vec<String>, FetchError> {
+    pub(crate) async fn ad_accounts(&self) -> Result<Vec<String>, FetchError> {
         #[derive(Deserialize)]
         struct Page {
             data: Vec<Account>,
@@ -224,7 +223,7 @@ impl MetaAds {
 
     /// Streams `account`'s insights of `query` for `window` into `tx`, one batch per page.
     /// Returns the number of rows sent.
-    pub async fn fetch(
+    pub(crate) async fn fetch(
         &self,
         query: &Query,
         account: &str,

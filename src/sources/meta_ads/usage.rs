@@ -16,7 +16,7 @@ const PAUSE_PER_PCT: Duration = Duration::from_secs(3);
 
 /// How long the connection should wait before its next request, when the usage headers say
 /// a quota is close to spent (or spent: then as long as Graph estimates).
-pub fn pacing(headers: &HeaderMap) -> Option<Duration> {
+pub(crate) fn pacing(headers: &HeaderMap) -> Option<Duration> {
     let mut highest: f64 = 0.0;
     let mut regain_minutes: u64 = 0;
     if let Some(app) = json_header(headers, "x-app-usage") {
