@@ -1,50 +1,58 @@
 //! adsync: marketing reports on a schedule that survive dying OAuth tokens.
 //!
 //! Data flows one way: **query file → schedule → run → source (platform API, token from the
-//! auth layer) → row batches → sink (CSV) → run record**, with the store underneath and the
-//! web endpoint on the side.
+//! auth layer) → row batches → sink (CSV file or Sheets tab) → run record**, with the store
+//! underneath and the web endpoint on the side.
 //!
 //! # Layout
-//! - [`platform`]: the bottom vocabulary, importing nothing else of the crate: providers,
-//!   platforms, report levels, field catalogs and each platform's constant facts (scopes,
-//!   history, slice sizes, real endpoints, account-id formats, Sheets' A1 notation, Google's
-//!   service-account key file).
-//! - [`config`]: the daemon's TOML config, raw then validated (secrets redacted).
-//! - [`query`]: query files: model, loading with `file:line:col` diagnostics, date windows,
+//! Bottom first: each module imports only modules listed above it, so the list is also the
+//! order to read the crate in. Where to look: a token is refreshed in `auth`, a gap is
+//! recorded by `run` (and by `scheduler` for fires missed while down), a row is written
+//! by `sinks`.
+//! - `clock`: injectable time, so tests drive the scheduler instead of sleeping.
+//! - `keyed`: one shared lock or semaphore per connection or query name.
+//! - `platform`: the vocabulary: providers, platforms, report levels, field catalogs and
+//!   each platform's constant facts (scopes, history, slice sizes, real endpoints,
+//!   account-id formats, Sheets' A1 notation, Google's service-account key file).
+//! - `rows`: `rows::RowBatch` (one platform page of rows) and `rows::DateWindow`.
+//! - `location`: where rows are delivered, a file or a spreadsheet tab.
+//! - `reason`: gap, pause and reconnect reasons as enums, with their stored names and the
+//!   sentences people read.
+//! - `config`: the daemon's TOML config, raw then validated (secrets redacted).
+//! - `store`: sled trees for connections, sealed tokens, query state, run history, the gap
+//!   log, pending OAuth states and sent notifications.
+//! - `auth`: tokens: authorization code + PKCE, inline single-flight refresh, rotation-safe
+//!   persistence, service accounts, signed reconnect links.
+//! - `http`: the one API client of sources and sinks: retry/backoff, rate limits, refresh
+//!   on 401 through `auth`, failure classes, Google's `rpc.Status`.
+//! - `query`: query files: model, loading with `file:line:col` diagnostics, date windows,
 //!   the parsed schedule (cron + time zone), outputs, and filters and GAQL in each
 //!   platform's spelling.
-//! - [`scheduler`]: the run loop: waits for each query's next fire, starts runs within limits.
-//! - [`run`]: one run of one query: source → sink, outcome recorded.
-//! - [`rows`]: [`rows::RowBatch`] (one platform page of rows) and [`rows::DateWindow`].
-//! - [`http`]: the one API client of sources and sinks: retry/backoff, rate limits, refresh
-//!   on 401, failure classes, Google's `rpc.Status`.
-//! - [`location`]: where rows are delivered, a file or a spreadsheet tab.
-//! - [`sources`]: platform readers; each platform folder (e.g. [`sources::meta_ads`]) holds
+//! - `sources`: platform readers; each platform folder (e.g. `sources::meta_ads`) holds
 //!   its requests, decoding and error table.
-//! - [`sinks`]: outputs; [`sinks::csv`] writes via temp file + fsync + rename.
-//! - [`auth`]: tokens: authorization code + PKCE, inline single-flight refresh, rotation-safe
-//!   persistence, reconnect reasons in words ([`auth::ReconnectReason`]), signed links.
-//! - [`reason`]: gap, pause and reconnect reasons as enums with their stored names and sentences.
-//! - [`store`]: sled trees for connections, sealed tokens, query state, run history, the gap
-//!   log, pending OAuth states and sent notifications.
-//! - [`backfill`]: making open gaps good (append: window by window; replace: one fresh run).
-//! - [`reconnect`]: after consent: take the token, verify the accounts, resume, backfill.
-//! - [`notify`]: reconnect emails, reminders, expiry warnings, recovery notes (SMTP or outbox).
-//! - [`status`]: the status report behind `adsync status`, `GET /api/status` and `/status`.
-//! - [`web`]: the daemon's HTTP endpoint (reconnect links, OAuth callback, status page and
+//! - `sinks`: one shape for outputs (`sinks::Sinks` builds them): a CSV file written via
+//!   temp file + fsync + rename, or a Sheets tab replaced or upserted in one request.
+//! - `notify`: reconnect emails, reminders, expiry warnings, recovery notes (SMTP or outbox).
+//! - `run`: one run of one query: source → sink, outcome and gaps recorded.
+//! - `backfill`: making open gaps good (append: window by window; replace: one fresh run).
+//! - `status`: the status report behind `adsync status`, `GET /api/status` and `/status`.
+//! - `scheduler`: the run loop: waits for each query's next fire, starts runs within the
+//!   global and per-connection limits.
+//! - `app`: wires it all; the actions a person starts (a run, a backfill, the status).
+//! - `reconnect`: after consent: take the token, verify the accounts, resume, backfill.
+//! - `web`: the daemon's HTTP endpoint (reconnect links, OAuth callback, status page and
 //!   API, health, manual runs and backfills).
-//! - [`app`]: wires it all; the actions a person starts (a run, a backfill, the status).
-//! - [`daemon`]: the lifecycle: web endpoint and scheduler until stopped, upkeep, keep-alive.
-//! - [`sandbox`]: the built-in emulation of the platforms' documented APIs and OAuth.
-//! - [`demo`]: `adsync demo`, the sandbox and the daemon in one process.
-//! - [`app`]: wires it all and runs until stopped.
-//! - [`demo`]: `adsync demo`, the sandbox and the daemon in one process (feature `sandbox`).
-//! - [`clock`]: injectable time, so tests drive the scheduler instead of sleeping.
-//! - [`keyed`]: one shared lock or semaphore per connection or query name.
+//! - `daemon`: the lifecycle: web endpoint and scheduler until stopped, upkeep, keep-alive.
+//! - `demo` (feature `sandbox`): `adsync demo`, the sandbox and the daemon in one process.
 //!
 //! The emulated platforms live in their own crate, `adsync-sandbox` (`crates/adsync-sandbox`),
-//! which shares no types with this one; the default feature `sandbox` brings it in for
-//! `adsync sandbox`, `adsync demo` and the bench, and `--no-default-features` leaves it out.
+//! which shares no types with this one (an emulator that reused the client's types would
+//! agree with its mistakes); the default feature `sandbox` brings it in for `adsync sandbox`,
+//! `adsync demo` and the bench, and `--no-default-features` leaves it out.
+
+// Private by default: `pub` only for what the binary, the integration tests and the bench
+// use, so the compiler reports dead code.
+#![warn(unreachable_pub)]
 
 pub mod app;
 pub mod auth;

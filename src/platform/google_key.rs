@@ -23,7 +23,7 @@ const ASSERTION_LIFETIME_SECS: i64 = 3600;
 
 /// A service account's key file, parsed and its key checked.
 #[derive(Clone)]
-pub struct ServiceAccountKey {
+pub(crate) struct ServiceAccountKey {
     /// `client_email`: the account, the JWT's issuer; share spreadsheets with it.
     pub(crate) client_email: String,
     /// `private_key_id`: sent as the JWT's `kid` so Google picks the right public key.
