@@ -1,4 +1,4 @@
-//! The LinkedIn connector: its account check, and the connector against the spawned sandbox
+//! The LinkedIn connector against the spawned sandbox
 //! (real HTTP on loopback, the real auth layer and retry policy, and the sandbox's data
 //! function as the expected answer).
 
@@ -13,7 +13,6 @@ use crate::auth::{Auth, AuthError};
 use crate::clock::ManualClock;
 use crate::config::{Config, Overrides};
 use crate::http::{ApiClient, FetchError};
-use crate::platform::linkedin_ads::check_account;
 use crate::query::Query;
 use crate::rows::{DateWindow, RowBatch};
 use crate::sources::{Provider, Source};
@@ -22,14 +21,6 @@ use adsync_sandbox::linkedin::data::{self, AnalyticsQuery, Facet, Pivot};
 use adsync_sandbox::linkedin::person_urn;
 use adsync_sandbox::linkedin::testing::issue_token;
 use adsync_sandbox::{spawn, Fault, SandboxHandle, SandboxSettings};
-
-#[test]
-fn account_ids_are_digits_and_urns_get_a_hint() {
-    assert!(check_account("511009658").is_ok());
-    let error = check_account("urn:li:sponsoredAccount:511009658").unwrap_err();
-    assert!(error.contains("did you mean \"511009658\""), "{error}");
-    assert!(check_account("").is_err());
-}
 
 const USER: &str = "ann";
 const ACCOUNTS: [u64; 2] = [511009658, 511009659];
