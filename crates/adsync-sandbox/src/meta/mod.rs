@@ -466,6 +466,15 @@ fn user_id(user: &str) -> String {
     (u64::from_be_bytes(number) % 9_000_000_000_000_000 + 1_000_000_000_000_000).to_string()
 }
 
+/// Meta's reading of the global settings (which predate the other platforms), kept with Meta
+/// so the settings need not know Meta's types.
+impl SandboxSettings {
+    /// The size of each ad account.
+    pub fn shape(&self) -> data::Shape {
+        data::Shape::new(self.campaigns_per_account, self.adsets_per_campaign, self.ads_per_adset)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
