@@ -272,7 +272,7 @@ fn checked(
         };
         return Err(SheetsError::sheets_scope_insufficient(method));
     }
-    let store = &mut world.sheets;
+    let store = world.stores.get_mut::<Store>();
     store.quota.take(access == Access::Write, &grantee, settings, now)?;
     let book = store.spreadsheets.get_mut(id).ok_or_else(SheetsError::not_found)?;
     let address = if grantee.user.contains('@') {
@@ -633,7 +633,7 @@ async fn create_spreadsheet(
         return problem(StatusCode::BAD_REQUEST, message);
     }
     let dump = dump(&book);
-    sandbox.world().sheets.spreadsheets.insert(id, book);
+    sandbox.world().stores.get_mut::<Store>().spreadsheets.insert(id, book);
     Json(dump).into_response()
 }
 
@@ -667,7 +667,7 @@ fn dump(book: &Spreadsheet) -> Value {
 
 /// `GET /_sandbox/sheets/{id}`.
 async fn dump_spreadsheet(State(sandbox): State<Sandbox>, Path(id): Path<String>) -> Response {
-    match sandbox.world().sheets.spreadsheets.get(&id) {
+    match sandbox.world().stores.get_mut::<Store>().spreadsheets.get(&id) {
         Some(book) => Json(dump(book)).into_response(),
         None => problem(StatusCode::NOT_FOUND, format!("no spreadsheet {id:?}")),
     }
@@ -675,7 +675,7 @@ async fn dump_spreadsheet(State(sandbox): State<Sandbox>, Path(id): Path<String>
 
 /// `GET /_sandbox/sheets/{id}/writes`.
 async fn applied_writes(State(sandbox): State<Sandbox>, Path(id): Path<String>) -> Response {
-    match sandbox.world().sheets.spreadsheets.get(&id) {
+    match sandbox.world().stores.get_mut::<Store>().spreadsheets.get(&id) {
         Some(book) => Json(json!({ "applied_writes": book.applied_writes })).into_response(),
         None => problem(StatusCode::NOT_FOUND, format!("no spreadsheet {id:?}")),
     }
@@ -693,13 +693,13 @@ async fn plan_write_failures(
     if plan.at == 0 || plan.count == 0 {
         return problem(StatusCode::BAD_REQUEST, "`at` and `count` must be at least 1");
     }
-    sandbox.world().sheets.fail_writes = Some(plan);
+    sandbox.world().stores.get_mut::<Store>().fail_writes = Some(plan);
     StatusCode::NO_CONTENT.into_response()
 }
 
 /// `DELETE /_sandbox/sheets/fail-writes`.
 async fn drop_write_failures(State(sandbox): State<Sandbox>) -> Response {
-    sandbox.world().sheets.fail_writes = None;
+    sandbox.world().stores.get_mut::<Store>().fail_writes = None;
     StatusCode::NO_CONTENT.into_response()
 }
 
