@@ -322,6 +322,8 @@ pub mod testing {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::testing::{access_token, spawn, READONLY};
     use super::*;
     use crate::SandboxHandle;
