@@ -25,6 +25,29 @@
 //!
 //! Report data is a pure function of account, date and entity ([`meta::data`] and each
 //! platform's own, all drawing from one hash), so tests compute the exact expected output. The sandbox listens on loopback only.
+//!
+//! Its modules, bottom first; each imports only modules above it in this list:
+//! - `window`: the sandbox's own date window ([`DateWindow`]);
+//! - `draws`: the one hash every platform's report data draws from;
+//! - `params`: request parameters (query string and form body) and bearer tokens;
+//! - `settings`: [`SandboxSettings`], with each platform's part in a submodule of its own;
+//! - [`tokens`]: every issuer's codes, access tokens and refresh grants in one book (settings);
+//! - `error`: Graph's and RFC 6749's error shapes (tokens);
+//! - `google_status`: the `google.rpc.Status` error envelope Google's APIs share (tokens);
+//! - [`faults`]: injected faults and holds (error);
+//! - `state`: the world behind one lock, platform stores kept by type, counters (faults,
+//!   settings, tokens);
+//! - `oauth`: Meta's authorization server and the consent step the others share (state and
+//!   below);
+//! - [`oauth_linkedin`]: LinkedIn's authorization server (oauth and below);
+//! - [`meta`]: the Marketing API and its async report runs (state and below);
+//! - [`google_ads`], [`ga4`], [`linkedin`]: those platforms' APIs (state and below);
+//! - [`sheets`]: the Sheets API, spreadsheets and service accounts (state and below);
+//! - [`oauth_google`]: Google's authorization server, which also grants service accounts'
+//!   JWTs (oauth, sheets and below);
+//! - `control`: the control API under `/_sandbox/` (state and below);
+//!
+//! and this file, on top, routes each path to its module.
 
 mod control;
 mod draws;

@@ -12,7 +12,6 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -23,6 +22,7 @@ use super::params::{bearer, Params};
 use super::sheets;
 use super::state::{Counters, Sandbox, World};
 use super::tokens::{CodeRequest, GrantError, GrantRefusal, Issuer, Renewal, TokenPolicy};
+pub use crate::settings::google_oauth::Settings;
 
 /// How long refresh tokens of an app in testing mode live (Google: 7 days).
 const TESTING_REFRESH_TOKEN_TTL_SECS: u64 = 7 * 86_400;
@@ -38,29 +38,6 @@ const SIGN_IN_SCOPES: &[&str] = &[
 const REALM: &str = "https://accounts.google.com/";
 /// Sandbox users without an `@` in their name get an address at this domain.
 const EMAIL_DOMAIN: &str = "example.com";
-
-/// This part of the sandbox world, in `PUT /_sandbox/settings` under its own key.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Settings {
-    /// Lifetime of access tokens (Google: 3599 s).
-    pub access_token_ttl_secs: u64,
-    /// Refresh tokens die after this long unused (Google: six months; 180 days here).
-    pub refresh_token_idle_secs: u64,
-    /// The app is an External app with publishing status "Testing": refresh tokens die 7
-    /// days after issue, unless only sign-in scopes (`openid`, `email`, `profile`) were granted.
-    pub testing_mode: bool,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            access_token_ttl_secs: 3599,
-            refresh_token_idle_secs: 180 * 86_400,
-            testing_mode: false,
-        }
-    }
-}
 
 impl Settings {
     /// Google's token rules under these settings.

@@ -13,7 +13,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::error::OAuthError;
@@ -22,35 +21,13 @@ use super::oauth::{self, ClientCredentials, ConsentDialect, GrantKind};
 use super::params::Params;
 use super::state::{Sandbox, World};
 use super::tokens::{CodeRequest, GrantError, GrantRefusal, Issuer, Renewal, TokenPolicy};
+pub use crate::settings::linkedin_oauth::Settings;
 
 /// The description of every refused refresh token.
 const INVALID_GRANT: &str = "The provided authorization grant or refresh token is invalid, expired or revoked";
 /// LinkedIn's description of a code whose client, redirect URI or PKCE verifier is wrong, or
 /// that expired.
 const CODE_MISMATCH: &str = "Unable to retrieve access token: appid/redirect uri/code verifier does not match authorization code. Or authorization code expired. Or external member binding exists";
-
-/// This part of the sandbox world, in `PUT /_sandbox/settings` under its own key.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Settings {
-    /// Lifetime of access tokens (LinkedIn: 60 days).
-    pub access_token_ttl_secs: u64,
-    /// Lifetime of refresh tokens, counted from the original consent (LinkedIn: 365 days).
-    pub refresh_token_ttl_secs: u64,
-    /// The app is an approved Marketing Developer Platform partner, the only apps LinkedIn
-    /// gives programmatic refresh tokens; without it the code exchange has no refresh token.
-    pub programmatic_refresh_tokens: bool,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            access_token_ttl_secs: 60 * 86_400,
-            refresh_token_ttl_secs: 365 * 86_400,
-            programmatic_refresh_tokens: true,
-        }
-    }
-}
 
 impl Settings {
     /// LinkedIn's token rules under these settings.

@@ -1,6 +1,7 @@
-//! The sandbox world behind one lock: settings, the token book, faults, report runs, a
-//! movable clock; plus lock-free counters.
+//! The sandbox world behind one lock: settings, the token book, faults, each platform's own
+//! store (Meta's report runs, the spreadsheets), a movable clock; plus lock-free counters.
 
+use std::any::{Any, TypeId};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -10,7 +11,6 @@ use serde::Serialize;
 use super::faults::{Fault, FaultQueue, HoldPoint, HoldQueue};
 use super::settings::SandboxSettings;
 use super::tokens::{RevokeReason, TokenBook};
-use crate::meta::data::Report;
 
 /// Counters scripts and tests read from `GET /_sandbox/stats`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -60,12 +60,26 @@ impl Counters {
     }
 }
 
-/// An async report run: its report is built once, when the run starts, and every page of
-/// the results is cut from it.
-#[derive(Clone)]
-pub(super) struct ReportRun {
-    pub report: Arc<Report>,
-    pub polls: u32,
+/// The platforms' own parts of the world (Meta's report runs, the spreadsheets), one value
+/// of each type, so the world holds them without knowing the platforms. A store comes into
+/// being, as its type's default, the first time it is asked for mutably.
+#[derive(Default)]
+pub(crate) struct Stores(HashMap<TypeId, Box<dyn Any + Send>>);
+
+impl Stores {
+    /// The store of type `T`, if it has been made.
+    pub fn get<T: Any + Send>(&self) -> Option<&T> {
+        self.0.get(&TypeId::of::<T>()).and_then(|store| store.downcast_ref())
+    }
+
+    /// The store of type `T`, made now if it is not yet.
+    pub fn get_mut<T: Any + Send + Default>(&mut self) -> &mut T {
+        self.0
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Box::new(T::default()))
+            .downcast_mut()
+            .expect("a store is kept under its own type id")
+    }
 }
 
 pub(super) struct World {
@@ -73,35 +87,19 @@ pub(super) struct World {
     pub tokens: TokenBook,
     pub faults: FaultQueue,
     pub holds: HoldQueue,
-    pub runs: HashMap<String, ReportRun>,
-    next_run: u64,
     /// Ad accounts each user may not read.
     pub denied: HashMap<String, BTreeSet<u64>>,
     /// Seconds added to the wall clock (`POST /_sandbox/clock/advance`).
     clock_offset_secs: i64,
-    /// Spreadsheets, their quotas and planned write failures.
-    pub sheets: super::sheets::Store,
+    /// Each platform's own store: Meta's report runs, the spreadsheets with their quotas and
+    /// planned write failures.
+    pub stores: Stores,
 }
 
 impl World {
     /// Sandbox time in unix seconds.
     pub fn now(&self) -> i64 {
         chrono::Utc::now().timestamp() + self.clock_offset_secs
-    }
-
-    /// Registers a report run; returns its id.
-    pub fn start_run(&mut self, report: Report) -> String {
-        self.next_run += 1;
-        // Graph ids are long decimal numbers.
-        let id = format!("60239{:08}", self.next_run);
-        self.runs.insert(
-            id.clone(),
-            ReportRun {
-                report: Arc::new(report),
-                polls: 0,
-            },
-        );
-        id
     }
 }
 
@@ -164,11 +162,9 @@ impl Sandbox {
                     tokens: TokenBook::default(),
                     faults: FaultQueue::default(),
                     holds: HoldQueue::default(),
-                    runs: HashMap::new(),
-                    next_run: 0,
                     denied: HashMap::new(),
                     clock_offset_secs: 0,
-                    sheets: Default::default(),
+                    stores: Stores::default(),
                 }),
                 counters: Counters::default(),
                 release: tokio::sync::watch::Sender::new(0),

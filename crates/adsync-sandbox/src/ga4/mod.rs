@@ -12,15 +12,12 @@
 pub mod report;
 pub mod request;
 
-use std::collections::BTreeMap;
-
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::faults::{Fault, FaultKind};
@@ -28,6 +25,7 @@ use super::google_status::GoogleStatus as RpcStatus;
 use super::params::{bearer, Params};
 use super::state::{Counters, Sandbox};
 use super::tokens::Grantee;
+pub use crate::settings::ga4::Settings;
 use report::Report;
 use request::RunReportRequest;
 
@@ -47,38 +45,6 @@ const ADMIN_SCOPES: [&str; 3] = [
 /// Account summaries per page without `pageSize`, and the most with it.
 const SUMMARIES_DEFAULT_PAGE: usize = 50;
 const SUMMARIES_MAX_PAGE: usize = 200;
-
-/// This part of the sandbox world, in `PUT /_sandbox/settings` under its own key.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Settings {
-    /// GA4 property ids that exist; every user can read them unless denied. The deny list is
-    /// the one Meta's accounts use, by number: `/_sandbox/users/{user}/accounts/deny?account=act_123456789`
-    /// denies property 123456789.
-    pub properties: Vec<u64>,
-    /// Values of dimensions, replacing the built-in lists: `{"country": ["Germany", "Spain"]}`.
-    /// Time dimensions (`date`, `month`, …) come from the dates and cannot be listed.
-    pub dimension_values: BTreeMap<String, Vec<String>>,
-    /// `metadata.currencyCode` of every property.
-    pub currency_code: String,
-    /// `metadata.timeZone` of every property.
-    pub time_zone: String,
-    /// The most rows one response holds, whatever its `limit`: a server may answer fewer
-    /// rows than asked, and a small cap makes short reports page.
-    pub max_page_rows: u32,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            properties: vec![123_456_789, 234_567_890],
-            dimension_values: BTreeMap::new(),
-            currency_code: "USD".into(),
-            time_zone: "Europe/Berlin".into(),
-            max_page_rows: report::MAX_LIMIT as u32,
-        }
-    }
-}
 
 /// The routes this module serves. `/v1beta/…` is a static segment, so it wins over Meta's
 /// `/{version}/{node}`; the method suffix of `{id}:runReport` is parsed by the handler, as
@@ -356,6 +322,8 @@ pub mod testing {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::testing::{access_token, spawn, READONLY};
     use super::*;
     use crate::SandboxHandle;

@@ -20,8 +20,7 @@ use crate::window::DateWindow;
 pub const MAX_DIMENSIONS: usize = 9;
 /// The most metrics one request may have.
 pub const MAX_METRICS: usize = 10;
-/// The largest `limit`.
-pub const MAX_LIMIT: i64 = 250_000;
+pub use crate::settings::ga4::MAX_LIMIT;
 /// `limit` when the request has none.
 pub const DEFAULT_LIMIT: i64 = 10_000;
 /// The earliest date GA4 has data for.

@@ -21,66 +21,22 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 
 use super::faults::{Fault, FaultKind};
 use super::params::bearer;
 use super::state::{Counters, Sandbox};
 use super::tokens::{AccessDenied, Grantee};
+use crate::settings::google_ads::MAX_BATCH_ROWS;
+pub use crate::settings::google_ads::{Manager, Settings};
 use error::AdsFailure;
 use report::{Report, Row};
 
-/// Google's largest `searchStream` batch.
-const MAX_BATCH_ROWS: usize = 10_000;
 /// The scope a token needs.
 pub const SCOPE: &str = "https://www.googleapis.com/auth/adwords";
 /// The message Google gives for a customer the user cannot reach (api-facts §3.2).
 const PERMISSION_DENIED_MESSAGE: &str = "User doesn't have permission to access customer. Note: If you're accessing a client customer, the manager's customer id must be set in the 'login-customer-id' header. See https://developers.google.com/google-ads/api/docs/concepts/call-structure#cid";
-
-/// A manager (MCC) account and the client accounts it manages.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Manager {
-    /// The manager's customer id.
-    pub id: u64,
-    /// Customers reachable only through it (`login-customer-id`).
-    pub clients: Vec<u64>,
-}
-
-/// This part of the sandbox world, in `PUT /_sandbox/settings` under its own key.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Settings {
-    /// Customers every user reaches directly (unless denied).
-    pub customers: Vec<u64>,
-    /// Manager accounts every user reaches directly, with their clients.
-    pub managers: Vec<Manager>,
-    /// Campaigns in each (non-manager) customer.
-    pub campaigns_per_customer: u32,
-    /// Ad groups in each campaign.
-    pub ad_groups_per_campaign: u32,
-    /// Ads in each ad group.
-    pub ads_per_ad_group: u32,
-    /// Rows per `searchStream` batch (at most Google's 10,000).
-    pub batch_rows: usize,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            customers: vec![1_234_567_890, 2_345_678_901],
-            managers: vec![Manager {
-                id: 9_990_001_111,
-                clients: vec![3_456_789_012],
-            }],
-            campaigns_per_customer: 3,
-            ad_groups_per_campaign: 2,
-            ads_per_ad_group: 2,
-            batch_rows: MAX_BATCH_ROWS,
-        }
-    }
-}
 
 impl Settings {
     fn is_manager(&self, id: u64) -> bool {

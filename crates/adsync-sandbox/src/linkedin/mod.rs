@@ -22,7 +22,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use chrono::Datelike;
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -30,6 +29,7 @@ use super::faults::{Fault, FaultKind};
 use super::params::bearer;
 use super::state::{Counters, Sandbox};
 use super::tokens::{AccessDenied, Grantee};
+pub use crate::settings::linkedin::Settings;
 use data::{AnalyticsQuery, Shape};
 pub use restli::{MAX_QUERY_BYTES, MAX_URL_BYTES};
 
@@ -39,36 +39,6 @@ const REPORTING_SCOPE: &str = "r_ads_reporting";
 const ACCOUNT_SCOPES: [&str; 2] = ["r_ads", "rw_ads"];
 /// `adAccountUsers` page size when the request names none.
 const DEFAULT_COUNT: usize = 10;
-
-/// This part of the sandbox world, in `PUT /_sandbox/settings` under its own key.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Settings {
-    /// Ad account ids that exist (`urn:li:sponsoredAccount:<id>`); every user has a role on
-    /// each unless denied (`/_sandbox/users/{u}/accounts/deny`).
-    pub accounts: Vec<u64>,
-    /// Campaign groups in each account (at most 99).
-    pub campaign_groups_per_account: u32,
-    /// Campaigns in each campaign group (at most 99).
-    pub campaigns_per_group: u32,
-    /// Creatives in each campaign (at most 99).
-    pub creatives_per_campaign: u32,
-    /// Elements an adAnalytics answer holds at most; the rest are dropped without a word, as
-    /// LinkedIn does at 15,000.
-    pub max_elements: usize,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            accounts: vec![511009658, 511009659],
-            campaign_groups_per_account: 2,
-            campaigns_per_group: 2,
-            creatives_per_campaign: 2,
-            max_elements: 15_000,
-        }
-    }
-}
 
 impl Settings {
     /// The size of each ad account.

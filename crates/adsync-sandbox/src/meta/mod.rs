@@ -4,7 +4,9 @@
 
 pub mod data;
 
+use std::collections::HashMap;
 use std::fmt::Write;
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -105,7 +107,7 @@ pub async fn insights(
             let query = insights_query(&sandbox, number, &params)?;
             let report = Report::new(query, sandbox.with_settings(SandboxSettings::shape)).map_err(data_error)?;
             if method == Method::POST {
-                let id = sandbox.world().start_run(report);
+                let id = sandbox.world().stores.get_mut::<Runs>().start(report);
                 Counters::bump(&sandbox.counters().report_runs_started, 1);
                 return Ok(axum::Json(json!({ "report_run_id": id })).into_response());
             }
@@ -113,7 +115,9 @@ pub async fn insights(
         }
         let report = {
             let world = sandbox.world();
-            let run = world.runs.get(&node).ok_or_else(|| GraphError::unknown_object(&node))?;
+            let run = (world.stores.get::<Runs>())
+                .and_then(|runs| runs.runs.get(&node))
+                .ok_or_else(|| GraphError::unknown_object(&node))?;
             if run.polls < world.settings.async_polls_to_complete {
                 return Err(GraphError::invalid_parameter(format!(
                     "(#100) Report run {node} has not completed yet; poll its async_status first."
@@ -204,7 +208,7 @@ fn decode_cursor(cursor: &str) -> Option<usize> {
 fn run_status(sandbox: &Sandbox, id: &str) -> ApiResult {
     let mut world = sandbox.world();
     let needed = world.settings.async_polls_to_complete.max(1);
-    let run = world.runs.get_mut(id).ok_or_else(|| GraphError::unknown_object(id))?;
+    let run = (world.stores.get_mut::<Runs>().runs.get_mut(id)).ok_or_else(|| GraphError::unknown_object(id))?;
     run.polls += 1;
     let done = run.polls >= needed;
     let percent = if done { 100 } else { run.polls * 100 / needed };
@@ -464,6 +468,47 @@ fn user_id(user: &str) -> String {
     let mut number = [0u8; 8];
     number.copy_from_slice(&digest[..8]);
     (u64::from_be_bytes(number) % 9_000_000_000_000_000 + 1_000_000_000_000_000).to_string()
+}
+
+/// Meta's part of the world: the async report runs, by id.
+#[derive(Default)]
+pub(crate) struct Runs {
+    runs: HashMap<String, ReportRun>,
+    next_run: u64,
+}
+
+/// An async report run: its report is built once, when the run starts, and every page of
+/// the results is cut from it.
+#[derive(Clone)]
+struct ReportRun {
+    report: Arc<Report>,
+    polls: u32,
+}
+
+impl Runs {
+    /// Registers a report run; returns its id.
+    fn start(&mut self, report: Report) -> String {
+        self.next_run += 1;
+        // Graph ids are long decimal numbers.
+        let id = format!("60239{:08}", self.next_run);
+        self.runs.insert(
+            id.clone(),
+            ReportRun {
+                report: Arc::new(report),
+                polls: 0,
+            },
+        );
+        id
+    }
+}
+
+/// Meta's reading of the global settings (which predate the other platforms), kept with Meta
+/// so the settings need not know Meta's types.
+impl SandboxSettings {
+    /// The size of each ad account.
+    pub fn shape(&self) -> data::Shape {
+        data::Shape::new(self.campaigns_per_account, self.adsets_per_campaign, self.ads_per_adset)
+    }
 }
 
 #[cfg(test)]

@@ -43,13 +43,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::faults::{Fault, FaultKind};
 use super::params::{bearer, Params};
 use super::state::{Counters, Sandbox};
 use super::tokens::{Grantee, Issuer};
+pub use crate::settings::sheets::Settings;
 pub use error::SheetsError;
 use grid::{InputOption, RenderOption, Sheet, Spreadsheet, Write};
 use values::{InsertData, ValueRange};
@@ -69,38 +70,6 @@ const READ_ONLY_SCOPES: [&str; 2] = [
 ];
 /// Sandbox users without an `@` in their name are shared with as this domain's address.
 const EMAIL_DOMAIN: &str = "example.com";
-
-/// This part of the sandbox world, in `PUT /_sandbox/settings` under its own key.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Settings {
-    /// Service accounts (emails) that exist; all sign with the committed key.
-    pub service_accounts: Vec<String>,
-    /// Read requests per minute per user per project (Google: 60).
-    pub read_requests_per_minute_per_user: u32,
-    /// Read requests per minute per project (Google: 300).
-    pub read_requests_per_minute_per_project: u32,
-    /// Write requests per minute per user per project (Google: 60).
-    pub write_requests_per_minute_per_user: u32,
-    /// Write requests per minute per project (Google: 300).
-    pub write_requests_per_minute_per_project: u32,
-    /// Largest request body accepted; larger ones get 400 "Request payload size exceeds the
-    /// limit". Google recommends 2 MB and enforces more; set it low to test a client's split.
-    pub max_request_bytes: usize,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            service_accounts: vec!["adsync-writer@adsync-sandbox.iam.gserviceaccount.com".into()],
-            read_requests_per_minute_per_user: 60,
-            read_requests_per_minute_per_project: 300,
-            write_requests_per_minute_per_user: 60,
-            write_requests_per_minute_per_project: 300,
-            max_request_bytes: 10 * 1024 * 1024,
-        }
-    }
-}
 
 /// The spreadsheets, their quotas and the planned write failures; lives in the world.
 #[derive(Debug, Default)]
@@ -303,7 +272,7 @@ fn checked(
         };
         return Err(SheetsError::sheets_scope_insufficient(method));
     }
-    let store = &mut world.sheets;
+    let store = world.stores.get_mut::<Store>();
     store.quota.take(access == Access::Write, &grantee, settings, now)?;
     let book = store.spreadsheets.get_mut(id).ok_or_else(SheetsError::not_found)?;
     let address = if grantee.user.contains('@') {
@@ -664,7 +633,7 @@ async fn create_spreadsheet(
         return problem(StatusCode::BAD_REQUEST, message);
     }
     let dump = dump(&book);
-    sandbox.world().sheets.spreadsheets.insert(id, book);
+    sandbox.world().stores.get_mut::<Store>().spreadsheets.insert(id, book);
     Json(dump).into_response()
 }
 
@@ -698,7 +667,7 @@ fn dump(book: &Spreadsheet) -> Value {
 
 /// `GET /_sandbox/sheets/{id}`.
 async fn dump_spreadsheet(State(sandbox): State<Sandbox>, Path(id): Path<String>) -> Response {
-    match sandbox.world().sheets.spreadsheets.get(&id) {
+    match sandbox.world().stores.get_mut::<Store>().spreadsheets.get(&id) {
         Some(book) => Json(dump(book)).into_response(),
         None => problem(StatusCode::NOT_FOUND, format!("no spreadsheet {id:?}")),
     }
@@ -706,7 +675,7 @@ async fn dump_spreadsheet(State(sandbox): State<Sandbox>, Path(id): Path<String>
 
 /// `GET /_sandbox/sheets/{id}/writes`.
 async fn applied_writes(State(sandbox): State<Sandbox>, Path(id): Path<String>) -> Response {
-    match sandbox.world().sheets.spreadsheets.get(&id) {
+    match sandbox.world().stores.get_mut::<Store>().spreadsheets.get(&id) {
         Some(book) => Json(json!({ "applied_writes": book.applied_writes })).into_response(),
         None => problem(StatusCode::NOT_FOUND, format!("no spreadsheet {id:?}")),
     }
@@ -724,13 +693,13 @@ async fn plan_write_failures(
     if plan.at == 0 || plan.count == 0 {
         return problem(StatusCode::BAD_REQUEST, "`at` and `count` must be at least 1");
     }
-    sandbox.world().sheets.fail_writes = Some(plan);
+    sandbox.world().stores.get_mut::<Store>().fail_writes = Some(plan);
     StatusCode::NO_CONTENT.into_response()
 }
 
 /// `DELETE /_sandbox/sheets/fail-writes`.
 async fn drop_write_failures(State(sandbox): State<Sandbox>) -> Response {
-    sandbox.world().sheets.fail_writes = None;
+    sandbox.world().stores.get_mut::<Store>().fail_writes = None;
     StatusCode::NO_CONTENT.into_response()
 }
 

@@ -1,11 +1,20 @@
 //! What the sandbox world looks like and how its authorization server behaves; changed at
 //! run time with `PUT /_sandbox/settings`.
+//!
+//! Each platform's part is its own type in a submodule here, at the bottom of the crate so
+//! the token book and the world can read settings without reaching up into the platforms;
+//! the platforms re-export their type and keep its behaviour (`impl Settings`) with them.
+
+pub(crate) mod ga4;
+pub(crate) mod google_ads;
+pub(crate) mod google_oauth;
+pub(crate) mod linkedin;
+pub(crate) mod linkedin_oauth;
+pub(crate) mod sheets;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-
-use crate::meta::data::Shape;
 
 /// Sandbox behaviour. Every field has a default, so a settings document may name only the
 /// fields it changes; unknown names are rejected.
@@ -47,17 +56,17 @@ pub struct SandboxSettings {
     /// Largest `limit` a page may have; larger requests are capped, as Graph does.
     pub max_page_size: u32,
     /// Google's authorization server.
-    pub google_oauth: super::oauth_google::Settings,
+    pub google_oauth: google_oauth::Settings,
     /// LinkedIn's authorization server.
-    pub linkedin_oauth: super::oauth_linkedin::Settings,
+    pub linkedin_oauth: linkedin_oauth::Settings,
     /// The Google Ads world.
-    pub google_ads: super::google_ads::Settings,
+    pub google_ads: google_ads::Settings,
     /// The GA4 world.
-    pub ga4: super::ga4::Settings,
+    pub ga4: ga4::Settings,
     /// The LinkedIn Ads world.
-    pub linkedin: super::linkedin::Settings,
+    pub linkedin: linkedin::Settings,
     /// The Google Sheets world and Google service accounts.
-    pub sheets: super::sheets::Settings,
+    pub sheets: sheets::Settings,
 }
 
 impl Default for SandboxSettings {
@@ -92,11 +101,6 @@ impl Default for SandboxSettings {
 }
 
 impl SandboxSettings {
-    /// The size of each ad account.
-    pub fn shape(&self) -> Shape {
-        Shape::new(self.campaigns_per_account, self.adsets_per_campaign, self.ads_per_adset)
-    }
-
     /// These settings with the fields named in `patch` (a JSON object) replaced.
     pub fn patched(&self, patch: serde_json::Value) -> Result<Self, String> {
         let serde_json::Value::Object(changes) = patch else {
