@@ -15,7 +15,7 @@ use crate::helpers::expected_rows;
 pub fn report(query: &Query, window: DateWindow, settings: &SandboxSettings, today: NaiveDate) -> Vec<Vec<String>> {
     let mut rows = vec![query.columns()];
     match query.platform {
-        Platform::MetaAds => return expected_rows(query, window, settings.shape()),
+        Platform::MetaAds => return expected_rows(query, window, adsync_sandbox::meta::shape(settings)),
         Platform::GoogleAds => rows.extend(google_ads_rows(query, window, settings, today)),
         Platform::Ga4 => rows.extend(ga4_rows(query, window, settings, today)),
         Platform::LinkedinAds => rows.extend(linkedin_rows(query, window, settings)),
@@ -127,7 +127,7 @@ fn linkedin_rows(query: &Query, window: DateWindow, settings: &SandboxSettings) 
     for account in &query.accounts {
         for slice in &slices {
             let elements = linkedin::data::analytics(
-                settings.linkedin.shape(),
+                adsync_sandbox::linkedin::shape(&settings.linkedin),
                 &linkedin::data::AnalyticsQuery {
                     account: account.parse().unwrap(),
                     pivot,

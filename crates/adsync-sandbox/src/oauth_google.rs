@@ -21,40 +21,13 @@ use super::oauth::{self, ClientCredentials, ClientRefusal, ConsentDialect, Grant
 use super::params::{bearer, Params};
 use super::sheets;
 use super::state::{Counters, Sandbox, World};
-use super::tokens::{CodeRequest, GrantError, GrantRefusal, Issuer, Renewal, TokenPolicy};
+use super::tokens::{CodeRequest, GrantError, GrantRefusal, Issuer, TokenPolicy};
 pub use crate::settings::google_oauth::Settings;
 
-/// How long refresh tokens of an app in testing mode live (Google: 7 days).
-const TESTING_REFRESH_TOKEN_TTL_SECS: u64 = 7 * 86_400;
-/// Scopes of a sign-in-only grant, which testing mode's 7-day expiry spares.
-const SIGN_IN_SCOPES: &[&str] = &[
-    "openid",
-    "email",
-    "profile",
-    "https://www.googleapis.com/auth/userinfo.email",
-    "https://www.googleapis.com/auth/userinfo.profile",
-];
 /// The `realm` of Google's `WWW-Authenticate` challenges.
 const REALM: &str = "https://accounts.google.com/";
 /// Sandbox users without an `@` in their name get an address at this domain.
 const EMAIL_DOMAIN: &str = "example.com";
-
-impl Settings {
-    /// Google's token rules under these settings.
-    pub fn policy(&self) -> TokenPolicy {
-        TokenPolicy {
-            issuer: Issuer::Google,
-            access_ttl_secs: self.access_token_ttl_secs,
-            refresh_ttl_secs: self.testing_mode.then_some(TESTING_REFRESH_TOKEN_TTL_SECS),
-            refresh_ttl_exempt_scopes: SIGN_IN_SCOPES,
-            refresh_idle_secs: Some(self.refresh_token_idle_secs),
-            renewal: Renewal::Keep,
-            rescoping_invalidates_access: false,
-            access_prefix: "ya29.",
-            refresh_prefix: "1//",
-        }
-    }
-}
 
 /// Google's consent step.
 const GOOGLE: ConsentDialect = ConsentDialect {
@@ -73,7 +46,7 @@ const GOOGLE: ConsentDialect = ConsentDialect {
 /// authorization).
 fn complete_grant(world: &World, params: &Params, grant: &mut CodeRequest) {
     let now = world.now();
-    let policy = world.settings.google_oauth.policy();
+    let policy = TokenPolicy::google(&world.settings.google_oauth);
     if params.get("access_type") == Some("offline") {
         let forced = params
             .get("prompt")
@@ -152,7 +125,7 @@ fn grant(
     };
     let mut world = sandbox.world();
     let now = world.now();
-    let policy = world.settings.google_oauth.policy();
+    let policy = TokenPolicy::google(&world.settings.google_oauth);
     let (result, kind) = if grant_type == "authorization_code" {
         let code = required("code")?;
         let redirect_uri = required("redirect_uri")?;
@@ -695,7 +668,7 @@ mod tests {
 
     #[test]
     fn refresh_tokens_die_after_six_months_unused() {
-        let policy = Settings::default().policy();
+        let policy = TokenPolicy::google(&Settings::default());
         let mut book = TokenBook::default();
         let used = granted(&mut book, &policy, &[ADS]);
         let unused = granted(&mut book, &policy, &[ADS]);
@@ -710,11 +683,10 @@ mod tests {
 
     #[test]
     fn in_testing_mode_refresh_tokens_die_after_seven_days_unless_only_sign_in_was_granted() {
-        let policy = Settings {
+        let policy = TokenPolicy::google(&Settings {
             testing_mode: true,
             ..Settings::default()
-        }
-        .policy();
+        });
         let mut book = TokenBook::default();
         let ads = granted(&mut book, &policy, &["openid", "email", ADS]);
         let sign_in = granted(&mut book, &policy, &["openid", "email"]);

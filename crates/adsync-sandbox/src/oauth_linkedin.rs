@@ -20,7 +20,7 @@ use super::faults::Fault;
 use super::oauth::{self, ClientCredentials, ConsentDialect, GrantKind};
 use super::params::Params;
 use super::state::{Sandbox, World};
-use super::tokens::{CodeRequest, GrantError, GrantRefusal, Issuer, Renewal, TokenPolicy};
+use super::tokens::{CodeRequest, GrantError, GrantRefusal, Issuer, TokenPolicy};
 pub use crate::settings::linkedin_oauth::Settings;
 
 /// The description of every refused refresh token.
@@ -28,23 +28,6 @@ const INVALID_GRANT: &str = "The provided authorization grant or refresh token i
 /// LinkedIn's description of a code whose client, redirect URI or PKCE verifier is wrong, or
 /// that expired.
 const CODE_MISMATCH: &str = "Unable to retrieve access token: appid/redirect uri/code verifier does not match authorization code. Or authorization code expired. Or external member binding exists";
-
-impl Settings {
-    /// LinkedIn's token rules under these settings.
-    pub fn policy(&self) -> TokenPolicy {
-        TokenPolicy {
-            issuer: Issuer::Linkedin,
-            access_ttl_secs: self.access_token_ttl_secs,
-            refresh_ttl_secs: Some(self.refresh_token_ttl_secs),
-            refresh_ttl_exempt_scopes: &[],
-            refresh_idle_secs: None,
-            renewal: Renewal::Repeat,
-            rescoping_invalidates_access: true,
-            access_prefix: "AQV",
-            refresh_prefix: "AQW",
-        }
-    }
-}
 
 /// LinkedIn's consent step.
 const LINKEDIN: ConsentDialect = ConsentDialect {
@@ -136,7 +119,7 @@ fn grant(sandbox: &Sandbox, params: &Params) -> Result<(serde_json::Value, Grant
     };
     let mut world = sandbox.world();
     let now = world.now();
-    let policy = world.settings.linkedin_oauth.policy();
+    let policy = TokenPolicy::linkedin(&world.settings.linkedin_oauth);
     let (result, kind) = match redirect_uri {
         Some(redirect_uri) => (
             world.tokens.exchange_code(
@@ -259,7 +242,7 @@ mod tests {
     #[test]
     fn refreshing_never_moves_the_refresh_deadline() {
         const NOW: i64 = 1_800_000_000;
-        let policy = Settings::default().policy();
+        let policy = TokenPolicy::linkedin(&Settings::default());
         let mut book = TokenBook::default();
         let issued = book_grant(&mut book, &policy, &["r_ads_reporting"], NOW);
         let grantee = book.check_access(Some(&issued.access_token), NOW).unwrap();
@@ -283,7 +266,7 @@ mod tests {
     #[test]
     fn a_grant_of_other_scopes_invalidates_earlier_access_tokens() {
         const NOW: i64 = 1_800_000_000;
-        let policy = Settings::default().policy();
+        let policy = TokenPolicy::linkedin(&Settings::default());
         let mut book = TokenBook::default();
         let first = book_grant(&mut book, &policy, &["r_ads_reporting", "r_ads"], NOW);
         let same = book_grant(&mut book, &policy, &["r_ads_reporting", "r_ads"], NOW);

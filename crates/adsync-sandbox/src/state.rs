@@ -128,8 +128,8 @@ impl Sandbox {
         let settings = world.settings.clone();
         let policy = match issuer {
             Issuer::Meta => TokenPolicy::meta(&settings),
-            Issuer::Google => settings.google_oauth.policy(),
-            Issuer::Linkedin => settings.linkedin_oauth.policy(),
+            Issuer::Google => TokenPolicy::google(&settings.google_oauth),
+            Issuer::Linkedin => TokenPolicy::linkedin(&settings.linkedin_oauth),
         };
         let client_id = settings.clients.keys().next().expect("a registered client").clone();
         let redirect_uri = "http://127.0.0.1/callback";

@@ -263,7 +263,47 @@ pub struct TokenPolicy {
     pub refresh_prefix: &'static str,
 }
 
+/// How long refresh tokens of an app in testing mode live (Google: 7 days).
+const TESTING_REFRESH_TOKEN_TTL_SECS: u64 = 7 * 86_400;
+/// Scopes of a sign-in-only grant, which testing mode's 7-day expiry spares.
+const SIGN_IN_SCOPES: &[&str] = &[
+    "openid",
+    "email",
+    "profile",
+    "https://www.googleapis.com/auth/userinfo.email",
+    "https://www.googleapis.com/auth/userinfo.profile",
+];
 impl TokenPolicy {
+    /// Google's rules under its authorization server's settings.
+    pub fn google(settings: &crate::settings::google_oauth::Settings) -> Self {
+        Self {
+            issuer: Issuer::Google,
+            access_ttl_secs: settings.access_token_ttl_secs,
+            refresh_ttl_secs: settings.testing_mode.then_some(TESTING_REFRESH_TOKEN_TTL_SECS),
+            refresh_ttl_exempt_scopes: SIGN_IN_SCOPES,
+            refresh_idle_secs: Some(settings.refresh_token_idle_secs),
+            renewal: Renewal::Keep,
+            rescoping_invalidates_access: false,
+            access_prefix: "ya29.",
+            refresh_prefix: "1//",
+        }
+    }
+
+    /// LinkedIn's rules under its authorization server's settings.
+    pub fn linkedin(settings: &crate::settings::linkedin_oauth::Settings) -> Self {
+        Self {
+            issuer: Issuer::Linkedin,
+            access_ttl_secs: settings.access_token_ttl_secs,
+            refresh_ttl_secs: Some(settings.refresh_token_ttl_secs),
+            refresh_ttl_exempt_scopes: &[],
+            refresh_idle_secs: None,
+            renewal: Renewal::Repeat,
+            rescoping_invalidates_access: true,
+            access_prefix: "AQV",
+            refresh_prefix: "AQW",
+        }
+    }
+
     /// Meta's rules, from the global sandbox settings (which predate the other issuers).
     pub fn meta(settings: &SandboxSettings) -> Self {
         Self {

@@ -181,7 +181,7 @@ fn emulated(window: DateWindow) -> adsync_sandbox::DateWindow {
 
 /// The rows the sandbox's data function says `query` must produce, account by account.
 fn expected(query: &AnalyticsQuery, accounts: &[u64], columns: &[String]) -> Vec<Vec<String>> {
-    let shape = adsync_sandbox::linkedin::Settings::default().shape();
+    let shape = adsync_sandbox::linkedin::shape(&adsync_sandbox::linkedin::Settings::default());
     accounts
         .iter()
         .flat_map(|account| {
@@ -236,7 +236,7 @@ async fn a_report_over_several_accounts_and_months_is_cell_equal_to_the_sandbox_
 #[tokio::test]
 async fn facets_narrow_the_report_and_totals_are_one_row_per_entity() {
     let rig = rig(Duration::days(3)).await;
-    let shape = adsync_sandbox::linkedin::Settings::default().shape();
+    let shape = adsync_sandbox::linkedin::shape(&adsync_sandbox::linkedin::Settings::default());
     let campaign = data::entity_ids(ACCOUNTS[0], shape, Pivot::Campaign)[2].clone();
     let query = rig.query(&format!(
         "accounts = [\"{}\"]\nlevel = \"ad\"\nfields = [\"date\", \"date_end\", \"pivot_value\", \"impressions\", \"costInUsd\"]\n\
@@ -348,7 +348,7 @@ async fn an_account_the_member_cannot_read_is_a_permission_error() {
 #[tokio::test]
 async fn a_facet_list_too_long_for_a_url_is_tunneled_and_answered_alike() {
     let rig = rig(Duration::days(3)).await;
-    let shape = adsync_sandbox::linkedin::Settings::default().shape();
+    let shape = adsync_sandbox::linkedin::shape(&adsync_sandbox::linkedin::Settings::default());
     let real = data::entity_ids(ACCOUNTS[0], shape, Pivot::CampaignGroup);
     // Groups that do not exist pad the list past LinkedIn's 4 KB query string limit.
     let mut ids: Vec<String> = (0..150).map(|i| format!("69{i:03}000000")).collect();

@@ -40,14 +40,13 @@ const ACCOUNT_SCOPES: [&str; 2] = ["r_ads", "rw_ads"];
 /// `adAccountUsers` page size when the request names none.
 const DEFAULT_COUNT: usize = 10;
 
-impl Settings {
-    /// The size of each ad account.
-    pub fn shape(&self) -> Shape {
-        Shape {
-            groups: self.campaign_groups_per_account,
-            campaigns: self.campaigns_per_group,
-            creatives: self.creatives_per_campaign,
-        }
+/// The size of each ad account under `settings` (a function here, not a method on the
+/// settings, so the settings need not know LinkedIn's types).
+pub fn shape(settings: &Settings) -> Shape {
+    Shape {
+        groups: settings.campaign_groups_per_account,
+        campaigns: settings.campaigns_per_group,
+        creatives: settings.creatives_per_campaign,
     }
 }
 
@@ -200,7 +199,7 @@ async fn ad_analytics(
                 account: *account,
                 ..request.query.clone()
             };
-            elements.extend(data::analytics(settings.shape(), &query));
+            elements.extend(data::analytics(shape(&settings), &query));
         }
         elements.truncate(settings.max_elements);
         Counters::bump(&sandbox.counters().rows_served, elements.len() as u64);
@@ -426,7 +425,7 @@ mod tests {
         let (status, body) = call(&handle, &format!("/rest/adAnalytics?{GOOD}"), &token, &HEADERS).await;
         assert_eq!(status, 200, "{body}");
         let expected = data::analytics(
-            Settings::default().shape(),
+            shape(&Settings::default()),
             &AnalyticsQuery {
                 account: 511009658,
                 pivot: data::Pivot::Campaign,

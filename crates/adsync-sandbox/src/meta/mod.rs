@@ -105,7 +105,7 @@ pub async fn insights(
         if let Some(account) = node.strip_prefix("act_") {
             let number = readable_account(&sandbox, &grantee, &format!("act_{account}"))?;
             let query = insights_query(&sandbox, number, &params)?;
-            let report = Report::new(query, sandbox.with_settings(SandboxSettings::shape)).map_err(data_error)?;
+            let report = Report::new(query, sandbox.with_settings(shape)).map_err(data_error)?;
             if method == Method::POST {
                 let id = sandbox.world().stores.get_mut::<Runs>().start(report);
                 Counters::bump(&sandbox.counters().report_runs_started, 1);
@@ -314,7 +314,7 @@ fn account_json(sandbox: &Sandbox, number: u64) -> serde_json::Value {
         breakdowns: Vec::new(),
         filters: Vec::new(),
     };
-    let row = Report::new(query, sandbox.with_settings(SandboxSettings::shape))
+    let row = Report::new(query, sandbox.with_settings(shape))
         .ok()
         .and_then(|r| r.rows().next())
         .unwrap_or_default();
@@ -502,13 +502,15 @@ impl Runs {
     }
 }
 
-/// Meta's reading of the global settings (which predate the other platforms), kept with Meta
-/// so the settings need not know Meta's types.
-impl SandboxSettings {
-    /// The size of each ad account.
-    pub fn shape(&self) -> data::Shape {
-        data::Shape::new(self.campaigns_per_account, self.adsets_per_campaign, self.ads_per_adset)
-    }
+/// The size of each ad account under `settings`: Meta's reading of the global settings (which
+/// predate the other platforms). A function here rather than a method on the settings, so the
+/// settings need not know Meta's types.
+pub fn shape(settings: &SandboxSettings) -> data::Shape {
+    data::Shape::new(
+        settings.campaigns_per_account,
+        settings.adsets_per_campaign,
+        settings.ads_per_adset,
+    )
 }
 
 #[cfg(test)]

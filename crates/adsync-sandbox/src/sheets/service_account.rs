@@ -191,7 +191,7 @@ fn grant(sandbox: &Sandbox, params: &Params) -> Result<Value, OAuthError> {
     }
     // With `sub` the token acts as that user (domain-wide delegation, always granted here).
     let user = claims.sub.as_deref().unwrap_or(issuer).to_string();
-    let policy = world.settings.google_oauth.policy();
+    let policy = crate::tokens::TokenPolicy::google(&world.settings.google_oauth);
     let issued = world
         .tokens
         .issue_access(&user, &client_id(issuer), &scopes, &policy, now);
