@@ -1,6 +1,6 @@
 //! Wiring: the config, store, auth, sources and queries of one daemon, and the actions a
 //! person starts (a run, a backfill, the status report). Running it until told to stop is
-//! [`crate::daemon`]'s.
+//! `crate::daemon`'s.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,6 +1,6 @@
 //! Rows as they travel from a source to a sink.
 //!
-//! A report is never held whole: sources hand over one [`RowBatch`] per platform page and
+//! A report is never held whole: sources hand over one `RowBatch` per platform page and
 //! sinks write it before the next one arrives. Cells are kept flat in one `Vec<String>` so a
 //! page costs one allocation for its cell list instead of one per row.
 

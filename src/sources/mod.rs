@@ -1,7 +1,7 @@
 //! Sources: the platforms rows come from.
 //!
 //! Each platform has a folder with the same shape (fields catalog, client, decoding); the
-//! shared fetch logic (retries, backoff, error classification) lives in [`crate::http`].
+//! shared fetch logic (retries, backoff, error classification) lives in `crate::http`.
 
 pub mod ga4;
 pub(crate) mod google;

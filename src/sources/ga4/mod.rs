@@ -1,9 +1,9 @@
 //! Google Analytics 4: `POST /v1beta/properties/{id}:runReport`, paged by `offset`.
 //!
 //! A unit of a report is one property over one window, read in pages of
-//! [`request::PAGE_SIZE`] rows until the offset reaches the report's `rowCount`. The request
-//! is built in [`request`], pages are decoded in [`decode`], and the Data API's errors,
-//! quota exhaustion above all, are classified in [`errors`]. Properties are listed through the
+//! `request::PAGE_SIZE` rows until the offset reaches the report's `rowCount`. The request
+//! is built in `request`, pages are decoded in `decode`, and the Data API's errors,
+//! quota exhaustion above all, are classified in `errors`. Properties are listed through the
 //! Admin API's `accountSummaries`. Only the base URLs differ between Google and the sandbox.
 //!
 //! GA4 rows are shaped by their dimensions: a daily query gets one row per day only when its

@@ -1,4 +1,4 @@
-//! Google Ads error payloads mapped to [`FailureClass`]es: the one table for Google Ads.
+//! Google Ads error payloads mapped to `FailureClass`es: the one table for Google Ads.
 //!
 //! Errors come in the `google.rpc.Status` envelope (an object, or the first element of an
 //! array for `searchStream`) with a `GoogleAdsFailure` detail whose `errors[].errorCode` is a

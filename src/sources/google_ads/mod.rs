@@ -2,7 +2,7 @@
 //!
 //! One request per (account, window): `searchStream` has no pages, it answers the whole
 //! report as one streamed JSON array of batches, which is decoded and passed on batch by
-//! batch as it arrives ([`decode`]). A failure before the first row is retried like any
+//! batch as it arrives (`decode`). A failure before the first row is retried like any
 //! other; once rows have gone downstream the unit fails instead, since reading the stream
 //! again would deliver them twice.
 

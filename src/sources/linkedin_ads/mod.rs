@@ -9,7 +9,7 @@
 //! tunneled, as LinkedIn's query tunneling guide prescribes. adAnalytics has no pagination
 //! and cuts answers at 15,000 elements, so an answer that long is asked again for half the
 //! days at a time. Every request carries `LinkedIn-Version` (the connection's `api_version`)
-//! and `X-Restli-Protocol-Version: 2.0.0`; errors are classified in [`errors`], where a 65601
+//! and `X-Restli-Protocol-Version: 2.0.0`; errors are classified in `errors`, where a 65601
 //! (revoked) in the first minutes after a consent is retried briefly before it counts.
 //!
 //! Accounts and the member come from `GET /rest/adAccountUsers?q=authenticatedUser`, which
