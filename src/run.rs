@@ -273,7 +273,6 @@ async fn remember(
     rejected_query: Option<String>,
 ) -> Result<(), StoreError> {
     let store = &ctx.store;
-    store.record_run(record)?;
     let mut state = store.query_state(&record.query)?.unwrap_or_default();
     if let Some(message) = rejected_query {
         tracing::error!(query = %query.name, "{}: marked broken until {} changes.", query.name, query.file.display());
@@ -312,6 +311,9 @@ async fn remember(
     if record.outcome == Outcome::Delivered {
         close_gaps(store, query, record)?;
     }
+    // Last, so whoever sees the run (status, a test polling the history) also sees the
+    // query state and gap it left.
+    store.record_run(record)?;
     // A restart must not re-run a fire it already handled.
     store.flush().await
 }

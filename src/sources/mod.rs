@@ -180,8 +180,8 @@ impl Source {
                 pages += 1;
                 if tx.send(batch).await.is_err() {
                     // The sink stopped (and reports why); stop every unit.
-                    task.abort();
-                    running.iter().for_each(|(_, t)| t.abort());
+                    running.push_front((unit_rx, task));
+                    stop_units(running).await;
                     return Ok(rows);
                 }
             }
@@ -193,16 +193,28 @@ impl Source {
             match task.await {
                 Ok(Ok(sent)) => rows += sent,
                 Ok(Err(e)) => {
-                    running.iter().for_each(|(_, t)| t.abort());
+                    stop_units(running).await;
                     return Err(e);
                 }
                 Err(e) => {
-                    running.iter().for_each(|(_, t)| t.abort());
+                    stop_units(running).await;
                     return Err(FetchError::Protocol(format!("a fetch task stopped unexpectedly: {e}")));
                 }
             }
         }
         Ok(rows)
+    }
+}
+
+/// Stops the units still running and waits until they are gone: an aborted task drops its
+/// client (and with it the store it holds) only when the runtime gets to it, and a run that
+/// returned must not leave the store held behind it.
+async fn stop_units(running: VecDeque<RunningUnit>) {
+    for (_, task) in &running {
+        task.abort();
+    }
+    for (_, task) in running {
+        let _ = task.await;
     }
 }
 
