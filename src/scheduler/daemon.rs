@@ -67,8 +67,9 @@ impl RunSlots {
         }
     }
 
-    /// Returns once a global slot is free, without taking it: ten thousand queries due at
-    /// once wait as entries of the loop's `due`, not as ten thousand parked tasks.
+    /// Returns once a global slot is free, without taking it: while every slot is busy, due
+    /// queries wait as entries of the loop's `due`, not as parked tasks. (Runs waiting for a
+    /// busy connection do park, but they hold no global slot while they wait.)
     async fn any_free(&self) {
         drop(self.global.acquire().await.expect("the run semaphore is never closed"));
     }
