@@ -266,6 +266,49 @@ impl Platform {
     }
 }
 
+/// What kind of value a field holds, as the discovery commands show it and as cells are
+/// written (numbers unchanged as the platform sends them, enums as the API's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum FieldKind {
+    /// Free text: names, labels.
+    Text,
+    /// An identifier (written as text, never reformatted as a number).
+    Id,
+    /// A calendar date, `YYYY-MM-DD`.
+    Date,
+    /// A whole number: impressions, clicks.
+    Integer,
+    /// A decimal number: rates, averages, conversions.
+    Decimal,
+    /// An amount in the account's currency.
+    Money,
+    /// A percentage or ratio.
+    Percent,
+    /// One of a fixed set of names (Google Ads enums, Meta rankings).
+    Enum,
+    /// A list of values per action type (Meta `actions`, `action_values`, …): named per type
+    /// as `field:<action_type>[:<window>]` columns.
+    ActionList,
+}
+
+impl FieldKind {
+    /// The name the discovery commands print.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            FieldKind::Text => "text",
+            FieldKind::Id => "id",
+            FieldKind::Date => "date",
+            FieldKind::Integer => "integer",
+            FieldKind::Decimal => "decimal",
+            FieldKind::Money => "money",
+            FieldKind::Percent => "percent",
+            FieldKind::Enum => "enum",
+            FieldKind::ActionList => "action list",
+        }
+    }
+}
+
 /// What adsync knows about one platform field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FieldSpec {
@@ -276,6 +319,10 @@ pub struct FieldSpec {
     pub(crate) min_level: Level,
     /// The row's date: append mode upserts by this column.
     pub(crate) is_row_date: bool,
+    /// One line from the platform's reference saying what the field holds.
+    pub(crate) about: &'static str,
+    /// What kind of value it holds.
+    pub(crate) kind: FieldKind,
 }
 
 impl FieldSpec {
@@ -285,6 +332,8 @@ impl FieldSpec {
             name,
             min_level,
             is_row_date: false,
+            about: "",
+            kind: FieldKind::Text,
         }
     }
 
@@ -294,6 +343,18 @@ impl FieldSpec {
             name,
             min_level: Level::Account,
             is_row_date: true,
+            about: "The day the row covers.",
+            kind: FieldKind::Date,
         }
+    }
+
+    /// The same field described by `about` (one line from the platform's reference).
+    pub(crate) const fn about(self, about: &'static str) -> Self {
+        FieldSpec { about, ..self }
+    }
+
+    /// The same field holding values of `kind`.
+    pub(crate) const fn kind(self, kind: FieldKind) -> Self {
+        FieldSpec { kind, ..self }
     }
 }
