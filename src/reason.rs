@@ -34,13 +34,17 @@ pub enum ReconnectReason {
     UserRemoved,
     /// The platform never issued a refresh token and the access token died.
     NoRefreshToken,
+    /// `invalid_grant` after a refresh whose answer adsync never received: the platform had
+    /// rotated the refresh token, the old one was presented again, and reuse detection
+    /// (RFC 9700 §4.14) revoked the grant. The cause is on adsync's side, not the user's.
+    RefreshAnswerLost,
     /// Anything else; the platform's own message is kept beside it.
     Unknown,
 }
 
 impl ReconnectReason {
     /// Every reason.
-    pub(crate) const ALL: [ReconnectReason; 11] = [
+    pub(crate) const ALL: [ReconnectReason; 12] = [
         Self::PasswordChanged,
         Self::AppRemoved,
         Self::Checkpoint,
@@ -51,6 +55,7 @@ impl ReconnectReason {
         Self::TwoFactorEnabled,
         Self::UserRemoved,
         Self::NoRefreshToken,
+        Self::RefreshAnswerLost,
         Self::Unknown,
     ];
 
@@ -67,6 +72,7 @@ impl ReconnectReason {
             Self::TwoFactorEnabled => "two_factor_enabled",
             Self::UserRemoved => "user_removed",
             Self::NoRefreshToken => "no_refresh_token",
+            Self::RefreshAnswerLost => "refresh_answer_lost",
             Self::Unknown => "unknown",
         }
     }
@@ -124,6 +130,9 @@ impl ReconnectReason {
             Self::NoRefreshToken => {
                 "The platform gave adsync no way to renew the login, and the current one has ended."
             }
+            Self::RefreshAnswerLost => {
+                "adsync lost the platform's answer to a token refresh (a crash or a timeout), and the platform revoked the login as a safety measure."
+            }
             Self::Unknown => "The platform stopped accepting the connection's login.",
         }
     }
@@ -134,6 +143,9 @@ impl ReconnectReason {
             Self::Checkpoint => "Log in to the platform's website, complete the security check, then reconnect.",
             Self::UnconfirmedUser => "Confirm the account on the platform's website, then reconnect.",
             Self::UserRemoved => "Ask an administrator to restore access, or reconnect as a user who has it.",
+            Self::RefreshAnswerLost => {
+                "Reconnect it (log in again and approve adsync); nothing changed on your account."
+            }
             _ => "Reconnect the connection (log in again and approve adsync).",
         }
     }

@@ -30,8 +30,6 @@ pub use links::{LinkError, LinkSigner};
 pub(crate) use service_account::ServiceAccountKey;
 pub use service_account::{ServiceAccountError, JWT_BEARER_GRANT};
 
-/// Access tokens this close to expiry are refreshed before use.
-pub(crate) const REFRESH_MARGIN: Duration = Duration::minutes(5);
 /// `last_used_at` is written at most this often, so using a token is not a store write.
 const LAST_USED_RESOLUTION: Duration = Duration::hours(1);
 
@@ -94,7 +92,11 @@ pub struct Auth {
 
 struct AuthInner {
     store: Store,
+    /// For token endpoints only: its timeout is longer than an API call's, because a lost
+    /// answer to a rotating refresh can cost the whole grant.
     http: reqwest::Client,
+    /// That client's timeout, for messages.
+    token_timeout: std::time::Duration,
     clock: SharedClock,
     connections: HashMap<String, ConnectionConfig>,
     redirect_url: Url,
@@ -113,16 +115,18 @@ impl std::fmt::Debug for Auth {
 impl Auth {
     /// An auth layer over `store` for the connections in `config`.
     pub(crate) fn new(config: &Config, store: Store, clock: SharedClock) -> Self {
+        let token_timeout = config.http.request_timeout * 2;
         let http = reqwest::Client::builder()
             // Token endpoints must not redirect: following one would leak the client secret.
             .redirect(reqwest::redirect::Policy::none())
-            .timeout(config.http.request_timeout)
+            .timeout(token_timeout)
             .build()
             .expect("a reqwest client with static settings always builds");
         Self {
             inner: Arc::new(AuthInner {
                 store,
                 http,
+                token_timeout,
                 clock,
                 connections: config.connections.iter().map(|c| (c.id.clone(), c.clone())).collect(),
                 redirect_url: config.redirect_url(),
@@ -198,9 +202,13 @@ impl Auth {
             .set_pkce_verifier(PkceCodeVerifier::new(verifier.to_string()))
             .request_async(&self.inner.http)
             .await
-            .map_err(|e| token_error(connection, e))?;
+            .map_err(|e| self.token_error(connection, e))?;
         let now = self.inner.clock.now();
         let token = token_set(&response, None, conn, now, None);
+        // Under the lock: a refresh of the old grant still in flight must not land after
+        // (and over) the new login.
+        let lock = self.refresh_lock(connection);
+        let _guard = lock.lock().await;
         self.inner.store.put_token(connection, &token).await?;
         self.mark_connected(connection, now)?;
         tracing::info!(connection, "Connection connected.");
@@ -294,15 +302,16 @@ impl Auth {
             return self.service_account_token(connection, None).await;
         }
         self.ensure_usable(connection)?;
-        let mut token = self.stored_token(connection)?;
+        let token = self.stored_token(connection)?;
         let now = self.inner.clock.now();
-        let expiring = token.access_expires_at.is_some_and(|at| at - REFRESH_MARGIN <= now);
-        if expiring && token.refresh_token.is_some() {
+        if token.refresh_due(now) && token.refresh_token.is_some() {
             return self.refresh(connection, &token.access_token, None).await;
         }
         if token.last_used_at.is_none_or(|at| now - at >= LAST_USED_RESOLUTION) {
-            token.last_used_at = Some(now);
-            self.inner.store.put_token(connection, &token).await?;
+            // Re-read and written under the lock: writing back the copy read above could put
+            // back a refresh token a concurrent refresh has just rotated out.
+            self.update_token(connection, |stored| stored.last_used_at = Some(now))
+                .await?;
         }
         Ok(token.access_token)
     }
@@ -346,12 +355,11 @@ impl Auth {
         let lock = self.refresh_lock(connection);
         let _guard = lock.lock().await;
         self.ensure_usable(connection)?;
-        // Another run may have refreshed while we waited for the lock.
+        // Another run may have refreshed while we waited for the lock: its token serves this
+        // run's next request as long as it has not ended (a 401 would refresh again).
         let current = self.stored_token(connection)?;
-        let fresh_enough = current
-            .access_expires_at
-            .is_none_or(|at| at - REFRESH_MARGIN > self.inner.clock.now());
-        if current.access_token != rejected && fresh_enough {
+        let now = self.inner.clock.now();
+        if current.access_token != rejected && current.access_expires_at.is_none_or(|at| at > now) {
             return Ok(current.access_token);
         }
         let conn = self.connection(connection)?;
@@ -359,6 +367,14 @@ impl Auth {
             let reason = hint.map_or(ReconnectReason::NoRefreshToken, ReconnectReason::parse);
             return Err(self.needs_reconnect(connection, reason, None).await);
         };
+        // Durable before the request: if its answer is lost, the next refresh knows the platform
+        // may have rotated the refresh token it is about to present.
+        let answer_lost_before = current.refresh_started_at.is_some();
+        let marked = TokenSet {
+            refresh_started_at: Some(now),
+            ..current.clone()
+        };
+        self.inner.store.put_token(connection, &marked).await?;
         let result = oauth_client(conn, &self.inner.redirect_url)
             .exchange_refresh_token(&RefreshToken::new(refresh_token.clone()))
             .request_async(&self.inner.http)
@@ -382,12 +398,24 @@ impl Auth {
                     return Ok(stored.access_token);
                 }
                 let description = e.error_description().cloned();
-                let guessed = ReconnectReason::from_description(description.as_deref().unwrap_or_default());
-                let reason = hint.map_or(guessed, ReconnectReason::parse);
+                // A lost answer explains the dead grant better than whatever the platform said
+                // of the access token that sent us here.
+                let reason = if answer_lost_before {
+                    ReconnectReason::RefreshAnswerLost
+                } else {
+                    let guessed = ReconnectReason::from_description(description.as_deref().unwrap_or_default());
+                    hint.map_or(guessed, ReconnectReason::parse)
+                };
                 let detail = description.unwrap_or_else(|| e.error().as_ref().to_string());
                 Err(self.needs_reconnect(connection, reason, Some(detail)).await)
             }
-            Err(e) => Err(token_error(connection, e)),
+            Err(e) => {
+                if !answer_may_be_lost(&e) {
+                    // The platform answered (or was never reached): nothing was rotated.
+                    self.inner.store.put_token(connection, &current).await?;
+                }
+                Err(self.token_error(connection, e))
+            }
         }
     }
 
@@ -403,7 +431,8 @@ impl Auth {
         let stored = self.inner.store.token(connection)?;
         let good = stored.as_ref().filter(|token| {
             Some(token.access_token.as_str()) != rejected
-                && token.access_expires_at.is_some_and(|at| at - REFRESH_MARGIN > now)
+                && token.access_expires_at.is_some()
+                && !token.refresh_due(now)
         });
         if let Some(token) = good {
             return Ok(token.access_token.clone());
@@ -446,6 +475,7 @@ impl Auth {
             last_used_at: Some(now),
             data_access_expires_at: None,
             self_renewing: true,
+            refresh_started_at: None,
         };
         self.inner.store.put_token(connection, &token).await?;
         if stored.is_none() {
@@ -656,6 +686,7 @@ fn token_set(
         last_used_at: previous.and_then(|p| p.last_used_at),
         data_access_expires_at: previous.and_then(|p| p.data_access_expires_at),
         self_renewing: false,
+        refresh_started_at: None,
     }
 }
 
@@ -672,29 +703,44 @@ fn grant_is_dead(e: &oauth2::basic::BasicErrorResponse) -> bool {
     }
 }
 
-fn token_error<RE: std::error::Error + 'static>(
-    connection: &str,
-    e: RequestTokenError<RE, oauth2::basic::BasicErrorResponse>,
-) -> AuthError {
+/// Whether the platform may have acted on a token request whose answer never arrived: a
+/// timeout or a broken or unreadable answer, but not a refused connection or an error answer.
+fn answer_may_be_lost(e: &TokenRequestError) -> bool {
     match e {
-        RequestTokenError::ServerResponse(r) => AuthError::Rejected {
+        RequestTokenError::ServerResponse(_) => false,
+        RequestTokenError::Request(oauth2::HttpClientError::Reqwest(e)) => !e.is_connect(),
+        _ => true,
+    }
+}
+
+type TokenRequestError = RequestTokenError<oauth2::HttpClientError<reqwest::Error>, oauth2::basic::BasicErrorResponse>;
+
+impl Auth {
+    /// A failed token request in words: the platform's error code and description, or what
+    /// went wrong on the way ("timed out after 240 s"), never the URL (it may carry secrets).
+    fn token_error(&self, connection: &str, e: TokenRequestError) -> AuthError {
+        let transient = |message: String| AuthError::Transient {
             connection: connection.to_string(),
-            message: match r.error_description() {
-                Some(d) => format!("{}: {d}", r.error().as_ref()),
-                None => r.error().as_ref().to_string(),
+            message,
+        };
+        match e {
+            RequestTokenError::ServerResponse(r) => AuthError::Rejected {
+                connection: connection.to_string(),
+                message: match r.error_description() {
+                    Some(d) => format!("{}: {d}", r.error().as_ref()),
+                    None => r.error().as_ref().to_string(),
+                },
             },
-        },
-        RequestTokenError::Request(e) => AuthError::Transient {
-            connection: connection.to_string(),
-            message: e.to_string(),
-        },
-        RequestTokenError::Parse(e, _) => AuthError::Transient {
-            connection: connection.to_string(),
-            message: format!("unreadable token response: {e}"),
-        },
-        RequestTokenError::Other(m) => AuthError::Transient {
-            connection: connection.to_string(),
-            message: m,
-        },
+            RequestTokenError::Request(oauth2::HttpClientError::Reqwest(e)) => transient(if e.is_timeout() {
+                format!("timed out after {} s", self.inner.token_timeout.as_secs())
+            } else if e.is_connect() {
+                "could not connect to the token endpoint".to_string()
+            } else {
+                format!("the token request failed: {}", e.without_url())
+            }),
+            RequestTokenError::Request(e) => transient(format!("the token request failed: {e}")),
+            RequestTokenError::Parse(e, _) => transient(format!("unreadable token response: {e}")),
+            RequestTokenError::Other(m) => transient(m),
+        }
     }
 }

@@ -410,6 +410,7 @@ pub(crate) mod testing {
             last_used_at: None,
             data_access_expires_at: None,
             self_renewing: false,
+            refresh_started_at: None,
         };
         store.put_token(id, &token).await.unwrap();
         let auth = Auth::new(&config, store, Arc::new(crate::clock::SystemClock));

@@ -397,6 +397,7 @@ mod tests {
             last_used_at: None,
             data_access_expires_at: None,
             self_renewing: false,
+            refresh_started_at: None,
         }
     }
 

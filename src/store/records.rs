@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::location::Location;
@@ -81,9 +81,32 @@ pub struct TokenSet {
     /// its end is no login's end.
     #[serde(default)]
     pub(crate) self_renewing: bool,
+    /// Set, and made durable, just before a refresh request goes out; cleared with the token
+    /// it brings. Still set at the next refresh means the platform's answer to the last one
+    /// was lost (a crash or a timeout), so it may have rotated the refresh token we still hold.
+    #[serde(default)]
+    pub(crate) refresh_started_at: Option<DateTime<Utc>>,
 }
 
 impl TokenSet {
+    /// How long before its end the access token is renewed: five minutes, or half its
+    /// lifetime as issued when that is shorter, so a token that lives five minutes or less
+    /// (Keycloak's default) is not refreshed on every use, nor straight after the exchange.
+    pub(crate) fn refresh_margin(&self) -> Duration {
+        const MARGIN: Duration = Duration::minutes(5);
+        let lifetime = self.access_expires_at.map(|at| at - self.obtained_at);
+        match lifetime {
+            Some(lifetime) if lifetime < MARGIN * 2 => (lifetime / 2).max(Duration::zero()),
+            _ => MARGIN,
+        }
+    }
+
+    /// Whether the access token is within its refresh margin of its end at `now`.
+    pub(crate) fn refresh_due(&self, now: DateTime<Utc>) -> bool {
+        self.access_expires_at
+            .is_some_and(|at| at - self.refresh_margin() <= now)
+    }
+
     /// When the login ends for good unless a person renews it: the earliest of the refresh
     /// token's end (or the access token's, when there is no refresh token) and the end of
     /// the data-access consent. `None` when no end is known.
@@ -110,6 +133,7 @@ impl fmt::Debug for TokenSet {
             .field("scopes", &self.scopes)
             .field("identity", &self.identity)
             .field("obtained_at", &self.obtained_at)
+            .field("refresh_started_at", &self.refresh_started_at)
             .finish()
     }
 }
@@ -309,6 +333,41 @@ impl QueryPause {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn issued(lifetime: Option<Duration>) -> TokenSet {
+        let now = DateTime::from_timestamp(1_780_000_000, 0).unwrap();
+        TokenSet {
+            access_token: String::new(),
+            refresh_token: Some(String::new()),
+            access_expires_at: lifetime.map(|l| now + l),
+            refresh_expires_at: None,
+            scopes: Vec::new(),
+            identity: None,
+            obtained_at: now,
+            last_used_at: None,
+            data_access_expires_at: None,
+            self_renewing: false,
+            refresh_started_at: None,
+        }
+    }
+
+    #[test]
+    fn the_refresh_margin_is_five_minutes_or_half_the_lifetime_when_that_is_shorter() {
+        for (lifetime_secs, margin_secs) in [(4, 2), (30, 15), (300, 150), (598, 299), (600, 300), (3600, 300)] {
+            let token = issued(Some(Duration::seconds(lifetime_secs)));
+            assert_eq!(
+                token.refresh_margin(),
+                Duration::seconds(margin_secs),
+                "{lifetime_secs}"
+            );
+            let end = token.access_expires_at.unwrap();
+            assert!(!token.refresh_due(token.obtained_at), "{lifetime_secs}: due at issue");
+            assert!(!token.refresh_due(end - Duration::seconds(margin_secs) - Duration::milliseconds(1)));
+            assert!(token.refresh_due(end - Duration::seconds(margin_secs)));
+        }
+        let forever = issued(None);
+        assert!(!forever.refresh_due(forever.obtained_at + Duration::days(10_000)));
+    }
 
     /// Records written before reasons and locations were typed read back as the same values
     /// and are written again as the same text.

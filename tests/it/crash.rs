@@ -174,3 +174,26 @@ async fn no_token_appears_in_the_store_files_the_logs_or_status() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_after_a_rotation_without_grace_the_lost_answer_is_named_as_the_cause() {
+    // The inherent window: the new refresh token existed only in the killed process, and this
+    // platform revokes the grant when the old one comes back. The reason must say it was
+    // adsync's side, not blame the platform or the user.
+    let test = rotating(0).await;
+    let hold = json!({"path_prefix": "/v25.0/oauth/access_token", "when": "after"});
+    let rerun = kill_while_held_then_rerun(&test, hold).await;
+    assert!(!rerun.status.success(), "{}", text(&rerun));
+    let status = adsync(&test, &["status", "--json"]).output().unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let connection = &json["connections"][0];
+    assert_eq!(connection["state"], "needs_reconnect");
+    assert_eq!(connection["reason"], "refresh_answer_lost");
+    assert!(
+        connection["reason_text"]
+            .as_str()
+            .unwrap()
+            .starts_with("adsync lost the platform's answer to a token refresh"),
+        "{connection}"
+    );
+}

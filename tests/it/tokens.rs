@@ -5,7 +5,9 @@ use adsync::store::{GapState, Outcome};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{at, eventually, query_state, Daemon, TestApp, CONNECTION, OTHER_CONNECTION, USER};
+use adsync::app::App;
+
+use crate::helpers::{at, eventually, query_state, Daemon, TestApp, CONNECTION, GOOGLE, OTHER_CONNECTION, USER};
 
 fn hourly(connection: &str, file: &str, mode: &str) -> String {
     format!(
@@ -300,4 +302,147 @@ async fn meta_data_access_expiry_comes_from_debug_token() {
     let status = app.status().unwrap();
     assert_eq!(status.connections[0].expires_at, Some(at));
     assert_eq!(status.connections[0].state, "connected");
+}
+
+/// A test directory with a Google connection whose authorization server issues access
+/// tokens living `lifetime_secs`, connected as `GOOGLE_USER`.
+async fn google_with_lifetime(lifetime_secs: u64) -> (TestApp, App) {
+    let test = TestApp::with_providers("2026-05-04T08:00:00Z", "").await;
+    let lifetime = json!({"google_oauth": {"access_token_ttl_secs": lifetime_secs}});
+    test.control(Method::PUT, "/_sandbox/settings", Some(lifetime)).await;
+    let app = test.app();
+    adsync::demo::connect_via_sandbox(&app, GOOGLE, GOOGLE_USER)
+        .await
+        .unwrap();
+    (test, app)
+}
+
+const GOOGLE_USER: &str = "ann@corp.test";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forty_uses_due_at_once_make_one_refresh_whatever_the_token_lifetime() {
+    for lifetime in [4, 30, 300, 3600] {
+        let (test, app) = google_with_lifetime(lifetime).await;
+        let refreshes = || test.sandbox.sandbox().stats().refresh_grants;
+
+        app.auth().access_token(GOOGLE).await.unwrap();
+        assert_eq!(refreshes(), 0, "{lifetime} s: refreshed straight after the exchange");
+
+        // One second into the margin: min(5 min, half the lifetime) before the end.
+        let margin = (lifetime / 2).min(300);
+        test.clock
+            .advance(chrono::Duration::seconds((lifetime - margin + 1) as i64));
+        let tokens = futures_util::future::join_all((0..40).map(|_| app.auth().access_token(GOOGLE))).await;
+        let distinct: std::collections::BTreeSet<_> = tokens.into_iter().map(Result::unwrap).collect();
+        assert_eq!(refreshes(), 1, "{lifetime} s");
+        assert_eq!(distinct.len(), 1, "{lifetime} s: every use got the one new token");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forty_runs_on_a_five_minute_token_past_its_margin_make_one_refresh() {
+    // Keycloak's default lifetime: with a fixed five-minute margin every use was a refresh.
+    let (test, _) = google_with_lifetime(300).await;
+    test.write_query(
+        "sessions",
+        &format!(
+            r#"connection = "{GOOGLE}"
+platform = "ga4"
+accounts = ["123456789"]
+fields = ["date", "sessions"]
+date_range = {{ start = "2026-05-01", end = "2026-05-02" }}
+
+[schedule]
+cron = "0 6 * * *"
+
+[output]
+kind = "csv"
+path = "sessions.csv"
+mode = "replace"
+"#
+        ),
+    );
+    let app = test.app();
+    test.clock.advance(chrono::Duration::seconds(151));
+    let runs = futures_util::future::join_all((0..40).map(|_| app.run_once("sessions"))).await;
+    for run in &runs {
+        let run = run.as_ref().unwrap();
+        assert_eq!(run.outcome, Outcome::Delivered, "{:?}", run.error);
+    }
+    assert_eq!(test.sandbox.sandbox().stats().refresh_grants, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_usage_update_during_a_rotation_keeps_the_rotated_refresh_token() {
+    let test = TestApp::new("2026-05-04T08:00:00Z").await;
+    let app = test.connected_app().await;
+    let strict = json!({"rotate_refresh_tokens": true, "refresh_token_reuse_grace_secs": 0});
+    test.control(Method::PUT, "/_sandbox/settings", Some(strict)).await;
+    let first = app.store().token(CONNECTION).unwrap().unwrap();
+    // An hour on, using the token records the use, and the platform rejects the access
+    // token (as after a 401) so a refresh runs too.
+    test.clock.advance(chrono::Duration::minutes(61));
+    test.control(
+        Method::POST,
+        "/_sandbox/holds",
+        Some(json!({"path_prefix": "/v25.0/oauth/access_token", "when": "after"})),
+    )
+    .await;
+    let refresh = tokio::spawn({
+        let app = app.clone();
+        let rejected = first.access_token.clone();
+        async move { app.auth().refresh(CONNECTION, &rejected, None).await }
+    });
+    let sandbox = test.sandbox.sandbox().clone();
+    eventually("the refresh to be rotated and held", || {
+        (sandbox.stats().held_requests == 1).then_some(())
+    })
+    .await;
+    let mut usage = tokio::spawn({
+        let app = app.clone();
+        async move { app.auth().access_token(CONNECTION).await }
+    });
+    // The usage update waits for the connection's lock, which the refresh holds.
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(200), &mut usage)
+            .await
+            .is_err(),
+        "the usage update did not wait for the refresh"
+    );
+    test.control(Method::DELETE, "/_sandbox/holds", None).await;
+    let new_access = refresh.await.unwrap().unwrap();
+    usage.await.unwrap().unwrap();
+
+    let stored = app.store().token(CONNECTION).unwrap().unwrap();
+    assert_eq!(stored.access_token, new_access);
+    assert_ne!(stored.refresh_token, first.refresh_token, "rotated");
+    // The next refresh presents the stored refresh token: had the usage update written back
+    // the rotated-out one, this strict server would revoke the grant.
+    app.auth().refresh(CONNECTION, &new_access, None).await.unwrap();
+    assert_eq!(test.sandbox.sandbox().stats().refresh_grants, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_request_that_times_out_says_so() {
+    let test = TestApp::new("2026-05-04T08:00:00Z").await;
+    let config = std::fs::read_to_string(test.config_path()).unwrap();
+    std::fs::write(
+        test.config_path(),
+        config.replace("request_timeout_secs = 10", "request_timeout_secs = 1"),
+    )
+    .unwrap();
+    let app = test.connected_app().await;
+    test.control(
+        Method::POST,
+        "/_sandbox/holds",
+        Some(json!({"path_prefix": "/v25.0/oauth/access_token", "when": "before"})),
+    )
+    .await;
+    let rejected = app.store().token(CONNECTION).unwrap().unwrap().access_token;
+    let error = app.auth().refresh(CONNECTION, &rejected, None).await.unwrap_err();
+    test.control(Method::DELETE, "/_sandbox/holds", None).await;
+    assert_eq!(
+        error.to_string(),
+        format!("token endpoint of {CONNECTION} failed: timed out after 2 s")
+    );
 }

@@ -107,6 +107,7 @@ api_base_url = "{base}"
         last_used_at: Some(now),
         data_access_expires_at: None,
         self_renewing: false,
+        refresh_started_at: None,
     };
     store.put_token("li", &token).await.unwrap();
     store
