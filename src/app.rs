@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use tokio_util::sync::CancellationToken;
+
 use crate::auth::Auth;
 use crate::clock::SharedClock;
 use crate::config::Config;
@@ -83,6 +85,7 @@ impl App {
                     query_locks: Default::default(),
                     notifier,
                     sinks: crate::sinks::Sinks::new(&config, api.clone()),
+                    stopping: CancellationToken::new(),
                 },
                 auth,
                 queries,

@@ -120,6 +120,9 @@ struct RawScheduler {
     max_concurrent_runs: Option<usize>,
     /// Runs in flight on one connection (platform rate limits are per user/app).
     max_runs_per_connection: Option<usize>,
+    /// On SIGTERM, how long runs in flight may go on before those still waiting on a
+    /// platform are cancelled (their fires become gaps).
+    shutdown_grace_secs: Option<u64>,
 }
 
 /// `[web]` as written.
@@ -248,6 +251,8 @@ pub struct Config {
     pub public_url: Url,
     /// Concurrency limits.
     pub(crate) limits: RunLimits,
+    /// How long a stop waits for runs in flight before cancelling those still fetching.
+    pub(crate) shutdown_grace: std::time::Duration,
     /// Retry policy for platform calls.
     pub(crate) http: HttpPolicy,
     /// How long before a hard token expiry a connection shows as `expiring`.
@@ -463,6 +468,7 @@ impl Config {
         let (listen, public_url) = web_addresses(overrides, raw.listen, raw.public_url)?;
         let http = http_policy(&raw.http)?;
         let limits = run_limits(&raw.scheduler)?;
+        let shutdown_grace = shutdown_grace(&raw.scheduler)?;
         let (expiry_warning, keep_alive_after) = token_upkeep(&raw.tokens)?;
         let link_ttl = chrono::Duration::days(raw.web.link_ttl_days.unwrap_or(7).max(1).into());
         let admin_env = raw.web.admin_token_env.as_deref().unwrap_or("ADSYNC_ADMIN_TOKEN");
@@ -486,6 +492,7 @@ impl Config {
             listen,
             public_url,
             limits,
+            shutdown_grace,
             http,
             expiry_warning,
             keep_alive_after,
@@ -592,6 +599,19 @@ fn http_policy(raw: &RawHttp) -> Result<HttpPolicy, Invalid> {
         return Err(("http.request_timeout_secs".into(), "must be at least 1".into()));
     }
     Ok(http)
+}
+
+/// `[scheduler] shutdown_grace_secs`: 30 s unless set, at most 3600 (a supervisor's stop
+/// timeout is far shorter: systemd's default is 90 s).
+fn shutdown_grace(raw: &RawScheduler) -> Result<std::time::Duration, Invalid> {
+    match raw.shutdown_grace_secs {
+        None => Ok(std::time::Duration::from_secs(30)),
+        Some(secs @ 0..=3600) => Ok(std::time::Duration::from_secs(secs)),
+        Some(secs) => Err((
+            "scheduler.shutdown_grace_secs".into(),
+            format!("{secs} is out of range: between 0 and 3600 seconds"),
+        )),
+    }
 }
 
 /// `[scheduler]`: both limits at least 1.

@@ -62,12 +62,27 @@ impl App {
             .run(shutdown.clone(), tracker.clone(), self.ready_signal())
             .await;
         tracker.close();
+        let grace = self.config().shutdown_grace;
         if !tracker.is_empty() {
-            tracing::info!("Waiting for {} run(s) in flight to finish writing.", tracker.len());
+            tracing::info!(
+                "Waiting up to {} s for {} run(s) in flight to finish.",
+                grace.as_secs(),
+                tracker.len()
+            );
         }
+        // Real time, not the scheduling clock: the grace is what a supervisor waits for. It
+        // covers scheduled runs and runs the web endpoint started (`run-once` through the
+        // daemon), which the server waits for.
+        let stopping = self.run_context().stopping.clone();
+        let grace_timer = tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            tracing::warn!("Grace period over: runs still waiting on a platform are cancelled; their fires are recorded as gaps for the next start.");
+            stopping.cancel();
+        });
         tracker.wait().await;
         shutdown.cancel();
         server.await.map_err(std::io::Error::other)??;
+        grace_timer.abort();
         self.store().flush().await?;
         scheduled?;
         tracing::info!("adsync stopped.");

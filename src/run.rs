@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use crate::auth::{Auth, AuthError};
 use crate::clock::SharedClock;
@@ -51,6 +52,10 @@ pub(crate) enum RunError {
     /// The platform rejected this version of the query file before; it is not sent again.
     #[error("the query is broken until its file changes; the platform said: {0}")]
     Broken(String),
+    /// adsync was stopping and the run was still waiting on the platform when the grace
+    /// period ended; nothing was committed.
+    #[error("adsync was stopped while this run was still fetching; the previous output is unchanged")]
+    Stopped,
 }
 
 /// Why a run was started.
@@ -81,6 +86,9 @@ pub(crate) struct RunContext {
     pub(crate) notifier: Notifier,
     /// Builds each run's output.
     pub(crate) sinks: Sinks,
+    /// Cancelled when a stop's grace period is over: runs still fetching give up, so a
+    /// request that hangs cannot hold the stop past what a supervisor allows.
+    pub(crate) stopping: CancellationToken,
 }
 
 /// Serializes runs of the same query, whoever starts them (scheduler, CLI, web).
@@ -113,6 +121,8 @@ impl RunError {
                 RunError::QueryPaused { reason, detail } => return (*reason, Some(detail.clone())),
                 RunError::Broken(_) => Reason::BadQuery,
                 RunError::UnknownConnection(_) => Reason::UnknownConnection,
+                // Like a fire that passed while the daemon was down: the next start makes it good.
+                RunError::Stopped => Reason::DaemonNotRunning,
                 RunError::Fetch(_) => Reason::PlatformError,
                 RunError::Sink(_) => Reason::OutputFailed,
             },
@@ -148,6 +158,7 @@ pub(crate) async fn run_window(
         None => held_back(&ctx.store, query).or_else(|| scope_missing(ctx, query)),
     };
     let was_paused = blocked.is_some();
+    let blocked = blocked.or_else(|| ctx.stopping.is_cancelled().then_some(RunError::Stopped));
     let result = match blocked {
         Some(e) => Err(e),
         None => deliver(ctx, query, window).await,
@@ -235,24 +246,32 @@ async fn deliver(ctx: &RunContext, query: &Query, window: DateWindow) -> Result<
     let location = sink.location();
     let mut delivery = sink.begin(window).await?;
     let (tx, mut rx) = mpsc::channel::<RowBatch>(PAGES_IN_FLIGHT);
+    let stop = &ctx.stopping;
     let fetch = async move {
         // `tx` moves in, so the writer sees the end of the rows when the source is done.
-        source.fetch(query, window, &tx).await
+        source.fetch(query, window, &tx, stop).await
     };
     let writing = &mut delivery;
     let write = async move {
         // `rx` moves in and is dropped when writing ends, so a failed write stops the source
-        // instead of leaving it blocked on a full channel.
+        // instead of leaving it blocked on a full channel. A write waiting on a platform
+        // (a Sheets staging write) gives up when the stop's grace is over.
         while let Some(batch) = rx.recv().await {
-            writing.write_batch(batch).await?;
+            tokio::select! {
+                written = writing.write_batch(batch) => written?,
+                () = stop.cancelled() => return Err(RunError::Stopped),
+            }
         }
-        Ok::<(), SinkError>(())
+        Ok::<(), RunError>(())
     };
     let (fetched, written) = tokio::join!(fetch, write);
+    // Stopped: the source returned early and the rows are partial, so nothing is committed.
     // A sink error is the root cause when both failed (the source stops when the sink does).
-    let outcome = written
-        .map_err(RunError::from)
-        .and_then(|()| fetched.map_err(RunError::from));
+    let outcome = if stop.is_cancelled() {
+        Err(RunError::Stopped)
+    } else {
+        written.and_then(|()| fetched.map_err(RunError::from))
+    };
     match outcome {
         Ok(_) => Ok((delivery.commit().await?, location)),
         Err(e) => {

@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use crate::config::ConnectionConfig;
 use crate::http::{ApiClient, FetchError};
@@ -146,12 +147,17 @@ impl Source {
     /// yet rows leave in order and memory stays bounded: each unit buffers at most
     /// [`UNIT_PAGES_AHEAD`] pages until its turn. Returns the number of rows sent.
     ///
+    /// When `stop` is cancelled (a daemon stop's grace is over) the units still waiting on the
+    /// platform are stopped and awaited, and the rows sent so far are returned: the caller,
+    /// which sees `stop`, commits nothing.
+    ///
     /// [`HttpPolicy::max_requests_per_connection`]: crate::config::HttpPolicy
     pub(crate) async fn fetch(
         &self,
         query: &Query,
         window: DateWindow,
         tx: &mpsc::Sender<RowBatch>,
+        stop: &CancellationToken,
     ) -> Result<u64, FetchError> {
         let shared = Arc::new(query.clone());
         let units = units(query, window);
@@ -176,7 +182,12 @@ impl Source {
                 break;
             };
             let mut pages = 0;
-            while let Some(batch) = unit_rx.recv().await {
+            loop {
+                let batch = tokio::select! {
+                    batch = unit_rx.recv() => batch,
+                    () = stop.cancelled() => None,
+                };
+                let Some(batch) = batch else { break };
                 pages += 1;
                 if tx.send(batch).await.is_err() {
                     // The sink stopped (and reports why); stop every unit.
@@ -184,6 +195,11 @@ impl Source {
                     stop_units(running).await;
                     return Ok(rows);
                 }
+            }
+            if stop.is_cancelled() {
+                running.push_front((unit_rx, task));
+                stop_units(running).await;
+                return Ok(rows);
             }
             ahead = if pages > UNIT_PAGES_AHEAD + 1 {
                 widest.min(2)

@@ -14,5 +14,6 @@ mod platforms;
 mod reconnect;
 mod scheduling;
 mod sheets;
+mod stopping;
 mod tokens;
 mod web;

@@ -161,7 +161,7 @@ impl Rig {
             }
             rows
         });
-        let sent = source.fetch(query, window, &tx).await;
+        let sent = source.fetch(query, window, &tx, &Default::default()).await;
         drop(tx);
         let rows = collect.await.unwrap();
         sent.map(|sent| {
