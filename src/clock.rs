@@ -48,6 +48,81 @@ impl Clock for SystemClock {
     }
 }
 
+/// Wall-clock time running `speed` times faster than the system clock from an origin: a
+/// soak test gives every daemon process it starts the same origin, so a minute's cron fires
+/// every second across restarts. Selected by `ADSYNC_SCALED_CLOCK` (see
+/// [`ScaledClock::from_spec`]); never used otherwise.
+#[derive(Debug, Clone, Copy)]
+pub struct ScaledClock {
+    /// The instant this clock showed at `real_origin`.
+    origin: DateTime<Utc>,
+    /// When, by the system clock, it showed `origin`.
+    real_origin: DateTime<Utc>,
+    /// How many seconds pass per real second.
+    speed: i32,
+}
+
+impl ScaledClock {
+    /// A clock that shows `origin` at `real_origin` and runs `speed` times as fast.
+    pub fn new(origin: DateTime<Utc>, real_origin: DateTime<Utc>, speed: i32) -> Self {
+        Self {
+            origin,
+            real_origin,
+            speed: speed.max(1),
+        }
+    }
+
+    /// Reads `ORIGIN,REAL_ORIGIN,SPEED` (RFC 3339 instants and a whole number), the format
+    /// [`ScaledClock::spec`] writes.
+    pub fn from_spec(spec: &str) -> Result<Self, String> {
+        let parts: Vec<&str> = spec.split(',').map(str::trim).collect();
+        let [origin, real_origin, speed] = parts[..] else {
+            return Err(format!("{spec:?} is not ORIGIN,REAL_ORIGIN,SPEED"));
+        };
+        let instant = |text: &str| {
+            DateTime::parse_from_rfc3339(text)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|e| format!("{text:?} is not an RFC 3339 instant: {e}"))
+        };
+        let speed: i32 = speed
+            .parse()
+            .ok()
+            .filter(|s| (1..=3600).contains(s))
+            .ok_or_else(|| format!("speed {speed:?} is not a whole number from 1 to 3600"))?;
+        Ok(Self::new(instant(origin)?, instant(real_origin)?, speed))
+    }
+
+    /// The spec [`ScaledClock::from_spec`] reads.
+    pub fn spec(&self) -> String {
+        format!(
+            "{},{},{}",
+            self.origin.to_rfc3339(),
+            self.real_origin.to_rfc3339(),
+            self.speed
+        )
+    }
+}
+
+impl Clock for ScaledClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.origin + (Utc::now() - self.real_origin) * self.speed
+    }
+
+    fn sleep_until(&self, deadline: DateTime<Utc>) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        Box::pin(async move {
+            loop {
+                let Ok(left) = ((deadline - self.now()) / self.speed).to_std() else {
+                    return;
+                };
+                if left.is_zero() {
+                    return;
+                }
+                tokio::time::sleep(left.min(std::time::Duration::from_secs(1))).await;
+            }
+        })
+    }
+}
+
 /// A clock that only moves when told to: tests set the time and waiters wake.
 #[derive(Debug, Clone)]
 pub struct ManualClock {
@@ -102,6 +177,21 @@ impl Clock for ManualClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_scaled_clock_round_trips_its_spec_and_runs_faster() {
+        let real_origin = Utc::now() - chrono::Duration::seconds(10);
+        let origin = DateTime::parse_from_rfc3339("2026-05-04T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let clock = ScaledClock::new(origin, real_origin, 60);
+        let again = ScaledClock::from_spec(&clock.spec()).unwrap();
+        let shown = again.now() - origin;
+        assert!(shown >= chrono::Duration::minutes(10), "{shown}");
+        assert!(shown < chrono::Duration::minutes(20), "{shown}");
+        assert!(ScaledClock::from_spec("2026-05-04T00:00:00Z,x,60").is_err());
+        assert!(ScaledClock::from_spec("2026-05-04T00:00:00Z,2026-05-04T00:00:00Z,0").is_err());
+    }
 
     #[tokio::test]
     async fn manual_clock_wakes_sleepers_when_set_past_their_deadline() {

@@ -154,7 +154,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             let listener = tokio::net::TcpListener::bind(config.listen)
                 .await
                 .with_context(|| format!("cannot listen on {}", config.listen))?;
-            let app = App::build(config, Arc::new(SystemClock))?;
+            let app = App::build(config, clock()?)?;
             app.run_until_stopped(listener, stop_on_signal()).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -278,7 +278,7 @@ impl DaemonClient {
 fn backend(args: &ConfigArgs) -> anyhow::Result<Backend> {
     let config = args.load()?;
     match Store::open(&config.data_dir) {
-        Ok(store) => Ok(Backend::Local(App::with_store(config, store, Arc::new(SystemClock)))),
+        Ok(store) => Ok(Backend::Local(App::with_store(config, store, clock()?))),
         Err(StoreError::Locked(_)) => Ok(Backend::Daemon(DaemonClient {
             base: format!("http://{}", config.listen),
             token: config.admin_token.as_ref().map(|t| t.expose().to_string()),
@@ -423,6 +423,18 @@ async fn run_once(args: &ConfigArgs, name: &str) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// The system clock, or (in builds with the sandbox, for soak tests) the scaled clock
+/// `ADSYNC_SCALED_CLOCK` describes, so every process of a soak shares one fast timeline.
+fn clock() -> anyhow::Result<Arc<dyn adsync::clock::Clock>> {
+    #[cfg(feature = "sandbox")]
+    if let Ok(spec) = std::env::var("ADSYNC_SCALED_CLOCK") {
+        let clock =
+            adsync::clock::ScaledClock::from_spec(&spec).map_err(|e| anyhow::anyhow!("ADSYNC_SCALED_CLOCK: {e}"))?;
+        return Ok(Arc::new(clock));
+    }
+    Ok(Arc::new(SystemClock))
 }
 
 /// A token cancelled on SIGINT or SIGTERM.

@@ -2,6 +2,7 @@
 //! sled files and real CSV files in temp directories, time driven by a manual clock.
 
 mod browser;
+mod chaos;
 mod check;
 mod crash;
 mod delivery;

@@ -260,6 +260,11 @@ impl Sandbox {
         Ok(world.now())
     }
 
+    /// Every access and refresh token the sandbox ever issued.
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.world().tokens.issued()
+    }
+
     /// Lets every held request go and drops the holds.
     pub fn release_holds(&self) {
         let mut world = self.world();

@@ -439,6 +439,12 @@ pub struct TokenBook {
 }
 
 impl TokenBook {
+    /// Every access and refresh token ever issued, live or not, so a soak can look for
+    /// them where they must never appear.
+    pub fn issued(&self) -> Vec<String> {
+        self.access.keys().chain(self.refresh.keys()).cloned().collect()
+    }
+
     /// Issues a single-use authorization code for an approved request.
     pub fn issue_code(&mut self, request: CodeRequest, now: i64) -> String {
         let code = random_token("AQ");
