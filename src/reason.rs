@@ -131,7 +131,7 @@ impl ReconnectReason {
                 "The platform gave adsync no way to renew the login, and the current one has ended."
             }
             Self::RefreshAnswerLost => {
-                "adsync lost the platform's answer to a token refresh (a crash or a timeout), and the platform revoked the login as a safety measure."
+                "adsync lost the platform's answer to a token refresh (a crash, a timeout or a store that could not be written), and the platform revoked the login as a safety measure."
             }
             Self::Unknown => "The platform stopped accepting the connection's login.",
         }

@@ -102,6 +102,9 @@ struct AuthInner {
     redirect_url: Url,
     /// One lock per connection so that however many runs share it, one refresh is in flight.
     refresh_locks: Keyed<tokio::sync::Mutex<()>>,
+    /// Tokens the platform issued that the store could not save (a full disk): the only
+    /// copy of a rotated refresh token. Read before the store and saved before any use.
+    unsaved: std::sync::Mutex<HashMap<String, TokenSet>>,
     /// The keys of service-account connections, which mint tokens instead of refreshing.
     service_accounts: HashMap<String, Result<ServiceAccountKey, String>>,
 }
@@ -131,6 +134,7 @@ impl Auth {
                 connections: config.connections.iter().map(|c| (c.id.clone(), c.clone())).collect(),
                 redirect_url: config.redirect_url(),
                 refresh_locks: Keyed::default(),
+                unsaved: Default::default(),
                 service_accounts: config
                     .connections
                     .iter()
@@ -302,6 +306,7 @@ impl Auth {
             return self.service_account_token(connection, None).await;
         }
         self.ensure_usable(connection)?;
+        self.save_unsaved(connection).await?;
         let token = self.stored_token(connection)?;
         let now = self.inner.clock.now();
         if token.refresh_due(now) && token.refresh_token.is_some() {
@@ -352,6 +357,7 @@ impl Auth {
         if self.inner.service_accounts.contains_key(connection) {
             return self.service_account_token(connection, Some(rejected)).await;
         }
+        self.save_unsaved(connection).await?;
         let lock = self.refresh_lock(connection);
         let _guard = lock.lock().await;
         self.ensure_usable(connection)?;
@@ -386,7 +392,16 @@ impl Auth {
                 token.last_used_at = Some(now);
                 // Durable before use: if the platform rotated the refresh token, the old one
                 // is already dead, and a crash after this point must find the new one.
-                self.inner.store.put_token(connection, &token).await?;
+                if let Err(e) = self.inner.store.put_token(connection, &token).await {
+                    tracing::error!(
+                        connection,
+                        "The platform renewed the token of {connection} but the store could not save it ({e}). \
+                         It is kept in memory and saved before it is used; if adsync stops before the store \
+                         can be written, {connection} will need reconnecting."
+                    );
+                    self.unsaved().insert(connection.to_string(), token);
+                    return Err(e.into());
+                }
                 tracing::info!(connection, "Access token refreshed.");
                 Ok(token.access_token)
             }
@@ -542,10 +557,31 @@ impl Auth {
 
     fn stored_token(&self, connection: &str) -> Result<TokenSet, AuthError> {
         self.connection(connection)?;
+        if let Some(token) = self.unsaved().get(connection) {
+            return Ok(token.clone());
+        }
         self.inner
             .store
             .token(connection)?
             .ok_or_else(|| AuthError::NotConnected(connection.to_string()))
+    }
+
+    fn unsaved(&self) -> std::sync::MutexGuard<'_, HashMap<String, TokenSet>> {
+        self.inner.unsaved.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Saves a token the store refused before, if there is one; until that works the
+    /// connection's token is not handed out (durable before use).
+    async fn save_unsaved(&self, connection: &str) -> Result<(), AuthError> {
+        let Some(token) = self.unsaved().get(connection).cloned() else {
+            return Ok(());
+        };
+        let lock = self.refresh_lock(connection);
+        let _guard = lock.lock().await;
+        self.inner.store.put_token(connection, &token).await?;
+        self.unsaved().remove(connection);
+        tracing::info!(connection, "The renewed token of {connection} is saved now.");
+        Ok(())
     }
 
     fn refresh_lock(&self, connection: &str) -> Arc<tokio::sync::Mutex<()>> {
@@ -560,6 +596,7 @@ impl Auth {
         let mut token = self.stored_token(connection)?;
         change(&mut token);
         self.inner.store.put_token(connection, &token).await?;
+        self.unsaved().remove(connection);
         Ok(())
     }
 }

@@ -83,7 +83,8 @@ pub struct TokenSet {
     pub(crate) self_renewing: bool,
     /// Set, and made durable, just before a refresh request goes out; cleared with the token
     /// it brings. Still set at the next refresh means the platform's answer to the last one
-    /// was lost (a crash or a timeout), so it may have rotated the refresh token we still hold.
+    /// was lost (a crash, a timeout, a store that could not save), so it may have rotated the
+    /// refresh token we still hold.
     #[serde(default)]
     pub(crate) refresh_started_at: Option<DateTime<Utc>>,
 }

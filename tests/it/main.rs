@@ -7,6 +7,7 @@ mod check;
 mod crash;
 mod delivery;
 mod demo;
+mod disks;
 mod expected;
 mod helpers;
 mod mail;
