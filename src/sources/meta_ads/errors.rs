@@ -34,6 +34,9 @@ struct GraphError {
 pub(crate) fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Option<Failure> {
     let parsed = serde_json::from_slice::<Envelope>(body).ok();
     let Some(Envelope { error }) = parsed else {
+        // Without Graph's own error payload (a proxy's page, an answer cut off) nothing says
+        // the query is at fault, and marking it broken would stop it until its file changes:
+        // retried like any transient failure (seen in the chaos soak).
         return if status.is_success() {
             None
         } else if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
@@ -43,7 +46,7 @@ pub(crate) fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> 
             ))
         } else {
             Some(Failure::new(
-                FailureClass::BadQuery,
+                FailureClass::Transient,
                 format!("Graph API answered HTTP {status} without an error payload"),
             ))
         };
