@@ -133,6 +133,20 @@ pub(crate) fn is_metric(name: &str) -> bool {
     METRICS.contains(&name)
 }
 
+/// How custom dimensions and metrics are named: the scope, a colon, then the event
+/// parameter, user property or item parameter the property registered
+/// (https://developers.google.com/analytics/devguides/reporting/data/v1/api-schema#custom_dimensions).
+pub(crate) const CUSTOM_PREFIXES: [&str; 3] = ["customEvent:", "customUser:", "customItem:"];
+
+/// Whether `name` has the shape of a custom dimension or metric (`customEvent:plan_type`).
+/// Only the property's metadata says whether it exists.
+pub(crate) fn is_custom(name: &str) -> bool {
+    CUSTOM_PREFIXES.iter().any(|prefix| {
+        name.strip_prefix(prefix)
+            .is_some_and(|rest| !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+    })
+}
+
 /// Whether `name` is in the catalog at all.
 pub(crate) fn is_known(name: &str) -> bool {
     FIELDS.iter().any(|f| f.name == name)

@@ -7,6 +7,7 @@ mod crash;
 mod delivery;
 mod demo;
 mod expected;
+mod field_sets;
 mod helpers;
 mod mail;
 mod oauth_providers;

@@ -82,20 +82,27 @@ enum Field {
     Date,
     Device,
     Network,
+    ConversionAction,
+    ConversionActionName,
+    ConversionActionCategory,
     Impressions,
     Clicks,
     CostMicros,
     Conversions,
     ConversionsValue,
     AllConversions,
+    AllConversionsValue,
+    ViewThroughConversions,
+    CostPerConversion,
+    ValuePerConversion,
     Interactions,
     Ctr,
     AverageCpc,
     AverageCpm,
-    VideoViews,
+    VideoTrueviewViews,
 }
 
-const FIELDS: [(Field, &str); 31] = [
+const FIELDS: [(Field, &str); 38] = [
     (Field::CustomerId, "customer.id"),
     (Field::CustomerName, "customer.descriptive_name"),
     (Field::CustomerCurrency, "customer.currency_code"),
@@ -116,21 +123,34 @@ const FIELDS: [(Field, &str); 31] = [
     (Field::Date, "segments.date"),
     (Field::Device, "segments.device"),
     (Field::Network, "segments.ad_network_type"),
+    (Field::ConversionAction, "segments.conversion_action"),
+    (Field::ConversionActionName, "segments.conversion_action_name"),
+    (Field::ConversionActionCategory, "segments.conversion_action_category"),
     (Field::Impressions, "metrics.impressions"),
     (Field::Clicks, "metrics.clicks"),
     (Field::CostMicros, "metrics.cost_micros"),
     (Field::Conversions, "metrics.conversions"),
     (Field::ConversionsValue, "metrics.conversions_value"),
     (Field::AllConversions, "metrics.all_conversions"),
+    (Field::AllConversionsValue, "metrics.all_conversions_value"),
+    (Field::ViewThroughConversions, "metrics.view_through_conversions"),
+    (Field::CostPerConversion, "metrics.cost_per_conversion"),
+    (Field::ValuePerConversion, "metrics.value_per_conversion"),
     (Field::Interactions, "metrics.interactions"),
     (Field::Ctr, "metrics.ctr"),
     (Field::AverageCpc, "metrics.average_cpc"),
     (Field::AverageCpm, "metrics.average_cpm"),
-    (Field::VideoViews, "metrics.video_views"),
+    (Field::VideoTrueviewViews, "metrics.video_trueview_views"),
 ];
 
 const DEVICES: [&str; 3] = ["DESKTOP", "MOBILE", "TABLET"];
 const NETWORKS: [&str; 3] = ["SEARCH", "SEARCH_PARTNERS", "CONTENT"];
+/// Each customer's conversion actions: id suffix, name and `ConversionActionCategory` name.
+const CONVERSION_ACTIONS: [(u32, &str, &str); 3] = [
+    (1, "Purchase", "PURCHASE"),
+    (2, "Lead form", "SUBMIT_LEAD_FORM"),
+    (3, "Newsletter sign-up", "SIGNUP"),
+];
 const CURRENCIES: [&str; 3] = ["EUR", "USD", "GBP"];
 const TIME_ZONES: [&str; 3] = ["Europe/Berlin", "America/New_York", "Europe/London"];
 const CAMPAIGNS: [&str; 6] = [
@@ -172,6 +192,27 @@ impl Field {
 
     fn is_metric(self) -> bool {
         self.name().starts_with("metrics.")
+    }
+
+    fn is_conversion_segment(self) -> bool {
+        matches!(
+            self,
+            Field::ConversionAction | Field::ConversionActionName | Field::ConversionActionCategory
+        )
+    }
+
+    /// Whether a conversion segment can split it: counts and values of conversions, each
+    /// attributed to one action (https://developers.google.com/google-ads/api/docs/conversions/reporting).
+    fn splits_by_conversion_action(self) -> bool {
+        matches!(
+            self,
+            Field::Conversions
+                | Field::ConversionsValue
+                | Field::AllConversions
+                | Field::AllConversionsValue
+                | Field::ViewThroughConversions
+                | Field::ValuePerConversion
+        )
     }
 }
 
@@ -236,6 +277,8 @@ pub struct Report {
     daily: bool,
     devices: bool,
     networks: bool,
+    /// Rows split per conversion action (a conversion segment is used).
+    actions: bool,
     /// Entities of the `FROM` resource.
     entities: u64,
     shape: (u32, u32, u32),
@@ -348,6 +391,25 @@ impl Report {
                 "Metrics cannot be requested for a manager account. To retrieve metrics, issue separate requests against each client account under the manager account.",
             ));
         }
+        let used = || {
+            select
+                .iter()
+                .chain(order_by.iter().map(|(f, _)| f))
+                .chain(conditions.iter().map(|(f, _, _)| f))
+        };
+        if let Some(segment) = used().find(|f| f.is_conversion_segment()) {
+            if let Some(metric) = used().find(|f| f.is_metric() && !f.splits_by_conversion_action()) {
+                return Err(AdsFailure::invalid_argument(
+                    "queryError",
+                    "PROHIBITED_SEGMENT_WITH_METRIC_IN_SELECT_OR_WHERE_CLAUSE",
+                    format!(
+                        "Cannot select or filter on the following segments: '{}', since the following metrics are selected or filtered on: '{}'.",
+                        segment.name(),
+                        metric.name()
+                    ),
+                ));
+            }
+        }
         let window = DateWindow::new(from.unwrap_or(today - Days::new(LIFETIME_DAYS)), until.unwrap_or(today));
         if daily && window.start < today - Months::new(DAILY_HISTORY_MONTHS) {
             return Err(AdsFailure::invalid_argument(
@@ -377,6 +439,9 @@ impl Report {
             resource,
             devices: needed(Field::Device),
             networks: needed(Field::Network),
+            actions: needed(Field::ConversionAction)
+                || needed(Field::ConversionActionName)
+                || needed(Field::ConversionActionCategory),
             select,
             conditions,
             order_by,
@@ -403,7 +468,12 @@ impl Report {
     }
 
     fn combos(&self) -> u64 {
-        (if self.devices { 3 } else { 1 }) * (if self.networks { 3 } else { 1 })
+        let actions = if self.actions {
+            CONVERSION_ACTIONS.len() as u64
+        } else {
+            1
+        };
+        (if self.devices { 3 } else { 1 }) * (if self.networks { 3 } else { 1 }) * actions
     }
 
     fn periods(&self) -> u64 {
@@ -460,6 +530,10 @@ impl Report {
             network: self
                 .networks
                 .then(|| ((combo / if self.devices { 3 } else { 1 }) % 3) as usize),
+            action: self.actions.then(|| {
+                let below = (if self.devices { 3 } else { 1 }) * (if self.networks { 3 } else { 1 });
+                ((combo / below) % CONVERSION_ACTIONS.len() as u64) as usize
+            }),
         };
         let metrics = self
             .select
@@ -546,6 +620,16 @@ impl Report {
             Field::Date => text(cell.day.map(|d| d.to_string()).unwrap_or_default()),
             Field::Device => pick(&DEVICES, cell.device.unwrap_or(0) as u64),
             Field::Network => pick(&NETWORKS, cell.network.unwrap_or(0) as u64),
+            Field::ConversionAction => {
+                let (id, _, _) = CONVERSION_ACTIONS[cell.action.unwrap_or(0)];
+                let short = self.customer % 100_000;
+                text(format!(
+                    "customers/{}/conversionActions/5{short:05}{id:03}",
+                    self.customer
+                ))
+            }
+            Field::ConversionActionName => text(CONVERSION_ACTIONS[cell.action.unwrap_or(0)].1.to_string()),
+            Field::ConversionActionCategory => text(CONVERSION_ACTIONS[cell.action.unwrap_or(0)].2.to_string()),
             metric => metrics.map_or(Value::Text("0".into()), |m| m.value(metric)),
         }
     }
@@ -566,6 +650,11 @@ impl Report {
             fold(0x5eed, cell.device.map_or(0, |d| d as u64 + 1)),
             cell.network.map_or(0, |n| n as u64 + 1),
         );
+        // Folded in only when split, so unsplit rows keep the numbers they always had.
+        let combo_seed = match cell.action {
+            Some(action) => fold(combo_seed, action as u64 + 1),
+            None => combo_seed,
+        };
         let ads_under = match self.resource {
             Resource::Customer => u64::from(self.shape.0 * self.shape.1 * self.shape.2),
             Resource::Campaign => u64::from(self.shape.1 * self.shape.2),
@@ -634,6 +723,8 @@ struct Cell {
     path: Path,
     device: Option<usize>,
     network: Option<usize>,
+    /// Index into [`CONVERSION_ACTIONS`].
+    action: Option<usize>,
 }
 
 /// A row's base numbers; everything shown is derived from them in integers.
@@ -647,7 +738,10 @@ struct Metrics {
     /// Conversion value in hundredths of the currency.
     value_centi: u64,
     all_conversions_centi: u64,
-    video_views: u64,
+    /// All conversions' value in hundredths of the currency.
+    all_value_centi: u64,
+    view_through_conversions: u64,
+    video_trueview_views: u64,
 }
 
 impl Metrics {
@@ -662,14 +756,20 @@ impl Metrics {
         // A CPC between 0.20 and 3.00, with odd micros so cost conversion is exercised.
         let cost_micros = clicks * between(200_000, 3_000_000) + between(0, 999) * u64::from(clicks > 0);
         let conversions_centi = clicks * between(0, 15);
+        // Drawn in this order so the fields older than the conversion metrics keep their values.
+        let value_centi = conversions_centi * between(20, 120);
+        let all_conversions_centi = conversions_centi + clicks * between(0, 5);
+        let video_trueview_views = impressions * between(0, 30) / 100;
         Metrics {
             impressions,
             clicks,
             cost_micros,
             conversions_centi,
-            value_centi: conversions_centi * between(20, 120),
-            all_conversions_centi: conversions_centi + clicks * between(0, 5),
-            video_views: impressions * between(0, 30) / 100,
+            value_centi,
+            all_conversions_centi,
+            all_value_centi: all_conversions_centi * between(20, 120),
+            view_through_conversions: impressions * between(0, 20) / 10_000,
+            video_trueview_views,
         }
     }
 
@@ -681,7 +781,9 @@ impl Metrics {
             conversions_centi: self.conversions_centi + o.conversions_centi,
             value_centi: self.value_centi + o.value_centi,
             all_conversions_centi: self.all_conversions_centi + o.all_conversions_centi,
-            video_views: self.video_views + o.video_views,
+            all_value_centi: self.all_value_centi + o.all_value_centi,
+            view_through_conversions: self.view_through_conversions + o.view_through_conversions,
+            video_trueview_views: self.video_trueview_views + o.video_trueview_views,
         }
     }
 
@@ -694,10 +796,15 @@ impl Metrics {
             Field::Clicks => int(self.clicks),
             Field::CostMicros => int(self.cost_micros),
             Field::Interactions => int(self.clicks),
-            Field::VideoViews => int(self.video_views),
+            Field::VideoTrueviewViews => int(self.video_trueview_views),
+            Field::ViewThroughConversions => int(self.view_through_conversions),
             Field::Conversions => number(wide(self.conversions_centi), 100),
             Field::ConversionsValue => number(wide(self.value_centi), 100),
             Field::AllConversions => number(wide(self.all_conversions_centi), 100),
+            Field::AllConversionsValue => number(wide(self.all_value_centi), 100),
+            // Cost (micros) per conversion (hundredths), in currency units.
+            Field::CostPerConversion => number(wide(self.cost_micros), wide(self.conversions_centi) * 10_000),
+            Field::ValuePerConversion => number(wide(self.value_centi), wide(self.conversions_centi)),
             Field::Ctr => number(wide(self.clicks), wide(self.impressions)),
             Field::AverageCpc => number(wide(self.cost_micros), wide(self.clicks)),
             Field::AverageCpm => number(wide(self.cost_micros) * 1000, wide(self.impressions)),

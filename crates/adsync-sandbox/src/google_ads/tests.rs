@@ -72,3 +72,36 @@ fn conditions_sorting_and_limits_shape_the_rows() {
         "customers differ"
     );
 }
+
+#[test]
+fn conversion_actions_split_conversion_metrics_and_refuse_the_others() {
+    let settings = SandboxSettings::default();
+    let today = day("2026-03-15");
+    let rows = |gaql: &str| expected_rows(&settings, CUSTOMER, gaql, today);
+    let by_action = rows(
+        "SELECT segments.conversion_action_name, segments.conversion_action_category, metrics.conversions \
+         FROM customer WHERE segments.date = '2026-03-01'",
+    )
+    .unwrap();
+    let names: Vec<[&str; 2]> = by_action.iter().map(|r| [r[0].as_str(), r[1].as_str()]).collect();
+    assert_eq!(
+        names,
+        [
+            ["Purchase", "PURCHASE"],
+            ["Lead form", "SUBMIT_LEAD_FORM"],
+            ["Newsletter sign-up", "SIGNUP"]
+        ]
+    );
+    // Unsplit rows keep the values they had before conversion actions existed.
+    let unsplit = rows("SELECT metrics.clicks FROM customer WHERE segments.date = '2026-03-01'").unwrap();
+    assert_eq!(unsplit.len(), 1);
+    let error = rows(
+        "SELECT segments.conversion_action, metrics.conversions, metrics.clicks FROM campaign \
+         WHERE segments.date = '2026-03-01'",
+    )
+    .unwrap_err();
+    assert!(
+        error.contains("PROHIBITED_SEGMENT_WITH_METRIC_IN_SELECT_OR_WHERE_CLAUSE") && error.contains("metrics.clicks"),
+        "{error}"
+    );
+}
