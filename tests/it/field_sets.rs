@@ -5,7 +5,7 @@
 
 use adsync::store::Outcome;
 
-use crate::helpers::{TestApp, GOOGLE};
+use crate::helpers::{TestApp, GOOGLE, LINKEDIN};
 use crate::platforms::{connected, expected, query, written, START};
 
 const DATES: (&str, &str) = ("2026-03-01", "2026-03-03");
@@ -116,4 +116,49 @@ async fn check_rejects_google_ads_fields_the_resource_cannot_select_with_their_l
         stdout.lines().any(|l| l.starts_with(&metric_prefix)),
         "no {metric_prefix:?} in:\n{stdout}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn linkedin_conversions_and_leads_are_written_as_the_sandbox_computes_them() {
+    let test = TestApp::with_providers(START, "").await;
+    // 20 metrics: more than one request's 18, so the rows are merged from two answers.
+    let fields = [
+        "date",
+        "pivot_value",
+        "costInLocalCurrency",
+        "externalWebsiteConversions",
+        "externalWebsitePostClickConversions",
+        "externalWebsitePostViewConversions",
+        "conversionValueInLocalCurrency",
+        "oneClickLeads",
+        "oneClickLeadFormOpens",
+        "leadGenerationMailContactInfoShares",
+        "validWorkEmailLeads",
+        "videoViews",
+        "approximateMemberReach",
+        "audiencePenetration",
+        "documentCompletions",
+        "registrations",
+        "postClickRegistrations",
+        "viralExternalWebsiteConversions",
+        "viralOneClickLeads",
+        "viralVideoViews",
+        "jobApplications",
+        "talentLeads",
+    ];
+    test.write_query(
+        "li_conversions",
+        &query(LINKEDIN, "linkedin_ads", &["511009658"], Some("adset"), &fields, DATES),
+    );
+    let app = connected(&test, LINKEDIN).await;
+
+    let run = app.run_once("li_conversions").await.unwrap();
+
+    assert_eq!(run.outcome, Outcome::Delivered, "{:?}", run.error);
+    let rows = written(&test, "linkedin_ads");
+    assert_eq!(rows, expected(&test, &app, "li_conversions", DATES));
+    assert_eq!(rows[0], fields);
+    assert!(rows.len() > 3, "several campaigns and days");
+    assert!(rows[1..].iter().all(|r| r[1].starts_with("urn:li:sponsoredCampaign:")));
+    assert!(rows[1..].iter().any(|r| r[3] != "0"), "some conversions");
 }
