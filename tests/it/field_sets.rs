@@ -10,6 +10,26 @@ use crate::platforms::{connected, expected, query, written, START};
 
 const DATES: (&str, &str) = ("2026-03-01", "2026-03-03");
 
+/// Runs query `name`, a daily query over [`DATES`] writing `{platform}.csv`, once through a
+/// fresh connection; checks it delivered exactly the sandbox's rows and returns them.
+async fn delivered(
+    test: &TestApp,
+    name: &str,
+    (connection, platform): (&str, &str),
+    accounts: &[&str],
+    level: Option<&str>,
+    fields: &[&str],
+) -> Vec<Vec<String>> {
+    test.write_query(name, &query(connection, platform, accounts, level, fields, DATES));
+    let app = connected(test, connection).await;
+    let run = app.run_once(name).await.unwrap();
+    assert_eq!(run.outcome, Outcome::Delivered, "{:?}", run.error);
+    let rows = written(test, platform);
+    assert_eq!(rows, expected(test, &app, name, DATES));
+    assert_eq!(rows[0], fields);
+    rows
+}
+
 /// Where `needle` starts in `text`, as `line:col`.
 fn position(text: &str, needle: &str) -> String {
     let offset = text.find(needle).expect("needle is in the file");
@@ -35,18 +55,15 @@ async fn google_ads_conversions_by_conversion_action_are_written_per_action() {
         "metrics.all_conversions_value",
         "metrics.view_through_conversions",
     ];
-    test.write_query(
+    let rows = delivered(
+        &test,
         "by_action",
-        &query(GOOGLE, "google_ads", &["1234567890"], Some("campaign"), &fields, DATES),
-    );
-    let app = connected(&test, GOOGLE).await;
-
-    let run = app.run_once("by_action").await.unwrap();
-
-    assert_eq!(run.outcome, Outcome::Delivered, "{:?}", run.error);
-    let rows = written(&test, "google_ads");
-    assert_eq!(rows, expected(&test, &app, "by_action", DATES));
-    assert_eq!(rows[0], fields);
+        (GOOGLE, "google_ads"),
+        &["1234567890"],
+        Some("campaign"),
+        &fields,
+    )
+    .await;
     // Each campaign-day is split into the customer's three conversion actions, named and
     // categorized as the API names them.
     let first_day: Vec<&Vec<String>> = rows[1..].iter().filter(|r| r[0] == DATES.0).take(3).collect();
@@ -146,19 +163,77 @@ async fn linkedin_conversions_and_leads_are_written_as_the_sandbox_computes_them
         "jobApplications",
         "talentLeads",
     ];
-    test.write_query(
+    let rows = delivered(
+        &test,
         "li_conversions",
-        &query(LINKEDIN, "linkedin_ads", &["511009658"], Some("adset"), &fields, DATES),
-    );
-    let app = connected(&test, LINKEDIN).await;
-
-    let run = app.run_once("li_conversions").await.unwrap();
-
-    assert_eq!(run.outcome, Outcome::Delivered, "{:?}", run.error);
-    let rows = written(&test, "linkedin_ads");
-    assert_eq!(rows, expected(&test, &app, "li_conversions", DATES));
-    assert_eq!(rows[0], fields);
+        (LINKEDIN, "linkedin_ads"),
+        &["511009658"],
+        Some("adset"),
+        &fields,
+    )
+    .await;
     assert!(rows.len() > 3, "several campaigns and days");
     assert!(rows[1..].iter().all(|r| r[1].starts_with("urn:li:sponsoredCampaign:")));
     assert!(rows[1..].iter().any(|r| r[3] != "0"), "some conversions");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ga4_custom_dimensions_and_metrics_are_reported_as_the_property_defines_them() {
+    let test = TestApp::with_providers(START, "").await;
+    let fields = [
+        "date",
+        "customEvent:plan_type",
+        "customUser:membership_tier",
+        "sessions",
+        "customEvent:credits_used",
+        "keyEvents",
+    ];
+
+    let rows = delivered(&test, "ga4_custom", (GOOGLE, "ga4"), &["123456789"], None, &fields).await;
+
+    let plans: std::collections::BTreeSet<&str> = rows[1..].iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(plans, ["enterprise", "free", "pro"].into());
+    assert!(
+        rows[1..].iter().all(|r| r[4].parse::<u64>().is_ok()),
+        "the custom metric is a metric"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ga4_custom_field_typo_fails_the_run_with_the_propertys_own_fields() {
+    let test = TestApp::with_providers(START, "").await;
+    test.write_query(
+        "ga4_typo",
+        &query(
+            GOOGLE,
+            "ga4",
+            &["123456789"],
+            None,
+            &["date", "customEvent:plan_typ", "sessions"],
+            DATES,
+        ),
+    );
+    // check accepts a custom field by its shape: only the property knows its own.
+    let check = test.command(&["check"]).output().unwrap();
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let app = connected(&test, GOOGLE).await;
+
+    let run = app.run_once("ga4_typo").await.unwrap();
+
+    assert_eq!(run.outcome, Outcome::Failed);
+    let error = run.error.unwrap();
+    assert!(
+        error.contains(
+            "unknown custom field \"customEvent:plan_typ\" for GA4 property 123456789; did you mean \"customEvent:plan_type\"? \
+             The property's custom dimensions: customEvent:plan_type, customUser:membership_tier, customItem:item_color; \
+             custom metrics: customEvent:credits_used"
+        ),
+        "{error}"
+    );
+    assert!(!test.path().join("out").join("ga4.csv").exists(), "nothing is written");
 }
