@@ -145,11 +145,12 @@ const FIELDS: [(Field, &str); 38] = [
 
 const DEVICES: [&str; 3] = ["DESKTOP", "MOBILE", "TABLET"];
 const NETWORKS: [&str; 3] = ["SEARCH", "SEARCH_PARTNERS", "CONTENT"];
-/// Each customer's conversion actions: id suffix, name and `ConversionActionCategory` name.
-const CONVERSION_ACTIONS: [(u32, &str, &str); 3] = [
-    (1, "Purchase", "PURCHASE"),
-    (2, "Lead form", "SUBMIT_LEAD_FORM"),
-    (3, "Newsletter sign-up", "SIGNUP"),
+/// Each customer's conversion actions: id suffix, name, `ConversionActionCategory` name, and
+/// the percentage of every row's conversions attributed to it (the last takes the rest).
+const CONVERSION_ACTIONS: [(u32, &str, &str, u64); 3] = [
+    (1, "Purchase", "PURCHASE", 50),
+    (2, "Lead form", "SUBMIT_LEAD_FORM", 30),
+    (3, "Newsletter sign-up", "SIGNUP", 20),
 ];
 const CURRENCIES: [&str; 3] = ["EUR", "USD", "GBP"];
 const TIME_ZONES: [&str; 3] = ["Europe/Berlin", "America/New_York", "Europe/London"];
@@ -621,7 +622,7 @@ impl Report {
             Field::Device => pick(&DEVICES, cell.device.unwrap_or(0) as u64),
             Field::Network => pick(&NETWORKS, cell.network.unwrap_or(0) as u64),
             Field::ConversionAction => {
-                let (id, _, _) = CONVERSION_ACTIONS[cell.action.unwrap_or(0)];
+                let (id, _, _, _) = CONVERSION_ACTIONS[cell.action.unwrap_or(0)];
                 let short = self.customer % 100_000;
                 text(format!(
                     "customers/{}/conversionActions/5{short:05}{id:03}",
@@ -650,11 +651,6 @@ impl Report {
             fold(0x5eed, cell.device.map_or(0, |d| d as u64 + 1)),
             cell.network.map_or(0, |n| n as u64 + 1),
         );
-        // Folded in only when split, so unsplit rows keep the numbers they always had.
-        let combo_seed = match cell.action {
-            Some(action) => fold(combo_seed, action as u64 + 1),
-            None => combo_seed,
-        };
         let ads_under = match self.resource {
             Resource::Customer => u64::from(self.shape.0 * self.shape.1 * self.shape.2),
             Resource::Campaign => u64::from(self.shape.1 * self.shape.2),
@@ -662,9 +658,21 @@ impl Report {
             Resource::AdGroupAd => 1,
         }
         .max(1);
-        let size = (100 + entity_seed % 4_901) * ads_under / self.combos();
-        let day =
-            |day: NaiveDate| Metrics::draw(fold(fold(entity_seed, day.num_days_from_ce() as u64), combo_seed), size);
+        // Conversion actions share a row's conversions rather than draw their own, so they add
+        // up to the unsplit row.
+        let actions = if self.actions {
+            CONVERSION_ACTIONS.len() as u64
+        } else {
+            1
+        };
+        let size = (100 + entity_seed % 4_901) * ads_under / (self.combos() / actions);
+        let day = |day: NaiveDate| {
+            let whole = Metrics::draw(fold(fold(entity_seed, day.num_days_from_ce() as u64), combo_seed), size);
+            match cell.action {
+                Some(action) => whole.attributed_to(action),
+                None => whole,
+            }
+        };
         match cell.day {
             Some(d) => day(d),
             None => self
@@ -770,6 +778,29 @@ impl Metrics {
             all_value_centi: all_conversions_centi * between(20, 120),
             view_through_conversions: impressions * between(0, 20) / 10_000,
             video_trueview_views,
+        }
+    }
+
+    /// The conversions of the row attributed to conversion action `action` (an index into
+    /// [`CONVERSION_ACTIONS`]): its percentage of every conversion count and value, the last
+    /// action taking what the others leave, so the actions add up to the row exactly.
+    /// Impressions, clicks and cost belong to no action.
+    fn attributed_to(self, action: usize) -> Metrics {
+        let part = |total: u64| {
+            let share = |(_, _, _, percent): &(u32, &str, &str, u64)| total * percent / 100;
+            if action + 1 < CONVERSION_ACTIONS.len() {
+                share(&CONVERSION_ACTIONS[action])
+            } else {
+                total - CONVERSION_ACTIONS[..action].iter().map(share).sum::<u64>()
+            }
+        };
+        Metrics {
+            conversions_centi: part(self.conversions_centi),
+            value_centi: part(self.value_centi),
+            all_conversions_centi: part(self.all_conversions_centi),
+            all_value_centi: part(self.all_value_centi),
+            view_through_conversions: part(self.view_through_conversions),
+            ..Metrics::default()
         }
     }
 

@@ -92,9 +92,12 @@ fn conversion_actions_split_conversion_metrics_and_refuse_the_others() {
             ["Newsletter sign-up", "SIGNUP"]
         ]
     );
-    // Unsplit rows keep the values they had before conversion actions existed.
-    let unsplit = rows("SELECT metrics.clicks FROM customer WHERE segments.date = '2026-03-01'").unwrap();
-    assert_eq!(unsplit.len(), 1);
+    // The actions share the row's conversions: they add up to the unsplit row exactly.
+    let whole = rows("SELECT metrics.conversions FROM customer WHERE segments.date = '2026-03-01'").unwrap();
+    let centi = |text: &str| (text.parse::<f64>().unwrap_or(0.0) * 100.0).round() as u64;
+    let split: u64 = by_action.iter().map(|r| centi(&r[2])).sum();
+    assert_eq!(split, centi(&whole[0][0]));
+    assert!(split > 0);
     let error = rows(
         "SELECT segments.conversion_action, metrics.conversions, metrics.clicks FROM campaign \
          WHERE segments.date = '2026-03-01'",
