@@ -94,7 +94,15 @@ enum Field {
     AllConversionsValue,
     ViewThroughConversions,
     CostPerConversion,
+    CostPerAllConversions,
     ValuePerConversion,
+    ValuePerAllConversions,
+    ConversionsFromInteractionsRate,
+    AllConversionsFromInteractionsRate,
+    ConversionsValuePerCost,
+    AllConversionsValuePerCost,
+    AverageCost,
+    InteractionRate,
     Interactions,
     Ctr,
     AverageCpc,
@@ -102,7 +110,7 @@ enum Field {
     VideoTrueviewViews,
 }
 
-const FIELDS: [(Field, &str); 38] = [
+const FIELDS: [(Field, &str); 46] = [
     (Field::CustomerId, "customer.id"),
     (Field::CustomerName, "customer.descriptive_name"),
     (Field::CustomerCurrency, "customer.currency_code"),
@@ -136,6 +144,23 @@ const FIELDS: [(Field, &str); 38] = [
     (Field::ViewThroughConversions, "metrics.view_through_conversions"),
     (Field::CostPerConversion, "metrics.cost_per_conversion"),
     (Field::ValuePerConversion, "metrics.value_per_conversion"),
+    (Field::CostPerAllConversions, "metrics.cost_per_all_conversions"),
+    (Field::ValuePerAllConversions, "metrics.value_per_all_conversions"),
+    (
+        Field::ConversionsFromInteractionsRate,
+        "metrics.conversions_from_interactions_rate",
+    ),
+    (
+        Field::AllConversionsFromInteractionsRate,
+        "metrics.all_conversions_from_interactions_rate",
+    ),
+    (Field::ConversionsValuePerCost, "metrics.conversions_value_per_cost"),
+    (
+        Field::AllConversionsValuePerCost,
+        "metrics.all_conversions_value_per_cost",
+    ),
+    (Field::AverageCost, "metrics.average_cost"),
+    (Field::InteractionRate, "metrics.interaction_rate"),
     (Field::Interactions, "metrics.interactions"),
     (Field::Ctr, "metrics.ctr"),
     (Field::AverageCpc, "metrics.average_cpc"),
@@ -213,6 +238,7 @@ impl Field {
                 | Field::AllConversionsValue
                 | Field::ViewThroughConversions
                 | Field::ValuePerConversion
+                | Field::ValuePerAllConversions
         )
     }
 }
@@ -833,9 +859,21 @@ impl Metrics {
             Field::ConversionsValue => number(wide(self.value_centi), 100),
             Field::AllConversions => number(wide(self.all_conversions_centi), 100),
             Field::AllConversionsValue => number(wide(self.all_value_centi), 100),
-            // Cost (micros) per conversion (hundredths), in currency units.
-            Field::CostPerConversion => number(wide(self.cost_micros), wide(self.conversions_centi) * 10_000),
+            // Costs per something are micros, as `average_cpc` is; conversions are in hundredths.
+            Field::CostPerConversion => number(wide(self.cost_micros) * 100, wide(self.conversions_centi)),
+            Field::CostPerAllConversions => number(wide(self.cost_micros) * 100, wide(self.all_conversions_centi)),
+            Field::AverageCost => number(wide(self.cost_micros), wide(self.clicks)),
+            // Values per conversion are currency units.
             Field::ValuePerConversion => number(wide(self.value_centi), wide(self.conversions_centi)),
+            Field::ValuePerAllConversions => number(wide(self.all_value_centi), wide(self.all_conversions_centi)),
+            Field::ConversionsFromInteractionsRate => number(wide(self.conversions_centi), wide(self.clicks) * 100),
+            Field::AllConversionsFromInteractionsRate => {
+                number(wide(self.all_conversions_centi), wide(self.clicks) * 100)
+            }
+            // Value (hundredths of the currency) per cost (micros).
+            Field::ConversionsValuePerCost => number(wide(self.value_centi) * 10_000, wide(self.cost_micros)),
+            Field::AllConversionsValuePerCost => number(wide(self.all_value_centi) * 10_000, wide(self.cost_micros)),
+            Field::InteractionRate => number(wide(self.clicks), wide(self.impressions)),
             Field::Ctr => number(wide(self.clicks), wide(self.impressions)),
             Field::AverageCpc => number(wide(self.cost_micros), wide(self.clicks)),
             Field::AverageCpm => number(wide(self.cost_micros) * 1000, wide(self.impressions)),

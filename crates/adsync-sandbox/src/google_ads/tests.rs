@@ -108,3 +108,34 @@ fn conversion_actions_split_conversion_metrics_and_refuse_the_others() {
         "{error}"
     );
 }
+
+#[test]
+fn derived_conversion_metrics_follow_from_the_counts() {
+    let settings = SandboxSettings::default();
+    let rows = expected_rows(
+        &settings,
+        CUSTOMER,
+        "SELECT metrics.cost_micros, metrics.conversions, metrics.conversions_value, metrics.cost_per_conversion, \
+         metrics.conversions_value_per_cost, metrics.clicks, metrics.conversions_from_interactions_rate, segments.date \
+         FROM campaign \
+         WHERE segments.date BETWEEN '2026-03-01' AND '2026-03-07'",
+        day("2026-03-15"),
+    )
+    .unwrap();
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * b.abs().max(1.0);
+    let mut checked = 0;
+    for row in rows {
+        let v: Vec<f64> = row.iter().map(|c| c.parse().unwrap_or(0.0)).collect();
+        let [cost_micros, conversions, value, cost_per_conversion, value_per_cost, clicks, rate, _] = v[..] else {
+            unreachable!()
+        };
+        if conversions == 0.0 || cost_micros == 0.0 {
+            continue;
+        }
+        assert!(close(cost_per_conversion, cost_micros / conversions), "{row:?}");
+        assert!(close(value_per_cost, value / (cost_micros / 1e6)), "{row:?}");
+        assert!(close(rate, conversions / clicks), "{row:?}");
+        checked += 1;
+    }
+    assert!(checked > 3);
+}
