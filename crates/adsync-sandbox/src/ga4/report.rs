@@ -109,6 +109,13 @@ const VALUE_DIMENSIONS: &[(&str, &[&str])] = &[
     ("firstUserMedium", &["(none)", "organic", "cpc", "referral"]),
     ("firstUserCampaignName", &["(not set)", "(organic)", "spring_sale"]),
     ("newVsReturning", &["new", "returning"]),
+    (
+        "sessionPrimaryChannelGroup",
+        &["Direct", "Organic Search", "Paid Search", "Email", "Referral"],
+    ),
+    ("continent", &["Europe", "Americas", "Asia"]),
+    ("deviceModel", &["iPhone", "Pixel 8", "(not set)"]),
+    ("pagePathPlusQueryString", &["/", "/pricing?plan=pro", "/signup"]),
     ("landingPage", &["/", "/pricing", "/blog/ga4-guide", "/signup"]),
     (
         "landingPagePlusQueryString",
@@ -287,6 +294,31 @@ const METRICS: &[(&str, &str, Formula)] = &[
         "eventsPerSession",
         "TYPE_FLOAT",
         Formula::Ratio(|c| c.events, |c| c.sessions),
+    ),
+    (
+        "screenPageViewsPerUser",
+        "TYPE_FLOAT",
+        Formula::Ratio(|c| c.views, |c| c.active_users),
+    ),
+    (
+        "eventCountPerUser",
+        "TYPE_FLOAT",
+        Formula::Ratio(|c| c.events, |c| c.active_users),
+    ),
+    (
+        "grossPurchaseRevenue",
+        "TYPE_CURRENCY",
+        Formula::Cents(|c| c.revenue_cents),
+    ),
+    (
+        "averagePurchaseRevenue",
+        "TYPE_CURRENCY",
+        Formula::Ratio(|c| c.revenue_cents, |c| c.transactions * 100),
+    ),
+    (
+        "averageRevenuePerUser",
+        "TYPE_CURRENCY",
+        Formula::Ratio(|c| c.revenue_cents, |c| c.active_users * 100),
     ),
     // Custom metrics ([`CUSTOM_METRICS`]).
     (

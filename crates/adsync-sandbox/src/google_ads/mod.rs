@@ -32,6 +32,7 @@ use super::tokens::{AccessDenied, Grantee};
 use crate::settings::google_ads::MAX_BATCH_ROWS;
 pub use crate::settings::google_ads::{Manager, Settings};
 use error::AdsFailure;
+pub use report::served_fields;
 use report::{Report, Row};
 
 /// The scope a token needs.

@@ -191,6 +191,11 @@ const CHANNELS: [&str; 4] = ["SEARCH", "SEARCH", "PERFORMANCE_MAX", "DISPLAY"];
 const BIDDING: [&str; 4] = ["MAXIMIZE_CONVERSIONS", "TARGET_CPA", "MANUAL_CPC", "TARGET_ROAS"];
 const THEMES: [&str; 5] = ["Running Shoes", "Trail Shoes", "Socks", "Jackets", "Sale"];
 
+/// The GAQL names of every field the sandbox serves.
+pub fn served_fields() -> Vec<&'static str> {
+    FIELDS.iter().map(|(_, name)| *name).collect()
+}
+
 impl Field {
     fn parse(name: &str) -> Option<Field> {
         FIELDS.iter().find(|(_, n)| *n == name).map(|(f, _)| *f)
