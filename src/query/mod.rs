@@ -32,6 +32,7 @@ pub use load::{load_dir, load_file};
 pub use schedule::wall_clock;
 pub(crate) use schedule::Schedule;
 pub(crate) use sheets::{SheetsTarget, ValueInput, STAGING_SUFFIX};
+pub(crate) use suggest::closest;
 
 use crate::location::Location;
 pub use crate::platform::Level;

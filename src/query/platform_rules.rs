@@ -2,13 +2,15 @@
 //! connection's platforms it is, the keys only one platform has, account id forms, the
 //! field catalog and levels, breakdowns and filters.
 
+use std::ops::Range;
+
 use toml::Spanned;
 
 use super::diagnostic::Checker;
 use super::keys::check_list;
 use super::suggest::closest;
 use super::{Filter, Level};
-use crate::platform::{Platform, Provider};
+use crate::platform::{ga4, google_ads, Platform, Provider};
 
 /// Levels from coarsest to finest.
 const LEVELS: [Level; 4] = [Level::Account, Level::Campaign, Level::Adset, Level::Ad];
@@ -206,10 +208,16 @@ pub(super) fn check_fields(
     level: Option<Level>,
 ) -> Option<Vec<String>> {
     let if_empty = "fields is empty: list the columns to report, e.g. [\"date_start\", \"impressions\"]";
-    check_list(c, fields, "field", Some(if_empty), |c, name, span| {
+    let conflicts = unselectable_together(&fields, platform);
+    let checked = check_list(c, fields, "field", Some(if_empty), |c, name, span| {
         // Without a known connection there is no catalog to check against; the unknown
         // connection is already reported.
         let Some(platform) = platform else { return };
+        if platform == Platform::Ga4 && ga4::is_custom(name) {
+            // Custom dimensions and metrics are the property's own: the run checks them
+            // against its metadata.
+            return;
+        }
         let Some(spec) = platform.field(name) else {
             let known: Vec<&str> = platform.fields().iter().map(|f| f.name).collect();
             let message = match closest(name, &known) {
@@ -241,7 +249,28 @@ pub(super) fn check_fields(
                 ),
             );
         }
-    })
+    });
+    let clean = conflicts.is_empty();
+    for (span, message) in conflicts {
+        c.at(&span, message);
+    }
+    checked.filter(|_| clean)
+}
+
+/// Fields each in the catalog that the platform refuses to select together (Google Ads: a
+/// conversion segment beside a metric it cannot split), with where each is written.
+fn unselectable_together(
+    fields: &Spanned<Vec<Spanned<String>>>,
+    platform: Option<Platform>,
+) -> Vec<(Range<usize>, String)> {
+    if platform != Some(Platform::GoogleAds) {
+        return Vec::new();
+    }
+    let names: Vec<&str> = fields.get_ref().iter().map(|f| f.get_ref().as_str()).collect();
+    google_ads::unselectable(&names)
+        .into_iter()
+        .map(|(index, message)| (fields.get_ref()[index].span(), message))
+        .collect()
 }
 
 /// `breakdowns`: each one a breakdown the platform offers.

@@ -58,7 +58,13 @@ fn google_ads_rows(
 
 /// Each property's report for the request the query makes, dates in ISO form.
 fn ga4_rows(query: &Query, window: DateWindow, settings: &SandboxSettings, today: NaiveDate) -> Vec<Vec<String>> {
-    let body = adsync::sources::ga4::request::ReportRequest::new(query, window)
+    // Custom fields are metrics where the sandbox's metadata says so, as a run asks it.
+    let custom_metrics: Vec<String> = ga4::report::metrics()
+        .into_iter()
+        .filter(|m| m.custom)
+        .map(|m| m.api_name.to_string())
+        .collect();
+    let body = adsync::sources::ga4::request::ReportRequest::new(query, window, &custom_metrics)
         .unwrap()
         .body(0);
     let mut request: ga4::request::RunReportRequest = serde_json::from_value(body).unwrap();

@@ -9,6 +9,7 @@ mod delivery;
 mod demo;
 mod disks;
 mod expected;
+mod field_sets;
 mod helpers;
 mod mail;
 mod oauth_providers;

@@ -14,15 +14,15 @@ use serde_json::json;
 use crate::helpers::{parse_csv, TestApp, GOOGLE, LINKEDIN};
 use crate::mail::SmtpServer;
 
-const USER: &str = "ann@corp.test";
-const START: &str = "2026-03-10T08:00:00Z";
+pub(crate) const USER: &str = "ann@corp.test";
+pub(crate) const START: &str = "2026-03-10T08:00:00Z";
 
-fn d(text: &str) -> NaiveDate {
+pub(crate) fn d(text: &str) -> NaiveDate {
     text.parse().unwrap()
 }
 
 /// A query file reading `platform` through `connection` over fixed dates, written as CSV.
-fn query(
+pub(crate) fn query(
     connection: &str,
     platform: &str,
     accounts: &[&str],
@@ -55,11 +55,11 @@ mode = "replace"
     )
 }
 
-fn written(test: &TestApp, platform: &str) -> Vec<Vec<String>> {
+pub(crate) fn written(test: &TestApp, platform: &str) -> Vec<Vec<String>> {
     parse_csv(&std::fs::read_to_string(test.path().join("out").join(format!("{platform}.csv"))).unwrap())
 }
 
-async fn connected(test: &TestApp, connection: &str) -> App {
+pub(crate) async fn connected(test: &TestApp, connection: &str) -> App {
     let app = test.app();
     adsync::demo::connect_via_sandbox(&app, connection, USER)
         .await
@@ -78,7 +78,7 @@ const ADS_FIELDS: [&str; 7] = [
 ];
 
 /// The exact output `name`'s query over `dates` must have.
-fn expected(test: &TestApp, app: &App, name: &str, dates: (&str, &str)) -> Vec<Vec<String>> {
+pub(crate) fn expected(test: &TestApp, app: &App, name: &str, dates: (&str, &str)) -> Vec<Vec<String>> {
     let query = app.queries().iter().find(|q| q.name == name).unwrap();
     let window = DateWindow::new(d(dates.0), d(dates.1));
     let today = chrono::Utc::now().date_naive();

@@ -13,6 +13,7 @@
 pub(crate) mod decode;
 pub(crate) mod errors;
 pub(crate) use crate::platform::ga4 as fields;
+mod metadata;
 pub mod request;
 
 use serde::Deserialize;
@@ -26,6 +27,7 @@ use crate::query::Query;
 use crate::rows::{DateWindow, RowBatch};
 use crate::store::Identity;
 use decode::decode_page;
+use metadata::CustomFields;
 use request::{next_offset, ReportRequest};
 
 /// Account summaries per Admin API page (its maximum).
@@ -89,13 +91,9 @@ impl Ga4 {
                 page_url.query_pairs_mut().append_pair("pageToken", token);
             }
             let page: Page = self
-                .api
-                .fetch(
-                    &self.conn.id,
-                    |http, token| http.get(page_url.clone()).bearer_auth(token),
-                    errors::classify,
-                    |body| serde_json::from_slice(&body).map_err(|e| e.to_string()),
-                )
+                .get(&page_url, |body| {
+                    serde_json::from_slice(&body).map_err(|e| e.to_string())
+                })
                 .await?;
             for summary in page.account_summaries {
                 for property in summary.property_summaries {
@@ -122,7 +120,8 @@ impl Ga4 {
         window: DateWindow,
         tx: &mpsc::Sender<RowBatch>,
     ) -> Result<u64, FetchError> {
-        let request = ReportRequest::new(query, window).map_err(FetchError::BadQuery)?;
+        let custom_metrics = self.custom_metrics(query, property).await?;
+        let request = ReportRequest::new(query, window, &custom_metrics).map_err(FetchError::BadQuery)?;
         let columns = query.columns();
         let url = self.report_url(property);
         let mut offset = 0;
@@ -151,6 +150,31 @@ impl Ga4 {
                 None => return Ok(sent),
             }
         }
+    }
+
+    /// The custom metrics among `query`'s fields, as `property`'s metadata tells them from
+    /// its custom dimensions; a custom field the property does not have fails the query.
+    /// Asks nothing when the query names no custom field.
+    async fn custom_metrics(&self, query: &Query, property: &str) -> Result<Vec<String>, FetchError> {
+        if !query.fields.iter().any(|f| fields::is_custom(f)) {
+            return Ok(Vec::new());
+        }
+        let mut url = self.conn.api_base(API_BASE);
+        url.set_path(&format!("/v1beta/properties/{property}/metadata"));
+        let custom = self.get(&url, |body| CustomFields::parse(&body)).await?;
+        custom.metrics_of(&query.fields, property).map_err(FetchError::BadQuery)
+    }
+
+    /// `GET url`, its body decoded by `decode`.
+    async fn get<T>(&self, url: &Url, decode: impl Fn(bytes::Bytes) -> Result<T, String>) -> Result<T, FetchError> {
+        self.api
+            .fetch(
+                &self.conn.id,
+                |http, token| http.get(url.clone()).bearer_auth(token),
+                errors::classify,
+                decode,
+            )
+            .await
     }
 
     /// `…/v1beta/properties/{property}:runReport`.

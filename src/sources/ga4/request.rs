@@ -14,7 +14,7 @@ pub(crate) const PAGE_SIZE: u64 = 10_000;
 /// The most rows one `runReport` may return.
 pub(crate) const MAX_LIMIT: u64 = 250_000;
 /// The dimension that makes rows daily; its `YYYYMMDD` values become ISO dates.
-pub(crate) const DATE: &str = "date";
+pub(crate) use super::fields::DATE;
 
 /// One report over one property and window, before paging.
 ///
@@ -42,25 +42,33 @@ pub struct ReportRequest<'a> {
 }
 
 impl<'a> ReportRequest<'a> {
-    /// The request for `query`'s rows over `window`; fails on a filter the API would reject.
-    pub fn new(query: &'a Query, window: DateWindow) -> Result<Self, String> {
-        Self::from_parts(&query.fields, &query.filters, query.time_increment, window)
+    /// The request for `query`'s rows over `window`, sending `custom_metrics` (custom fields
+    /// the property's metadata calls metrics) as metrics; fails on a filter the API would reject.
+    pub fn new(query: &'a Query, window: DateWindow, custom_metrics: &[String]) -> Result<Self, String> {
+        Self::from_parts(
+            &query.fields,
+            &query.filters,
+            query.time_increment,
+            window,
+            custom_metrics,
+        )
     }
 
     /// The request for `fields` (dimensions and metrics mixed, in column order) filtered by
-    /// `filters`.
+    /// `filters`; custom fields are dimensions unless in `custom_metrics`.
     pub(crate) fn from_parts(
         fields: &'a [String],
         filters: &[Filter],
         increment: TimeIncrement,
         window: DateWindow,
+        custom_metrics: &[String],
     ) -> Result<Self, String> {
         let daily = increment == TimeIncrement::Daily;
         let (metrics, dimensions): (Vec<&str>, Vec<&str>) = fields
             .iter()
             .map(String::as_str)
             .filter(|name| daily || *name != DATE)
-            .partition(|name| is_metric(name));
+            .partition(|name| is_metric(name) || custom_metrics.iter().any(|m| m == name));
         let (metric_filters, dimension_filters): (Vec<&Filter>, Vec<&Filter>) =
             filters.iter().partition(|f| is_metric(&f.field));
         Ok(Self {
@@ -168,21 +176,21 @@ mod tests {
     #[test]
     fn fields_split_into_dimensions_and_metrics_in_order() {
         let fields = names(&["date", "sessions", "country", "activeUsers"]);
-        let daily = ReportRequest::from_parts(&fields, &[], TimeIncrement::Daily, window()).unwrap();
+        let daily = ReportRequest::from_parts(&fields, &[], TimeIncrement::Daily, window(), &[]).unwrap();
         assert_eq!(daily.dimensions, ["date", "country"]);
         assert_eq!(daily.metrics, ["sessions", "activeUsers"]);
         assert_eq!(daily.fixed_date, None);
-        let total = ReportRequest::from_parts(&fields, &[], TimeIncrement::Total, window()).unwrap();
+        let total = ReportRequest::from_parts(&fields, &[], TimeIncrement::Total, window(), &[]).unwrap();
         assert_eq!(total.dimensions, ["country"]);
         assert_eq!(total.fixed_date, Some(window().start));
         let bad = [filter("country", "LIKE", json!("x"))];
-        assert!(ReportRequest::from_parts(&fields, &bad, TimeIncrement::Daily, window()).is_err());
+        assert!(ReportRequest::from_parts(&fields, &bad, TimeIncrement::Daily, window(), &[]).is_err());
     }
 
     #[test]
     fn body_has_the_documented_shape_with_a_stable_order() {
         let fields = names(&["sessionDefaultChannelGroup", "date", "sessions", "activeUsers"]);
-        let request = ReportRequest::from_parts(&fields, &[], TimeIncrement::Daily, window()).unwrap();
+        let request = ReportRequest::from_parts(&fields, &[], TimeIncrement::Daily, window(), &[]).unwrap();
         let body = request.body(20_000);
         assert_eq!(
             body,
@@ -215,7 +223,7 @@ mod tests {
     fn body_agrees_with_the_documented_request() {
         let facts: Value = serde_json::from_str(FACTS_REQUEST).unwrap();
         let fields = names(&["date", "sessionDefaultChannelGroup", "sessions", "activeUsers"]);
-        let body = ReportRequest::from_parts(&fields, &[], TimeIncrement::Daily, window())
+        let body = ReportRequest::from_parts(&fields, &[], TimeIncrement::Daily, window(), &[])
             .unwrap()
             .body(0);
         for key in ["dimensions", "metrics", "limit", "offset", "returnPropertyQuota"] {
@@ -229,7 +237,7 @@ mod tests {
         let fields = names(&["country", "sessions"]);
         let daily = TimeIncrement::Daily;
         let filters = [filter("country", "EXACT", json!("DE"))];
-        let one = ReportRequest::from_parts(&fields, &filters, daily, window()).unwrap();
+        let one = ReportRequest::from_parts(&fields, &filters, daily, window(), &[]).unwrap();
         assert_eq!(
             one.body(0)["dimensionFilter"],
             json!({"filter": {"fieldName": "country", "stringFilter": {"matchType": "EXACT", "value": "DE", "caseSensitive": true}}})
@@ -241,7 +249,7 @@ mod tests {
             filter("deviceCategory", "CONTAINS", json!("mob")),
             filter("bounceRate", "LESS_THAN", json!(0.5)),
         ];
-        let several = ReportRequest::from_parts(&fields, &filters, daily, window()).unwrap();
+        let several = ReportRequest::from_parts(&fields, &filters, daily, window(), &[]).unwrap();
         let body = several.body(0);
         assert_eq!(
             body["dimensionFilter"],

@@ -218,3 +218,20 @@ async fn properties_are_listed_as_digits_across_pages() {
     assert!(properties.iter().all(|p| check_account(p).is_ok()));
     h.handle.shutdown().await;
 }
+
+#[test]
+fn what_the_sandbox_serves_is_in_the_catalog_as_the_same_kind() {
+    use crate::platform::ga4::{is_known, is_metric};
+    let standard = |list: Vec<adsync_sandbox::ga4::report::Described>| {
+        list.into_iter()
+            .filter(|d| !d.custom)
+            .map(|d| d.api_name)
+            .collect::<Vec<_>>()
+    };
+    for name in standard(adsync_sandbox::ga4::report::dimensions()) {
+        assert!(is_known(name) && !is_metric(name), "dimension {name}");
+    }
+    for name in standard(adsync_sandbox::ga4::report::metrics()) {
+        assert!(is_metric(name), "metric {name}");
+    }
+}

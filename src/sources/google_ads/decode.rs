@@ -369,6 +369,29 @@ mod tests {
     }
 
     #[test]
+    fn enums_and_resource_names_are_written_as_the_api_sends_them() {
+        let body = r#"[{"results":[{"campaign":{"status":"ENABLED","advertisingChannelType":"PERFORMANCE_MAX"},
+            "segments":{"conversionAction":"customers/1/conversionActions/7","conversionActionCategory":"SUBMIT_LEAD_FORM"}}]}]"#;
+        let cols = columns(&[
+            "campaign.status",
+            "campaign.advertising_channel_type",
+            "segments.conversion_action",
+            "segments.conversion_action_category",
+        ]);
+        let mut decoder = StreamDecoder::new(&cols, &[]);
+        let batches = decoder.feed(body.as_bytes()).unwrap();
+        assert_eq!(
+            cells(&batches),
+            vec![columns(&[
+                "ENABLED",
+                "PERFORMANCE_MAX",
+                "customers/1/conversionActions/7",
+                "SUBMIT_LEAD_FORM"
+            ])]
+        );
+    }
+
+    #[test]
     fn a_fixed_column_fills_every_row() {
         let cols = columns(&["segments.date", "campaign.id"]);
         let mut decoder = StreamDecoder::new(&cols, &[("segments.date", "2026-03-01".to_string())]);

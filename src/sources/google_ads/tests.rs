@@ -473,3 +473,12 @@ async fn a_broken_stream_is_read_again_only_while_no_row_has_been_passed_on() {
     assert_eq!(requests(&sandbox) - before, 1);
     sandbox.shutdown().await;
 }
+
+#[test]
+fn what_the_sandbox_serves_is_in_the_catalog() {
+    let missing: Vec<&str> = adsync_sandbox::google_ads::served_fields()
+        .into_iter()
+        .filter(|name| !crate::platform::google_ads::FIELDS.iter().any(|f| f.name == *name))
+        .collect();
+    assert!(missing.is_empty(), "served but not documented: {missing:?}");
+}

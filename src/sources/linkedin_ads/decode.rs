@@ -1,8 +1,8 @@
 //! Decoding adAnalytics answers and merging the answers of a split request into rows.
 //!
 //! An answer is `{"paging":{…},"elements":[{"pivotValues":[urn],"dateRange":{"start":{y,m,d},
-//! "end":{…}},<metric>:<value>,…}]}`. A report asked in several requests (at most 20 metrics
-//! each) comes back as several answers about the same (day, entity) keys; [`Merged`] joins
+//! "end":{…}},<metric>:<value>,…}]}`. A report asked in several requests (at most 18 metrics
+//! each, 20 fields with `dateRange` and `pivotValues`) comes back as several answers about the same (day, entity) keys; [`Merged`] joins
 //! them into one row per key, in the order keys first appeared, days ascending.
 
 use std::borrow::Cow;

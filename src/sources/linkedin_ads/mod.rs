@@ -4,7 +4,7 @@
 //! request with `pivot` from the query's level — account → `ACCOUNT`, campaign →
 //! `CAMPAIGN_GROUP`, ad set → `CAMPAIGN` (LinkedIn's campaign is where budget and targeting
 //! live, like Meta's ad set), ad → `CREATIVE` — and `timeGranularity` `DAILY` or `ALL`.
-//! A query of more than 20 metrics becomes several requests whose rows are merged by
+//! A query of more than 18 metrics (20 fields with `dateRange` and `pivotValues`) becomes several requests whose rows are merged by
 //! (date, pivot value); a query string past LinkedIn's 4 KB limit (long facet lists) is sent
 //! tunneled, as LinkedIn's query tunneling guide prescribes. adAnalytics has no pagination
 //! and cuts answers at 15,000 elements, so an answer that long is asked again for half the

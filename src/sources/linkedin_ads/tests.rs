@@ -229,7 +229,7 @@ async fn a_report_over_several_accounts_and_months_is_cell_equal_to_the_sandbox_
     );
     assert!(want.len() > 200, "{} rows", want.len());
     assert_eq!(rows, want);
-    // 2 accounts × 2 month slices × 2 requests of at most 20 metrics.
+    // 2 accounts × 2 month slices × 2 requests of at most 18 metrics.
     assert_eq!(rig.sandbox.sandbox().stats().api_requests, 8);
     rig.sandbox.shutdown().await;
 }
@@ -425,4 +425,14 @@ async fn answers_cut_at_the_element_cap_are_asked_again_in_halves() {
         "{error}"
     );
     rig.sandbox.shutdown().await;
+}
+
+#[test]
+fn the_sandbox_serves_every_metric_of_the_catalog() {
+    let metrics = crate::platform::linkedin_ads::FIELDS
+        .iter()
+        .map(|f| f.name)
+        .filter(|name| super::fields::is_metric(name));
+    let missing: Vec<&str> = metrics.filter(|name| !data::is_metric(name)).collect();
+    assert!(missing.is_empty(), "not served: {missing:?}");
 }

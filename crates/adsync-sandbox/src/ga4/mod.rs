@@ -52,6 +52,7 @@ const SUMMARIES_MAX_PAGE: usize = 200;
 pub fn routes() -> Router<Sandbox> {
     Router::new()
         .route("/v1beta/properties/{property_call}", post(run_report))
+        .route("/v1beta/properties/{property}/metadata", get(metadata))
         .route("/v1beta/accountSummaries", get(account_summaries))
 }
 
@@ -217,6 +218,48 @@ async fn run_report(
             answer["propertyQuota"] = property_quota();
         }
         Ok(Json(answer).into_response())
+    })();
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET /v1beta/properties/{id}/metadata` (`getMetadata`): the dimensions and metrics the
+/// property's reports accept, its custom definitions among them with `customDefinition`
+/// set (https://developers.google.com/analytics/devguides/reporting/data/v1/rest/v1beta/properties/getMetadata).
+async fn metadata(State(sandbox): State<Sandbox>, Path(property): Path<String>, headers: HeaderMap) -> Response {
+    let result = (|| -> ApiResult {
+        let grantee = authenticate(
+            &sandbox,
+            &headers,
+            &REPORT_SCOPES,
+            "analyticsdata.googleapis.com",
+            "google.analytics.data.v1beta.BetaAnalyticsData.GetMetadata",
+        )?;
+        let id = property
+            .parse::<u64>()
+            .ok()
+            .filter(|_| property.bytes().all(|b| b.is_ascii_digit()))
+            .ok_or_else(|| RpcStatus::invalid_argument(format!("Invalid property name: properties/{property}")))?;
+        if !readable_properties(&sandbox, &grantee).contains(&id) {
+            return Err(RpcStatus::property_denied());
+        }
+        let describe = |d: &report::Described| {
+            let mut entry = json!({
+                "apiName": d.api_name,
+                "uiName": d.ui_name,
+                "description": if d.custom { "A custom definition of this property." } else { "" },
+                "customDefinition": d.custom,
+            });
+            if let Some(kind) = d.metric_type {
+                entry["type"] = json!(kind);
+            }
+            entry
+        };
+        Ok(Json(json!({
+            "name": format!("properties/{id}/metadata"),
+            "dimensions": report::dimensions().iter().map(describe).collect::<Vec<_>>(),
+            "metrics": report::metrics().iter().map(describe).collect::<Vec<_>>(),
+        }))
+        .into_response())
     })();
     result.unwrap_or_else(IntoResponse::into_response)
 }
@@ -522,6 +565,65 @@ mod tests {
         );
         assert!(second.get("nextPageToken").is_none());
         handle.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn metadata_lists_custom_definitions_and_reports_take_them() {
+        let handle = spawn().await;
+        let token = access_token(handle.sandbox(), "ann", &[READONLY]);
+        let (status, metadata) = get(&handle, "/v1beta/properties/123456789/metadata", &token).await;
+        assert_eq!(status, 200, "{metadata}");
+        assert_eq!(metadata["name"], "properties/123456789/metadata");
+        let custom = |kind: &str| -> Vec<String> {
+            metadata[kind]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|d| d["customDefinition"] == true)
+                .map(|d| d["apiName"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(
+            custom("dimensions"),
+            [
+                "customEvent:plan_type",
+                "customUser:membership_tier",
+                "customItem:item_color"
+            ]
+        );
+        assert_eq!(custom("metrics"), ["customEvent:credits_used"]);
+        assert!(metadata["dimensions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["apiName"] == "date"));
+
+        let mut body = report_body();
+        body["dimensions"] = json!([{"name": "customEvent:plan_type"}]);
+        body["metrics"] = json!([{"name": "customEvent:credits_used"}]);
+        let (status, report) = post(&handle, REPORT, Some(&token), &body).await;
+        assert_eq!(status, 200, "{report}");
+        let plans: Vec<&str> = report["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["dimensionValues"][0]["value"].as_str().unwrap())
+            .collect();
+        assert!(
+            plans.iter().all(|p| ["free", "pro", "enterprise"].contains(p)),
+            "{plans:?}"
+        );
+
+        body["dimensions"] = json!([{"name": "customEvent:plan_typ"}]);
+        let (status, error) = post(&handle, REPORT, Some(&token), &body).await;
+        assert_eq!(status, 400, "{error}");
+        assert_eq!(error["error"]["status"], "INVALID_ARGUMENT");
+        assert!(error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("customEvent:plan_typ"));
+        let (status, _) = get(&handle, "/v1beta/properties/999/metadata", &token).await;
+        assert_eq!(status, 403);
     }
 
     #[tokio::test]

@@ -109,6 +109,13 @@ const VALUE_DIMENSIONS: &[(&str, &[&str])] = &[
     ("firstUserMedium", &["(none)", "organic", "cpc", "referral"]),
     ("firstUserCampaignName", &["(not set)", "(organic)", "spring_sale"]),
     ("newVsReturning", &["new", "returning"]),
+    (
+        "sessionPrimaryChannelGroup",
+        &["Direct", "Organic Search", "Paid Search", "Email", "Referral"],
+    ),
+    ("continent", &["Europe", "Americas", "Asia"]),
+    ("deviceModel", &["iPhone", "Pixel 8", "(not set)"]),
+    ("pagePathPlusQueryString", &["/", "/pricing?plan=pro", "/signup"]),
     ("landingPage", &["/", "/pricing", "/blog/ga4-guide", "/signup"]),
     (
         "landingPagePlusQueryString",
@@ -131,6 +138,24 @@ const VALUE_DIMENSIONS: &[(&str, &[&str])] = &[
     ("itemCategory", &["(not set)", "Apparel", "Home"]),
     ("transactionId", &["(not set)", "T-1001", "T-1002"]),
 ];
+
+/// The custom dimensions every sandbox property registered (Admin API custom definitions):
+/// API name, UI name, values. Named as the Data API names them: `customEvent:` an
+/// event-scoped parameter, `customUser:` a user property, `customItem:` an item parameter
+/// (https://developers.google.com/analytics/devguides/reporting/data/v1/api-schema#custom_dimensions).
+const CUSTOM_DIMENSIONS: &[(&str, &str, &[&str])] = &[
+    ("customEvent:plan_type", "Plan type", &["free", "pro", "enterprise"]),
+    (
+        "customUser:membership_tier",
+        "Membership tier",
+        &["bronze", "silver", "gold"],
+    ),
+    ("customItem:item_color", "Item color", &["(not set)", "red", "blue"]),
+];
+
+/// The custom metrics every sandbox property registered: API name and UI name. Their
+/// formulas are in [`METRICS`].
+const CUSTOM_METRICS: &[(&str, &str)] = &[("customEvent:credits_used", "Credits used")];
 
 /// The additive numbers of a cell; every metric is one of them or a ratio of two.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -270,6 +295,37 @@ const METRICS: &[(&str, &str, Formula)] = &[
         "TYPE_FLOAT",
         Formula::Ratio(|c| c.events, |c| c.sessions),
     ),
+    (
+        "screenPageViewsPerUser",
+        "TYPE_FLOAT",
+        Formula::Ratio(|c| c.views, |c| c.active_users),
+    ),
+    (
+        "eventCountPerUser",
+        "TYPE_FLOAT",
+        Formula::Ratio(|c| c.events, |c| c.active_users),
+    ),
+    (
+        "grossPurchaseRevenue",
+        "TYPE_CURRENCY",
+        Formula::Cents(|c| c.revenue_cents),
+    ),
+    (
+        "averagePurchaseRevenue",
+        "TYPE_CURRENCY",
+        Formula::Ratio(|c| c.revenue_cents, |c| c.transactions * 100),
+    ),
+    (
+        "averageRevenuePerUser",
+        "TYPE_CURRENCY",
+        Formula::Ratio(|c| c.revenue_cents, |c| c.active_users * 100),
+    ),
+    // Custom metrics ([`CUSTOM_METRICS`]).
+    (
+        "customEvent:credits_used",
+        "TYPE_INTEGER",
+        Formula::Count(|c| c.events / 4),
+    ),
 ];
 
 impl Formula {
@@ -313,7 +369,59 @@ fn clock(name: &str) -> Option<Clock> {
 }
 
 fn is_dimension(name: &str) -> bool {
-    clock(name).is_some() || VALUE_DIMENSIONS.iter().any(|(n, _)| *n == name)
+    clock(name).is_some()
+        || VALUE_DIMENSIONS.iter().any(|(n, _)| *n == name)
+        || CUSTOM_DIMENSIONS.iter().any(|(n, _, _)| *n == name)
+}
+
+/// A dimension or metric as `getMetadata` describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Described {
+    /// `apiName`.
+    pub api_name: &'static str,
+    /// `uiName`.
+    pub ui_name: &'static str,
+    /// `type` of a metric (`TYPE_INTEGER`, …); `None` for a dimension.
+    pub metric_type: Option<&'static str>,
+    /// `customDefinition`.
+    pub custom: bool,
+}
+
+/// Every dimension a property of the sandbox serves, standard then custom.
+pub fn dimensions() -> Vec<Described> {
+    let standard = TIME_DIMENSIONS
+        .iter()
+        .map(|(n, _)| *n)
+        .chain(VALUE_DIMENSIONS.iter().map(|(n, _)| *n))
+        .map(|name| Described {
+            api_name: name,
+            ui_name: name,
+            metric_type: None,
+            custom: false,
+        });
+    let custom = CUSTOM_DIMENSIONS.iter().map(|(name, ui, _)| Described {
+        api_name: name,
+        ui_name: ui,
+        metric_type: None,
+        custom: true,
+    });
+    standard.chain(custom).collect()
+}
+
+/// Every metric a property of the sandbox serves, standard then custom.
+pub fn metrics() -> Vec<Described> {
+    METRICS
+        .iter()
+        .map(|(name, kind, _)| {
+            let custom = CUSTOM_METRICS.iter().find(|(n, _)| n == name);
+            Described {
+                api_name: name,
+                ui_name: custom.map_or(name, |(_, ui)| ui),
+                metric_type: Some(kind),
+                custom: custom.is_some(),
+            }
+        })
+        .collect()
 }
 
 fn unknown_dimension(name: &str) -> String {
@@ -577,7 +685,14 @@ fn dimension_values(name: &str, settings: &BTreeMap<String, Vec<String>>) -> Vec
     VALUE_DIMENSIONS
         .iter()
         .find(|(n, _)| *n == name)
-        .map(|(_, list)| list.iter().map(|v| v.to_string()).collect())
+        .map(|(_, list)| *list)
+        .or_else(|| {
+            CUSTOM_DIMENSIONS
+                .iter()
+                .find(|(n, _, _)| *n == name)
+                .map(|(_, _, list)| *list)
+        })
+        .map(|list| list.iter().map(|v| v.to_string()).collect())
         .unwrap_or_default()
 }
 

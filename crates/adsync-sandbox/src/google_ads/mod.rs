@@ -3,7 +3,8 @@
 //! Requests the real API would refuse are refused the same way, in its error shape
 //! (api-facts §3.2): a missing or dead token, a token without the `adwords` scope, a
 //! customer the user cannot reach, a client of a manager account read without the manager
-//! in `login-customer-id`, an unknown or incompatible GAQL field, metrics asked of a manager,
+//! in `login-customer-id`, an unknown or incompatible GAQL field (a conversion segment beside
+//! a metric it cannot split among conversion actions too), metrics asked of a manager,
 //! `segments.date` selected without a finite date range. Reports stream as a chunked JSON
 //! array of batches computed as they are sent ([`report`]).
 
@@ -31,6 +32,7 @@ use super::tokens::{AccessDenied, Grantee};
 use crate::settings::google_ads::MAX_BATCH_ROWS;
 pub use crate::settings::google_ads::{Manager, Settings};
 use error::AdsFailure;
+pub use report::served_fields;
 use report::{Report, Row};
 
 /// The scope a token needs.

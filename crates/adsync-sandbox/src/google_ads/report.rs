@@ -82,20 +82,35 @@ enum Field {
     Date,
     Device,
     Network,
+    ConversionAction,
+    ConversionActionName,
+    ConversionActionCategory,
     Impressions,
     Clicks,
     CostMicros,
     Conversions,
     ConversionsValue,
     AllConversions,
+    AllConversionsValue,
+    ViewThroughConversions,
+    CostPerConversion,
+    CostPerAllConversions,
+    ValuePerConversion,
+    ValuePerAllConversions,
+    ConversionsFromInteractionsRate,
+    AllConversionsFromInteractionsRate,
+    ConversionsValuePerCost,
+    AllConversionsValuePerCost,
+    AverageCost,
+    InteractionRate,
     Interactions,
     Ctr,
     AverageCpc,
     AverageCpm,
-    VideoViews,
+    VideoTrueviewViews,
 }
 
-const FIELDS: [(Field, &str); 31] = [
+const FIELDS: [(Field, &str); 46] = [
     (Field::CustomerId, "customer.id"),
     (Field::CustomerName, "customer.descriptive_name"),
     (Field::CustomerCurrency, "customer.currency_code"),
@@ -116,21 +131,52 @@ const FIELDS: [(Field, &str); 31] = [
     (Field::Date, "segments.date"),
     (Field::Device, "segments.device"),
     (Field::Network, "segments.ad_network_type"),
+    (Field::ConversionAction, "segments.conversion_action"),
+    (Field::ConversionActionName, "segments.conversion_action_name"),
+    (Field::ConversionActionCategory, "segments.conversion_action_category"),
     (Field::Impressions, "metrics.impressions"),
     (Field::Clicks, "metrics.clicks"),
     (Field::CostMicros, "metrics.cost_micros"),
     (Field::Conversions, "metrics.conversions"),
     (Field::ConversionsValue, "metrics.conversions_value"),
     (Field::AllConversions, "metrics.all_conversions"),
+    (Field::AllConversionsValue, "metrics.all_conversions_value"),
+    (Field::ViewThroughConversions, "metrics.view_through_conversions"),
+    (Field::CostPerConversion, "metrics.cost_per_conversion"),
+    (Field::ValuePerConversion, "metrics.value_per_conversion"),
+    (Field::CostPerAllConversions, "metrics.cost_per_all_conversions"),
+    (Field::ValuePerAllConversions, "metrics.value_per_all_conversions"),
+    (
+        Field::ConversionsFromInteractionsRate,
+        "metrics.conversions_from_interactions_rate",
+    ),
+    (
+        Field::AllConversionsFromInteractionsRate,
+        "metrics.all_conversions_from_interactions_rate",
+    ),
+    (Field::ConversionsValuePerCost, "metrics.conversions_value_per_cost"),
+    (
+        Field::AllConversionsValuePerCost,
+        "metrics.all_conversions_value_per_cost",
+    ),
+    (Field::AverageCost, "metrics.average_cost"),
+    (Field::InteractionRate, "metrics.interaction_rate"),
     (Field::Interactions, "metrics.interactions"),
     (Field::Ctr, "metrics.ctr"),
     (Field::AverageCpc, "metrics.average_cpc"),
     (Field::AverageCpm, "metrics.average_cpm"),
-    (Field::VideoViews, "metrics.video_views"),
+    (Field::VideoTrueviewViews, "metrics.video_trueview_views"),
 ];
 
 const DEVICES: [&str; 3] = ["DESKTOP", "MOBILE", "TABLET"];
 const NETWORKS: [&str; 3] = ["SEARCH", "SEARCH_PARTNERS", "CONTENT"];
+/// Each customer's conversion actions: id suffix, name, `ConversionActionCategory` name, and
+/// the percentage of every row's conversions attributed to it (the last takes the rest).
+const CONVERSION_ACTIONS: [(u32, &str, &str, u64); 3] = [
+    (1, "Purchase", "PURCHASE", 50),
+    (2, "Lead form", "SUBMIT_LEAD_FORM", 30),
+    (3, "Newsletter sign-up", "SIGNUP", 20),
+];
 const CURRENCIES: [&str; 3] = ["EUR", "USD", "GBP"];
 const TIME_ZONES: [&str; 3] = ["Europe/Berlin", "America/New_York", "Europe/London"];
 const CAMPAIGNS: [&str; 6] = [
@@ -144,6 +190,11 @@ const CAMPAIGNS: [&str; 6] = [
 const CHANNELS: [&str; 4] = ["SEARCH", "SEARCH", "PERFORMANCE_MAX", "DISPLAY"];
 const BIDDING: [&str; 4] = ["MAXIMIZE_CONVERSIONS", "TARGET_CPA", "MANUAL_CPC", "TARGET_ROAS"];
 const THEMES: [&str; 5] = ["Running Shoes", "Trail Shoes", "Socks", "Jackets", "Sale"];
+
+/// The GAQL names of every field the sandbox serves.
+pub fn served_fields() -> Vec<&'static str> {
+    FIELDS.iter().map(|(_, name)| *name).collect()
+}
 
 impl Field {
     fn parse(name: &str) -> Option<Field> {
@@ -172,6 +223,28 @@ impl Field {
 
     fn is_metric(self) -> bool {
         self.name().starts_with("metrics.")
+    }
+
+    fn is_conversion_segment(self) -> bool {
+        matches!(
+            self,
+            Field::ConversionAction | Field::ConversionActionName | Field::ConversionActionCategory
+        )
+    }
+
+    /// Whether a conversion segment can split it: counts and values of conversions, each
+    /// attributed to one action (https://developers.google.com/google-ads/api/docs/conversions/reporting).
+    fn splits_by_conversion_action(self) -> bool {
+        matches!(
+            self,
+            Field::Conversions
+                | Field::ConversionsValue
+                | Field::AllConversions
+                | Field::AllConversionsValue
+                | Field::ViewThroughConversions
+                | Field::ValuePerConversion
+                | Field::ValuePerAllConversions
+        )
     }
 }
 
@@ -236,6 +309,8 @@ pub struct Report {
     daily: bool,
     devices: bool,
     networks: bool,
+    /// Rows split per conversion action (a conversion segment is used).
+    actions: bool,
     /// Entities of the `FROM` resource.
     entities: u64,
     shape: (u32, u32, u32),
@@ -348,6 +423,25 @@ impl Report {
                 "Metrics cannot be requested for a manager account. To retrieve metrics, issue separate requests against each client account under the manager account.",
             ));
         }
+        let used = || {
+            select
+                .iter()
+                .chain(order_by.iter().map(|(f, _)| f))
+                .chain(conditions.iter().map(|(f, _, _)| f))
+        };
+        if let Some(segment) = used().find(|f| f.is_conversion_segment()) {
+            if let Some(metric) = used().find(|f| f.is_metric() && !f.splits_by_conversion_action()) {
+                return Err(AdsFailure::invalid_argument(
+                    "queryError",
+                    "PROHIBITED_SEGMENT_WITH_METRIC_IN_SELECT_OR_WHERE_CLAUSE",
+                    format!(
+                        "Cannot select or filter on the following segments: '{}', since the following metrics are selected or filtered on: '{}'.",
+                        segment.name(),
+                        metric.name()
+                    ),
+                ));
+            }
+        }
         let window = DateWindow::new(from.unwrap_or(today - Days::new(LIFETIME_DAYS)), until.unwrap_or(today));
         if daily && window.start < today - Months::new(DAILY_HISTORY_MONTHS) {
             return Err(AdsFailure::invalid_argument(
@@ -377,6 +471,9 @@ impl Report {
             resource,
             devices: needed(Field::Device),
             networks: needed(Field::Network),
+            actions: needed(Field::ConversionAction)
+                || needed(Field::ConversionActionName)
+                || needed(Field::ConversionActionCategory),
             select,
             conditions,
             order_by,
@@ -403,7 +500,12 @@ impl Report {
     }
 
     fn combos(&self) -> u64 {
-        (if self.devices { 3 } else { 1 }) * (if self.networks { 3 } else { 1 })
+        let actions = if self.actions {
+            CONVERSION_ACTIONS.len() as u64
+        } else {
+            1
+        };
+        (if self.devices { 3 } else { 1 }) * (if self.networks { 3 } else { 1 }) * actions
     }
 
     fn periods(&self) -> u64 {
@@ -460,6 +562,10 @@ impl Report {
             network: self
                 .networks
                 .then(|| ((combo / if self.devices { 3 } else { 1 }) % 3) as usize),
+            action: self.actions.then(|| {
+                let below = (if self.devices { 3 } else { 1 }) * (if self.networks { 3 } else { 1 });
+                ((combo / below) % CONVERSION_ACTIONS.len() as u64) as usize
+            }),
         };
         let metrics = self
             .select
@@ -546,6 +652,16 @@ impl Report {
             Field::Date => text(cell.day.map(|d| d.to_string()).unwrap_or_default()),
             Field::Device => pick(&DEVICES, cell.device.unwrap_or(0) as u64),
             Field::Network => pick(&NETWORKS, cell.network.unwrap_or(0) as u64),
+            Field::ConversionAction => {
+                let (id, _, _, _) = CONVERSION_ACTIONS[cell.action.unwrap_or(0)];
+                let short = self.customer % 100_000;
+                text(format!(
+                    "customers/{}/conversionActions/5{short:05}{id:03}",
+                    self.customer
+                ))
+            }
+            Field::ConversionActionName => text(CONVERSION_ACTIONS[cell.action.unwrap_or(0)].1.to_string()),
+            Field::ConversionActionCategory => text(CONVERSION_ACTIONS[cell.action.unwrap_or(0)].2.to_string()),
             metric => metrics.map_or(Value::Text("0".into()), |m| m.value(metric)),
         }
     }
@@ -573,9 +689,21 @@ impl Report {
             Resource::AdGroupAd => 1,
         }
         .max(1);
-        let size = (100 + entity_seed % 4_901) * ads_under / self.combos();
-        let day =
-            |day: NaiveDate| Metrics::draw(fold(fold(entity_seed, day.num_days_from_ce() as u64), combo_seed), size);
+        // Conversion actions share a row's conversions rather than draw their own, so they add
+        // up to the unsplit row.
+        let actions = if self.actions {
+            CONVERSION_ACTIONS.len() as u64
+        } else {
+            1
+        };
+        let size = (100 + entity_seed % 4_901) * ads_under / (self.combos() / actions);
+        let day = |day: NaiveDate| {
+            let whole = Metrics::draw(fold(fold(entity_seed, day.num_days_from_ce() as u64), combo_seed), size);
+            match cell.action {
+                Some(action) => whole.attributed_to(action),
+                None => whole,
+            }
+        };
         match cell.day {
             Some(d) => day(d),
             None => self
@@ -634,6 +762,8 @@ struct Cell {
     path: Path,
     device: Option<usize>,
     network: Option<usize>,
+    /// Index into [`CONVERSION_ACTIONS`].
+    action: Option<usize>,
 }
 
 /// A row's base numbers; everything shown is derived from them in integers.
@@ -647,7 +777,10 @@ struct Metrics {
     /// Conversion value in hundredths of the currency.
     value_centi: u64,
     all_conversions_centi: u64,
-    video_views: u64,
+    /// All conversions' value in hundredths of the currency.
+    all_value_centi: u64,
+    view_through_conversions: u64,
+    video_trueview_views: u64,
 }
 
 impl Metrics {
@@ -662,14 +795,43 @@ impl Metrics {
         // A CPC between 0.20 and 3.00, with odd micros so cost conversion is exercised.
         let cost_micros = clicks * between(200_000, 3_000_000) + between(0, 999) * u64::from(clicks > 0);
         let conversions_centi = clicks * between(0, 15);
+        // Drawn in this order so the fields older than the conversion metrics keep their values.
+        let value_centi = conversions_centi * between(20, 120);
+        let all_conversions_centi = conversions_centi + clicks * between(0, 5);
+        let video_trueview_views = impressions * between(0, 30) / 100;
         Metrics {
             impressions,
             clicks,
             cost_micros,
             conversions_centi,
-            value_centi: conversions_centi * between(20, 120),
-            all_conversions_centi: conversions_centi + clicks * between(0, 5),
-            video_views: impressions * between(0, 30) / 100,
+            value_centi,
+            all_conversions_centi,
+            all_value_centi: all_conversions_centi * between(20, 120),
+            view_through_conversions: impressions * between(0, 20) / 10_000,
+            video_trueview_views,
+        }
+    }
+
+    /// The conversions of the row attributed to conversion action `action` (an index into
+    /// [`CONVERSION_ACTIONS`]): its percentage of every conversion count and value, the last
+    /// action taking what the others leave, so the actions add up to the row exactly.
+    /// Impressions, clicks and cost belong to no action.
+    fn attributed_to(self, action: usize) -> Metrics {
+        let part = |total: u64| {
+            let share = |(_, _, _, percent): &(u32, &str, &str, u64)| total * percent / 100;
+            if action + 1 < CONVERSION_ACTIONS.len() {
+                share(&CONVERSION_ACTIONS[action])
+            } else {
+                total - CONVERSION_ACTIONS[..action].iter().map(share).sum::<u64>()
+            }
+        };
+        Metrics {
+            conversions_centi: part(self.conversions_centi),
+            value_centi: part(self.value_centi),
+            all_conversions_centi: part(self.all_conversions_centi),
+            all_value_centi: part(self.all_value_centi),
+            view_through_conversions: part(self.view_through_conversions),
+            ..Metrics::default()
         }
     }
 
@@ -681,7 +843,9 @@ impl Metrics {
             conversions_centi: self.conversions_centi + o.conversions_centi,
             value_centi: self.value_centi + o.value_centi,
             all_conversions_centi: self.all_conversions_centi + o.all_conversions_centi,
-            video_views: self.video_views + o.video_views,
+            all_value_centi: self.all_value_centi + o.all_value_centi,
+            view_through_conversions: self.view_through_conversions + o.view_through_conversions,
+            video_trueview_views: self.video_trueview_views + o.video_trueview_views,
         }
     }
 
@@ -694,10 +858,27 @@ impl Metrics {
             Field::Clicks => int(self.clicks),
             Field::CostMicros => int(self.cost_micros),
             Field::Interactions => int(self.clicks),
-            Field::VideoViews => int(self.video_views),
+            Field::VideoTrueviewViews => int(self.video_trueview_views),
+            Field::ViewThroughConversions => int(self.view_through_conversions),
             Field::Conversions => number(wide(self.conversions_centi), 100),
             Field::ConversionsValue => number(wide(self.value_centi), 100),
             Field::AllConversions => number(wide(self.all_conversions_centi), 100),
+            Field::AllConversionsValue => number(wide(self.all_value_centi), 100),
+            // Costs per something are micros, as `average_cpc` is; conversions are in hundredths.
+            Field::CostPerConversion => number(wide(self.cost_micros) * 100, wide(self.conversions_centi)),
+            Field::CostPerAllConversions => number(wide(self.cost_micros) * 100, wide(self.all_conversions_centi)),
+            Field::AverageCost => number(wide(self.cost_micros), wide(self.clicks)),
+            // Values per conversion are currency units.
+            Field::ValuePerConversion => number(wide(self.value_centi), wide(self.conversions_centi)),
+            Field::ValuePerAllConversions => number(wide(self.all_value_centi), wide(self.all_conversions_centi)),
+            Field::ConversionsFromInteractionsRate => number(wide(self.conversions_centi), wide(self.clicks) * 100),
+            Field::AllConversionsFromInteractionsRate => {
+                number(wide(self.all_conversions_centi), wide(self.clicks) * 100)
+            }
+            // Value (hundredths of the currency) per cost (micros).
+            Field::ConversionsValuePerCost => number(wide(self.value_centi) * 10_000, wide(self.cost_micros)),
+            Field::AllConversionsValuePerCost => number(wide(self.all_value_centi) * 10_000, wide(self.cost_micros)),
+            Field::InteractionRate => number(wide(self.clicks), wide(self.impressions)),
             Field::Ctr => number(wide(self.clicks), wide(self.impressions)),
             Field::AverageCpc => number(wide(self.cost_micros), wide(self.clicks)),
             Field::AverageCpm => number(wide(self.cost_micros) * 1000, wide(self.impressions)),

@@ -72,3 +72,70 @@ fn conditions_sorting_and_limits_shape_the_rows() {
         "customers differ"
     );
 }
+
+#[test]
+fn conversion_actions_split_conversion_metrics_and_refuse_the_others() {
+    let settings = SandboxSettings::default();
+    let today = day("2026-03-15");
+    let rows = |gaql: &str| expected_rows(&settings, CUSTOMER, gaql, today);
+    let by_action = rows(
+        "SELECT segments.conversion_action_name, segments.conversion_action_category, metrics.conversions \
+         FROM customer WHERE segments.date = '2026-03-01'",
+    )
+    .unwrap();
+    let names: Vec<[&str; 2]> = by_action.iter().map(|r| [r[0].as_str(), r[1].as_str()]).collect();
+    assert_eq!(
+        names,
+        [
+            ["Purchase", "PURCHASE"],
+            ["Lead form", "SUBMIT_LEAD_FORM"],
+            ["Newsletter sign-up", "SIGNUP"]
+        ]
+    );
+    // The actions share the row's conversions: they add up to the unsplit row exactly.
+    let whole = rows("SELECT metrics.conversions FROM customer WHERE segments.date = '2026-03-01'").unwrap();
+    let centi = |text: &str| (text.parse::<f64>().unwrap_or(0.0) * 100.0).round() as u64;
+    let split: u64 = by_action.iter().map(|r| centi(&r[2])).sum();
+    assert_eq!(split, centi(&whole[0][0]));
+    assert!(split > 0);
+    let error = rows(
+        "SELECT segments.conversion_action, metrics.conversions, metrics.clicks FROM campaign \
+         WHERE segments.date = '2026-03-01'",
+    )
+    .unwrap_err();
+    assert!(
+        error.contains("PROHIBITED_SEGMENT_WITH_METRIC_IN_SELECT_OR_WHERE_CLAUSE") && error.contains("metrics.clicks"),
+        "{error}"
+    );
+}
+
+#[test]
+fn derived_conversion_metrics_follow_from_the_counts() {
+    let settings = SandboxSettings::default();
+    let rows = expected_rows(
+        &settings,
+        CUSTOMER,
+        "SELECT metrics.cost_micros, metrics.conversions, metrics.conversions_value, metrics.cost_per_conversion, \
+         metrics.conversions_value_per_cost, metrics.clicks, metrics.conversions_from_interactions_rate, segments.date \
+         FROM campaign \
+         WHERE segments.date BETWEEN '2026-03-01' AND '2026-03-07'",
+        day("2026-03-15"),
+    )
+    .unwrap();
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * b.abs().max(1.0);
+    let mut checked = 0;
+    for row in rows {
+        let v: Vec<f64> = row.iter().map(|c| c.parse().unwrap_or(0.0)).collect();
+        let [cost_micros, conversions, value, cost_per_conversion, value_per_cost, clicks, rate, _] = v[..] else {
+            unreachable!()
+        };
+        if conversions == 0.0 || cost_micros == 0.0 {
+            continue;
+        }
+        assert!(close(cost_per_conversion, cost_micros / conversions), "{row:?}");
+        assert!(close(value_per_cost, value / (cost_micros / 1e6)), "{row:?}");
+        assert!(close(rate, conversions / clicks), "{row:?}");
+        checked += 1;
+    }
+    assert!(checked > 3);
+}

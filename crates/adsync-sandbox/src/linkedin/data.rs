@@ -105,6 +105,8 @@ enum Kind {
     CostUsd,
     /// Conversion value in the account currency, in cents.
     ConversionValue,
+    /// A ratio in ten-thousandths, sent as a JSON double.
+    Ratio,
 }
 
 /// The metrics the sandbox serves, as adAnalytics names them.
@@ -142,6 +144,69 @@ const METRICS: &[(&str, Kind)] = &[
     ("sends", Kind::OfImpressions),
     ("viralImpressions", Kind::OfImpressions),
     ("viralClicks", Kind::OfClicks),
+    // Drawn after the ones above, so adding them changed none of their values.
+    ("cardClicks", Kind::OfClicks),
+    ("downloadClicks", Kind::OfClicks),
+    ("jobApplications", Kind::OfClicks),
+    ("jobApplyClicks", Kind::OfClicks),
+    ("leadGenerationMailContactInfoShares", Kind::OfClicks),
+    ("leadGenerationMailInterestedClicks", Kind::OfClicks),
+    ("postClickJobApplications", Kind::OfClicks),
+    ("postClickJobApplyClicks", Kind::OfClicks),
+    ("postClickRegistrations", Kind::OfClicks),
+    ("postViewJobApplications", Kind::OfClicks),
+    ("postViewJobApplyClicks", Kind::OfClicks),
+    ("postViewRegistrations", Kind::OfClicks),
+    ("registrations", Kind::OfClicks),
+    ("talentLeads", Kind::OfClicks),
+    ("validWorkEmailLeads", Kind::OfClicks),
+    ("approximateMemberReach", Kind::OfImpressions),
+    ("averageDwellTime", Kind::OfImpressions),
+    ("audiencePenetration", Kind::Ratio),
+    ("cardImpressions", Kind::OfImpressions),
+    ("commentLikes", Kind::OfImpressions),
+    ("documentCompletions", Kind::OfImpressions),
+    ("documentFirstQuartileCompletions", Kind::OfImpressions),
+    ("documentMidpointCompletions", Kind::OfImpressions),
+    ("documentThirdQuartileCompletions", Kind::OfImpressions),
+    ("viralCardClicks", Kind::OfClicks),
+    ("viralCardImpressions", Kind::OfImpressions),
+    ("viralCommentLikes", Kind::OfImpressions),
+    ("viralComments", Kind::OfImpressions),
+    ("viralCompanyPageClicks", Kind::OfClicks),
+    ("viralDocumentCompletions", Kind::OfImpressions),
+    ("viralDocumentFirstQuartileCompletions", Kind::OfImpressions),
+    ("viralDocumentMidpointCompletions", Kind::OfImpressions),
+    ("viralDocumentThirdQuartileCompletions", Kind::OfImpressions),
+    ("viralDownloadClicks", Kind::OfClicks),
+    ("viralExternalWebsiteConversions", Kind::OfClicks),
+    ("viralExternalWebsitePostClickConversions", Kind::OfClicks),
+    ("viralExternalWebsitePostViewConversions", Kind::OfClicks),
+    ("viralFollows", Kind::OfImpressions),
+    ("viralFullScreenPlays", Kind::OfImpressions),
+    ("viralJobApplications", Kind::OfClicks),
+    ("viralJobApplyClicks", Kind::OfClicks),
+    ("viralLandingPageClicks", Kind::OfClicks),
+    ("viralLikes", Kind::OfImpressions),
+    ("viralOneClickLeadFormOpens", Kind::OfClicks),
+    ("viralOneClickLeads", Kind::OfClicks),
+    ("viralOtherEngagements", Kind::OfImpressions),
+    ("viralPostClickJobApplications", Kind::OfClicks),
+    ("viralPostClickJobApplyClicks", Kind::OfClicks),
+    ("viralPostClickRegistrations", Kind::OfClicks),
+    ("viralPostViewJobApplications", Kind::OfClicks),
+    ("viralPostViewJobApplyClicks", Kind::OfClicks),
+    ("viralPostViewRegistrations", Kind::OfClicks),
+    ("viralReactions", Kind::OfImpressions),
+    ("viralRegistrations", Kind::OfClicks),
+    ("viralShares", Kind::OfImpressions),
+    ("viralTotalEngagements", Kind::OfImpressions),
+    ("viralVideoCompletions", Kind::OfImpressions),
+    ("viralVideoFirstQuartileCompletions", Kind::OfImpressions),
+    ("viralVideoMidpointCompletions", Kind::OfImpressions),
+    ("viralVideoStarts", Kind::OfImpressions),
+    ("viralVideoThirdQuartileCompletions", Kind::OfImpressions),
+    ("viralVideoViews", Kind::OfImpressions),
 ];
 
 /// Whether adAnalytics has a metric called `name`.
@@ -324,6 +389,7 @@ impl Totals {
         match METRICS[index].1 {
             // Money is a decimal string, as LinkedIn sends it.
             Kind::Cost | Kind::CostUsd | Kind::ConversionValue => json!(format!("{}.{:02}", value / 100, value % 100)),
+            Kind::Ratio => json!(value as f64 / 10_000.0),
             _ => json!(value),
         }
     }
@@ -352,6 +418,7 @@ fn creative_day(account: u64, path: Path, day: NaiveDate, usd_rate: u64) -> Opti
             Kind::ConversionValue => clicks * draw.between(0, 20) / 100 * draw.between(1_000, 20_000),
             Kind::OfClicks => clicks * draw.between(0, 100) / 100,
             Kind::OfImpressions => impressions * draw.between(0, 30) / 1_000,
+            Kind::Ratio => draw.between(0, 400),
         });
     }
     Some(Totals(values))

@@ -5,7 +5,7 @@
 //! instead of passing here and failing in production: a missing `LinkedIn-Version` is a 400
 //! and an inactive one a 426; without `X-Restli-Protocol-Version: 2.0.0` the Rest.li 2.0
 //! syntax is refused; a URN left unencoded inside `List()` (or encoded structure) is a 400,
-//! as are unknown metrics and more than 20 of them; a query string past 4 KB or a URL past
+//! as are unknown metrics and more than 20 fields; a query string past 4 KB or a URL past
 //! 8 KB is a 414 (LinkedIn's query tunneling guide), which tunneling — a POST with
 //! `X-HTTP-Method-Override: GET` and the query as a form body — avoids. Tokens come from the
 //! shared token book and are refused with LinkedIn's 401 bodies (65600 invalid, 65601

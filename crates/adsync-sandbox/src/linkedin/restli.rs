@@ -9,8 +9,10 @@ use super::data::{self, AnalyticsQuery, Facet, Pivot};
 use super::LinkedinError;
 use crate::window::DateWindow;
 
-/// Most metrics one request may ask for.
-pub const MAX_METRICS: usize = 20;
+/// Most fields (`dateRange` and `pivotValues` included) one request may ask for: "a max of
+/// 20 fields per request" (airbytehq/airbyte `source-linkedin-ads`, citing
+/// https://learn.microsoft.com/en-us/linkedin/marketing/integrations/ads-reporting/ads-reporting#requesting-specific-metrics-in-the-analytics-finder).
+pub const MAX_FIELDS: usize = 20;
 /// Longest query string LinkedIn accepts (query tunneling guide).
 pub const MAX_QUERY_BYTES: usize = 4096;
 /// Longest raw URL LinkedIn accepts (same guide).
@@ -163,6 +165,12 @@ fn fields(raw: Option<&str>) -> Result<Vec<String>, LinkedinError> {
         return Ok(vec!["impressions".into(), "clicks".into()]);
     };
     let mut metrics = Vec::new();
+    let requested = raw.split(',').count();
+    if requested > MAX_FIELDS {
+        return Err(LinkedinError::illegal(format!(
+            "Too many fields: {requested} requested, at most {MAX_FIELDS} per request"
+        )));
+    }
     for name in raw.split(',') {
         match name {
             "dateRange" | "pivotValues" => {}
@@ -173,12 +181,6 @@ fn fields(raw: Option<&str>) -> Result<Vec<String>, LinkedinError> {
                 )))
             }
         }
-    }
-    if metrics.len() > MAX_METRICS {
-        return Err(LinkedinError::illegal(format!(
-            "Too many metrics in fields: {} requested, at most {MAX_METRICS} per request",
-            metrics.len()
-        )));
     }
     Ok(metrics)
 }

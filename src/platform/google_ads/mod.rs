@@ -5,7 +5,12 @@
 //! Also Google Ads's constant facts: its OAuth scope, how far back it reports, how long a
 //! date slice one request may cover, where the real API is, and what an account id looks like.
 
-use super::{FieldSpec, Level};
+mod catalog;
+
+pub(crate) use catalog::{unselectable, FIELDS};
+
+#[cfg(test)]
+use super::Level;
 
 /// The OAuth scope of the Google Ads API.
 pub(crate) const SCOPE: &str = "https://www.googleapis.com/auth/adwords";
@@ -20,54 +25,12 @@ pub(crate) const MAX_UNIT_DAYS: Option<i64> = None;
 /// Where the real Google Ads API is.
 pub(crate) const API_BASE: &str = "https://googleads.googleapis.com";
 
-const fn field(name: &'static str, min_level: Level) -> FieldSpec {
-    FieldSpec::new(name, min_level)
-}
-
 /// The derived column: `metrics.cost_micros` / 10^6, as an exact decimal.
 pub const COST: &str = "metrics.cost";
 /// The GAQL field [`COST`] is computed from.
 pub(crate) const COST_MICROS: &str = "metrics.cost_micros";
 /// The field that segments rows by day.
 pub const DATE: &str = "segments.date";
-
-/// Every field a query may name. The level is the resource the field needs in `FROM`
-/// (or finer): `customer` for account, `campaign`, `ad_group` for adset, `ad_group_ad` for ad.
-pub(crate) const FIELDS: &[FieldSpec] = &[
-    FieldSpec::row_date(DATE),
-    field("segments.device", Level::Account),
-    field("segments.ad_network_type", Level::Account),
-    field("segments.day_of_week", Level::Account),
-    field("customer.id", Level::Account),
-    field("customer.descriptive_name", Level::Account),
-    field("customer.currency_code", Level::Account),
-    field("customer.time_zone", Level::Account),
-    field("campaign.id", Level::Campaign),
-    field("campaign.name", Level::Campaign),
-    field("campaign.status", Level::Campaign),
-    field("campaign.advertising_channel_type", Level::Campaign),
-    field("campaign.bidding_strategy_type", Level::Campaign),
-    field("ad_group.id", Level::Adset),
-    field("ad_group.name", Level::Adset),
-    field("ad_group.status", Level::Adset),
-    field("ad_group.type", Level::Adset),
-    field("ad_group_ad.ad.id", Level::Ad),
-    field("ad_group_ad.ad.name", Level::Ad),
-    field("ad_group_ad.ad.type", Level::Ad),
-    field("ad_group_ad.status", Level::Ad),
-    field("metrics.impressions", Level::Account),
-    field("metrics.clicks", Level::Account),
-    field(COST_MICROS, Level::Account),
-    field(COST, Level::Account),
-    field("metrics.conversions", Level::Account),
-    field("metrics.conversions_value", Level::Account),
-    field("metrics.all_conversions", Level::Account),
-    field("metrics.interactions", Level::Account),
-    field("metrics.ctr", Level::Account),
-    field("metrics.average_cpc", Level::Account),
-    field("metrics.average_cpm", Level::Account),
-    field("metrics.video_views", Level::Account),
-];
 
 /// The GAQL field a column is read from: itself, except the derived [`COST`].
 pub fn source_field(column: &str) -> &str {
