@@ -4,6 +4,7 @@
 
 use toml::Spanned;
 
+use super::attribution;
 use super::diagnostic::Checker;
 use super::keys::check_list;
 use super::suggest::closest;
@@ -132,6 +133,7 @@ pub(super) fn check_columns(
     fields: Option<Spanned<Vec<Spanned<String>>>>,
     platform: Option<Platform>,
     level: Option<Level>,
+    windows: Option<&[String]>,
 ) -> (Option<Vec<String>>, Option<Vec<String>>) {
     let written = fields
         .as_ref()
@@ -152,7 +154,7 @@ pub(super) fn check_columns(
         }
         (None, fields) => c
             .required(fields, "fields", None)
-            .and_then(|fields| check_fields(c, fields, platform, level)),
+            .and_then(|fields| check_fields(c, fields, platform, level, windows)),
     };
     (checked, written)
 }
@@ -198,19 +200,22 @@ pub(super) fn check_filters(
     (c.found.len() == before).then(|| filters.into_inner().into_iter().map(Spanned::into_inner).collect())
 }
 
-/// `fields`: each one in the platform's catalog and available at the query's level.
+/// `fields`: each one in the platform's catalog and available at the query's level; Meta's
+/// action lists named per type, with `windows` (the query's attribution windows, `None` when
+/// that key is wrong) as [`attribution::check_column`] says.
 pub(super) fn check_fields(
     c: &mut Checker<'_>,
     fields: Spanned<Vec<Spanned<String>>>,
     platform: Option<Platform>,
     level: Option<Level>,
+    windows: Option<&[String]>,
 ) -> Option<Vec<String>> {
     let if_empty = "fields is empty: list the columns to report, e.g. [\"date_start\", \"impressions\"]";
     check_list(c, fields, "field", Some(if_empty), |c, name, span| {
         // Without a known connection there is no catalog to check against; the unknown
         // connection is already reported.
         let Some(platform) = platform else { return };
-        let Some(spec) = platform.field(name) else {
+        let Some(spec) = platform.field(attribution::column_field(platform, name)) else {
             let known: Vec<&str> = platform.fields().iter().map(|f| f.name).collect();
             let message = match closest(name, &known) {
                 Some(guess) => format!(
@@ -226,6 +231,10 @@ pub(super) fn check_fields(
             c.at(span, message);
             return;
         };
+        if let Err(message) = attribution::check_column(name, spec, windows) {
+            c.at(span, message);
+            return;
+        }
         if let Some(level) = level.filter(|level| spec.min_level > *level && platform.has_levels()) {
             let fine_enough: Vec<String> = LEVELS
                 .into_iter()
