@@ -66,7 +66,7 @@ pub struct Query {
     /// Row filters passed to the platform.
     pub(crate) filters: Vec<Filter>,
     /// Meta: how the action lists behind `field:type[:window]` columns are attributed.
-    pub(crate) attribution: Attribution,
+    pub attribution: Attribution,
     /// Which dates a run covers, relative to its fire time.
     pub(crate) date_range: DateRange,
     /// One row per day or one per window.
@@ -128,11 +128,11 @@ pub(crate) struct Filter {
 /// Meta's action-list options (`action_attribution_windows`, `action_report_time`): empty
 /// unless the query sets them, and then Graph's account defaults apply.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct Attribution {
+pub struct Attribution {
     /// Windows each action-list entry reports besides `value`, e.g. `7d_click`.
-    pub(crate) windows: Vec<String>,
+    pub windows: Vec<String>,
     /// When actions count: `impression`, `conversion`, `mixed` or `lifetime`.
-    pub(crate) report_time: Option<String>,
+    pub report_time: Option<String>,
 }
 
 /// Which dates a run covers, relative to its fire time in the query's time zone.

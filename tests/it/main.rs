@@ -9,6 +9,7 @@ mod demo;
 mod expected;
 mod helpers;
 mod mail;
+mod meta_insights;
 mod oauth_providers;
 mod platforms;
 mod reconnect;
