@@ -21,7 +21,7 @@ mod platform_rules;
 mod raw;
 mod schedule;
 mod sheets;
-mod suggest;
+pub(crate) mod suggest;
 mod window;
 
 use std::path::PathBuf;

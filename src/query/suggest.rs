@@ -1,7 +1,7 @@
 //! "Did you mean": the closest known name to a mistyped one.
 
 /// The candidate closest to `name` by edit distance, when close enough to be a typo.
-pub(super) fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let limit = (name.chars().count() / 3).max(2);
     candidates
         .iter()

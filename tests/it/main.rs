@@ -7,6 +7,7 @@ mod crash;
 mod delivery;
 mod demo;
 mod expected;
+mod fields;
 mod helpers;
 mod mail;
 mod meta_insights;

@@ -80,7 +80,7 @@ impl Layout {
 
     /// The Insights fields to request for these columns: each field once, `actions` for
     /// every `actions:…` column.
-    pub(crate) fn fields<'a>(columns: &'a [String]) -> Vec<&'a str> {
+    pub(crate) fn fields(columns: &[String]) -> Vec<&str> {
         let mut fields: Vec<&str> = Vec::with_capacity(columns.len());
         for column in columns {
             let field = column_field(column);

@@ -28,26 +28,19 @@ pub enum Unit {
 }
 
 /// (Graph name, coarsest level whose rows carry it, unit).
+#[rustfmt::skip]
 pub const SCALARS: &[(&str, Level, Unit)] = &[
     ("buying_type", Level::Campaign, Unit::Choice(&["AUCTION", "RESERVED"])),
     ("adset_start", Level::Adset, Unit::Date),
     ("adset_end", Level::Adset, Unit::Date),
-    (
-        "optimization_goal",
-        Level::Adset,
-        Unit::Choice(&["OFFSITE_CONVERSIONS", "LINK_CLICKS", "REACH", "IMPRESSIONS"]),
-    ),
+    ("optimization_goal", Level::Adset, Unit::Choice(&["OFFSITE_CONVERSIONS", "LINK_CLICKS", "REACH", "IMPRESSIONS"])),
     ("created_time", Level::Account, Unit::Date),
     ("updated_time", Level::Account, Unit::Date),
     ("labels", Level::Account, Unit::Label),
     ("location", Level::Account, Unit::Label),
     ("age_targeting", Level::Adset, Unit::Label),
     ("gender_targeting", Level::Adset, Unit::Label),
-    (
-        "attribution_setting",
-        Level::Adset,
-        Unit::Choice(&["7d_click_1d_view", "1d_click", "7d_click"]),
-    ),
+    ("attribution_setting", Level::Adset, Unit::Choice(&["7d_click_1d_view", "1d_click", "7d_click"])),
     ("anchor_event_attribution_setting", Level::Adset, Unit::Label),
     ("multi_event_conversion_attribution_setting", Level::Adset, Unit::Label),
     ("full_view_impressions", Level::Account, Unit::Count),
@@ -72,11 +65,7 @@ pub const SCALARS: &[(&str, Level, Unit)] = &[
     ("quality_ranking", Level::Ad, Unit::Rank),
     ("engagement_rate_ranking", Level::Ad, Unit::Rank),
     ("conversion_rate_ranking", Level::Ad, Unit::Rank),
-    (
-        "creative_media_type",
-        Level::Ad,
-        Unit::Choice(&["IMAGE", "VIDEO", "CAROUSEL"]),
-    ),
+    ("creative_media_type", Level::Ad, Unit::Choice(&["IMAGE", "VIDEO", "CAROUSEL"])),
     ("creative_diversity_label", Level::Ad, Unit::Label),
     ("creative_diversity_score", Level::Ad, Unit::Ratio),
     ("opportunity_score_l4", Level::Account, Unit::Ratio),
@@ -112,21 +101,9 @@ pub const SCALARS: &[(&str, Level, Unit)] = &[
     ("advanced_reach_28d_lookback", Level::Account, Unit::Count),
     ("anchor_events_performance_indicator", Level::Account, Unit::Label),
     ("result_values_performance_indicator", Level::Account, Unit::Label),
-    (
-        "configurable_reachbyfrequency_converters_count",
-        Level::Account,
-        Unit::Count,
-    ),
-    (
-        "configurable_reachbyfrequency_impressions_cost",
-        Level::Account,
-        Unit::Money,
-    ),
-    (
-        "configurable_reachbyfrequency_impressions_count",
-        Level::Account,
-        Unit::Count,
-    ),
+    ("configurable_reachbyfrequency_converters_count", Level::Account, Unit::Count),
+    ("configurable_reachbyfrequency_impressions_cost", Level::Account, Unit::Money),
+    ("configurable_reachbyfrequency_impressions_count", Level::Account, Unit::Count),
     ("configurable_reachbyfrequency_reach", Level::Account, Unit::Count),
     ("marketing_messages_sent", Level::Account, Unit::Count),
     ("marketing_messages_delivered", Level::Account, Unit::Count),
@@ -138,41 +115,17 @@ pub const SCALARS: &[(&str, Level, Unit)] = &[
     ("marketing_messages_link_btn_click", Level::Account, Unit::Count),
     ("marketing_messages_link_btn_click_rate", Level::Account, Unit::Ratio),
     ("marketing_messages_quick_reply_btn_click", Level::Account, Unit::Count),
-    (
-        "marketing_messages_quick_reply_btn_click_rate",
-        Level::Account,
-        Unit::Ratio,
-    ),
-    (
-        "marketing_messages_phone_call_btn_click_rate",
-        Level::Account,
-        Unit::Ratio,
-    ),
+    ("marketing_messages_quick_reply_btn_click_rate", Level::Account, Unit::Ratio),
+    ("marketing_messages_phone_call_btn_click_rate", Level::Account, Unit::Ratio),
     ("marketing_messages_media_view_rate", Level::Account, Unit::Ratio),
     ("marketing_messages_cost_per_delivered", Level::Account, Unit::Money),
-    (
-        "marketing_messages_cost_per_link_btn_click",
-        Level::Account,
-        Unit::Money,
-    ),
+    ("marketing_messages_cost_per_link_btn_click", Level::Account, Unit::Money),
     ("marketing_messages_spend", Level::Account, Unit::Money),
-    (
-        "marketing_messages_spend_currency",
-        Level::Account,
-        Unit::Choice(&["EUR", "USD", "GBP"]),
-    ),
+    ("marketing_messages_spend_currency", Level::Account, Unit::Choice(&["EUR", "USD", "GBP"])),
     ("marketing_messages_website_add_to_cart", Level::Account, Unit::Count),
-    (
-        "marketing_messages_website_initiate_checkout",
-        Level::Account,
-        Unit::Count,
-    ),
+    ("marketing_messages_website_initiate_checkout", Level::Account, Unit::Count),
     ("marketing_messages_website_purchase", Level::Account, Unit::Count),
-    (
-        "marketing_messages_website_purchase_values",
-        Level::Account,
-        Unit::Money,
-    ),
+    ("marketing_messages_website_purchase_values", Level::Account, Unit::Money),
 ];
 
 /// Graph's ranking values (`quality_ranking` and friends).
