@@ -681,6 +681,11 @@ path = "a.csv"
             got[2].starts_with("6:22: unknown action_report_time \"later\", expected one of impression,"),
             "{got:#?}"
         );
+        let typo = with("\"clicks\", \"spend\"]", "\"actons:purchase\"]");
+        assert_eq!(
+            f.problem(&typo),
+            "4:72: unknown field \"actons:purchase\" for meta_ads; did you mean \"actions:purchase\"?"
+        );
         let google = GOOGLE.replace("date_range", "action_report_time = \"mixed\"\ndate_range");
         assert_eq!(
             f.problem(&google),

@@ -215,12 +215,15 @@ pub(super) fn check_fields(
         // Without a known connection there is no catalog to check against; the unknown
         // connection is already reported.
         let Some(platform) = platform else { return };
-        let Some(spec) = platform.field(attribution::column_field(platform, name)) else {
+        // Meta's `actions:purchase` reads the field `actions`; a typo there keeps its `:purchase`.
+        let field = attribution::column_field(platform, name);
+        let Some(spec) = platform.field(field) else {
             let known: Vec<&str> = platform.fields().iter().map(|f| f.name).collect();
-            let message = match closest(name, &known) {
+            let message = match closest(field, &known) {
                 Some(guess) => format!(
-                    "unknown field {name:?} for {}; did you mean {guess:?}?",
-                    platform.as_str()
+                    "unknown field {name:?} for {}; did you mean \"{guess}{}\"?",
+                    platform.as_str(),
+                    &name[field.len()..]
                 ),
                 None => format!(
                     "unknown field {name:?} for {}; known fields: {}",
