@@ -328,6 +328,8 @@ impl<'de> Visitor<'de> for ActionEntrySeed<'_, 'de> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let mut action_type: Option<Cow<'de, str>> = None;
+        // Whether any column names the entry's type; the values of other types are skipped.
+        let mut wanted = true;
         // Values seen before `action_type` (Graph sends it first, so this stays empty).
         let mut early: Vec<(Cow<'de, str>, &'de RawValue)> = Vec::new();
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
@@ -336,7 +338,12 @@ impl<'de> Visitor<'de> for ActionEntrySeed<'_, 'de> {
                 for (key, raw) in early.drain(..) {
                     fill(self.cells, self.scratch, &name, &key, raw)?;
                 }
+                wanted = self.cells.iter().any(|c| c.action_type == name);
                 action_type = Some(name);
+                continue;
+            }
+            if !wanted {
+                map.next_value::<IgnoredAny>()?;
                 continue;
             }
             let raw = map.next_value::<&'de RawValue>()?;
