@@ -15,6 +15,7 @@ use chrono::{Datelike, Months, NaiveDate};
 use serde_json::Value;
 
 use super::actions::{ActionStat, Actions, ReportTime, LISTS, WINDOWS};
+pub use super::level::Level;
 use super::more_fields::{self, SCALARS};
 use crate::draws::{fold, ratio6, Draws};
 use crate::window::DateWindow;
@@ -134,39 +135,6 @@ impl Default for Shape {
     /// Three campaigns of two ad sets of two ads: small enough to read, big enough to page.
     fn default() -> Self {
         Shape::new(3, 2, 2)
-    }
-}
-
-/// The `level` parameter: which entity one row describes. The sandbox's own copy:
-/// it must not learn the levels from the client it checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Level {
-    /// One row per ad account.
-    Account,
-    /// One row per campaign.
-    Campaign,
-    /// One row per ad set.
-    Adset,
-    /// One row per ad.
-    Ad,
-}
-
-impl Level {
-    /// The level for its Graph name (`account`, `campaign`, `adset`, `ad`).
-    pub fn parse(name: &str) -> Option<Level> {
-        [Level::Account, Level::Campaign, Level::Adset, Level::Ad]
-            .into_iter()
-            .find(|level| level.as_str() == name)
-    }
-
-    /// The name Graph uses.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Account => "account",
-            Level::Campaign => "campaign",
-            Level::Adset => "adset",
-            Level::Ad => "ad",
-        }
     }
 }
 

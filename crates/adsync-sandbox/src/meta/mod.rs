@@ -1,9 +1,11 @@
 //! The Meta Marketing API's Insights shapes: sync reads with cursor paging, async report
 //! runs, `/me`, `/me/adaccounts`, `/act_{id}` and `debug_token`, with Graph's error payloads.
-//! What a report holds is [`data`]'s pure function.
+//! What a report holds is [`data`]'s pure function: its core metrics there, the action lists
+//! in [`actions`], every other documented field in [`more_fields`].
 
 pub mod actions;
 pub mod data;
+mod level;
 pub mod more_fields;
 
 use std::collections::HashMap;

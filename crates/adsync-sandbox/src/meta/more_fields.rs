@@ -3,7 +3,7 @@
 //! adsinsights.py`, `_field_types`), each drawn from the row's seed in a range its unit makes
 //! plausible. The sandbox's own table, never adsync's.
 
-use super::data::Level;
+use super::level::Level;
 use crate::draws::{fold, ratio6, Draws};
 
 /// What kind of value a field holds, which decides how it is drawn.
