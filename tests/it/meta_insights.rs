@@ -93,26 +93,57 @@ async fn action_columns_deliver_each_type_and_window_and_leave_absent_types_empt
 }
 
 #[tokio::test]
-async fn graph_code_1_splits_the_slice_in_halves_until_graph_accepts_and_never_repeats_a_request() {
+async fn check_says_how_to_name_an_action_list_and_which_windows_a_column_may_use() {
+    let test = TestApp::new(START).await;
+    let fields = r#""date_start", "actions", "actions:purchase:28d_click", "spend:purchase""#;
+    let extra = "action_attribution_windows = [\"7d_click\"]";
+    test.write_query("bad", &query(fields, extra, ("2026-03-01", "2026-03-02"), "bad.csv"));
+    let output = test.command(&["check"]).output().unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    let file = test.path().join("queries").join("bad.toml");
+    let lines: Vec<String> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix(&format!("{}:", file.display())))
+        .map(String::from)
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "4:25: \"actions\" is a list per action type: name one column per type, e.g. \"actions:purchase\" or \
+             \"actions:offsite_conversion.fb_pixel_purchase\" (adsync fields meta_ads actions)",
+            "4:36: \"actions:purchase:28d_click\" names the attribution window \"28d_click\", which is not in \
+             action_attribution_windows (7d_click)",
+            "4:66: \"spend\" is a single value, not a list per action type: write \"spend\" without \":purchase\"",
+        ]
+    );
+}
+
+/// Runs a daily query over `dates` while sync reads of more than `max_days` days answer
+/// Graph code 1; checks the delivered file is the exact report and no request was sent
+/// twice; returns the insights requests the run made.
+async fn run_with_sync_limit(dates: (&str, &str), max_days: u32) -> (TestApp, Vec<serde_json::Value>) {
     let test = TestApp::new(START).await;
     let fields = r#""date_start", "campaign_name", "impressions", "spend", "actions:purchase""#;
-    test.write_query("split", &query(fields, "", ("2026-03-01", "2026-03-10"), "split.csv"));
+    test.write_query("split", &query(fields, "", dates, "split.csv"));
     let app = test.connected_app().await;
-    // Sync reads over more than 4 days answer code 1.
-    test.control(
-        Method::PUT,
-        "/_sandbox/settings",
-        Some(json!({"meta_sync_max_days": 4})),
-    )
-    .await;
+    let limit = json!({ "meta_sync_max_days": max_days });
+    test.control(Method::PUT, "/_sandbox/settings", Some(limit)).await;
     let run = app.run_once("split").await.unwrap();
     assert_eq!(run.outcome, Outcome::Delivered, "{:?}", run.error);
     let expected = expected_rows(&app.queries()[0], run.window, Shape::default());
     assert_eq!(parse_csv(&test.read_report("split.csv")), expected);
-    assert_eq!(expected.len(), 1 + 2 * 10 * 3);
-
     let requests = insights_requests(&test).await;
-    let ranges: Vec<String> = requests
+    for (i, request) in requests.iter().enumerate() {
+        assert!(!requests[..i].contains(request), "sent twice: {request:#}");
+    }
+    (test, requests)
+}
+
+#[tokio::test]
+async fn graph_code_1_splits_the_slice_in_halves_until_graph_accepts_and_never_repeats_a_request() {
+    let (_test, requests) = run_with_sync_limit(("2026-03-01", "2026-03-10"), 4).await;
+    let mut ranges: Vec<String> = requests
         .iter()
         .map(|r| {
             let range: serde_json::Value = serde_json::from_str(r["params"]["time_range"].as_str().unwrap()).unwrap();
@@ -131,41 +162,19 @@ async fn graph_code_1_splits_the_slice_in_halves_until_graph_accepts_and_never_r
         ]
         .map(|range| format!("/v25.0/act_{account}/insights {range}"))
     };
-    let mut expected_ranges: Vec<String> = halves("1001").to_vec();
-    expected_ranges.extend(halves("1002"));
-    let mut sorted = ranges.clone();
-    sorted.sort();
-    expected_ranges.sort();
-    assert_eq!(sorted, expected_ranges, "accounts are read concurrently; each cut once");
-    assert_no_request_twice(&requests);
+    let mut expected: Vec<String> = halves("1001").to_vec();
+    expected.extend(halves("1002"));
+    // Accounts are read concurrently, so their requests interleave.
+    ranges.sort();
+    expected.sort();
+    assert_eq!(ranges, expected);
 }
 
 #[tokio::test]
 async fn graph_code_1_on_a_single_day_reads_it_as_an_async_report_run() {
-    let test = TestApp::new(START).await;
-    let fields = r#""date_start", "campaign_name", "impressions", "actions:purchase""#;
-    test.write_query("split", &query(fields, "", ("2026-03-01", "2026-03-02"), "split.csv"));
-    let app = test.connected_app().await;
     // Every sync read answers code 1.
-    test.control(
-        Method::PUT,
-        "/_sandbox/settings",
-        Some(json!({"meta_sync_max_days": 0})),
-    )
-    .await;
-    let run = app.run_once("split").await.unwrap();
-    assert_eq!(run.outcome, Outcome::Delivered, "{:?}", run.error);
-    let expected = expected_rows(&app.queries()[0], run.window, Shape::default());
-    assert_eq!(parse_csv(&test.read_report("split.csv")), expected);
-    let requests = insights_requests(&test).await;
+    let (test, requests) = run_with_sync_limit(("2026-03-01", "2026-03-02"), 0).await;
     let posts = requests.iter().filter(|r| r["method"] == "POST").count();
     assert_eq!(posts, 4, "one async run per account and day: {requests:#?}");
     assert_eq!(test.sandbox.sandbox().stats().report_runs_started, 4);
-    assert_no_request_twice(&requests);
-}
-
-fn assert_no_request_twice(requests: &[serde_json::Value]) {
-    for (i, request) in requests.iter().enumerate() {
-        assert!(!requests[..i].contains(request), "sent twice: {request:#}");
-    }
 }
