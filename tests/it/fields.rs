@@ -53,7 +53,7 @@ fn fields_json_is_an_array_of_entries_with_levels_and_examples() {
             "name": "actions",
             "column": "actions:<action_type>",
             "key": "fields",
-            "description": "Actions people took that are attributed to the ads, per action type.",
+            "description": "Actions people took that are attributed to the ads (purchases, leads, link clicks, …), per action type.",
             "kind": "action list",
             "levels": ["account", "campaign", "adset", "ad"],
             "examples": ["actions:purchase", "actions:omni_purchase", "actions:offsite_conversion.fb_pixel_purchase"],
