@@ -10,6 +10,7 @@
 //! recorded by `run` (and by `scheduler` for fires missed while down), a row is written
 //! by `sinks`.
 //! - `clock`: injectable time, so tests drive the scheduler instead of sleeping.
+//! - `table`: aligned text tables cut to the terminal's width.
 //! - `keyed`: one shared lock or semaphore per connection or query name.
 //! - `platform`: the vocabulary: providers, platforms, report levels, field catalogs and
 //!   each platform's constant facts (scopes, history, slice sizes, real endpoints,
@@ -28,6 +29,8 @@
 //! - `query`: query files: model, loading with `file:line:col` diagnostics, date windows,
 //!   the parsed schedule (cron + time zone), outputs, and filters and GAQL in each
 //!   platform's spelling.
+//! - `catalog`: `adsync fields`: a platform's field catalog searched by words, as a table
+//!   or JSON, showing the column a query file writes.
 //! - `sources`: platform readers; each platform folder (e.g. `sources::meta_ads`) holds
 //!   its requests, decoding and error table.
 //! - `sinks`: one shape for outputs (`sinks::Sinks` builds them): a CSV file written via
@@ -57,6 +60,7 @@
 pub mod app;
 pub mod auth;
 pub(crate) mod backfill;
+pub mod catalog;
 pub mod clock;
 pub mod config;
 pub(crate) mod daemon;
@@ -77,4 +81,5 @@ pub(crate) mod sinks;
 pub mod sources;
 pub mod status;
 pub mod store;
+pub mod table;
 pub mod web;

@@ -38,6 +38,18 @@ enum Command {
         #[command(flatten)]
         config: ConfigArgs,
     },
+    /// List a platform's fields (and Meta's breakdowns): the column to write, its kind, the
+    /// levels it works at and what it holds. WORDS narrow the list: each must appear in the
+    /// name or the description. Exit status 1 when nothing matches, 2 for an unknown platform.
+    Fields {
+        /// meta_ads, google_ads, ga4 or linkedin_ads.
+        platform: String,
+        /// Words to search for, e.g. `purchase`.
+        words: Vec<String>,
+        /// Print a JSON array of {name, column, key, description, kind, levels, examples}.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show connections (state, reason, expiry), queries (state, last and next run), gaps and
     /// skipped files.
     Status {
@@ -160,6 +172,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Check(args) => check(&args),
         Command::RunOnce { query, config } => run_once(&config, &query).await,
+        Command::Fields { platform, words, json } => fields(&platform, &words, json),
         Command::Status { json, config } => status(&config, json).await,
         Command::Connect { connection, config } => print_link(&config, &connection, "connect"),
         Command::ReconnectLink { connection, config } => print_link(&config, &connection, "reconnect"),
@@ -233,6 +246,38 @@ fn check(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Prints the catalog entries of `platform` matching `words`.
+fn fields(platform: &str, words: &[String], json: bool) -> anyhow::Result<ExitCode> {
+    let entries = match adsync::catalog::search(platform, words) {
+        Ok(entries) => entries,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&entries)?);
+    } else if entries.is_empty() {
+        println!("No {platform} field matches {:?}.", words.join(" "));
+    } else {
+        print!("{}", adsync::catalog::to_table(&entries, terminal_width()));
+    }
+    Ok(if entries.is_empty() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The terminal's width when stdout is one; `None` into a pipe or a file (whole lines).
+fn terminal_width() -> Option<usize> {
+    let term = console::Term::stdout();
+    term.is_term()
+        .then(|| term.size_checked())
+        .flatten()
+        .map(|(_, columns)| usize::from(columns))
 }
 
 /// Where a CLI command gets its answers: the store itself, or the daemon that holds it.

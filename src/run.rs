@@ -116,7 +116,7 @@ impl RunError {
             Some(FetchError::RetriesExhausted { .. } | FetchError::Protocol(_)) => Reason::PlatformError,
             Some(FetchError::QuotaExhausted { .. }) => Reason::QuotaExhausted,
             Some(FetchError::Permission(_)) => Reason::PermissionDenied,
-            Some(FetchError::BadQuery(_)) => Reason::BadQuery,
+            Some(FetchError::BadQuery(_) | FetchError::TooMuchData(_)) => Reason::BadQuery,
             None => match self {
                 RunError::QueryPaused { reason, detail } => return (*reason, Some(detail.clone())),
                 RunError::Broken(_) => Reason::BadQuery,

@@ -37,6 +37,9 @@ pub(crate) enum FailureClass {
     Permission,
     /// The query asks for something the platform rejects (unknown field, bad breakdown).
     BadQuery,
+    /// The request asks for more data than the platform will compute at once (Graph code 1,
+    /// "Please reduce the amount of data"): the same request fails again, a smaller one may not.
+    TooMuchData,
 }
 
 /// A classified platform failure with the platform's own message.
@@ -84,6 +87,9 @@ pub enum FetchError {
     /// The platform rejected the query itself.
     #[error("the platform rejected the query: {0}")]
     BadQuery(String),
+    /// The request asks for too much data at once; the source splits it where it can.
+    #[error("the platform asks for a smaller request: {0}")]
+    TooMuchData(String),
     /// A response the platform module could not make sense of, repeatedly.
     #[error("unexpected response: {0}")]
     Protocol(String),
@@ -230,6 +236,7 @@ impl ApiClient {
                 }
                 FailureClass::Permission => return Err(FetchError::Permission(failure.message)),
                 FailureClass::BadQuery => return Err(FetchError::BadQuery(failure.message)),
+                FailureClass::TooMuchData => return Err(FetchError::TooMuchData(failure.message)),
                 FailureClass::Transient => self.backoff(attempt),
                 FailureClass::RateLimited { retry_after } => {
                     let wait = retry_after.unwrap_or_default().max(self.backoff(attempt));

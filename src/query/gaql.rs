@@ -362,6 +362,7 @@ mod tests {
             fields: fields.iter().map(|f| f.to_string()).collect(),
             breakdowns: Vec::new(),
             filters,
+            attribution: Default::default(),
             date_range: crate::query::DateRange::Yesterday,
             time_increment: increment,
             notify: Vec::new(),

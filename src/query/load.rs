@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
+use super::attribution::{check_report_time, check_windows};
 use super::diagnostic::{syntax_message, Checker, Diagnostic};
 use super::keys::{check_connection, check_date_range, check_notify, check_schedule, check_time_increment};
 use super::output_checks::check_output;
@@ -20,7 +21,7 @@ use super::platform_rules::{
     check_platform, only_for,
 };
 use super::raw::RawQuery;
-use super::Query;
+use super::{Attribution, Query};
 use crate::config::line_col;
 use crate::config::ValidationContext;
 use crate::location::Location;
@@ -182,7 +183,14 @@ fn check_query(c: &mut Checker<'_>, raw: RawQuery, ctx: &ValidationContext) -> O
         .gaql
         .and_then(|gaql| only_for(c, gaql, "gaql", platform, Platform::GoogleAds).ok());
     let level = check_level(c, raw.level, platform, gaql.is_some());
-    let (fields, field_names) = check_columns(c, gaql.as_ref(), raw.fields, platform, level);
+    let windows = raw
+        .action_attribution_windows
+        .map_or(Some(Vec::new()), |windows| check_windows(c, windows, platform));
+    let report_time = raw
+        .action_report_time
+        .map(|time| check_report_time(c, time, platform).ok_or(()))
+        .transpose();
+    let (fields, field_names) = check_columns(c, gaql.as_ref(), raw.fields, platform, level, windows.as_deref());
     let breakdowns = raw
         .breakdowns
         .map_or(Some(Vec::new()), |breakdowns| check_breakdowns(c, breakdowns, platform));
@@ -214,6 +222,10 @@ fn check_query(c: &mut Checker<'_>, raw: RawQuery, ctx: &ValidationContext) -> O
         fields: fields?,
         breakdowns: breakdowns?,
         filters: filters?,
+        attribution: Attribution {
+            windows: windows?,
+            report_time: report_time.ok()?,
+        },
         date_range: date_range?,
         time_increment: time_increment?,
         notify: notify?,
@@ -439,6 +451,7 @@ path = "g.csv"
                 operator: "CONTAIN".into(),
                 value: serde_json::json!("Brand"),
             }],
+            attribution: Default::default(),
             date_range: DateRange::LastNDays(7),
             time_increment: TimeIncrement::Daily,
             notify: vec!["analyst@example.com".into()],
@@ -490,7 +503,7 @@ path = "a.csv"
         assert_eq!(
             got,
             "5:1: unknown key \"fieldz\", expected one of connection, platform, login_customer_id, gaql, accounts, level, fields, \
-             breakdowns, filters, date_range, time_increment, notify, schedule, output"
+             breakdowns, filters, action_attribution_windows, action_report_time, date_range, time_increment, notify, schedule, output"
         );
         let got = f.problem(&with("timezone =", "time_zone ="));
         assert_eq!(got, "13:1: unknown key \"time_zone\", expected cron or timezone");
@@ -633,13 +646,63 @@ path = "a.csv"
     }
 
     #[test]
+    fn action_columns_load_with_their_windows_and_report_time() {
+        let f = fixture();
+        let text = with(
+            "\"clicks\", \"spend\"]",
+            "\"spend\", \"actions:offsite_conversion.fb_pixel_purchase\", \"action_values:purchase:7d_click\"]\n\
+             action_attribution_windows = [\"7d_click\", \"1d_view\"]\naction_report_time = \"conversion\"",
+        );
+        let path = f.write("q.toml", &text);
+        let query = load_file(&path, &f.ctx).expect("valid query");
+        assert_eq!(query.attribution.windows, ["7d_click", "1d_view"]);
+        assert_eq!(query.attribution.report_time.as_deref(), Some("conversion"));
+        assert_eq!(query.fields[5], "actions:offsite_conversion.fb_pixel_purchase");
+    }
+
+    #[test]
+    fn action_columns_say_how_to_name_a_list_and_which_windows_exist() {
+        let f = fixture();
+        let got = f.problems(&with(
+            "\"clicks\", \"spend\"]",
+            "\"actions\", \"actions:purchase:28d_click\"]\naction_attribution_windows = [\"7d_clik\"]\n\
+             action_report_time = \"later\"",
+        ));
+        assert_eq!(got.len(), 3, "{got:#?}");
+        assert!(
+            got[0].starts_with("4:72: \"actions\" is a list per action type: name one column per type"),
+            "{got:#?}"
+        );
+        assert_eq!(
+            got[1],
+            "5:31: unknown attribution window \"7d_clik\"; did you mean \"7d_click\"?"
+        );
+        assert!(
+            got[2].starts_with("6:22: unknown action_report_time \"later\", expected one of impression,"),
+            "{got:#?}"
+        );
+        let typo = with("\"clicks\", \"spend\"]", "\"actons:purchase\"]");
+        assert_eq!(
+            f.problem(&typo),
+            "4:72: unknown field \"actons:purchase\" for meta_ads; did you mean \"actions:purchase\"?"
+        );
+        let google = GOOGLE.replace("date_range", "action_report_time = \"mixed\"\ndate_range");
+        assert_eq!(
+            f.problem(&google),
+            "6:22: action_report_time applies to meta_ads queries only; this query reads google_ads"
+        );
+    }
+
+    #[test]
     fn unknown_breakdown_lists_valid_ones() {
         let f = fixture();
         let got = f.problem(&with(r#"["country"]"#, r#"["country", "contry"]"#));
-        assert_eq!(
-            got,
-            "5:26: unknown breakdown \"contry\" for meta_ads, expected one of age, gender, country, \
-             publisher_platform, device_platform"
+        // Meta documents 89 breakdowns; the list starts with the common ones.
+        assert!(
+            got.starts_with(
+                "5:26: unknown breakdown \"contry\" for meta_ads, expected one of age, gender, country, region,"
+            ),
+            "{got}"
         );
     }
 

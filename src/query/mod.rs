@@ -10,6 +10,7 @@
 //! on the platform read, `output_checks` for `[output]`), each reporting into the
 //! collector in `diagnostic`.
 
+mod attribution;
 mod diagnostic;
 pub(crate) mod filters;
 pub mod gaql;
@@ -20,7 +21,7 @@ mod platform_rules;
 mod raw;
 mod schedule;
 mod sheets;
-mod suggest;
+pub(crate) mod suggest;
 mod window;
 
 use std::path::PathBuf;
@@ -65,6 +66,8 @@ pub struct Query {
     pub breakdowns: Vec<String>,
     /// Row filters passed to the platform.
     pub(crate) filters: Vec<Filter>,
+    /// Meta: how the action lists behind `field:type[:window]` columns are attributed.
+    pub attribution: Attribution,
     /// Which dates a run covers, relative to its fire time.
     pub(crate) date_range: DateRange,
     /// One row per day or one per window.
@@ -121,6 +124,16 @@ pub(crate) struct Filter {
     pub(crate) operator: String,
     /// A string, number or list, passed through as JSON.
     pub(crate) value: serde_json::Value,
+}
+
+/// Meta's action-list options (`action_attribution_windows`, `action_report_time`): empty
+/// unless the query sets them, and then Graph's account defaults apply.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Attribution {
+    /// Windows each action-list entry reports besides `value`, e.g. `7d_click`.
+    pub windows: Vec<String>,
+    /// When actions count: `impression`, `conversion`, `mixed` or `lifetime`.
+    pub report_time: Option<String>,
 }
 
 /// Which dates a run covers, relative to its fire time in the query's time zone.

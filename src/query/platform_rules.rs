@@ -6,6 +6,7 @@ use std::ops::Range;
 
 use toml::Spanned;
 
+use super::attribution;
 use super::diagnostic::Checker;
 use super::keys::check_list;
 use super::suggest::closest;
@@ -134,6 +135,7 @@ pub(super) fn check_columns(
     fields: Option<Spanned<Vec<Spanned<String>>>>,
     platform: Option<Platform>,
     level: Option<Level>,
+    windows: Option<&[String]>,
 ) -> (Option<Vec<String>>, Option<Vec<String>>) {
     let written = fields
         .as_ref()
@@ -154,7 +156,7 @@ pub(super) fn check_columns(
         }
         (None, fields) => c
             .required(fields, "fields", None)
-            .and_then(|fields| check_fields(c, fields, platform, level)),
+            .and_then(|fields| check_fields(c, fields, platform, level, windows)),
     };
     (checked, written)
 }
@@ -200,12 +202,15 @@ pub(super) fn check_filters(
     (c.found.len() == before).then(|| filters.into_inner().into_iter().map(Spanned::into_inner).collect())
 }
 
-/// `fields`: each one in the platform's catalog and available at the query's level.
+/// `fields`: each one in the platform's catalog and available at the query's level; Meta's
+/// action lists named per type, with `windows` (the query's attribution windows, `None` when
+/// that key is wrong) as [`attribution::check_column`] says.
 pub(super) fn check_fields(
     c: &mut Checker<'_>,
     fields: Spanned<Vec<Spanned<String>>>,
     platform: Option<Platform>,
     level: Option<Level>,
+    windows: Option<&[String]>,
 ) -> Option<Vec<String>> {
     let if_empty = "fields is empty: list the columns to report, e.g. [\"date_start\", \"impressions\"]";
     let conflicts = unselectable_together(&fields, platform);
@@ -218,12 +223,15 @@ pub(super) fn check_fields(
             // against its metadata.
             return;
         }
-        let Some(spec) = platform.field(name) else {
+        // Meta's `actions:purchase` reads the field `actions`; a typo there keeps its `:purchase`.
+        let field = attribution::column_field(platform, name);
+        let Some(spec) = platform.field(field) else {
             let known: Vec<&str> = platform.fields().iter().map(|f| f.name).collect();
-            let message = match closest(name, &known) {
+            let message = match closest(field, &known) {
                 Some(guess) => format!(
-                    "unknown field {name:?} for {}; did you mean {guess:?}?",
-                    platform.as_str()
+                    "unknown field {name:?} for {}; did you mean \"{guess}{}\"?",
+                    platform.as_str(),
+                    &name[field.len()..]
                 ),
                 None => format!(
                     "unknown field {name:?} for {}; known fields: {}",
@@ -234,6 +242,10 @@ pub(super) fn check_fields(
             c.at(span, message);
             return;
         };
+        if let Err(message) = attribution::check_column(name, spec, windows) {
+            c.at(span, message);
+            return;
+        }
         if let Some(level) = level.filter(|level| spec.min_level > *level && platform.has_levels()) {
             let fine_enough: Vec<String> = LEVELS
                 .into_iter()

@@ -38,6 +38,10 @@ pub(super) struct RawQuery {
     pub(super) breakdowns: Option<Spanned<Vec<Spanned<String>>>>,
     /// Platform filters (optional).
     pub(super) filters: Option<Spanned<Vec<Spanned<Filter>>>>,
+    /// Meta: attribution windows reported per action type, e.g. `["7d_click", "1d_view"]`.
+    pub(super) action_attribution_windows: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Meta: `impression`, `conversion`, `mixed` or `lifetime`.
+    pub(super) action_report_time: Option<Spanned<String>>,
     /// A preset name or `{ start, end }`.
     pub(super) date_range: Option<Spanned<RawDateRange>>,
     /// `daily` (default) or `total`.

@@ -358,45 +358,63 @@ pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
 }
 
 /// The rows the sandbox's data function gives for `query` over `window`, as CSV cells in
-/// the query's column order, header first: what the output file must hold.
+/// the query's column order, header first: what the output file must hold. An action column
+/// `field:type[:window]` is the entry of `type` in the row's `field` list (its `value`, or the
+/// window's), empty where the row has no such entry.
 pub fn expected_rows(
     query: &adsync::query::Query,
     window: adsync::rows::DateWindow,
     shape: adsync_sandbox::meta::data::Shape,
 ) -> Vec<Vec<String>> {
+    use adsync_sandbox::meta::actions::ReportTime;
     use adsync_sandbox::meta::data::{Breakdown, Field, InsightsQuery, Level, Report};
     let columns = query.columns();
+    // `actions:purchase:7d_click` reads the `actions` field.
+    let field_of = |column: &str| column.split(':').next().unwrap().to_string();
+    let mut fields: Vec<String> = Vec::new();
+    for column in columns.iter().filter(|c| !query.breakdowns.contains(c)) {
+        if !fields.contains(&field_of(column)) {
+            fields.push(field_of(column));
+        }
+    }
     let mut rows = vec![columns.clone()];
     for account in &query.accounts {
         let report = Report::new(
             InsightsQuery {
                 account: account.trim_start_matches("act_").parse().unwrap(),
                 level: Level::parse(query.level.as_str()).unwrap(),
-                fields: columns
-                    .iter()
-                    .filter(|c| !query.breakdowns.contains(c))
-                    .map(|c| Field::parse(c).unwrap())
-                    .collect(),
+                fields: fields.iter().map(|f| Field::parse(f).unwrap()).collect(),
                 window: adsync_sandbox::DateWindow::new(window.start, window.end),
                 daily: query.time_increment == adsync::query::TimeIncrement::Daily,
                 breakdowns: query.breakdowns.iter().map(|b| Breakdown::parse(b).unwrap()).collect(),
                 filters: Vec::new(),
+                attribution_windows: query.attribution.windows.clone(),
+                report_time: query
+                    .attribution
+                    .report_time
+                    .as_deref()
+                    .map_or(ReportTime::default(), |t| ReportTime::parse(t).unwrap()),
             },
             shape,
         )
         .unwrap();
         for row in report.rows() {
-            rows.push(
-                columns
-                    .iter()
-                    .map(|c| {
-                        row.iter()
-                            .find(|(k, _)| k == c)
-                            .map(|(_, v)| v.to_string())
-                            .unwrap_or_default()
-                    })
-                    .collect(),
-            );
+            let cell = |column: &String| -> String {
+                let mut parts = column.split(':');
+                let field = parts.next().unwrap();
+                let value = row.iter().find(|(k, _)| *k == field).map(|(_, v)| v);
+                match (parts.next(), value) {
+                    (None, Some(value)) => value.as_text().unwrap().to_string(),
+                    (Some(action_type), Some(value)) => {
+                        let key = parts.next().unwrap_or("value");
+                        let entries = value.as_actions().unwrap();
+                        let entry = entries.iter().find(|e| e.action_type == action_type);
+                        entry.and_then(|e| e.get(key)).unwrap_or_default().to_string()
+                    }
+                    (_, None) => String::new(),
+                }
+            };
+            rows.push(columns.iter().map(cell).collect());
         }
     }
     rows

@@ -189,6 +189,7 @@ pub fn router(sandbox: Sandbox) -> Router {
         )
         .route("/_sandbox/stats", get(control::stats))
         .route("/_sandbox/clock/advance", post(control::advance_clock))
+        .route("/_sandbox/meta/insights-requests", get(meta::insights_requests))
         .merge(sheets::control_routes());
     platform.merge(control).with_state(sandbox)
 }

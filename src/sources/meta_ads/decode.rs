@@ -5,6 +5,11 @@
 //! keep the exact digits Graph sent (they are strings there anyway; a bare JSON number is
 //! kept verbatim, never re-formatted through a float). The body is checked as UTF-8 once,
 //! and cells without escapes are borrowed from it, so a cell costs no allocation.
+//!
+//! Action lists (`"actions":[{"action_type":"purchase","value":"3","7d_click":"2"},…]`) are
+//! walked the same way: a [`Layout`] built once per request says which columns each entry's
+//! type and window feed, so a type absent from a row leaves its cells empty and no map is
+//! built per row.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -13,7 +18,79 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use crate::platform::meta_ads::{column_field, ActionColumn};
 use crate::rows::RowBatch;
+
+/// Where each key of an insights row goes, from the output columns: a plain key fills one
+/// cell, an action-list key fills the cells of the `field:type[:window]` columns naming it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Layout {
+    /// One entry per distinct key, in the order the columns first name them (Graph's row
+    /// order, usually).
+    keys: Vec<(String, Target)>,
+    width: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Target {
+    /// The value is the cell at this column.
+    Cell(usize),
+    /// The value is an action list feeding these cells.
+    Actions(Vec<ActionCell>),
+}
+
+/// One `field:type[:window]` column of an action list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ActionCell {
+    column: usize,
+    action_type: String,
+    /// The entry key holding the cell: the window, or `value`.
+    key: String,
+}
+
+impl Layout {
+    /// The layout of `columns` (fields and breakdowns, in output order).
+    pub(crate) fn new(columns: &[String]) -> Self {
+        let mut keys: Vec<(String, Target)> = Vec::new();
+        for (column, name) in columns.iter().enumerate() {
+            let Some(action) = ActionColumn::parse(name) else {
+                keys.push((name.clone(), Target::Cell(column)));
+                continue;
+            };
+            let cell = ActionCell {
+                column,
+                action_type: action.action_type.to_string(),
+                key: action.window.unwrap_or("value").to_string(),
+            };
+            match keys.iter_mut().find(|(key, _)| key == action.field) {
+                Some((_, Target::Actions(cells))) => cells.push(cell),
+                _ => keys.push((action.field.to_string(), Target::Actions(vec![cell]))),
+            }
+        }
+        Layout {
+            keys,
+            width: columns.len(),
+        }
+    }
+
+    /// Cells per row.
+    pub(crate) fn width(&self) -> usize {
+        self.width
+    }
+
+    /// The Insights fields to request for these columns: each field once, `actions` for
+    /// every `actions:…` column.
+    pub(crate) fn fields(columns: &[String]) -> Vec<&str> {
+        let mut fields: Vec<&str> = Vec::with_capacity(columns.len());
+        for column in columns {
+            let field = column_field(column);
+            if !fields.contains(&field) {
+                fields.push(field);
+            }
+        }
+        fields
+    }
+}
 
 /// What a page says beyond its rows.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -24,16 +101,16 @@ pub(crate) struct PageInfo {
     pub(crate) rows: usize,
 }
 
-/// Appends the rows of an insights page to `batch` (columns in `columns` order) and returns
-/// the paging information.
-pub(crate) fn decode_page(body: &[u8], columns: &[String], batch: &mut RowBatch) -> Result<PageInfo, String> {
+/// Appends the rows of an insights page to `batch` (cells as `layout` places them) and
+/// returns the paging information.
+pub(crate) fn decode_page(body: &[u8], layout: &Layout, batch: &mut RowBatch) -> Result<PageInfo, String> {
     let before = batch.len();
     let body = std::str::from_utf8(body).map_err(|e| format!("the page is not UTF-8: {e}"))?;
     let mut de = serde_json::Deserializer::from_str(body);
-    let mut scratch = Vec::with_capacity(columns.len());
+    let mut scratch = Vec::with_capacity(layout.width);
     let next = de
         .deserialize_map(PageVisitor {
-            columns,
+            layout,
             batch,
             scratch: &mut scratch,
         })
@@ -50,7 +127,7 @@ pub(crate) fn decode_page(body: &[u8], columns: &[String], batch: &mut RowBatch)
 type Scratch<'de> = Vec<Cow<'de, str>>;
 
 struct PageVisitor<'a, 'de> {
-    columns: &'a [String],
+    layout: &'a Layout,
     batch: &'a mut RowBatch,
     scratch: &'a mut Scratch<'de>,
 }
@@ -74,7 +151,7 @@ impl<'de> Visitor<'de> for PageVisitor<'_, 'de> {
             match key.as_ref() {
                 "data" => {
                     map.next_value_seed(RowsSeed {
-                        columns: self.columns,
+                        layout: self.layout,
                         batch: &mut *self.batch,
                         scratch: &mut *self.scratch,
                     })?;
@@ -96,7 +173,7 @@ impl<'de> Visitor<'de> for PageVisitor<'_, 'de> {
 }
 
 struct RowsSeed<'a, 'de> {
-    columns: &'a [String],
+    layout: &'a Layout,
     batch: &'a mut RowBatch,
     scratch: &'a mut Scratch<'de>,
 }
@@ -119,7 +196,7 @@ impl<'de> Visitor<'de> for RowsSeed<'_, 'de> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         loop {
             let seed = RowSeed {
-                columns: self.columns,
+                layout: self.layout,
                 scratch: &mut *self.scratch,
             };
             if seq.next_element_seed(seed)?.is_none() {
@@ -133,7 +210,7 @@ impl<'de> Visitor<'de> for RowsSeed<'_, 'de> {
 }
 
 struct RowSeed<'a, 'de> {
-    columns: &'a [String],
+    layout: &'a Layout,
     scratch: &'a mut Scratch<'de>,
 }
 
@@ -154,31 +231,146 @@ impl<'de> Visitor<'de> for RowSeed<'_, 'de> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         self.scratch.clear();
-        self.scratch.resize(self.columns.len(), Cow::Borrowed(""));
+        self.scratch.resize(self.layout.width, Cow::Borrowed(""));
+        let keys = &self.layout.keys;
         // Graph sends every row's keys in the same order, usually the requested one: try the
-        // column after the last match before searching them all.
+        // key after the last match before searching them all.
         let mut guess = 0;
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
             let key = key.as_ref();
-            let found = match self.columns.get(guess) {
-                Some(column) if column == key => Some(guess),
-                _ => self.columns.iter().position(|c| c == key),
+            let found = match keys.get(guess) {
+                Some((known, _)) if known == key => Some(guess),
+                _ => keys.iter().position(|(known, _)| known == key),
             };
-            if let Some(index) = found {
-                guess = index + 1;
-            }
-            match found {
-                Some(index) => {
+            let Some(index) = found else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            guess = index + 1;
+            match &keys[index].1 {
+                Target::Cell(column) => {
                     let raw = map.next_value::<&'de RawValue>()?;
-                    self.scratch[index] = cell_text(raw).map_err(serde::de::Error::custom)?;
+                    self.scratch[*column] = cell_text(raw).map_err(serde::de::Error::custom)?;
                 }
-                None => {
-                    map.next_value::<IgnoredAny>()?;
-                }
+                Target::Actions(cells) => map.next_value_seed(ActionsSeed {
+                    cells,
+                    scratch: &mut *self.scratch,
+                })?,
             }
         }
         Ok(())
     }
+}
+
+/// An action list (`null` or an array of `{action_type, value, <window>…}` entries) into
+/// the cells of its columns.
+struct ActionsSeed<'a, 'de> {
+    cells: &'a [ActionCell],
+    scratch: &'a mut Scratch<'de>,
+}
+
+impl<'de> DeserializeSeed<'de> for ActionsSeed<'_, 'de> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ActionsSeed<'_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of action stats")
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        loop {
+            let entry = ActionEntrySeed {
+                cells: self.cells,
+                scratch: &mut *self.scratch,
+            };
+            if seq.next_element_seed(entry)?.is_none() {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// One `AdsActionStats` entry into the cells naming its `action_type`.
+struct ActionEntrySeed<'a, 'de> {
+    cells: &'a [ActionCell],
+    scratch: &'a mut Scratch<'de>,
+}
+
+impl<'de> DeserializeSeed<'de> for ActionEntrySeed<'_, 'de> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ActionEntrySeed<'_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an action stats object with action_type")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut action_type: Option<Cow<'de, str>> = None;
+        // Whether any column names the entry's type; the values of other types are skipped.
+        let mut wanted = true;
+        // Values seen before `action_type` (Graph sends it first, so this stays empty).
+        let mut early: Vec<(Cow<'de, str>, &'de RawValue)> = Vec::new();
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if key == "action_type" {
+                let name = map.next_value::<Cow<'de, str>>()?;
+                for (key, raw) in early.drain(..) {
+                    fill(self.cells, self.scratch, &name, &key, raw)?;
+                }
+                wanted = self.cells.iter().any(|c| c.action_type == name);
+                action_type = Some(name);
+                continue;
+            }
+            if !wanted {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            let raw = map.next_value::<&'de RawValue>()?;
+            match &action_type {
+                Some(name) => fill(self.cells, self.scratch, name, &key, raw)?,
+                None => early.push((key, raw)),
+            }
+        }
+        if action_type.is_none() {
+            return Err(serde::de::Error::missing_field("action_type"));
+        }
+        Ok(())
+    }
+}
+
+/// Puts `raw`, the `key` value of the `action_type` entry, into the cells naming both.
+fn fill<'de, E: serde::de::Error>(
+    cells: &[ActionCell],
+    scratch: &mut Scratch<'de>,
+    action_type: &str,
+    key: &str,
+    raw: &'de RawValue,
+) -> Result<(), E> {
+    for cell in cells.iter().filter(|c| c.action_type == action_type && c.key == key) {
+        scratch[cell.column] = cell_text(raw).map_err(E::custom)?;
+    }
+    Ok(())
 }
 
 /// A JSON value as a CSV cell: strings unescaped (borrowed when there is nothing to
@@ -208,7 +400,7 @@ mod tests {
                         "paging":{"cursors":{"before":"MAZDZD","after":"MQZDZD"},"next":"https://graph.facebook.com/v25.0/act_123/insights?after=MQZDZD"}}"#;
         let cols = columns(&["date_start", "campaign_id", "campaign_name", "impressions", "spend"]);
         let mut batch = RowBatch::new(cols.len());
-        let info = decode_page(body, &cols, &mut batch).unwrap();
+        let info = decode_page(body, &Layout::new(&cols), &mut batch).unwrap();
         assert_eq!(info.rows, 2);
         assert_eq!(
             info.next.as_deref(),
@@ -223,7 +415,12 @@ mod tests {
     fn last_page_has_no_next() {
         let cols = columns(&["impressions"]);
         let mut batch = RowBatch::new(1);
-        let info = decode_page(br#"{"data":[],"paging":{"cursors":{}}}"#, &cols, &mut batch).unwrap();
+        let info = decode_page(
+            br#"{"data":[],"paging":{"cursors":{}}}"#,
+            &Layout::new(&cols),
+            &mut batch,
+        )
+        .unwrap();
         assert_eq!(info, PageInfo { next: None, rows: 0 });
     }
 
@@ -231,8 +428,47 @@ mod tests {
     fn truncated_body_is_an_error_not_a_short_page() {
         let cols = columns(&["impressions"]);
         let mut batch = RowBatch::new(1);
-        let err = decode_page(br#"{"data":[{"impressions":"1"},{"impr"#, &cols, &mut batch).unwrap_err();
+        let layout = Layout::new(&cols);
+        let err = decode_page(br#"{"data":[{"impressions":"1"},{"impr"#, &layout, &mut batch).unwrap_err();
         assert!(err.contains("EOF"), "{err}");
-        assert!(decode_page(br#"{"paging":{}}"#, &cols, &mut RowBatch::new(1)).is_err());
+        assert!(decode_page(br#"{"paging":{}}"#, &layout, &mut RowBatch::new(1)).is_err());
+    }
+
+    #[test]
+    fn action_columns_take_their_type_and_window_and_stay_empty_where_the_type_is_absent() {
+        let body = br#"{"data":[
+            {"impressions":"10","actions":[{"action_type":"link_click","value":"7","7d_click":"6"},
+                                           {"action_type":"purchase","value":"3","7d_click":"2","1d_view":"1"}],
+             "action_values":[{"action_type":"purchase","value":"41.50"}],"date_start":"2026-03-01"},
+            {"impressions":"11","actions":[{"value":"5","action_type":"link_click","1d_view":"1"}],"date_start":"2026-03-02"},
+            {"impressions":"12","date_start":"2026-03-03"}]}"#;
+        let cols = columns(&[
+            "date_start",
+            "actions:purchase",
+            "actions:purchase:7d_click",
+            "actions:link_click:1d_view",
+            "action_values:purchase",
+            "impressions",
+        ]);
+        let mut batch = RowBatch::new(cols.len());
+        decode_page(body, &Layout::new(&cols), &mut batch).unwrap();
+        let rows: Vec<Vec<&str>> = batch.rows().map(|r| r.cells().collect()).collect();
+        assert_eq!(rows[0], ["2026-03-01", "3", "2", "", "41.50", "10"]);
+        assert_eq!(rows[1], ["2026-03-02", "", "", "1", "", "11"]);
+        assert_eq!(rows[2], ["2026-03-03", "", "", "", "", "12"]);
+    }
+
+    #[test]
+    fn an_action_entry_without_a_type_is_an_error() {
+        let cols = columns(&["actions:purchase"]);
+        let body = br#"{"data":[{"actions":[{"value":"3"}]}]}"#;
+        let err = decode_page(body, &Layout::new(&cols), &mut RowBatch::new(1)).unwrap_err();
+        assert!(err.contains("action_type"), "{err}");
+    }
+
+    #[test]
+    fn each_field_is_requested_once() {
+        let cols = columns(&["date_start", "actions:purchase", "actions:lead:7d_click", "spend"]);
+        assert_eq!(Layout::fields(&cols), ["date_start", "actions", "spend"]);
     }
 }

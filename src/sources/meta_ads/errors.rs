@@ -60,8 +60,21 @@ pub(crate) fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> 
     if let Some(user) = error.error_user_msg.filter(|m| !m.is_empty()) {
         message.push_str(&format!(" ({user})"));
     }
-    let class = class_of(error.code, error.error_subcode, status, headers);
+    let class = if asks_for_less_data(error.code, &error.message) {
+        FailureClass::TooMuchData
+    } else {
+        class_of(error.code, error.error_subcode, status, headers)
+    };
     Some(Failure::new(class, message))
+}
+
+/// Graph code 1 with "Please reduce the amount of data you're asking for, then retry your
+/// request" (HTTP 500): the report is too large to compute at once, and unlike code 1's
+/// "An unknown error occurred" the identical request fails again. Only the message tells
+/// them apart. [secondary: seen in public Graph clients that answer it by switching to an
+/// async job or a smaller range, e.g. the R package fbRads' `fbad_request`]
+fn asks_for_less_data(code: i64, message: &str) -> bool {
+    code == 1 && message.contains("reduce the amount of data")
 }
 
 /// The table: Graph `code`/`error_subcode` → what to do.
@@ -187,6 +200,14 @@ mod tests {
             FailureClass::Transient
         );
         assert!(classify(StatusCode::OK, &HeaderMap::new(), b"{\"data\":[]}").is_none());
+    }
+
+    #[test]
+    fn code_1_asking_for_less_data_is_not_transient_but_an_unknown_error_is() {
+        let body = r#"{"error":{"message":"Please reduce the amount of data you're asking for, then retry your request","type":"OAuthException","code":1,"fbtrace_id":"A1"}}"#;
+        assert_eq!(classify_body(500, body).class, FailureClass::TooMuchData);
+        let body = r#"{"error":{"message":"An unknown error occurred","type":"OAuthException","code":1}}"#;
+        assert_eq!(classify_body(500, body).class, FailureClass::Transient);
     }
 
     #[test]

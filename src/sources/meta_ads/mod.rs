@@ -18,12 +18,12 @@ use serde::Deserialize;
 use tokio::sync::mpsc;
 use url::Url;
 
-pub(crate) use decode::decode_page;
+pub(crate) use decode::{decode_page, Layout};
 
 use crate::config::ConnectionConfig;
 use crate::http::{ApiClient, Failure, FetchError};
 use crate::platform::meta_ads::{ASYNC_AFTER_DAYS, GRAPH_BASE};
-use crate::query::{Filter, Level, Query, TimeIncrement};
+use crate::query::{Attribution, Filter, Level, Query, TimeIncrement};
 use crate::rows::{DateWindow, RowBatch};
 use crate::sources::TokenFacts;
 use crate::store::Identity;
@@ -50,6 +50,23 @@ pub(crate) struct InsightsRequest<'a> {
     pub(crate) window: DateWindow,
     /// Daily or whole-window rows.
     pub(crate) increment: TimeIncrement,
+    /// Attribution windows and report time of the action lists.
+    pub(crate) attribution: &'a Attribution,
+}
+
+impl InsightsRequest<'_> {
+    /// The same request over `window`.
+    fn over(&self, window: DateWindow) -> Self {
+        InsightsRequest { window, ..*self }
+    }
+}
+
+/// How a request is read: a synchronous GET, or an async report run (Meta's advice for
+/// large reports).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    Sync,
+    Async,
 }
 
 /// A Meta Ads connection's insights reader.
@@ -239,33 +256,101 @@ impl MetaAds {
             filters: &query.filters,
             window,
             increment: query.time_increment,
+            attribution: &query.attribution,
         };
-        self.fetch_insights(&request, tx).await
+        let layout = Layout::new(&columns);
+        let mut sent = 0;
+        self.fetch_insights(&request, &layout, tx, &mut sent).await?;
+        Ok(sent)
     }
 
-    /// Streams one account's insights for `request` into `tx`, one batch per page.
+    /// Streams one account's insights for `request` into `tx`, one batch per page, counting
+    /// the rows sent in `sent`.
+    ///
+    /// When Graph answers code 1 ("reduce the amount of data") before any row went out, the
+    /// request is split instead of repeated: daily rows in two halves of the date range,
+    /// down to one day, and a single day (or a whole-window total, which cannot be cut) is
+    /// read as an async report run.
     async fn fetch_insights(
         &self,
         request: &InsightsRequest<'_>,
+        layout: &Layout,
         tx: &mpsc::Sender<RowBatch>,
-    ) -> Result<u64, FetchError> {
-        let params = insights_params(request);
-        let first_page = if request.window.days() > ASYNC_AFTER_DAYS {
-            let run_id = self.start_report_run(request.account, &params).await?;
-            let mut url = self.url(&format!("{run_id}/insights"));
-            url.query_pairs_mut().append_pair("limit", &PAGE_SIZE.to_string());
-            url
+        sent: &mut u64,
+    ) -> Result<(), FetchError> {
+        let read = if request.window.days() > ASYNC_AFTER_DAYS {
+            Read::Async
         } else {
-            let mut url = self.url(&format!("{}/insights", request.account));
-            url.query_pairs_mut().extend_pairs(&params);
-            url
+            Read::Sync
         };
-        self.read_pages(first_page, request.columns, tx).await
+        let before = *sent;
+        let message = match self.read(request, read, layout, tx, sent).await {
+            Err(FetchError::TooMuchData(message)) if *sent == before => message,
+            other => return other,
+        };
+        let days = request.window.days();
+        if request.increment == TimeIncrement::Daily && days > 1 {
+            let window = request.window;
+            let first_end = window.start + chrono::Days::new((days / 2 - 1) as u64);
+            let halves = [
+                DateWindow::new(window.start, first_end),
+                DateWindow::new(first_end + chrono::Days::new(1), window.end),
+            ];
+            tracing::info!(
+                account = request.account,
+                window = %window,
+                "Graph asks for less data; reading the window in two halves."
+            );
+            for half in halves {
+                Box::pin(self.fetch_insights(&request.over(half), layout, tx, sent)).await?;
+            }
+            return Ok(());
+        }
+        if read == Read::Sync {
+            tracing::info!(
+                account = request.account,
+                window = %request.window,
+                "Graph asks for less data; reading the slice as an async report run."
+            );
+            return self.read(request, Read::Async, layout, tx, sent).await;
+        }
+        Err(FetchError::TooMuchData(message))
     }
 
-    async fn read_pages(&self, first: Url, columns: &[String], tx: &mpsc::Sender<RowBatch>) -> Result<u64, FetchError> {
+    /// Reads `request` once, synchronously or as an async report run.
+    async fn read(
+        &self,
+        request: &InsightsRequest<'_>,
+        read: Read,
+        layout: &Layout,
+        tx: &mpsc::Sender<RowBatch>,
+        sent: &mut u64,
+    ) -> Result<(), FetchError> {
+        let params = insights_params(request);
+        let first_page = match read {
+            Read::Async => {
+                let run_id = self.start_report_run(request.account, &params).await?;
+                let mut url = self.url(&format!("{run_id}/insights"));
+                url.query_pairs_mut().append_pair("limit", &PAGE_SIZE.to_string());
+                url
+            }
+            Read::Sync => {
+                let mut url = self.url(&format!("{}/insights", request.account));
+                url.query_pairs_mut().extend_pairs(&params);
+                url
+            }
+        };
+        self.read_pages(first_page, layout, tx, sent).await
+    }
+
+    async fn read_pages(
+        &self,
+        first: Url,
+        layout: &Layout,
+        tx: &mpsc::Sender<RowBatch>,
+        sent: &mut u64,
+    ) -> Result<(), FetchError> {
         let mut next = Some(first);
-        let mut sent = 0u64;
         while let Some(url) = next.take() {
             let (batch, info) = self
                 .api
@@ -274,22 +359,22 @@ impl MetaAds {
                     |http, token| http.get(url.clone()).bearer_auth(token),
                     self.classify(),
                     |body| {
-                        let mut batch = RowBatch::with_capacity(columns.len(), PAGE_SIZE as usize);
-                        decode_page(&body, columns, &mut batch).map(|info| (batch, info))
+                        let mut batch = RowBatch::with_capacity(layout.width(), PAGE_SIZE as usize);
+                        decode_page(&body, layout, &mut batch).map(|info| (batch, info))
                     },
                 )
                 .await?;
-            sent += batch.len() as u64;
+            *sent += batch.len() as u64;
             if !batch.is_empty() && tx.send(batch).await.is_err() {
                 // The sink stopped (it failed and reports why); nothing more to do here.
-                return Ok(sent);
+                return Ok(());
             }
             next = match info.next {
                 None => None,
                 Some(link) => Some(self.same_origin(&link)?),
             };
         }
-        Ok(sent)
+        Ok(())
     }
 
     /// A `paging.next` link, refused unless it points at the API the token belongs to.
@@ -361,11 +446,9 @@ impl MetaAds {
 /// The Graph parameters of an insights read.
 fn insights_params(request: &InsightsRequest<'_>) -> Vec<(&'static str, String)> {
     // Breakdown keys come back on every row without being requested as fields.
-    let fields: Vec<&str> = request
-        .columns
-        .iter()
-        .filter(|c| !request.breakdowns.contains(c))
-        .map(String::as_str)
+    let fields: Vec<&str> = Layout::fields(request.columns)
+        .into_iter()
+        .filter(|f| !request.breakdowns.iter().any(|b| b == f))
         .collect();
     let mut params = vec![
         ("level", request.level.as_str().to_string()),
@@ -386,6 +469,17 @@ fn insights_params(request: &InsightsRequest<'_>) -> Vec<(&'static str, String)>
     ];
     if !request.breakdowns.is_empty() {
         params.push(("breakdowns", request.breakdowns.join(",")));
+    }
+    let attribution = request.attribution;
+    if !attribution.windows.is_empty() {
+        // A JSON list, as the SDK sends `list<…>` parameters.
+        params.push((
+            "action_attribution_windows",
+            serde_json::to_string(&attribution.windows).expect("strings always serialize"),
+        ));
+    }
+    if let Some(report_time) = &attribution.report_time {
+        params.push(("action_report_time", report_time.clone()));
     }
     if !request.filters.is_empty() {
         params.push((
@@ -423,6 +517,7 @@ mod tests {
             filters: &filters,
             window: DateWindow::new(d("2026-03-01"), d("2026-03-07")),
             increment: TimeIncrement::Daily,
+            attribution: &Attribution::default(),
         };
         let params = insights_params(&request);
         let get = |k: &str| params.iter().find(|(key, _)| *key == k).map(|(_, v)| v.as_str());
@@ -437,5 +532,38 @@ mod tests {
             get("filtering"),
             Some(r#"[{"field":"campaign.name","operator":"CONTAIN","value":"Brand"}]"#)
         );
+        assert_eq!(get("action_attribution_windows"), None);
+    }
+
+    #[test]
+    fn action_columns_ask_for_their_list_once_with_the_windows_and_report_time() {
+        let columns: Vec<String> = [
+            "date_start",
+            "actions:purchase",
+            "actions:lead:7d_click",
+            "action_values:purchase",
+        ]
+        .map(String::from)
+        .to_vec();
+        let attribution = Attribution {
+            windows: vec!["7d_click".into(), "1d_view".into()],
+            report_time: Some("conversion".into()),
+        };
+        let d = |s: &str| s.parse().unwrap();
+        let request = InsightsRequest {
+            account: "act_1",
+            level: Level::Account,
+            columns: &columns,
+            breakdowns: &[],
+            filters: &[],
+            window: DateWindow::new(d("2026-03-01"), d("2026-03-07")),
+            increment: TimeIncrement::Daily,
+            attribution: &attribution,
+        };
+        let params = insights_params(&request);
+        let get = |k: &str| params.iter().find(|(key, _)| *key == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("fields"), Some("date_start,actions,action_values"));
+        assert_eq!(get("action_attribution_windows"), Some(r#"["7d_click","1d_view"]"#));
+        assert_eq!(get("action_report_time"), Some("conversion"));
     }
 }

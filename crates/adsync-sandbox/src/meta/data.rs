@@ -14,11 +14,41 @@ use std::cmp::Ordering;
 use chrono::{Datelike, Months, NaiveDate};
 use serde_json::Value;
 
+use super::actions::{ActionStat, Actions, ReportTime, LISTS, WINDOWS};
+pub use super::level::Level;
+use super::more_fields::{self, SCALARS};
 use crate::draws::{fold, ratio6, Draws};
 use crate::window::DateWindow;
 
 /// One insights row: (graph field name, value) pairs in response order.
-pub type Row = Vec<(&'static str, String)>;
+pub type Row = Vec<(&'static str, RowValue)>;
+
+/// One value of a row: text (Graph sends numbers as strings too), or an action list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowValue {
+    /// A number, name, id or date as Graph writes it.
+    Text(String),
+    /// The entries of an action-list field.
+    Actions(Vec<ActionStat>),
+}
+
+impl RowValue {
+    /// The text, unless the value is a list.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            RowValue::Text(text) => Some(text),
+            RowValue::Actions(_) => None,
+        }
+    }
+
+    /// The entries, unless the value is text.
+    pub fn as_actions(&self) -> Option<&[ActionStat]> {
+        match self {
+            RowValue::Text(_) => None,
+            RowValue::Actions(entries) => Some(entries),
+        }
+    }
+}
 
 /// How many entities each sandbox ad account has.
 ///
@@ -108,39 +138,6 @@ impl Default for Shape {
     }
 }
 
-/// The `level` parameter: which entity one row describes. The sandbox's own copy:
-/// it must not learn the levels from the client it checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Level {
-    /// One row per ad account.
-    Account,
-    /// One row per campaign.
-    Campaign,
-    /// One row per ad set.
-    Adset,
-    /// One row per ad.
-    Ad,
-}
-
-impl Level {
-    /// The level for its Graph name (`account`, `campaign`, `adset`, `ad`).
-    pub fn parse(name: &str) -> Option<Level> {
-        [Level::Account, Level::Campaign, Level::Adset, Level::Ad]
-            .into_iter()
-            .find(|level| level.as_str() == name)
-    }
-
-    /// The name Graph uses.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Account => "account",
-            Level::Campaign => "campaign",
-            Level::Adset => "adset",
-            Level::Ad => "ad",
-        }
-    }
-}
-
 /// An `AdsInsights` field the sandbox serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
@@ -188,11 +185,26 @@ pub enum Field {
     Cpm,
     /// Clicks per 100 impressions.
     Ctr,
+    /// Spend per 1000 people reached.
+    Cpp,
+    /// Spend per unique click.
+    CostPerUniqueClick,
+    /// Spend per link click.
+    CostPerInlineLinkClick,
+    /// Link clicks per 100 impressions.
+    InlineLinkClickCtr,
+    /// Unique clicks per 100 people reached.
+    UniqueCtr,
+    /// Another number or label of the SDK's list: [`SCALARS`]`[i]`.
+    Scalar(u16),
+    /// An action-list field: [`LISTS`]`[i]`.
+    List(u16),
 }
 
 impl Field {
-    /// Every field, in catalog order.
-    pub const ALL: [Field; 22] = [
+    /// The core fields (entity attributes and the metrics the others derive from), in
+    /// catalog order.
+    pub const ALL: [Field; 27] = [
         Field::DateStart,
         Field::DateStop,
         Field::AccountId,
@@ -215,11 +227,40 @@ impl Field {
         Field::Cpc,
         Field::Cpm,
         Field::Ctr,
+        Field::Cpp,
+        Field::CostPerUniqueClick,
+        Field::CostPerInlineLinkClick,
+        Field::InlineLinkClickCtr,
+        Field::UniqueCtr,
     ];
 
     /// The field for its Graph name.
     pub fn parse(name: &str) -> Option<Field> {
-        Self::ALL.into_iter().find(|field| field.name() == name)
+        let index = |i: usize| u16::try_from(i).ok();
+        Self::ALL
+            .into_iter()
+            .find(|field| field.name() == name)
+            .or_else(|| {
+                SCALARS
+                    .iter()
+                    .position(|(n, ..)| *n == name)
+                    .and_then(index)
+                    .map(Field::Scalar)
+            })
+            .or_else(|| {
+                LISTS
+                    .iter()
+                    .position(|l| l.name == name)
+                    .and_then(index)
+                    .map(Field::List)
+            })
+    }
+
+    /// Every field the sandbox serves: the core ones, the other scalars, the action lists.
+    pub fn every() -> impl Iterator<Item = Field> {
+        let scalars = (0..SCALARS.len() as u16).map(Field::Scalar);
+        let lists = (0..LISTS.len() as u16).map(Field::List);
+        Self::ALL.into_iter().chain(scalars).chain(lists)
     }
 
     /// The Graph name.
@@ -247,6 +288,13 @@ impl Field {
             Field::Cpc => "cpc",
             Field::Cpm => "cpm",
             Field::Ctr => "ctr",
+            Field::Cpp => "cpp",
+            Field::CostPerUniqueClick => "cost_per_unique_click",
+            Field::CostPerInlineLinkClick => "cost_per_inline_link_click",
+            Field::InlineLinkClickCtr => "inline_link_click_ctr",
+            Field::UniqueCtr => "unique_ctr",
+            Field::Scalar(i) => SCALARS[usize::from(i)].0,
+            Field::List(i) => LISTS[usize::from(i)].name,
         }
     }
 
@@ -265,6 +313,7 @@ impl Field {
             Field::CampaignId | Field::CampaignName | Field::Objective => Level::Campaign,
             Field::AdsetId | Field::AdsetName => Level::Adset,
             Field::AdId | Field::AdName => Level::Ad,
+            Field::Scalar(i) => SCALARS[usize::from(i)].1,
             _ => Level::Account,
         }
     }
@@ -353,6 +402,11 @@ pub struct InsightsQuery {
     pub breakdowns: Vec<Breakdown>,
     /// `filtering` entries; all must hold.
     pub filters: Vec<Filter>,
+    /// `action_attribution_windows`: the windows each action-list entry carries besides
+    /// `value` (those the sandbox computes, see [`WINDOWS`]).
+    pub attribution_windows: Vec<String>,
+    /// `action_report_time`.
+    pub report_time: ReportTime,
 }
 
 /// Why Graph would refuse a query; messages are Graph's so the server can pass them on.
@@ -439,6 +493,10 @@ pub struct Report {
     fields: Vec<Field>,
     /// Whether any requested field is a metric; dimension-only rows skip the arithmetic.
     needs_metrics: bool,
+    /// Whether any requested field is an action list; other rows skip drawing actions.
+    needs_actions: bool,
+    /// The requested windows the sandbox computes, as indices into [`WINDOWS`].
+    windows: Vec<usize>,
     /// Entity slots per period (after entity filters).
     entities: u64,
     /// Breakdown combinations per entity.
@@ -482,6 +540,12 @@ impl Report {
             }
         }
         let needs_metrics = fields.iter().any(|f| f.is_metric());
+        let needs_actions = fields.iter().any(|f| matches!(f, Field::List(_)));
+        let windows = query
+            .attribution_windows
+            .iter()
+            .filter_map(|w| WINDOWS.iter().skip(1).position(|known| known == w).map(|i| i + 1))
+            .collect();
         let combos: u64 = query.breakdowns.iter().map(|b| b.values().len() as u64).product();
         let periods = if query.daily { window.days().unsigned_abs() } else { 1 };
 
@@ -519,6 +583,8 @@ impl Report {
             shape,
             fields,
             needs_metrics,
+            needs_actions,
+            windows,
             entities,
             combos,
             kept_entities,
@@ -595,15 +661,34 @@ impl Report {
         }
     }
 
-    /// The cell's integer metrics: one day's draw, or the sum over the window for totals.
-    fn metrics(&self, cell: &Cell) -> Metrics {
-        let entity_seed = self.entity_seed(cell.path);
-        let combo_seed = self
-            .query
+    /// The seed of the cell's breakdown values.
+    fn combo_seed(&self, cell: &Cell) -> u64 {
+        self.query
             .breakdowns
             .iter()
             .zip(cell.values)
-            .fold(0x5eed, |h, (b, i)| fold(h, ((*b as u64 + 1) << 8) | i as u64));
+            .fold(0x5eed, |h, (b, i)| fold(h, ((*b as u64 + 1) << 8) | i as u64))
+    }
+
+    /// The seed of the cell's other scalars: entity, breakdown values and its day or window.
+    fn scalar_seed(&self, cell: &Cell) -> u64 {
+        let (first, last) = match cell.day {
+            Some(day) => (day, day),
+            None => (self.query.window.start, self.query.window.end),
+        };
+        [
+            first.num_days_from_ce() as u64,
+            last.num_days_from_ce() as u64,
+            self.combo_seed(cell),
+        ]
+        .into_iter()
+        .fold(self.entity_seed(cell.path), fold)
+    }
+
+    /// The cell's integer metrics: one day's draw, or the sum over the window for totals.
+    fn metrics(&self, cell: &Cell) -> Metrics {
+        let entity_seed = self.entity_seed(cell.path);
+        let combo_seed = self.combo_seed(cell);
         match cell.day {
             Some(day) => self.day_metrics(entity_seed, day, combo_seed),
             None => self.query.window.iter_days().fold(Metrics::default(), |sum, day| {
@@ -628,7 +713,8 @@ impl Report {
     /// noise, and ratios in the ranges real accounts show.
     fn day_metrics(&self, entity_seed: u64, day: NaiveDate, combo_seed: u64) -> Metrics {
         let size = (200 + entity_seed % 19_801) * self.shape.ads_under(self.query.level);
-        let mut draw = Draws(fold(fold(entity_seed, day.num_days_from_ce() as u64), combo_seed));
+        let day_seed = fold(fold(entity_seed, day.num_days_from_ce() as u64), combo_seed);
+        let mut draw = Draws(day_seed);
         let impressions = (size * draw.between(70, 130) / 100 / self.combos).max(1);
         let reach = (impressions * draw.between(60, 95) / 100).max(1);
         let clicks = impressions * draw.between(50, 300) / 10_000;
@@ -636,6 +722,18 @@ impl Report {
         let inline_link_clicks = clicks * draw.between(40, 90) / 100;
         // A CPM between 3 and 15 in the account currency.
         let spend_cents = impressions * draw.between(300, 1_500) / 1_000;
+        // Actions draw from their own seeds, so the numbers above never depend on them.
+        let actions = if self.needs_actions {
+            Actions::draw(
+                day_seed,
+                self.query.report_time,
+                inline_link_clicks,
+                clicks,
+                impressions,
+            )
+        } else {
+            Actions::default()
+        };
         Metrics {
             impressions,
             reach,
@@ -643,6 +741,7 @@ impl Report {
             unique_clicks,
             inline_link_clicks,
             spend_cents,
+            actions,
         }
     }
 
@@ -667,21 +766,41 @@ impl Report {
                 Field::AdsetName => Some(adset_name(path)),
                 Field::AdId => Some(entity_id(account, Level::Ad, path)),
                 Field::AdName => Some(ad_name(path)),
+                Field::Scalar(i) => metrics.as_ref().map(|m| {
+                    let start = cell.day.unwrap_or(window.start);
+                    more_fields::value(usize::from(i), self.scalar_seed(cell), start, m.impressions)
+                }),
+                Field::List(i) => {
+                    let entries = metrics
+                        .as_ref()
+                        .map(|m| LISTS[usize::from(i)].entries(&m.actions, m.spend_cents, &self.windows));
+                    // Graph leaves out a list with no entry.
+                    if let Some(entries) = entries.filter(|e| !e.is_empty()) {
+                        row.push((field.name(), RowValue::Actions(entries)));
+                    }
+                    continue;
+                }
                 _ => metrics.as_ref().and_then(|m| metric_text(m, field)),
             };
             if let Some(value) = value {
-                row.push((field.name(), value));
+                row.push((field.name(), RowValue::Text(value)));
             }
         }
         for (b, i) in breakdowns.iter().zip(cell.values) {
-            row.push((b.name(), b.values()[i].to_string()));
+            row.push((b.name(), RowValue::Text(b.values()[i].to_string())));
         }
         // Graph always reports the dates a row covers, requested or not.
         if !self.fields.contains(&Field::DateStart) {
-            row.push((Field::DateStart.name(), cell.day.unwrap_or(window.start).to_string()));
+            row.push((
+                Field::DateStart.name(),
+                RowValue::Text(cell.day.unwrap_or(window.start).to_string()),
+            ));
         }
         if !self.fields.contains(&Field::DateStop) {
-            row.push((Field::DateStop.name(), cell.day.unwrap_or(window.end).to_string()));
+            row.push((
+                Field::DateStop.name(),
+                RowValue::Text(cell.day.unwrap_or(window.end).to_string()),
+            ));
         }
         row
     }
@@ -734,6 +853,8 @@ struct Metrics {
     inline_link_clicks: u64,
     /// Spend in cents of the account currency.
     spend_cents: u64,
+    /// Counts and values per action type and window (zero unless a list was asked for).
+    actions: Actions,
 }
 
 impl Metrics {
@@ -745,6 +866,7 @@ impl Metrics {
             unique_clicks: self.unique_clicks + other.unique_clicks,
             inline_link_clicks: self.inline_link_clicks + other.inline_link_clicks,
             spend_cents: self.spend_cents + other.spend_cents,
+            actions: self.actions.plus(&other.actions),
         }
     }
 }
@@ -765,6 +887,12 @@ fn metric_text(m: &Metrics, field: Field) -> Option<String> {
         Field::Cpc => ratio6(wide(m.spend_cents), wide(m.clicks) * 100),
         // spend × 1000 / impressions, with spend = cents / 100.
         Field::Cpm => ratio6(wide(m.spend_cents) * 10, wide(m.impressions)),
+        // spend × 1000 / reach.
+        Field::Cpp => ratio6(wide(m.spend_cents) * 10, wide(m.reach)),
+        Field::CostPerUniqueClick => ratio6(wide(m.spend_cents), wide(m.unique_clicks) * 100),
+        Field::CostPerInlineLinkClick => ratio6(wide(m.spend_cents), wide(m.inline_link_clicks) * 100),
+        Field::InlineLinkClickCtr => ratio6(wide(m.inline_link_clicks) * 100, wide(m.impressions)),
+        Field::UniqueCtr => ratio6(wide(m.unique_clicks) * 100, wide(m.reach)),
         _ => None,
     }
 }
@@ -1146,6 +1274,8 @@ mod tests {
             daily: true,
             breakdowns: Vec::new(),
             filters: Vec::new(),
+            attribution_windows: Vec::new(),
+            report_time: ReportTime::default(),
         }
     }
 
@@ -1154,7 +1284,7 @@ mod tests {
     }
 
     fn get<'a>(row: &'a Row, name: &str) -> Option<&'a str> {
-        row.iter().find(|(k, _)| *k == name).map(|(_, v)| v.as_str())
+        row.iter().find(|(k, _)| *k == name).and_then(|(_, v)| v.as_text())
     }
 
     fn num(row: &Row, name: &str) -> u64 {
@@ -1188,6 +1318,63 @@ mod tests {
         Field::Cpm,
         Field::Ctr,
     ];
+
+    #[test]
+    fn every_field_parses_back_and_is_served_at_ad_level() {
+        let fields: Vec<Field> = Field::every().collect();
+        assert_eq!(fields.len(), 27 + SCALARS.len() + LISTS.len());
+        assert_eq!(fields.len(), 206);
+        for field in &fields {
+            assert_eq!(Field::parse(field.name()), Some(*field), "{}", field.name());
+        }
+        let row = report(query(Level::Ad, &fields)).row(0);
+        for field in &fields {
+            let served = row.iter().any(|(k, _)| *k == field.name());
+            // A list is left out when none of its types happened that day.
+            assert!(served || matches!(field, Field::List(_)), "{} missing", field.name());
+        }
+    }
+
+    #[test]
+    fn action_lists_carry_the_requested_windows_and_some_rows_lack_purchases() {
+        let actions = Field::parse("actions").unwrap();
+        let mut q = query(Level::Campaign, &[Field::DateStart, actions]);
+        q.window = window("2026-03-01", "2026-03-28");
+        q.attribution_windows = vec!["7d_click".into(), "1d_view".into(), "dda".into()];
+        let rows: Vec<Row> = report(q.clone()).rows().collect();
+        let purchases = |row: &Row| {
+            row.iter()
+                .find(|(k, _)| *k == "actions")
+                .and_then(|(_, v)| v.as_actions())
+                .and_then(|entries| entries.iter().find(|e| e.action_type == "purchase").cloned())
+        };
+        let with: Vec<_> = rows.iter().filter_map(purchases).collect();
+        assert!(
+            !with.is_empty() && with.len() < rows.len(),
+            "{} of {}",
+            with.len(),
+            rows.len()
+        );
+        for entry in &with {
+            let keys: Vec<&str> = entry.values.iter().map(|(k, _)| *k).collect();
+            // `dda` is documented but not computed by the sandbox: left out.
+            assert_eq!(keys, ["value", "7d_click", "1d_view"]);
+            let n = |k: &str| entry.get(k).unwrap().parse::<u64>().unwrap();
+            assert_eq!(n("value"), n("7d_click") + n("1d_view"));
+        }
+        // A total is the sum of its days, window by window.
+        q.daily = false;
+        let total = report(q).row(0);
+        // Rows go day by day, three campaigns a day: campaign 0's are every third.
+        let sum: u64 = rows
+            .iter()
+            .step_by(3)
+            .filter_map(purchases)
+            .map(|e| e.get("7d_click").unwrap().parse::<u64>().unwrap())
+            .sum();
+        let total_purchase = purchases(&total).map(|e| e.get("7d_click").unwrap().parse::<u64>().unwrap());
+        assert_eq!(total_purchase.unwrap_or(0), sum);
+    }
 
     #[test]
     fn the_same_query_twice_gives_the_same_rows() {
@@ -1311,6 +1498,7 @@ mod tests {
             unique_clicks: 1,
             inline_link_clicks: 1,
             spend_cents: 5,
+            actions: Actions::default(),
         };
         let text = |f| metric_text(&m, f).unwrap();
         assert_eq!(text(Field::Frequency), "1.500000");
@@ -1340,6 +1528,7 @@ mod tests {
                 unique_clicks: num(&row, "unique_clicks"),
                 inline_link_clicks: num(&row, "inline_link_clicks"),
                 spend_cents: cents(&row),
+                actions: Actions::default(),
             };
             for field in [Field::Frequency, Field::Ctr, Field::Cpc, Field::Cpm] {
                 assert_eq!(get(&row, field.name()), metric_text(&m, field).as_deref());

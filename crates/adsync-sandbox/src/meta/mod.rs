@@ -1,8 +1,12 @@
 //! The Meta Marketing API's Insights shapes: sync reads with cursor paging, async report
 //! runs, `/me`, `/me/adaccounts`, `/act_{id}` and `debug_token`, with Graph's error payloads.
-//! What a report holds is [`data`]'s pure function.
+//! What a report holds is [`data`]'s pure function: its core metrics there, the action lists
+//! in [`actions`], every other documented field in [`more_fields`].
 
+pub mod actions;
 pub mod data;
+mod level;
+pub mod more_fields;
 
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -24,7 +28,8 @@ use super::settings::SandboxSettings;
 use super::state::{Counters, Sandbox};
 use super::tokens::Grantee;
 use crate::window::DateWindow;
-use data::{Breakdown, DataError, Field, Filter, InsightsQuery, Level, Report, Row};
+use actions::{ReportTime, DOCUMENTED_WINDOWS};
+use data::{Breakdown, DataError, Field, Filter, InsightsQuery, Level, Report, Row, RowValue};
 
 /// Graph's page size when a request has no `limit`.
 const DEFAULT_LIMIT: usize = 25;
@@ -98,13 +103,27 @@ pub async fn insights(
     body: Bytes,
 ) -> Response {
     let params = Params::parse(query.as_deref(), &body);
+    let path = format!("/{version}/{node}/insights");
+    sandbox
+        .world()
+        .stores
+        .get_mut::<InsightsLog>()
+        .record(&method, &path, &params);
     let result = (|| -> ApiResult {
         check_version(&version)?;
         let grantee = authenticate(&sandbox, &headers, &params)?;
-        let path = format!("/{version}/{node}/insights");
         if let Some(account) = node.strip_prefix("act_") {
             let number = readable_account(&sandbox, &grantee, &format!("act_{account}"))?;
             let query = insights_query(&sandbox, number, &params)?;
+            let sync_max_days = sandbox.with_settings(|s| s.meta_sync_max_days);
+            if method == Method::GET && sync_max_days.is_some_and(|max| query.window.days() > i64::from(max)) {
+                return Err(GraphError::new(
+                    1,
+                    None,
+                    "Please reduce the amount of data you're asking for, then retry your request",
+                )
+                .with_status(axum::http::StatusCode::INTERNAL_SERVER_ERROR));
+            }
             let report = Report::new(query, sandbox.with_settings(shape)).map_err(data_error)?;
             if method == Method::POST {
                 let id = sandbox.world().stores.get_mut::<Runs>().start(report);
@@ -188,7 +207,13 @@ fn write_row(out: &mut String, row: &Row) {
         if i > 0 {
             out.push(',');
         }
-        let _ = write!(out, "\"{key}\":{}", json!(value));
+        let _ = write!(out, "\"{key}\":");
+        match value {
+            RowValue::Text(text) => {
+                let _ = write!(out, "{}", json!(text));
+            }
+            RowValue::Actions(entries) => actions::write_json(out, entries),
+        }
     }
     out.push('}');
 }
@@ -313,6 +338,8 @@ fn account_json(sandbox: &Sandbox, number: u64) -> serde_json::Value {
         daily: false,
         breakdowns: Vec::new(),
         filters: Vec::new(),
+        attribution_windows: Vec::new(),
+        report_time: ReportTime::default(),
     };
     let row = Report::new(query, sandbox.with_settings(shape))
         .ok()
@@ -321,8 +348,9 @@ fn account_json(sandbox: &Sandbox, number: u64) -> serde_json::Value {
     let attribute = |name: &str| {
         row.iter()
             .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.clone())
+            .and_then(|(_, v)| v.as_text())
             .unwrap_or_default()
+            .to_string()
     };
     json!({
         "id": format!("act_{number}"),
@@ -381,6 +409,24 @@ fn insights_query(sandbox: &Sandbox, account: u64, params: &Params) -> Result<In
             ))
         })?,
     };
+    let attribution_windows = list_param(params, "action_attribution_windows")?;
+    if let Some(unknown) = attribution_windows
+        .iter()
+        .find(|w| !DOCUMENTED_WINDOWS.contains(&w.as_str()))
+    {
+        return Err(GraphError::invalid_parameter(format!(
+            "(#100) action_attribution_windows[{unknown}] must be one of the following values: {}",
+            DOCUMENTED_WINDOWS.join(", ")
+        )));
+    }
+    let report_time = match params.non_empty("action_report_time") {
+        None => ReportTime::default(),
+        Some(name) => ReportTime::parse(name).ok_or_else(|| {
+            GraphError::invalid_parameter(format!(
+                "(#100) action_report_time must be one of the following values: impression, conversion, mixed, lifetime; got {name:?}"
+            ))
+        })?,
+    };
     let today = chrono::DateTime::from_timestamp(sandbox.world().now(), 0)
         .expect("the sandbox clock is in range")
         .date_naive();
@@ -392,7 +438,26 @@ fn insights_query(sandbox: &Sandbox, account: u64, params: &Params) -> Result<In
         daily,
         breakdowns,
         filters,
+        attribution_windows,
+        report_time,
     })
+}
+
+/// A list parameter, sent as a JSON array (as the SDKs do) or a comma list.
+fn list_param(params: &Params, name: &str) -> Result<Vec<String>, GraphError> {
+    let Some(text) = params.non_empty(name) else {
+        return Ok(Vec::new());
+    };
+    if text.trim_start().starts_with('[') {
+        return serde_json::from_str(text)
+            .map_err(|e| GraphError::invalid_parameter(format!("(#100) param {name} must be a list of strings: {e}")));
+    }
+    Ok(text
+        .split(',')
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .map(String::from)
+        .collect())
 }
 
 /// The dates of a request: `time_range` (JSON or `time_range[since]`), or `date_preset`.
@@ -468,6 +533,37 @@ fn user_id(user: &str) -> String {
     let mut number = [0u8; 8];
     number.copy_from_slice(&digest[..8]);
     (u64::from_be_bytes(number) % 9_000_000_000_000_000 + 1_000_000_000_000_000).to_string()
+}
+
+/// Every insights request (sync reads, run starts, run pages) as it arrived, so tests can
+/// tell how a client cut a report: `GET /_sandbox/meta/insights-requests`.
+#[derive(Default)]
+pub(crate) struct InsightsLog {
+    requests: Vec<serde_json::Value>,
+}
+
+impl InsightsLog {
+    /// Enough for any test; a long-running sandbox keeps the newest.
+    const KEPT: usize = 10_000;
+
+    fn record(&mut self, method: &Method, path: &str, params: &Params) {
+        if self.requests.len() == Self::KEPT {
+            self.requests.remove(0);
+        }
+        let mut pairs: Vec<(&str, &str)> = params.without(&["access_token"]).collect();
+        pairs.sort_unstable();
+        let params: serde_json::Map<String, serde_json::Value> =
+            pairs.into_iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+        self.requests
+            .push(json!({"method": method.as_str(), "path": path, "params": params}));
+    }
+}
+
+/// `GET /_sandbox/meta/insights-requests`: `{"requests":[{"method","path","params"},…]}`, oldest
+/// first, tokens left out.
+pub async fn insights_requests(State(sandbox): State<Sandbox>) -> Response {
+    let requests = sandbox.world().stores.get_mut::<InsightsLog>().requests.clone();
+    axum::Json(json!({ "requests": requests })).into_response()
 }
 
 /// Meta's part of the world: the async report runs, by id.

@@ -55,6 +55,10 @@ pub struct SandboxSettings {
     pub latency_ms: u64,
     /// Largest `limit` a page may have; larger requests are capped, as Graph does.
     pub max_page_size: u32,
+    /// Sync insights reads (GET on an ad account) covering more days than this answer Graph
+    /// code 1 "Please reduce the amount of data you're asking for" (HTTP 500), as Graph does
+    /// for reports too large to compute at once; async report runs still work. `null`: never.
+    pub meta_sync_max_days: Option<u32>,
     /// Google's authorization server.
     pub google_oauth: google_oauth::Settings,
     /// LinkedIn's authorization server.
@@ -90,6 +94,7 @@ impl Default for SandboxSettings {
             async_polls_to_complete: 2,
             latency_ms: 0,
             max_page_size: 5000,
+            meta_sync_max_days: None,
             google_oauth: Default::default(),
             linkedin_oauth: Default::default(),
             google_ads: Default::default(),
