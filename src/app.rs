@@ -10,6 +10,7 @@ use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::http::ApiClient;
 use crate::notify::Notifier;
+use crate::preview::{Preview, PreviewError};
 use crate::query::{self, Diagnostic, Query};
 use crate::rows::DateWindow;
 use crate::run::{run_query, RunContext, Trigger};
@@ -29,6 +30,12 @@ pub enum AppError {
     /// The web endpoint failed.
     #[error("web endpoint: {0}")]
     Io(#[from] std::io::Error),
+    /// A query file given by path has problems (one per line, as `adsync check` shows them).
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    InvalidQuery(Vec<Diagnostic>),
+    /// A preview fetched no rows.
+    #[error(transparent)]
+    Preview(#[from] PreviewError),
 }
 
 /// A configured daemon: everything but the running loop.
@@ -178,6 +185,27 @@ impl App {
             .ok_or_else(|| AppError::UnknownQuery(name.to_string()))?;
         let now = self.inner.ctx.clock.now();
         Ok(run_query(&self.inner.ctx, query, now, Trigger::Manual).await)
+    }
+
+    /// Previews `query` — a valid query's name, or else the path of a query file anywhere (a
+    /// draft not yet in the query directory) — for its current window: the first `rows`
+    /// rows and the total, with nothing delivered or recorded.
+    pub async fn preview(&self, query: &str, rows: usize) -> Result<Preview, AppError> {
+        let draft;
+        let query = match self.inner.queries.iter().find(|q| q.name == query) {
+            Some(known) => known,
+            None => {
+                let path = std::path::Path::new(query);
+                if !path.is_file() {
+                    return Err(AppError::UnknownQuery(query.to_string()));
+                }
+                draft =
+                    query::load_file(path, &self.inner.config.validation_context()).map_err(AppError::InvalidQuery)?;
+                &draft
+            }
+        };
+        let now = self.inner.ctx.clock.now();
+        Ok(crate::preview::preview(&self.inner.ctx, query, now, rows).await?)
     }
 
     /// Backfills by hand: the open gaps of `query` (or of every query), or, with `window`, those

@@ -34,6 +34,8 @@
 //!   temp file + fsync + rename, or a Sheets tab replaced or upserted in one request.
 //! - `notify`: reconnect emails, reminders, expiry warnings, recovery notes (SMTP or outbox).
 //! - `run`: one run of one query: source → sink, outcome and gaps recorded.
+//! - `preview`: a query's first rows and row count for its current window, delivered nowhere
+//!   and recorded nowhere (`adsync preview`).
 //! - `backfill`: making open gaps good (append: window by window; replace: one fresh run).
 //! - `status`: the status report behind `adsync status`, `GET /api/status` and `/status`.
 //! - `scheduler`: the run loop: waits for each query's next fire, starts runs within the
@@ -67,6 +69,7 @@ pub(crate) mod keyed;
 pub(crate) mod location;
 pub(crate) mod notify;
 pub(crate) mod platform;
+pub mod preview;
 pub mod query;
 pub(crate) mod reason;
 pub mod reconnect;

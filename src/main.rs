@@ -38,6 +38,17 @@ enum Command {
         #[command(flatten)]
         config: ConfigArgs,
     },
+    /// Run a query now for its current window and print its first rows and row count;
+    /// writes no output and records no run (through the daemon if it is running).
+    Preview {
+        /// A query's name, or the path of a query file (a draft outside the query directory).
+        query: String,
+        /// How many rows to show.
+        #[arg(long, default_value_t = 20)]
+        rows: usize,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
     /// Show connections (state, reason, expiry), queries (state, last and next run), gaps and
     /// skipped files.
     Status {
@@ -160,6 +171,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Check(args) => check(&args),
         Command::RunOnce { query, config } => run_once(&config, &query).await,
+        Command::Preview { query, rows, config } => preview(&config, &query, rows).await,
         Command::Status { json, config } => status(&config, json).await,
         Command::Connect { connection, config } => print_link(&config, &connection, "connect"),
         Command::ReconnectLink { connection, config } => print_link(&config, &connection, "reconnect"),
@@ -423,6 +435,35 @@ async fn run_once(args: &ConfigArgs, name: &str) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+async fn preview(args: &ConfigArgs, query: &str, rows: usize) -> anyhow::Result<ExitCode> {
+    // A path is made absolute here: the daemon's working directory is not this one.
+    let target = match std::path::Path::new(query) {
+        path if path.is_file() => path
+            .canonicalize()
+            .with_context(|| format!("cannot resolve {}", path.display()))?
+            .display()
+            .to_string(),
+        _ => query.to_string(),
+    };
+    let preview: adsync::preview::Preview = match backend(args)? {
+        Backend::Local(app) => app.preview(&target, rows).await?,
+        Backend::Daemon(daemon) => {
+            let body = serde_json::json!({"query": target, "rows": rows});
+            daemon
+                .call(daemon.request(reqwest::Method::POST, "/api/preview").json(&body))
+                .await?
+        }
+    };
+    // Cut to the terminal's width where a person reads it; whole lines into a pipe or file.
+    let width = console::Term::stdout()
+        .is_term()
+        .then(|| console::Term::stdout().size_checked())
+        .flatten()
+        .map(|(_, columns)| usize::from(columns));
+    print!("{}", preview.to_table(width));
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A token cancelled on SIGINT or SIGTERM.

@@ -6,6 +6,7 @@ mod check;
 mod crash;
 mod delivery;
 mod demo;
+mod discover;
 mod expected;
 mod helpers;
 mod mail;
