@@ -5,10 +5,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::accounts::AccountList;
 use crate::auth::Auth;
 use crate::clock::SharedClock;
 use crate::config::Config;
-use crate::http::ApiClient;
+use crate::http::{ApiClient, FetchError};
 use crate::notify::Notifier;
 use crate::preview::{Preview, PreviewError};
 use crate::query::{self, Diagnostic, Query};
@@ -33,6 +34,12 @@ pub enum AppError {
     /// A query file given by path has problems (one per line, as `adsync check` shows them).
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
     InvalidQuery(Vec<Diagnostic>),
+    /// No connection has that id.
+    #[error("no connection named {0:?} in the config")]
+    UnknownConnection(String),
+    /// The platform could not be asked (not connected, token refused, platform error).
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
     /// A preview fetched no rows.
     #[error(transparent)]
     Preview(#[from] PreviewError),
@@ -185,6 +192,24 @@ impl App {
             .ok_or_else(|| AppError::UnknownQuery(name.to_string()))?;
         let now = self.inner.ctx.clock.now();
         Ok(run_query(&self.inner.ctx, query, now, Trigger::Manual).await)
+    }
+
+    /// The accounts `connection`'s login can read, on every platform it serves.
+    pub async fn accounts(&self, connection: &str) -> Result<AccountList, AppError> {
+        let conn = self
+            .inner
+            .config
+            .connections
+            .iter()
+            .find(|c| c.id == connection)
+            .ok_or_else(|| AppError::UnknownConnection(connection.to_string()))?;
+        let sources: Vec<_> = conn
+            .provider
+            .platforms()
+            .iter()
+            .filter_map(|platform| Some((*platform, self.source(connection, *platform)?)))
+            .collect();
+        Ok(crate::accounts::list(&self.inner.auth, connection, &sources).await?)
     }
 
     /// Previews `query` — a valid query's name, or else the path of a query file anywhere (a

@@ -10,6 +10,7 @@
 //! recorded by `run` (and by `scheduler` for fires missed while down), a row is written
 //! by `sinks`.
 //! - `clock`: injectable time, so tests drive the scheduler instead of sleeping.
+//! - `table`: aligned text tables for the terminal.
 //! - `keyed`: one shared lock or semaphore per connection or query name.
 //! - `platform`: the vocabulary: providers, platforms, report levels, field catalogs and
 //!   each platform's constant facts (scopes, history, slice sizes, real endpoints,
@@ -34,6 +35,7 @@
 //!   temp file + fsync + rename, or a Sheets tab replaced or upserted in one request.
 //! - `notify`: reconnect emails, reminders, expiry warnings, recovery notes (SMTP or outbox).
 //! - `run`: one run of one query: source → sink, outcome and gaps recorded.
+//! - `accounts`: the accounts a connection's login can read, for `adsync accounts`.
 //! - `preview`: a query's first rows and row count for its current window, delivered nowhere
 //!   and recorded nowhere (`adsync preview`).
 //! - `backfill`: making open gaps good (append: window by window; replace: one fresh run).
@@ -56,6 +58,7 @@
 // use, so the compiler reports dead code.
 #![warn(unreachable_pub)]
 
+pub mod accounts;
 pub mod app;
 pub mod auth;
 pub(crate) mod backfill;
@@ -80,4 +83,5 @@ pub(crate) mod sinks;
 pub mod sources;
 pub mod status;
 pub mod store;
+pub(crate) mod table;
 pub mod web;

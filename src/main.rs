@@ -38,6 +38,17 @@ enum Command {
         #[command(flatten)]
         config: ConfigArgs,
     },
+    /// List the accounts CONNECTION's login can read: the id a query file wants, name,
+    /// currency, time zone (through the daemon if it is running).
+    Accounts {
+        /// The connection id.
+        connection: String,
+        /// Print the list as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
     /// Run a query now for its current window and print its first rows and row count;
     /// writes no output and records no run (through the daemon if it is running).
     Preview {
@@ -171,6 +182,11 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         }
         Command::Check(args) => check(&args),
         Command::RunOnce { query, config } => run_once(&config, &query).await,
+        Command::Accounts {
+            connection,
+            json,
+            config,
+        } => accounts(&config, &connection, json).await,
         Command::Preview { query, rows, config } => preview(&config, &query, rows).await,
         Command::Status { json, config } => status(&config, json).await,
         Command::Connect { connection, config } => print_link(&config, &connection, "connect"),
@@ -456,14 +472,35 @@ async fn preview(args: &ConfigArgs, query: &str, rows: usize) -> anyhow::Result<
                 .await?
         }
     };
-    // Cut to the terminal's width where a person reads it; whole lines into a pipe or file.
-    let width = console::Term::stdout()
-        .is_term()
-        .then(|| console::Term::stdout().size_checked())
-        .flatten()
-        .map(|(_, columns)| usize::from(columns));
-    print!("{}", preview.to_table(width));
+    print!("{}", preview.to_table(terminal_width()));
     Ok(ExitCode::SUCCESS)
+}
+
+async fn accounts(args: &ConfigArgs, connection: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let list: adsync::accounts::AccountList = match backend(args)? {
+        Backend::Local(app) => app.accounts(connection).await?,
+        Backend::Daemon(daemon) => {
+            let path = format!("/api/connections/{connection}/accounts");
+            daemon.call(daemon.request(reqwest::Method::GET, &path)).await?
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&list)?);
+    } else {
+        print!("{}", list.to_table(terminal_width()));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Where a person reads stdout on a terminal, its width, so tables are cut to it; `None` for
+/// a pipe or file, which get whole lines.
+fn terminal_width() -> Option<usize> {
+    let stdout = console::Term::stdout();
+    stdout
+        .is_term()
+        .then(|| stdout.size_checked())
+        .flatten()
+        .map(|(_, columns)| usize::from(columns))
 }
 
 /// A token cancelled on SIGINT or SIGTERM.

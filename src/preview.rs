@@ -91,36 +91,12 @@ impl Preview {
     /// terminal), then a line with the total.
     pub fn to_table(&self, width: Option<usize>) -> String {
         let header: Vec<&str> = self.columns.iter().map(String::as_str).collect();
-        let lines: Vec<Vec<&str>> = std::iter::once(header)
-            .chain(self.rows.iter().map(|row| row.iter().map(String::as_str).collect()))
+        let rows: Vec<Vec<&str>> = self
+            .rows
+            .iter()
+            .map(|row| row.iter().map(String::as_str).collect())
             .collect();
-        let widths: Vec<usize> = (0..self.columns.len())
-            .map(|i| {
-                lines
-                    .iter()
-                    .map(|line| line.get(i).map_or(0, |cell| cell.chars().count()))
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        let mut out = String::new();
-        for line in &lines {
-            let text = line
-                .iter()
-                .zip(&widths)
-                .map(|(cell, w)| format!("{cell:<w$}"))
-                .collect::<Vec<_>>()
-                .join("  ");
-            let text = text.trim_end();
-            match width {
-                Some(max) if text.chars().count() > max => {
-                    out.extend(text.chars().take(max.saturating_sub(1)));
-                    out.push('…');
-                }
-                _ => out.push_str(text),
-            }
-            out.push('\n');
-        }
+        let mut out = crate::table::aligned(&header, &rows, width);
         out.push_str(&format!(
             "{} of {} rows for {} ({}); nothing was written or recorded.\n",
             self.rows.len(),

@@ -26,6 +26,7 @@ pub(crate) fn router(app: App) -> Router {
         .route("/api/queries/{name}/run", post(run_query))
         .route("/api/backfill", post(backfill))
         .route("/api/preview", post(preview))
+        .route("/api/connections/{connection}/accounts", get(accounts))
         .with_state(app)
 }
 
@@ -81,6 +82,20 @@ async fn backfill(State(app): State<App>, headers: HeaderMap, Json(request): Jso
         Ok(records) => Json(records).into_response(),
         Err(e @ AppError::UnknownQuery(_)) => error(StatusCode::NOT_FOUND, &e.to_string()),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+async fn accounts(State(app): State<App>, Path(connection): Path<String>, headers: HeaderMap) -> Response {
+    if !status_page::authorized(&app, &headers) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "an admin token is required (Authorization: Bearer …)",
+        );
+    }
+    match app.accounts(&connection).await {
+        Ok(list) => Json(list).into_response(),
+        Err(e @ AppError::UnknownConnection(_)) => error(StatusCode::NOT_FOUND, &e.to_string()),
+        Err(e) => error(StatusCode::BAD_GATEWAY, &e.to_string()),
     }
 }
 

@@ -1,11 +1,13 @@
-//! Finding one's way before scheduling a query: `adsync preview` through the binary, with
-//! the store opened locally and through a running daemon.
+//! Finding one's way before scheduling a query: `adsync accounts` and `adsync preview`
+//! through the binary, with the store opened locally and through a running daemon.
 
 use std::process::Output;
 
 use adsync_sandbox::meta::data::Shape;
 
-use crate::helpers::{expected_rows, free_port, Daemon, TestApp};
+use serde_json::json;
+
+use crate::helpers::{expected_rows, free_port, Daemon, TestApp, CONNECTION, GOOGLE, LINKEDIN, OTHER_CONNECTION, USER};
 
 /// Fixed dates, so the binary (which reads the system clock) previews a known window.
 const QUERY: &str = r#"connection = "meta-test"
@@ -138,4 +140,96 @@ async fn preview_of_an_unconnected_connection_or_an_unknown_query_fails_with_the
         explain(&output)
     );
     assert_nothing_recorded(&test, "campaigns");
+}
+
+/// `adsync accounts CONNECTION --json` as JSON, asserting it succeeded.
+fn accounts_json(test: &TestApp, connection: &str) -> serde_json::Value {
+    let output = test.command(&["accounts", connection, "--json"]).output().unwrap();
+    assert!(output.status.success(), "{}", explain(&output));
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_lists_every_platform_of_a_login_with_ids_as_query_files_want_them() {
+    let test = TestApp::with_providers("2026-05-04T08:00:00Z", "").await;
+    let app = test.app();
+    adsync::demo::connect_via_sandbox(&app, GOOGLE, USER).await.unwrap();
+    adsync::demo::connect_via_sandbox(&app, LINKEDIN, USER).await.unwrap();
+    drop(app);
+
+    let output = test.command(&["accounts", GOOGLE]).output().unwrap();
+    assert!(output.status.success(), "{}", explain(&output));
+    // The manager is listed as such, and its client with the manager to name as
+    // login_customer_id; GA4 properties follow, as digits.
+    assert_eq!(
+        stdout(&output),
+        "\
+PLATFORM    ID          NAME                         CURRENCY  TIME ZONE         LOGIN_CUSTOMER_ID
+google_ads  1234567890  Sandbox Customer 1234567890  EUR       Europe/Berlin
+google_ads  2345678901  Sandbox Customer 2345678901  EUR       Europe/Berlin
+google_ads  9990001111  Sandbox Customer 9990001111  USD       America/New_York  manager
+google_ads  3456789012  Sandbox Customer 3456789012  EUR       Europe/Berlin     9990001111
+ga4         123456789   Demo Property 123456789      USD       Europe/Berlin
+ga4         234567890   Demo Property 234567890      USD       Europe/Berlin
+"
+    );
+
+    assert_eq!(
+        accounts_json(&test, LINKEDIN),
+        json!({
+            "connection": LINKEDIN,
+            "accounts": [
+                {"platform": "linkedin_ads", "id": "511009658", "name": "Sandbox LinkedIn Account 511009658",
+                 "currency": "GBP", "time_zone": null, "manager": false, "login_customer_id": null},
+                {"platform": "linkedin_ads", "id": "511009659", "name": "Sandbox LinkedIn Account 511009659",
+                 "currency": "USD", "time_zone": null, "manager": false, "login_customer_id": null},
+            ],
+        })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_asks_the_running_daemon_and_refuses_a_connection_that_is_not_connected() {
+    let test = TestApp::new("2026-05-04T08:00:00Z").await;
+    let port = free_port();
+    test.write_config(&format!("127.0.0.1:{port}"));
+    test.write_query("campaigns", QUERY);
+    let app = test.connected_app().await;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    let daemon = Daemon::start_on(app, "campaigns", listener).await;
+
+    let list = accounts_json(&test, CONNECTION);
+    let accounts = list["accounts"].as_array().unwrap();
+    let ids: Vec<&str> = accounts.iter().map(|a| a["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["act_1001", "act_1002", "act_1003"]);
+    assert_eq!(
+        accounts[0],
+        json!({"platform": "meta_ads", "id": "act_1001", "name": "Demo Account 1001", "currency": "GBP",
+               "time_zone": "Europe/London", "manager": false, "login_customer_id": null})
+    );
+
+    let output = test.command(&["accounts", OTHER_CONNECTION]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", explain(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("the daemon refused (HTTP 502 Bad Gateway): connection meta-other is not connected yet"),
+        "{stderr}"
+    );
+    let output = test.command(&["accounts", "nope"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("no connection named \"nope\" in the config"),
+        "{}",
+        explain(&output)
+    );
+    daemon.stop().await;
+
+    // Locally (no daemon), the same refusal.
+    let output = test.command(&["accounts", OTHER_CONNECTION]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("error: connection meta-other is not connected yet"),
+        "{}",
+        explain(&output)
+    );
 }

@@ -303,6 +303,9 @@ fn readable_account(sandbox: &Sandbox, grantee: &Grantee, id: &str) -> Result<u6
     Ok(number)
 }
 
+/// Ad accounts' `timezone_name`, picked by account number.
+const TIME_ZONES: [&str; 3] = ["America/Los_Angeles", "Europe/Berlin", "Europe/London"];
+
 fn account_json(sandbox: &Sandbox, number: u64) -> serde_json::Value {
     let day = NaiveDate::from_ymd_opt(2026, 1, 1).expect("a valid date");
     let query = InsightsQuery {
@@ -329,6 +332,8 @@ fn account_json(sandbox: &Sandbox, number: u64) -> serde_json::Value {
         "account_id": number.to_string(),
         "name": attribute("account_name"),
         "currency": attribute("account_currency"),
+        // AdAccount `timezone_name` (facebook-python-business-sdk `adobjects/adaccount.py`).
+        "timezone_name": TIME_ZONES[(number % 3) as usize],
     })
 }
 
