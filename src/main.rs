@@ -243,6 +243,9 @@ fn check(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
     let (queries, problems) = query::load_dir(&config.queries_dir, &config.validation_context());
     for problem in &problems {
         println!("{problem}");
+        if let Some(excerpt) = problem.excerpt() {
+            println!("{excerpt}");
+        }
     }
     let bad_files = problems
         .iter()

@@ -1,9 +1,9 @@
 //! Loading and validating query files.
 //!
-//! A file is read in two steps. The raw step mirrors the TOML (`deny_unknown_fields`, every
-//! value wrapped in [`Spanned`] so it keeps its byte range); a syntax error, an unknown key
-//! or a value of the wrong type stops there with one diagnostic, because nothing after it
-//! can be trusted. The validation step then checks every value and reports *all* problems
+//! A file is read in two steps. The raw step mirrors the TOML (every value wrapped in
+//! [`Spanned`] so it keeps its byte range); a syntax error or a value of the wrong type
+//! stops there with one diagnostic (plus any unknown keys), because nothing after it can be
+//! trusted; an unknown key does not stop it. The validation step then checks every value and reports *all* problems
 //! at once, each at the `file:line:col` of the offending value, so an analyst fixes a file
 //! in one pass instead of one error per reload.
 
@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use toml::Spanned;
 
 use super::diagnostic::{syntax_message, Checker, Diagnostic};
+use super::key_tree::KeyTree;
 use super::keys::{check_connection, check_date_range, check_notify, check_schedule, check_time_increment};
 use super::output_checks::check_output;
 use super::platform_rules::{
@@ -133,8 +134,9 @@ fn fingerprint(text: &str) -> String {
 
 /// Parses `text` and checks every key, reporting all problems at once.
 fn validate(name: &str, file: &Path, text: &str, ctx: &ValidationContext) -> Result<Loaded, Vec<Diagnostic>> {
-    let raw = parse_raw(file, text)?;
+    let (raw, keys) = parse_raw(file, text)?;
     let mut c = Checker::new(file, text);
+    keys.check_known(&mut c);
     let checked = check_query(&mut c, raw, ctx).map(|(query, output_at)| Loaded {
         query: Query {
             name: name.to_string(),
@@ -150,19 +152,30 @@ fn validate(name: &str, file: &Path, text: &str, ctx: &ValidationContext) -> Res
     }
 }
 
-/// The raw step: a syntax error, an unknown key or a mistyped value is one diagnostic.
-fn parse_raw(file: &Path, text: &str) -> Result<RawQuery, Vec<Diagnostic>> {
-    toml::from_str(text).map_err(|e| {
+/// The raw step: a syntax error or a mistyped value is one diagnostic (shown with its line
+/// and a caret), reported with the unknown keys found before it; unknown keys alone go on to
+/// the checks, which report them with everything else.
+fn parse_raw(file: &Path, text: &str) -> Result<(RawQuery, KeyTree), Vec<Diagnostic>> {
+    let toml_error = |e: toml::de::Error| {
         let message = syntax_message(e.message());
-        let diagnostic = match e.span() {
+        match e.span() {
             Some(span) => {
                 let (line, col) = line_col(text, span.start);
-                Diagnostic::at(file, line, col, message)
+                Diagnostic::at(file, line, col, message).with_excerpt(text)
             }
             None => Diagnostic::whole(file, message),
-        };
-        vec![diagnostic]
-    })
+        }
+    };
+    let keys: KeyTree = toml::from_str(text).map_err(|e| vec![toml_error(e)])?;
+    match toml::from_str(text) {
+        Ok(raw) => Ok((raw, keys)),
+        Err(e) => {
+            let mut c = Checker::new(file, text);
+            keys.check_known(&mut c);
+            c.found.push(toml_error(e));
+            Err(c.into_sorted())
+        }
+    }
 }
 
 /// Checks every key; the query (its name, file and fingerprint left empty) when every
@@ -486,14 +499,39 @@ path = "a.csv"
     #[test]
     fn unknown_key_points_at_the_key_and_lists_the_known_ones() {
         let f = fixture();
-        let got = f.problem(&with("breakdowns = [", "fieldz = ["));
+        let got = f.problem(&with("breakdowns = [", "segments = ["));
         assert_eq!(
             got,
-            "5:1: unknown key \"fieldz\", expected one of connection, platform, login_customer_id, gaql, accounts, level, fields, \
+            "5:1: unknown key \"segments\"; expected one of connection, platform, login_customer_id, gaql, accounts, level, fields, \
              breakdowns, filters, date_range, time_increment, notify, schedule, output"
         );
         let got = f.problem(&with("timezone =", "time_zone ="));
-        assert_eq!(got, "13:1: unknown key \"time_zone\", expected cron or timezone");
+        assert_eq!(
+            got,
+            "13:1: unknown key \"time_zone\" in [schedule]; did you mean \"timezone\"?"
+        );
+        let got = f.problem(&with("mode =", "mod ="));
+        assert_eq!(got, "18:1: unknown key \"mod\" in [output]; did you mean \"mode\"?");
+    }
+
+    #[test]
+    fn an_unknown_key_hides_no_other_problem() {
+        let f = fixture();
+        let text = with("breakdowns = [", "fieldz = [")
+            .replace("\"campaign\"", "\"campain\"")
+            .replace("0 6 * * *", "0 6 * *")
+            .replace("analyst@example.com", "analyst")
+            .replace("timezone =", "time_zone =");
+        let got = f.problems(&text);
+        assert_eq!(got.len(), 5, "{got:#?}");
+        assert_eq!(got[0], "3:9: unknown level \"campain\"; did you mean \"campaign\"?");
+        assert_eq!(got[1], "5:1: unknown key \"fieldz\"; did you mean \"fields\"?");
+        assert!(got[2].starts_with("9:11: "), "{got:#?}");
+        assert!(got[3].starts_with("12:8: "), "{got:#?}");
+        assert_eq!(
+            got[4],
+            "13:1: unknown key \"time_zone\" in [schedule]; did you mean \"timezone\"?"
+        );
     }
 
     #[test]
@@ -574,12 +612,14 @@ path = "a.csv"
     }
 
     #[test]
-    fn unknown_connection_lists_known_ids() {
+    fn unknown_connection_suggests_the_closest_or_lists_known_ids() {
         let f = fixture();
         let got = f.problem(&with(r#""meta-demo""#, r#""meta-dmeo""#));
+        assert_eq!(got, "1:14: unknown connection \"meta-dmeo\"; did you mean \"meta-demo\"?");
+        let got = f.problem(&with(r#""meta-demo""#, r#""facebook""#));
         assert_eq!(
             got,
-            "1:14: unknown connection \"meta-dmeo\"; known connections: google-main, meta-demo, meta-eu"
+            "1:14: unknown connection \"facebook\"; known connections: google-main, meta-demo, meta-eu"
         );
     }
 
@@ -633,12 +673,17 @@ path = "a.csv"
     }
 
     #[test]
-    fn unknown_breakdown_lists_valid_ones() {
+    fn unknown_breakdown_suggests_the_closest_or_lists_valid_ones() {
         let f = fixture();
         let got = f.problem(&with(r#"["country"]"#, r#"["country", "contry"]"#));
         assert_eq!(
             got,
-            "5:26: unknown breakdown \"contry\" for meta_ads, expected one of age, gender, country, \
+            "5:26: unknown breakdown \"contry\" for meta_ads; did you mean \"country\"?"
+        );
+        let got = f.problem(&with(r#"["country"]"#, r#"["country", "weather"]"#));
+        assert_eq!(
+            got,
+            "5:26: unknown breakdown \"weather\" for meta_ads, expected one of age, gender, country, \
              publisher_platform, device_platform"
         );
     }
@@ -866,7 +911,7 @@ path = "a.csv"
             .replace(r#""analyst@example.com""#, r#""analyst""#);
         let found = f.problems(&text);
         assert_eq!(found.len(), 3, "{found:#?}");
-        assert!(found[0].starts_with("3:9: unknown level \"campain\", expected one of account, campaign, adset, ad"));
+        assert_eq!(found[0], "3:9: unknown level \"campain\"; did you mean \"campaign\"?");
         assert!(found[1].starts_with("9:11: notify entry \"analyst\""));
         assert!(found[2].starts_with("13:12: unknown time zone \"Europe/Berln\""));
     }

@@ -13,6 +13,7 @@
 mod diagnostic;
 pub(crate) mod filters;
 pub mod gaql;
+mod key_tree;
 mod keys;
 mod load;
 mod output_checks;

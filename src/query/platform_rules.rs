@@ -6,7 +6,7 @@ use toml::Spanned;
 
 use super::diagnostic::Checker;
 use super::keys::check_list;
-use super::suggest::closest;
+use super::suggest::unknown_name;
 use super::{Filter, Level};
 use crate::platform::{Platform, Provider};
 
@@ -110,12 +110,11 @@ pub(super) fn check_level(
         level => c.required(level, "level", None).and_then(|level| {
             let parsed = parse_level(level.get_ref());
             if parsed.is_none() {
+                const LEVEL_NAMES: [&str; 4] = ["account", "campaign", "adset", "ad"];
+                let otherwise = format!(", expected one of {}", LEVEL_NAMES.join(", "));
                 c.at(
                     &level.span(),
-                    format!(
-                        "unknown level {:?}, expected one of account, campaign, adset, ad",
-                        level.get_ref()
-                    ),
+                    unknown_name("level", level.get_ref(), "", &LEVEL_NAMES, &otherwise),
                 );
             }
             parsed
@@ -212,18 +211,9 @@ pub(super) fn check_fields(
         let Some(platform) = platform else { return };
         let Some(spec) = platform.field(name) else {
             let known: Vec<&str> = platform.fields().iter().map(|f| f.name).collect();
-            let message = match closest(name, &known) {
-                Some(guess) => format!(
-                    "unknown field {name:?} for {}; did you mean {guess:?}?",
-                    platform.as_str()
-                ),
-                None => format!(
-                    "unknown field {name:?} for {}; known fields: {}",
-                    platform.as_str(),
-                    known.join(", ")
-                ),
-            };
-            c.at(span, message);
+            let context = format!(" for {}", platform.as_str());
+            let otherwise = format!("; known fields: {}", known.join(", "));
+            c.at(span, unknown_name("field", name, &context, &known, &otherwise));
             return;
         };
         if let Some(level) = level.filter(|level| spec.min_level > *level && platform.has_levels()) {
@@ -258,11 +248,9 @@ pub(super) fn check_breakdowns(
                     platform.as_str()
                 )
             } else {
-                format!(
-                    "unknown breakdown {name:?} for {}, expected one of {}",
-                    platform.as_str(),
-                    platform.breakdowns().join(", ")
-                )
+                let context = format!(" for {}", platform.as_str());
+                let otherwise = format!(", expected one of {}", platform.breakdowns().join(", "));
+                unknown_name("breakdown", name, &context, platform.breakdowns(), &otherwise)
             };
             c.at(span, message);
         }
