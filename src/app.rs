@@ -75,6 +75,9 @@ impl App {
         for problem in &problems {
             tracing::warn!("Skipping query file: {problem}");
         }
+        for warning in queries.iter().flat_map(|q| &q.warnings) {
+            tracing::warn!("{}", warning.as_warning());
+        }
         let auth = Auth::new(&config, store.clone(), clock.clone());
         let notifier = Notifier::new(&config, &queries, store.clone(), clock.clone());
         let api = ApiClient::new(auth.clone(), config.http);

@@ -247,6 +247,9 @@ fn check(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
             println!("{excerpt}");
         }
     }
+    for warning in queries.iter().flat_map(|q| &q.warnings) {
+        println!("{}", warning.as_warning());
+    }
     let bad_files = problems
         .iter()
         .map(|p| &p.file)

@@ -42,6 +42,13 @@ impl Diagnostic {
         }
     }
 
+    /// Displayed as a warning: `file:line:col: warning: message`.
+    pub fn as_warning(&self) -> String {
+        let mut warning = self.clone();
+        warning.message = format!("warning: {}", self.message);
+        warning.to_string()
+    }
+
     /// The same problem, keeping its line of `text` to show.
     pub(crate) fn with_excerpt(mut self, text: &str) -> Self {
         self.source_line = text.lines().nth(self.line.wrapping_sub(1)).map(str::to_string);
@@ -92,6 +99,8 @@ pub(super) struct Checker<'a> {
     text: &'a str,
     /// Everything found so far; checks compare its length to tell whether they added any.
     pub(super) found: Vec<Diagnostic>,
+    /// What is worth saying but does not refuse the query.
+    pub(super) warnings: Vec<Diagnostic>,
 }
 
 impl<'a> Checker<'a> {
@@ -101,6 +110,7 @@ impl<'a> Checker<'a> {
             file,
             text,
             found: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -113,6 +123,12 @@ impl<'a> Checker<'a> {
     pub(super) fn at(&mut self, span: &Range<usize>, message: impl Into<String>) {
         let (line, col) = self.pos(span);
         self.found.push(Diagnostic::at(self.file, line, col, message));
+    }
+
+    /// A warning at the start of `span`.
+    pub(super) fn warn(&mut self, span: &Range<usize>, message: impl Into<String>) {
+        let (line, col) = self.pos(span);
+        self.warnings.push(Diagnostic::at(self.file, line, col, message));
     }
 
     /// The diagnostics in file order, whole-file ones first.

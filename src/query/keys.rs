@@ -171,5 +171,14 @@ pub(super) fn check_schedule(c: &mut Checker<'_>, schedule: Spanned<RawSchedule>
     let parsed = Schedule::with_tz(cron.get_ref(), tz.unwrap_or(chrono_tz::UTC))
         .map_err(|e| c.at(&cron.span(), e.to_string()))
         .ok();
+    if parsed.as_ref().is_some_and(Schedule::never_fires) {
+        c.warn(
+            &cron.span(),
+            format!(
+                "cron {:?} never fires (no date matches it), so this query never runs on its own",
+                cron.get_ref()
+            ),
+        );
+    }
     tz.and(parsed)
 }

@@ -27,7 +27,8 @@ use crate::config::ValidationContext;
 use crate::location::Location;
 use crate::platform::Platform;
 
-/// Loads every `*.toml` file directly in `dir`, in file-name order.
+/// Loads every `*.toml` file directly in `dir` (the extension in any case: `Q.TOML` is a
+/// query too, not a file skipped without a word), in file-name order.
 ///
 /// A bad file contributes diagnostics and is skipped; the others still load. A query
 /// writing the same output file as an earlier one is rejected too: two concurrent writers
@@ -47,7 +48,7 @@ pub fn load_dir(dir: &Path, ctx: &ValidationContext) -> (Vec<Query>, Vec<Diagnos
         match entry {
             Ok(entry) => {
                 let path = entry.path();
-                if path.extension().is_some_and(|ext| ext == "toml") && path.is_file() {
+                if path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("toml")) && path.is_file() {
                     files.push(path);
                 }
             }
@@ -147,7 +148,10 @@ fn validate(name: &str, file: &Path, text: &str, ctx: &ValidationContext) -> Res
         output_at,
     });
     match checked {
-        Some(loaded) if c.found.is_empty() => Ok(loaded),
+        Some(mut loaded) if c.found.is_empty() => {
+            loaded.query.warnings = std::mem::take(&mut c.warnings);
+            Ok(loaded)
+        }
         _ => Err(c.into_sorted()),
     }
 }
@@ -232,6 +236,7 @@ fn check_query(c: &mut Checker<'_>, raw: RawQuery, ctx: &ValidationContext) -> O
         notify: notify?,
         schedule: schedule?,
         output,
+        warnings: Vec::new(),
     };
     Some((query, output_at))
 }
@@ -456,6 +461,7 @@ path = "g.csv"
             time_increment: TimeIncrement::Daily,
             notify: vec!["analyst@example.com".into()],
             schedule: Schedule::parse("0 6 * * *", "Europe/Berlin").expect("schedule"),
+            warnings: Vec::new(),
             output: Output::Csv {
                 path: f.dir.path().join("out/reports/meta_campaigns_daily.csv"),
                 mode: WriteMode::Append,
@@ -512,6 +518,35 @@ path = "a.csv"
         );
         let got = f.problem(&with("mode =", "mod ="));
         assert_eq!(got, "18:1: unknown key \"mod\" in [output]; did you mean \"mode\"?");
+    }
+
+    #[test]
+    fn query_files_are_found_whatever_the_case_of_their_extension() {
+        let f = fixture();
+        f.write("upper.TOML", GOOD);
+        f.write("mixed.Toml", &GOOD.replace("meta_campaigns_daily", "mixed"));
+        f.write("notes.txt", "not a query");
+        let (queries, problems) = load_dir(&f.queries(), &f.ctx);
+        assert!(problems.is_empty(), "{problems:#?}");
+        let names: Vec<&str> = queries.iter().map(|q| q.name.as_str()).collect();
+        assert_eq!(names, ["mixed", "upper"]);
+    }
+
+    #[test]
+    fn a_cron_that_never_fires_is_a_warning_not_a_refusal() {
+        let f = fixture();
+        let path = f.write("feb30.toml", &with("0 6 * * *", "0 0 30 2 *"));
+        let query = load_file(&path, &f.ctx).expect("still a valid query");
+        let warnings: Vec<String> = query.warnings.iter().map(Diagnostic::as_warning).collect();
+        assert_eq!(
+            warnings,
+            [format!(
+                "{}:12:8: warning: cron \"0 0 30 2 *\" never fires (no date matches it), so this query never runs on its own",
+                path.display()
+            )]
+        );
+        let path = f.write("good.toml", GOOD);
+        assert!(load_file(&path, &f.ctx).unwrap().warnings.is_empty());
     }
 
     #[test]
@@ -615,7 +650,10 @@ path = "a.csv"
     fn unknown_connection_suggests_the_closest_or_lists_known_ids() {
         let f = fixture();
         let got = f.problem(&with(r#""meta-demo""#, r#""meta-dmeo""#));
-        assert_eq!(got, "1:14: unknown connection \"meta-dmeo\"; did you mean \"meta-demo\"?");
+        assert_eq!(
+            got,
+            "1:14: unknown connection \"meta-dmeo\"; did you mean \"meta-demo\"?"
+        );
         let got = f.problem(&with(r#""meta-demo""#, r#""facebook""#));
         assert_eq!(
             got,

@@ -75,6 +75,8 @@ pub struct Query {
     pub(crate) schedule: Schedule,
     /// Where rows go.
     pub output: Output,
+    /// What `check` warns about without refusing the query (a cron that never fires).
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl Query {
