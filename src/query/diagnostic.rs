@@ -125,6 +125,11 @@ impl<'a> Checker<'a> {
         self.found.push(Diagnostic::at(self.file, line, col, message));
     }
 
+    /// A problem at an already computed 1-based line and column.
+    pub(super) fn at_position(&mut self, line: usize, col: usize, message: impl Into<String>) {
+        self.found.push(Diagnostic::at(self.file, line, col, message));
+    }
+
     /// A warning at the start of `span`.
     pub(super) fn warn(&mut self, span: &Range<usize>, message: impl Into<String>) {
         let (line, col) = self.pos(span);

@@ -18,7 +18,7 @@ use super::keys::{check_connection, check_date_range, check_notify, check_schedu
 use super::output_checks::check_output;
 use super::platform_rules::{
     check_accounts, check_breakdowns, check_columns, check_filters, check_level, check_login_customer_id,
-    check_platform, only_for,
+    check_platform, check_scopes, only_for,
 };
 use super::raw::RawQuery;
 use super::Query;
@@ -218,11 +218,12 @@ fn check_query(c: &mut Checker<'_>, raw: RawQuery, ctx: &ValidationContext) -> O
         let own = connection.as_ref().map(|c| c.get_ref().as_str());
         check_output(c, output, ctx, own, platform, field_names.as_deref())
     })?;
+    let connection = connection?;
     let query = Query {
         name: String::new(),
         file: PathBuf::new(),
         fingerprint: String::new(),
-        connection: connection?.into_inner(),
+        connection: connection.get_ref().clone(),
         platform: platform?,
         accounts: accounts?,
         login_customer_id,
@@ -238,6 +239,7 @@ fn check_query(c: &mut Checker<'_>, raw: RawQuery, ctx: &ValidationContext) -> O
         output,
         warnings: Vec::new(),
     };
+    check_scopes(c, &query, ctx, &connection, output_at);
     Some((query, output_at))
 }
 
@@ -287,6 +289,7 @@ mode = "append"
             ]),
             // Does not exist yet, as on a first start.
             output_dir: dir.path().join("out"),
+            requested_scopes: Default::default(),
         };
         Fixture { dir, ctx }
     }

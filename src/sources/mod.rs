@@ -261,6 +261,7 @@ mod tests {
         let ctx = crate::config::ValidationContext {
             connections: [("meta-demo".to_string(), Provider::MetaAds)].into(),
             output_dir: dir.path().to_path_buf(),
+            requested_scopes: Default::default(),
         };
         crate::query::load_file(&path, &ctx).unwrap()
     }
