@@ -42,7 +42,8 @@
 //! - `status`: the status report behind `adsync status`, `GET /api/status` and `/status`.
 //! - `scheduler`: the run loop: waits for each query's next fire, starts runs within the
 //!   global and per-connection limits.
-//! - `app`: wires it all; the actions a person starts (a run, a backfill, the status).
+//! - `app`: wires it all; the actions a person starts (a run, a backfill, the status, a
+//!   preview, an account list).
 //! - `reconnect`: after consent: take the token, verify the accounts, resume, backfill.
 //! - `web`: the daemon's HTTP endpoint (reconnect links, OAuth callback, status page and
 //!   API, health, manual runs and backfills).

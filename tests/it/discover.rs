@@ -233,3 +233,25 @@ async fn accounts_asks_the_running_daemon_and_refuses_a_connection_that_is_not_c
         explain(&output)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preview_refreshes_a_dead_access_token_and_keeps_the_rotated_refresh_token() {
+    let test = TestApp::new("2026-05-04T08:00:00Z").await;
+    test.write_query("campaigns", QUERY);
+    drop(test.connected_app().await);
+    // Each refresh token works once: a preview that refreshed without keeping the new one
+    // would leave the connection dead for the next run.
+    let settings = json!({"rotate_refresh_tokens": true, "refresh_token_reuse_grace_secs": 0});
+    test.control(reqwest::Method::PUT, "/_sandbox/settings", Some(settings))
+        .await;
+    test.expire_access_tokens(USER).await;
+
+    let refreshes = test.sandbox.sandbox().stats().refresh_grants;
+    let output = test.command(&["preview", "campaigns", "--rows", "1"]).output().unwrap();
+    assert!(output.status.success(), "{}", explain(&output));
+    assert_eq!(test.sandbox.sandbox().stats().refresh_grants, refreshes + 1);
+
+    test.expire_access_tokens(USER).await;
+    let run = test.app().run_once("campaigns").await.unwrap();
+    assert_eq!(run.outcome, adsync::store::Outcome::Delivered, "{:?}", run.error);
+}
