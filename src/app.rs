@@ -224,7 +224,10 @@ impl App {
             Some(known) => known,
             None => {
                 let path = std::path::Path::new(query);
-                if !path.is_file() {
+                // Only query files: the daemon answers this for its admin, and reading any
+                // other file would echo bits of it back in the diagnostics.
+                let is_toml = path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("toml"));
+                if !is_toml || !path.is_file() {
                     return Err(AppError::UnknownQuery(query.to_string()));
                 }
                 draft =

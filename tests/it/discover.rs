@@ -132,6 +132,17 @@ async fn preview_of_an_unconnected_connection_or_an_unknown_query_fails_with_the
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("connection meta-test is not connected yet"), "{stderr}");
 
+    // A file that is not a query file is not read.
+    let notes = test.path().join("notes.txt");
+    std::fs::write(&notes, "secret = \"x\"\n").unwrap();
+    let output = test.command(&["preview", notes.to_str().unwrap()]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        !String::from_utf8_lossy(&output.stderr).contains("secret"),
+        "{}",
+        explain(&output)
+    );
+
     let output = test.command(&["preview", "nope"]).output().unwrap();
     assert_eq!(output.status.code(), Some(1));
     assert!(
