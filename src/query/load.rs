@@ -814,6 +814,35 @@ path = "a.csv"
     }
 
     #[test]
+    fn a_scope_the_connection_never_asks_for_is_refused_where_it_is_needed() {
+        let mut f = fixture();
+        let ads = crate::platform::google_ads::SCOPE.to_string();
+        f.ctx.requested_scopes.insert("google-main".into(), vec![ads.clone()]);
+        let path = f.write("g.toml", GOOGLE);
+        assert!(load_file(&path, &f.ctx).is_ok(), "the Ads scope is asked for");
+        let text = to_sheet("kind = \"google_sheets\"\nspreadsheet_id = \"1AbC-d_9\"\nsheet = \"Daily\"\n");
+        assert_eq!(
+            f.problem(&text),
+            format!(
+                "13:18: connection \"google-main\" never asks for the scope google_sheets outputs need \
+                 (\"https://www.googleapis.com/auth/spreadsheets\"): its `scopes` in the config are [\"{ads}\"]; \
+                 add it there, then reconnect"
+            )
+        );
+        let ga4 = GOOGLE
+            .replace("\"google_ads\"", "\"ga4\"")
+            .replace("\"1234567890\"", "\"123456789\"")
+            .replace("level = \"campaign\"\n", "")
+            .replace(
+                "[\"segments.date\", \"campaign.name\", \"metrics.clicks\"]",
+                "[\"date\", \"sessions\"]",
+            );
+        assert!(f
+            .problem(&ga4)
+            .starts_with("1:14: connection \"google-main\" never asks for the scope ga4 need"));
+    }
+
+    #[test]
     fn a_sheets_output_names_spreadsheet_tab_and_writer() {
         let f = fixture();
         let text = to_sheet("kind = \"google_sheets\"\nspreadsheet_id = \"1AbC-d_9\"\nsheet = \"Daily\"\nstart_cell = \"B3\"\nvalue_input = \"raw\"\n");
