@@ -5,13 +5,15 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::accounts::AccountList;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::Auth;
 use crate::clock::SharedClock;
 use crate::config::Config;
-use crate::http::ApiClient;
+use crate::http::{ApiClient, FetchError};
 use crate::notify::Notifier;
+use crate::preview::{Preview, PreviewError};
 use crate::query::{self, Diagnostic, Query};
 use crate::rows::DateWindow;
 use crate::run::{run_query, RunContext, Trigger};
@@ -31,6 +33,18 @@ pub enum AppError {
     /// The web endpoint failed.
     #[error("web endpoint: {0}")]
     Io(#[from] std::io::Error),
+    /// A query file given by path has problems (one per line, as `adsync check` shows them).
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    InvalidQuery(Vec<Diagnostic>),
+    /// No connection has that id.
+    #[error("no connection named {0:?} in the config")]
+    UnknownConnection(String),
+    /// The platform could not be asked (not connected, token refused, platform error).
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// A preview fetched no rows.
+    #[error(transparent)]
+    Preview(#[from] PreviewError),
 }
 
 /// A configured daemon: everything but the running loop.
@@ -62,6 +76,9 @@ impl App {
         let (queries, problems) = query::load_dir(&config.queries_dir, &config.validation_context());
         for problem in &problems {
             tracing::warn!("Skipping query file: {problem}");
+        }
+        for warning in queries.iter().flat_map(|q| &q.warnings) {
+            tracing::warn!("{}", warning.as_warning());
         }
         let auth = Auth::new(&config, store.clone(), clock.clone());
         let notifier = Notifier::new(&config, &queries, store.clone(), clock.clone());
@@ -181,6 +198,48 @@ impl App {
             .ok_or_else(|| AppError::UnknownQuery(name.to_string()))?;
         let now = self.inner.ctx.clock.now();
         Ok(run_query(&self.inner.ctx, query, now, Trigger::Manual).await)
+    }
+
+    /// The accounts `connection`'s login can read, on every platform it serves.
+    pub async fn accounts(&self, connection: &str) -> Result<AccountList, AppError> {
+        let conn = self
+            .inner
+            .config
+            .connections
+            .iter()
+            .find(|c| c.id == connection)
+            .ok_or_else(|| AppError::UnknownConnection(connection.to_string()))?;
+        let sources: Vec<_> = conn
+            .provider
+            .platforms()
+            .iter()
+            .filter_map(|platform| Some((*platform, self.source(connection, *platform)?)))
+            .collect();
+        Ok(crate::accounts::list(&self.inner.auth, connection, &sources).await?)
+    }
+
+    /// Previews `query` — a valid query's name, or else the path of a query file anywhere (a
+    /// draft not yet in the query directory) — for its current window: the first `rows`
+    /// rows and the total, with nothing delivered or recorded.
+    pub async fn preview(&self, query: &str, rows: usize) -> Result<Preview, AppError> {
+        let draft;
+        let query = match self.inner.queries.iter().find(|q| q.name == query) {
+            Some(known) => known,
+            None => {
+                let path = std::path::Path::new(query);
+                // Only query files: the daemon answers this for its admin, and reading any
+                // other file would echo bits of it back in the diagnostics.
+                let is_toml = path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("toml"));
+                if !is_toml || !path.is_file() {
+                    return Err(AppError::UnknownQuery(query.to_string()));
+                }
+                draft =
+                    query::load_file(path, &self.inner.config.validation_context()).map_err(AppError::InvalidQuery)?;
+                &draft
+            }
+        };
+        let now = self.inner.ctx.clock.now();
+        Ok(crate::preview::preview(&self.inner.ctx, query, now, rows).await?)
     }
 
     /// Backfills by hand: the open gaps of `query` (or of every query), or, with `window`, those

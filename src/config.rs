@@ -519,6 +519,11 @@ impl Config {
                 .map(|c| (c.id.clone(), c.provider))
                 .collect::<HashMap<_, _>>(),
             output_dir: self.output_dir.clone(),
+            requested_scopes: self
+                .connections
+                .iter()
+                .map(|c| (c.id.clone(), c.scopes.clone()))
+                .collect(),
         }
     }
 
@@ -863,6 +868,9 @@ pub struct ValidationContext {
     /// Outputs must resolve inside this directory. A relative directory is taken relative
     /// to the current directory; it need not exist yet.
     pub(crate) output_dir: PathBuf,
+    /// The scopes each connection asks for at consent (`scopes`, or its provider's
+    /// default); a connection absent here is not checked.
+    pub(crate) requested_scopes: HashMap<String, Vec<String>>,
 }
 
 /// The 1-based line and character column of byte `offset` in `text`, for `file:line:col`

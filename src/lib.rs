@@ -37,11 +37,15 @@
 //!   temp file + fsync + rename, or a Sheets tab replaced or upserted in one request.
 //! - `notify`: reconnect emails, reminders, expiry warnings, recovery notes (SMTP or outbox).
 //! - `run`: one run of one query: source → sink, outcome and gaps recorded.
+//! - `accounts`: the accounts a connection's login can read, for `adsync accounts`.
+//! - `preview`: a query's first rows and row count for its current window, delivered nowhere
+//!   and recorded nowhere (`adsync preview`).
 //! - `backfill`: making open gaps good (append: window by window; replace: one fresh run).
 //! - `status`: the status report behind `adsync status`, `GET /api/status` and `/status`.
 //! - `scheduler`: the run loop: waits for each query's next fire, starts runs within the
 //!   global and per-connection limits.
-//! - `app`: wires it all; the actions a person starts (a run, a backfill, the status).
+//! - `app`: wires it all; the actions a person starts (a run, a backfill, the status, a
+//!   preview, an account list).
 //! - `reconnect`: after consent: take the token, verify the accounts, resume, backfill.
 //! - `web`: the daemon's HTTP endpoint (reconnect links, OAuth callback, status page and
 //!   API, health, manual runs and backfills).
@@ -57,6 +61,7 @@
 // use, so the compiler reports dead code.
 #![warn(unreachable_pub)]
 
+pub mod accounts;
 pub mod app;
 pub mod auth;
 pub(crate) mod backfill;
@@ -71,6 +76,7 @@ pub(crate) mod keyed;
 pub(crate) mod location;
 pub(crate) mod notify;
 pub(crate) mod platform;
+pub mod preview;
 pub mod query;
 pub(crate) mod reason;
 pub mod reconnect;

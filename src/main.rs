@@ -50,6 +50,28 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// List the accounts CONNECTION's login can read: the id a query file wants, name,
+    /// currency, time zone (through the daemon if it is running).
+    Accounts {
+        /// The connection id.
+        connection: String,
+        /// Print the list as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Run a query now for its current window and print its first rows and row count;
+    /// writes no output and records no run (through the daemon if it is running).
+    Preview {
+        /// A query's name, or the path of a query file (a draft outside the query directory).
+        query: String,
+        /// How many rows to show.
+        #[arg(long, default_value_t = 20)]
+        rows: usize,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
     /// Show connections (state, reason, expiry), queries (state, last and next run), gaps and
     /// skipped files.
     Status {
@@ -173,6 +195,12 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         Command::Check(args) => check(&args),
         Command::RunOnce { query, config } => run_once(&config, &query).await,
         Command::Fields { platform, words, json } => fields(&platform, &words, json),
+        Command::Accounts {
+            connection,
+            json,
+            config,
+        } => accounts(&config, &connection, json).await,
+        Command::Preview { query, rows, config } => preview(&config, &query, rows).await,
         Command::Status { json, config } => status(&config, json).await,
         Command::Connect { connection, config } => print_link(&config, &connection, "connect"),
         Command::ReconnectLink { connection, config } => print_link(&config, &connection, "reconnect"),
@@ -228,6 +256,12 @@ fn check(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
     let (queries, problems) = query::load_dir(&config.queries_dir, &config.validation_context());
     for problem in &problems {
         println!("{problem}");
+        if let Some(excerpt) = problem.excerpt() {
+            println!("{excerpt}");
+        }
+    }
+    for warning in queries.iter().flat_map(|q| &q.warnings) {
+        println!("{}", warning.as_warning());
     }
     let bad_files = problems
         .iter()
@@ -480,6 +514,45 @@ fn clock() -> anyhow::Result<Arc<dyn adsync::clock::Clock>> {
         return Ok(Arc::new(clock));
     }
     Ok(Arc::new(SystemClock))
+}
+
+async fn preview(args: &ConfigArgs, query: &str, rows: usize) -> anyhow::Result<ExitCode> {
+    // A path is made absolute here: the daemon's working directory is not this one.
+    let target = match std::path::Path::new(query) {
+        path if path.is_file() => path
+            .canonicalize()
+            .with_context(|| format!("cannot resolve {}", path.display()))?
+            .display()
+            .to_string(),
+        _ => query.to_string(),
+    };
+    let preview: adsync::preview::Preview = match backend(args)? {
+        Backend::Local(app) => app.preview(&target, rows).await?,
+        Backend::Daemon(daemon) => {
+            let body = serde_json::json!({"query": target, "rows": rows});
+            daemon
+                .call(daemon.request(reqwest::Method::POST, "/api/preview").json(&body))
+                .await?
+        }
+    };
+    print!("{}", preview.to_table(terminal_width()));
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn accounts(args: &ConfigArgs, connection: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let list: adsync::accounts::AccountList = match backend(args)? {
+        Backend::Local(app) => app.accounts(connection).await?,
+        Backend::Daemon(daemon) => {
+            let path = format!("/api/connections/{connection}/accounts");
+            daemon.call(daemon.request(reqwest::Method::GET, &path)).await?
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&list)?);
+    } else {
+        print!("{}", list.to_table(terminal_width()));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// A token cancelled on SIGINT or SIGTERM.

@@ -25,6 +25,9 @@ pub struct Diagnostic {
     pub(crate) col: usize,
     /// What is wrong, and how to fix it where that is not obvious.
     pub(crate) message: String,
+    /// The offending line as written, for problems a person finds faster by seeing it
+    /// (TOML syntax errors); `check` shows it with a caret under the column.
+    pub(crate) source_line: Option<String>,
 }
 
 impl Diagnostic {
@@ -35,7 +38,34 @@ impl Diagnostic {
             line,
             col,
             message: message.into(),
+            source_line: None,
         }
+    }
+
+    /// Displayed as a warning: `file:line:col: warning: message`.
+    pub fn as_warning(&self) -> String {
+        let mut warning = self.clone();
+        warning.message = format!("warning: {}", self.message);
+        warning.to_string()
+    }
+
+    /// The same problem, keeping its line of `text` to show.
+    pub(crate) fn with_excerpt(mut self, text: &str) -> Self {
+        self.source_line = text.lines().nth(self.line.wrapping_sub(1)).map(str::to_string);
+        self
+    }
+
+    /// The offending line and a caret under the column, indented, for a terminal; `None`
+    /// when the problem keeps no line.
+    pub fn excerpt(&self) -> Option<String> {
+        let line = self.source_line.as_deref()?;
+        // Tabs stay tabs under the line, so the caret lands under the column in any editor width.
+        let pad: String = line
+            .chars()
+            .take(self.col.saturating_sub(1))
+            .map(|ch| if ch == '\t' { '\t' } else { ' ' })
+            .collect();
+        Some(format!("    {line}\n    {pad}^"))
     }
 
     /// A problem with the file (or directory) as a whole.
@@ -69,6 +99,8 @@ pub(super) struct Checker<'a> {
     text: &'a str,
     /// Everything found so far; checks compare its length to tell whether they added any.
     pub(super) found: Vec<Diagnostic>,
+    /// What is worth saying but does not refuse the query.
+    pub(super) warnings: Vec<Diagnostic>,
 }
 
 impl<'a> Checker<'a> {
@@ -78,6 +110,7 @@ impl<'a> Checker<'a> {
             file,
             text,
             found: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -90,6 +123,17 @@ impl<'a> Checker<'a> {
     pub(super) fn at(&mut self, span: &Range<usize>, message: impl Into<String>) {
         let (line, col) = self.pos(span);
         self.found.push(Diagnostic::at(self.file, line, col, message));
+    }
+
+    /// A problem at an already computed 1-based line and column.
+    pub(super) fn at_position(&mut self, line: usize, col: usize, message: impl Into<String>) {
+        self.found.push(Diagnostic::at(self.file, line, col, message));
+    }
+
+    /// A warning at the start of `span`.
+    pub(super) fn warn(&mut self, span: &Range<usize>, message: impl Into<String>) {
+        let (line, col) = self.pos(span);
+        self.warnings.push(Diagnostic::at(self.file, line, col, message));
     }
 
     /// The diagnostics in file order, whole-file ones first.
@@ -159,6 +203,17 @@ pub(super) fn syntax_message(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_excerpt_puts_a_caret_under_the_column() {
+        let text = "level = \"ad\"\n\tfields = [\"a\" \"b\"]\n";
+        let d = Diagnostic::at("q.toml", 2, 16, "expected `,`").with_excerpt(text);
+        assert_eq!(
+            d.excerpt().unwrap(),
+            "    \tfields = [\"a\" \"b\"]\n    \t              ^"
+        );
+        assert_eq!(Diagnostic::at("q.toml", 2, 16, "x").excerpt(), None);
+    }
 
     #[test]
     fn diagnostic_display_is_file_line_col_message() {

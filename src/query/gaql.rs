@@ -367,6 +367,7 @@ mod tests {
             time_increment: increment,
             notify: Vec::new(),
             schedule: crate::query::Schedule::parse("0 6 * * *", "UTC").unwrap(),
+            warnings: Vec::new(),
             output: crate::query::Output::Csv {
                 path: "q.csv".into(),
                 mode: crate::query::WriteMode::Replace,

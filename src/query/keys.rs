@@ -11,6 +11,7 @@ use toml::Spanned;
 use super::diagnostic::Checker;
 use super::raw::{RawDateRange, RawSchedule};
 use super::schedule::{self as scheduler, Schedule};
+use super::suggest::unknown_name;
 use super::{DateRange, TimeIncrement};
 use crate::config::ValidationContext;
 use crate::platform::Provider;
@@ -32,11 +33,8 @@ pub(super) fn check_connection(
                 conn.get_ref()
             )
         } else {
-            format!(
-                "unknown connection {:?}; known connections: {}",
-                conn.get_ref(),
-                known.join(", ")
-            )
+            let otherwise = format!("; known connections: {}", known.join(", "));
+            unknown_name("connection", conn.get_ref(), "", &known, &otherwise)
         };
         c.at(&conn.span(), message);
     }
@@ -173,5 +171,14 @@ pub(super) fn check_schedule(c: &mut Checker<'_>, schedule: Spanned<RawSchedule>
     let parsed = Schedule::with_tz(cron.get_ref(), tz.unwrap_or(chrono_tz::UTC))
         .map_err(|e| c.at(&cron.span(), e.to_string()))
         .ok();
+    if parsed.as_ref().is_some_and(Schedule::never_fires) {
+        c.warn(
+            &cron.span(),
+            format!(
+                "cron {:?} never fires (no date matches it), so this query never runs on its own",
+                cron.get_ref()
+            ),
+        );
+    }
     tz.and(parsed)
 }

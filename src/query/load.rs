@@ -1,9 +1,9 @@
 //! Loading and validating query files.
 //!
-//! A file is read in two steps. The raw step mirrors the TOML (`deny_unknown_fields`, every
-//! value wrapped in [`Spanned`] so it keeps its byte range); a syntax error, an unknown key
-//! or a value of the wrong type stops there with one diagnostic, because nothing after it
-//! can be trusted. The validation step then checks every value and reports *all* problems
+//! A file is read in two steps. The raw step mirrors the TOML (every value wrapped in
+//! [`Spanned`] so it keeps its byte range); a syntax error or a value of the wrong type
+//! stops there with one diagnostic (plus any unknown keys), because nothing after it can be
+//! trusted; an unknown key does not stop it. The validation step then checks every value and reports *all* problems
 //! at once, each at the `file:line:col` of the offending value, so an analyst fixes a file
 //! in one pass instead of one error per reload.
 
@@ -14,11 +14,12 @@ use toml::Spanned;
 
 use super::attribution::{check_report_time, check_windows};
 use super::diagnostic::{syntax_message, Checker, Diagnostic};
+use super::key_tree::KeyTree;
 use super::keys::{check_connection, check_date_range, check_notify, check_schedule, check_time_increment};
 use super::output_checks::check_output;
 use super::platform_rules::{
     check_accounts, check_breakdowns, check_columns, check_filters, check_level, check_login_customer_id,
-    check_platform, only_for,
+    check_platform, check_scopes, only_for,
 };
 use super::raw::RawQuery;
 use super::{Attribution, Query};
@@ -27,7 +28,8 @@ use crate::config::ValidationContext;
 use crate::location::Location;
 use crate::platform::Platform;
 
-/// Loads every `*.toml` file directly in `dir`, in file-name order.
+/// Loads every `*.toml` file directly in `dir` (the extension in any case: `Q.TOML` is a
+/// query too, not a file skipped without a word), in file-name order.
 ///
 /// A bad file contributes diagnostics and is skipped; the others still load. A query
 /// writing the same output file as an earlier one is rejected too: two concurrent writers
@@ -47,7 +49,7 @@ pub fn load_dir(dir: &Path, ctx: &ValidationContext) -> (Vec<Query>, Vec<Diagnos
         match entry {
             Ok(entry) => {
                 let path = entry.path();
-                if path.extension().is_some_and(|ext| ext == "toml") && path.is_file() {
+                if path.extension().is_some_and(|ext| ext.eq_ignore_ascii_case("toml")) && path.is_file() {
                     files.push(path);
                 }
             }
@@ -134,8 +136,9 @@ fn fingerprint(text: &str) -> String {
 
 /// Parses `text` and checks every key, reporting all problems at once.
 fn validate(name: &str, file: &Path, text: &str, ctx: &ValidationContext) -> Result<Loaded, Vec<Diagnostic>> {
-    let raw = parse_raw(file, text)?;
+    let (raw, keys) = parse_raw(file, text)?;
     let mut c = Checker::new(file, text);
+    keys.check_known(&mut c);
     let checked = check_query(&mut c, raw, ctx).map(|(query, output_at)| Loaded {
         query: Query {
             name: name.to_string(),
@@ -146,24 +149,38 @@ fn validate(name: &str, file: &Path, text: &str, ctx: &ValidationContext) -> Res
         output_at,
     });
     match checked {
-        Some(loaded) if c.found.is_empty() => Ok(loaded),
+        Some(mut loaded) if c.found.is_empty() => {
+            loaded.query.warnings = std::mem::take(&mut c.warnings);
+            Ok(loaded)
+        }
         _ => Err(c.into_sorted()),
     }
 }
 
-/// The raw step: a syntax error, an unknown key or a mistyped value is one diagnostic.
-fn parse_raw(file: &Path, text: &str) -> Result<RawQuery, Vec<Diagnostic>> {
-    toml::from_str(text).map_err(|e| {
+/// The raw step: a syntax error or a mistyped value is one diagnostic (shown with its line
+/// and a caret), reported with the unknown keys found before it; unknown keys alone go on to
+/// the checks, which report them with everything else.
+fn parse_raw(file: &Path, text: &str) -> Result<(RawQuery, KeyTree), Vec<Diagnostic>> {
+    let toml_error = |e: toml::de::Error| {
         let message = syntax_message(e.message());
-        let diagnostic = match e.span() {
+        match e.span() {
             Some(span) => {
                 let (line, col) = line_col(text, span.start);
-                Diagnostic::at(file, line, col, message)
+                Diagnostic::at(file, line, col, message).with_excerpt(text)
             }
             None => Diagnostic::whole(file, message),
-        };
-        vec![diagnostic]
-    })
+        }
+    };
+    let keys: KeyTree = toml::from_str(text).map_err(|e| vec![toml_error(e)])?;
+    match toml::from_str(text) {
+        Ok(raw) => Ok((raw, keys)),
+        Err(e) => {
+            let mut c = Checker::new(file, text);
+            keys.check_known(&mut c);
+            c.found.push(toml_error(e));
+            Err(c.into_sorted())
+        }
+    }
 }
 
 /// Checks every key; the query (its name, file and fingerprint left empty) when every
@@ -209,11 +226,12 @@ fn check_query(c: &mut Checker<'_>, raw: RawQuery, ctx: &ValidationContext) -> O
         let own = connection.as_ref().map(|c| c.get_ref().as_str());
         check_output(c, output, ctx, own, platform, field_names.as_deref())
     })?;
+    let connection = connection?;
     let query = Query {
         name: String::new(),
         file: PathBuf::new(),
         fingerprint: String::new(),
-        connection: connection?.into_inner(),
+        connection: connection.get_ref().clone(),
         platform: platform?,
         accounts: accounts?,
         login_customer_id,
@@ -231,7 +249,9 @@ fn check_query(c: &mut Checker<'_>, raw: RawQuery, ctx: &ValidationContext) -> O
         notify: notify?,
         schedule: schedule?,
         output,
+        warnings: Vec::new(),
     };
+    check_scopes(c, &query, ctx, &connection, output_at);
     Some((query, output_at))
 }
 
@@ -281,6 +301,7 @@ mode = "append"
             ]),
             // Does not exist yet, as on a first start.
             output_dir: dir.path().join("out"),
+            requested_scopes: Default::default(),
         };
         Fixture { dir, ctx }
     }
@@ -456,6 +477,7 @@ path = "g.csv"
             time_increment: TimeIncrement::Daily,
             notify: vec!["analyst@example.com".into()],
             schedule: Schedule::parse("0 6 * * *", "Europe/Berlin").expect("schedule"),
+            warnings: Vec::new(),
             output: Output::Csv {
                 path: f.dir.path().join("out/reports/meta_campaigns_daily.csv"),
                 mode: WriteMode::Append,
@@ -499,14 +521,68 @@ path = "a.csv"
     #[test]
     fn unknown_key_points_at_the_key_and_lists_the_known_ones() {
         let f = fixture();
-        let got = f.problem(&with("breakdowns = [", "fieldz = ["));
+        let got = f.problem(&with("breakdowns = [", "segments = ["));
         assert_eq!(
             got,
-            "5:1: unknown key \"fieldz\", expected one of connection, platform, login_customer_id, gaql, accounts, level, fields, \
+            "5:1: unknown key \"segments\"; expected one of connection, platform, login_customer_id, gaql, accounts, level, fields, \
              breakdowns, filters, action_attribution_windows, action_report_time, date_range, time_increment, notify, schedule, output"
         );
         let got = f.problem(&with("timezone =", "time_zone ="));
-        assert_eq!(got, "13:1: unknown key \"time_zone\", expected cron or timezone");
+        assert_eq!(
+            got,
+            "13:1: unknown key \"time_zone\" in [schedule]; did you mean \"timezone\"?"
+        );
+        let got = f.problem(&with("mode =", "mod ="));
+        assert_eq!(got, "18:1: unknown key \"mod\" in [output]; did you mean \"mode\"?");
+    }
+
+    #[test]
+    fn query_files_are_found_whatever_the_case_of_their_extension() {
+        let f = fixture();
+        f.write("upper.TOML", GOOD);
+        f.write("mixed.Toml", &GOOD.replace("meta_campaigns_daily", "mixed"));
+        f.write("notes.txt", "not a query");
+        let (queries, problems) = load_dir(&f.queries(), &f.ctx);
+        assert!(problems.is_empty(), "{problems:#?}");
+        let names: Vec<&str> = queries.iter().map(|q| q.name.as_str()).collect();
+        assert_eq!(names, ["mixed", "upper"]);
+    }
+
+    #[test]
+    fn a_cron_that_never_fires_is_a_warning_not_a_refusal() {
+        let f = fixture();
+        let path = f.write("feb30.toml", &with("0 6 * * *", "0 0 30 2 *"));
+        let query = load_file(&path, &f.ctx).expect("still a valid query");
+        let warnings: Vec<String> = query.warnings.iter().map(Diagnostic::as_warning).collect();
+        assert_eq!(
+            warnings,
+            [format!(
+                "{}:12:8: warning: cron \"0 0 30 2 *\" never fires (no date matches it), so this query never runs on its own",
+                path.display()
+            )]
+        );
+        let path = f.write("good.toml", GOOD);
+        assert!(load_file(&path, &f.ctx).unwrap().warnings.is_empty());
+    }
+
+    #[test]
+    fn an_unknown_key_hides_no_other_problem() {
+        let f = fixture();
+        let text = with("breakdowns = [", "fieldz = [")
+            .replace("\"campaign\"", "\"campain\"")
+            .replace("0 6 * * *", "0 6 * *")
+            .replace("analyst@example.com", "analyst")
+            .replace("timezone =", "time_zone =");
+        let got = f.problems(&text);
+        assert_eq!(got.len(), 5, "{got:#?}");
+        assert_eq!(got[0], "3:9: unknown level \"campain\"; did you mean \"campaign\"?");
+        assert_eq!(got[1], "5:1: unknown key \"fieldz\"; did you mean \"fields\"?");
+        assert!(got[2].starts_with("9:11: "), "{got:#?}");
+        assert!(got[3].starts_with("12:8: "), "{got:#?}");
+        assert_eq!(
+            got[4],
+            "13:1: unknown key \"time_zone\" in [schedule]; did you mean \"timezone\"?"
+        );
     }
 
     #[test]
@@ -587,12 +663,17 @@ path = "a.csv"
     }
 
     #[test]
-    fn unknown_connection_lists_known_ids() {
+    fn unknown_connection_suggests_the_closest_or_lists_known_ids() {
         let f = fixture();
         let got = f.problem(&with(r#""meta-demo""#, r#""meta-dmeo""#));
         assert_eq!(
             got,
-            "1:14: unknown connection \"meta-dmeo\"; known connections: google-main, meta-demo, meta-eu"
+            "1:14: unknown connection \"meta-dmeo\"; did you mean \"meta-demo\"?"
+        );
+        let got = f.problem(&with(r#""meta-demo""#, r#""facebook""#));
+        assert_eq!(
+            got,
+            "1:14: unknown connection \"facebook\"; known connections: google-main, meta-demo, meta-eu"
         );
     }
 
@@ -694,13 +775,18 @@ path = "a.csv"
     }
 
     #[test]
-    fn unknown_breakdown_lists_valid_ones() {
+    fn unknown_breakdown_suggests_the_closest_or_lists_valid_ones() {
         let f = fixture();
         let got = f.problem(&with(r#"["country"]"#, r#"["country", "contry"]"#));
+        assert_eq!(
+            got,
+            "5:26: unknown breakdown \"contry\" for meta_ads; did you mean \"country\"?"
+        );
+        let got = f.problem(&with(r#"["country"]"#, r#"["country", "weather"]"#));
         // Meta documents 89 breakdowns; the list starts with the common ones.
         assert!(
             got.starts_with(
-                "5:26: unknown breakdown \"contry\" for meta_ads, expected one of age, gender, country, region,"
+                "5:26: unknown breakdown \"weather\" for meta_ads, expected one of age, gender, country, region,"
             ),
             "{got}"
         );
@@ -788,6 +874,35 @@ path = "a.csv"
     /// GOOGLE's query written to a Sheets tab instead.
     fn to_sheet(output: &str) -> String {
         GOOGLE.replace("[output]\npath = \"g.csv\"\n", &format!("[output]\n{output}"))
+    }
+
+    #[test]
+    fn a_scope_the_connection_never_asks_for_is_refused_where_it_is_needed() {
+        let mut f = fixture();
+        let ads = crate::platform::google_ads::SCOPE.to_string();
+        f.ctx.requested_scopes.insert("google-main".into(), vec![ads.clone()]);
+        let path = f.write("g.toml", GOOGLE);
+        assert!(load_file(&path, &f.ctx).is_ok(), "the Ads scope is asked for");
+        let text = to_sheet("kind = \"google_sheets\"\nspreadsheet_id = \"1AbC-d_9\"\nsheet = \"Daily\"\n");
+        assert_eq!(
+            f.problem(&text),
+            format!(
+                "13:18: connection \"google-main\" never asks for the scope google_sheets outputs need \
+                 (\"https://www.googleapis.com/auth/spreadsheets\"): its `scopes` in the config are [\"{ads}\"]; \
+                 add it there, then reconnect"
+            )
+        );
+        let ga4 = GOOGLE
+            .replace("\"google_ads\"", "\"ga4\"")
+            .replace("\"1234567890\"", "\"123456789\"")
+            .replace("level = \"campaign\"\n", "")
+            .replace(
+                "[\"segments.date\", \"campaign.name\", \"metrics.clicks\"]",
+                "[\"date\", \"sessions\"]",
+            );
+        assert!(f
+            .problem(&ga4)
+            .starts_with("1:14: connection \"google-main\" never asks for the scope ga4 need"));
     }
 
     #[test]
@@ -929,7 +1044,7 @@ path = "a.csv"
             .replace(r#""analyst@example.com""#, r#""analyst""#);
         let found = f.problems(&text);
         assert_eq!(found.len(), 3, "{found:#?}");
-        assert!(found[0].starts_with("3:9: unknown level \"campain\", expected one of account, campaign, adset, ad"));
+        assert_eq!(found[0], "3:9: unknown level \"campain\"; did you mean \"campaign\"?");
         assert!(found[1].starts_with("9:11: notify entry \"analyst\""));
         assert!(found[2].starts_with("13:12: unknown time zone \"Europe/Berln\""));
     }

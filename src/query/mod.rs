@@ -14,6 +14,7 @@ mod attribution;
 mod diagnostic;
 pub(crate) mod filters;
 pub mod gaql;
+mod key_tree;
 mod keys;
 mod load;
 mod output_checks;
@@ -78,6 +79,8 @@ pub struct Query {
     pub(crate) schedule: Schedule,
     /// Where rows go.
     pub output: Output,
+    /// What `check` warns about without refusing the query (a cron that never fires).
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl Query {

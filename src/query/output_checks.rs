@@ -9,6 +9,7 @@ use toml::Spanned;
 use super::diagnostic::Checker;
 use super::raw::RawOutput;
 use super::sheets::{check_sheet_name, check_start_cell, SheetsTarget, ValueInput};
+use super::suggest::unknown_name;
 use super::{Output, WriteMode};
 use crate::config::ValidationContext;
 use crate::platform::{Platform, Provider};
@@ -205,7 +206,12 @@ fn sheets_writer(
                 None
             }
             None => {
-                c.at(&named.span(), format!("unknown connection {:?}", named.get_ref()));
+                let mut known: Vec<&str> = ctx.connections.keys().map(String::as_str).collect();
+                known.sort_unstable();
+                c.at(
+                    &named.span(),
+                    unknown_name("connection", named.get_ref(), "", &known, ""),
+                );
                 None
             }
         },

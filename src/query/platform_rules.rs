@@ -9,8 +9,9 @@ use toml::Spanned;
 use super::attribution;
 use super::diagnostic::Checker;
 use super::keys::check_list;
-use super::suggest::closest;
-use super::{Filter, Level};
+use super::suggest::{closest, unknown_name};
+use super::{Filter, Level, Query};
+use crate::config::ValidationContext;
 use crate::platform::{ga4, google_ads, Platform, Provider};
 
 /// Levels from coarsest to finest.
@@ -113,12 +114,11 @@ pub(super) fn check_level(
         level => c.required(level, "level", None).and_then(|level| {
             let parsed = parse_level(level.get_ref());
             if parsed.is_none() {
+                const LEVEL_NAMES: [&str; 4] = ["account", "campaign", "adset", "ad"];
+                let otherwise = format!(", expected one of {}", LEVEL_NAMES.join(", "));
                 c.at(
                     &level.span(),
-                    format!(
-                        "unknown level {:?}, expected one of account, campaign, adset, ad",
-                        level.get_ref()
-                    ),
+                    unknown_name("level", level.get_ref(), "", &LEVEL_NAMES, &otherwise),
                 );
             }
             parsed
@@ -299,13 +299,56 @@ pub(super) fn check_breakdowns(
                     platform.as_str()
                 )
             } else {
-                format!(
-                    "unknown breakdown {name:?} for {}, expected one of {}",
-                    platform.as_str(),
-                    platform.breakdowns().join(", ")
-                )
+                let context = format!(" for {}", platform.as_str());
+                let otherwise = format!(", expected one of {}", platform.breakdowns().join(", "));
+                unknown_name("breakdown", name, &context, platform.breakdowns(), &otherwise)
             };
             c.at(span, message);
         }
     })
+}
+
+/// A query whose login will never be granted a scope it needs: the connection's configured
+/// `scopes` do not ask for it. At run time that pauses the query with advice to "reconnect
+/// and allow it", which cannot work; here it is an error saying what to add. Reported at
+/// `connection` for the platform's scope, at `output_at` for the Sheets scope of the output.
+pub(super) fn check_scopes(
+    c: &mut Checker<'_>,
+    query: &Query,
+    ctx: &ValidationContext,
+    connection: &Spanned<String>,
+    output_at: (usize, usize),
+) {
+    let needed = std::iter::once((query.connection.as_str(), query.platform.scope(), None)).chain(
+        query
+            .output
+            .connection()
+            .map(|writer| (writer, crate::platform::SHEETS_SCOPE, Some(output_at))),
+    );
+    for (id, scope, at) in needed {
+        let Some(requested) = ctx.requested_scopes.get(id) else {
+            continue;
+        };
+        if requested.iter().any(|s| s == scope) {
+            continue;
+        }
+        let what = if at.is_some() {
+            "google_sheets outputs"
+        } else {
+            query.platform.as_str()
+        };
+        let message = format!(
+            "connection {id:?} never asks for the scope {what} need ({scope:?}): its `scopes` in the \
+             config are [{}]; add it there, then reconnect",
+            requested
+                .iter()
+                .map(|s| format!("{s:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        match at {
+            Some((line, col)) => c.at_position(line, col, message),
+            None => c.at(&connection.span(), message),
+        }
+    }
 }

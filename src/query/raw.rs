@@ -1,7 +1,8 @@
 //! The query file as written: serde structs that mirror the TOML.
 //!
-//! `deny_unknown_fields` makes a typo in a key an error instead of a silently ignored
-//! setting, and every value is wrapped in [`Spanned`] so the checks can point at it.
+//! Every value is wrapped in [`Spanned`] so the checks can point at it. The tables here
+//! ignore keys they do not know, so that one typo does not hide a file's other problems;
+//! `super::key_tree` reports those keys (a typo is never a silently ignored setting).
 
 use std::fmt;
 
@@ -16,7 +17,6 @@ use super::Filter;
 /// Required keys are `Option` too, so a missing one is reported with the other problems
 /// instead of alone.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawQuery {
     /// Connection id from the config.
     pub(super) connection: Option<Spanned<String>>,
@@ -56,7 +56,6 @@ pub(super) struct RawQuery {
 
 /// `[schedule]` as written.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawSchedule {
     /// 5 or 6 cron fields.
     pub(super) cron: Option<Spanned<String>>,
@@ -66,7 +65,6 @@ pub(super) struct RawSchedule {
 
 /// `[output]` as written.
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawOutput {
     /// `csv` (the default) or `google_sheets`.
     pub(super) kind: Option<Spanned<String>>,

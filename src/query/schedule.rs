@@ -119,6 +119,12 @@ impl Schedule {
         matchers.iter().filter_map(|m| next_fire(m, self.tz, t)).min()
     }
 
+    /// Whether no date ever matches (`0 0 30 2 *`): asked from the Unix epoch, since an
+    /// expression without a year that fires at all fires within a few years of any date.
+    pub(crate) fn never_fires(&self) -> bool {
+        self.next_after(DateTime::UNIX_EPOCH).is_none()
+    }
+
     /// Every fire in `(after, until]`, in order: the runs missed while the daemon was down.
     pub(crate) fn fires_between(
         &self,

@@ -11,6 +11,15 @@ pub(crate) fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str>
         .map(|(_, candidate)| candidate)
 }
 
+/// `unknown {what} "{name}"{context}`, then "; did you mean "…"?" when a known name is close
+/// enough to be the one meant, else `otherwise` (how the message lists the known names).
+pub(super) fn unknown_name(what: &str, name: &str, context: &str, known: &[&str], otherwise: &str) -> String {
+    match closest(name, known) {
+        Some(guess) => format!("unknown {what} {name:?}{context}; did you mean {guess:?}?"),
+        None => format!("unknown {what} {name:?}{context}{otherwise}"),
+    }
+}
+
 /// Levenshtein distance over characters.
 fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
@@ -41,5 +50,13 @@ mod tests {
         assert_eq!(edit_distance("", "abc"), 3);
         assert_eq!(closest("clics", &["clicks", "cpc"]), Some("clicks"));
         assert_eq!(closest("zzzzzz", &["clicks", "cpc"]), None);
+        assert_eq!(
+            unknown_name("level", "campain", "", &["ad", "campaign"], ", expected ad or campaign"),
+            "unknown level \"campain\"; did you mean \"campaign\"?"
+        );
+        assert_eq!(
+            unknown_name("level", "zzzzzz", "", &["ad", "campaign"], ", expected ad or campaign"),
+            "unknown level \"zzzzzz\", expected ad or campaign"
+        );
     }
 }

@@ -53,6 +53,27 @@ fn units(query: &Query, window: DateWindow) -> Vec<(String, DateWindow)> {
         .collect()
 }
 
+/// An account a connection's login can read, as `adsync accounts` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AccountInfo {
+    /// The platform it belongs to (`meta_ads`, `google_ads`, `ga4`, `linkedin_ads`).
+    pub platform: String,
+    /// The id exactly as a query file's `accounts` wants it.
+    pub id: String,
+    /// The name people know it by.
+    pub name: String,
+    /// ISO 4217 currency of its money columns.
+    pub currency: String,
+    /// The time zone its days are counted in; `None` where the platform has none per
+    /// account (LinkedIn).
+    pub time_zone: Option<String>,
+    /// Google Ads: a manager (MCC) account, which has no metrics of its own.
+    pub manager: bool,
+    /// Google Ads: the manager a query reaches this client through (its
+    /// `login_customer_id`); `None` when reached directly.
+    pub login_customer_id: Option<String>,
+}
+
 /// A reader for one platform, on one connection.
 #[derive(Debug, Clone)]
 pub enum Source {
@@ -111,6 +132,17 @@ impl Source {
             Source::GoogleAds(s) => s.accounts().await,
             Source::Ga4(s) => s.accounts().await,
             Source::LinkedinAds(s) => s.accounts().await,
+        }
+    }
+
+    /// The accounts the connection's token can read, with the names, currencies and time
+    /// zones a person picks them by.
+    pub(crate) async fn account_details(&self) -> Result<Vec<AccountInfo>, FetchError> {
+        match self {
+            Source::MetaAds(s) => s.ad_account_details().await,
+            Source::GoogleAds(s) => s.account_details().await,
+            Source::Ga4(s) => s.account_details().await,
+            Source::LinkedinAds(s) => s.account_details().await,
         }
     }
 
@@ -245,6 +277,7 @@ mod tests {
         let ctx = crate::config::ValidationContext {
             connections: [("meta-demo".to_string(), Provider::MetaAds)].into(),
             output_dir: dir.path().to_path_buf(),
+            requested_scopes: Default::default(),
         };
         crate::query::load_file(&path, &ctx).unwrap()
     }

@@ -25,6 +25,8 @@ pub(crate) fn router(app: App) -> Router {
         .route("/api/status", get(status))
         .route("/api/queries/{name}/run", post(run_query))
         .route("/api/backfill", post(backfill))
+        .route("/api/preview", post(preview))
+        .route("/api/connections/{connection}/accounts", get(accounts))
         .with_state(app)
 }
 
@@ -80,6 +82,43 @@ async fn backfill(State(app): State<App>, headers: HeaderMap, Json(request): Jso
         Ok(records) => Json(records).into_response(),
         Err(e @ AppError::UnknownQuery(_)) => error(StatusCode::NOT_FOUND, &e.to_string()),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+async fn accounts(State(app): State<App>, Path(connection): Path<String>, headers: HeaderMap) -> Response {
+    if !status_page::authorized(&app, &headers) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "an admin token is required (Authorization: Bearer …)",
+        );
+    }
+    match app.accounts(&connection).await {
+        Ok(list) => Json(list).into_response(),
+        Err(e @ AppError::UnknownConnection(_)) => error(StatusCode::NOT_FOUND, &e.to_string()),
+        Err(e) => error(StatusCode::BAD_GATEWAY, &e.to_string()),
+    }
+}
+
+/// `POST /api/preview` body: a query's name or a query file's absolute path, and how many
+/// rows to show.
+#[derive(serde::Deserialize)]
+struct PreviewRequest {
+    query: String,
+    rows: usize,
+}
+
+async fn preview(State(app): State<App>, headers: HeaderMap, Json(request): Json<PreviewRequest>) -> Response {
+    if !status_page::authorized(&app, &headers) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "an admin token is required (Authorization: Bearer …)",
+        );
+    }
+    match app.preview(&request.query, request.rows).await {
+        Ok(preview) => Json(preview).into_response(),
+        Err(e @ AppError::UnknownQuery(_)) => error(StatusCode::NOT_FOUND, &e.to_string()),
+        Err(e @ AppError::InvalidQuery(_)) => error(StatusCode::BAD_REQUEST, &e.to_string()),
+        Err(e) => error(StatusCode::BAD_GATEWAY, &e.to_string()),
     }
 }
 

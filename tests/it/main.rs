@@ -7,6 +7,7 @@ mod check;
 mod crash;
 mod delivery;
 mod demo;
+mod discover;
 mod disks;
 mod expected;
 mod field_sets;

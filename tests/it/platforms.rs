@@ -152,8 +152,12 @@ async fn one_google_login_serves_google_ads_and_ga4_refreshed_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_platform_the_login_was_not_granted_pauses_its_query_as_missing_scope() {
+    // The login was granted Ads only, when the config asked for nothing more; the config
+    // now asks for Analytics too, so reconnecting can grant it.
     let ads_only = r#"scopes = ["openid", "email", "https://www.googleapis.com/auth/adwords"]"#;
     let test = TestApp::with_providers(START, ads_only).await;
+    drop(connected(&test, GOOGLE).await);
+    test.write_provider_config("", "");
     let dates = ("2026-03-01", "2026-03-02");
     test.write_query(
         "ga4",
@@ -170,7 +174,7 @@ async fn a_platform_the_login_was_not_granted_pauses_its_query_as_missing_scope(
             dates,
         ),
     );
-    let app = connected(&test, GOOGLE).await;
+    let app = test.app();
     let requests_before = test.sandbox.sandbox().stats().api_requests;
 
     let run = app.run_once("ga4").await.unwrap();

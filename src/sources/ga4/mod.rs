@@ -25,6 +25,7 @@ use crate::http::{ApiClient, FetchError};
 use crate::platform::ga4::{ADMIN_BASE, API_BASE};
 use crate::query::Query;
 use crate::rows::{DateWindow, RowBatch};
+use crate::sources::AccountInfo;
 use crate::store::Identity;
 use decode::decode_page;
 use metadata::CustomFields;
@@ -109,6 +110,46 @@ impl Ga4 {
                 return Ok(properties);
             }
         }
+    }
+
+    /// The properties the login can read with name, currency and reporting time zone: each
+    /// from the Admin API's `GET /v1beta/properties/{id}` (`Property.displayName`,
+    /// `currencyCode`, `timeZone`; googleapis.dev `Google.Analytics.Admin.V1Beta.Property`).
+    pub(crate) async fn account_details(&self) -> Result<Vec<AccountInfo>, FetchError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Property {
+            #[serde(default)]
+            display_name: String,
+            #[serde(default)]
+            currency_code: String,
+            #[serde(default)]
+            time_zone: Option<String>,
+        }
+        let mut details = Vec::new();
+        for id in self.accounts().await? {
+            let mut url = self.conn.api_base(ADMIN_BASE);
+            url.set_path(&format!("/v1beta/properties/{id}"));
+            let property: Property = self
+                .api
+                .fetch(
+                    &self.conn.id,
+                    |http, token| http.get(url.clone()).bearer_auth(token),
+                    errors::classify,
+                    |body| serde_json::from_slice(&body).map_err(|e| e.to_string()),
+                )
+                .await?;
+            details.push(AccountInfo {
+                platform: crate::sources::Platform::Ga4.as_str().to_string(),
+                id,
+                name: property.display_name,
+                currency: property.currency_code,
+                time_zone: property.time_zone,
+                manager: false,
+                login_customer_id: None,
+            });
+        }
+        Ok(details)
     }
 
     /// Streams `property`'s rows of `query` for `window` into `tx`, one batch per page.

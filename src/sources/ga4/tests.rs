@@ -45,6 +45,7 @@ impl Harness {
         let ctx = crate::config::ValidationContext {
             connections: [(CONNECTION.to_string(), Provider::Google)].into(),
             output_dir: self.dir.path().join("out"),
+            requested_scopes: Default::default(),
         };
         crate::query::load_file(&path, &ctx).unwrap()
     }

@@ -25,6 +25,7 @@ use crate::http::{ApiClient, Failure, FailureClass, FetchError};
 use crate::platform::google_ads::API_BASE;
 use crate::query::{Query, TimeIncrement};
 use crate::rows::{DateWindow, RowBatch};
+use crate::sources::AccountInfo;
 use crate::store::Identity;
 
 /// A Google Ads reader on one Google connection.
@@ -97,6 +98,79 @@ impl GoogleAds {
                 None => name,
             })
             .collect())
+    }
+
+    /// Every customer the login can query, with name, currency, time zone and whether it is
+    /// a manager: each directly accessible customer (`listAccessibleCustomers`) reads its
+    /// own row and its direct clients' from `customer_client` (Google's account hierarchy
+    /// example, googleads/google-ads-python
+    /// `examples/account_management/get_account_hierarchy.py`, asks the same fields with
+    /// `customer_client.level <= 1`). A client is listed with the manager to name as its
+    /// `login_customer_id`, unless the login also reaches it directly.
+    pub(crate) async fn account_details(&self) -> Result<Vec<AccountInfo>, FetchError> {
+        #[derive(Deserialize)]
+        struct Batch {
+            #[serde(default)]
+            results: Vec<Row>,
+        }
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Row {
+            customer_client: Client,
+        }
+        // int64 fields are JSON strings (proto3 JSON mapping).
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Client {
+            id: String,
+            level: String,
+            #[serde(default)]
+            manager: bool,
+            #[serde(default)]
+            descriptive_name: String,
+            #[serde(default)]
+            currency_code: String,
+            #[serde(default)]
+            time_zone: Option<String>,
+        }
+        const HIERARCHY: &str = "SELECT customer_client.id, customer_client.level, customer_client.manager, \
+             customer_client.descriptive_name, customer_client.currency_code, customer_client.time_zone \
+             FROM customer_client WHERE customer_client.level <= 1";
+        let direct = self.accounts().await?;
+        let mut found: Vec<AccountInfo> = Vec::new();
+        for customer in &direct {
+            let url = self.url(&format!("customers/{customer}/googleAds:searchStream"));
+            let body = serde_json::json!({ "query": HIERARCHY });
+            let batches: Vec<Batch> = self
+                .api
+                .fetch(
+                    &self.conn.id,
+                    |http, token| {
+                        self.request(http.post(url.clone()), token)
+                            .header("login-customer-id", customer.as_str())
+                            .json(&body)
+                    },
+                    errors::classify,
+                    |body| serde_json::from_slice(&body).map_err(|e| e.to_string()),
+                )
+                .await?;
+            for client in batches.into_iter().flat_map(|b| b.results).map(|r| r.customer_client) {
+                let through = (client.level != "0").then(|| customer.clone());
+                if through.is_some() && (direct.contains(&client.id) || found.iter().any(|a| a.id == client.id)) {
+                    continue;
+                }
+                found.push(AccountInfo {
+                    platform: crate::sources::Platform::GoogleAds.as_str().to_string(),
+                    id: client.id,
+                    name: client.descriptive_name,
+                    currency: client.currency_code,
+                    time_zone: client.time_zone,
+                    manager: client.manager,
+                    login_customer_id: through,
+                });
+            }
+        }
+        Ok(found)
     }
 
     /// Streams `account`'s rows of `query` for `window` into `tx`, one batch per

@@ -356,6 +356,7 @@ fn query(accounts: &[&str], login: Option<&str>, fields: &[&str], increment: Tim
     let ctx = crate::config::ValidationContext {
         connections: [("google".to_string(), crate::sources::Provider::Google)].into(),
         output_dir: dir.path().to_path_buf(),
+        requested_scopes: Default::default(),
     };
     crate::query::load_file(&path, &ctx).unwrap()
 }

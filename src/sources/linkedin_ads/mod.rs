@@ -34,6 +34,7 @@ use crate::http::{ApiClient, FetchError};
 use crate::platform::linkedin_ads::{ACCOUNT_URN_PREFIX, API_BASE};
 use crate::query::Query;
 use crate::rows::{DateWindow, RowBatch};
+use crate::sources::AccountInfo;
 use crate::store::Identity;
 use decode::{decode_elements, Element, Merged};
 use errors::Classifier;
@@ -41,6 +42,8 @@ use request::{AnalyticsRequest, Wire, ANALYTICS_PATH};
 
 /// The finder listing the member's ad account roles.
 pub(crate) const ACCOUNT_USERS_PATH: &str = "/rest/adAccountUsers";
+/// Ad accounts, one by id.
+const ACCOUNTS_PATH: &str = "/rest/adAccounts";
 /// Account roles asked per page of `adAccountUsers`.
 const ACCOUNT_USERS_PAGE: usize = 100;
 /// The most elements adAnalytics answers; it drops the rest without saying so (practitioners
@@ -182,6 +185,37 @@ impl LinkedinAds {
                 return Ok(accounts);
             }
         }
+    }
+
+    /// The ad accounts the member can read with name and currency, each from `GET
+    /// /rest/adAccounts/{id}` (`name`, `currency`; an account has no time zone field:
+    /// https://learn.microsoft.com/en-us/linkedin/shared/references/v2/ads/adaccounts).
+    pub(crate) async fn account_details(&self) -> Result<Vec<AccountInfo>, FetchError> {
+        #[derive(Deserialize)]
+        struct Account {
+            #[serde(default)]
+            name: String,
+            #[serde(default)]
+            currency: String,
+        }
+        let mut details = Vec::new();
+        for id in self.accounts().await? {
+            let account: Account = self
+                .get(&format!("{ACCOUNTS_PATH}/{id}"), "", |body| {
+                    serde_json::from_slice(&body).map_err(|e| e.to_string())
+                })
+                .await?;
+            details.push(AccountInfo {
+                platform: crate::sources::Platform::LinkedinAds.as_str().to_string(),
+                id,
+                name: account.name,
+                currency: account.currency,
+                time_zone: None,
+                manager: false,
+                login_customer_id: None,
+            });
+        }
+        Ok(details)
     }
 
     /// The elements answering `request`, asking again in halves while an answer is as long as

@@ -138,6 +138,7 @@ impl Rig {
         let ctx = crate::config::ValidationContext {
             connections: [("li".to_string(), Provider::LinkedinAds)].into(),
             output_dir: self.dir.path().join("out"),
+            requested_scopes: Default::default(),
         };
         crate::query::load_file(&path, &ctx).unwrap()
     }

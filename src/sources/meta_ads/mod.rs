@@ -25,7 +25,7 @@ use crate::http::{ApiClient, Failure, FetchError};
 use crate::platform::meta_ads::{ASYNC_AFTER_DAYS, GRAPH_BASE};
 use crate::query::{Attribution, Filter, Level, Query, TimeIncrement};
 use crate::rows::{DateWindow, RowBatch};
-use crate::sources::TokenFacts;
+use crate::sources::{AccountInfo, Platform, TokenFacts};
 use crate::store::Identity;
 
 /// Rows requested per page (Graph's default is 25; 500 keeps requests few without huge bodies).
@@ -196,8 +196,15 @@ impl MetaAds {
         })
     }
 
-    /// The ad accounts (`act_<id>`) the token can read: `GET /me/adaccounts`, all pages.
+    /// The ad accounts (`act_<id>`) the token can read.
     pub(crate) async fn ad_accounts(&self) -> Result<Vec<String>, FetchError> {
+        Ok(self.ad_account_details().await?.into_iter().map(|a| a.id).collect())
+    }
+
+    /// The ad accounts the token can read with name, currency and time zone: `GET
+    /// /me/adaccounts?fields=account_id,id,name,currency,timezone_name`, all pages (AdAccount
+    /// fields: facebook-python-business-sdk `facebook_business/adobjects/adaccount.py`).
+    pub(crate) async fn ad_account_details(&self) -> Result<Vec<AccountInfo>, FetchError> {
         #[derive(Deserialize)]
         struct Page {
             data: Vec<Account>,
@@ -207,6 +214,12 @@ impl MetaAds {
         #[derive(Deserialize)]
         struct Account {
             id: String,
+            #[serde(default)]
+            name: String,
+            #[serde(default)]
+            currency: String,
+            #[serde(default)]
+            timezone_name: Option<String>,
         }
         #[derive(Deserialize)]
         struct Paging {
@@ -215,7 +228,7 @@ impl MetaAds {
         let mut next = Some({
             let mut url = self.url("me/adaccounts");
             url.query_pairs_mut()
-                .append_pair("fields", "id")
+                .append_pair("fields", "account_id,id,name,currency,timezone_name")
                 .append_pair("limit", "500");
             url
         });
@@ -230,7 +243,15 @@ impl MetaAds {
                     |body| serde_json::from_slice(&body).map_err(|e| e.to_string()),
                 )
                 .await?;
-            accounts.extend(page.data.into_iter().map(|a| a.id));
+            accounts.extend(page.data.into_iter().map(|a| AccountInfo {
+                platform: Platform::MetaAds.as_str().to_string(),
+                id: a.id,
+                name: a.name,
+                currency: a.currency,
+                time_zone: a.timezone_name,
+                manager: false,
+                login_customer_id: None,
+            }));
             if let Some(link) = page.paging.and_then(|p| p.next) {
                 next = Some(self.same_origin(&link)?);
             }

@@ -51,7 +51,7 @@ const SUMMARIES_MAX_PAGE: usize = 200;
 /// a route cannot match a parameter followed by text in one segment.
 pub fn routes() -> Router<Sandbox> {
     Router::new()
-        .route("/v1beta/properties/{property_call}", post(run_report))
+        .route("/v1beta/properties/{property_call}", post(run_report).get(property))
         .route("/v1beta/properties/{property}/metadata", get(metadata))
         .route("/v1beta/accountSummaries", get(account_summaries))
 }
@@ -331,6 +331,46 @@ async fn account_summaries(State(sandbox): State<Sandbox>, RawQuery(query): RawQ
             answer["nextPageToken"] = json!(format!("summaries-{end}"));
         }
         Ok(Json(answer).into_response())
+    })();
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET /v1beta/properties/{id}` (Admin API): the property's name, currency and reporting
+/// time zone (Admin API `Property`: `displayName`, `currencyCode`, `timeZone`; e.g.
+/// googleapis.dev `Google.Analytics.Admin.V1Beta.Property`).
+async fn property(State(sandbox): State<Sandbox>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let result = (|| -> ApiResult {
+        let grantee = authenticate(
+            &sandbox,
+            &headers,
+            &ADMIN_SCOPES,
+            "analyticsadmin.googleapis.com",
+            "google.analytics.admin.v1beta.AnalyticsAdminService.GetProperty",
+        )?;
+        let property = id
+            .parse::<u64>()
+            .map_err(|_| RpcStatus::invalid_argument(format!("Invalid property name: properties/{id}")))?;
+        if !readable_properties(&sandbox, &grantee).contains(&property) {
+            return Err(RpcStatus::property_denied());
+        }
+        let (currency, time_zone) = {
+            let world = sandbox.world();
+            (
+                world.settings.ga4.currency_code.clone(),
+                world.settings.ga4.time_zone.clone(),
+            )
+        };
+        let account = account_of(property);
+        Ok(Json(json!({
+            "name": format!("properties/{property}"),
+            "propertyType": "PROPERTY_TYPE_ORDINARY",
+            "parent": format!("accounts/{account}"),
+            "displayName": format!("Demo Property {property}"),
+            "currencyCode": currency,
+            "timeZone": time_zone,
+            "account": format!("accounts/{account}"),
+        }))
+        .into_response())
     })();
     result.unwrap_or_else(IntoResponse::into_response)
 }

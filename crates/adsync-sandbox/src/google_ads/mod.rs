@@ -10,6 +10,7 @@
 
 mod error;
 mod gaql;
+mod hierarchy;
 mod report;
 
 use std::collections::BTreeSet;
@@ -231,6 +232,10 @@ fn start_stream(sandbox: &Sandbox, customer: &str, headers: &HeaderMap, body: &[
         (world.settings.google_ads.clone(), today)
     };
     let query = gaql::parse(&request.query)?;
+    if query.resource == "customer_client" {
+        let answer = hierarchy::answer(&query, customer, &settings, request_id())?;
+        return Ok(axum::Json(answer).into_response());
+    }
     let report = Arc::new(Report::new(
         &query,
         customer,

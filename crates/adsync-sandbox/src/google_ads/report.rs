@@ -179,6 +179,17 @@ const CONVERSION_ACTIONS: [(u32, &str, &str, u64); 3] = [
 ];
 const CURRENCIES: [&str; 3] = ["EUR", "USD", "GBP"];
 const TIME_ZONES: [&str; 3] = ["Europe/Berlin", "America/New_York", "Europe/London"];
+
+/// A customer's descriptive name, currency and time zone: the same in `FROM customer` rows
+/// and in `customer_client` rows about it.
+pub(super) fn customer_attributes(customer: u64) -> (String, &'static str, &'static str) {
+    let pick = |list: &[&'static str; 3]| list[(customer % 3) as usize];
+    (
+        format!("Sandbox Customer {customer}"),
+        pick(&CURRENCIES),
+        pick(&TIME_ZONES),
+    )
+}
 const CAMPAIGNS: [&str; 6] = [
     "Search – Brand",
     "Search – Generic",
@@ -625,9 +636,9 @@ impl Report {
         let status = |n: u64| text(if n % 4 == 3 { "PAUSED" } else { "ENABLED" }.to_string());
         match field {
             Field::CustomerId => text(self.customer.to_string()),
-            Field::CustomerName => text(format!("Sandbox Customer {}", self.customer)),
-            Field::CustomerCurrency => pick(&CURRENCIES, self.customer),
-            Field::CustomerTimeZone => pick(&TIME_ZONES, self.customer),
+            Field::CustomerName => text(customer_attributes(self.customer).0),
+            Field::CustomerCurrency => text(customer_attributes(self.customer).1.to_string()),
+            Field::CustomerTimeZone => text(customer_attributes(self.customer).2.to_string()),
             Field::CampaignId => text(self.id(Resource::Campaign, cell.path)),
             Field::CampaignName => text(format!(
                 "{} #{}",

@@ -139,3 +139,32 @@ fn derived_conversion_metrics_follow_from_the_counts() {
     }
     assert!(checked > 3);
 }
+
+#[test]
+fn customer_client_lists_a_manager_and_its_clients_as_the_hierarchy_example_reads_them() {
+    let settings = SandboxSettings::default().google_ads;
+    let query = gaql::parse(
+        "SELECT customer_client.id, customer_client.level, customer_client.manager, customer_client.currency_code \
+         FROM customer_client WHERE customer_client.level <= 1",
+    )
+    .unwrap();
+    let answer = hierarchy::answer(&query, 9_990_001_111, &settings, "r".into()).unwrap();
+    assert_eq!(
+        answer,
+        json!([{
+            "results": [
+                {"customerClient": {"resourceName": "customers/9990001111/customerClients/9990001111",
+                    "id": "9990001111", "level": "0", "manager": true, "currencyCode": "USD"}},
+                {"customerClient": {"resourceName": "customers/9990001111/customerClients/3456789012",
+                    "id": "3456789012", "level": "1", "manager": false, "currencyCode": "EUR"}},
+            ],
+            "fieldMask": "customerClient.id,customerClient.level,customerClient.manager,customerClient.currencyCode",
+            "requestId": "r",
+        }])
+    );
+    let own = gaql::parse("SELECT customer_client.id FROM customer_client WHERE customer_client.level <= 0").unwrap();
+    let answer = hierarchy::answer(&own, 9_990_001_111, &settings, "r".into()).unwrap();
+    assert_eq!(answer[0]["results"].as_array().unwrap().len(), 1);
+    let unknown = gaql::parse("SELECT customer_client.nickname FROM customer_client").unwrap();
+    assert!(hierarchy::answer(&unknown, CUSTOMER, &settings, "r".into()).is_err());
+}

@@ -16,7 +16,7 @@ pub mod data;
 mod restli;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -55,6 +55,7 @@ pub fn routes() -> Router<Sandbox> {
     Router::new()
         .route("/rest/adAnalytics", get(ad_analytics).post(ad_analytics))
         .route("/rest/adAccountUsers", get(ad_account_users))
+        .route("/rest/adAccounts/{id}", get(ad_account))
 }
 
 /// Whether a request to `path` is this module's (injected faults then take its error shape).
@@ -254,6 +255,37 @@ async fn ad_account_users(State(sandbox): State<Sandbox>, uri: Uri, headers: Hea
         Ok(axum::Json(json!({
             "paging": {"start": page.start, "count": page.count, "links": [], "total": accounts.len()},
             "elements": elements,
+        }))
+        .into_response())
+    })();
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET /rest/adAccounts/{id}`: one ad account's `id`, `name`, `currency`, `type`, `status`,
+/// `reference` and `test` (https://learn.microsoft.com/en-us/linkedin/shared/references/v2/ads/adaccounts);
+/// an account has no time zone of its own.
+async fn ad_account(State(sandbox): State<Sandbox>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let result = (|| -> ApiResult {
+        let version = check_headers(&sandbox, &headers)?;
+        let grantee = authenticate(&sandbox, &headers)?;
+        let readable = id.parse::<u64>().ok().filter(|account| {
+            let world = sandbox.world();
+            let denied = world.denied.get(&grantee.user);
+            world.settings.linkedin.accounts.contains(account) && denied.is_none_or(|d| !d.contains(account))
+        });
+        let account = match readable {
+            Some(account) if grantee.scopes.iter().any(|s| ACCOUNT_SCOPES.contains(&s.as_str())) => account,
+            _ => return Err(LinkedinError::access_denied("adAccounts.GET", &version)),
+        };
+        const CURRENCIES: [&str; 3] = ["USD", "EUR", "GBP"];
+        Ok(axum::Json(json!({
+            "id": account,
+            "name": format!("Sandbox LinkedIn Account {account}"),
+            "currency": CURRENCIES[(account % 3) as usize],
+            "type": "BUSINESS",
+            "status": "ACTIVE",
+            "reference": format!("urn:li:organization:{}", 10_000 + account % 1000),
+            "test": false,
         }))
         .into_response())
     })();

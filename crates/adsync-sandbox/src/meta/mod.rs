@@ -328,6 +328,15 @@ fn readable_account(sandbox: &Sandbox, grantee: &Grantee, id: &str) -> Result<u6
     Ok(number)
 }
 
+/// An ad account's `timezone_name`: where its currency is spent.
+fn time_zone_of(currency: &str) -> &'static str {
+    match currency {
+        "GBP" => "Europe/London",
+        "USD" => "America/New_York",
+        _ => "Europe/Berlin",
+    }
+}
+
 fn account_json(sandbox: &Sandbox, number: u64) -> serde_json::Value {
     let day = NaiveDate::from_ymd_opt(2026, 1, 1).expect("a valid date");
     let query = InsightsQuery {
@@ -352,11 +361,14 @@ fn account_json(sandbox: &Sandbox, number: u64) -> serde_json::Value {
             .unwrap_or_default()
             .to_string()
     };
+    let currency = attribute("account_currency");
     json!({
         "id": format!("act_{number}"),
         "account_id": number.to_string(),
         "name": attribute("account_name"),
-        "currency": attribute("account_currency"),
+        // AdAccount `timezone_name` (facebook-python-business-sdk `adobjects/adaccount.py`).
+        "timezone_name": time_zone_of(&currency),
+        "currency": currency,
     })
 }
 
