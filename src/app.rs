@@ -29,6 +29,9 @@ pub enum AppError {
     /// The web endpoint failed.
     #[error("web endpoint: {0}")]
     Io(#[from] std::io::Error),
+    /// A backfill window no run could honestly deliver.
+    #[error(transparent)]
+    Window(#[from] crate::backfill::WindowError),
 }
 
 /// A configured daemon: everything but the running loop.
@@ -203,6 +206,10 @@ impl App {
             None => Ok(crate::backfill::backfill_with(&self.inner.ctx, &queries, progress).await?),
             Some(window) => {
                 let now = self.inner.ctx.clock.now();
+                // Every query is checked before any runs: a refusal leaves all outputs alone.
+                for query in &queries {
+                    crate::backfill::check_window(query, window, now)?;
+                }
                 let mut runs = Vec::new();
                 for (done, query) in queries.iter().enumerate() {
                     let run = crate::run::run_window(&self.inner.ctx, query, now, window, Trigger::Backfill).await;

@@ -315,11 +315,8 @@ async fn backfill(
     query: Option<String>,
     dates: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
 ) -> anyhow::Result<ExitCode> {
-    let window = match dates {
-        Some((from, to)) if to < from => bail!("--to {to} is before --from {from}"),
-        Some((from, to)) => Some(adsync::rows::DateWindow::new(from, to)),
-        None => None,
-    };
+    // Checked (order, history, what the query can deliver) by the daemon or the local app.
+    let window = dates.map(|(from, to)| adsync::rows::DateWindow::new(from, to));
     let records: Vec<RunRecord> = match backend(args)? {
         Backend::Local(app) => {
             // A bar on a terminal; plain lines (below) everywhere else.

@@ -79,6 +79,7 @@ async fn backfill(State(app): State<App>, headers: HeaderMap, Json(request): Jso
     {
         Ok(records) => Json(records).into_response(),
         Err(e @ AppError::UnknownQuery(_)) => error(StatusCode::NOT_FOUND, &e.to_string()),
+        Err(e @ AppError::Window(_)) => error(StatusCode::BAD_REQUEST, &e.to_string()),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
 }
