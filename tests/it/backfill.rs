@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use crate::helpers::{at, eventually, Daemon, TestApp, CONNECTION};
 
 /// Three days of one account, the whole file rewritten by every run.
-const REPLACE: &str = r#"connection = "meta-test"
+pub const REPLACE: &str = r#"connection = "meta-test"
 accounts = ["act_1001"]
 level = "account"
 fields = ["date_start", "account_id", "impressions"]

@@ -14,6 +14,7 @@ mod oauth_providers;
 mod platforms;
 mod reconnect;
 mod scheduling;
+mod settings;
 mod sheets;
 mod tokens;
 mod web;
