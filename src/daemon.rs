@@ -45,7 +45,9 @@ impl App {
             let router = web::router(self.clone());
             let stop = shutdown.clone();
             tokio::spawn(async move {
-                axum::serve(listener, router)
+                // The client address throttles sign-ins.
+                let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+                axum::serve(listener, service)
                     .with_graceful_shutdown(async move { stop.cancelled().await })
                     .await
             })

@@ -250,7 +250,12 @@ struct DaemonClient {
 
 impl DaemonClient {
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        let request = self.http.request(method, format!("{}{path}", self.base));
+        // The endpoint takes a state change only from its own origin or with the admin
+        // token; the CLI speaks for the endpoint's owner, so it names the endpoint's origin.
+        let request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header(reqwest::header::ORIGIN, &self.base);
         match &self.token {
             Some(token) => request.bearer_auth(token),
             None => request,

@@ -61,6 +61,7 @@ async fn off_loopback_the_status_page_and_api_need_the_admin_token() {
 
     let login = http
         .post(format!("{base}/login"))
+        .header("origin", &base)
         .form(&[("token", "s3cret-admin")])
         .send()
         .await
@@ -93,5 +94,122 @@ async fn off_loopback_the_status_page_and_api_need_the_admin_token() {
         !html.contains("<script") && !html.contains(" src="),
         "no scripts or third-party assets"
     );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_foreign_host_and_cross_site_posts_are_refused() {
+    let test = TestApp::new("2026-05-04T05:00:00Z").await;
+    test.write_query("daily", QUERY);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let daemon = Daemon::start_on(test.connected_app().await, "daily", listener).await;
+    let http = crate::helpers::no_redirects();
+
+    // DNS rebinding: attacker.example resolved to 127.0.0.1, the browser still says its name.
+    let rebound = http
+        .get(format!("{base}/status"))
+        .header("host", "attacker.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebound.status(), StatusCode::MISDIRECTED_REQUEST);
+    let page = http
+        .get(format!("{base}/status"))
+        .header("host", "localhost")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK, "loopback names are this endpoint's");
+
+    // A form on another site posting here: refused by Origin, by Fetch Metadata, or for
+    // naming no origin at all; nothing runs.
+    let run = format!("{base}/api/queries/daily/run");
+    for (name, value) in [
+        ("origin", "https://attacker.example"),
+        ("sec-fetch-site", "cross-site"),
+        ("x-nothing", "at all"),
+    ] {
+        let response = http.post(&run).header(name, value).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{name}: {value}");
+    }
+    assert!(daemon.app.store().runs("daily").unwrap().is_empty(), "nothing ran");
+    // The endpoint's own origin (its pages, the CLI) may.
+    let response = http.post(&run).header("origin", &base).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_sets_a_session_not_the_token_and_wrong_tokens_are_throttled() {
+    let test = TestApp::new("2026-05-04T05:00:00Z").await;
+    let token_env = "ADSYNC_TEST_ADMIN_TOKEN_SESSION";
+    std::env::set_var(token_env, "s3cret-admin");
+    test.write_config_with("0.0.0.0:8787", &format!("[web]\nadmin_token_env = \"{token_env}\"\n"));
+    test.write_query("daily", QUERY);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let daemon = Daemon::start_on(test.connected_app().await, "daily", listener).await;
+    let http = crate::helpers::no_redirects();
+    let login = |token: &'static str| {
+        http.post(format!("{base}/login"))
+            .header("origin", &base)
+            .form(&[("token", token)])
+            .send()
+    };
+
+    // A lower-case scheme is still the bearer scheme; the token also authorizes a POST
+    // without any origin (scripts).
+    let api = http
+        .get(format!("{base}/api/status"))
+        .header("authorization", "bearer s3cret-admin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), StatusCode::OK);
+    let run = http
+        .post(format!("{base}/api/queries/daily/run"))
+        .header("authorization", "BEARER s3cret-admin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(run.status(), StatusCode::OK);
+
+    // The cookie is a session id, not the token, and it ends at sign-out.
+    let response = login("s3cret-admin").await.unwrap();
+    let cookie = response.headers()[SET_COOKIE].to_str().unwrap().to_string();
+    assert!(!cookie.contains("s3cret-admin"), "{cookie}");
+    assert!(cookie.contains("Max-Age=43200"), "{cookie}");
+    let cookie = cookie.split(';').next().unwrap().to_string();
+    let status = |cookie: String| http.get(format!("{base}/status")).header("cookie", cookie).send();
+    assert_eq!(status(cookie.clone()).await.unwrap().status(), StatusCode::OK);
+    let logout = http
+        .post(format!("{base}/logout"))
+        .header("origin", &base)
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), StatusCode::SEE_OTHER);
+    assert_eq!(status(cookie).await.unwrap().status(), StatusCode::SEE_OTHER, "revoked");
+    // The raw token as a cookie is no session.
+    let raw = status("adsync_session=s3cret-admin".into()).await.unwrap();
+    assert_eq!(raw.status(), StatusCode::SEE_OTHER);
+
+    // Ten wrong tokens a minute are answered; the eleventh attempt, even a right one, waits.
+    for attempt in 1..=10 {
+        let response = login("guess").await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "attempt {attempt}");
+    }
+    let throttled = login("guess").await.unwrap();
+    assert_eq!(throttled.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(throttled.headers()["retry-after"], "60");
+    assert_eq!(
+        login("s3cret-admin").await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // A minute later (on the daemon's clock) the address may try again.
+    test.clock.set(at("2026-05-04T05:01:00Z"));
+    assert_eq!(login("s3cret-admin").await.unwrap().status(), StatusCode::SEE_OTHER);
     daemon.stop().await;
 }
