@@ -11,6 +11,8 @@ mod expected;
 mod helpers;
 mod mail;
 mod oauth_providers;
+mod outputs;
+mod pending;
 mod platforms;
 mod reconnect;
 mod scheduling;
