@@ -15,7 +15,7 @@ use chrono::{DateTime, Months, NaiveDate, Utc};
 
 use crate::query::{DateRange, Query, WriteMode};
 use crate::rows::DateWindow;
-use crate::run::{run_query, run_window, RunContext, Trigger};
+use crate::run::{fire_window, run_query, run_window, RunContext, Trigger};
 use crate::store::{GapState, Outcome, RunRecord, StoreError};
 
 /// Why a backfill window is refused. The messages name the CLI's flags because the CLI and
@@ -84,11 +84,6 @@ fn history_limit(query: &Query, today: NaiveDate) -> NaiveDate {
         .unwrap_or(NaiveDate::MIN)
 }
 
-/// The dates a fresh run of `query` at `now` covers.
-pub(crate) fn current_window(query: &Query, now: DateTime<Utc>) -> DateWindow {
-    query.date_range.window(now, query.schedule.tz())
-}
-
 /// Whether a run of `query` for `window` at `now` can deliver what it claims: the window is
 /// in order, inside the platform's history and not in the future, and for a `replace`
 /// output it is the query's whole current window (anything else would shrink the report).
@@ -99,7 +94,7 @@ pub(crate) fn check_window(query: &Query, window: DateWindow, now: DateTime<Utc>
             end: window.end,
         });
     }
-    let current = current_window(query, now);
+    let current = fire_window(query, now);
     let today = DateRange::Today.window(now, query.schedule.tz()).end;
     let oldest = history_limit(query, now.date_naive());
     if window.start < oldest {

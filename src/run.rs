@@ -123,8 +123,12 @@ impl RunError {
 
 /// Runs `query` for the fire at `fire`, records the outcome and returns it.
 pub(crate) async fn run_query(ctx: &RunContext, query: &Query, fire: DateTime<Utc>, trigger: Trigger) -> RunRecord {
-    let window = query.date_range.window(fire, query.schedule.tz());
-    run_window(ctx, query, fire, window, trigger).await
+    run_window(ctx, query, fire, fire_window(query, fire), trigger).await
+}
+
+/// The dates a run of `query` fired at `fire` covers: its whole `date_range` then.
+pub(crate) fn fire_window(query: &Query, fire: DateTime<Utc>) -> DateWindow {
+    query.date_range.window(fire, query.schedule.tz())
 }
 
 /// Runs `query` for an explicit `window` (a backfill), records the outcome and returns it.
@@ -373,7 +377,7 @@ pub(crate) fn needed_scopes(query: &Query) -> impl Iterator<Item = (&str, &'stat
 /// newer report). A narrower `replace` window (refused by the backfill check, but never
 /// trusted here) closes nothing.
 fn close_gaps(store: &Store, query: &Query, record: &RunRecord) -> Result<(), StoreError> {
-    let whole_window = record.window == crate::backfill::current_window(query, record.fire);
+    let whole_window = record.window == fire_window(query, record.fire);
     for mut gap in store.gaps(&query.name)? {
         if gap.state != GapState::Open {
             continue;

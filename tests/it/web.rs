@@ -21,17 +21,22 @@ path = "reports/daily.csv"
 mode = "append"
 "#;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn off_loopback_the_status_page_and_api_need_the_admin_token() {
+/// A daemon whose config listens on all interfaces with admin token `s3cret-admin` in
+/// `token_env` (the test serves it on loopback); returns its base URL too.
+async fn off_loopback(token_env: &str) -> (TestApp, Daemon, String) {
     let test = TestApp::new("2026-05-04T05:00:00Z").await;
-    let token_env = "ADSYNC_TEST_ADMIN_TOKEN_WEB";
     std::env::set_var(token_env, "s3cret-admin");
-    // The config says "all interfaces"; the test serves the same app on loopback.
     test.write_config_with("0.0.0.0:8787", &format!("[web]\nadmin_token_env = \"{token_env}\"\n"));
     test.write_query("daily", QUERY);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let daemon = Daemon::start_on(test.connected_app().await, "daily", listener).await;
+    (test, daemon, base)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn off_loopback_the_status_page_and_api_need_the_admin_token() {
+    let (test, daemon, base) = off_loopback("ADSYNC_TEST_ADMIN_TOKEN_WEB").await;
     test.revoke(USER, "password_changed").await;
     test.clock.set(at("2026-05-04T06:00:00Z"));
     daemon.runs("daily", 1).await;
@@ -107,20 +112,13 @@ async fn a_foreign_host_and_cross_site_posts_are_refused() {
     let http = crate::helpers::no_redirects();
 
     // DNS rebinding: attacker.example resolved to 127.0.0.1, the browser still says its name.
-    let rebound = http
-        .get(format!("{base}/status"))
-        .header("host", "attacker.example")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(rebound.status(), StatusCode::MISDIRECTED_REQUEST);
-    let page = http
-        .get(format!("{base}/status"))
-        .header("host", "localhost")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.status(), StatusCode::OK, "loopback names are this endpoint's");
+    let page = |host: &'static str| answer(http.get(format!("{base}/status")).header("host", host));
+    assert_eq!(page("attacker.example").await, StatusCode::MISDIRECTED_REQUEST);
+    assert_eq!(
+        page("localhost").await,
+        StatusCode::OK,
+        "loopback names are this endpoint's"
+    );
 
     // A form on another site posting here: refused by Origin, by Fetch Metadata, or for
     // naming no origin at all; nothing runs.
@@ -142,14 +140,7 @@ async fn a_foreign_host_and_cross_site_posts_are_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_sets_a_session_not_the_token_and_wrong_tokens_are_throttled() {
-    let test = TestApp::new("2026-05-04T05:00:00Z").await;
-    let token_env = "ADSYNC_TEST_ADMIN_TOKEN_SESSION";
-    std::env::set_var(token_env, "s3cret-admin");
-    test.write_config_with("0.0.0.0:8787", &format!("[web]\nadmin_token_env = \"{token_env}\"\n"));
-    test.write_query("daily", QUERY);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let daemon = Daemon::start_on(test.connected_app().await, "daily", listener).await;
+    let (test, daemon, base) = off_loopback("ADSYNC_TEST_ADMIN_TOKEN_SESSION").await;
     let http = crate::helpers::no_redirects();
     let login = |token: &'static str| {
         http.post(format!("{base}/login"))
@@ -160,20 +151,16 @@ async fn sign_in_sets_a_session_not_the_token_and_wrong_tokens_are_throttled() {
 
     // A lower-case scheme is still the bearer scheme; the token also authorizes a POST
     // without any origin (scripts).
-    let api = http
-        .get(format!("{base}/api/status"))
-        .header("authorization", "bearer s3cret-admin")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(api.status(), StatusCode::OK);
-    let run = http
-        .post(format!("{base}/api/queries/daily/run"))
-        .header("authorization", "BEARER s3cret-admin")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(run.status(), StatusCode::OK);
+    let api = http.get(format!("{base}/api/status"));
+    assert_eq!(
+        answer(api.header("authorization", "bearer s3cret-admin")).await,
+        StatusCode::OK
+    );
+    let run = http.post(format!("{base}/api/queries/daily/run"));
+    assert_eq!(
+        answer(run.header("authorization", "BEARER s3cret-admin")).await,
+        StatusCode::OK
+    );
 
     // The cookie is a session id, not the token, and it ends at sign-out.
     let response = login("s3cret-admin").await.unwrap();
@@ -212,4 +199,9 @@ async fn sign_in_sets_a_session_not_the_token_and_wrong_tokens_are_throttled() {
     test.clock.set(at("2026-05-04T05:01:00Z"));
     assert_eq!(login("s3cret-admin").await.unwrap().status(), StatusCode::SEE_OTHER);
     daemon.stop().await;
+}
+
+/// The status code `request` is answered with.
+async fn answer(request: reqwest::RequestBuilder) -> StatusCode {
+    request.send().await.unwrap().status()
 }
