@@ -683,14 +683,25 @@ mod tests {
     }
 
     #[test]
+    fn an_existing_directory_at_the_target_is_refused() {
+        let (_dir, path) = report_file(None);
+        fs::create_dir(&path).unwrap();
+        let error = sink(&path, WriteMode::Replace)
+            .begin(window("2026-01-05", "2026-01-05"))
+            .unwrap_err();
+        assert!(matches!(error, SinkError::IsDirectory { .. }), "{error}");
+    }
+
+    #[test]
     fn failed_commit_leaves_no_temp_file() {
         let (dir, path) = report_file(None);
-        fs::create_dir(&path).unwrap();
-
         let mut delivery = sink(&path, WriteMode::Replace)
             .begin(window("2026-01-05", "2026-01-05"))
             .unwrap();
         delivery.write_batch(&batch(&[["2026-01-05", "A", "1"]])).unwrap();
+        // A directory appears at the target meanwhile (`begin` refuses one): the rename fails.
+        fs::create_dir(&path).unwrap();
+        fs::write(path.join("inside"), "x").unwrap();
         let error = delivery.commit().unwrap_err();
 
         assert!(matches!(error, SinkError::Io { .. }), "{error}");
