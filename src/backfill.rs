@@ -233,3 +233,70 @@ pub(crate) async fn backfill_with(
     }
     Ok(runs)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::Provider;
+
+    /// A Meta query with `date_range` and `mode`.
+    fn query(date_range: &str, mode: &str) -> Query {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("q.toml");
+        let text = format!(
+            "connection = \"meta-demo\"\naccounts = [\"act_1\"]\nlevel = \"account\"\n\
+             fields = [\"date_start\", \"impressions\"]\ndate_range = {date_range}\n\n\
+             [schedule]\ncron = \"0 6 * * *\"\n\n[output]\nkind = \"csv\"\npath = \"q.csv\"\nmode = \"{mode}\"\n"
+        );
+        std::fs::write(&path, text).expect("query written");
+        let ctx = crate::config::ValidationContext {
+            connections: [("meta-demo".to_string(), Provider::MetaAds)].into(),
+            output_dir: dir.path().to_path_buf(),
+        };
+        crate::query::load_file(&path, &ctx).expect("a valid query")
+    }
+
+    fn window(start: &str, end: &str) -> DateWindow {
+        DateWindow::new(start.parse().expect("a date"), end.parse().expect("a date"))
+    }
+
+    const NOW: &str = "2026-03-10T12:00:00Z";
+
+    fn check(query: &Query, start: &str, end: &str) -> Result<(), WindowError> {
+        check_window(query, window(start, end), NOW.parse().expect("an instant"))
+    }
+
+    #[test]
+    fn an_append_window_must_be_in_order_in_history_and_not_in_the_future() {
+        let q = query("\"yesterday\"", "append");
+        assert_eq!(check(&q, "2026-03-01", "2026-03-09"), Ok(()));
+        assert!(matches!(
+            check(&q, "2026-03-09", "2026-03-01"),
+            Err(WindowError::Inverted { .. })
+        ));
+        assert_eq!(
+            check(&q, "2023-01-01", "2023-01-02").map_err(|e| e.to_string()),
+            Err("q: the platform keeps report data back to 2023-02-10; --from 2023-01-01 is older".into())
+        );
+        assert_eq!(
+            check(&q, "2026-03-09", "2026-03-11").map_err(|e| e.to_string()),
+            Err("q: --to 2026-03-11 is after today (2026-03-10)".into())
+        );
+    }
+
+    #[test]
+    fn a_fixed_range_and_a_replace_output_take_only_what_they_report() {
+        let fixed = query("{ start = \"2026-01-01\", end = \"2026-01-31\" }", "append");
+        assert_eq!(check(&fixed, "2026-01-05", "2026-01-06"), Ok(()));
+        assert!(matches!(
+            check(&fixed, "2026-01-31", "2026-02-01"),
+            Err(WindowError::OutsideFixedRange { .. })
+        ));
+        let replace = query("\"last_3_days\"", "replace");
+        assert_eq!(check(&replace, "2026-03-07", "2026-03-09"), Ok(()));
+        assert!(matches!(
+            check(&replace, "2026-03-08", "2026-03-09"),
+            Err(WindowError::PartialReplace { .. })
+        ));
+    }
+}
