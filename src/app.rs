@@ -45,6 +45,9 @@ pub enum AppError {
     /// A preview fetched no rows.
     #[error(transparent)]
     Preview(#[from] PreviewError),
+    /// A backfill window no run could honestly deliver.
+    #[error(transparent)]
+    Window(#[from] crate::backfill::WindowError),
 }
 
 /// A configured daemon: everything but the running loop.
@@ -265,6 +268,10 @@ impl App {
             None => Ok(crate::backfill::backfill_with(&self.inner.ctx, &queries, progress).await?),
             Some(window) => {
                 let now = self.inner.ctx.clock.now();
+                // Every query is checked before any runs: a refusal leaves all outputs alone.
+                for query in &queries {
+                    crate::backfill::check_window(query, window, now)?;
+                }
                 let mut runs = Vec::new();
                 for (done, query) in queries.iter().enumerate() {
                     let run = crate::run::run_window(&self.inner.ctx, query, now, window, Trigger::Backfill).await;

@@ -3,6 +3,11 @@
 //! The raw structs mirror the file exactly (`deny_unknown_fields`, so a typo is an error,
 //! not a silently ignored setting); [`Config::load`] resolves paths, secrets from the
 //! environment and environment-variable overrides, and checks what can be checked up front.
+//! Every problem in a file is reported at once, each with its `file:line:col`; every
+//! numeric setting has a range ([`bounds`]).
+
+mod bounds;
+mod locate;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -13,6 +18,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use url::Url;
 
+use self::bounds::*;
 use crate::platform::Provider;
 
 /// Default address of the daemon's web endpoint.
@@ -41,16 +47,38 @@ pub enum ConfigError {
         /// What is wrong.
         message: String,
     },
-    /// A value is well-formed TOML but not acceptable.
-    #[error("{path}: {field}: {message}")]
+    /// Values are well-formed TOML but not acceptable: every one of them, one per line.
+    #[error("{}", render_problems(path, problems))]
     Invalid {
-        /// The config file (or `<environment>` for overrides).
+        /// The config file.
         path: PathBuf,
-        /// Which setting, e.g. `connections[0].client_secret_env`.
-        field: String,
-        /// What is wrong and how to fix it.
-        message: String,
+        /// Each setting that is wrong, in file order where the file mentions it.
+        problems: Vec<ConfigProblem>,
     },
+}
+
+/// One setting that is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    /// Which setting, e.g. `connections[0].client_secret_env`.
+    pub field: String,
+    /// What is wrong and how to fix it.
+    pub message: String,
+    /// 1-based line and column of the setting, when the file mentions it (not for a
+    /// default or an environment override).
+    pub position: Option<(usize, usize)>,
+}
+
+/// `path:line:col: field: message`, one line per problem.
+fn render_problems(path: &Path, problems: &[ConfigProblem]) -> String {
+    let lines: Vec<String> = problems
+        .iter()
+        .map(|p| match p.position {
+            Some((line, col)) => format!("{}:{line}:{col}: {}: {}", path.display(), p.field, p.message),
+            None => format!("{}: {}: {}", path.display(), p.field, p.message),
+        })
+        .collect();
+    lines.join("\n")
 }
 
 /// A secret string that never prints itself.
@@ -117,9 +145,9 @@ struct RawConfig {
 #[serde(deny_unknown_fields)]
 struct RawScheduler {
     /// Runs in flight across all connections.
-    max_concurrent_runs: Option<usize>,
+    max_concurrent_runs: Option<u64>,
     /// Runs in flight on one connection (platform rate limits are per user/app).
-    max_runs_per_connection: Option<usize>,
+    max_runs_per_connection: Option<u64>,
     /// On SIGTERM, how long runs in flight may go on before those still waiting on a
     /// platform are cancelled (their fires become gaps).
     shutdown_grace_secs: Option<u64>,
@@ -130,7 +158,7 @@ struct RawScheduler {
 #[serde(deny_unknown_fields)]
 struct RawWeb {
     /// Reconnect links stay valid this many days.
-    link_ttl_days: Option<u32>,
+    link_ttl_days: Option<u64>,
     /// Environment variable holding the admin token that `/status` and `/api/status` require
     /// when the listener is not loopback-only (default `ADSYNC_ADMIN_TOKEN`).
     admin_token_env: Option<String>,
@@ -143,7 +171,7 @@ struct RawEmail {
     /// SMTP server; without it messages go to the outbox directory and the log.
     smtp_host: Option<String>,
     /// SMTP port (default 587 for `starttls`, 465 for `tls`, 25 for `none`).
-    smtp_port: Option<u16>,
+    smtp_port: Option<u64>,
     /// `starttls` (default), `tls` or `none`.
     tls: Option<String>,
     /// SMTP user name.
@@ -155,7 +183,7 @@ struct RawEmail {
     /// Where `.eml` files go when no SMTP server is set (default `<data_dir>/outbox`).
     outbox_dir: Option<PathBuf>,
     /// Hours between reminders while a connection stays disconnected.
-    reminder_interval_hours: Option<u32>,
+    reminder_interval_hours: Option<u64>,
 }
 
 /// `[sheets]` as written.
@@ -163,9 +191,9 @@ struct RawEmail {
 #[serde(deny_unknown_fields)]
 struct RawSheets {
     /// Write requests a minute per user (Google's default quota: 60).
-    writes_per_minute_per_user: Option<u32>,
+    writes_per_minute_per_user: Option<u64>,
     /// Write requests a minute per Google Cloud project (Google's default quota: 300).
-    writes_per_minute_per_project: Option<u32>,
+    writes_per_minute_per_project: Option<u64>,
 }
 
 /// `[tokens]` as written.
@@ -173,9 +201,9 @@ struct RawSheets {
 #[serde(deny_unknown_fields)]
 struct RawTokens {
     /// Flag a connection `expiring` this many days before its login ends for good.
-    expiry_warning_days: Option<u32>,
+    expiry_warning_days: Option<u64>,
     /// Refresh a token unused for this many days, so idle refresh tokens do not go stale.
-    keep_alive_after_days: Option<u32>,
+    keep_alive_after_days: Option<u64>,
 }
 
 /// `[http]` as written.
@@ -183,7 +211,7 @@ struct RawTokens {
 #[serde(deny_unknown_fields)]
 struct RawHttp {
     /// Retries of a transient failure before a run fails.
-    max_retries: Option<u32>,
+    max_retries: Option<u64>,
     /// First backoff delay; doubles per retry, with jitter.
     retry_initial_backoff_ms: Option<u64>,
     /// Upper bound of one backoff delay.
@@ -191,7 +219,7 @@ struct RawHttp {
     /// Whole-request timeout.
     request_timeout_secs: Option<u64>,
     /// Requests in flight on one connection, across all its runs (default 8).
-    max_requests_per_connection: Option<usize>,
+    max_requests_per_connection: Option<u64>,
     /// Longest rate-limit wait a run sits out (default 900 s); a spent quota that refills
     /// later fails the run as a gap instead of holding a run slot for hours.
     max_rate_limit_wait_secs: Option<u64>,
@@ -450,27 +478,41 @@ impl Config {
                 message: e.message().to_string(),
             }
         })?;
-        Self::from_raw(raw, path, base, overrides).map_err(|(field, message)| ConfigError::Invalid {
-            path: path.to_path_buf(),
-            field,
-            message,
+        Self::from_raw(raw, path, base, overrides).map_err(|problems| {
+            let mut problems: Vec<ConfigProblem> = problems
+                .into_iter()
+                .map(|(field, message)| ConfigProblem {
+                    position: locate::locate(text, &field),
+                    field,
+                    message,
+                })
+                .collect();
+            // File order; problems the file does not place (defaults, environment) last.
+            problems.sort_by_key(|p| p.position.unwrap_or((usize::MAX, 0)));
+            ConfigError::Invalid {
+                path: path.to_path_buf(),
+                problems,
+            }
         })
     }
 
-    /// The runtime config for a parsed file, section by section; an error names the setting.
-    fn from_raw(raw: RawConfig, path: &Path, base: &Path, overrides: &Overrides) -> Result<Self, (String, String)> {
+    /// The runtime config for a parsed file, section by section; every problem names its
+    /// setting, and one wrong section does not hide the problems of the others.
+    fn from_raw(raw: RawConfig, path: &Path, base: &Path, overrides: &Overrides) -> Result<Self, Vec<Invalid>> {
+        let mut problems = Vec::new();
         let dir = |overridden: &Option<PathBuf>, from_file: Option<PathBuf>, default: &str| {
             overridden.clone().unwrap_or_else(|| resolve(base, from_file, default))
         };
         let data_dir = dir(&overrides.data_dir, raw.data_dir, ".adsync");
         let queries_dir = dir(&overrides.queries_dir, raw.queries_dir, "queries");
         let output_dir = dir(&overrides.output_dir, raw.output_dir, "reports");
-        let (listen, public_url) = web_addresses(overrides, raw.listen, raw.public_url)?;
-        let http = http_policy(&raw.http)?;
-        let limits = run_limits(&raw.scheduler)?;
-        let shutdown_grace = shutdown_grace(&raw.scheduler)?;
-        let (expiry_warning, keep_alive_after) = token_upkeep(&raw.tokens)?;
-        let link_ttl = chrono::Duration::days(raw.web.link_ttl_days.unwrap_or(7).max(1).into());
+        let addresses = noted(web_addresses(overrides, raw.listen, raw.public_url), &mut problems);
+        let http = http_policy(&raw.http, &mut problems);
+        let limits = run_limits(&raw.scheduler, &mut problems);
+        let (expiry_warning, keep_alive_after) = token_upkeep(&raw.tokens, &mut problems);
+        let link_ttl = days(LINK_TTL_DAYS.read(raw.web.link_ttl_days, &mut problems));
+        let shutdown_grace =
+            std::time::Duration::from_secs(SHUTDOWN_GRACE_SECS.read(raw.scheduler.shutdown_grace_secs, &mut problems));
         let admin_env = raw.web.admin_token_env.as_deref().unwrap_or("ADSYNC_ADMIN_TOKEN");
         let admin_token = std::env::var(admin_env).ok().filter(|t| !t.is_empty()).map(Secret::new);
         let mut raw_email = raw.email;
@@ -478,11 +520,18 @@ impl Config {
             Some(dir) => resolve(base, Some(dir), ""),
             None => data_dir.join("outbox"),
         };
-        let email = email_config(raw_email, outbox_dir)?;
-        let connections = connections(raw.connections, base)?;
+        let email = email_config(raw_email, outbox_dir, &mut problems);
+        let connections = connections(raw.connections, base, &mut problems);
         let sheets = SheetsLimits {
-            writes_per_minute_per_user: raw.sheets.writes_per_minute_per_user.unwrap_or(60).max(1),
-            writes_per_minute_per_project: raw.sheets.writes_per_minute_per_project.unwrap_or(300).max(1),
+            writes_per_minute_per_user: small(
+                SHEETS_WRITES_PER_USER.read(raw.sheets.writes_per_minute_per_user, &mut problems),
+            ),
+            writes_per_minute_per_project: small(
+                SHEETS_WRITES_PER_PROJECT.read(raw.sheets.writes_per_minute_per_project, &mut problems),
+            ),
+        };
+        let (Some((listen, public_url)), Some(email), true) = (addresses, email, problems.is_empty()) else {
+            return Err(problems);
         };
         Ok(Config {
             source: path.to_path_buf(),
@@ -545,8 +594,28 @@ impl Config {
 }
 
 /// A setting that is wrong: the setting's name (e.g. `connections[0].provider`), then what
-/// is wrong and how to fix it. [`Config::parse`] adds the file.
+/// is wrong and how to fix it. [`Config::parse`] adds the file and position.
 type Invalid = (String, String);
+
+/// `result`'s value, or `None` with its problem added to `problems`.
+fn noted<T>(result: Result<T, Invalid>, problems: &mut Vec<Invalid>) -> Option<T> {
+    result.map_err(|problem| problems.push(problem)).ok()
+}
+
+/// Days from a bounded setting (at most a year, so never out of chrono's range).
+fn days(n: u64) -> chrono::Duration {
+    chrono::Duration::days(i64::try_from(n).unwrap_or(i64::MAX).min(36_500))
+}
+
+/// A bounded setting as `u32` (every bound fits; saturates rather than wraps otherwise).
+fn small(n: u64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// A bounded setting as `usize` (every bound fits).
+fn count(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
 
 /// A path from the file (or `default`), resolved against the config's directory.
 fn resolve(base: &Path, from_file: Option<PathBuf>, default: &str) -> PathBuf {
@@ -584,81 +653,57 @@ fn web_addresses(
     Ok((listen, public_url))
 }
 
-/// `[http]`, each value defaulting to [`HttpPolicy::default`].
-fn http_policy(raw: &RawHttp) -> Result<HttpPolicy, Invalid> {
-    let defaults = HttpPolicy::default();
-    let millis = |ms: Option<u64>, default| ms.map(Duration::from_millis).unwrap_or(default);
-    let secs = |secs: Option<u64>, default| secs.map(Duration::from_secs).unwrap_or(default);
+/// `[http]`, each value bounded; the largest backoff is at least the first.
+fn http_policy(raw: &RawHttp, problems: &mut Vec<Invalid>) -> HttpPolicy {
     let http = HttpPolicy {
-        max_retries: raw.max_retries.unwrap_or(defaults.max_retries),
-        initial_backoff: millis(raw.retry_initial_backoff_ms, defaults.initial_backoff),
-        max_backoff: millis(raw.retry_max_backoff_ms, defaults.max_backoff),
-        request_timeout: secs(raw.request_timeout_secs, defaults.request_timeout),
-        max_requests_per_connection: raw
-            .max_requests_per_connection
-            .unwrap_or(defaults.max_requests_per_connection)
-            .max(1),
-        max_rate_limit_wait: secs(raw.max_rate_limit_wait_secs, defaults.max_rate_limit_wait),
+        max_retries: small(MAX_RETRIES.read(raw.max_retries, problems)),
+        initial_backoff: Duration::from_millis(RETRY_INITIAL_BACKOFF_MS.read(raw.retry_initial_backoff_ms, problems)),
+        max_backoff: Duration::from_millis(RETRY_MAX_BACKOFF_MS.read(raw.retry_max_backoff_ms, problems)),
+        request_timeout: Duration::from_secs(REQUEST_TIMEOUT_SECS.read(raw.request_timeout_secs, problems)),
+        max_requests_per_connection: count(MAX_REQUESTS_PER_CONNECTION.read(raw.max_requests_per_connection, problems)),
+        max_rate_limit_wait: Duration::from_secs(MAX_RATE_LIMIT_WAIT_SECS.read(raw.max_rate_limit_wait_secs, problems)),
     };
-    if http.request_timeout.is_zero() {
-        return Err(("http.request_timeout_secs".into(), "must be at least 1".into()));
-    }
-    Ok(http)
-}
-
-/// `[scheduler] shutdown_grace_secs`: 30 s unless set, at most 3600 (a supervisor's stop
-/// timeout is far shorter: systemd's default is 90 s).
-fn shutdown_grace(raw: &RawScheduler) -> Result<std::time::Duration, Invalid> {
-    match raw.shutdown_grace_secs {
-        None => Ok(std::time::Duration::from_secs(30)),
-        Some(secs @ 0..=3600) => Ok(std::time::Duration::from_secs(secs)),
-        Some(secs) => Err((
-            "scheduler.shutdown_grace_secs".into(),
-            format!("{secs} is out of range: between 0 and 3600 seconds"),
-        )),
+    // A cap below the first delay would make every delay the cap: the first wins.
+    HttpPolicy {
+        max_backoff: http.max_backoff.max(http.initial_backoff),
+        ..http
     }
 }
 
-/// `[scheduler]`: both limits at least 1.
-fn run_limits(raw: &RawScheduler) -> Result<RunLimits, Invalid> {
-    let limits = RunLimits {
-        max_concurrent_runs: raw.max_concurrent_runs.unwrap_or(8),
-        max_runs_per_connection: raw.max_runs_per_connection.unwrap_or(2),
-    };
-    if limits.max_concurrent_runs == 0 || limits.max_runs_per_connection == 0 {
-        return Err((
-            "scheduler".into(),
-            "max_concurrent_runs and max_runs_per_connection must be at least 1".into(),
-        ));
+/// `[scheduler]`, both limits bounded.
+fn run_limits(raw: &RawScheduler, problems: &mut Vec<Invalid>) -> RunLimits {
+    RunLimits {
+        max_concurrent_runs: count(MAX_CONCURRENT_RUNS.read(raw.max_concurrent_runs, problems)),
+        max_runs_per_connection: count(MAX_RUNS_PER_CONNECTION.read(raw.max_runs_per_connection, problems)),
     }
-    Ok(limits)
 }
 
 /// `[tokens]`: how early an expiring login is flagged, and when an idle token is refreshed.
-fn token_upkeep(raw: &RawTokens) -> Result<(chrono::Duration, chrono::Duration), Invalid> {
-    let expiry_warning = chrono::Duration::days(raw.expiry_warning_days.unwrap_or(7).into());
-    let keep_alive_days = raw.keep_alive_after_days.unwrap_or(7);
-    if keep_alive_days == 0 {
-        return Err(("tokens.keep_alive_after_days".into(), "must be at least 1".into()));
-    }
-    Ok((expiry_warning, chrono::Duration::days(keep_alive_days.into())))
+fn token_upkeep(raw: &RawTokens, problems: &mut Vec<Invalid>) -> (chrono::Duration, chrono::Duration) {
+    (
+        days(EXPIRY_WARNING_DAYS.read(raw.expiry_warning_days, problems)),
+        days(KEEP_ALIVE_AFTER_DAYS.read(raw.keep_alive_after_days, problems)),
+    )
 }
 
-/// `[[connections]]`, in file order; ids must be non-empty and unique.
-fn connections(raw: Vec<RawConnection>, base: &Path) -> Result<Vec<ConnectionConfig>, Invalid> {
+/// `[[connections]]`, in file order; ids must be non-empty and unique. A wrong connection
+/// adds its (first) problem and is left out; the others are still checked.
+fn connections(raw: Vec<RawConnection>, base: &Path, problems: &mut Vec<Invalid>) -> Vec<ConnectionConfig> {
     let mut seen = HashSet::new();
     let mut connections = Vec::with_capacity(raw.len());
     for (i, rc) in raw.into_iter().enumerate() {
         let field = |name: &str| format!("connections[{i}].{name}");
         if rc.id.trim().is_empty() {
-            return Err((field("id"), "must not be empty".into()));
+            problems.push((field("id"), "must not be empty".into()));
+            continue;
         }
         if !seen.insert(rc.id.clone()) {
-            return Err((field("id"), format!("connection id {:?} is used twice", rc.id)));
+            problems.push((field("id"), format!("connection id {:?} is used twice", rc.id)));
+            continue;
         }
-        connections.push(connection_config(rc, &field, base)?);
+        connections.extend(noted(connection_config(rc, &field, base), problems));
     }
-    Ok(connections)
+    connections
 }
 
 /// One connection: its provider, credentials and endpoints. `field` names a key of it.
@@ -777,8 +822,22 @@ fn secret_setting(
     })
 }
 
-/// The runtime email settings; errors name the field.
-fn email_config(raw: RawEmail, outbox_dir: PathBuf) -> Result<EmailConfig, Invalid> {
+/// The runtime email settings; `None` when a problem was added to `problems`.
+fn email_config(raw: RawEmail, outbox_dir: PathBuf, problems: &mut Vec<Invalid>) -> Option<EmailConfig> {
+    let reminder_interval = chrono::Duration::hours(
+        i64::try_from(REMINDER_INTERVAL_HOURS.read(raw.reminder_interval_hours, problems)).unwrap_or(24),
+    );
+    let port = raw.smtp_port.map(|port| SMTP_PORT.read(Some(port), problems));
+    noted(smtp_and_sender(raw, port, outbox_dir, reminder_interval), problems)
+}
+
+/// The SMTP server (when set) and the sender; errors name the field.
+fn smtp_and_sender(
+    raw: RawEmail,
+    port: Option<u64>,
+    outbox_dir: PathBuf,
+    reminder_interval: chrono::Duration,
+) -> Result<EmailConfig, Invalid> {
     let smtp = match raw.smtp_host {
         None => None,
         Some(host) => {
@@ -806,7 +865,7 @@ fn email_config(raw: RawEmail, outbox_dir: PathBuf) -> Result<EmailConfig, Inval
                 },
                 _ => return Err(("email".into(), "username and password_env go together".into())),
             };
-            let port = raw.smtp_port.unwrap_or(match tls {
+            let port = port.and_then(|p| u16::try_from(p).ok()).unwrap_or(match tls {
                 SmtpTls::StartTls => 587,
                 SmtpTls::Tls => 465,
                 SmtpTls::None => 25,
@@ -827,7 +886,7 @@ fn email_config(raw: RawEmail, outbox_dir: PathBuf) -> Result<EmailConfig, Inval
         smtp,
         from,
         outbox_dir,
-        reminder_interval: chrono::Duration::hours(raw.reminder_interval_hours.unwrap_or(24).max(1).into()),
+        reminder_interval,
     })
 }
 
@@ -965,6 +1024,62 @@ owners = ["owner@example.com"]
         let err = parse(&text).unwrap_err().to_string();
         assert!(err.contains("connections[0].client_secret_env"), "{err}");
         assert!(err.contains("ADSYNC_TEST_SURELY_UNSET is not set"), "{err}");
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once_with_its_position() {
+        let text = format!(
+            "{}\n[web]\nlink_ttl_days = 0\n\n[scheduler]\nmax_concurrent_runs = 9223372036854775807\n",
+            GOOD.replace("provider = \"meta_ads\"", "provider = \"myspace\"")
+        );
+        let err = parse(&text).unwrap_err().to_string();
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "adsync.toml:8:12: connections[0].provider: unknown provider \"myspace\"; supported: \
+                 \"meta_ads\", \"google\", \"linkedin_ads\", \"google_service_account\"",
+                "adsync.toml:15:17: web.link_ttl_days: 0 is out of range: use 1 to 365",
+                "adsync.toml:18:23: scheduler.max_concurrent_runs: 9223372036854775807 is out of range: use \
+                 1 to 1000",
+            ],
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn every_bounded_setting_takes_its_range_ends_and_refuses_one_past_them() {
+        for bound in bounds::ALL {
+            let (section, key) = bound.key.split_once('.').expect("a dotted key");
+            let with = |value: u64| format!("{GOOD}\n[{section}]\n{key} = {value}\n");
+            // An SMTP port needs a host to be read as one; the rest stand alone.
+            let with = |value: u64| match section {
+                "email" => with(value).replacen("[email]\n", "[email]\nsmtp_host = \"localhost\"\n", 1),
+                _ => with(value),
+            };
+            for ok in [bound.min, bound.max, bound.default] {
+                assert!(
+                    parse(&with(ok)).is_ok(),
+                    "{} = {ok}: {:?}",
+                    bound.key,
+                    parse(&with(ok)).err()
+                );
+            }
+            let mut past = vec![bound.max + 1];
+            past.extend(bound.min.checked_sub(1));
+            for bad in past {
+                let err = parse(&with(bad)).unwrap_err().to_string();
+                let line = GOOD.matches('\n').count() + if section == "email" { 4 } else { 3 };
+                let col = key.len() + 4;
+                assert_eq!(
+                    err,
+                    format!(
+                        "adsync.toml:{line}:{col}: {}: {bad} is out of range: use {} to {}",
+                        bound.key, bound.min, bound.max
+                    )
+                );
+            }
+        }
     }
 
     #[test]

@@ -21,8 +21,12 @@ use crate::web;
 
 impl App {
     /// One pass of the hourly upkeep: refresh idle tokens, send reminders and expiry
-    /// warnings. Failures are logged; the next pass tries again.
+    /// warnings, drop expired pending sign-ins. Failures are logged; the next pass tries again.
     pub async fn upkeep(&self) {
+        if let Err(e) = self.store().prune_oauth_states(self.clock().now()) {
+            tracing::warn!("Could not prune expired OAuth states: {e}");
+        }
+        self.remove_stale_temps(false);
         for conn in &self.config().connections {
             if let Err(e) = keep_alive_one(self, &conn.id).await {
                 tracing::warn!(connection = %conn.id, "Keep-alive refresh failed: {e}");
@@ -45,11 +49,15 @@ impl App {
             let router = web::router(self.clone());
             let stop = shutdown.clone();
             tokio::spawn(async move {
-                axum::serve(listener, router)
+                // The client address throttles sign-ins.
+                let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+                axum::serve(listener, service)
                     .with_graceful_shutdown(async move { stop.cancelled().await })
                     .await
             })
         };
+        // Before any run: every temp file there is a crashed run's.
+        self.remove_stale_temps(true);
         let tracker = TaskTracker::new();
         tracker.spawn(keep_alive(self.clone(), shutdown.clone()));
         tracker.spawn(backfill_connected(self.clone()));
@@ -87,6 +95,34 @@ impl App {
         scheduled?;
         tracing::info!("adsync stopped.");
         Ok(())
+    }
+}
+
+impl App {
+    /// Removes the CSV temp files crashed runs left under `output_dir`: every one when
+    /// `all` (at start, before any run), else only those of files no loaded query writes
+    /// (a query renamed or deleted after a crash; a current query's next delivery removes
+    /// its own, and a live delivery's is never touched).
+    fn remove_stale_temps(&self, all: bool) {
+        let output_dir =
+            std::path::absolute(&self.config().output_dir).unwrap_or_else(|_| self.config().output_dir.clone());
+        let real = |path: &std::path::Path| {
+            let dir = path.parent().and_then(|d| std::fs::canonicalize(d).ok());
+            dir.zip(path.file_name()).map(|(dir, name)| dir.join(name))
+        };
+        let live: std::collections::HashSet<_> = self
+            .queries()
+            .iter()
+            .filter_map(|q| match &q.output {
+                crate::query::Output::Csv { path, .. } => real(&crate::sinks::csv::temp_path(path)),
+                crate::query::Output::GoogleSheets(_) => None,
+            })
+            .collect();
+        let keep = |temp: &std::path::Path| !all && real(temp).is_some_and(|t| live.contains(&t));
+        let removed = crate::sinks::csv::remove_stale_temps(&output_dir, &keep);
+        if removed > 0 {
+            tracing::info!(removed, "Removed {removed} temp file(s) left by crashed runs.");
+        }
     }
 }
 

@@ -329,7 +329,12 @@ struct DaemonClient {
 
 impl DaemonClient {
     fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        let request = self.http.request(method, format!("{}{path}", self.base));
+        // The endpoint takes a state change only from its own origin or with the admin
+        // token; the CLI speaks for the endpoint's owner, so it names the endpoint's origin.
+        let request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .header(reqwest::header::ORIGIN, &self.base);
         match &self.token {
             Some(token) => request.bearer_auth(token),
             None => request,
@@ -394,11 +399,8 @@ async fn backfill(
     query: Option<String>,
     dates: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
 ) -> anyhow::Result<ExitCode> {
-    let window = match dates {
-        Some((from, to)) if to < from => bail!("--to {to} is before --from {from}"),
-        Some((from, to)) => Some(adsync::rows::DateWindow::new(from, to)),
-        None => None,
-    };
+    // Checked (order, history, what the query can deliver) by the daemon or the local app.
+    let window = dates.map(|(from, to)| adsync::rows::DateWindow::new(from, to));
     let records: Vec<RunRecord> = match backend(args)? {
         Backend::Local(app) => {
             // A bar on a terminal; plain lines (below) everywhere else.

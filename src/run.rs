@@ -133,8 +133,12 @@ impl RunError {
 
 /// Runs `query` for the fire at `fire`, records the outcome and returns it.
 pub(crate) async fn run_query(ctx: &RunContext, query: &Query, fire: DateTime<Utc>, trigger: Trigger) -> RunRecord {
-    let window = query.date_range.window(fire, query.schedule.tz());
-    run_window(ctx, query, fire, window, trigger).await
+    run_window(ctx, query, fire, fire_window(query, fire), trigger).await
+}
+
+/// The dates a run of `query` fired at `fire` covers: its whole `date_range` then.
+pub(crate) fn fire_window(query: &Query, fire: DateTime<Utc>) -> DateWindow {
+    query.date_range.window(fire, query.schedule.tz())
 }
 
 /// Runs `query` for an explicit `window` (a backfill), records the outcome and returns it.
@@ -386,18 +390,23 @@ pub(crate) fn needed_scopes(query: &Query) -> impl Iterator<Item = (&str, &'stat
     std::iter::once((query.connection.as_str(), query.platform.scope())).chain(output_scope(&query.output))
 }
 
-/// Marks the open gaps a delivery made good: every one for a `replace` query (its output is
-/// now a complete newer report), those whose window it covered for an `append` query.
+/// Marks the open gaps a delivery made good: for an `append` query those whose window it
+/// covered; for a `replace` query, only when the run delivered the query's whole window for
+/// its fire, those whose report it is at least as new as (the output now holds a complete
+/// newer report). A narrower `replace` window (refused by the backfill check, but never
+/// trusted here) closes nothing.
 fn close_gaps(store: &Store, query: &Query, record: &RunRecord) -> Result<(), StoreError> {
+    let whole_window = record.window == fire_window(query, record.fire);
     for mut gap in store.gaps(&query.name)? {
         if gap.state != GapState::Open {
             continue;
         }
         let covered = record.window.start <= gap.window.start && gap.window.end <= record.window.end;
+        let newer = whole_window && gap.window.end <= record.window.end;
         gap.state = match query.output.mode() {
-            WriteMode::Replace => GapState::Superseded,
+            WriteMode::Replace if newer => GapState::Superseded,
             WriteMode::Append if covered => GapState::Backfilled,
-            WriteMode::Append => continue,
+            WriteMode::Replace | WriteMode::Append => continue,
         };
         gap.closed_at = Some(record.finished);
         store.put_gap(&gap)?;

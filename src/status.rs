@@ -208,7 +208,13 @@ impl StatusReport {
             .all_gaps()?
             .into_iter()
             .map(|gap| GapView {
-                reason_text: gap.reason.sentence(),
+                // A failed write says why in the OS's words ("no space left on device").
+                reason_text: match (&gap.reason, &gap.detail) {
+                    (crate::reason::Reason::OutputFailed, Some(detail)) => {
+                        format!("{} ({detail})", gap.reason.sentence())
+                    }
+                    _ => gap.reason.sentence(),
+                },
                 query: gap.query,
                 connection: gap.connection,
                 fire_time: gap.fire_time,

@@ -856,6 +856,11 @@ path = "a.csv"
         );
         let got = f.problem(&with(r#""reports/./meta_campaigns_daily.csv""#, r#""reports/..""#));
         assert!(got.contains("names no file"), "{got}");
+        let got = f.problem(&with(r#""reports/./meta_campaigns_daily.csv""#, r#""reports/""#));
+        assert_eq!(
+            got,
+            "17:8: output path \"reports/\" names a directory; name a file inside it, e.g. \"reports/daily.csv\""
+        );
 
         let path = f.write(
             "inside.toml",

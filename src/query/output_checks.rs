@@ -273,6 +273,10 @@ fn normalize_relative(written: &str) -> Result<PathBuf, &'static str> {
     if written.trim().is_empty() {
         return Err("is empty: name a file such as \"reports/daily.csv\"");
     }
+    if written.ends_with(['/', '\\']) {
+        // `Path` drops a trailing slash: "reports/" would write a file named `reports`.
+        return Err("names a directory; name a file inside it, e.g. \"reports/daily.csv\"");
+    }
     let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
     for component in Path::new(written).components() {
         match component {

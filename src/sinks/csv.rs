@@ -35,6 +35,8 @@ const TEMP_MARKER: &str = ".adsync-tmp";
 #[derive(Debug, Clone)]
 pub(crate) struct CsvSink {
     path: PathBuf,
+    /// The directory the file must resolve inside (symlinks followed), when confined.
+    root: Option<PathBuf>,
     mode: WriteMode,
     columns: Vec<String>,
     date_column: Option<usize>,
@@ -50,10 +52,18 @@ impl CsvSink {
     pub(crate) fn new(path: PathBuf, mode: WriteMode, columns: Vec<String>, date_column: Option<usize>) -> Self {
         Self {
             path,
+            root: None,
             mode,
             columns,
             date_column,
         }
+    }
+
+    /// Confines the sink to `root`: a delivery whose file resolves outside it (through a
+    /// symlinked directory or file) is refused before anything is created or written.
+    pub(crate) fn inside(mut self, root: PathBuf) -> Self {
+        self.root = Some(root);
+        self
     }
 
     /// The target file.
@@ -67,20 +77,23 @@ impl CsvSink {
     /// the existing file's header is checked here, before any row is fetched, and the old
     /// rows dated before the window are copied to the temp file (pass 1 of 2).
     pub(crate) fn begin(&self, window: DateWindow) -> Result<CsvDelivery, SinkError> {
-        let target = &self.path;
-        let Some(file_name) = target.file_name() else {
-            return Err(SinkError::InvalidPath { path: target.clone() });
+        let Some(file_name) = self.path.file_name() else {
+            return Err(SinkError::InvalidPath {
+                path: self.path.clone(),
+            });
         };
         if self.columns.is_empty() {
-            return Err(SinkError::NoColumns { path: target.clone() });
+            return Err(SinkError::NoColumns {
+                path: self.path.clone(),
+            });
         }
         let upsert = match self.mode {
             WriteMode::Replace => None,
             WriteMode::Append => Some(self.upsert(window)?),
         };
 
+        let target = &self.resolve()?;
         let dir = parent_dir(target);
-        fs::create_dir_all(dir).map_err(io_error("create directory", dir))?;
         let temp_path = dir.join(temp_name(file_name));
         remove_stale_temp(&temp_path);
 
@@ -118,6 +131,50 @@ impl CsvSink {
             rows_kept,
             poisoned: false,
         })
+    }
+
+    /// The target with every symlink in it resolved, its directory created: inside the root
+    /// (when confined) and not a directory. The nearest existing ancestor is checked before
+    /// anything is created, so a symlinked directory cannot make adsync create directories
+    /// elsewhere either.
+    fn resolve(&self) -> Result<PathBuf, SinkError> {
+        let dir = parent_dir(&self.path);
+        let outside = |resolved: &Path| SinkError::OutsideOutputDir {
+            path: self.path.clone(),
+            resolved: resolved.to_owned(),
+        };
+        let root = match &self.root {
+            Some(root) => {
+                fs::create_dir_all(root).map_err(io_error("create directory", root))?;
+                Some(fs::canonicalize(root).map_err(io_error("resolve", root))?)
+            }
+            None => None,
+        };
+        let inside = |resolved: &Path| root.as_ref().is_none_or(|root| resolved.starts_with(root));
+        let existing = dir.ancestors().find(|a| a.exists()).unwrap_or(Path::new("."));
+        let resolved = fs::canonicalize(existing).map_err(io_error("resolve", existing))?;
+        if !inside(&resolved) {
+            return Err(outside(&resolved));
+        }
+        fs::create_dir_all(dir).map_err(io_error("create directory", dir))?;
+        let real_dir = fs::canonicalize(dir).map_err(io_error("resolve", dir))?;
+        if !inside(&real_dir) {
+            return Err(outside(&real_dir));
+        }
+        let target = real_dir.join(self.path.file_name().unwrap_or_default());
+        match fs::metadata(&target) {
+            Ok(meta) if meta.is_dir() => Err(SinkError::IsDirectory { path: target }),
+            Ok(_) => {
+                // A symlinked file: appending reads through it, so it too must stay inside.
+                let real = fs::canonicalize(&target).map_err(io_error("resolve", &target))?;
+                if inside(&real) {
+                    Ok(target)
+                } else {
+                    Err(outside(&real))
+                }
+            }
+            Err(_) => Ok(target),
+        }
     }
 
     /// Checks the append settings against `window`.
@@ -443,6 +500,41 @@ fn parent_dir(path: &Path) -> &Path {
     }
 }
 
+/// Removes every temp file adsync writes (`.{name}.adsync-tmp`, and the random-suffixed
+/// `.{name}.adsync-tmp…` of older versions) under `dir` that `keep` does not claim: at start
+/// all of them (no delivery is running), in the upkeep those of files no query writes any
+/// more (a live delivery's temp belongs to a current output). Symlinks are not followed.
+/// Returns how many were removed; failures only warn.
+pub(crate) fn remove_stale_temps(dir: &Path, keep: &dyn Fn(&Path) -> bool) -> usize {
+    let mut removed = 0;
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else { continue };
+            if kind.is_dir() {
+                pending.push(path);
+                continue;
+            }
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if kind.is_file() && name.starts_with('.') && name.contains(TEMP_MARKER) && !keep(&path) {
+                match fs::remove_file(&path) {
+                    Ok(()) => removed += 1,
+                    Err(error) => warn!(path = %path.display(), %error, "Could not remove a stale CSV temp file."),
+                }
+            }
+        }
+    }
+    removed
+}
+
+/// The temp file a delivery to `target` writes.
+pub(crate) fn temp_path(target: &Path) -> PathBuf {
+    parent_dir(target).join(temp_name(target.file_name().unwrap_or_default()))
+}
+
 fn io_error<'p>(action: &'static str, path: &'p Path) -> impl FnOnce(io::Error) -> SinkError + 'p {
     move |source| SinkError::Io {
         action,
@@ -591,14 +683,25 @@ mod tests {
     }
 
     #[test]
+    fn an_existing_directory_at_the_target_is_refused() {
+        let (_dir, path) = report_file(None);
+        fs::create_dir(&path).unwrap();
+        let error = sink(&path, WriteMode::Replace)
+            .begin(window("2026-01-05", "2026-01-05"))
+            .unwrap_err();
+        assert!(matches!(error, SinkError::IsDirectory { .. }), "{error}");
+    }
+
+    #[test]
     fn failed_commit_leaves_no_temp_file() {
         let (dir, path) = report_file(None);
-        fs::create_dir(&path).unwrap();
-
         let mut delivery = sink(&path, WriteMode::Replace)
             .begin(window("2026-01-05", "2026-01-05"))
             .unwrap();
         delivery.write_batch(&batch(&[["2026-01-05", "A", "1"]])).unwrap();
+        // A directory appears at the target meanwhile (`begin` refuses one): the rename fails.
+        fs::create_dir(&path).unwrap();
+        fs::write(path.join("inside"), "x").unwrap();
         let error = delivery.commit().unwrap_err();
 
         assert!(matches!(error, SinkError::Io { .. }), "{error}");

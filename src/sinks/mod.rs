@@ -55,8 +55,9 @@ pub(crate) fn append_date_column(
 /// looking at a run record, not at the query that produced it.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SinkError {
-    /// A file system operation failed (permissions, disk full, missing mount, ...).
-    #[error("cannot {action} {}: {source}", path.display())]
+    /// A file system operation failed (permissions, disk full, missing mount, ...); says
+    /// why in the operating system's words ("no space left on device").
+    #[error("cannot {action} {}: {}", path.display(), os_words(source))]
     Io {
         /// What was being done, e.g. `create temp file`.
         action: &'static str,
@@ -113,6 +114,24 @@ pub(crate) enum SinkError {
     #[error("no columns are set for {}", path.display())]
     NoColumns {
         /// The output file.
+        path: PathBuf,
+    },
+    /// The output path resolves (through a symlink) outside `output_dir`.
+    #[error(
+        "{} resolves to {}, outside output_dir; outputs must stay inside it",
+        path.display(),
+        resolved.display()
+    )]
+    OutsideOutputDir {
+        /// The path as configured.
+        path: PathBuf,
+        /// Where it leads.
+        resolved: PathBuf,
+    },
+    /// The output path names an existing directory.
+    #[error("{} is a directory; name a file inside it, e.g. {}/daily.csv", path.display(), path.display())]
+    IsDirectory {
+        /// The path.
         path: PathBuf,
     },
     /// The output path does not name a file (e.g. it ends in `..`).
@@ -194,4 +213,19 @@ pub(crate) enum SinkError {
         /// The limit.
         limit: u64,
     },
+}
+
+/// An I/O error as the operating system words it, for people: "no space left on device",
+/// "permission denied" (without Rust's "(os error 28)").
+pub(crate) fn os_words(error: &io::Error) -> String {
+    let text = error.to_string();
+    let text = match text.rfind(" (os error ") {
+        Some(at) if text.ends_with(')') => &text[..at],
+        _ => &text,
+    };
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_lowercase().chain(chars).collect())
+        .unwrap_or_default()
 }

@@ -120,6 +120,8 @@ pub(crate) struct Sinks {
     quota: SheetsQuota,
     /// Connection id → (Sheets API origin, project).
     connections: HashMap<String, (url::Url, String)>,
+    /// Every CSV output must resolve inside it.
+    output_dir: std::path::PathBuf,
 }
 
 impl Sinks {
@@ -143,18 +145,16 @@ impl Sinks {
             api,
             quota: SheetsQuota::new(limits.writes_per_minute_per_user, limits.writes_per_minute_per_project),
             connections,
+            output_dir: config.output_dir.clone(),
         }
     }
 
     /// The sink for `query`'s output; `Err` names an output connection the config lacks.
     pub(crate) fn sink(&self, query: &Query) -> Result<Sink, String> {
         match &query.output {
-            Output::Csv { path, mode } => Ok(Sink::Csv(CsvSink::new(
-                path.clone(),
-                *mode,
-                query.columns(),
-                date_column(query),
-            ))),
+            Output::Csv { path, mode } => Ok(Sink::Csv(
+                CsvSink::new(path.clone(), *mode, query.columns(), date_column(query)).inside(self.output_dir.clone()),
+            )),
             Output::GoogleSheets(target) => self.sheets(target, query).map(|s| Sink::Sheets(Box::new(s))),
         }
     }

@@ -71,6 +71,8 @@ pub struct Store {
     runs: sled::Tree,
     gaps: sled::Tree,
     oauth_states: sled::Tree,
+    /// Pending states by connection, oldest first: `connection \0 created_at state` → state.
+    oauth_states_by_connection: sled::Tree,
     notifications: sled::Tree,
     cipher: Cipher,
     link_key: [u8; 32],
@@ -93,6 +95,13 @@ const QUERIES: &str = "query_state";
 const RUNS: &str = "runs";
 const GAPS: &str = "gaps";
 const OAUTH_STATES: &str = "oauth_states";
+const OAUTH_STATES_BY_CONNECTION: &str = "oauth_states_by_connection";
+
+/// Pending authorizations kept per connection; following a link again evicts the oldest.
+/// A person needs one, a few tabs a few more; a link followed in a loop must not grow the
+/// store (or the work per request) without end. Only configured connections get states,
+/// so the total is bounded too.
+pub(crate) const MAX_PENDING_PER_CONNECTION: usize = 8;
 const NOTIFICATIONS: &str = "notifications";
 
 impl Store {
@@ -144,6 +153,7 @@ impl Store {
             runs: db.open_tree(RUNS)?,
             gaps: db.open_tree(GAPS)?,
             oauth_states: db.open_tree(OAUTH_STATES)?,
+            oauth_states_by_connection: db.open_tree(OAUTH_STATES_BY_CONNECTION)?,
             notifications: db.open_tree(NOTIFICATIONS)?,
             cipher: Cipher::new(key),
             link_key: key.derive(LINK_KEY_PURPOSE),
@@ -279,6 +289,21 @@ impl Store {
         let plain = serde_json::to_vec(pending).expect("pending states always serialize");
         let sealed = self.cipher.seal(&oauth_context(state), &plain);
         self.oauth_states.insert(state, sealed)?;
+        self.oauth_states_by_connection.insert(
+            pending_key(&pending.connection, pending.created_at, state),
+            state.as_bytes(),
+        )?;
+        let keys = self
+            .oauth_states_by_connection
+            .scan_prefix(pending_prefix(&pending.connection))
+            .keys()
+            .collect::<Result<Vec<_>, _>>()?;
+        let excess = keys.len().saturating_sub(MAX_PENDING_PER_CONNECTION);
+        for key in &keys[..excess] {
+            if let Some(old) = self.oauth_states_by_connection.remove(key)? {
+                self.oauth_states.remove(old)?;
+            }
+        }
         self.flush().await
     }
 
@@ -288,7 +313,15 @@ impl Store {
             return Ok(None);
         };
         let plain = self.cipher.open(&oauth_context(state), &sealed)?;
-        decode(OAUTH_STATES, state, &plain).map(Some)
+        let pending: PendingState = decode(OAUTH_STATES, state, &plain)?;
+        self.oauth_states_by_connection
+            .remove(pending_key(&pending.connection, pending.created_at, state))?;
+        Ok(Some(pending))
+    }
+
+    /// How many pending authorizations the store holds (a link followed, not yet completed).
+    pub fn pending_oauth_states(&self) -> usize {
+        self.oauth_states.len()
     }
 
     /// Drops pending authorizations that expired before `now`.
@@ -306,6 +339,12 @@ impl Store {
                 self.oauth_states.remove(key)?;
             }
         }
+        for item in self.oauth_states_by_connection.iter() {
+            let (key, state) = item?;
+            if !self.oauth_states.contains_key(&state)? {
+                self.oauth_states_by_connection.remove(key)?;
+            }
+        }
         Ok(())
     }
 
@@ -320,6 +359,23 @@ impl Store {
         put_json(&self.notifications, key, &at)?;
         self.flush().await
     }
+}
+
+/// The keys of `connection`'s pending states.
+fn pending_prefix(connection: &str) -> Vec<u8> {
+    let mut key = connection.as_bytes().to_vec();
+    key.push(0);
+    key
+}
+
+/// A pending state's key in the by-connection index: ordered by when it was made.
+fn pending_key(connection: &str, created_at: DateTime<Utc>, state: &str) -> Vec<u8> {
+    let mut key = pending_prefix(connection);
+    // Big-endian with the sign bit flipped sorts like the instant itself.
+    let millis = created_at.timestamp_millis() as u64 ^ (1 << 63);
+    key.extend_from_slice(&millis.to_be_bytes());
+    key.extend_from_slice(state.as_bytes());
+    key
 }
 
 fn oauth_context(state: &str) -> Vec<u8> {
@@ -420,6 +476,40 @@ mod tests {
         }
         let reopened = Store::open_with_key(dir.path(), &key).unwrap();
         assert_eq!(reopened.token("meta").unwrap().unwrap(), token());
+    }
+
+    #[tokio::test]
+    async fn pending_states_are_capped_per_connection_oldest_evicted_and_expired_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_with_key(dir.path(), &SecretKey::generate()).unwrap();
+        let start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let pending = |connection: &str, minute: i64| PendingState {
+            connection: connection.into(),
+            verifier: "v".into(),
+            created_at: start + chrono::Duration::minutes(minute),
+            expires_at: start + chrono::Duration::minutes(minute + 15),
+        };
+        for i in 0..(MAX_PENDING_PER_CONNECTION as i64 + 5) {
+            store.put_oauth_state(&format!("a{i}"), &pending("a", i)).await.unwrap();
+        }
+        store.put_oauth_state("b0", &pending("b", 0)).await.unwrap();
+        assert_eq!(store.pending_oauth_states(), MAX_PENDING_PER_CONNECTION + 1);
+        assert!(
+            store.take_oauth_state("a4").unwrap().is_none(),
+            "the oldest were evicted"
+        );
+        assert!(
+            store.take_oauth_state("b0").unwrap().is_some(),
+            "another connection's stays"
+        );
+        let newest = format!("a{}", MAX_PENDING_PER_CONNECTION + 4);
+        assert!(store.take_oauth_state(&newest).unwrap().is_some());
+        assert_eq!(store.oauth_states_by_connection.len(), MAX_PENDING_PER_CONNECTION - 1);
+
+        // At minute 24 the states made up to minute 9 have expired.
+        store.prune_oauth_states(start + chrono::Duration::minutes(24)).unwrap();
+        assert_eq!(store.pending_oauth_states(), 2);
+        assert_eq!(store.oauth_states_by_connection.len(), 2);
     }
 
     #[test]

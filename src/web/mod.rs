@@ -2,11 +2,15 @@
 //! API, health, and manual runs (used by the CLI while the daemon holds the store; sled
 //! admits one process).
 
+mod guard;
 mod pages;
 mod reconnect;
+mod session;
 mod status_page;
 
-use axum::extract::{Path, State};
+use std::sync::Arc;
+
+use axum::extract::{FromRef, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,12 +18,32 @@ use axum::{Json, Router};
 
 use crate::app::{App, AppError};
 
-/// The routes of the web endpoint.
+/// What the routes share: the daemon, and the admin sessions of this endpoint.
+#[derive(Clone)]
+pub(crate) struct WebState {
+    app: App,
+    sessions: Arc<session::Sessions>,
+}
+
+impl FromRef<WebState> for App {
+    fn from_ref(web: &WebState) -> App {
+        web.app.clone()
+    }
+}
+
+/// The routes of the web endpoint, behind the host and same-origin checks. Serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()`: sign-ins are throttled per client
+/// address.
 pub(crate) fn router(app: App) -> Router {
+    let state = WebState {
+        app,
+        sessions: Arc::default(),
+    };
     Router::new()
         .route("/healthz", get(healthz))
         .route("/status", get(status_page::status_page))
         .route("/login", get(status_page::login_form).post(status_page::login))
+        .route("/logout", post(status_page::logout))
         .route("/reconnect/{connection}", get(reconnect::start))
         .route("/oauth/callback", get(reconnect::callback))
         .route("/api/status", get(status))
@@ -27,15 +51,20 @@ pub(crate) fn router(app: App) -> Router {
         .route("/api/backfill", post(backfill))
         .route("/api/preview", post(preview))
         .route("/api/connections/{connection}/accounts", get(accounts))
-        .with_state(app)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::same_site_only,
+        ))
+        .with_state(state)
 }
 
 async fn healthz() -> &'static str {
     "ok\n"
 }
 
-async fn status(State(app): State<App>, headers: HeaderMap) -> Response {
-    if !status_page::authorized(&app, &headers) {
+async fn status(State(web): State<WebState>, headers: HeaderMap) -> Response {
+    let app = &web.app;
+    if !status_page::authorized(&web, &headers) {
         return error(
             StatusCode::UNAUTHORIZED,
             "an admin token is required (Authorization: Bearer …)",
@@ -47,8 +76,9 @@ async fn status(State(app): State<App>, headers: HeaderMap) -> Response {
     }
 }
 
-async fn run_query(State(app): State<App>, Path(name): Path<String>, headers: HeaderMap) -> Response {
-    if !status_page::authorized(&app, &headers) {
+async fn run_query(State(web): State<WebState>, Path(name): Path<String>, headers: HeaderMap) -> Response {
+    let app = &web.app;
+    if !status_page::authorized(&web, &headers) {
         return error(
             StatusCode::UNAUTHORIZED,
             "an admin token is required (Authorization: Bearer …)",
@@ -68,8 +98,9 @@ struct BackfillRequest {
     window: Option<crate::rows::DateWindow>,
 }
 
-async fn backfill(State(app): State<App>, headers: HeaderMap, Json(request): Json<BackfillRequest>) -> Response {
-    if !status_page::authorized(&app, &headers) {
+async fn backfill(State(web): State<WebState>, headers: HeaderMap, Json(request): Json<BackfillRequest>) -> Response {
+    let app = &web.app;
+    if !status_page::authorized(&web, &headers) {
         return error(
             StatusCode::UNAUTHORIZED,
             "an admin token is required (Authorization: Bearer …)",
@@ -81,12 +112,14 @@ async fn backfill(State(app): State<App>, headers: HeaderMap, Json(request): Jso
     {
         Ok(records) => Json(records).into_response(),
         Err(e @ AppError::UnknownQuery(_)) => error(StatusCode::NOT_FOUND, &e.to_string()),
+        Err(e @ AppError::Window(_)) => error(StatusCode::BAD_REQUEST, &e.to_string()),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
 }
 
-async fn accounts(State(app): State<App>, Path(connection): Path<String>, headers: HeaderMap) -> Response {
-    if !status_page::authorized(&app, &headers) {
+async fn accounts(State(web): State<WebState>, Path(connection): Path<String>, headers: HeaderMap) -> Response {
+    let app = &web.app;
+    if !status_page::authorized(&web, &headers) {
         return error(
             StatusCode::UNAUTHORIZED,
             "an admin token is required (Authorization: Bearer …)",
@@ -107,8 +140,9 @@ struct PreviewRequest {
     rows: usize,
 }
 
-async fn preview(State(app): State<App>, headers: HeaderMap, Json(request): Json<PreviewRequest>) -> Response {
-    if !status_page::authorized(&app, &headers) {
+async fn preview(State(web): State<WebState>, headers: HeaderMap, Json(request): Json<PreviewRequest>) -> Response {
+    let app = &web.app;
+    if !status_page::authorized(&web, &headers) {
         return error(
             StatusCode::UNAUTHORIZED,
             "an admin token is required (Authorization: Bearer …)",

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::pages::{message, page};
 use crate::app::App;
-use crate::auth::LinkError;
+use crate::auth::{AuthError, LinkError};
 use crate::notify::escape;
 use crate::reconnect::{complete, ReconnectError};
 use crate::store::PendingState;
@@ -59,10 +59,9 @@ pub(crate) async fn start(
             None,
         );
     }
+    // Expired states are pruned by the upkeep, not here: a scan per request made a link
+    // followed in a loop slower with every follow. The store caps states per connection.
     let store = app.store();
-    if let Err(e) = store.prune_oauth_states(now) {
-        tracing::warn!("Could not prune expired OAuth states: {e}");
-    }
     let pending = match app.auth().begin_authorization(&connection, None) {
         Ok(pending) => pending,
         Err(e) => return message(StatusCode::INTERNAL_SERVER_ERROR, "Cannot start", &e.to_string(), None),
@@ -171,6 +170,14 @@ pub(crate) async fn callback(State(app): State<App>, Query(params): Query<Callba
             }
             page(StatusCode::OK, "Reconnected", &body)
         }
+        // The platform refused this code (another sign-in's, used, or made up): the
+        // request was bad, the platform is fine.
+        Err(ReconnectError::Auth(e @ AuthError::Rejected { .. })) => message(
+            StatusCode::BAD_REQUEST,
+            "Not reconnected",
+            &format!("The platform refused the sign-in: {e}. Nothing was changed."),
+            Some(("Try again", fresh_link.as_str())),
+        ),
         Err(ReconnectError::Auth(e)) => message(
             StatusCode::BAD_GATEWAY,
             "Not reconnected",

@@ -1,45 +1,35 @@
 //! `GET /status`: the state of every connection, paused queries and open gaps, with a
 //! Reconnect button per connection; and the admin sign-in that guards it off loopback.
 
-use axum::extract::{Form, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Form, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::pages::{message, page};
+use super::session::{bearer, secret_matches, session_cookie, COOKIE, SESSION_TTL};
+use super::WebState;
 use crate::app::App;
 use crate::notify::escape;
 use crate::status::StatusReport;
 
-/// Cookie that carries the admin token after a sign-in.
-const COOKIE: &str = "adsync_admin";
-
-/// Whether the request may see status: always when the listener is loopback-only, else with
-/// the admin token as a bearer header or the sign-in cookie.
-pub(crate) fn authorized(app: &App, headers: &HeaderMap) -> bool {
-    if app.config().listen.ip().is_loopback() {
+/// Whether the request may see status (and so the reconnect links on it): always when the
+/// listener is loopback-only, else with the admin token as a bearer header or a live
+/// sign-in session.
+pub(crate) fn authorized(web: &WebState, headers: &HeaderMap) -> bool {
+    let config = web.app.config();
+    if config.listen.ip().is_loopback() {
         return true;
     }
-    let Some(expected) = app.config().admin_token.as_ref() else {
+    let Some(expected) = config.admin_token.as_ref() else {
         return false;
     };
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    let cookie = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().strip_prefix(&format!("{COOKIE}=")).map(str::to_string))
-        .next();
-    let given = bearer.map(str::to_string).or(cookie);
-    given.is_some_and(|g| constant_time_eq(g.as_bytes(), expected.expose().as_bytes()))
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    if let Some(given) = bearer(headers) {
+        return secret_matches(given, expected.expose());
+    }
+    session_cookie(headers).is_some_and(|id| web.sessions.is_live(id, web.app.clock().now()))
 }
 
 /// The sign-in form.
@@ -57,14 +47,35 @@ pub(crate) struct Login {
     token: String,
 }
 
-/// Sets the cookie when the token is right.
-pub(crate) async fn login(State(app): State<App>, Form(login): Form<Login>) -> Response {
-    let ok = app
+/// Opens a session when the token is right; a client address with too many wrong tries in
+/// the last minute is refused without the token being looked at.
+pub(crate) async fn login(
+    State(web): State<WebState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    Form(login): Form<Login>,
+) -> Response {
+    let now = web.app.clock().now();
+    if let Some(wait) = web.sessions.throttled(client.ip(), now) {
+        let mut response = message(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Sign in",
+            "Too many wrong tokens from this address; wait a minute and try again.",
+            None,
+        );
+        if let Ok(value) = wait.num_seconds().max(1).to_string().parse() {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return response;
+    }
+    let ok = web
+        .app
         .config()
         .admin_token
         .as_ref()
-        .is_some_and(|t| constant_time_eq(login.token.as_bytes(), t.expose().as_bytes()));
+        .is_some_and(|t| secret_matches(&login.token, t.expose()));
     if !ok {
+        web.sessions.failed(client.ip(), now);
+        tracing::warn!(client = %client.ip(), "A sign-in with a wrong admin token.");
         return message(
             StatusCode::UNAUTHORIZED,
             "Sign in",
@@ -72,13 +83,37 @@ pub(crate) async fn login(State(app): State<App>, Form(login): Form<Login>) -> R
             Some(("Try again", "/login")),
         );
     }
-    let secure = if app.config().public_url.scheme() == "https" {
+    let id = web.sessions.open(now);
+    let cookie = format!(
+        "{COOKIE}={id}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
+        SESSION_TTL.num_seconds(),
+        secure(&web.app)
+    );
+    with_cookie(Redirect::to("/status").into_response(), &cookie)
+}
+
+/// Ends the session of the request's cookie and clears the cookie.
+pub(crate) async fn logout(State(web): State<WebState>, headers: HeaderMap) -> Response {
+    if let Some(id) = session_cookie(&headers) {
+        web.sessions.close(id);
+    }
+    let cookie = format!(
+        "{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{}",
+        secure(&web.app)
+    );
+    with_cookie(Redirect::to("/login").into_response(), &cookie)
+}
+
+/// `; Secure` when people reach the endpoint over https.
+fn secure(app: &App) -> &'static str {
+    if app.config().public_url.scheme() == "https" {
         "; Secure"
     } else {
         ""
-    };
-    let cookie = format!("{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/{secure}", login.token);
-    let mut response = Redirect::to("/status").into_response();
+    }
+}
+
+fn with_cookie(mut response: Response, cookie: &str) -> Response {
     if let Ok(value) = cookie.parse() {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
@@ -86,19 +121,26 @@ pub(crate) async fn login(State(app): State<App>, Form(login): Form<Login>) -> R
 }
 
 /// The status page.
-pub(crate) async fn status_page(State(app): State<App>, headers: HeaderMap) -> Response {
-    if !authorized(&app, &headers) {
+pub(crate) async fn status_page(State(web): State<WebState>, headers: HeaderMap) -> Response {
+    if !authorized(&web, &headers) {
         return Redirect::to("/login").into_response();
     }
-    match app.status() {
-        Ok(report) => page(StatusCode::OK, "adsync status", &render(&app, &report)),
-        Err(e) => message(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Status unavailable",
-            &e.to_string(),
-            None,
-        ),
+    let app = &web.app;
+    let mut body = match app.status() {
+        Ok(report) => render(app, &report),
+        Err(e) => {
+            return message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Status unavailable",
+                &e.to_string(),
+                None,
+            )
+        }
+    };
+    if session_cookie(&headers).is_some() {
+        body.push_str(r#"<form method="post" action="/logout"><button>Sign out</button></form>"#);
     }
+    page(StatusCode::OK, "adsync status", &body)
 }
 
 fn render(app: &App, report: &StatusReport) -> String {

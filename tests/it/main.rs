@@ -1,6 +1,7 @@
 //! Integration tests: the sandbox platform and the daemon on ephemeral loopback ports, real
 //! sled files and real CSV files in temp directories, time driven by a manual clock.
 
+mod backfill;
 mod browser;
 mod chaos;
 mod check;
@@ -16,9 +17,12 @@ mod helpers;
 mod mail;
 mod meta_insights;
 mod oauth_providers;
+mod outputs;
+mod pending;
 mod platforms;
 mod reconnect;
 mod scheduling;
+mod settings;
 mod sheets;
 mod stopping;
 mod tokens;

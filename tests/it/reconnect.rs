@@ -219,8 +219,9 @@ async fn bad_links_and_bad_callbacks_change_nothing() {
         param(&ours, "code"),
         param(&theirs, "state")
     );
+    // The platform is fine and nothing changed: the request was bad (400, not 502).
     let response = no_redirects().get(&mixed).send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(response.text().await.unwrap().contains("code_verifier"));
 
     assert_eq!(
