@@ -109,8 +109,16 @@ async fn a_full_or_read_only_output_disk_fails_the_run_with_the_system_reason_an
     assert!(reasons
         .iter()
         .all(|(r, s, _)| *r == "output_failed" && *s == GapState::Open));
-    assert!(reasons[0].2.contains("No space left on device"), "{}", reasons[0].2);
-    assert!(reasons[1].2.contains("Read-only file system"), "{}", reasons[1].2);
+    assert!(
+        reasons[0].2.to_lowercase().contains("no space left on device"),
+        "{}",
+        reasons[0].2
+    );
+    assert!(
+        reasons[1].2.to_lowercase().contains("read-only file system"),
+        "{}",
+        reasons[1].2
+    );
     daemon.stop().await;
 }
 
@@ -130,14 +138,14 @@ async fn a_full_store_disk_fails_loudly_and_never_presents_a_rotated_out_refresh
     let failed = app.run_once("campaigns").await.unwrap();
     assert_eq!(failed.outcome, Outcome::Failed);
     let error = failed.error.unwrap();
-    assert!(error.contains("No space left on device"), "{error}");
+    assert!(error.to_lowercase().contains("no space left on device"), "{error}");
     assert_eq!(test.sandbox.sandbox().stats().refresh_grants, 1, "the platform rotated");
 
     // Still full: the renewed token is held in memory and never traded for the old one, so
     // the platform still has a live grant.
     let again = app.run_once("campaigns").await.unwrap();
     assert_eq!(again.outcome, Outcome::Failed);
-    assert!(again.error.unwrap().contains("No space left on device"));
+    assert!(again.error.unwrap().to_lowercase().contains("no space left on device"));
     assert_eq!(
         test.sandbox.sandbox().stats().refresh_grants,
         1,
