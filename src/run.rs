@@ -216,6 +216,12 @@ pub(crate) async fn run_window(
         Err(RunError::Fetch(FetchError::BadQuery(message))) => Some(message.clone()),
         _ => None,
     };
+    crate::telemetry::run_finished(
+        query.platform.as_str(),
+        outcome.as_str(),
+        rows,
+        (finished - started).to_std().unwrap_or_default(),
+    );
     let record = RunRecord {
         query: query.name.clone(),
         fire,
