@@ -41,6 +41,7 @@ pub(crate) fn handle() -> &'static PrometheusHandle {
         if metrics::set_global_recorder(recorder).is_err() {
             tracing::warn!("Another metrics recorder is installed; /metrics will not show adsync's counters.");
         }
+        describe();
         handle
     })
 }
@@ -62,6 +63,20 @@ pub(crate) fn render<'a>(connection_states: impl IntoIterator<Item = &'a str> + 
     text.push_str("# TYPE adsync_open_gaps gauge\n");
     text.push_str(&format!("adsync_open_gaps {open_gaps}\n"));
     text
+}
+
+/// The `# HELP` lines.
+fn describe() {
+    metrics::describe_counter!(RUNS, "Runs by outcome and platform.");
+    metrics::describe_counter!(ROWS, "Rows written by delivered runs.");
+    metrics::describe_histogram!(RUN_SECONDS, metrics::Unit::Seconds, "How long runs took.");
+    metrics::describe_counter!(REFRESHES, "Refresh-token exchanges by outcome.");
+    metrics::describe_counter!(REQUESTS, "Platform API answers by HTTP status.");
+    metrics::describe_histogram!(
+        RATE_LIMIT_WAIT,
+        metrics::Unit::Seconds,
+        "Waits platform rate limits imposed on a connection's requests."
+    );
 }
 
 /// A finished run.

@@ -73,12 +73,13 @@ const DELIVERED: &str = r#"adsync_runs_total{outcome="delivered",platform="meta_
 const FAILED: &str = r#"adsync_runs_total{outcome="failed",platform="meta_ads"}"#;
 const ROWS: &str = r#"adsync_rows_delivered_total{platform="meta_ads"}"#;
 const REFRESHED: &str = r#"adsync_token_refreshes_total{outcome="ok"}"#;
+const RATE_LIMITED: &str = "adsync_rate_limit_wait_seconds_count";
 const HTTP_500: &str = r#"adsync_platform_requests_total{status="500"}"#;
 
 // The recorder is shared by every daemon of this test binary, so counters are compared
 // before and after (they only move up); the gauges are this daemon's own.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn metrics_count_runs_refreshes_and_failures_and_the_daemon_is_ready() {
+async fn metrics_count_runs_refreshes_rate_limits_and_failures_and_the_daemon_is_ready() {
     let test = TestApp::new("2026-05-04T05:00:00Z").await;
     test.write_query("daily", QUERY);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -116,6 +117,18 @@ async fn metrics_count_runs_refreshes_and_failures_and_the_daemon_is_ready() {
     assert_eq!(run["outcome"], "delivered", "{run}");
     let refreshed = scrape(&base).await;
     assert!(value(&refreshed, REFRESHED) >= value(&delivered, REFRESHED) + 1.0);
+
+    test.control(
+        reqwest::Method::POST,
+        "/_sandbox/faults",
+        Some(json!({"kind": "rate_limit", "code": 80004, "count": 1, "path_prefix": "/v25.0/act_1001"})),
+    )
+    .await;
+    let run = run_now(&base).await;
+    assert_eq!(run["outcome"], "delivered", "{run}");
+    let waited = scrape(&base).await;
+    assert!(value(&waited, RATE_LIMITED) >= value(&refreshed, RATE_LIMITED) + 1.0);
+    let refreshed = waited;
 
     // More 500s than the retry budget: the run fails.
     test.control(
