@@ -190,6 +190,27 @@ async fn with_log_format_json_every_stderr_line_of_the_daemon_is_a_json_object()
 }
 
 #[test]
+fn with_adsync_log_format_json_an_error_is_a_json_log_line_too() {
+    let output = Command::new(env!("CARGO_BIN_EXE_adsync"))
+        .args(["status", "--config", "/nonexistent/adsync.toml"])
+        .env("ADSYNC_LOG_FORMAT", "json")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let log = String::from_utf8(output.stderr).unwrap();
+    let lines: Vec<serde_json::Value> = log
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect();
+    let error = lines
+        .iter()
+        .find(|l| l["level"] == "ERROR")
+        .unwrap_or_else(|| panic!("{log}"));
+    let message = error["fields"]["message"].as_str().unwrap();
+    assert!(message.contains("/nonexistent/adsync.toml"), "{message}");
+}
+
+#[test]
 fn version_names_the_commit_and_completions_and_man_print_scripts() {
     let adsync = |args: &[&str]| {
         let output = Command::new(env!("CARGO_BIN_EXE_adsync")).args(args).output().unwrap();
