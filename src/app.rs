@@ -17,6 +17,7 @@ use crate::preview::{Preview, PreviewError};
 use crate::query::{self, Diagnostic, Query};
 use crate::rows::DateWindow;
 use crate::run::{run_query, RunContext, Trigger};
+use crate::scheduler::Heartbeat;
 use crate::sources::{Platform, Source};
 use crate::status::StatusReport;
 use crate::store::{RunRecord, Store, StoreError};
@@ -64,6 +65,8 @@ struct AppInner {
     problems: Vec<Diagnostic>,
     /// Whether the scheduler has read the clock and knows every next fire.
     ready: tokio::sync::watch::Sender<bool>,
+    /// The scheduler loop's sign of life, for `/readyz`.
+    heartbeat: Heartbeat,
 }
 
 impl App {
@@ -76,6 +79,8 @@ impl App {
 
     /// Like [`App::build`] with an already open store.
     pub fn with_store(config: Config, store: Store, clock: SharedClock) -> Self {
+        // Before any run, so `/metrics` counts every one.
+        crate::telemetry::handle();
         let (queries, problems) = query::load_dir(&config.queries_dir, &config.validation_context());
         for problem in &problems {
             tracing::warn!("Skipping query file: {problem}");
@@ -112,6 +117,7 @@ impl App {
                 problems,
                 config,
                 ready: tokio::sync::watch::Sender::new(false),
+                heartbeat: Heartbeat::default(),
             }),
         }
     }
@@ -141,6 +147,11 @@ impl App {
     /// Set by the scheduler once it knows every next fire.
     pub(crate) fn ready_signal(&self) -> &tokio::sync::watch::Sender<bool> {
         &self.inner.ready
+    }
+
+    /// Beaten by the scheduler loop while it runs.
+    pub(crate) fn heartbeat(&self) -> &Heartbeat {
+        &self.inner.heartbeat
     }
 
     /// What every run needs.

@@ -67,7 +67,7 @@ impl App {
             self.config().limits,
         );
         let scheduled = scheduler
-            .run(shutdown.clone(), tracker.clone(), self.ready_signal())
+            .run(shutdown.clone(), tracker.clone(), self.ready_signal(), self.heartbeat())
             .await;
         tracker.close();
         let grace = self.config().shutdown_grace;

@@ -10,6 +10,7 @@
 //! recorded by `run` (and by `scheduler` for fires missed while down), a row is written
 //! by `sinks`.
 //! - `clock`: injectable time, so tests drive the scheduler instead of sleeping.
+//! - `telemetry`: the process's Prometheus recorder and the metrics adsync counts.
 //! - `table`: aligned text tables cut to the terminal's width.
 //! - `keyed`: one shared lock or semaphore per connection or query name.
 //! - `platform`: the vocabulary: providers, platforms, report levels, field catalogs and
@@ -88,4 +89,5 @@ pub mod sources;
 pub mod status;
 pub mod store;
 pub mod table;
+pub(crate) mod telemetry;
 pub mod web;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{bail, Context};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use tokio_util::sync::CancellationToken;
 
 use adsync::app::App;
@@ -17,12 +17,25 @@ use adsync::store::{Outcome, RunRecord, Store, StoreError};
 #[cfg(feature = "sandbox")]
 use adsync_sandbox::{self as sandbox, SandboxSettings};
 
+/// The version and the commit it was built from (`build.rs`; "unknown" without git).
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("ADSYNC_GIT_COMMIT"), ")");
+
 /// Marketing reports on a schedule that survive dying OAuth tokens.
 #[derive(Parser)]
-#[command(name = "adsync", version, about)]
+#[command(name = "adsync", version = VERSION, about)]
 struct Cli {
+    /// How log lines on stderr look: `text` for people, `json` (one object per line) for a
+    /// log collector.
+    #[arg(long, global = true, env = "ADSYNC_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -109,6 +122,14 @@ enum Command {
         #[command(flatten)]
         config: ConfigArgs,
     },
+    /// Print a completion script for SHELL to stdout, e.g.
+    /// `adsync completions bash > /etc/bash_completion.d/adsync`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) to stdout, e.g. `adsync man | man -l -`.
+    Man,
     /// Serve the sandbox: Meta, Google Ads, GA4, LinkedIn and Sheets and their OAuth servers, on loopback.
     #[cfg(feature = "sandbox")]
     Sandbox {
@@ -157,27 +178,39 @@ impl ConfigArgs {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        // Colour codes only where a person reads them, not in redirected logs.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("ADSYNC_LOG").unwrap_or_else(|_| "info".into()))
-        .init();
     let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let fail = |message: String| {
+        // In JSON mode every stderr line is an object, the last error included.
+        match cli.log_format {
+            LogFormat::Text => eprintln!("error: {message}"),
+            LogFormat::Json => tracing::error!("{message}"),
+        }
+        ExitCode::FAILURE
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return fail(format!("cannot start the async runtime: {e}")),
     };
     match runtime.block_on(dispatch(cli.command)) {
         Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
+        Err(e) => fail(format!("{e:#}")),
+    }
+}
+
+/// Log lines on stderr, filtered by `ADSYNC_LOG` (default `info`).
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ADSYNC_LOG").unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_env_filter(filter);
+    match format {
+        // Colour codes only where a person reads them, not in redirected logs.
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => builder.json().with_ansi(false).init(),
     }
 }
 
@@ -193,6 +226,16 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Check(args) => check(&args),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "adsync", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut std::io::stdout())
+                .context("cannot write the manual page")?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::RunOnce { query, config } => run_once(&config, &query).await,
         Command::Fields { platform, words, json } => fields(&platform, &words, json),
         Command::Accounts {

@@ -152,6 +152,8 @@ pub(crate) async fn run_window(
     let lock = ctx.query_locks.get(&query.name);
     let _serial = lock.lock().await;
     let started = ctx.clock.now();
+    // Real time for the duration metric: the scheduling clock may be a test's or scaled.
+    let timer = std::time::Instant::now();
     // A paused connection or a broken query is not sent to the platform at all: the fire
     // becomes a gap, nothing else.
     let unusable = query
@@ -216,6 +218,7 @@ pub(crate) async fn run_window(
         Err(RunError::Fetch(FetchError::BadQuery(message))) => Some(message.clone()),
         _ => None,
     };
+    crate::telemetry::run_finished(query.platform.as_str(), outcome.as_str(), rows, timer.elapsed());
     let record = RunRecord {
         query: query.name.clone(),
         fire,

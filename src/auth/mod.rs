@@ -385,6 +385,11 @@ impl Auth {
             .exchange_refresh_token(&RefreshToken::new(refresh_token.clone()))
             .request_async(&self.inner.http)
             .await;
+        crate::telemetry::token_refreshed(match &result {
+            Ok(_) => "ok",
+            Err(RequestTokenError::ServerResponse(e)) if grant_is_dead(e) => "rejected",
+            Err(_) => "error",
+        });
         match result {
             Ok(response) => {
                 let now = self.inner.clock.now();

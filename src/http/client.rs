@@ -195,7 +195,9 @@ impl ApiClient {
             attempt += 1;
             self.wait_for_connection(connection).await?;
             let slot = self.request_slot(connection).acquire_owned().await;
-            let failure = match build(&self.http, &token).send().await {
+            let sent = build(&self.http, &token).send().await;
+            crate::telemetry::platform_request(sent.as_ref().ok().map(|r| r.status().as_u16()));
+            let failure = match sent {
                 Err(e) => Failure::new(FailureClass::Transient, describe_reqwest(&e)),
                 Ok(response) if response.status().is_success() => match read(response).await {
                     Ok(value) => return Ok(value),
@@ -243,6 +245,7 @@ impl ApiClient {
                     // Every run on the connection waits, not only this one: the platform
                     // counts calls per app, user or ad account, not per request stream.
                     self.slow_down(connection, wait);
+                    crate::telemetry::rate_limited(wait);
                     if wait > self.policy.max_rate_limit_wait {
                         return Err(FetchError::QuotaExhausted {
                             wait,

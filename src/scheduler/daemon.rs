@@ -16,6 +16,8 @@ use crate::reason::Reason;
 use crate::run::{run_query, RunContext, Trigger};
 use crate::store::{Gap, QueryState, StoreError};
 
+use super::heartbeat::{Heartbeat, BEAT_EVERY};
+
 /// At most this many downtime gaps per query and restart (a minutely query down for a month
 /// would otherwise write tens of thousands).
 const MAX_DOWNTIME_GAPS: usize = 1000;
@@ -102,12 +104,14 @@ impl Scheduler {
     /// caller can wait for them to finish their writes.
     ///
     /// `ready` is set once every query's next fire is known (and missed fires recorded), so
-    /// callers that move a test clock know the scheduler has read it.
+    /// callers that move a test clock know the scheduler has read it. The loop beats
+    /// `heartbeat` while it waits, and stops it when it ends.
     pub(crate) async fn run(
         self,
         shutdown: CancellationToken,
         tracker: TaskTracker,
         ready: &tokio::sync::watch::Sender<bool>,
+        heartbeat: &Heartbeat,
     ) -> Result<(), StoreError> {
         let now = self.ctx.clock.now();
         let mut due: BTreeSet<(DateTime<Utc>, usize)> = BTreeSet::new();
@@ -135,16 +139,18 @@ impl Scheduler {
         }
         self.ctx.store.flush().await?;
         tracing::info!("Scheduler started with {} queries.", self.queries.len());
+        heartbeat.beat();
         ready.send_replace(true);
 
         while let Some(&(fire, index)) = due.first() {
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = self.ctx.clock.sleep_until(fire) => {}
+            if beating(self.ctx.clock.sleep_until(fire), &shutdown, heartbeat)
+                .await
+                .is_none()
+            {
+                break;
             }
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                () = self.slots.any_free() => {}
+            if beating(self.slots.any_free(), &shutdown, heartbeat).await.is_none() {
+                break;
             }
             due.pop_first();
             self.start(index, fire, &tracker);
@@ -156,8 +162,9 @@ impl Scheduler {
             }
         }
         if due.is_empty() {
-            shutdown.cancelled().await;
+            beating(std::future::pending::<()>(), &shutdown, heartbeat).await;
         }
+        heartbeat.stop();
         tracing::info!("Scheduler stopped: no new runs will start.");
         Ok(())
     }
@@ -191,6 +198,19 @@ impl Scheduler {
         self.slots.spawn(tracker, &connection, async move {
             run_query(&ctx, &query, fire, Trigger::Scheduled).await;
         });
+    }
+}
+
+/// Waits for `until`, beating `heartbeat` meanwhile; `None` when `shutdown` came first.
+async fn beating<F: Future>(until: F, shutdown: &CancellationToken, heartbeat: &Heartbeat) -> Option<F::Output> {
+    let mut until = std::pin::pin!(until);
+    let mut beats = tokio::time::interval(BEAT_EVERY);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return None,
+            out = &mut until => return Some(out),
+            _ = beats.tick() => heartbeat.beat(),
+        }
     }
 }
 

@@ -6,5 +6,7 @@
 //! daemon was down.
 
 mod daemon;
+mod heartbeat;
 
 pub(crate) use self::daemon::Scheduler;
+pub(crate) use self::heartbeat::Heartbeat;

@@ -184,6 +184,12 @@ impl Store {
         Ok(())
     }
 
+    /// Fails when the database cannot be read (for the readiness probe).
+    pub(crate) fn check_readable(&self) -> Result<(), StoreError> {
+        self.queries.first()?;
+        Ok(())
+    }
+
     /// The stored state of a connection.
     pub fn connection(&self, id: &str) -> Result<Option<ConnectionState>, StoreError> {
         get_json(&self.connections, CONNECTIONS, id)

@@ -151,6 +151,17 @@ pub enum Outcome {
     Failed,
 }
 
+impl Outcome {
+    /// The name it serializes to.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Paused => "paused",
+            Outcome::Delivered => "delivered",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
 /// One run of one query.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunRecord {

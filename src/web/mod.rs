@@ -1,9 +1,10 @@
 //! The daemon's web endpoint: reconnect links and the OAuth callback, the status page and
-//! API, health, and manual runs (used by the CLI while the daemon holds the store; sled
+//! API, health, readiness and metrics, and manual runs (used by the CLI while the daemon holds the store; sled
 //! admits one process).
 
 mod guard;
 mod pages;
+mod probes;
 mod reconnect;
 mod session;
 mod status_page;
@@ -40,7 +41,9 @@ pub(crate) fn router(app: App) -> Router {
         sessions: Arc::default(),
     };
     Router::new()
-        .route("/healthz", get(healthz))
+        .route("/healthz", get(probes::healthz))
+        .route("/readyz", get(probes::readyz))
+        .route("/metrics", get(probes::metrics))
         .route("/status", get(status_page::status_page))
         .route("/login", get(status_page::login_form).post(status_page::login))
         .route("/logout", post(status_page::logout))
@@ -56,10 +59,6 @@ pub(crate) fn router(app: App) -> Router {
             guard::same_site_only,
         ))
         .with_state(state)
-}
-
-async fn healthz() -> &'static str {
-    "ok\n"
 }
 
 async fn status(State(web): State<WebState>, headers: HeaderMap) -> Response {

@@ -330,6 +330,20 @@ pub async fn wait_for_port(port: u16, what: &str) {
     }
 }
 
+/// Sends SIGTERM to `child` (an `adsync run`) and waits for it to exit with its output.
+pub async fn terminate(child: std::process::Child) -> std::process::Output {
+    let pid = child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
 /// An instant from RFC 3339 text.
 pub fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)

@@ -17,6 +17,7 @@ mod helpers;
 mod mail;
 mod meta_insights;
 mod oauth_providers;
+mod operations;
 mod outputs;
 mod pending;
 mod platforms;

@@ -9,7 +9,7 @@ use adsync::store::{GapState, Outcome};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{at, eventually, free_port, wait_for_port, Daemon, TestApp};
+use crate::helpers::{at, eventually, free_port, terminate, wait_for_port, Daemon, TestApp};
 
 const QUERY: &str = r#"connection = "meta-test"
 accounts = ["act_1001"]
@@ -114,12 +114,7 @@ async fn sigterm_during_a_hanging_request_stops_the_daemon_within_the_grace_and_
     held(&test).await;
 
     let asked = Instant::now();
-    let pid = daemon.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-    let status = tokio::task::spawn_blocking(move || daemon.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
+    let status = terminate(daemon).await;
     let took = asked.elapsed();
     assert!(took < Duration::from_secs(2), "the stop took {took:?}");
     assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));

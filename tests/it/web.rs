@@ -6,7 +6,8 @@ use reqwest::StatusCode;
 
 use crate::helpers::{at, Daemon, TestApp, USER};
 
-const QUERY: &str = r#"connection = "meta-test"
+/// A daily Meta query (the operations tests use it too).
+pub(crate) const QUERY: &str = r#"connection = "meta-test"
 accounts = ["act_1001"]
 level = "account"
 fields = ["date_start", "impressions"]
