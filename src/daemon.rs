@@ -110,15 +110,19 @@ impl App {
             let dir = path.parent().and_then(|d| std::fs::canonicalize(d).ok());
             dir.zip(path.file_name()).map(|(dir, name)| dir.join(name))
         };
-        let live: std::collections::HashSet<_> = self
+        let live: Vec<std::path::PathBuf> = self
             .queries()
             .iter()
             .filter_map(|q| match &q.output {
-                crate::query::Output::Csv { path, .. } => real(&crate::sinks::csv::temp_path(path)),
+                crate::query::Output::Csv { path, .. } => Some(crate::sinks::csv::temp_path(path)),
                 crate::query::Output::GoogleSheets(_) => None,
             })
             .collect();
-        let keep = |temp: &std::path::Path| !all && real(temp).is_some_and(|t| live.contains(&t));
+        // Resolved when a temp file is found, not before: a run may create its output's
+        // directory (and temp file) while this scan goes on.
+        let keep = |temp: &std::path::Path| {
+            !all && real(temp).is_some_and(|t| live.iter().any(|l| real(l).as_ref() == Some(&t)))
+        };
         let removed = crate::sinks::csv::remove_stale_temps(&output_dir, &keep);
         if removed > 0 {
             tracing::info!(removed, "Removed {removed} temp file(s) left by crashed runs.");
