@@ -7,7 +7,7 @@ use std::process::Command;
 
 use adsync::store::{GapState, Outcome};
 
-use crate::helpers::{at, Daemon, TestApp, CONNECTION, USER};
+use crate::helpers::{at, hourly, Daemon, TestApp, CONNECTION, USER};
 
 /// A tmpfs of `size` mounted on a fresh directory, unmounted when dropped.
 struct Tmpfs(PathBuf);
@@ -54,28 +54,12 @@ impl Drop for Tmpfs {
     }
 }
 
-const QUERY: &str = r#"connection = "meta-test"
-accounts = ["act_1001"]
-level = "campaign"
-fields = ["date_start", "campaign_id", "impressions", "spend"]
-date_range = "yesterday"
-
-[schedule]
-cron = "0 * * * *"
-timezone = "UTC"
-
-[output]
-kind = "csv"
-path = "reports/campaigns.csv"
-mode = "replace"
-"#;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs root to mount a tmpfs (CI runs as root)"]
 async fn a_full_or_read_only_output_disk_fails_the_run_with_the_system_reason_and_keeps_the_previous_file() {
     let test = TestApp::new("2026-05-04T04:30:00Z").await;
     let disk = Tmpfs::mount(&test.path().join("out"), "256k");
-    test.write_query("campaigns", QUERY);
+    test.write_query("campaigns", &hourly(CONNECTION, "campaigns.csv", "replace"));
     let daemon = Daemon::start(test.connected_app().await, "campaigns").await;
     test.clock.set(at("2026-05-04T05:00:00Z"));
     daemon.runs("campaigns", 1).await;
@@ -127,7 +111,7 @@ async fn a_full_or_read_only_output_disk_fails_the_run_with_the_system_reason_an
 async fn a_full_store_disk_fails_loudly_and_never_presents_a_rotated_out_refresh_token() {
     let test = TestApp::new("2026-05-04T08:00:00Z").await;
     let disk = Tmpfs::mount(&test.path().join("state"), "16m");
-    test.write_query("campaigns", QUERY);
+    test.write_query("campaigns", &hourly(CONNECTION, "campaigns.csv", "replace"));
     let app = test.connected_app().await;
     let strict = serde_json::json!({"rotate_refresh_tokens": true, "refresh_token_reuse_grace_secs": 0});
     test.control(reqwest::Method::PUT, "/_sandbox/settings", Some(strict))

@@ -433,3 +433,24 @@ pub fn expected_rows(
     }
     rows
 }
+
+/// A campaign report of `connection` fired every hour, for yesterday, to `reports/{file}`.
+pub fn hourly(connection: &str, file: &str, mode: &str) -> String {
+    format!(
+        r#"connection = "{connection}"
+accounts = ["act_1001"]
+level = "campaign"
+fields = ["date_start", "campaign_id", "impressions", "spend"]
+date_range = "yesterday"
+
+[schedule]
+cron = "0 * * * *"
+timezone = "UTC"
+
+[output]
+kind = "csv"
+path = "reports/{file}"
+mode = "{mode}"
+"#
+    )
+}

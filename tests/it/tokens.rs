@@ -7,27 +7,9 @@ use serde_json::json;
 
 use adsync::app::App;
 
-use crate::helpers::{at, eventually, query_state, Daemon, TestApp, CONNECTION, GOOGLE, OTHER_CONNECTION, USER};
-
-fn hourly(connection: &str, file: &str, mode: &str) -> String {
-    format!(
-        r#"connection = "{connection}"
-accounts = ["act_1001"]
-level = "campaign"
-fields = ["date_start", "campaign_id", "impressions", "spend"]
-date_range = "yesterday"
-
-[schedule]
-cron = "0 * * * *"
-timezone = "UTC"
-
-[output]
-kind = "csv"
-path = "reports/{file}"
-mode = "{mode}"
-"#
-    )
-}
+use crate::helpers::{
+    at, eventually, hourly, query_state, Daemon, TestApp, CONNECTION, GOOGLE, OTHER_CONNECTION, USER,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_runs_on_an_expired_token_make_exactly_one_refresh() {
