@@ -604,6 +604,34 @@ impl Auth {
         self.unsaved().remove(connection);
         Ok(())
     }
+
+    /// A failed token request in words: the platform's error code and description, or what
+    /// went wrong on the way ("timed out after 240 s"), never the URL (it may carry secrets).
+    fn token_error(&self, connection: &str, e: TokenRequestError) -> AuthError {
+        let transient = |message: String| AuthError::Transient {
+            connection: connection.to_string(),
+            message,
+        };
+        match e {
+            RequestTokenError::ServerResponse(r) => AuthError::Rejected {
+                connection: connection.to_string(),
+                message: match r.error_description() {
+                    Some(d) => format!("{}: {d}", r.error().as_ref()),
+                    None => r.error().as_ref().to_string(),
+                },
+            },
+            RequestTokenError::Request(oauth2::HttpClientError::Reqwest(e)) => transient(if e.is_timeout() {
+                format!("timed out after {} s", self.inner.token_timeout.as_secs())
+            } else if e.is_connect() {
+                "could not connect to the token endpoint".to_string()
+            } else {
+                format!("the token request failed: {}", e.without_url())
+            }),
+            RequestTokenError::Request(e) => transient(format!("the token request failed: {e}")),
+            RequestTokenError::Parse(e, _) => transient(format!("unreadable token response: {e}")),
+            RequestTokenError::Other(m) => transient(m),
+        }
+    }
 }
 
 /// A token endpoint's answer: RFC 6749 §5.1 plus the `refresh_token_expires_in` Google and
@@ -756,33 +784,3 @@ fn answer_may_be_lost(e: &TokenRequestError) -> bool {
 }
 
 type TokenRequestError = RequestTokenError<oauth2::HttpClientError<reqwest::Error>, oauth2::basic::BasicErrorResponse>;
-
-impl Auth {
-    /// A failed token request in words: the platform's error code and description, or what
-    /// went wrong on the way ("timed out after 240 s"), never the URL (it may carry secrets).
-    fn token_error(&self, connection: &str, e: TokenRequestError) -> AuthError {
-        let transient = |message: String| AuthError::Transient {
-            connection: connection.to_string(),
-            message,
-        };
-        match e {
-            RequestTokenError::ServerResponse(r) => AuthError::Rejected {
-                connection: connection.to_string(),
-                message: match r.error_description() {
-                    Some(d) => format!("{}: {d}", r.error().as_ref()),
-                    None => r.error().as_ref().to_string(),
-                },
-            },
-            RequestTokenError::Request(oauth2::HttpClientError::Reqwest(e)) => transient(if e.is_timeout() {
-                format!("timed out after {} s", self.inner.token_timeout.as_secs())
-            } else if e.is_connect() {
-                "could not connect to the token endpoint".to_string()
-            } else {
-                format!("the token request failed: {}", e.without_url())
-            }),
-            RequestTokenError::Request(e) => transient(format!("the token request failed: {e}")),
-            RequestTokenError::Parse(e, _) => transient(format!("unreadable token response: {e}")),
-            RequestTokenError::Other(m) => transient(m),
-        }
-    }
-}
