@@ -120,6 +120,40 @@ pub struct QueryView {
     pub(crate) next_run: Option<DateTime<Utc>>,
     /// The latest run, whole.
     pub(crate) last_result: Option<RunRecord>,
+    /// The query file.
+    #[serde(default)]
+    pub(crate) file: String,
+    /// The connection it reads or writes through that stops it, when one does.
+    #[serde(default)]
+    pub(crate) blocked_by: Option<String>,
+    /// Why it is not running as scheduled, in words, with what to do; from whatever blocks
+    /// it (the platform's rejection, a connection, a pause of its own).
+    #[serde(default)]
+    pub(crate) state_text: Option<String>,
+    /// Since when that is so.
+    #[serde(default)]
+    pub(crate) state_since: Option<DateTime<Utc>>,
+}
+
+impl ConnectionView {
+    /// Whether queries that read or write through it cannot run: any state but connected
+    /// (or expiring, which still works), including states added later.
+    fn blocks(&self) -> bool {
+        !matches!(self.state.as_str(), "connected" | "expiring")
+    }
+
+    /// Why a query waits for this connection, naming it, with what to do.
+    fn blocking_text(&self) -> String {
+        let id = &self.id;
+        let why = self.reason_text.as_ref().or(self.detail.as_ref());
+        match (self.state.as_str(), why) {
+            ("not_connected", _) => format!("waits for {id}, which is not connected yet: run `adsync connect {id}`"),
+            ("needs_reconnect", Some(why)) => format!("waits for {id}, which needs reconnecting: {why}"),
+            ("needs_reconnect", None) => format!("waits for {id}, which needs reconnecting"),
+            (state, Some(why)) => format!("waits for {id} ({}): {why}", state.replace('_', " ")),
+            (state, None) => format!("waits for {id} ({})", state.replace('_', " ")),
+        }
+    }
 }
 
 impl StatusReport {
@@ -174,6 +208,23 @@ impl StatusReport {
             let anchor = state.last_fire.or(state.tracked_since).unwrap_or(now).max(now);
             let next_fire = query.schedule.next_after(anchor);
             let last_result = store.last_run(&query.name)?;
+            let broken = state.broken.as_ref().filter(|b| b.fingerprint == query.fingerprint);
+            let blocker = query
+                .connections()
+                .find_map(|id| connections.iter().find(|c| c.id == id && c.blocks()));
+            let (state_text, state_since) = match (broken, blocker, &state.paused) {
+                (Some(b), _, _) => (
+                    Some(format!(
+                        "the platform rejected the query: {}; it runs again once {} changes",
+                        b.message,
+                        query.file.display()
+                    )),
+                    Some(b.since),
+                ),
+                (None, Some(c), _) => (Some(c.blocking_text()), c.since),
+                (None, None, Some(p)) => (Some(p.detail.clone()), Some(p.since)),
+                (None, None, None) => (None, None),
+            };
             views.push(QueryView {
                 name: query.name.clone(),
                 connection: query.connection.clone(),
@@ -187,11 +238,7 @@ impl StatusReport {
                 next_fire,
                 last_fire: state.last_fire,
                 consecutive_failures: state.consecutive_failures,
-                state: if state
-                    .broken
-                    .as_ref()
-                    .is_some_and(|b| b.fingerprint == query.fingerprint)
-                {
+                state: if broken.is_some() {
                     "broken"
                 } else if query.connections().any(paused) || state.paused.is_some() {
                     "paused"
@@ -202,6 +249,10 @@ impl StatusReport {
                 last_run: last_result.as_ref().map(|r| r.started),
                 next_run: next_fire,
                 last_result,
+                file: query.file.display().to_string(),
+                blocked_by: blocker.map(|c| c.id.clone()),
+                state_text,
+                state_since,
             });
         }
         let gaps = store

@@ -7,6 +7,7 @@ mod pages;
 mod probes;
 mod reconnect;
 mod session;
+mod status_html;
 mod status_page;
 
 use std::sync::Arc;

@@ -3,29 +3,44 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::notify::escape;
+use maud::{html, PreEscaped, Render, DOCTYPE};
 
 /// Headers every page carries.
 const CSP: &str =
     "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// A page with `title` and an already-escaped `body`.
+/// The pages' look: plain, readable, no script. A state's class is its name; states without
+/// a colour of their own (added later) get the attention colour.
+const CSS: &str = "\
+body{font-family:system-ui,sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.4}
+table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}
+td ul{margin:0;padding-left:1.1rem}small,.summary{color:#555}p.why{margin:.3rem 0 0}time{white-space:nowrap}
+code{font-size:.9em;overflow-wrap:anywhere}td.output{min-width:14rem}
+.state{font-weight:bold;color:#a51d2d}.state.connected,.state.active,.state.delivered{color:#26a269}
+.state.expiring,.state.paused{color:#c64600}
+a.button,button{display:inline-block;padding:.4rem .9rem;background:#1a5fb4;color:#fff;border:0;border-radius:4px;text-decoration:none}
+";
+
+/// A page with `title` and an already-escaped `body` (HTML made elsewhere).
 pub(crate) fn page(status: StatusCode, title: &str, body: &str) -> Response {
-    let html = format!(
-        r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>{title} · adsync</title>
-<style>
-body{{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}}
-table{{border-collapse:collapse;width:100%}}td,th{{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}}
-.needs_reconnect{{color:#a51d2d;font-weight:bold}}.expiring{{color:#c64600;font-weight:bold}}.connected{{color:#26a269}}
-a.button,button{{display:inline-block;padding:.4rem .9rem;background:#1a5fb4;color:#fff;border:0;border-radius:4px;text-decoration:none}}
-</style></head>
-<body><h1>{title}</h1>
-{body}
-</body></html>"#,
-        title = escape(title),
-    );
+    markup_page(status, title, PreEscaped(body))
+}
+
+/// A page with `title` and `body`.
+pub(crate) fn markup_page(status: StatusCode, title: &str, body: impl Render) -> Response {
+    let html = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width";
+                title { (title) " · adsync" }
+                style { (PreEscaped(CSS)) }
+            }
+            body { h1 { (title) } (body) }
+        }
+    }
+    .into_string();
     let mut response = (status, html).into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -42,13 +57,9 @@ a.button,button{{display:inline-block;padding:.4rem .9rem;background:#1a5fb4;col
 
 /// A page with one paragraph of plain `text` and an optional link button.
 pub(crate) fn message(status: StatusCode, title: &str, text: &str, link: Option<(&str, &str)>) -> Response {
-    let mut body = format!("<p>{}</p>", escape(text));
-    if let Some((label, href)) = link {
-        body.push_str(&format!(
-            r#"<p><a class="button" href="{}">{}</a></p>"#,
-            escape(href),
-            escape(label)
-        ));
-    }
-    page(status, title, &body)
+    let body = html! {
+        p { (text) }
+        @if let Some((label, href)) = link { p { a.button href=(href) { (label) } } }
+    };
+    markup_page(status, title, body)
 }

@@ -1,4 +1,4 @@
-//! `GET /status`: the state of every connection, paused queries and open gaps, with a
+//! `GET /status`: every connection, query, query file that does not run and open gap, with a
 //! Reconnect button per connection; and the admin sign-in that guards it off loopback.
 
 use std::net::SocketAddr;
@@ -6,14 +6,13 @@ use std::net::SocketAddr;
 use axum::extract::{ConnectInfo, Form, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
 use serde::Deserialize;
 
-use super::pages::{message, page};
+use super::pages::{markup_page, message};
 use super::session::{bearer, secret_matches, session_cookie, COOKIE, SESSION_TTL};
-use super::WebState;
+use super::{status_html, WebState};
 use crate::app::App;
-use crate::notify::escape;
-use crate::status::StatusReport;
 
 /// Whether the request may see status (and so the reconnect links on it): always when the
 /// listener is loopback-only, else with the admin token as a bearer header or a live
@@ -34,11 +33,13 @@ pub(crate) fn authorized(web: &WebState, headers: &HeaderMap) -> bool {
 
 /// The sign-in form.
 pub(crate) async fn login_form() -> Response {
-    page(
-        StatusCode::OK,
-        "Sign in",
-        r#"<form method="post" action="/login"><label>Admin token <input type="password" name="token" autocomplete="current-password"></label> <button>Sign in</button></form>"#,
-    )
+    let form = html! {
+        form method="post" action="/login" {
+            label { "Admin token " input type="password" name="token" autocomplete="current-password"; }
+            " " button { "Sign in" }
+        }
+    };
+    markup_page(StatusCode::OK, "Sign in", form)
 }
 
 /// The sign-in form's answer.
@@ -126,8 +127,8 @@ pub(crate) async fn status_page(State(web): State<WebState>, headers: HeaderMap)
         return Redirect::to("/login").into_response();
     }
     let app = &web.app;
-    let mut body = match app.status() {
-        Ok(report) => render(app, &report),
+    let report = match app.status() {
+        Ok(report) => report,
         Err(e) => {
             return message(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -137,68 +138,13 @@ pub(crate) async fn status_page(State(web): State<WebState>, headers: HeaderMap)
             )
         }
     };
-    if session_cookie(&headers).is_some() {
-        body.push_str(r#"<form method="post" action="/logout"><button>Sign out</button></form>"#);
-    }
-    page(StatusCode::OK, "adsync status", &body)
-}
-
-fn render(app: &App, report: &StatusReport) -> String {
     let now = app.clock().now();
-    let rank = |state: &str| match state {
-        "needs_reconnect" => 0,
-        "expiring" => 1,
-        "not_connected" => 2,
-        _ => 3,
-    };
-    let mut connections: Vec<_> = report.connections.iter().collect();
-    connections.sort_by_key(|c| (rank(&c.state), c.id.clone()));
-    let mut html = String::from(
-        "<h2>Connections</h2><table><tr><th>Connection</th><th>Status</th><th>Why</th><th>Since</th><th>Paused queries</th><th></th></tr>",
-    );
-    for c in connections {
-        let paused: Vec<&str> = report
-            .queries
-            .iter()
-            .filter(|q| (q.connection == c.id || q.output_connection.as_ref() == Some(&c.id)) && q.state != "active")
-            .map(|q| q.name.as_str())
-            .collect();
-        let why = match (&c.reason_text, c.expires_at) {
-            (Some(text), _) => text.clone(),
-            (None, Some(at)) if c.state == "expiring" => format!("Login ends in {} days.", (at - now).num_days()),
-            _ => String::new(),
-        };
-        let link = app.notifier().links().link(&c.id, now);
-        html.push_str(&format!(
-            r#"<tr><td>{id}<br><small>{provider}{who}</small></td><td class="{state}">{state_text}</td><td>{why}</td><td>{since}</td><td>{paused}</td><td><a class="button" href="{link}">Reconnect</a></td></tr>"#,
-            id = escape(&c.id),
-            provider = escape(&c.provider),
-            who = c.identity.as_deref().map(|w| format!(" as {}", escape(w))).unwrap_or_default(),
-            state = escape(&c.state),
-            state_text = escape(&c.state.replace('_', " ")),
-            why = escape(&why),
-            since = c.since.map(|s| s.format("%Y-%m-%d %H:%M UTC").to_string()).unwrap_or_default(),
-            paused = escape(&paused.join(", ")),
-            link = escape(link.as_str()),
-        ));
-    }
-    html.push_str("</table><h2>Open gaps</h2>");
-    let open: Vec<_> = report.gaps.iter().filter(|g| g.state == "open").collect();
-    if open.is_empty() {
-        html.push_str("<p>None: every scheduled run delivered.</p>");
-    } else {
-        html.push_str("<table><tr><th>Query</th><th>Dates</th><th>Scheduled</th><th>Why</th></tr>");
-        for g in open {
-            html.push_str(&format!(
-                "<tr><td>{}</td><td>{} – {}</td><td>{}</td><td>{}</td></tr>",
-                escape(&g.query),
-                g.window_start,
-                g.window_end,
-                g.fire_time.format("%Y-%m-%d %H:%M UTC"),
-                escape(&g.reason_text)
-            ));
+    let link = |connection: &str| app.notifier().links().link(connection, now).to_string();
+    let body = html! {
+        (status_html::render(&report, link))
+        @if session_cookie(&headers).is_some() {
+            form method="post" action="/logout" { button { "Sign out" } }
         }
-        html.push_str("</table>");
-    }
-    html
+    };
+    markup_page(StatusCode::OK, "adsync status", body)
 }

@@ -2,15 +2,17 @@
 //! installed by `.ci/run`), driven over WebDriver: open the emailed link, log in as the
 //! right user on the sandbox consent page, click Allow, read the success page.
 
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use adsync::store::{ConnectionStatus, GapState};
-use fantoccini::{ClientBuilder, Locator};
+use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
 use crate::helpers::{at, eventually, free_port, wait_for_port, CONNECTION, USER};
 use crate::mail::{mail_daemon, SmtpServer};
+use crate::web::status_scene_after_a_fire;
 
 /// chromedriver on a free port; killed on drop.
 struct ChromeDriver {
@@ -29,6 +31,30 @@ impl ChromeDriver {
             .expect("chromedriver is installed (Debian chromium-driver; see .ci/run)");
         wait_for_port(port, "chromedriver").await;
         Self { port, child }
+    }
+}
+
+impl ChromeDriver {
+    /// A headless Chromium session with its profile in `profile`.
+    async fn headless(&self, profile: &Path) -> Client {
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    format!("--user-data-dir={}", profile.display()),
+                ],
+            }),
+        );
+        // Plain HTTP to chromedriver on loopback: no TLS stack needed.
+        ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("chromedriver session")
     }
 }
 
@@ -69,24 +95,7 @@ mode = "append"
 
     let driver = ChromeDriver::start().await;
     let profile = tempfile::tempdir().unwrap();
-    let mut capabilities = serde_json::Map::new();
-    capabilities.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": "/usr/bin/chromium",
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                format!("--user-data-dir={}", profile.path().display()),
-            ],
-        }),
-    );
-    // Plain HTTP to chromedriver on loopback: no TLS stack needed.
-    let browser = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(capabilities)
-        .connect(&format!("http://127.0.0.1:{}", driver.port))
-        .await
-        .expect("chromedriver session");
+    let browser = driver.headless(profile.path()).await;
 
     browser.goto(&link).await.unwrap();
     let heading = browser.find(Locator::Css("h1")).await.unwrap().text().await.unwrap();
@@ -130,4 +139,47 @@ mode = "append"
     })
     .await;
     daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromedriver (Debian packages; .ci/run installs them and runs it with --ignored)"]
+async fn a_person_sees_every_query_file_and_connection_on_the_status_page() {
+    let (_test, daemon, base) = status_scene_after_a_fire().await;
+    let driver = ChromeDriver::start().await;
+    let profile = tempfile::tempdir().unwrap();
+    let browser = driver.headless(profile.path()).await;
+    browser.set_window_size(1280, 1300).await.unwrap();
+
+    browser.goto(&format!("{base}/status")).await.unwrap();
+
+    let heading = browser.find(Locator::Css("h1")).await.unwrap().text().await.unwrap();
+    assert_eq!(heading, "adsync status");
+    let text = browser.find(Locator::Css("body")).await.unwrap().text().await.unwrap();
+    for seen in [
+        "3 queries: 1 active, 1 paused, 1 broken; 1 skipped query files",
+        "waits for google-test, which needs reconnecting: The platform revoked adsync's access",
+        "delivered 1 rows for 2026-05-03",
+        "sheets:sheet-1/Daily",
+        "written through google-test",
+        "typo.toml:",
+        "the platform rejected the query: ",
+        "2026-05-03 – 2026-05-03",
+    ] {
+        assert!(text.contains(seen), "{seen:?} not on the page: {text}");
+    }
+    // States read by colour too: the revoked login red, the paused query orange.
+    assert_eq!(colour(&browser, ".state.needs_reconnect").await, "rgba(165, 29, 45, 1)");
+    assert_eq!(colour(&browser, ".state.paused").await, "rgba(198, 70, 0, 1)");
+    assert_eq!(colour(&browser, ".state.active").await, "rgba(38, 162, 105, 1)");
+    // For a person to judge the layout: target/tmp/status-page.png.
+    let png = browser.screenshot().await.unwrap();
+    std::fs::write(Path::new(env!("CARGO_TARGET_TMPDIR")).join("status-page.png"), png).unwrap();
+    browser.close().await.unwrap();
+    daemon.stop().await;
+}
+
+/// The text colour of the first element matching `css`, as the browser computed it.
+async fn colour(browser: &Client, css: &str) -> String {
+    let element = browser.find(Locator::Css(css)).await.unwrap();
+    element.css_value("color").await.unwrap()
 }

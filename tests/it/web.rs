@@ -4,7 +4,10 @@
 use reqwest::header::{CACHE_CONTROL, CONTENT_SECURITY_POLICY, LOCATION, SET_COOKIE};
 use reqwest::StatusCode;
 
-use crate::helpers::{at, Daemon, TestApp, USER};
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{at, Daemon, TestApp, CONNECTION, GOOGLE, USER};
 
 /// A daily Meta query (the operations tests use it too).
 pub(crate) const QUERY: &str = r#"connection = "meta-test"
@@ -33,6 +36,196 @@ async fn off_loopback(token_env: &str) -> (TestApp, Daemon, String) {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let daemon = Daemon::start_on(test.connected_app().await, "daily", listener).await;
     (test, daemon, base)
+}
+
+/// The Google user the status scene's Sheets output is written as.
+pub(crate) const SHEETS_USER: &str = "ann@corp.test";
+
+/// A loopback daemon (base URL returned too) before its first fire at 06:00, with `daily`
+/// (Meta to CSV), `to_sheet` (Meta to a Sheets tab written through the Google login, which
+/// is revoked), `bad` (three breakdowns, which the platform rejects) and `typo.toml`, which
+/// does not load.
+pub(crate) async fn status_scene() -> (TestApp, Daemon, String) {
+    let test = TestApp::with_providers("2026-05-04T05:00:00Z", "").await;
+    test.control(
+        Method::PUT,
+        "/_sandbox/sheets/sheet-1",
+        Some(json!({"title": "status", "editors": [SHEETS_USER]})),
+    )
+    .await;
+    test.write_query("daily", QUERY);
+    let to_sheet = QUERY.replace(
+        "kind = \"csv\"\npath = \"reports/daily.csv\"\nmode = \"append\"",
+        &format!(
+            "kind = \"google_sheets\"\nconnection = \"{GOOGLE}\"\nspreadsheet_id = \"sheet-1\"\nsheet = \"Daily\"\nmode = \"append\""
+        ),
+    );
+    test.write_query("to_sheet", &to_sheet);
+    // Graph refuses more than two breakdowns at once.
+    let bad = QUERY
+        .replace(
+            "date_range",
+            "breakdowns = [\"age\", \"gender\", \"country\"]\ndate_range",
+        )
+        .replace("daily.csv", "bad.csv");
+    test.write_query("bad", &bad);
+    test.write_query("typo", &QUERY.replace("level = ", "colour = \"red\"\nlevel = "));
+    let app = test.connected_app().await;
+    adsync::demo::connect_via_sandbox(&app, GOOGLE, SHEETS_USER)
+        .await
+        .expect("the Google connection connects");
+    test.revoke(SHEETS_USER, "password_changed").await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let daemon = Daemon::start_on(app, "daily", listener).await;
+    (test, daemon, base)
+}
+
+/// The status scene after its 06:00 fire ran every query.
+pub(crate) async fn status_scene_after_a_fire() -> (TestApp, Daemon, String) {
+    let (test, daemon, base) = status_scene().await;
+    test.clock.set(at("2026-05-04T06:00:00Z"));
+    for query in ["daily", "to_sheet", "bad"] {
+        daemon.runs(query, 1).await;
+    }
+    (test, daemon, base)
+}
+
+/// The table row of the page that starts with `first_cell`.
+fn row<'a>(html: &'a str, first_cell: &str) -> &'a str {
+    let start = html
+        .find(&format!("<tr><td>{first_cell}<br>"))
+        .unwrap_or_else(|| panic!("no row {first_cell}: {html}"));
+    let end = start + html[start..].find("</tr>").unwrap();
+    &html[start..end]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_status_page_says_no_run_yet_before_the_first_fire() {
+    let (_test, daemon, base) = status_scene().await;
+
+    let html = reqwest::get(format!("{base}/status"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    assert!(
+        html.contains("<h2>Open gaps</h2><p>None, but no query has run yet.</p>"),
+        "{html}"
+    );
+    assert!(
+        row(html.as_str(), "daily").contains(
+            r#"<td>no run yet</td><td><time datetime="2026-05-04T06:00:00Z">2026-05-04 06:00 UTC</time></td>"#
+        ),
+        "{html}"
+    );
+    let body = &html[html.find("<body>").unwrap()..];
+    assert!(!body.contains("delivered"), "{body}");
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_status_page_shows_every_query_file_connection_and_gap() {
+    let (_test, daemon, base) = status_scene_after_a_fire().await;
+    let report = daemon.app.status().unwrap();
+
+    let html = reqwest::get(format!("{base}/status"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    assert!(
+        html.contains("3 queries: 1 active, 1 paused, 1 broken; 1 skipped query files; 3 of 4 connections need attention; 2 open gaps."),
+        "{html}"
+    );
+    // Google says only "Token has been expired or revoked.", not why.
+    let revoked =
+        "waits for google-test, which needs reconnecting: The platform revoked adsync's access for this connection.";
+    // Connections: the Meta one with its login's end and identity; the Google one revoked;
+    // the Sheets query under both, with the reason from the Google login.
+    let meta = row(&html, CONNECTION);
+    let ends = report
+        .connections
+        .iter()
+        .find(|c| c.id == CONNECTION)
+        .unwrap()
+        .expires_at
+        .unwrap();
+    assert!(meta.contains(&format!("<small>meta_ads as {USER}</small>")), "{meta}");
+    assert!(
+        meta.contains(r#"<span class="state connected">connected</span>"#),
+        "{meta}"
+    );
+    let ends = format!(
+        r#"ends <time datetime="{}">{}</time> (in "#,
+        ends.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        ends.format("%Y-%m-%d %H:%M UTC")
+    );
+    assert!(meta.contains(&ends), "{meta}");
+    assert!(
+        meta.contains(&format!(
+            r#"<li>to_sheet <small>reads</small> <span class="state paused">paused</span>: {revoked} "#
+        )),
+        "{meta}"
+    );
+    assert!(
+        meta.contains(r#"<li>daily <small>reads</small> <span class="state active">active</span></li>"#),
+        "{meta}"
+    );
+    let google = row(&html, GOOGLE);
+    assert!(
+        google.contains(r#"<span class="state needs_reconnect">needs reconnect</span>"#),
+        "{google}"
+    );
+    assert!(
+        google.contains(&format!(
+            r#"<li>to_sheet <small>writes</small> <span class="state paused">paused</span>: {revoked} "#
+        )),
+        "{google}"
+    );
+    assert!(google.contains("/reconnect/google-test?expires="), "{google}");
+    // Queries: each with its last run, next run, output and why.
+    let daily = row(&html, "daily");
+    assert!(
+        daily.contains(
+            r#"2026-05-04 06:00 UTC</time><br><span class="state delivered">delivered</span> 1 rows for 2026-05-03"#
+        ),
+        "{daily}"
+    );
+    assert!(
+        daily.contains(r#">2026-05-05 06:00 UTC</time></td><td class="output"><code>"#),
+        "{daily}"
+    );
+    let to_sheet = row(&html, "to_sheet");
+    assert!(
+        to_sheet.contains(&format!(r#"<p class="why">{revoked} "#)),
+        "{to_sheet}"
+    );
+    assert!(
+        to_sheet.contains("<code>sheets:sheet-1/Daily</code><br><small>written through google-test</small>"),
+        "{to_sheet}"
+    );
+    let bad = row(&html, "bad");
+    assert!(bad.contains(r#"<span class="state broken">broken</span>"#), "{bad}");
+    assert!(bad.contains("the platform rejected the query: "), "{bad}");
+    // Files that do not run, with their diagnostics.
+    assert!(html.contains("typo.toml:"), "{html}");
+    assert!(html.contains("colour"), "{html}");
+    assert!(
+        html.contains("bad.toml</code>: the platform rejected the query: "),
+        "{html}"
+    );
+    // The gaps of the Sheets query and the rejected one.
+    let gap = |query: &str| {
+        format!("<tr><td>{query}</td><td>2026-05-03 – 2026-05-03</td><td><time datetime=\"2026-05-04T06:00:00Z\">")
+    };
+    assert!(html.contains(&gap("to_sheet")), "{html}");
+    assert!(html.contains(&gap("bad")), "{html}");
+    daemon.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -90,7 +283,7 @@ async fn off_loopback_the_status_page_and_api_need_the_admin_token() {
     assert!(csp.starts_with("default-src 'none'"), "{csp}");
     let html = page.text().await.unwrap();
     assert!(
-        html.contains(r#"<td class="needs_reconnect">needs reconnect</td>"#),
+        html.contains(r#"<span class="state needs_reconnect">needs reconnect</span>"#),
         "{html}"
     );
     assert!(html.contains("password of the connected user was changed"), "{html}");
