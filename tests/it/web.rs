@@ -91,6 +91,12 @@ pub(crate) async fn status_scene_after_a_fire() -> (TestApp, Daemon, String) {
     (test, daemon, base)
 }
 
+/// The status page's HTML, fetched from a loopback daemon.
+async fn status_page(base: &str) -> String {
+    let page = reqwest::get(format!("{base}/status")).await.unwrap();
+    page.text().await.unwrap()
+}
+
 /// The table row of the page that starts with `first_cell`.
 fn row<'a>(html: &'a str, first_cell: &str) -> &'a str {
     let start = html
@@ -104,19 +110,14 @@ fn row<'a>(html: &'a str, first_cell: &str) -> &'a str {
 async fn the_status_page_says_no_run_yet_before_the_first_fire() {
     let (_test, daemon, base) = status_scene().await;
 
-    let html = reqwest::get(format!("{base}/status"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = status_page(&base).await;
 
     assert!(
         html.contains("<h2>Open gaps</h2><p>None, but no query has run yet.</p>"),
         "{html}"
     );
     assert!(
-        row(html.as_str(), "daily").contains(
+        row(&html, "daily").contains(
             r#"<td>no run yet</td><td><time datetime="2026-05-04T06:00:00Z">2026-05-04 06:00 UTC</time></td>"#
         ),
         "{html}"
@@ -131,12 +132,7 @@ async fn the_status_page_shows_every_query_file_connection_and_gap() {
     let (_test, daemon, base) = status_scene_after_a_fire().await;
     let report = daemon.app.status().unwrap();
 
-    let html = reqwest::get(format!("{base}/status"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = status_page(&base).await;
 
     assert!(
         html.contains("3 queries: 1 active, 1 paused, 1 broken; 1 skipped query files; 3 of 4 connections need attention; 2 open gaps."),
