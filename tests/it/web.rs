@@ -225,6 +225,44 @@ async fn the_status_page_shows_every_query_file_connection_and_gap() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_status_api_says_why_a_query_does_not_run_and_which_connection_stops_it() {
+    let (_test, daemon, base) = status_scene_after_a_fire().await;
+
+    let status: serde_json::Value = reqwest::get(format!("{base}/api/status"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    let query = |name: &str| {
+        let queries = status["queries"].as_array().unwrap();
+        let query = queries.iter().find(|q| q["name"] == name).unwrap();
+        let keys = ["state", "blocked_by", "state_since"].map(|key| query[key].clone());
+        (
+            keys,
+            query["state_text"].as_str().map(String::from),
+            query["file"].clone(),
+        )
+    };
+    let (keys, why, file) = query("to_sheet");
+    assert_eq!(keys, [json!("paused"), json!(GOOGLE), json!("2026-05-04T06:00:00Z")]);
+    assert!(why
+        .unwrap()
+        .starts_with("waits for google-test, which needs reconnecting: "));
+    assert!(file.as_str().unwrap().ends_with("queries/to_sheet.toml"), "{file}");
+    let (keys, why, _) = query("bad");
+    assert_eq!(keys, [json!("broken"), json!(null), json!("2026-05-04T06:00:00Z")]);
+    assert!(why
+        .unwrap()
+        .starts_with("the platform rejected the query: Graph error 2/1504041"));
+    let (keys, why, _) = query("daily");
+    assert_eq!(keys, [json!("active"), json!(null), json!(null)]);
+    assert_eq!(why, None);
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn off_loopback_the_status_page_and_api_need_the_admin_token() {
     let (test, daemon, base) = off_loopback("ADSYNC_TEST_ADMIN_TOKEN_WEB").await;
     test.revoke(USER, "password_changed").await;
