@@ -14,7 +14,7 @@ const CSP: &str =
 const CSS: &str = "\
 body{font-family:system-ui,sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem;color:#222;line-height:1.4}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left;vertical-align:top}
-td ul{margin:0;padding-left:1.1rem}small,.summary{color:#555}p.why{margin:.3rem 0 0}time{white-space:nowrap}
+td ul{margin:0;padding-left:1.1rem}small,.summary{color:#555}p.why{margin:.3rem 0 0}time,small code{white-space:nowrap}
 code{font-size:.9em;overflow-wrap:anywhere}td.output{min-width:14rem}
 .state{font-weight:bold;color:#a51d2d}.state.connected,.state.active,.state.delivered{color:#26a269}
 .state.expiring,.state.paused{color:#c64600}

@@ -33,11 +33,16 @@ pub(super) fn render(report: &StatusReport, reconnect_link: impl Fn(&str) -> Str
                     td { (state(&c.state)) @if let Some(since) = c.since { br; small { "since " (time(since)) } } }
                     td {
                         @if let Some(text) = &c.reason_text { (text) }
+                        @else if c.state == "not_connected" { "Nobody has connected it yet." }
                         @if let Some(detail) = &c.detail { br; small { "The platform said: " (detail) } }
                     }
                     td { (login(c, now)) }
                     td { (queries_through(report, c)) }
-                    td { a.button href=(reconnect_link(&c.id)) { "Reconnect" } }
+                    td {
+                        a.button href=(reconnect_link(&c.id)) {
+                            @if c.state == "not_connected" { "Connect" } @else { "Reconnect" }
+                        }
+                    }
                 }
             }
         }
@@ -140,7 +145,7 @@ fn last_run(q: &QueryView) -> Markup {
     html! {
         (time(run.started)) br;
         (state(run.outcome.as_str()))
-        @if run.error.is_none() { " " (run.rows) " rows for " (run.window) }
+        @if run.error.is_none() { " " (run.rows) @if run.rows == 1 { " row" } @else { " rows" } " for " (run.window) }
         @if let Some(error) = &run.error { ": " (error) }
         @if q.consecutive_failures > 1 { br; small { (q.consecutive_failures) " failures in a row" } }
     }

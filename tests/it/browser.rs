@@ -148,7 +148,7 @@ async fn a_person_sees_every_query_file_and_connection_on_the_status_page() {
     let driver = ChromeDriver::start().await;
     let profile = tempfile::tempdir().unwrap();
     let browser = driver.headless(profile.path()).await;
-    browser.set_window_size(1280, 1300).await.unwrap();
+    browser.set_window_size(1280, 2400).await.unwrap();
 
     browser.goto(&format!("{base}/status")).await.unwrap();
 
@@ -158,7 +158,7 @@ async fn a_person_sees_every_query_file_and_connection_on_the_status_page() {
     for seen in [
         "3 queries: 1 active, 1 paused, 1 broken; 1 skipped query files",
         "waits for google-test, which needs reconnecting: The platform revoked adsync's access",
-        "delivered 1 rows for 2026-05-03",
+        "delivered 1 row for 2026-05-03",
         "sheets:sheet-1/Daily",
         "written through google-test",
         "typo.toml:",

@@ -184,11 +184,17 @@ async fn the_status_page_shows_every_query_file_connection_and_gap() {
         "{google}"
     );
     assert!(google.contains("/reconnect/google-test?expires="), "{google}");
+    let never = row(&html, "linkedin-test");
+    assert!(
+        never.contains("<td>Nobody has connected it yet.</td><td>no login stored</td>"),
+        "{never}"
+    );
+    assert!(never.contains(">Connect</a>"), "{never}");
     // Queries: each with its last run, next run, output and why.
     let daily = row(&html, "daily");
     assert!(
         daily.contains(
-            r#"2026-05-04 06:00 UTC</time><br><span class="state delivered">delivered</span> 1 rows for 2026-05-03"#
+            r#"2026-05-04 06:00 UTC</time><br><span class="state delivered">delivered</span> 1 row for 2026-05-03"#
         ),
         "{daily}"
     );
