@@ -256,6 +256,7 @@ impl Login<'_> {
 /// What a freshly granted token needs before use: Meta's long-lived exchange, then who it
 /// belongs to and when its data access ends, recorded with the token. Fails when the
 /// identity cannot be had (the demo's sandbox always names it).
+#[cfg(feature = "sandbox")]
 pub(crate) async fn settle_new_token(app: &App, connection: &str) -> Result<Identity, ReconnectError> {
     Ok(settle(app, connection).await??)
 }

@@ -284,7 +284,8 @@ fn checked(
     let among = |people: &[String]| people.iter().any(|e| *e == grantee.user || *e == address);
     // A viewer gets the same 403 for a write as a stranger for anything (Google's answer
     // does not say which permission is missing).
-    if !among(&book.editors) && !(access == Access::Read && among(&book.readers)) {
+    let may = among(&book.editors) || (access == Access::Read && among(&book.readers));
+    if !may {
         return Err(SheetsError::no_permission());
     }
     if access == Access::Read {
