@@ -526,6 +526,26 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_used_states_outcome_is_kept_until_it_expires_then_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_with_key(dir.path(), &SecretKey::generate()).unwrap();
+        let start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let expires = start + chrono::Duration::days(1);
+        store
+            .put_oauth_outcome("st4te", expires, &vec!["resumed".to_string()])
+            .await
+            .unwrap();
+        let read = |at| store.oauth_outcome::<Vec<String>>("st4te", at).unwrap();
+        assert_eq!(read(start), Some(vec!["resumed".to_string()]));
+        assert_eq!(read(expires), None, "expired outcomes are not shown");
+        assert_eq!(store.oauth_outcome::<Vec<String>>("other", start).unwrap(), None);
+        store.prune_oauth_states(start).unwrap();
+        assert_eq!(store.oauth_outcomes.len(), 1, "a live outcome stays");
+        store.prune_oauth_states(expires).unwrap();
+        assert_eq!(store.oauth_outcomes.len(), 0);
+    }
+
+    #[tokio::test]
     async fn pending_states_are_capped_per_connection_oldest_evicted_and_expired_pruned() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_with_key(dir.path(), &SecretKey::generate()).unwrap();
