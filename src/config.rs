@@ -1044,6 +1044,31 @@ owners = ["owner@example.com"]
     }
 
     #[test]
+    fn oauth_server_keys_are_read_and_a_wrong_one_is_named_at_its_line() {
+        let text = GOOD.replace(
+            "owners =",
+            "userinfo_url = \"https://id.example/oidc/userinfo\"\nclient_auth = \"client_secret_basic\"\nowners =",
+        );
+        let config = parse(&text).unwrap();
+        let meta = config.connection("meta-demo").unwrap();
+        assert_eq!(meta.client_auth, ClientAuth::Basic);
+        assert_eq!(
+            meta.identity_endpoint,
+            IdentityEndpoint::Userinfo(Url::parse("https://id.example/oidc/userinfo").unwrap())
+        );
+        let err = parse(&text.replace("client_secret_basic", "client_secret_jwt"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("adsync.toml:13:")
+                && err.contains(
+                    "connections[0].client_auth: \"client_secret_jwt\" is not a client authentication method; use one of client_secret_post, client_secret_basic"
+                ),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn every_problem_is_reported_at_once_with_its_position() {
         let text = format!(
             "{}\n[web]\nlink_ttl_days = 0\n\n[scheduler]\nmax_concurrent_runs = 9223372036854775807\n",
