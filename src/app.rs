@@ -67,6 +67,9 @@ struct AppInner {
     ready: tokio::sync::watch::Sender<bool>,
     /// The scheduler loop's sign of life, for `/readyz`.
     heartbeat: Heartbeat,
+    /// The API client every source and sink shares (for calls that are no source's, such
+    /// as a configured userinfo endpoint).
+    api: ApiClient,
 }
 
 impl App {
@@ -118,8 +121,14 @@ impl App {
                 config,
                 ready: tokio::sync::watch::Sender::new(false),
                 heartbeat: Heartbeat::default(),
+                api,
             }),
         }
+    }
+
+    /// The API client sources and sinks share.
+    pub(crate) fn api(&self) -> &ApiClient {
+        &self.inner.api
     }
 
     /// The configuration.

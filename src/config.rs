@@ -8,6 +8,7 @@
 
 mod bounds;
 mod locate;
+mod oauth_server;
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -19,6 +20,7 @@ use serde::Deserialize;
 use url::Url;
 
 use self::bounds::*;
+pub(crate) use self::oauth_server::{ClientAuth, IdentityEndpoint};
 use crate::platform::Provider;
 
 /// Default address of the daemon's web endpoint.
@@ -260,6 +262,13 @@ struct RawConnection {
     /// People responsible for the connection (reconnect emails go to them).
     #[serde(default)]
     owners: Vec<String>,
+    /// An OpenID Connect userinfo endpoint that names the login, for an authorization
+    /// server that is not the platform's own.
+    userinfo_url: Option<String>,
+    /// An OpenID Connect issuer whose discovery document gives the userinfo endpoint.
+    issuer: Option<String>,
+    /// `client_secret_post` (default) or `client_secret_basic`.
+    client_auth: Option<String>,
 }
 
 /// The validated configuration the daemon runs with.
@@ -413,6 +422,10 @@ pub struct ConnectionConfig {
     pub scopes: Vec<String>,
     /// People responsible for the connection.
     pub(crate) owners: Vec<String>,
+    /// Where the login's identity is asked after a consent.
+    pub(crate) identity_endpoint: IdentityEndpoint,
+    /// How the client authenticates at the token endpoint.
+    pub(crate) client_auth: ClientAuth,
 }
 
 impl ConnectionConfig {
@@ -726,6 +739,8 @@ fn connection_config(
             ),
         ));
     }
+    let (identity_endpoint, client_auth) =
+        oauth_server::read(rc.userinfo_url, rc.issuer, rc.client_auth, provider, field)?;
     let endpoints = provider.defaults();
     let url_or = |value: Option<String>, default: &str, name: &str| {
         parse_url(value.as_deref().unwrap_or(default)).map_err(|m| (field(name), m))
@@ -748,6 +763,8 @@ fn connection_config(
         client_id,
         client_secret,
         owners: rc.owners,
+        identity_endpoint,
+        client_auth,
     })
 }
 
@@ -1024,6 +1041,31 @@ owners = ["owner@example.com"]
         let err = parse(&text).unwrap_err().to_string();
         assert!(err.contains("connections[0].client_secret_env"), "{err}");
         assert!(err.contains("ADSYNC_TEST_SURELY_UNSET is not set"), "{err}");
+    }
+
+    #[test]
+    fn oauth_server_keys_are_read_and_a_wrong_one_is_named_at_its_line() {
+        let text = GOOD.replace(
+            "owners =",
+            "userinfo_url = \"https://id.example/oidc/userinfo\"\nclient_auth = \"client_secret_basic\"\nowners =",
+        );
+        let config = parse(&text).unwrap();
+        let meta = config.connection("meta-demo").unwrap();
+        assert_eq!(meta.client_auth, ClientAuth::Basic);
+        assert_eq!(
+            meta.identity_endpoint,
+            IdentityEndpoint::Userinfo(Url::parse("https://id.example/oidc/userinfo").unwrap())
+        );
+        let err = parse(&text.replace("client_secret_basic", "client_secret_jwt"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("adsync.toml:13:")
+                && err.contains(
+                    "connections[0].client_auth: \"client_secret_jwt\" is not a client authentication method; use one of client_secret_post, client_secret_basic"
+                ),
+            "{err}"
+        );
     }
 
     #[test]

@@ -212,13 +212,15 @@ pub enum Reason {
     MissingAccess,
     /// `missing_scope`: the login was not granted a scope the query needs.
     MissingScope,
+    /// `output_access`: the reconnected user cannot read or write the query's spreadsheet.
+    OutputAccess,
     /// The connection needs a person; stored under the [`ReconnectReason`]'s own name.
     Reconnect(ReconnectReason),
 }
 
 impl Reason {
     /// Every reason that is not a [`ReconnectReason`].
-    const OWN: [Reason; 11] = [
+    const OWN: [Reason; 12] = [
         Self::DaemonNotRunning,
         Self::PlatformError,
         Self::PermissionDenied,
@@ -230,6 +232,7 @@ impl Reason {
         Self::QuotaExhausted,
         Self::MissingAccess,
         Self::MissingScope,
+        Self::OutputAccess,
     ];
 
     /// The name stored and shown in status JSON.
@@ -246,6 +249,7 @@ impl Reason {
             Self::QuotaExhausted => "quota_exhausted",
             Self::MissingAccess => "missing_access",
             Self::MissingScope => "missing_scope",
+            Self::OutputAccess => "output_access",
             Self::Reconnect(reason) => reason.as_str(),
         }
     }
@@ -280,6 +284,9 @@ impl Reason {
             }
             Self::MissingScope => {
                 "The login was not granted this platform's permission (scope); reconnect and allow it."
+            }
+            Self::OutputAccess => {
+                "The reconnected user cannot write the query's spreadsheet; share it with them as an editor, or reconnect as a user who can."
             }
             Self::Reconnect(reason) => return reason.sentence(),
         };
@@ -356,7 +363,7 @@ mod tests {
             assert_eq!(serde_json::from_str::<Reason>(&json).unwrap(), reason);
             assert!(reason.sentence().ends_with('.'), "{reason}");
         }
-        assert_eq!(names.len(), 23);
+        assert_eq!(names.len(), 24);
         assert_eq!(
             serde_json::from_str::<Reason>("\"solar_flare\"").unwrap(),
             Reason::Reconnect(ReconnectReason::Unknown)

@@ -4,11 +4,17 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::{DateTime, Utc};
+
 use crate::app::App;
 use crate::auth::AuthError;
 use crate::http::FetchError;
+use crate::notify::Recovery;
+use crate::query::{Output, Query};
 use crate::reason::Reason;
+use crate::sinks::{Sink, SinkError};
 use crate::sources::{Platform, Provider};
+use crate::status::waiting_on;
 use crate::store::{ConnectionStatus, Identity, QueryPause, StoreError};
 
 /// Why a reconnect did not complete.
@@ -25,35 +31,73 @@ pub enum ReconnectError {
     Store(#[from] StoreError),
 }
 
-/// What a reconnect did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a (re)connect did, as the result page shows it (and shows it again on a reload,
+/// so it is kept in the store: it holds names, never a token).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReconnectReport {
     /// The connection.
-    pub(crate) connection: String,
-    /// Who the new token belongs to.
-    pub(crate) identity: String,
+    pub connection: String,
+    /// Whether no login was stored before: a first connect, not a reconnect.
+    pub first_connect: bool,
+    /// Who the new token belongs to; `None` when the identity lookup failed.
+    pub identity: Option<String>,
+    /// Why the identity lookup failed, when it did.
+    pub identity_error: Option<String>,
+    /// Who the login belonged to before, when that was someone else.
+    pub previous_identity: Option<String>,
     /// Queries running again.
     pub resumed: Vec<String>,
-    /// Queries still paused, with the accounts the new login cannot see.
-    pub(crate) missing: Vec<(String, Vec<String>)>,
+    /// Queries still paused, each with why in words.
+    pub paused: Vec<(String, String)>,
 }
 
-/// Completes a (re)connect of `connection` with an authorization `code`.
+impl ReconnectReport {
+    /// Who the new login is, for sentences: the name, or that it is unknown.
+    pub(crate) fn who(&self) -> &str {
+        self.identity.as_deref().unwrap_or(UNKNOWN_IDENTITY)
+    }
+}
+
+/// How a login whose identity lookup failed is named.
+const UNKNOWN_IDENTITY: &str = "an unknown user (the identity lookup failed)";
+
+/// Completes a (re)connect of `connection` with an authorization `code`: the account, scope
+/// and spreadsheet checks, the backfill and the recovery email all happen whether or not
+/// the identity lookup works.
 pub async fn complete(
     app: &App,
     connection: &str,
     code: &str,
     verifier: &str,
 ) -> Result<ReconnectReport, ReconnectError> {
-    let outage_since = app
-        .store()
+    let store = app.store();
+    let before = store.token(connection)?;
+    let first_connect = before.is_none();
+    let previous = before.and_then(|t| t.identity);
+    let outage_since = store
         .connection(connection)?
         .filter(|s| s.status == ConnectionStatus::NeedsReconnect)
         .map(|s| s.since);
     let auth = app.auth();
     auth.complete_authorization(connection, code, verifier).await?;
-    let identity = settle_new_token(app, connection).await?;
-    let name = identity.name.clone();
+    let identity = settle(app, connection).await?;
+    let previous_identity = match (&previous, &identity) {
+        (Some(before), Ok(now)) if before.id != now.id => Some(before.name.clone()),
+        _ => None,
+    };
+    if let Some(mut state) = store.connection(connection)? {
+        state.previous_identity = previous_identity.clone();
+        store.put_connection(connection, &state)?;
+    }
+    let mut report = ReconnectReport {
+        connection: connection.to_string(),
+        first_connect,
+        identity: identity.as_ref().ok().map(|i| i.name.clone()),
+        identity_error: identity.as_ref().err().map(ToString::to_string),
+        previous_identity,
+        resumed: Vec::new(),
+        paused: Vec::new(),
+    };
     let granted = app.auth().granted_scopes(connection).map_err(ReconnectError::Auth)?;
     // Each platform the connection's queries read lists the accounts the new login reaches.
     let mut reachable: BTreeMap<Platform, BTreeSet<String>> = BTreeMap::new();
@@ -68,65 +112,45 @@ pub async fn complete(
     }
 
     let now = app.clock().now();
-    let mut report = ReconnectReport {
-        connection: connection.to_string(),
-        identity: name.clone(),
-        resumed: Vec::new(),
-        missing: Vec::new(),
+    let login = Login {
+        connection,
+        who: report.who().to_string(),
+        granted: &granted,
+        reachable: &reachable,
     };
-    let store = app.store();
     for query in app.queries().iter().filter(|q| q.uses(connection)) {
         let mut state = store.query_state(&query.name)?.unwrap_or_default();
-        let ungranted = crate::run::needed_scopes(query)
-            .find(|(needs, scope)| *needs == connection && !granted.iter().any(|s| s == scope));
-        if let Some((_, scope)) = ungranted {
-            state.paused = Some(QueryPause::missing_scope(&query.name, connection, scope, &name, now));
-            report.missing.push((query.name.clone(), vec![scope.to_string()]));
-            store.put_query_state(&query.name, &state)?;
-            continue;
-        }
-        // Writing its output is all this connection does for the query: its accounts are
-        // the other connection's business.
-        let Some(reached) = reachable
-            .get(&query.platform)
-            .filter(|_| query.connection == connection)
-        else {
-            if state.paused.as_ref().is_some_and(|p| p.reason == Reason::MissingScope) {
-                state.paused = None;
-            }
-            if state.paused.is_none() {
-                report.resumed.push(query.name.clone());
-            }
-            store.put_query_state(&query.name, &state)?;
-            continue;
-        };
-        let missing: Vec<String> = query
-            .reached_accounts()
-            .into_iter()
-            .filter(|a| !reached.contains(a))
-            .collect();
-        if missing.is_empty() {
-            state.paused = None;
-            report.resumed.push(query.name.clone());
-        } else {
-            state.paused = Some(QueryPause::missing_access(&name, &missing, now));
-            report.missing.push((query.name.clone(), missing));
+        match login.judge(app, query, now).await {
+            Some(pause) => state.paused = Some(pause),
+            None if state.paused.as_ref().is_some_and(|p| login.judges(p)) => state.paused = None,
+            None => {}
         }
         store.put_query_state(&query.name, &state)?;
+        let waits = query.connections().filter(|c| *c != connection).find_map(|c| {
+            let status = store.connection(c).ok().flatten().map(|s| s.status);
+            waiting_on(c, status.unwrap_or(ConnectionStatus::NotConnected))
+        });
+        match (&state.paused, waits) {
+            (Some(pause), _) => report.paused.push((query.name.clone(), pause.detail.clone())),
+            (None, Some(waits)) => report.paused.push((query.name.clone(), waits)),
+            (None, None) => report.resumed.push(query.name.clone()),
+        }
     }
     store.flush().await?;
     tracing::info!(
         connection,
-        "{connection} is connected as {name}; {} queries resumed, {} still paused.",
+        "{connection} is connected as {}; {} queries resumed, {} still paused.",
+        report.who(),
         report.resumed.len(),
-        report.missing.len()
+        report.paused.len()
     );
 
     // Backfill in the background: the person's browser gets its answer now.
     let app = app.clone();
-    let connection = connection.to_string();
+    let done = report.clone();
     tokio::spawn(async move {
-        let queries: Vec<_> = app.queries().iter().filter(|q| q.uses(&connection)).cloned().collect();
+        let connection = done.connection.as_str();
+        let queries: Vec<_> = app.queries().iter().filter(|q| q.uses(connection)).cloned().collect();
         if let Err(e) = crate::backfill::backfill(app.run_context(), &queries).await {
             tracing::error!(connection = %connection, "Backfill after reconnect failed: {e}");
         }
@@ -139,7 +163,12 @@ pub async fn complete(
                 .collect();
             let conn = app.config().connections.iter().find(|c| c.id == connection).cloned();
             if let Some(conn) = conn {
-                if let Err(e) = app.notifier().recovered(&conn, since, &gaps).await {
+                let outcome = Recovery {
+                    who: done.who(),
+                    resumed: &done.resumed,
+                    paused: &done.paused,
+                };
+                if let Err(e) = app.notifier().recovered(&conn, since, &gaps, &outcome).await {
                     tracing::error!(connection = %connection, "Could not send the recovery email: {e}");
                 }
             }
@@ -148,9 +177,93 @@ pub async fn complete(
     Ok(report)
 }
 
+/// A new login of a connection and what it was found to reach.
+struct Login<'a> {
+    connection: &'a str,
+    /// Its name in sentences.
+    who: String,
+    granted: &'a [String],
+    reachable: &'a BTreeMap<Platform, BTreeSet<String>>,
+}
+
+impl Login<'_> {
+    /// Why `query` must stay paused because of this login, if it must: a scope not granted,
+    /// an account it cannot see, or a spreadsheet it cannot read or write.
+    async fn judge(&self, app: &App, query: &Query, now: DateTime<Utc>) -> Option<QueryPause> {
+        let connection = self.connection;
+        let ungranted = crate::run::needed_scopes(query)
+            .find(|(needs, scope)| *needs == connection && !self.granted.iter().any(|s| s == scope));
+        if let Some((_, scope)) = ungranted {
+            return Some(QueryPause::missing_scope(
+                &query.name,
+                connection,
+                scope,
+                &self.who,
+                now,
+            ));
+        }
+        // Writing its output is all this connection may do for the query: its accounts are
+        // the other connection's business.
+        let reached = self
+            .reachable
+            .get(&query.platform)
+            .filter(|_| query.connection == connection);
+        if let Some(reached) = reached {
+            let missing: Vec<String> = query
+                .reached_accounts()
+                .into_iter()
+                .filter(|a| !reached.contains(a))
+                .collect();
+            if !missing.is_empty() {
+                return Some(QueryPause::missing_access(connection, &self.who, &missing, now));
+            }
+        }
+        let Output::GoogleSheets(target) = &query.output else {
+            return None;
+        };
+        if target.connection != connection {
+            return None;
+        }
+        let Ok(Sink::Sheets(sink)) = app.run_context().sinks.sink(query) else {
+            return None;
+        };
+        match sink.check_access().await {
+            Ok(()) => None,
+            Err(
+                e @ SinkError::Sheets {
+                    source: FetchError::Permission(_) | FetchError::BadQuery(_),
+                    ..
+                },
+            ) => Some(QueryPause::output_access(connection, &self.who, &e.to_string(), now)),
+            // The platform failing is no answer about the login: the next run finds out.
+            Err(e) => {
+                tracing::warn!(query = %query.name, "Could not check the spreadsheet after the reconnect: {e}");
+                None
+            }
+        }
+    }
+
+    /// Whether `pause` is this login's to lift: it was about this connection (pauses stored
+    /// before their connection was recorded: the scope and account checks every consent made).
+    fn judges(&self, pause: &QueryPause) -> bool {
+        match &pause.connection {
+            Some(connection) => connection == self.connection,
+            None => matches!(pause.reason, Reason::MissingScope | Reason::MissingAccess),
+        }
+    }
+}
+
 /// What a freshly granted token needs before use: Meta's long-lived exchange, then who it
-/// belongs to and when its data access ends, recorded with the token.
+/// belongs to and when its data access ends, recorded with the token. Fails when the
+/// identity cannot be had (the demo's sandbox always names it).
+#[cfg(feature = "sandbox")]
 pub(crate) async fn settle_new_token(app: &App, connection: &str) -> Result<Identity, ReconnectError> {
+    Ok(settle(app, connection).await??)
+}
+
+/// [`settle_new_token`], with a failed identity lookup as a value: a login whose name is
+/// unknown still gets its checks, backfill and email.
+async fn settle(app: &App, connection: &str) -> Result<Result<Identity, FetchError>, ReconnectError> {
     let auth = app.auth();
     let conn = app
         .config()
@@ -165,8 +278,17 @@ pub(crate) async fn settle_new_token(app: &App, connection: &str) -> Result<Iden
     let source = app
         .any_source(connection)
         .ok_or_else(|| AuthError::UnknownConnection(connection.to_string()))?;
-    let identity = source.identity().await?;
-    auth.record_identity(connection, identity.clone()).await?;
+    let identity = match crate::sources::userinfo::configured(app.api(), conn).await {
+        Some(configured) => configured,
+        None => source.identity().await,
+    };
+    match &identity {
+        Ok(identity) => auth.record_identity(connection, identity.clone()).await?,
+        Err(e) => tracing::warn!(
+            connection,
+            "Could not find out who the new login of {connection} is: {e}"
+        ),
+    }
     auth.record_token_facts(connection, source.token_facts().await?).await?;
     Ok(identity)
 }

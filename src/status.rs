@@ -74,6 +74,8 @@ pub struct ConnectionView {
     pub detail: Option<String>,
     /// The platform user the token acts as.
     pub identity: Option<String>,
+    /// Who the login belonged to before the latest consent, when that was someone else.
+    pub previous_identity: Option<String>,
     /// When the current access token expires.
     pub access_expires_at: Option<DateTime<Utc>>,
     /// When the refresh token ends (LinkedIn: 365 days from consent, not extended).
@@ -99,6 +101,9 @@ pub struct QueryView {
     pub pause_reason: Option<String>,
     /// The pause in words, with what to do.
     pub(crate) pause_detail: Option<String>,
+    /// Why the query waits on one of the connections it reads or writes through, e.g.
+    /// "waits for google-demo, which still needs reconnecting".
+    pub waits_for: Option<String>,
     /// Cron expression.
     pub(crate) schedule: String,
     /// IANA time zone.
@@ -166,10 +171,12 @@ impl StatusReport {
         now: DateTime<Utc>,
     ) -> Result<Self, StoreError> {
         let mut connections = Vec::with_capacity(config.connections.len());
+        let mut statuses = std::collections::HashMap::new();
         for conn in &config.connections {
             let state = store.connection(&conn.id)?;
             let token = store.token(&conn.id)?;
             let status = state.as_ref().map_or(ConnectionStatus::NotConnected, |s| s.status);
+            statuses.insert(conn.id.as_str(), status);
             let expires_at = token.as_ref().and_then(TokenSet::hard_expiry);
             let expiring = expires_at.is_some_and(|at| config.is_expiring(at, now));
             let reason = state.as_ref().and_then(|s| s.reason);
@@ -189,6 +196,7 @@ impl StatusReport {
                 reason: reason.map(|r| r.to_string()),
                 detail: state.as_ref().and_then(|s| s.detail.clone()),
                 identity: token.as_ref().and_then(|t| t.identity.as_ref()).map(|i| i.name.clone()),
+                previous_identity: state.as_ref().and_then(|s| s.previous_identity.clone()),
                 access_expires_at: token.as_ref().and_then(|t| t.access_expires_at),
                 refresh_expires_at: token.as_ref().and_then(|t| t.refresh_expires_at),
                 scopes: token.as_ref().map(|t| t.scopes.clone()).unwrap_or_default(),
@@ -232,6 +240,9 @@ impl StatusReport {
                 output_connection: query.output.connection().map(String::from),
                 pause_reason: state.paused.as_ref().map(|p| p.reason.to_string()),
                 pause_detail: state.paused.as_ref().map(|p| p.detail.clone()),
+                waits_for: query
+                    .connections()
+                    .find_map(|c| waiting_on(c, statuses.get(c).copied().unwrap_or(ConnectionStatus::NotConnected))),
                 schedule: query.schedule.expr().to_string(),
                 timezone: query.schedule.tz().name().to_string(),
                 output: query.output.location(),
@@ -291,8 +302,14 @@ impl StatusReport {
         let _ = writeln!(out, "Connections:");
         for c in &self.connections {
             let _ = write!(out, "  {:<20} {:<10} {}", c.id, c.provider, c.state);
-            if let Some(who) = &c.identity {
-                let _ = write!(out, " as {who}");
+            match (&c.identity, &c.previous_identity) {
+                (Some(who), Some(before)) => {
+                    let _ = write!(out, " now as {who} (before: {before})");
+                }
+                (Some(who), None) => {
+                    let _ = write!(out, " as {who}");
+                }
+                _ => {}
             }
             if let Some(since) = &c.since {
                 let _ = write!(out, " since {}", time(since));
@@ -327,6 +344,9 @@ impl StatusReport {
                 .next_run
                 .map_or("not scheduled".to_string(), |t| format!("next {}", time(&t)));
             let _ = writeln!(out, "  {:<32} {:<7} {next}; {last}", q.name, q.state);
+            if let Some(waits) = &q.waits_for {
+                let _ = writeln!(out, "      {waits}");
+            }
         }
         let open: Vec<_> = self
             .gaps
@@ -354,5 +374,14 @@ impl StatusReport {
             }
         }
         out
+    }
+}
+
+/// Why a query waits on `connection`, in words, when its status keeps the query from running.
+pub(crate) fn waiting_on(connection: &str, status: ConnectionStatus) -> Option<String> {
+    match status {
+        ConnectionStatus::Connected => None,
+        ConnectionStatus::NeedsReconnect => Some(format!("waits for {connection}, which still needs reconnecting")),
+        ConnectionStatus::NotConnected => Some(format!("waits for {connection}, which is not connected yet")),
     }
 }

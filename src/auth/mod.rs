@@ -20,7 +20,7 @@ use oauth2::{
 use url::Url;
 
 use crate::clock::SharedClock;
-use crate::config::{Config, ConnectionConfig};
+use crate::config::{ClientAuth, Config, ConnectionConfig, IdentityEndpoint};
 use crate::keyed::Keyed;
 use crate::platform::{Provider, TokenFacts};
 use crate::store::{ConnectionState, ConnectionStatus, Identity, Store, StoreError, TokenSet};
@@ -195,6 +195,29 @@ impl Auth {
             state: state.secret().clone(),
             verifier: verifier.secret().clone(),
         })
+    }
+
+    /// The `login_hint` a reconnect of `connection` carries: the stored login, where the
+    /// authorization server takes the parameter. Google does (api-facts §2.1), as does any
+    /// OpenID Connect server (OpenID Connect Core 1.0 §3.1.2.1), the kind a configured
+    /// `userinfo_url`/`issuer` points at. Facebook Login's dialog and LinkedIn's
+    /// authorization page document no such parameter
+    /// (https://developers.facebook.com/documentation/facebook-login/guides/advanced/manual-flow,
+    /// https://learn.microsoft.com/en-us/linkedin/shared/authentication/authorization-code-flow).
+    pub(crate) fn login_hint(&self, connection: &str) -> Option<String> {
+        let conn = self.connection(connection).ok()?;
+        let takes_hint = conn.provider == Provider::Google || conn.identity_endpoint != IdentityEndpoint::Platform;
+        if !takes_hint {
+            return None;
+        }
+        let identity = self.inner.store.token(connection).ok()??.identity?;
+        // Google takes an email address or the `sub`; a name that is neither would mislead.
+        Some(if identity.name.contains('@') {
+            identity.name
+        } else {
+            identity.id
+        })
+        .filter(|hint| !hint.is_empty())
     }
 
     /// Exchanges an authorization `code` for tokens, stores them sealed and marks the
@@ -514,6 +537,7 @@ impl Auth {
                 since: now,
                 reason: None,
                 detail: None,
+                previous_identity: None,
             },
         )
     }
@@ -539,6 +563,7 @@ impl Auth {
                 since: self.inner.clock.now(),
                 reason: Some(reason),
                 detail: detail.clone(),
+                previous_identity: None,
             };
             if let Err(e) = self.inner.store.put_connection(connection, &state) {
                 return e.into();
@@ -706,8 +731,12 @@ type ConfiguredClient = oauth2::Client<
 fn oauth_client(conn: &ConnectionConfig, redirect: &Url) -> ConfiguredClient {
     oauth2::Client::new(ClientId::new(conn.client_id.clone()))
         .set_client_secret(ClientSecret::new(conn.client_secret.expose().to_string()))
-        // Meta and LinkedIn read client credentials from the form body, not Basic auth.
-        .set_auth_type(AuthType::RequestBody)
+        // Meta and LinkedIn read client credentials from the form body, not Basic auth;
+        // other servers may require Basic (`client_auth`).
+        .set_auth_type(match conn.client_auth {
+            ClientAuth::Post => AuthType::RequestBody,
+            ClientAuth::Basic => AuthType::BasicAuth,
+        })
         .set_token_uri(TokenUrl::from_url(conn.token_url.clone()))
         .set_redirect_uri(RedirectUrl::from_url(redirect.clone()))
 }

@@ -89,6 +89,17 @@ impl std::fmt::Debug for Notifier {
 /// A query's name, the connections it reads and writes through, and its `notify` addresses.
 type QueryContacts = (String, Vec<String>, Vec<String>);
 
+/// What a reconnect came to, for its recovery email: only what is true.
+#[derive(Debug)]
+pub(crate) struct Recovery<'a> {
+    /// Who the new login is (or that it is unknown).
+    pub(crate) who: &'a str,
+    /// Queries running again.
+    pub(crate) resumed: &'a [String],
+    /// Queries still paused, with why.
+    pub(crate) paused: &'a [(String, String)],
+}
+
 impl Notifier {
     /// A notifier for `config`'s connections and `queries`.
     pub(crate) fn new(config: &Config, queries: &[Query], store: Store, clock: SharedClock) -> Self {
@@ -247,23 +258,33 @@ impl Notifier {
         self.send_once(&key, email).await.map(|()| true)
     }
 
-    /// Tells the connection's people it works again and how each gap was closed; once per
-    /// outage.
+    /// Tells the connection's people it works again, which queries resumed and which stay
+    /// paused and why, and how each gap was closed; once per outage.
     pub(crate) async fn recovered(
         &self,
         conn: &ConnectionConfig,
         since: DateTime<Utc>,
         gaps: &[Gap],
+        outcome: &Recovery<'_>,
     ) -> Result<bool, NotifyError> {
         let _one_at_a_time = self.sending.lock().await;
         let key = format!("recovered/{}/{}", conn.id, since.timestamp());
         if self.store.notification_sent(&key)?.is_some() {
             return Ok(false);
         }
-        let mut text = format!(
-            "The connection {} is connected again. Its queries have resumed.\n\n",
-            conn.id
-        );
+        let mut text = format!("The connection {} is connected again, as {}.\n\n", conn.id, outcome.who);
+        if outcome.resumed.is_empty() {
+            text.push_str("No query resumed.\n");
+        } else {
+            text.push_str(&format!("Resumed: {}.\n", outcome.resumed.join(", ")));
+        }
+        if !outcome.paused.is_empty() {
+            text.push_str("Still paused:\n");
+            for (query, why) in outcome.paused {
+                text.push_str(&format!("- {query}: {why}\n"));
+            }
+        }
+        text.push('\n');
         if gaps.is_empty() {
             text.push_str("No scheduled run was missed.\n");
         } else {

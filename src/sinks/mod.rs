@@ -21,7 +21,7 @@ use crate::http::FetchError;
 use crate::rows::DateWindow;
 
 pub(crate) use self::csv::DeliveryReport;
-pub(crate) use self::sink::{output_scope, Sinks};
+pub(crate) use self::sink::{output_scope, Sink, Sinks};
 
 /// The row-date column an append of `window` to the output at `path` (with `width` columns)
 /// upserts by: append needs one, inside the row, and a window that does not end before it

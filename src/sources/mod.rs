@@ -8,6 +8,7 @@ pub(crate) mod google;
 pub mod google_ads;
 pub mod linkedin_ads;
 pub mod meta_ads;
+pub(crate) mod userinfo;
 
 use std::collections::VecDeque;
 use std::sync::Arc;

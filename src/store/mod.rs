@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use crypto::{Cipher, CryptoError, SecretKey};
 pub use records::{
@@ -73,6 +73,8 @@ pub struct Store {
     oauth_states: sled::Tree,
     /// Pending states by connection, oldest first: `connection \0 created_at state` → state.
     oauth_states_by_connection: sled::Tree,
+    /// What a used state's sign-in came to, kept a while so reloading the page shows it.
+    oauth_outcomes: sled::Tree,
     notifications: sled::Tree,
     cipher: Cipher,
     link_key: [u8; 32],
@@ -96,6 +98,7 @@ const RUNS: &str = "runs";
 const GAPS: &str = "gaps";
 const OAUTH_STATES: &str = "oauth_states";
 const OAUTH_STATES_BY_CONNECTION: &str = "oauth_states_by_connection";
+const OAUTH_OUTCOMES: &str = "oauth_outcomes";
 
 /// Pending authorizations kept per connection; following a link again evicts the oldest.
 /// A person needs one, a few tabs a few more; a link followed in a loop must not grow the
@@ -154,6 +157,7 @@ impl Store {
             gaps: db.open_tree(GAPS)?,
             oauth_states: db.open_tree(OAUTH_STATES)?,
             oauth_states_by_connection: db.open_tree(OAUTH_STATES_BY_CONNECTION)?,
+            oauth_outcomes: db.open_tree(OAUTH_OUTCOMES)?,
             notifications: db.open_tree(NOTIFICATIONS)?,
             cipher: Cipher::new(key),
             link_key: key.derive(LINK_KEY_PURPOSE),
@@ -325,12 +329,34 @@ impl Store {
         Ok(Some(pending))
     }
 
+    /// Keeps what the sign-in of the used `state` came to until `expires_at`. It holds what
+    /// the result page shows (names of queries and logins), never a token.
+    pub(crate) async fn put_oauth_outcome<T: Serialize>(
+        &self,
+        state: &str,
+        expires_at: DateTime<Utc>,
+        outcome: &T,
+    ) -> Result<(), StoreError> {
+        put_json(&self.oauth_outcomes, state, &KeptOutcome { expires_at, outcome })?;
+        self.flush().await
+    }
+
+    /// What the sign-in of the used `state` came to, unless that was forgotten or expired.
+    pub(crate) fn oauth_outcome<T: DeserializeOwned>(
+        &self,
+        state: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<T>, StoreError> {
+        let kept: Option<KeptOutcome<T>> = get_json(&self.oauth_outcomes, OAUTH_OUTCOMES, state)?;
+        Ok(kept.filter(|k| k.expires_at > now).map(|k| k.outcome))
+    }
+
     /// How many pending authorizations the store holds (a link followed, not yet completed).
     pub fn pending_oauth_states(&self) -> usize {
         self.oauth_states.len()
     }
 
-    /// Drops pending authorizations that expired before `now`.
+    /// Drops pending authorizations that expired before `now`, and kept outcomes past theirs.
     pub(crate) fn prune_oauth_states(&self, now: DateTime<Utc>) -> Result<(), StoreError> {
         for item in self.oauth_states.iter() {
             let (key, sealed) = item?;
@@ -351,6 +377,14 @@ impl Store {
                 self.oauth_states_by_connection.remove(key)?;
             }
         }
+        for item in self.oauth_outcomes.iter() {
+            let (key, value) = item?;
+            let expired = serde_json::from_slice::<KeptOutcome<serde::de::IgnoredAny>>(&value)
+                .map_or(true, |k| k.expires_at <= now);
+            if expired {
+                self.oauth_outcomes.remove(key)?;
+            }
+        }
         Ok(())
     }
 
@@ -365,6 +399,13 @@ impl Store {
         put_json(&self.notifications, key, &at)?;
         self.flush().await
     }
+}
+
+/// A used state's outcome and when it is forgotten.
+#[derive(Serialize, Deserialize)]
+struct KeptOutcome<T> {
+    expires_at: DateTime<Utc>,
+    outcome: T,
 }
 
 /// The keys of `connection`'s pending states.
@@ -482,6 +523,26 @@ mod tests {
         }
         let reopened = Store::open_with_key(dir.path(), &key).unwrap();
         assert_eq!(reopened.token("meta").unwrap().unwrap(), token());
+    }
+
+    #[tokio::test]
+    async fn a_used_states_outcome_is_kept_until_it_expires_then_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_with_key(dir.path(), &SecretKey::generate()).unwrap();
+        let start = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let expires = start + chrono::Duration::days(1);
+        store
+            .put_oauth_outcome("st4te", expires, &vec!["resumed".to_string()])
+            .await
+            .unwrap();
+        let read = |at| store.oauth_outcome::<Vec<String>>("st4te", at).unwrap();
+        assert_eq!(read(start), Some(vec!["resumed".to_string()]));
+        assert_eq!(read(expires), None, "expired outcomes are not shown");
+        assert_eq!(store.oauth_outcome::<Vec<String>>("other", start).unwrap(), None);
+        store.prune_oauth_states(start).unwrap();
+        assert_eq!(store.oauth_outcomes.len(), 1, "a live outcome stays");
+        store.prune_oauth_states(expires).unwrap();
+        assert_eq!(store.oauth_outcomes.len(), 0);
     }
 
     #[tokio::test]

@@ -43,6 +43,10 @@ pub struct ConnectionState {
     pub(crate) reason: Option<ReconnectReason>,
     /// A sentence for people.
     pub(crate) detail: Option<String>,
+    /// Who the login belonged to before the latest consent, when that was someone else
+    /// (a reconnect as another user), so status can name the change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) previous_identity: Option<String>,
 }
 
 /// Who a token belongs to on the platform.
@@ -317,6 +321,10 @@ pub struct QueryPause {
     pub(crate) detail: String,
     /// Since when.
     pub(crate) since: DateTime<Utc>,
+    /// The connection whose login the pause is about: its next consent judges it again.
+    /// Absent in pauses stored before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) connection: Option<String>,
 }
 
 impl QueryPause {
@@ -329,15 +337,31 @@ impl QueryPause {
                 "{who} did not grant {connection} the scope {scope}, which {query} needs; reconnect and allow it"
             ),
             since: now,
+            connection: Some(connection.to_string()),
         }
     }
 
-    /// The pause of a query some of whose accounts (`missing`) the login of `who` cannot see.
-    pub(crate) fn missing_access(who: &str, missing: &[String], now: DateTime<Utc>) -> Self {
+    /// The pause of a query some of whose accounts (`missing`) the login of `who` on
+    /// `connection` cannot see.
+    pub(crate) fn missing_access(connection: &str, who: &str, missing: &[String], now: DateTime<Utc>) -> Self {
         Self {
             reason: Reason::MissingAccess,
             detail: format!("{who} cannot see {}; reconnect as a user who can", missing.join(", ")),
             since: now,
+            connection: Some(connection.to_string()),
+        }
+    }
+
+    /// The pause of a query whose output (a spreadsheet) the login of `who` on `connection`
+    /// cannot read or write; `why` says which call failed and the API's answer.
+    pub(crate) fn output_access(connection: &str, who: &str, why: &str, now: DateTime<Utc>) -> Self {
+        Self {
+            reason: Reason::OutputAccess,
+            detail: format!(
+                "{who} {why}; share the spreadsheet with them as an editor, or reconnect {connection} as a user who can"
+            ),
+            since: now,
+            connection: Some(connection.to_string()),
         }
     }
 }

@@ -11,11 +11,13 @@ use super::pages::{message, page};
 use crate::app::App;
 use crate::auth::{AuthError, LinkError};
 use crate::notify::escape;
-use crate::reconnect::{complete, ReconnectError};
+use crate::reconnect::{complete, ReconnectError, ReconnectReport};
 use crate::store::PendingState;
 
 /// How long the person has between following the link and approving at the platform.
 const STATE_TTL: Duration = Duration::minutes(15);
+/// How long a used state's result page can be shown again (a reload, a back button).
+const OUTCOME_TTL: Duration = Duration::days(1);
 
 /// The signed link's parameters.
 #[derive(Deserialize)]
@@ -62,7 +64,8 @@ pub(crate) async fn start(
     // Expired states are pruned by the upkeep, not here: a scan per request made a link
     // followed in a loop slower with every follow. The store caps states per connection.
     let store = app.store();
-    let pending = match app.auth().begin_authorization(&connection, None) {
+    let hint = app.auth().login_hint(&connection);
+    let pending = match app.auth().begin_authorization(&connection, hint.as_deref()) {
         Ok(pending) => pending,
         Err(e) => return message(StatusCode::INTERNAL_SERVER_ERROR, "Cannot start", &e.to_string(), None),
     };
@@ -107,7 +110,12 @@ pub(crate) async fn callback(State(app): State<App>, Query(params): Query<Callba
     let pending = match app.store().take_oauth_state(state) {
         Ok(Some(pending)) if pending.expires_at > now => pending,
         Ok(Some(_)) => return bad_state("This sign-in took too long and has expired."),
-        Ok(None) => return bad_state("This sign-in is unknown or was already used."),
+        Ok(None) => {
+            return match app.store().oauth_outcome::<ReconnectReport>(state, now) {
+                Ok(Some(report)) => result_page(&report),
+                _ => bad_state("This sign-in is unknown or was already used."),
+            }
+        }
         Err(e) => {
             return message(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -146,29 +154,10 @@ pub(crate) async fn callback(State(app): State<App>, Query(params): Query<Callba
     };
     match complete(&app, &connection, code, &pending.verifier).await {
         Ok(report) => {
-            let mut body = format!(
-                "<p><strong>{}</strong> is connected again as {}.</p>",
-                escape(&report.connection),
-                escape(&report.identity)
-            );
-            if !report.resumed.is_empty() {
-                body.push_str(&format!(
-                    "<p>Resumed: {}. Missed runs are being backfilled now.</p>",
-                    escape(&report.resumed.join(", "))
-                ));
+            if let Err(e) = app.store().put_oauth_outcome(state, now + OUTCOME_TTL, &report).await {
+                tracing::warn!(connection = %connection, "Could not keep the reconnect's result for a reload: {e}");
             }
-            if !report.missing.is_empty() {
-                body.push_str("<p>Still paused, because this login cannot see some accounts:</p><ul>");
-                for (query, accounts) in &report.missing {
-                    body.push_str(&format!(
-                        "<li>{}: missing {}</li>",
-                        escape(query),
-                        escape(&accounts.join(", "))
-                    ));
-                }
-                body.push_str("</ul><p>Reconnect as a user who has access to them, or ask an admin to grant it.</p>");
-            }
-            page(StatusCode::OK, "Reconnected", &body)
+            result_page(&report)
         }
         // The platform refused this code (another sign-in's, used, or made up): the
         // request was bad, the platform is fine.
@@ -200,4 +189,46 @@ fn bad_state(text: &str) -> Response {
         &format!("{text} Nothing was changed. Start again from the reconnect link in your email."),
         None,
     )
+}
+
+/// The result of a (re)connect: who is connected (and who was before, when someone else),
+/// exactly which queries resumed and which stay paused and why.
+fn result_page(report: &ReconnectReport) -> Response {
+    let connection = escape(&report.connection);
+    let mut body = match (&report.identity, &report.previous_identity) {
+        (Some(now), Some(before)) => format!(
+            "<p><strong>{connection}</strong> is now connected as {}; before: {}. Queries of {connection} now run as {0}.</p>",
+            escape(now),
+            escape(before)
+        ),
+        (Some(now), None) if report.first_connect => {
+            format!("<p><strong>{connection}</strong> is connected as {}.</p>", escape(now))
+        }
+        (Some(now), None) => format!("<p><strong>{connection}</strong> is connected again as {}.</p>", escape(now)),
+        (None, _) => format!(
+            "<p><strong>{connection}</strong> is connected, as an unknown user: adsync could not find out who this login is ({}). The checks below ran all the same.</p>",
+            escape(report.identity_error.as_deref().unwrap_or("no reason given"))
+        ),
+    };
+    if report.resumed.is_empty() {
+        body.push_str("<p>No query resumed.</p>");
+    } else {
+        body.push_str(&format!(
+            "<p>Resumed: {}. Missed runs are being backfilled now.</p>",
+            escape(&report.resumed.join(", "))
+        ));
+    }
+    if !report.paused.is_empty() {
+        body.push_str("<p>Still paused:</p><ul>");
+        for (query, why) in &report.paused {
+            body.push_str(&format!("<li>{}: {}</li>", escape(query), escape(why)));
+        }
+        body.push_str("</ul>");
+    }
+    let title = if report.first_connect {
+        "Connected"
+    } else {
+        "Reconnected"
+    };
+    page(StatusCode::OK, title, &body)
 }

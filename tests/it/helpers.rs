@@ -75,9 +75,15 @@ impl TestApp {
     /// Writes the config of [`with_providers`](Self::with_providers) with `extra` TOML
     /// sections (e.g. `[email]`) appended.
     pub fn write_provider_config(&self, google_extra: &str, extra: &str) {
+        self.write_provider_config_on("127.0.0.1:0", google_extra, extra);
+    }
+
+    /// [`write_provider_config`](Self::write_provider_config) with the web endpoint (and
+    /// the links it makes) on `listen`.
+    pub fn write_provider_config_on(&self, listen: &str, google_extra: &str, extra: &str) {
         let base = self.sandbox.base_url();
         self.write_config_with(
-            "127.0.0.1:0",
+            listen,
             &format!(
                 r#"
 [[connections]]
@@ -293,6 +299,19 @@ impl Daemon {
         })
         .await
     }
+}
+
+/// Follows a consent URL the sandbox approves at once and returns the authorization code
+/// its redirect carries.
+pub async fn consent_code(consent: &url::Url) -> String {
+    let response = no_redirects().get(consent.clone()).send().await.unwrap();
+    let location = response.headers()[reqwest::header::LOCATION].to_str().unwrap();
+    url::Url::parse(location)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .expect("consent gave a code")
 }
 
 /// A browser without cookies or redirects: each hop is checked by the test.

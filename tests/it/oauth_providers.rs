@@ -7,7 +7,9 @@ use adsync::clock::Clock;
 use adsync::sources::Provider;
 use chrono::Duration;
 
-use crate::helpers::{TestApp, GOOGLE, LINKEDIN};
+use crate::helpers::{at, consent_code, eventually, Daemon, TestApp, GOOGLE, LINKEDIN};
+use crate::mail::SmtpServer;
+use crate::platforms::query;
 
 const USER: &str = "ann@corp.test";
 
@@ -19,18 +21,7 @@ async fn with_provider_connections() -> TestApp {
 /// `connect_via_sandbox` adds.
 async fn authorize(app: &App, connection: &str) {
     let pending = app.auth().begin_authorization(connection, Some(USER)).unwrap();
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let response = browser.get(pending.url.clone()).send().await.unwrap();
-    let location = response.headers()[reqwest::header::LOCATION].to_str().unwrap();
-    let redirect = url::Url::parse(location).unwrap();
-    let code = redirect
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .map(|(_, v)| v.into_owned())
-        .expect("consent gave a code");
+    let code = consent_code(&pending.url).await;
     app.auth()
         .complete_authorization(connection, &code, &pending.verifier)
         .await
@@ -121,4 +112,137 @@ async fn a_linkedin_refresh_keeps_the_refresh_token_and_its_first_expiry() {
     // The sandbox counts on the wall clock, which may have ticked a second meanwhile.
     let moved = (renewed.refresh_expires_at.unwrap() - year_end).num_seconds();
     assert!((-2..=0).contains(&moved), "the refresh token's end moved by {moved} s");
+}
+
+/// How the Google connection's authorization server names the login in [`reconnect_via`].
+enum IdentityAt {
+    /// `userinfo_url` set to the server's own path.
+    UserinfoUrl,
+    /// `issuer` set; the discovery document names the path.
+    Issuer,
+}
+
+/// A Google connection whose authorization server is a standards-conformant one (userinfo
+/// at its own path, not Google's): connect, lose the login, miss a fire, reconnect; the
+/// account check, the backfill and the recovery email all happen, and the login is named.
+async fn reconnect_via(at_server: IdentityAt) {
+    let smtp = SmtpServer::start().await;
+    let test = with_provider_connections().await;
+    let standard = serde_json::json!({"google_oauth": {"standard_userinfo": true}});
+    test.control(reqwest::Method::PUT, "/_sandbox/settings", Some(standard))
+        .await;
+    let base = test.sandbox.base_url();
+    let identity_key = match at_server {
+        IdentityAt::UserinfoUrl => format!("userinfo_url = \"{base}/oidc/userinfo\""),
+        IdentityAt::Issuer => format!("issuer = \"{base}\""),
+    };
+    test.write_provider_config(
+        &format!("{identity_key}\nowners = [\"owner@example.com\"]"),
+        &smtp.config(72),
+    );
+    let dates = ("2026-03-01", "2026-03-02");
+    let fields = ["segments.date", "metrics.clicks"];
+    test.write_query(
+        "ads",
+        &query(GOOGLE, "google_ads", &["1234567890"], Some("account"), &fields, dates),
+    );
+    let app = test.app();
+    adsync::demo::connect_via_sandbox(&app, GOOGLE, USER)
+        .await
+        .expect("connects and names the login at the server's own userinfo");
+    let daemon = Daemon::start(app, "ads").await;
+    let app = daemon.app.clone();
+
+    test.revoke(USER, "password_changed").await;
+    test.clock.set(at("2026-03-11T06:00:00Z"));
+    daemon.runs("ads", 1).await;
+    assert_eq!(app.store().gaps("ads").unwrap().len(), 1, "the missed fire is a gap");
+
+    let pending = app.auth().begin_authorization(GOOGLE, Some(USER)).unwrap();
+    let code = consent_code(&pending.url).await;
+    let report = adsync::reconnect::complete(&app, GOOGLE, &code, &pending.verifier)
+        .await
+        .expect("the reconnect completes");
+    assert_eq!(report.identity.as_deref(), Some(USER), "{report:?}");
+    assert_eq!(report.resumed, ["ads"], "the account check passed: {report:?}");
+    // A `replace` output gets one fresh run, which supersedes the gap.
+    eventually("the gap to be made good", || {
+        let gaps = app.store().gaps("ads").unwrap();
+        (gaps[0].state == adsync::store::GapState::Superseded).then_some(())
+    })
+    .await;
+    let mails = eventually("the recovery email", || {
+        Some(smtp.messages()).filter(|m| m.iter().any(|m| m.subject.contains("connected again")))
+    })
+    .await;
+    let recovery = mails.iter().find(|m| m.subject.contains("connected again")).unwrap();
+    assert!(
+        recovery.text.contains(&format!("connected again, as {USER}"))
+            && recovery.text.contains("Resumed: ads.")
+            && recovery.text.contains("superseded"),
+        "{}",
+        recovery.text
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnect_against_a_server_with_its_own_userinfo_url_checks_backfills_and_emails() {
+    reconnect_via(IdentityAt::UserinfoUrl).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnect_against_a_server_found_by_issuer_discovery_checks_backfills_and_emails() {
+    reconnect_via(IdentityAt::Issuer).await;
+}
+
+#[tokio::test]
+async fn a_failed_identity_lookup_is_said_and_skips_nothing() {
+    let test = with_provider_connections().await;
+    adsync::demo::connect_via_sandbox(&test.app(), GOOGLE, USER)
+        .await
+        .unwrap();
+    // The server moved its userinfo; the connection still asks Google's path.
+    let standard = serde_json::json!({"google_oauth": {"standard_userinfo": true}});
+    test.control(reqwest::Method::PUT, "/_sandbox/settings", Some(standard))
+        .await;
+    let dates = ("2026-03-01", "2026-03-02");
+    let fields = ["segments.date", "metrics.clicks"];
+    test.write_query(
+        "ads",
+        &query(GOOGLE, "google_ads", &["1234567890"], Some("account"), &fields, dates),
+    );
+    let app = test.app();
+    let pending = app.auth().begin_authorization(GOOGLE, Some(USER)).unwrap();
+    let code = consent_code(&pending.url).await;
+    let report = adsync::reconnect::complete(&app, GOOGLE, &code, &pending.verifier)
+        .await
+        .expect("a failed identity lookup does not fail the reconnect");
+    assert_eq!(report.identity, None);
+    assert!(
+        report.identity_error.as_deref().is_some_and(|e| e.contains("404")),
+        "{report:?}"
+    );
+    assert_eq!(report.resumed, ["ads"], "the account check still ran");
+}
+
+#[tokio::test]
+async fn client_secret_basic_works_against_a_server_that_requires_it() {
+    let test = with_provider_connections().await;
+    let basic_only = serde_json::json!({"google_oauth": {"require_basic_auth": true}});
+    test.control(reqwest::Method::PUT, "/_sandbox/settings", Some(basic_only))
+        .await;
+    let refused = adsync::demo::connect_via_sandbox(&test.app(), GOOGLE, USER)
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("invalid_client"), "{refused}");
+
+    test.write_provider_config("client_auth = \"client_secret_basic\"", "");
+    let app = test.app();
+    adsync::demo::connect_via_sandbox(&app, GOOGLE, USER)
+        .await
+        .expect("connects with the secret in a Basic header");
+    let stored = app.auth().store().token(GOOGLE).unwrap().unwrap();
+    let renewed = app.auth().refresh(GOOGLE, &stored.access_token, None).await.unwrap();
+    assert_ne!(renewed, stored.access_token, "the refresh authenticated with Basic too");
 }

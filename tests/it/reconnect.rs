@@ -11,7 +11,8 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::helpers::{
-    at, eventually, expected_rows, no_redirects, parse_csv, query_state, Daemon, TestApp, CONNECTION, USER,
+    at, eventually, expected_rows, no_redirects, parse_csv, query_state, Daemon, TestApp, CONNECTION, GOOGLE,
+    OTHER_CONNECTION, OTHER_USER, USER,
 };
 use crate::mail::{mail_daemon, SmtpServer};
 
@@ -149,9 +150,13 @@ async fn revoke_email_link_consent_callback_resume_and_backfill() {
         mails[1].text
     );
 
-    // The state was used once: replaying the callback changes nothing.
-    let replay = no_redirects().get(&callback).send().await.unwrap();
-    assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
+    // The state was used once: reloading the page shows the result again and changes nothing.
+    let token = daemon.app.store().token(CONNECTION).unwrap();
+    let reload = no_redirects().get(&callback).send().await.unwrap();
+    assert_eq!(reload.status(), StatusCode::OK);
+    assert_eq!(reload.text().await.unwrap(), body);
+    assert_eq!(daemon.app.store().token(CONNECTION).unwrap(), token);
+    assert_eq!(smtp.messages().len(), 2, "no second recovery email");
     daemon.stop().await;
 }
 
@@ -259,8 +264,18 @@ async fn reconnecting_without_one_account_resumes_only_the_query_that_can_run() 
     let callback = consent(&link, "new-user", "allow").await;
     let page = no_redirects().get(&callback).send().await.unwrap();
     let body = page.text().await.unwrap();
-    assert!(body.contains("two: missing act_1002"), "{body}");
+    assert!(
+        body.contains("<p><strong>meta-test</strong> is now connected as new-user; before: test-user.")
+            && body.contains("Resumed: one.")
+            && body.contains("<li>two: new-user cannot see act_1002; reconnect as a user who can</li>"),
+        "{body}"
+    );
     let status = serde_json::to_value(daemon.app.status().unwrap()).unwrap();
+    let meta = &status["connections"][0];
+    assert_eq!(
+        (&meta["id"], &meta["identity"], &meta["previous_identity"]),
+        (&json!(CONNECTION), &json!("new-user"), &json!("test-user"))
+    );
     let state = |name: &str| query_state(&status, name);
     assert_eq!(state("one"), "active");
     assert_eq!(state("two"), "paused");
@@ -324,4 +339,136 @@ async fn a_login_about_to_end_gets_one_early_warning_with_the_link() {
     drop(app);
     test.app().upkeep().await;
     assert_eq!(smtp.messages().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_connect_says_connected() {
+    let smtp = SmtpServer::start().await;
+    let (test, daemon, _base) = mail_daemon(&smtp, 72, &[("daily", daily("act_1001", "daily.csv"))]).await;
+    let link = daemon
+        .app
+        .notifier()
+        .links()
+        .link(OTHER_CONNECTION, test.clock.now())
+        .to_string();
+    let callback = consent(&link, OTHER_USER, "allow").await;
+    let page = no_redirects().get(&callback).send().await.unwrap();
+    let body = page.text().await.unwrap();
+    assert!(
+        body.contains("<title>Connected")
+            && body.contains("<p><strong>meta-other</strong> is connected as other-user.</p>")
+            && !body.contains("again"),
+        "{body}"
+    );
+    daemon.stop().await;
+}
+
+/// A query reading through the Meta login and writing a Sheets tab through the Google one,
+/// both logins lost, and a daemon serving its links (sending email to `smtp`).
+async fn meta_to_sheet_daemon(smtp: &SmtpServer) -> (TestApp, Daemon) {
+    const ANN: &str = "ann@corp.test";
+    let test = TestApp::with_providers("2026-05-04T05:00:00Z", "").await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listen = listener.local_addr().unwrap().to_string();
+    test.write_provider_config_on(&listen, "", &smtp.config(72));
+    test.control(
+        Method::PUT,
+        "/_sandbox/sheets/sheet-1",
+        Some(json!({"title": "ads", "editors": [ANN]})),
+    )
+    .await;
+    let to_sheet = daily("act_1001", "unused.csv").replace(
+        "kind = \"csv\"\npath = \"reports/unused.csv\"",
+        &format!(
+            "kind = \"google_sheets\"\nconnection = \"{GOOGLE}\"\nspreadsheet_id = \"sheet-1\"\nsheet = \"Daily\""
+        ),
+    );
+    test.write_query("to_sheet", &to_sheet);
+    let app = test.connected_app().await;
+    adsync::demo::connect_via_sandbox(&app, GOOGLE, ANN).await.unwrap();
+    test.control(Method::PUT, "/_sandbox/settings", Some(json!({"auto_approve": false})))
+        .await;
+    for (user, connection) in [(USER, CONNECTION), (ANN, GOOGLE)] {
+        test.revoke(user, "password_changed").await;
+        let stored = app.store().token(connection).unwrap().unwrap();
+        app.auth()
+            .refresh(connection, &stored.access_token, None)
+            .await
+            .expect_err("the revoked login cannot be renewed");
+    }
+    let daemon = Daemon::start_on(app, "to_sheet", listener).await;
+    (test, daemon)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnecting_only_meta_says_the_query_waits_for_the_google_login() {
+    let smtp = SmtpServer::start().await;
+    let (test, daemon) = meta_to_sheet_daemon(&smtp).await;
+    let link = daemon
+        .app
+        .notifier()
+        .links()
+        .link(CONNECTION, test.clock.now())
+        .to_string();
+    let callback = consent(&link, USER, "allow").await;
+    let body = no_redirects()
+        .get(&callback)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let waits = format!("to_sheet: waits for {GOOGLE}, which still needs reconnecting");
+    assert!(
+        body.contains("is connected again as test-user")
+            && body.contains("No query resumed.")
+            && body.contains(&format!("<li>{waits}</li>"))
+            && !body.contains("Resumed:"),
+        "{body}"
+    );
+    let status = serde_json::to_value(daemon.app.status().unwrap()).unwrap();
+    let query = &status["queries"][0];
+    assert_eq!(
+        (&query["state"], &query["waits_for"]),
+        (
+            &json!("paused"),
+            &json!(format!("waits for {GOOGLE}, which still needs reconnecting"))
+        )
+    );
+    let recovery = eventually("the recovery email", || {
+        smtp.messages()
+            .into_iter()
+            .find(|m| m.subject == "adsync: meta-test is connected again")
+    })
+    .await;
+    assert!(
+        recovery.text.contains("No query resumed.") && recovery.text.contains(&format!("- {waits}")),
+        "{}",
+        recovery.text
+    );
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_google_reconnect_link_hints_the_stored_login_and_a_meta_one_does_not() {
+    let smtp = SmtpServer::start().await;
+    let (test, daemon) = meta_to_sheet_daemon(&smtp).await;
+    let links = daemon.app.notifier().links();
+    let to_platform = |connection: &str| {
+        let link = links.link(connection, test.clock.now()).to_string();
+        async move {
+            let response = no_redirects().get(&link).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::FOUND);
+            url::Url::parse(&location(&response)).unwrap()
+        }
+    };
+    let hint = |url: &url::Url| {
+        url.query_pairs()
+            .find(|(k, _)| k == "login_hint")
+            .map(|(_, v)| v.into_owned())
+    };
+    assert_eq!(hint(&to_platform(GOOGLE).await).as_deref(), Some("ann@corp.test"));
+    assert_eq!(hint(&to_platform(CONNECTION).await), None);
+    daemon.stop().await;
 }

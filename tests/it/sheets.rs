@@ -9,7 +9,9 @@ use adsync_sandbox::meta::data::Shape;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{at, eventually, expected_rows, parse_csv, Daemon, TestApp, CONNECTION, GOOGLE, USER};
+use crate::helpers::{
+    at, consent_code, eventually, expected_rows, parse_csv, Daemon, TestApp, CONNECTION, GOOGLE, USER,
+};
 
 const SPREADSHEET: &str = "1AdsyncTestSpreadsheet";
 const TAB: &str = "Report";
@@ -354,7 +356,7 @@ async fn a_revoked_google_login_pauses_delivery_and_reconnecting_backfills_the_s
     // The person reconnects: the query resumes and both days are backfilled into the tab.
     let app = &daemon.app;
     let pending = app.auth().begin_authorization(GOOGLE, Some(ANN)).unwrap();
-    let code = follow_consent(&pending.url).await;
+    let code = consent_code(&pending.url).await;
     let report = adsync::reconnect::complete(app, GOOGLE, &code, &pending.verifier)
         .await
         .unwrap();
@@ -370,6 +372,70 @@ async fn a_revoked_google_login_pauses_delivery_and_reconnecting_backfills_the_s
         expected_rows(&app.queries()[0], window, Shape::new(3, 2, 2))
     );
     daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnecting_as_a_user_who_may_only_view_the_sheet_keeps_its_query_paused_and_names_them() {
+    const INTERN: &str = "intern@corp.test";
+    let test = sheets_test("2026-05-04T08:00:00Z", &[ANN]).await;
+    let viewer = json!({"title": "adsync test", "editors": [ANN], "readers": [INTERN]});
+    test.control(Method::PUT, &format!("/_sandbox/sheets/{SPREADSHEET}"), Some(viewer))
+        .await;
+    test.write_query("days", &two_days(GOOGLE));
+    let app = connected(&test).await;
+
+    let pending = app.auth().begin_authorization(GOOGLE, Some(INTERN)).unwrap();
+    let code = consent_code(&pending.url).await;
+    let report = adsync::reconnect::complete(&app, GOOGLE, &code, &pending.verifier)
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.identity.as_deref(), report.previous_identity.as_deref()),
+        (Some(INTERN), Some(ANN))
+    );
+    assert!(report.resumed.is_empty(), "{report:?}");
+    assert_eq!(report.paused.len(), 1, "{report:?}");
+    let (query, why) = &report.paused[0];
+    assert_eq!(query, "days");
+    assert!(
+        why.starts_with(&format!("{INTERN} cannot write to spreadsheet {SPREADSHEET}"))
+            && why.contains("The caller does not have permission")
+            && why.contains("share the spreadsheet with them as an editor"),
+        "{why}"
+    );
+
+    let status = app.status().unwrap();
+    let google = status.connections.iter().find(|c| c.id == GOOGLE).unwrap();
+    assert_eq!(
+        (google.identity.as_deref(), google.previous_identity.as_deref()),
+        (Some(INTERN), Some(ANN))
+    );
+    assert!(
+        status.to_text().contains(&format!("now as {INTERN} (before: {ANN})")),
+        "{}",
+        status.to_text()
+    );
+    let json = serde_json::to_value(&status).unwrap();
+    let days = json["queries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["name"] == "days")
+        .unwrap();
+    assert_eq!(
+        (days["state"].as_str(), days["pause_reason"].as_str()),
+        (Some("paused"), Some("output_access"))
+    );
+    let connection = json["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == GOOGLE)
+        .unwrap();
+    assert_eq!(connection["previous_identity"], ANN, "{json}");
+    let run = app.run_once("days").await.unwrap();
+    assert_eq!(run.outcome, Outcome::Paused, "nothing is sent that would be refused");
+    assert_eq!(applied_writes(&dump(&test).await), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -426,16 +492,4 @@ fn tab_rows_or_empty(dump: &Value) -> Vec<Vec<String>> {
     } else {
         Vec::new()
     }
-}
-
-/// Follows the sandbox's auto-approved consent and returns the authorization code.
-async fn follow_consent(url: &url::Url) -> String {
-    let response = crate::helpers::no_redirects().get(url.clone()).send().await.unwrap();
-    let location = response.headers()[reqwest::header::LOCATION].to_str().unwrap();
-    url::Url::parse(location)
-        .unwrap()
-        .query_pairs()
-        .find(|(k, _)| k == "code")
-        .map(|(_, v)| v.into_owned())
-        .expect("consent gave a code")
 }

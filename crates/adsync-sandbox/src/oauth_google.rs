@@ -70,12 +70,58 @@ pub fn routes() -> Router<Sandbox> {
     Router::new()
         .route("/o/oauth2/v2/auth", get(authorize).post(decide))
         .route("/token", post(token))
-        .route("/v1/userinfo", get(userinfo))
+        .route(GOOGLE_USERINFO, get(userinfo))
+        .route(STANDARD_USERINFO, get(userinfo))
+        .route(DISCOVERY, get(discovery))
+}
+
+/// Where Google serves userinfo.
+const GOOGLE_USERINFO: &str = "/v1/userinfo";
+/// Where the standards-conformant mode (`standard_userinfo`) serves it instead.
+const STANDARD_USERINFO: &str = "/oidc/userinfo";
+/// OpenID Connect Discovery 1.0 §4: the issuer's metadata document.
+const DISCOVERY: &str = "/.well-known/openid-configuration";
+
+/// The userinfo path the server's mode serves.
+fn userinfo_path(sandbox: &Sandbox) -> &'static str {
+    if sandbox.with_settings(|s| s.google_oauth.standard_userinfo) {
+        STANDARD_USERINFO
+    } else {
+        GOOGLE_USERINFO
+    }
+}
+
+/// `GET /.well-known/openid-configuration`: the issuer (this origin, as the request's `Host`
+/// names it) and its endpoints (OpenID Connect Discovery 1.0 §3).
+async fn discovery(State(sandbox): State<Sandbox>, headers: HeaderMap) -> Response {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    let issuer = format!("http://{host}");
+    let basic_only = sandbox.with_settings(|s| s.google_oauth.require_basic_auth);
+    let methods: &[&str] = if basic_only {
+        &["client_secret_basic"]
+    } else {
+        &["client_secret_post", "client_secret_basic"]
+    };
+    axum::Json(json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/o/oauth2/v2/auth"),
+        "token_endpoint": format!("{issuer}/token"),
+        "userinfo_endpoint": format!("{issuer}{}", userinfo_path(&sandbox)),
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "token_endpoint_auth_methods_supported": methods,
+        "code_challenge_methods_supported": ["plain", "S256"],
+    }))
+    .into_response()
 }
 
 /// Whether a request to `path` is this module's (injected faults then take its error shape).
 pub fn serves(path: &str) -> bool {
-    path == "/token" || path == "/v1/userinfo" || path.starts_with("/o/oauth2/")
+    path == "/token" || path == GOOGLE_USERINFO || path == STANDARD_USERINFO || path.starts_with("/o/oauth2/")
 }
 
 /// The error answer of an injected `fault` in this platform's shape; `None` for faults
@@ -155,6 +201,17 @@ fn grant(
 /// The registered client the request authenticates as, in Google's words when it does not.
 fn authenticate(sandbox: &Sandbox, params: &Params, headers: &HeaderMap) -> Result<String, OAuthError> {
     let credentials = ClientCredentials::read(params, Some(headers));
+    if !credentials.basic_auth && sandbox.with_settings(|s| s.google_oauth.require_basic_auth) {
+        // RFC 6749 §5.2: a client authentication the server does not support is `invalid_client`.
+        return Err(OAuthError {
+            status: StatusCode::UNAUTHORIZED,
+            grant: GrantError::new(
+                "invalid_client",
+                "This server requires client_secret_basic: send the client id and secret in an Authorization: Basic header.",
+            ),
+            basic_auth: false,
+        });
+    }
     if credentials.client_id.is_none() {
         return Err(bad_request(
             "invalid_request",
@@ -202,7 +259,10 @@ fn bad_request(error: &'static str, description: &str) -> OAuthError {
 
 /// `GET /v1/userinfo` (OpenID Connect): who the bearer token's user is. `email` and
 /// `email_verified` need the `email` scope, `name` the `profile` scope.
-async fn userinfo(State(sandbox): State<Sandbox>, headers: HeaderMap) -> Response {
+async fn userinfo(State(sandbox): State<Sandbox>, uri: axum::http::Uri, headers: HeaderMap) -> Response {
+    if uri.path() != userinfo_path(&sandbox) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
     let token = bearer(&headers);
     let checked = {
         let world = sandbox.world();
@@ -303,6 +363,68 @@ mod tests {
             .get(header::WWW_AUTHENTICATE)
             .map(|v| v.to_str().unwrap().to_string());
         (response.status().as_u16(), challenge, response.json().await.unwrap())
+    }
+
+    #[tokio::test]
+    async fn the_standard_mode_serves_userinfo_where_its_discovery_document_says() {
+        let handle = sandbox(json!({"google_oauth": {"standard_userinfo": true}})).await;
+        let token = connect(&handle, "ann", SCOPES, &[]).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let document: Value = browser()
+            .get(format!("{}/.well-known/openid-configuration", handle.base_url()))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let endpoint = document["userinfo_endpoint"].as_str().unwrap();
+        assert_eq!(endpoint, format!("{}/oidc/userinfo", handle.base_url()));
+        let me: Value = browser()
+            .get(endpoint)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(me["email"], "ann@example.com");
+        let google = browser()
+            .get(format!("{}/v1/userinfo", handle.base_url()))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(google.status().as_u16(), 404);
+        handle.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_server_requiring_basic_auth_refuses_credentials_in_the_body() {
+        let handle = sandbox(json!({"google_oauth": {"require_basic_auth": true}})).await;
+        let code = fresh_code(&handle).await;
+        let (status, body) = post_form(&handle, "/token", &code_form(&code)).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (401, Some("invalid_client")),
+            "{body}"
+        );
+        let form: Vec<_> = code_form(&code)
+            .into_iter()
+            .filter(|(k, _)| !k.starts_with("client_"))
+            .collect();
+        let response = browser()
+            .post(format!("{}/token", handle.base_url()))
+            .basic_auth(CLIENT.0, Some(CLIENT.1))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        handle.shutdown().await;
     }
 
     #[tokio::test]

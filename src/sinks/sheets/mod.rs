@@ -192,6 +192,41 @@ impl SheetsSink {
             .map_err(|e| self.error("read the tabs of", e))
     }
 
+    /// Whether the login may read and write the spreadsheet, found out without changing it:
+    /// `spreadsheets.get` of its title (a cheap read), then a `batchUpdate` whose one
+    /// `updateSpreadsheetProperties` request sets the title to itself — a write, so a login
+    /// that may only view gets Google's 403 for it, and nothing a reader sees changes.
+    /// (https://developers.google.com/sheets/api/reference/rest/v4/spreadsheets/request#updatespreadsheetpropertiesrequest;
+    /// an empty `requests` list is refused with 400 "Must specify at least one request",
+    /// googleapis/google-api-nodejs-client#1001.)
+    pub(crate) async fn check_access(&self) -> Result<(), SinkError> {
+        let mut url = self.endpoint(&[&self.target.spreadsheet_id]);
+        url.query_pairs_mut().append_pair("fields", "properties.title");
+        let title: String = self
+            .api
+            .fetch(
+                &self.target.connection,
+                |http, token| http.get(url.clone()).bearer_auth(token),
+                classify,
+                |body| {
+                    let resource: Value = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
+                    resource["properties"]["title"]
+                        .as_str()
+                        .map(str::to_string)
+                        .ok_or_else(|| "spreadsheets.get answered without properties.title".to_string())
+                },
+            )
+            .await
+            .map_err(|e| self.error("read", e))?;
+        let same_title = serde_json::json!({"requests": [{"updateSpreadsheetProperties": {
+            "properties": {"title": title},
+            "fields": "title",
+        }}]});
+        self.batch_update(same_title.to_string())
+            .await
+            .map_err(|e| self.error("write to", e))
+    }
+
     /// `values.get` of the query's columns from the start cell down.
     async fn read_rows(&self, start: Cell) -> Result<Vec<Vec<Value>>, SinkError> {
         let range = a1::columns_from(&self.target.sheet, start, self.columns.len());

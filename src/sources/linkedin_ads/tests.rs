@@ -118,6 +118,7 @@ api_base_url = "{base}"
                 since: now - consented_ago,
                 reason: None,
                 detail: None,
+                previous_identity: None,
             },
         )
         .unwrap();

@@ -13,6 +13,12 @@ pub struct Settings {
     /// The app is an External app with publishing status "Testing": refresh tokens die 7
     /// days after issue, unless only sign-in scopes (`openid`, `email`, `profile`) were granted.
     pub testing_mode: bool,
+    /// Act as a standards-conformant OpenID Connect server that is not Google: userinfo at
+    /// `/oidc/userinfo` (Google's `/v1/userinfo` answers 404), as the discovery document says.
+    pub standard_userinfo: bool,
+    /// The token endpoint accepts client credentials only in an `Authorization: Basic`
+    /// header (`client_secret_basic`); credentials in the body get 401 `invalid_client`.
+    pub require_basic_auth: bool,
 }
 
 impl Default for Settings {
@@ -21,6 +27,8 @@ impl Default for Settings {
             access_token_ttl_secs: 3599,
             refresh_token_idle_secs: 180 * 86_400,
             testing_mode: false,
+            standard_userinfo: false,
+            require_basic_auth: false,
         }
     }
 }

@@ -420,6 +420,7 @@ mod tests {
             id: "book".into(),
             title: "Book".into(),
             editors: vec![],
+            readers: vec![],
             sheets: vec![Sheet::new(0, "Sheet1")],
             next_sheet_id: 100,
             applied_writes: 0,

@@ -366,6 +366,8 @@ pub struct Spreadsheet {
     pub title: String,
     /// Users and service accounts it is shared with (as editors).
     pub editors: Vec<String>,
+    /// Users it is shared with as viewers: they may read it, and a write answers 403.
+    pub readers: Vec<String>,
     /// Tabs in display order (a tab's `index` is its position).
     pub sheets: Vec<Sheet>,
     /// The id the next added tab gets.

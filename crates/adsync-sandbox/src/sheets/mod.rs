@@ -6,7 +6,8 @@
 //! A request is checked in this order: payload size, the token (shared token book, so
 //! revocations and expiries work as for every platform; 401), its scope (403
 //! `ACCESS_TOKEN_SCOPE_INSUFFICIENT`), the per-minute quota (429), the spreadsheet (404),
-//! whether it is shared with the caller (403 "The caller does not have permission").
+//! whether it is shared with the caller (403 "The caller does not have permission"; a
+//! viewer's write gets the same).
 //! A write is then applied to a copy that replaces the spreadsheet only when the whole
 //! request succeeded, so no failure leaves a half-written sheet (api-facts §4).
 //!
@@ -15,8 +16,8 @@
 //! project (the token's client id).
 //!
 //! Control API (a contract, see [`control_routes`]):
-//! - `PUT /_sandbox/sheets/{id}` `{"title", "editors": [...], "sheets": {"Tab": [["a","b"]]}}`
-//!   creates or resets a spreadsheet; tab contents are read as `USER_ENTERED` input, tabs
+//! - `PUT /_sandbox/sheets/{id}` `{"title", "editors": [...], "readers": [...], "sheets":
+//!   {"Tab": [["a","b"]]}}` creates or resets a spreadsheet (readers may read, not write); tab contents are read as `USER_ENTERED` input, tabs
 //!   keep the document's order; without `sheets` there is one empty `Sheet1` (1000 × 26).
 //! - `GET /_sandbox/sheets/{id}`: the whole spreadsheet, every tab with its properties, its
 //!   grid as `rows` of formatted strings and as `values` of typed `ExtendedValue`s.
@@ -280,7 +281,11 @@ fn checked(
     } else {
         format!("{}@{EMAIL_DOMAIN}", grantee.user)
     };
-    if !book.editors.iter().any(|e| *e == grantee.user || *e == address) {
+    let among = |people: &[String]| people.iter().any(|e| *e == grantee.user || *e == address);
+    // A viewer gets the same 403 for a write as a stranger for anything (Google's answer
+    // does not say which permission is missing).
+    let may = among(&book.editors) || (access == Access::Read && among(&book.readers));
+    if !may {
         return Err(SheetsError::no_permission());
     }
     if access == Access::Read {
@@ -549,6 +554,8 @@ struct NewSpreadsheet {
     title: Option<String>,
     #[serde(default)]
     editors: Vec<String>,
+    #[serde(default)]
+    readers: Vec<String>,
     /// Tab name → rows, in the document's order.
     #[serde(default, deserialize_with = "ordered_tabs")]
     sheets: Option<Vec<Tab>>,
@@ -598,6 +605,7 @@ async fn create_spreadsheet(
         id: id.clone(),
         title: request.title.unwrap_or_else(|| "Untitled spreadsheet".into()),
         editors: request.editors,
+        readers: request.readers,
         sheets: Vec::new(),
         next_sheet_id: 0,
         applied_writes: 0,
@@ -660,6 +668,7 @@ fn dump(book: &Spreadsheet) -> Value {
         "spreadsheetId": book.id,
         "title": book.title,
         "editors": book.editors,
+        "readers": book.readers,
         "applied_writes": book.applied_writes,
         "sheets": sheets,
     })

@@ -40,7 +40,7 @@ async fn call(
 async fn shared_book(handle: &SandboxHandle) -> String {
     // Raw text: the tabs' order in the document is theirs in the spreadsheet.
     let body = format!(
-        r#"{{"title": "Ads", "editors": ["ann@example.com", "{ROBOT}"], "sheets": {{"Report": [["date", "clicks"], ["2025-03-01", "12"]], "My Tab": []}}}}"#
+        r#"{{"title": "Ads", "editors": ["ann@example.com", "{ROBOT}"], "readers": ["vic"], "sheets": {{"Report": [["date", "clicks"], ["2025-03-01", "12"]], "My Tab": []}}}}"#
     );
     let response = reqwest::Client::new()
         .put(format!("{}/_sandbox/sheets/book", handle.base_url()))
@@ -261,6 +261,33 @@ async fn tokens_scopes_sharing_and_existence_are_checked() {
     );
     handle.sandbox().revoke("ann", RevokeReason::AppRemoved);
     assert_eq!(call(&handle, "GET", path, Some(&token), None).await.0, 401);
+    handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_viewer_reads_and_is_refused_writes() {
+    let handle = spawn(json!({})).await;
+    shared_book(&handle).await;
+    let vic = handle.sandbox().mint_access_token(Issuer::Google, "vic", &[SHEETS]);
+    assert_eq!(
+        call(&handle, "GET", "/v4/spreadsheets/book", Some(&vic), None).await.0,
+        200
+    );
+    let rename =
+        json!({"requests": [{"updateSpreadsheetProperties": {"properties": {"title": "Ads"}, "fields": "title"}}]});
+    let (status, error) = call(
+        &handle,
+        "POST",
+        "/v4/spreadsheets/book:batchUpdate",
+        Some(&vic),
+        Some(rename),
+    )
+    .await;
+    assert_eq!(
+        (status, error["error"]["status"].as_str()),
+        (403, Some("PERMISSION_DENIED"))
+    );
+    assert_eq!(dump(&handle).await["readers"], json!(["vic"]));
     handle.shutdown().await;
 }
 

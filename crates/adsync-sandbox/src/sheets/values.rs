@@ -307,6 +307,7 @@ mod tests {
             id: "book".into(),
             title: "Book".into(),
             editors: vec![],
+            readers: vec![],
             sheets: vec![Sheet::new(0, "Sheet1"), Sheet::new(1, "My Tab")],
             next_sheet_id: 2,
             applied_writes: 0,
