@@ -28,7 +28,10 @@ pub(super) fn render(report: &StatusReport, reconnect_link: impl Fn(&str) -> Str
                 tr {
                     td {
                         (c.id) br;
-                        small { (c.provider) @if let Some(who) = &c.identity { " as " (who) } }
+                        small {
+                            (c.provider) @if let Some(who) = &c.identity { " as " (who) }
+                            @if let Some(before) = &c.previous_identity { " (before: " (before) ")" }
+                        }
                     }
                     td { (state(&c.state)) @if let Some(since) = c.since { br; small { "since " (time(since)) } } }
                     td {
@@ -241,6 +244,7 @@ mod tests {
             reason: None,
             detail: None,
             identity: Some("analyst@example.com".to_string()),
+            previous_identity: None,
             access_expires_at: None,
             refresh_expires_at: None,
             scopes: Vec::new(),
@@ -268,6 +272,7 @@ mod tests {
             last_result: None,
             file: format!("queries/{name}.toml"),
             blocked_by: None,
+            waits_for: None,
             state_text: None,
             state_since: None,
         }
