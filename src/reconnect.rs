@@ -4,12 +4,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::{DateTime, Utc};
+
 use crate::app::App;
 use crate::auth::AuthError;
 use crate::http::FetchError;
 use crate::reason::Reason;
 use crate::sources::{Platform, Provider};
-use crate::store::{ConnectionStatus, Identity, QueryPause, StoreError};
+use crate::store::{Identity, QueryPause, StoreError};
 
 /// Why a reconnect did not complete.
 #[derive(Debug, thiserror::Error)]
@@ -48,7 +50,7 @@ pub async fn complete(
     let outage_since = app
         .store()
         .connection(connection)?
-        .filter(|s| s.status == ConnectionStatus::NeedsReconnect)
+        .filter(|s| s.status.needs_a_person())
         .map(|s| s.since);
     let auth = app.auth();
     auth.complete_authorization(connection, code, verifier).await?;
@@ -123,6 +125,13 @@ pub async fn complete(
     );
 
     // Backfill in the background: the person's browser gets its answer now.
+    backfill_and_tell(app, connection, outage_since);
+    Ok(report)
+}
+
+/// In the background: makes good the gaps of the queries `connection` serves, then (after
+/// an outage that started at `outage_since`) tells its people how each gap was closed.
+pub(crate) fn backfill_and_tell(app: &App, connection: &str, outage_since: Option<DateTime<Utc>>) {
     let app = app.clone();
     let connection = connection.to_string();
     tokio::spawn(async move {
@@ -145,7 +154,6 @@ pub async fn complete(
             }
         }
     });
-    Ok(report)
 }
 
 /// What a freshly granted token needs before use: Meta's long-lived exchange, then who it

@@ -55,9 +55,10 @@ pub struct ConnectionView {
     pub id: String,
     /// Platform.
     pub(crate) provider: String,
-    /// `connected`, `not_connected` or `needs_reconnect` (kept from the first release).
+    /// `connected`, `not_connected`, `needs_reconnect` (kept from the first release) or
+    /// `misconfigured`.
     pub status: String,
-    /// `connected`, `expiring`, `needs_reconnect` or `not_connected`.
+    /// `connected`, `expiring`, `needs_reconnect`, `misconfigured` or `not_connected`.
     pub state: String,
     /// The reason in words, with what to do about it.
     pub(crate) reason_text: Option<String>,
@@ -120,6 +121,13 @@ pub struct QueryView {
     pub(crate) next_run: Option<DateTime<Utc>>,
     /// The latest run, whole.
     pub(crate) last_result: Option<RunRecord>,
+    /// While scheduled runs fail (no delivery since): why the latest failed, as a stored
+    /// reason name (`permission_denied`, `bad_query`, …).
+    pub last_error_reason: Option<String>,
+    /// That reason in words, with what to do.
+    pub last_error_text: Option<String>,
+    /// When the failures began (the first failed scheduled run since the last delivery).
+    pub(crate) failing_since: Option<DateTime<Utc>>,
 }
 
 impl StatusReport {
@@ -132,10 +140,15 @@ impl StatusReport {
         now: DateTime<Utc>,
     ) -> Result<Self, StoreError> {
         let mut connections = Vec::with_capacity(config.connections.len());
+        // The connections whose queries wait for a person.
+        let mut waiting = Vec::new();
         for conn in &config.connections {
             let state = store.connection(&conn.id)?;
             let token = store.token(&conn.id)?;
             let status = state.as_ref().map_or(ConnectionStatus::NotConnected, |s| s.status);
+            if status.needs_a_person() {
+                waiting.push(conn.id.as_str());
+            }
             let expires_at = token.as_ref().and_then(TokenSet::hard_expiry);
             let expiring = expires_at.is_some_and(|at| config.is_expiring(at, now));
             let reason = state.as_ref().and_then(|s| s.reason);
@@ -149,7 +162,9 @@ impl StatusReport {
                 },
                 since: state.as_ref().map(|s| s.since),
                 reason_text: match status {
-                    ConnectionStatus::NeedsReconnect => Some(reason.unwrap_or(ReconnectReason::Unknown).sentence()),
+                    ConnectionStatus::NeedsReconnect | ConnectionStatus::Misconfigured => {
+                        Some(reason.unwrap_or(ReconnectReason::Unknown).sentence())
+                    }
                     _ => None,
                 },
                 reason: reason.map(|r| r.to_string()),
@@ -163,11 +178,7 @@ impl StatusReport {
                 owners: conn.owners.clone(),
             });
         }
-        let paused = |connection: &str| {
-            connections
-                .iter()
-                .any(|c| c.id == connection && c.status == ConnectionStatus::NeedsReconnect.as_str())
-        };
+        let paused = |connection: &str| waiting.contains(&connection);
         let mut views = Vec::with_capacity(queries.len());
         for query in queries {
             let state = store.query_state(&query.name)?.unwrap_or_default();
@@ -202,6 +213,9 @@ impl StatusReport {
                 last_run: last_result.as_ref().map(|r| r.started),
                 next_run: next_fire,
                 last_result,
+                last_error_reason: state.failing.as_ref().map(|f| f.reason.to_string()),
+                last_error_text: state.failing.as_ref().map(|f| f.reason.sentence()),
+                failing_since: state.failing.as_ref().map(|f| f.since),
             });
         }
         let gaps = store
@@ -276,6 +290,10 @@ impl StatusReport {
                 .next_run
                 .map_or("not scheduled".to_string(), |t| format!("next {}", time(&t)));
             let _ = writeln!(out, "  {:<32} {:<7} {next}; {last}", q.name, q.state);
+            if let (Some(reason), Some(text)) = (&q.last_error_reason, &q.last_error_text) {
+                let since = q.failing_since.as_ref().map(time).unwrap_or_default();
+                let _ = writeln!(out, "      failing since {since}, {reason}: {text}");
+            }
         }
         let open: Vec<_> = self
             .gaps
