@@ -906,3 +906,29 @@ fn answer_may_be_lost(e: &TokenRequestError) -> bool {
 }
 
 type TokenRequestError = RequestTokenError<oauth2::HttpClientError<reqwest::Error>, oauth2::basic::BasicErrorResponse>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(code: &str, description: Option<&str>) -> oauth2::basic::BasicErrorResponse {
+        serde_json::from_value(serde_json::json!({"error": code, "error_description": description})).unwrap()
+    }
+
+    /// A refused client is the config's fault, not the login's: it must not read as a dead
+    /// grant (a reconnect would not help with a wrong secret), and a dead grant not as it.
+    #[test]
+    fn a_refused_client_and_a_dead_grant_are_told_apart() {
+        for code in ["invalid_client", "unauthorized_client"] {
+            assert!(client_is_rejected(&error(code, Some("Unauthorized"))), "{code}");
+            assert!(!grant_is_dead(&error(code, Some("Unauthorized"))), "{code}");
+        }
+        assert!(grant_is_dead(&error("invalid_grant", None)));
+        assert!(!client_is_rejected(&error("invalid_grant", None)));
+        let linkedin = error(
+            "invalid_request",
+            Some("The token used in the request is invalid, expired or revoked"),
+        );
+        assert!(grant_is_dead(&linkedin) && !client_is_rejected(&linkedin));
+    }
+}

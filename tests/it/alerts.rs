@@ -167,6 +167,47 @@ async fn a_rejected_query_is_told_to_its_analyst_once_reminded_after_the_interva
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_platform_failing_past_every_retry_is_told_at_the_second_failed_fire_in_a_row() {
+    let smtp = SmtpServer::start().await;
+    let (test, daemon, _base) = mail_daemon(&smtp, 72, &[("daily", daily("act_1001", ""))]).await;
+    let server_errors = json!({"kind": "http_500", "count": 1000});
+    test.control(Method::POST, "/_sandbox/faults", Some(server_errors))
+        .await;
+
+    // One failed fire is often the platform's bad minute: nobody is bothered yet.
+    assert_eq!(fire(&test, &daemon, "2026-05-04T06:00:00Z", 1).await, Outcome::Failed);
+    daemon.app.upkeep().await;
+    assert!(smtp.messages().is_empty());
+
+    // The second in a row (`email.failed_runs_before_alert` = 2): the query's analyst hears.
+    assert_eq!(fire(&test, &daemon, "2026-05-05T06:00:00Z", 2).await, Outcome::Failed);
+    let mail = mails(&smtp, 1).await.remove(0);
+    assert_eq!(mail.subject, "adsync: Meta Ads query daily keeps failing");
+    assert_eq!(mail.to, "analyst@example.com");
+    assert!(mail.text.contains("since 2026-05-04 06:00 UTC"), "{}", mail.text);
+    assert!(mail.text.contains("gave up after 3 attempts"), "{}", mail.text);
+    assert!(
+        mail.text.contains("- 2026-05-03 (scheduled 2026-05-04 06:00 UTC)"),
+        "{}",
+        mail.text
+    );
+    assert!(
+        mail.text.contains("- 2026-05-04 (scheduled 2026-05-05 06:00 UTC)"),
+        "{}",
+        mail.text
+    );
+
+    test.control(Method::DELETE, "/_sandbox/faults", None).await;
+    assert_eq!(
+        fire(&test, &daemon, "2026-05-06T06:00:00Z", 3).await,
+        Outcome::Delivered
+    );
+    let recovery = mails(&smtp, 2).await.remove(1);
+    assert_eq!(recovery.subject, "adsync: Meta Ads query daily delivers again");
+    daemon.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rejected_client_secret_makes_the_connection_misconfigured_without_a_gap_storm() {
     let smtp = SmtpServer::start().await;
     let (test, daemon, _base) = mail_daemon(&smtp, 72, &[("daily", daily("act_1001", ""))]).await;
