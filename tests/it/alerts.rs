@@ -254,9 +254,22 @@ async fn a_rejected_client_secret_makes_the_connection_misconfigured_without_a_g
     assert!(test.sandbox.sandbox().stats().token_errors <= token_errors + 1);
     assert_eq!(smtp.messages().len(), 1);
 
-    // The secret is right again: the upkeep's retry connects it, backfills, tells the owner.
-    set_client_secret(&test, "test-app-secret").await;
+    // The hourly retry still finds the client refused: the outage goes on, nothing is sent.
     daemon.app.upkeep().await;
+    let connection = &status(&daemon)["connections"][0];
+    assert_eq!(
+        (&connection["state"], &connection["since"]),
+        (&json!("misconfigured"), &json!("2026-05-04T06:00:00Z"))
+    );
+    assert_eq!(smtp.messages().len(), 1);
+    daemon.stop().await;
+
+    // The config gets the console's new secret and adsync restarts: the retry at start
+    // connects it, backfills, and tells its people.
+    let config = std::fs::read_to_string(test.config_path()).unwrap();
+    let fixed = config.replace("\"test-app-secret\"", "\"rotated-in-the-console\"");
+    std::fs::write(test.config_path(), fixed).unwrap();
+    let daemon = Daemon::start(test.app(), "daily").await;
     let recovery = mails(&smtp, 2).await.remove(1);
     assert_eq!(recovery.subject, "adsync: Meta Ads meta-test is connected again");
     assert_eq!(
