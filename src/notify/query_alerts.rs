@@ -45,6 +45,23 @@ impl Trouble {
         }
     }
 
+    /// Whether a person should hear of `failure` now, after `failed_runs` failed scheduled
+    /// runs in a row (`threshold` of them make a query that keeps failing worth a message): a
+    /// broken query or a lost account at once, a spent quota once it outlasts a day (or the
+    /// platform says it will), other failures at the threshold.
+    fn due(self, failure: &QueryFailure, failed_runs: u32, threshold: u32, now: DateTime<Utc>) -> bool {
+        match self {
+            Self::Broken | Self::AccessLost => true,
+            Self::QuotaSpent => {
+                now - failure.since >= QUOTA_PATIENCE
+                    || failure
+                        .until
+                        .is_some_and(|until| until - failure.since >= QUOTA_PATIENCE)
+            }
+            Self::KeepsFailing => failed_runs >= threshold,
+        }
+    }
+
     /// What the subject says of the query.
     fn headline(self) -> &'static str {
         match self {
@@ -81,16 +98,7 @@ impl Notifier {
             return Ok(false);
         };
         let now = self.clock.now();
-        let due = match trouble {
-            Trouble::Broken | Trouble::AccessLost => true,
-            Trouble::QuotaSpent => {
-                now - failure.since >= QUOTA_PATIENCE
-                    || failure
-                        .until
-                        .is_some_and(|until| until - failure.since >= QUOTA_PATIENCE)
-            }
-            Trouble::KeepsFailing => failed_runs >= self.email.failed_runs_before_alert,
-        };
+        let due = trouble.due(failure, failed_runs, self.email.failed_runs_before_alert, now);
         let key = failed_key(query, failure.since);
         if !due || self.store.notification_sent(&key)?.is_some() {
             return Ok(false);
@@ -295,5 +303,26 @@ mod tests {
         assert!(!Trouble::Broken.concerns_connection(Reason::BadQuery));
         assert!(!Trouble::KeepsFailing.concerns_connection(Reason::PlatformError));
         assert!(Trouble::KeepsFailing.concerns_connection(Reason::TokenEndpointFailed));
+    }
+
+    #[test]
+    fn a_spent_quota_is_told_once_it_outlasts_a_day_and_other_failures_at_the_threshold() {
+        let since = DateTime::from_timestamp(1_780_000_000, 0).unwrap();
+        let failure = |until: Option<Duration>| QueryFailure {
+            since,
+            reason: Reason::QuotaExhausted,
+            detail: None,
+            until: until.map(|wait| since + wait),
+        };
+        let hours = |h| since + Duration::hours(h);
+        let quota = Trouble::QuotaSpent;
+        assert!(!quota.due(&failure(None), 3, 2, hours(23)));
+        assert!(quota.due(&failure(None), 1, 2, hours(24)));
+        assert!(!quota.due(&failure(Some(Duration::hours(6))), 1, 2, hours(1)));
+        assert!(quota.due(&failure(Some(Duration::hours(30))), 1, 2, hours(1)));
+        let failing = Trouble::KeepsFailing;
+        assert!(!failing.due(&failure(None), 1, 2, hours(100)));
+        assert!(failing.due(&failure(None), 2, 2, hours(0)));
+        assert!(Trouble::Broken.due(&failure(None), 1, 5, hours(0)));
     }
 }
