@@ -184,8 +184,11 @@ struct RawEmail {
     from: Option<String>,
     /// Where `.eml` files go when no SMTP server is set (default `<data_dir>/outbox`).
     outbox_dir: Option<PathBuf>,
-    /// Hours between reminders while a connection stays disconnected.
+    /// Hours between reminders while a connection stays disconnected or a query failing.
     reminder_interval_hours: Option<u64>,
+    /// Scheduled runs in a row that fail after all retries before the query's people are
+    /// emailed (default 2).
+    failed_runs_before_alert: Option<u64>,
 }
 
 /// `[sheets]` as written.
@@ -329,6 +332,8 @@ pub(crate) struct EmailConfig {
     pub(crate) outbox_dir: PathBuf,
     /// Time between reminders while a connection stays disconnected.
     pub(crate) reminder_interval: chrono::Duration,
+    /// Scheduled runs in a row that fail after all retries before a query's people hear.
+    pub(crate) failed_runs_before_alert: u32,
 }
 
 /// An SMTP server.
@@ -845,7 +850,11 @@ fn email_config(raw: RawEmail, outbox_dir: PathBuf, problems: &mut Vec<Invalid>)
         i64::try_from(REMINDER_INTERVAL_HOURS.read(raw.reminder_interval_hours, problems)).unwrap_or(24),
     );
     let port = raw.smtp_port.map(|port| SMTP_PORT.read(Some(port), problems));
-    noted(smtp_and_sender(raw, port, outbox_dir, reminder_interval), problems)
+    let failed_runs = u32::try_from(FAILED_RUNS_BEFORE_ALERT.read(raw.failed_runs_before_alert, problems)).unwrap_or(2);
+    noted(
+        smtp_and_sender(raw, port, outbox_dir, (reminder_interval, failed_runs)),
+        problems,
+    )
 }
 
 /// The SMTP server (when set) and the sender; errors name the field.
@@ -853,7 +862,7 @@ fn smtp_and_sender(
     raw: RawEmail,
     port: Option<u64>,
     outbox_dir: PathBuf,
-    reminder_interval: chrono::Duration,
+    (reminder_interval, failed_runs_before_alert): (chrono::Duration, u32),
 ) -> Result<EmailConfig, Invalid> {
     let smtp = match raw.smtp_host {
         None => None,
@@ -904,6 +913,7 @@ fn smtp_and_sender(
         from,
         outbox_dir,
         reminder_interval,
+        failed_runs_before_alert,
     })
 }
 

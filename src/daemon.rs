@@ -28,12 +28,18 @@ impl App {
         }
         self.remove_stale_temps(false);
         for conn in &self.config().connections {
+            if let Err(e) = retry_client(self, &conn.id).await {
+                tracing::warn!(connection = %conn.id, "Could not ask the token endpoint again: {e}");
+            }
             if let Err(e) = keep_alive_one(self, &conn.id).await {
                 tracing::warn!(connection = %conn.id, "Keep-alive refresh failed: {e}");
             }
             if let Err(e) = warn_people(self, conn).await {
                 tracing::error!(connection = %conn.id, "Could not email about the connection: {e}");
             }
+        }
+        if let Err(e) = self.notifier().remind_failing_queries().await {
+            tracing::error!("Could not remind anyone of a failing query: {e}");
         }
     }
 
@@ -182,6 +188,24 @@ async fn warn_people(app: &App, conn: &crate::config::ConnectionConfig) -> Resul
     let expiry = store.token(&conn.id)?.as_ref().and_then(TokenSet::hard_expiry);
     if let Some(at) = expiry.filter(|at| connected && app.config().is_expiring(*at, app.clock().now())) {
         notifier.expiring(conn, at).await?;
+    }
+    Ok(())
+}
+
+/// A `misconfigured` connection asks the token endpoint again (the config may have been
+/// fixed and adsync restarted, or the client re-enabled on the platform); once the client is
+/// accepted its queries resume, their gaps are made good and its people hear so.
+async fn retry_client(app: &App, connection: &str) -> Result<(), crate::auth::AuthError> {
+    let outage = app
+        .store()
+        .connection(connection)?
+        .filter(|s| s.status == ConnectionStatus::Misconfigured);
+    let Some(outage) = outage else {
+        return Ok(());
+    };
+    if app.auth().retry_misconfigured(connection).await? {
+        let report = crate::reconnect::client_accepted(app, connection)?;
+        crate::reconnect::backfill_and_tell(app, report, Some(outage.since));
     }
     Ok(())
 }

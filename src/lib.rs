@@ -36,7 +36,8 @@
 //!   its requests, decoding and error table.
 //! - `sinks`: one shape for outputs (`sinks::Sinks` builds them): a CSV file written via
 //!   temp file + fsync + rename, or a Sheets tab replaced or upserted in one request.
-//! - `notify`: reconnect emails, reminders, expiry warnings, recovery notes (SMTP or outbox).
+//! - `notify`: reconnect emails, reminders, expiry warnings, recovery notes, and a query's own
+//!   failures (broken, access lost, quota spent, failing run after run) (SMTP or outbox).
 //! - `run`: one run of one query: source → sink, outcome and gaps recorded.
 //! - `accounts`: the accounts a connection's login can read, for `adsync accounts`.
 //! - `preview`: a query's first rows and row count for its current window, delivered nowhere

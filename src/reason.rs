@@ -38,13 +38,17 @@ pub enum ReconnectReason {
     /// rotated the refresh token, the old one was presented again, and reuse detection
     /// (RFC 9700 §4.14) revoked the grant. The cause is on adsync's side, not the user's.
     RefreshAnswerLost,
+    /// `invalid_client` or `unauthorized_client` from the token endpoint: the platform
+    /// refuses the OAuth client itself (its id or secret in the config), not the login. The
+    /// connection is `misconfigured` rather than waiting for a reconnect.
+    ClientRejected,
     /// Anything else; the platform's own message is kept beside it.
     Unknown,
 }
 
 impl ReconnectReason {
     /// Every reason.
-    pub(crate) const ALL: [ReconnectReason; 12] = [
+    pub(crate) const ALL: [ReconnectReason; 13] = [
         Self::PasswordChanged,
         Self::AppRemoved,
         Self::Checkpoint,
@@ -56,6 +60,7 @@ impl ReconnectReason {
         Self::UserRemoved,
         Self::NoRefreshToken,
         Self::RefreshAnswerLost,
+        Self::ClientRejected,
         Self::Unknown,
     ];
 
@@ -73,6 +78,7 @@ impl ReconnectReason {
             Self::UserRemoved => "user_removed",
             Self::NoRefreshToken => "no_refresh_token",
             Self::RefreshAnswerLost => "refresh_answer_lost",
+            Self::ClientRejected => "client_rejected",
             Self::Unknown => "unknown",
         }
     }
@@ -133,6 +139,7 @@ impl ReconnectReason {
             Self::RefreshAnswerLost => {
                 "adsync lost the platform's answer to a token refresh (a crash, a timeout or a store that could not be written), and the platform revoked the login as a safety measure."
             }
+            Self::ClientRejected => "The OAuth client id or secret in the config was rejected by the platform's login service.",
             Self::Unknown => "The platform stopped accepting the connection's login.",
         }
     }
@@ -145,6 +152,9 @@ impl ReconnectReason {
             Self::UserRemoved => "Ask an administrator to restore access, or reconnect as a user who has it.",
             Self::RefreshAnswerLost => {
                 "Reconnect it (log in again and approve adsync); nothing changed on your account."
+            }
+            Self::ClientRejected => {
+                "Check the connection's client_id and client_secret in the config against the platform's developer console and restart adsync; if the app was replaced on purpose, reconnect instead."
             }
             _ => "Reconnect the connection (log in again and approve adsync).",
         }

@@ -15,7 +15,7 @@ use crate::reason::Reason;
 use crate::sinks::{Sink, SinkError};
 use crate::sources::{Platform, Provider};
 use crate::status::waiting_on;
-use crate::store::{ConnectionStatus, Identity, QueryPause, StoreError};
+use crate::store::{ConnectionStatus, Identity, QueryPause, QueryState, StoreError};
 
 /// Why a reconnect did not complete.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +56,21 @@ impl ReconnectReport {
     pub(crate) fn who(&self) -> &str {
         self.identity.as_deref().unwrap_or(UNKNOWN_IDENTITY)
     }
+
+    /// Lists `query` (in `state`) as resumed, or as paused with why: its own pause, or
+    /// another connection it reads or writes through that still needs a person.
+    fn place(&mut self, app: &App, query: &Query, state: &QueryState) {
+        let store = app.store();
+        let waits = query.connections().filter(|c| *c != self.connection).find_map(|c| {
+            let status = store.connection(c).ok().flatten().map(|s| s.status);
+            waiting_on(c, status.unwrap_or(ConnectionStatus::NotConnected))
+        });
+        match (&state.paused, waits) {
+            (Some(pause), _) => self.paused.push((query.name.clone(), pause.detail.clone())),
+            (None, Some(waits)) => self.paused.push((query.name.clone(), waits)),
+            (None, None) => self.resumed.push(query.name.clone()),
+        }
+    }
 }
 
 /// How a login whose identity lookup failed is named.
@@ -76,7 +91,7 @@ pub async fn complete(
     let previous = before.and_then(|t| t.identity);
     let outage_since = store
         .connection(connection)?
-        .filter(|s| s.status == ConnectionStatus::NeedsReconnect)
+        .filter(|s| s.status.needs_a_person())
         .map(|s| s.since);
     let auth = app.auth();
     auth.complete_authorization(connection, code, verifier).await?;
@@ -126,15 +141,7 @@ pub async fn complete(
             None => {}
         }
         store.put_query_state(&query.name, &state)?;
-        let waits = query.connections().filter(|c| *c != connection).find_map(|c| {
-            let status = store.connection(c).ok().flatten().map(|s| s.status);
-            waiting_on(c, status.unwrap_or(ConnectionStatus::NotConnected))
-        });
-        match (&state.paused, waits) {
-            (Some(pause), _) => report.paused.push((query.name.clone(), pause.detail.clone())),
-            (None, Some(waits)) => report.paused.push((query.name.clone(), waits)),
-            (None, None) => report.resumed.push(query.name.clone()),
-        }
+        report.place(app, query, &state);
     }
     store.flush().await?;
     tracing::info!(
@@ -146,8 +153,34 @@ pub async fn complete(
     );
 
     // Backfill in the background: the person's browser gets its answer now.
+    backfill_and_tell(app, report.clone(), outage_since);
+    Ok(report)
+}
+
+/// What a connection whose OAuth client the token endpoint accepts again (after it was
+/// `misconfigured`) does for its queries, as its recovery email tells it.
+pub(crate) fn client_accepted(app: &App, connection: &str) -> Result<ReconnectReport, StoreError> {
+    let store = app.store();
+    let mut report = ReconnectReport {
+        connection: connection.to_string(),
+        first_connect: false,
+        identity: store.token(connection)?.and_then(|t| t.identity).map(|i| i.name),
+        identity_error: None,
+        previous_identity: None,
+        resumed: Vec::new(),
+        paused: Vec::new(),
+    };
+    for query in app.queries().iter().filter(|q| q.uses(connection)) {
+        let state = store.query_state(&query.name)?.unwrap_or_default();
+        report.place(app, query, &state);
+    }
+    Ok(report)
+}
+
+/// In the background: makes good the gaps of the queries `connection` serves, then (after
+/// an outage that started at `outage_since`) tells its people how each gap was closed.
+pub(crate) fn backfill_and_tell(app: &App, done: ReconnectReport, outage_since: Option<DateTime<Utc>>) {
     let app = app.clone();
-    let done = report.clone();
     tokio::spawn(async move {
         let connection = done.connection.as_str();
         let queries: Vec<_> = app.queries().iter().filter(|q| q.uses(connection)).cloned().collect();
@@ -174,7 +207,6 @@ pub async fn complete(
             }
         }
     });
-    Ok(report)
 }
 
 /// A new login of a connection and what it was found to reach.

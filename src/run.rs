@@ -20,11 +20,11 @@ use crate::keyed::Keyed;
 use crate::location::Location;
 use crate::notify::Notifier;
 use crate::query::{Query, WriteMode};
-use crate::reason::Reason;
+use crate::reason::{Reason, ReconnectReason};
 use crate::rows::{DateWindow, RowBatch};
 use crate::sinks::{output_scope, DeliveryReport, SinkError, Sinks};
 use crate::sources::{Platform, Source};
-use crate::store::{BrokenQuery, Gap, GapState, Outcome, QueryPause, RunRecord, Store, StoreError};
+use crate::store::{BrokenQuery, Gap, GapState, Outcome, QueryFailure, QueryPause, RunRecord, Store, StoreError};
 
 /// Pages buffered between source and sink: one being written, one prefetched.
 const PAGES_IN_FLIGHT: usize = 2;
@@ -110,6 +110,9 @@ impl RunError {
         let reason = match self.fetch_error() {
             Some(FetchError::Auth(AuthError::NeedsReconnect { reason, detail, .. })) => {
                 return (Reason::Reconnect(*reason), detail.clone().or(message))
+            }
+            Some(FetchError::Auth(AuthError::ClientRejected { detail, .. })) => {
+                return (Reason::Reconnect(ReconnectReason::ClientRejected), Some(detail.clone()))
             }
             Some(FetchError::Auth(AuthError::NotConnected(_))) => Reason::NotConnected,
             Some(FetchError::Auth(_)) => Reason::TokenEndpointFailed,
@@ -205,7 +208,9 @@ pub(crate) async fn run_window(
     }
     let newly_paused = match &result {
         Err(e) if !was_paused => e.fetch_error().and_then(|e| match e {
-            FetchError::Auth(AuthError::NeedsReconnect { connection, .. }) => Some(connection.clone()),
+            FetchError::Auth(
+                AuthError::NeedsReconnect { connection, .. } | AuthError::ClientRejected { connection, .. },
+            ) => Some(connection.clone()),
             _ => None,
         }),
         _ => None,
@@ -216,6 +221,26 @@ pub(crate) async fn run_window(
     };
     let rejected_query = match &result {
         Err(RunError::Fetch(FetchError::BadQuery(message))) => Some(message.clone()),
+        _ => None,
+    };
+    // A scheduled run that failed starts or extends the query's outage; a spent quota says
+    // until when.
+    let failure = match (&result, trigger, outcome) {
+        (Err(e), Trigger::Scheduled, Outcome::Failed) => {
+            let (reason, detail) = e.gap_reason();
+            let until = match e.fetch_error() {
+                Some(FetchError::QuotaExhausted { wait, .. }) => {
+                    chrono::Duration::from_std(*wait).ok().map(|wait| finished + wait)
+                }
+                _ => None,
+            };
+            Some(QueryFailure {
+                since: finished,
+                reason,
+                detail,
+                until,
+            })
+        }
         _ => None,
     };
     crate::telemetry::run_finished(query.platform.as_str(), outcome.as_str(), rows, timer.elapsed());
@@ -230,8 +255,22 @@ pub(crate) async fn run_window(
         error,
         output,
     };
-    if let Err(e) = remember(ctx, query, &record, trigger, gap_reason, rejected_query).await {
-        tracing::error!(query = %query.name, "Could not record the run in the store: {e}");
+    let news = match remember(ctx, query, &record, trigger, gap_reason, rejected_query, failure).await {
+        Ok(news) => news,
+        Err(e) => {
+            tracing::error!(query = %query.name, "Could not record the run in the store: {e}");
+            None
+        }
+    };
+    let told = match news {
+        Some(Outage::Continues(failure, failed_runs)) => {
+            ctx.notifier.query_failed(&query.name, &failure, failed_runs).await
+        }
+        Some(Outage::Ended(failure)) => ctx.notifier.query_recovered(&query.name, &failure).await,
+        None => Ok(false),
+    };
+    if let Err(e) = told {
+        tracing::error!(query = %query.name, "Could not email the query's people: {e}");
     }
     if let Some(connection) = newly_paused {
         if let Err(e) = ctx.notifier.check_connection(&connection).await {
@@ -288,8 +327,17 @@ async fn deliver(ctx: &RunContext, query: &Query, window: DateWindow) -> Result<
     }
 }
 
+/// What a run changed about the query's outage, for its people.
+enum Outage {
+    /// A scheduled run failed: the outage (new or going on) and the failures in a row.
+    Continues(QueryFailure, u32),
+    /// The query delivered after the outage.
+    Ended(QueryFailure),
+}
+
 /// Stores the run; for scheduled runs moves the query's schedule state past `fire` and turns
-/// a failure into a gap; a delivery closes the gaps it makes good.
+/// a failure into a gap; a delivery closes the gaps it makes good. Returns what the run
+/// changed about the query's outage.
 async fn remember(
     ctx: &RunContext,
     query: &Query,
@@ -297,9 +345,21 @@ async fn remember(
     trigger: Trigger,
     gap_reason: Option<(Reason, Option<String>)>,
     rejected_query: Option<String>,
-) -> Result<(), StoreError> {
+    failure: Option<QueryFailure>,
+) -> Result<Option<Outage>, StoreError> {
     let store = &ctx.store;
     let mut state = store.query_state(&record.query)?.unwrap_or_default();
+    let news = match failure {
+        Some(failure) => {
+            // The outage keeps the start of its first failed run.
+            let since = state.failing.as_ref().map_or(failure.since, |f| f.since);
+            let failure = QueryFailure { since, ..failure };
+            state.failing = Some(failure.clone());
+            Some(Outage::Continues(failure, state.consecutive_failures + 1))
+        }
+        None if record.outcome == Outcome::Delivered => state.failing.take().map(Outage::Ended),
+        None => None,
+    };
     if let Some(message) = rejected_query {
         tracing::error!(query = %query.name, "{}: marked broken until {} changes.", query.name, query.file.display());
         state.broken = Some(BrokenQuery {
@@ -341,7 +401,8 @@ async fn remember(
     // query state and gap it left.
     store.record_run(record)?;
     // A restart must not re-run a fire it already handled.
-    store.flush().await
+    store.flush().await?;
+    Ok(news)
 }
 
 /// Why the query itself must not run now: the platform rejected this very version of its

@@ -55,9 +55,10 @@ pub struct ConnectionView {
     pub id: String,
     /// Platform.
     pub(crate) provider: String,
-    /// `connected`, `not_connected` or `needs_reconnect` (kept from the first release).
+    /// `connected`, `not_connected`, `needs_reconnect` (kept from the first release) or
+    /// `misconfigured`.
     pub status: String,
-    /// `connected`, `expiring`, `needs_reconnect` or `not_connected`.
+    /// `connected`, `expiring`, `needs_reconnect`, `misconfigured` or `not_connected`.
     pub state: String,
     /// The reason in words, with what to do about it.
     pub(crate) reason_text: Option<String>,
@@ -138,6 +139,13 @@ pub struct QueryView {
     /// Since when that is so.
     #[serde(default)]
     pub(crate) state_since: Option<DateTime<Utc>>,
+    /// While scheduled runs fail (no delivery since): why the latest failed, as a stored
+    /// reason name (`permission_denied`, `bad_query`, …).
+    pub last_error_reason: Option<String>,
+    /// That reason in words, with what to do.
+    pub last_error_text: Option<String>,
+    /// When the failures began (the first failed scheduled run since the last delivery).
+    pub(crate) failing_since: Option<DateTime<Utc>>,
 }
 
 impl ConnectionView {
@@ -190,7 +198,9 @@ impl StatusReport {
                 },
                 since: state.as_ref().map(|s| s.since),
                 reason_text: match status {
-                    ConnectionStatus::NeedsReconnect => Some(reason.unwrap_or(ReconnectReason::Unknown).sentence()),
+                    ConnectionStatus::NeedsReconnect | ConnectionStatus::Misconfigured => {
+                        Some(reason.unwrap_or(ReconnectReason::Unknown).sentence())
+                    }
                     _ => None,
                 },
                 reason: reason.map(|r| r.to_string()),
@@ -206,9 +216,9 @@ impl StatusReport {
             });
         }
         let paused = |connection: &str| {
-            connections
-                .iter()
-                .any(|c| c.id == connection && c.status == ConnectionStatus::NeedsReconnect.as_str())
+            statuses
+                .get(connection)
+                .is_some_and(|s: &ConnectionStatus| s.needs_a_person())
         };
         let mut views = Vec::with_capacity(queries.len());
         for query in queries {
@@ -264,6 +274,9 @@ impl StatusReport {
                 blocked_by: blocker.map(|c| c.id.clone()),
                 state_text,
                 state_since,
+                last_error_reason: state.failing.as_ref().map(|f| f.reason.to_string()),
+                last_error_text: state.failing.as_ref().map(|f| f.reason.sentence()),
+                failing_since: state.failing.as_ref().map(|f| f.since),
             });
         }
         let gaps = store
@@ -347,6 +360,10 @@ impl StatusReport {
             if let Some(waits) = &q.waits_for {
                 let _ = writeln!(out, "      {waits}");
             }
+            if let (Some(reason), Some(text)) = (&q.last_error_reason, &q.last_error_text) {
+                let since = q.failing_since.as_ref().map(time).unwrap_or_default();
+                let _ = writeln!(out, "      failing since {since}, {reason}: {text}");
+            }
         }
         let open: Vec<_> = self
             .gaps
@@ -383,5 +400,8 @@ pub(crate) fn waiting_on(connection: &str, status: ConnectionStatus) -> Option<S
         ConnectionStatus::Connected => None,
         ConnectionStatus::NeedsReconnect => Some(format!("waits for {connection}, which still needs reconnecting")),
         ConnectionStatus::NotConnected => Some(format!("waits for {connection}, which is not connected yet")),
+        ConnectionStatus::Misconfigured => Some(format!(
+            "waits for {connection}, whose OAuth client id or secret in the config was rejected"
+        )),
     }
 }

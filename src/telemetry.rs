@@ -47,7 +47,13 @@ pub(crate) fn handle() -> &'static PrometheusHandle {
 }
 
 /// The states a connection's gauge is shown for, zero included (the status report's).
-const CONNECTION_STATES: &[&str] = &["connected", "expiring", "needs_reconnect", "not_connected"];
+const CONNECTION_STATES: &[&str] = &[
+    "connected",
+    "expiring",
+    "needs_reconnect",
+    "misconfigured",
+    "not_connected",
+];
 
 /// The exposition text: the recorder's metrics, then the gauges read from the store at
 /// scrape time (a recorder gauge would keep a state no connection has any more).

@@ -42,14 +42,16 @@ impl LinkSigner {
         Self { key, public_url, ttl }
     }
 
+    /// When a link made at `now` stops working.
+    pub(crate) fn expires_at(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now.checked_add_signed(self.ttl).unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+
     /// A fresh link for `connection`, valid from `now` for the configured time.
     pub fn link(&self, connection: &str, now: DateTime<Utc>) -> Url {
         // The config bounds the lifetime to a year; a clock at the end of time still makes
         // a link (that expires then) instead of panicking.
-        let expires = now
-            .checked_add_signed(self.ttl)
-            .unwrap_or(DateTime::<Utc>::MAX_UTC)
-            .timestamp();
+        let expires = self.expires_at(now).timestamp();
         let mut url = self.public_url.clone();
         url.path_segments_mut()
             .expect("the public URL is an http(s) URL")

@@ -52,6 +52,16 @@ pub enum AuthError {
         /// The platform's own message, when it gave one.
         detail: Option<String>,
     },
+    /// The token endpoint refuses the OAuth client itself (`invalid_client`,
+    /// `unauthorized_client`): the connection is `misconfigured` until the config's client
+    /// id or secret is fixed (or a reconnect or refresh succeeds).
+    #[error("the OAuth client id or secret of {connection} in the config was rejected: {detail}")]
+    ClientRejected {
+        /// Connection id.
+        connection: String,
+        /// The token endpoint's error code and description.
+        detail: String,
+    },
     /// The token endpoint could not be reached or failed temporarily.
     #[error("token endpoint of {connection} failed: {message}")]
     Transient {
@@ -356,9 +366,19 @@ impl Auth {
         (state.status == ConnectionStatus::Connected).then(|| self.inner.clock.now() - state.since)
     }
 
-    /// Fails with [`AuthError::NeedsReconnect`] if the connection is paused.
+    /// Fails with [`AuthError::NeedsReconnect`] if the connection is paused, and with
+    /// [`AuthError::ClientRejected`] if it is misconfigured: its runs become gaps with one
+    /// reason instead of each asking the token endpoint again.
     pub(crate) fn ensure_usable(&self, connection: &str) -> Result<(), AuthError> {
         match self.inner.store.connection(connection)? {
+            Some(ConnectionState {
+                status: ConnectionStatus::Misconfigured,
+                detail,
+                ..
+            }) => Err(AuthError::ClientRejected {
+                connection: connection.to_string(),
+                detail: detail.unwrap_or_default(),
+            }),
             Some(ConnectionState {
                 status: ConnectionStatus::NeedsReconnect,
                 reason,
@@ -377,13 +397,24 @@ impl Auth {
     /// named, if any): refreshes once, unless another run already did, and returns the token
     /// to retry with.
     pub async fn refresh(&self, connection: &str, rejected: &str, hint: Option<&str>) -> Result<String, AuthError> {
+        self.refresh_if(connection, rejected, hint, Self::ensure_usable).await
+    }
+
+    /// [`refresh`](Self::refresh), once `usable` (checked under the refresh lock) allows it.
+    async fn refresh_if(
+        &self,
+        connection: &str,
+        rejected: &str,
+        hint: Option<&str>,
+        usable: fn(&Self, &str) -> Result<(), AuthError>,
+    ) -> Result<String, AuthError> {
         if self.inner.service_accounts.contains_key(connection) {
             return self.service_account_token(connection, Some(rejected)).await;
         }
         self.save_unsaved(connection).await?;
         let lock = self.refresh_lock(connection);
         let _guard = lock.lock().await;
-        self.ensure_usable(connection)?;
+        usable(self, connection)?;
         // Another run may have refreshed while we waited for the lock: its token serves this
         // run's next request as long as it has not ended (a 401 would refresh again).
         let current = self.stored_token(connection)?;
@@ -410,7 +441,7 @@ impl Auth {
             .await;
         crate::telemetry::token_refreshed(match &result {
             Ok(_) => "ok",
-            Err(RequestTokenError::ServerResponse(e)) if grant_is_dead(e) => "rejected",
+            Err(RequestTokenError::ServerResponse(e)) if grant_is_dead(e) || client_is_rejected(e) => "rejected",
             Err(_) => "error",
         });
         match result {
@@ -432,6 +463,11 @@ impl Auth {
                 }
                 tracing::info!(connection, "Access token refreshed.");
                 Ok(token.access_token)
+            }
+            Err(RequestTokenError::ServerResponse(e)) if client_is_rejected(&e) => {
+                // The client was refused before the grant was looked at: nothing rotated.
+                self.inner.store.put_token(connection, &current).await?;
+                Err(self.client_rejected(connection, &e).await)
             }
             Err(RequestTokenError::ServerResponse(e)) if grant_is_dead(&e) => {
                 // Another process (a CLI run next to the daemon) may have won a rotation race:
@@ -550,38 +586,114 @@ impl Auth {
     }
 
     async fn needs_reconnect(&self, connection: &str, reason: ReconnectReason, detail: Option<String>) -> AuthError {
-        let already = matches!(
-            self.inner.store.connection(connection),
-            Ok(Some(ConnectionState {
-                status: ConnectionStatus::NeedsReconnect,
-                ..
-            }))
-        );
-        if !already {
-            let state = ConnectionState {
-                status: ConnectionStatus::NeedsReconnect,
-                since: self.inner.clock.now(),
-                reason: Some(reason),
-                detail: detail.clone(),
-                previous_identity: None,
-            };
-            if let Err(e) = self.inner.store.put_connection(connection, &state) {
-                return e.into();
-            }
-            if let Err(e) = self.inner.store.flush().await {
-                return e.into();
-            }
-            tracing::error!(
+        match self
+            .stop_connection(connection, ConnectionStatus::NeedsReconnect, reason, detail.clone())
+            .await
+        {
+            Ok(true) => tracing::error!(
                 connection,
                 reason = %reason,
                 "Connection {connection} needs to be reconnected; its queries are paused. {}",
                 reason.sentence()
-            );
+            ),
+            Ok(false) => {}
+            Err(e) => return e.into(),
         }
         AuthError::NeedsReconnect {
             connection: connection.to_string(),
             reason,
             detail,
+        }
+    }
+
+    /// Marks `connection` misconfigured (once per outage) because the token endpoint refused
+    /// its OAuth client with `e`.
+    async fn client_rejected(&self, connection: &str, e: &oauth2::basic::BasicErrorResponse) -> AuthError {
+        let detail = match e.error_description() {
+            Some(d) => format!("{}: {d}", e.error().as_ref()),
+            None => e.error().as_ref().to_string(),
+        };
+        let reason = ReconnectReason::ClientRejected;
+        match self
+            .stop_connection(
+                connection,
+                ConnectionStatus::Misconfigured,
+                reason,
+                Some(detail.clone()),
+            )
+            .await
+        {
+            Ok(true) => tracing::error!(
+                connection,
+                reason = %reason,
+                "Connection {connection} is misconfigured; its queries are paused. {}",
+                reason.sentence()
+            ),
+            Ok(false) => {}
+            Err(e) => return e.into(),
+        }
+        AuthError::ClientRejected {
+            connection: connection.to_string(),
+            detail,
+        }
+    }
+
+    /// Puts `connection` in `status` for `reason`, durably, unless it is in that status
+    /// already (the outage keeps its start). Returns whether it changed.
+    async fn stop_connection(
+        &self,
+        connection: &str,
+        status: ConnectionStatus,
+        reason: ReconnectReason,
+        detail: Option<String>,
+    ) -> Result<bool, StoreError> {
+        let already = matches!(self.inner.store.connection(connection), Ok(Some(state)) if state.status == status);
+        if already {
+            return Ok(false);
+        }
+        let state = ConnectionState {
+            status,
+            since: self.inner.clock.now(),
+            reason: Some(reason),
+            detail,
+            previous_identity: None,
+        };
+        self.inner.store.put_connection(connection, &state)?;
+        self.inner.store.flush().await?;
+        Ok(true)
+    }
+
+    /// Asks the token endpoint again for a `misconfigured` connection (the config may have
+    /// been fixed and adsync restarted, or the platform fixed): a refresh that succeeds marks
+    /// it connected again. Returns whether it is connected now.
+    pub(crate) async fn retry_misconfigured(&self, connection: &str) -> Result<bool, AuthError> {
+        let misconfigured = |auth: &Self, connection: &str| match auth.inner.store.connection(connection)? {
+            Some(state) if state.status == ConnectionStatus::Misconfigured => Ok(()),
+            // Reconnected or paused meanwhile: not this retry's business.
+            _ => Err(AuthError::Rejected {
+                connection: connection.to_string(),
+                message: "no longer misconfigured".into(),
+            }),
+        };
+        if misconfigured(self, connection).is_err() {
+            return Ok(false);
+        }
+        let token = self.stored_token(connection)?;
+        // Still refused: the outage goes on unchanged (its start keys its emails).
+        match self
+            .refresh_if(connection, &token.access_token, None, misconfigured)
+            .await
+        {
+            Ok(_) => {
+                self.mark_connected(connection, self.inner.clock.now())?;
+                tracing::info!(
+                    connection,
+                    "The token endpoint accepts the OAuth client of {connection} again."
+                );
+                Ok(true)
+            }
+            Err(AuthError::ClientRejected { .. }) => Ok(false),
+            Err(e) => Err(e),
         }
     }
 
@@ -790,16 +902,26 @@ fn token_set(
 }
 
 /// Whether a refresh error means only a person can renew the login: RFC 6749's
-/// `invalid_grant` (Google, Meta), `unauthorized_client` (Google, when the client changed), and
-/// LinkedIn's `invalid_request` "…refresh token is invalid, expired or revoked".
+/// `invalid_grant` (Google, Meta) and LinkedIn's `invalid_request` "…refresh token is
+/// invalid, expired or revoked".
 fn grant_is_dead(e: &oauth2::basic::BasicErrorResponse) -> bool {
     match e.error() {
-        BasicErrorResponseType::InvalidGrant | BasicErrorResponseType::UnauthorizedClient => true,
+        BasicErrorResponseType::InvalidGrant => true,
         BasicErrorResponseType::InvalidRequest => e
             .error_description()
             .is_some_and(|d| d.contains("invalid, expired or revoked")),
         _ => false,
     }
+}
+
+/// Whether a token endpoint refused the OAuth client rather than the grant (RFC 6749 §5.2):
+/// `invalid_client` (unknown client id or wrong secret) or `unauthorized_client` (Google, when
+/// the client differs from the one the refresh token was issued to).
+fn client_is_rejected(e: &oauth2::basic::BasicErrorResponse) -> bool {
+    matches!(
+        e.error(),
+        BasicErrorResponseType::InvalidClient | BasicErrorResponseType::UnauthorizedClient
+    )
 }
 
 /// Whether the platform may have acted on a token request whose answer never arrived: a
@@ -813,3 +935,29 @@ fn answer_may_be_lost(e: &TokenRequestError) -> bool {
 }
 
 type TokenRequestError = RequestTokenError<oauth2::HttpClientError<reqwest::Error>, oauth2::basic::BasicErrorResponse>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(code: &str, description: Option<&str>) -> oauth2::basic::BasicErrorResponse {
+        serde_json::from_value(serde_json::json!({"error": code, "error_description": description})).unwrap()
+    }
+
+    /// A refused client is the config's fault, not the login's: it must not read as a dead
+    /// grant (a reconnect would not help with a wrong secret), and a dead grant not as it.
+    #[test]
+    fn a_refused_client_and_a_dead_grant_are_told_apart() {
+        for code in ["invalid_client", "unauthorized_client"] {
+            assert!(client_is_rejected(&error(code, Some("Unauthorized"))), "{code}");
+            assert!(!grant_is_dead(&error(code, Some("Unauthorized"))), "{code}");
+        }
+        assert!(grant_is_dead(&error("invalid_grant", None)));
+        assert!(!client_is_rejected(&error("invalid_grant", None)));
+        let linkedin = error(
+            "invalid_request",
+            Some("The token used in the request is invalid, expired or revoked"),
+        );
+        assert!(grant_is_dead(&linkedin) && !client_is_rejected(&linkedin));
+    }
+}

@@ -70,6 +70,9 @@ pub(crate) const KEEP_ALIVE_AFTER_DAYS: Bound = bound("tokens.keep_alive_after_d
 pub(crate) const LINK_TTL_DAYS: Bound = bound("web.link_ttl_days", 1, 365, 7);
 /// `email.reminder_interval_hours`: up to a year.
 pub(crate) const REMINDER_INTERVAL_HOURS: Bound = bound("email.reminder_interval_hours", 1, 8760, 24);
+/// `email.failed_runs_before_alert`: scheduled runs in a row that fail after all retries
+/// before the query's people are told (a single failure is often the platform's bad minute).
+pub(crate) const FAILED_RUNS_BEFORE_ALERT: Bound = bound("email.failed_runs_before_alert", 1, 1000, 2);
 /// `email.smtp_port`: the default depends on `email.tls`.
 pub(crate) const SMTP_PORT: Bound = bound("email.smtp_port", 1, 65_535, 587);
 /// `sheets.writes_per_minute_per_user` (Google's default quota: 60).
@@ -79,7 +82,7 @@ pub(crate) const SHEETS_WRITES_PER_PROJECT: Bound = bound("sheets.writes_per_min
 
 /// Every bounded setting, for the README table and the test that walks them.
 #[cfg(test)]
-pub(crate) const ALL: [Bound; 16] = [
+pub(crate) const ALL: [Bound; 17] = [
     MAX_CONCURRENT_RUNS,
     SHUTDOWN_GRACE_SECS,
     MAX_RUNS_PER_CONNECTION,
@@ -93,6 +96,7 @@ pub(crate) const ALL: [Bound; 16] = [
     KEEP_ALIVE_AFTER_DAYS,
     LINK_TTL_DAYS,
     REMINDER_INTERVAL_HOURS,
+    FAILED_RUNS_BEFORE_ALERT,
     SMTP_PORT,
     SHEETS_WRITES_PER_USER,
     SHEETS_WRITES_PER_PROJECT,

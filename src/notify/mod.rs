@@ -1,10 +1,17 @@
 //! Email to the people who can fix things: a connection needs reconnecting (with the signed
 //! link), a reminder while it stays broken, an early warning before a known expiry, and a
-//! recovery note listing the gaps and how each was closed.
+//! recovery note listing the gaps and how each was closed; and per query (`query_alerts`),
+//! a failure that is not the connection's (broken, permission lost, quota spent, failing
+//! fire after fire), its reminders and its recovery.
+//!
+//! Every message names the platform in its subject, carries a `Message-ID`, and where it
+//! holds a reconnect link, says when the link stops working and whom to log in as.
 //!
 //! What was sent is recorded in the store before the call returns, so a restart never sends
 //! the same message twice. Without an SMTP server, messages go to an outbox directory as
 //! `.eml` files and to the log.
+
+mod query_alerts;
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -17,8 +24,9 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use crate::auth::{LinkSigner, ReconnectReason};
 use crate::clock::SharedClock;
 use crate::config::{Config, ConnectionConfig, EmailConfig, SmtpTls};
+use crate::platform::Platform;
 use crate::query::Query;
-use crate::store::{ConnectionState, Gap, Store, StoreError};
+use crate::store::{ConnectionState, ConnectionStatus, Gap, Store, StoreError};
 
 /// Why a message could not be sent.
 #[derive(Debug, thiserror::Error)]
@@ -86,8 +94,21 @@ impl std::fmt::Debug for Notifier {
     }
 }
 
-/// A query's name, the connections it reads and writes through, and its `notify` addresses.
-type QueryContacts = (String, Vec<String>, Vec<String>);
+/// What the notifier knows of a query: enough to address and title its messages.
+struct QueryContacts {
+    /// Query name.
+    name: String,
+    /// The connection it reads through.
+    connection: String,
+    /// The platform it reads.
+    platform: Platform,
+    /// Every connection it reads or writes through.
+    connections: Vec<String>,
+    /// Its `notify` addresses.
+    notify: Vec<String>,
+    /// Its file, for "fix the query file".
+    file: PathBuf,
+}
 
 /// What a reconnect came to, for its recovery email: only what is true.
 #[derive(Debug)]
@@ -108,12 +129,13 @@ impl Notifier {
             connections: config.connections.clone().into(),
             queries: queries
                 .iter()
-                .map(|q| {
-                    (
-                        q.name.clone(),
-                        q.connections().map(String::from).collect(),
-                        q.notify.clone(),
-                    )
+                .map(|q| QueryContacts {
+                    name: q.name.clone(),
+                    connection: q.connection.clone(),
+                    platform: q.platform,
+                    connections: q.connections().map(String::from).collect(),
+                    notify: q.notify.clone(),
+                    file: q.file.clone(),
                 })
                 .collect(),
             transport: config.email.smtp.as_ref().map(|smtp| {
@@ -155,8 +177,8 @@ impl Notifier {
         let notify = self
             .queries
             .iter()
-            .filter(|q| q.1.iter().any(|c| c == connection))
-            .flat_map(|q| q.2.iter());
+            .filter(|q| q.connections.iter().any(|c| c == connection))
+            .flat_map(|q| q.notify.iter());
         let people: BTreeSet<String> = owners.chain(notify).cloned().collect();
         people.into_iter().collect()
     }
@@ -165,8 +187,8 @@ impl Notifier {
     pub(crate) fn queries_of(&self, connection: &str) -> Vec<String> {
         self.queries
             .iter()
-            .filter(|q| q.1.iter().any(|c| c == connection))
-            .map(|q| q.0.clone())
+            .filter(|q| q.connections.iter().any(|c| c == connection))
+            .map(|q| q.name.clone())
             .collect()
     }
 
@@ -181,7 +203,7 @@ impl Notifier {
         let (Some(conn), Some(state)) = (self.connection(connection), self.store.connection(connection)?) else {
             return Ok(false);
         };
-        if state.status != crate::store::ConnectionStatus::NeedsReconnect {
+        if !state.status.needs_a_person() {
             return Ok(false);
         }
         let paused = self.queries_of(connection);
@@ -202,7 +224,7 @@ impl Notifier {
         if self.store.notification_sent(&key)?.is_some() {
             return Ok(false);
         }
-        let email = self.paused_email(conn, state, paused, false);
+        let email = self.paused_email(conn, state, paused, false)?;
         self.send_once(&key, email).await?;
         let now = self.clock.now();
         self.store.record_notification(&reminder_key(&conn.id), now).await?;
@@ -225,7 +247,7 @@ impl Notifier {
         if now - last < self.email.reminder_interval {
             return Ok(false);
         }
-        let email = self.paused_email(conn, state, paused, true);
+        let email = self.paused_email(conn, state, paused, true)?;
         self.deliver(email).await?;
         self.store.record_notification(&reminder_key(&conn.id), now).await?;
         Ok(true)
@@ -242,16 +264,16 @@ impl Notifier {
         if self.store.notification_sent(&key)?.is_some() {
             return Ok(false);
         }
-        let link = self.links.link(&conn.id, self.clock.now());
+        let (link, how) = self.reconnect_link(&conn.id)?;
         let days = (expires_at - self.clock.now()).num_days();
         let text = format!(
-            "The connection {id} stops working on {at} (in {days} days) unless someone reconnects it.\n\nReconnect now, before anything breaks:\n{link}\n",
+            "The connection {id} stops working on {at} (in {days} days) unless someone reconnects it.\n\nReconnect now, before anything breaks{how}:\n{link}\n",
             id = conn.id,
-            at = expires_at.format("%Y-%m-%d %H:%M UTC"),
+            at = time(expires_at),
         );
         let email = Email {
             to: self.recipients(&conn.id),
-            subject: format!("adsync: {} expires in {days} days", conn.id),
+            subject: format!("adsync: {} {} expires in {days} days", platform_of(conn), conn.id),
             html: html_of(&text, link.as_str()),
             text,
         };
@@ -294,14 +316,14 @@ impl Notifier {
                     "- {} {} (scheduled {}): {}\n",
                     gap.query,
                     gap.window,
-                    gap.fire_time.format("%Y-%m-%d %H:%M UTC"),
+                    time(gap.fire_time),
                     gap.state.as_str()
                 ));
             }
         }
         let email = Email {
             to: self.recipients(&conn.id),
-            subject: format!("adsync: {} is connected again", conn.id),
+            subject: format!("adsync: {} {} is connected again", platform_of(conn), conn.id),
             html: html_of(&text, ""),
             text,
         };
@@ -314,9 +336,9 @@ impl Notifier {
         state: &ConnectionState,
         paused: &[String],
         reminder: bool,
-    ) -> Email {
+    ) -> Result<Email, NotifyError> {
         let reason = state.reason.unwrap_or(ReconnectReason::Unknown);
-        let link = self.links.link(&conn.id, self.clock.now());
+        let (link, how) = self.reconnect_link(&conn.id)?;
         let mut text = format!(
             "{prefix}The connection {id} stopped working on {since}.\n\nWhy: {why}\nWhat to do: {action}\n",
             prefix = if reminder {
@@ -325,7 +347,7 @@ impl Notifier {
                 ""
             },
             id = conn.id,
-            since = state.since.format("%Y-%m-%d %H:%M UTC"),
+            since = time(state.since),
             why = reason.explanation(),
             action = reason.action(),
         );
@@ -336,19 +358,44 @@ impl Notifier {
         for name in paused {
             text.push_str(&format!("- {name}\n"));
         }
-        text.push_str(&format!(
-            "\nReconnect here (the link is valid for a limited time):\n{link}\n"
-        ));
-        Email {
-            to: self.recipients(&conn.id),
+        // A rejected client is fixed in the config, by whoever runs adsync: its owners (when
+        // it has any), not the analysts, and not by following a link.
+        let (verb, button, to) = if state.status == ConnectionStatus::Misconfigured {
+            let owners = conn.owners.clone();
+            let to = if owners.is_empty() {
+                self.recipients(&conn.id)
+            } else {
+                owners
+            };
+            ("has a rejected OAuth client", "", to)
+        } else {
+            text.push_str(&format!("\nReconnect here{how}:\n{link}\n"));
+            ("needs to be reconnected", link.as_str(), self.recipients(&conn.id))
+        };
+        Ok(Email {
+            to,
             subject: format!(
-                "adsync: {}{} needs to be reconnected",
+                "adsync: {}{} {} {verb}",
                 if reminder { "reminder: " } else { "" },
+                platform_of(conn),
                 conn.id
             ),
-            html: html_of(&text, link.as_str()),
+            html: html_of(&text, button),
             text,
-        }
+        })
+    }
+
+    /// A fresh reconnect link for `connection`, and the words that go before it: when it
+    /// stops working and, where known, whom to log in as.
+    fn reconnect_link(&self, connection: &str) -> Result<(url::Url, String), NotifyError> {
+        let now = self.clock.now();
+        let who = self.store.token(connection)?.and_then(|t| t.identity).map(|i| i.name);
+        let how = format!(
+            " (the link works until {}{})",
+            time(self.links.expires_at(now)),
+            who.map(|who| format!("; log in as {who}")).unwrap_or_default()
+        );
+        Ok((self.links.link(connection, now), how))
     }
 
     async fn send_once(&self, key: &str, email: Email) -> Result<(), NotifyError> {
@@ -400,6 +447,16 @@ fn reminder_key(connection: &str) -> String {
     format!("reminder/{connection}")
 }
 
+/// A time as every message writes it.
+fn time(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// The platform(s) a connection serves, for subjects: "Meta Ads", "Google".
+fn platform_of(conn: &ConnectionConfig) -> &'static str {
+    conn.provider.display_name()
+}
+
 fn build(from: &str, email: &Email) -> Result<Message, NotifyError> {
     let mailbox = |address: &str| {
         address.parse::<Mailbox>().map_err(|e| NotifyError::Address {
@@ -407,7 +464,12 @@ fn build(from: &str, email: &Email) -> Result<Message, NotifyError> {
             reason: e.to_string(),
         })
     };
-    let mut builder = Message::builder().from(mailbox(from)?).subject(email.subject.clone());
+    // A `Message-ID` (RFC 5322 §3.6.4) lets mail clients thread replies and spam filters
+    // trust the message; lettre makes a random one when given none.
+    let mut builder = Message::builder()
+        .from(mailbox(from)?)
+        .subject(email.subject.clone())
+        .message_id(None);
     for to in &email.to {
         builder = builder.to(mailbox(to)?);
     }
@@ -473,6 +535,7 @@ mod tests {
         };
         let formatted = String::from_utf8(build("adsync <adsync@localhost>", &email).unwrap().formatted()).unwrap();
         assert!(formatted.contains("multipart/alternative"));
+        assert!(formatted.contains("Message-ID: <"), "{formatted}");
         assert!(formatted.contains("text/plain") && formatted.contains("text/html"));
         assert!(email.html.contains("x &lt;b&gt; &amp; y"));
         assert!(email.html.contains("a=1&amp;b=2"));

@@ -107,6 +107,16 @@ impl Provider {
         }
     }
 
+    /// The name people know it by, for email subjects.
+    pub(crate) fn display_name(self) -> &'static str {
+        match self {
+            Provider::MetaAds => "Meta Ads",
+            Provider::Google => "Google",
+            Provider::LinkedinAds => "LinkedIn Ads",
+            Provider::GoogleServiceAccount => "Google service account",
+        }
+    }
+
     /// The provider called `name` in config files.
     pub(crate) fn parse(name: &str) -> Option<Provider> {
         Provider::ALL.into_iter().find(|p| p.as_str() == name)
@@ -180,6 +190,16 @@ impl Platform {
             Platform::GoogleAds => "google_ads",
             Platform::Ga4 => "ga4",
             Platform::LinkedinAds => "linkedin_ads",
+        }
+    }
+
+    /// The name people know it by, for email subjects.
+    pub(crate) fn display_name(self) -> &'static str {
+        match self {
+            Platform::MetaAds => "Meta Ads",
+            Platform::GoogleAds => "Google Ads",
+            Platform::Ga4 => "Google Analytics 4",
+            Platform::LinkedinAds => "LinkedIn Ads",
         }
     }
 

@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 
 pub use crypto::{Cipher, CryptoError, SecretKey};
 pub use records::{
-    BrokenQuery, ConnectionState, ConnectionStatus, Gap, GapState, Identity, Outcome, PendingState, QueryPause,
-    QueryState, RunRecord, TokenSet,
+    BrokenQuery, ConnectionState, ConnectionStatus, Gap, GapState, Identity, Outcome, PendingState, QueryFailure,
+    QueryPause, QueryState, RunRecord, TokenSet,
 };
 
 /// The schema this build writes. Bump it with a migration when a record changes shape.

@@ -19,6 +19,9 @@ pub enum ConnectionStatus {
     Connected,
     /// The token cannot be renewed; a person must reconnect.
     NeedsReconnect,
+    /// The token endpoint refuses the OAuth client itself (`client_rejected`): the config's
+    /// client id or secret must be fixed; no run calls the platform until then.
+    Misconfigured,
 }
 
 impl ConnectionStatus {
@@ -28,7 +31,13 @@ impl ConnectionStatus {
             ConnectionStatus::NotConnected => "not_connected",
             ConnectionStatus::Connected => "connected",
             ConnectionStatus::NeedsReconnect => "needs_reconnect",
+            ConnectionStatus::Misconfigured => "misconfigured",
         }
+    }
+
+    /// Whether the connection's queries wait for a person (a reconnect or a config fix).
+    pub(crate) fn needs_a_person(self) -> bool {
+        matches!(self, ConnectionStatus::NeedsReconnect | ConnectionStatus::Misconfigured)
     }
 }
 
@@ -212,6 +221,24 @@ pub struct QueryState {
     /// When the scheduler first saw the query: fires after this count as missed even
     /// before the first run.
     pub(crate) tracked_since: Option<DateTime<Utc>>,
+    /// The failure of the latest scheduled run, while no run has delivered since: its start
+    /// keys the once-per-outage emails about the query.
+    #[serde(default)]
+    pub failing: Option<QueryFailure>,
+}
+
+/// A query failing since `since`, for its own reasons or its connection's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueryFailure {
+    /// The first failed scheduled run since the last delivery.
+    pub(crate) since: DateTime<Utc>,
+    /// Why the latest run failed.
+    pub reason: Reason,
+    /// The platform's or adsync's message about the latest failure.
+    pub(crate) detail: Option<String>,
+    /// When the platform said it would take requests again (a spent quota), if it did.
+    #[serde(default)]
+    pub(crate) until: Option<DateTime<Utc>>,
 }
 
 /// What became of a gap: a scheduled fire that delivered nothing.

@@ -273,6 +273,9 @@ mod tests {
             file: format!("queries/{name}.toml"),
             blocked_by: None,
             waits_for: None,
+            last_error_reason: None,
+            last_error_text: None,
+            failing_since: None,
             state_text: None,
             state_since: None,
         }

@@ -324,8 +324,13 @@ pub fn no_redirects() -> reqwest::Client {
 
 /// A query's `state` in status JSON.
 pub fn query_state(status: &serde_json::Value, name: &str) -> serde_json::Value {
+    query_view(status, name)["state"].clone()
+}
+
+/// A query's object in status JSON.
+pub fn query_view(status: &serde_json::Value, name: &str) -> serde_json::Value {
     let queries = status["queries"].as_array().unwrap();
-    queries.iter().find(|q| q["name"] == name).unwrap()["state"].clone()
+    queries.iter().find(|q| q["name"] == name).unwrap().clone()
 }
 
 /// A loopback port nothing listens on right now.

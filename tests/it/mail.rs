@@ -114,6 +114,7 @@ pub async fn mail_daemon(
 pub struct Mail {
     pub subject: String,
     pub to: String,
+    pub message_id: String,
     /// The decoded `text/plain` part.
     pub text: String,
     /// The decoded `text/html` part.
@@ -133,9 +134,26 @@ impl Mail {
         Mail {
             subject: header("Subject"),
             to: header("To"),
+            message_id: header("Message-ID"),
             text: part(&raw, "text/plain"),
             html: part(&raw, "text/html"),
         }
+    }
+
+    /// Checks that the text says when its reconnect link stops working (exactly the link's
+    /// own `expires`) and whom to log in as.
+    pub fn assert_link_expiry_and_login(&self, user: &str) {
+        let link = url::Url::parse(&self.reconnect_link()).unwrap();
+        let expires = link
+            .query_pairs()
+            .find_map(|(k, v)| (k == "expires").then(|| v.parse::<i64>().unwrap()))
+            .unwrap();
+        let until = chrono::DateTime::from_timestamp(expires, 0).unwrap();
+        let words = format!(
+            "(the link works until {}; log in as {user}):",
+            until.format("%Y-%m-%d %H:%M UTC")
+        );
+        assert!(self.text.contains(&words), "no {words:?} in:\n{}", self.text);
     }
 
     /// The first `http…/reconnect/…` link in the text part.

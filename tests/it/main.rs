@@ -1,6 +1,7 @@
 //! Integration tests: the sandbox platform and the daemon on ephemeral loopback ports, real
 //! sled files and real CSV files in temp directories, time driven by a manual clock.
 
+mod alerts;
 mod backfill;
 mod browser;
 mod chaos;

@@ -268,7 +268,10 @@ async fn a_linkedin_login_tracks_both_expiries_and_warns_before_the_year_ends() 
     app.upkeep().await;
     let mails = smtp.messages();
     assert_eq!(mails.len(), 1, "one warning: {mails:?}");
-    assert_eq!(mails[0].subject, format!("adsync: {LINKEDIN} expires in 5 days"));
+    assert_eq!(
+        mails[0].subject,
+        format!("adsync: LinkedIn Ads {LINKEDIN} expires in 5 days")
+    );
     assert!(mails[0]
         .reconnect_link()
         .contains(&format!("/reconnect/{LINKEDIN}?expires=")));

@@ -16,7 +16,8 @@ use crate::helpers::{
 };
 use crate::mail::{mail_daemon, SmtpServer};
 
-fn daily(account: &str, file: &str) -> String {
+/// A daily append query of yesterday's campaigns on `account`, told to the analyst.
+pub fn daily(account: &str, file: &str) -> String {
     format!(
         r#"connection = "meta-test"
 accounts = ["{account}"]
@@ -105,7 +106,12 @@ async fn revoke_email_link_consent_callback_resume_and_backfill() {
     .await;
     assert_eq!(mails.len(), 1, "one email per outage");
     let mail = &mails[0];
-    assert_eq!(mail.subject, "adsync: meta-test needs to be reconnected");
+    assert_eq!(mail.subject, "adsync: Meta Ads meta-test needs to be reconnected");
+    assert!(
+        mail.message_id.starts_with('<') && mail.message_id.ends_with('>'),
+        "{mail:?}"
+    );
+    mail.assert_link_expiry_and_login("test-user");
     assert!(
         mail.to.contains("owner@example.com") && mail.to.contains("analyst@example.com"),
         "{}",
@@ -143,7 +149,8 @@ async fn revoke_email_link_consent_callback_resume_and_backfill() {
         expected_rows(&daemon.app.queries()[0], window, Shape::new(3, 2, 2))
     );
     let mails = eventually("the recovery email", || Some(smtp.messages()).filter(|m| m.len() == 2)).await;
-    assert_eq!(mails[1].subject, "adsync: meta-test is connected again");
+    assert_eq!(mails[1].subject, "adsync: Meta Ads meta-test is connected again");
+    assert_ne!(mails[1].message_id, mails[0].message_id);
     assert!(
         mails[1].text.contains("2026-05-03") && mails[1].text.contains("backfilled"),
         "{}",
@@ -310,7 +317,10 @@ async fn a_restart_while_disconnected_sends_no_duplicate_and_a_reminder_after_th
     // A day after the first email: one reminder.
     test.clock.set(at("2026-05-05T06:30:00Z"));
     let mails = eventually("the reminder", || Some(smtp.messages()).filter(|m| m.len() == 2)).await;
-    assert_eq!(mails[1].subject, "adsync: reminder: meta-test needs to be reconnected");
+    assert_eq!(
+        mails[1].subject,
+        "adsync: reminder: Meta Ads meta-test needs to be reconnected"
+    );
     assert!(mails[1].text.contains("security check"), "{}", mails[1].text);
     assert!(!app.notifier().check_connection(CONNECTION).await.unwrap());
     daemon.stop().await;
@@ -331,7 +341,14 @@ async fn a_login_about_to_end_gets_one_early_warning_with_the_link() {
     app.upkeep().await;
     let mails = smtp.messages();
     assert_eq!(mails.len(), 1, "one warning, not one per pass");
-    assert_eq!(mails[0].subject, "adsync: meta-test expires in 5 days");
+    assert_eq!(mails[0].subject, "adsync: Meta Ads meta-test expires in 5 days");
+    assert!(
+        mails[0]
+            .text
+            .contains("(the link works until 2026-05-11 05:00 UTC; log in as test-user):"),
+        "{}",
+        mails[0].text
+    );
     assert!(mails[0].text.contains("2026-05-09 05:00 UTC"), "{}", mails[0].text);
     assert!(mails[0].reconnect_link().contains("/reconnect/meta-test?expires="));
 
