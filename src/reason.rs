@@ -373,7 +373,7 @@ mod tests {
             assert_eq!(serde_json::from_str::<Reason>(&json).unwrap(), reason);
             assert!(reason.sentence().ends_with('.'), "{reason}");
         }
-        assert_eq!(names.len(), 24);
+        assert_eq!(names.len(), 25);
         assert_eq!(
             serde_json::from_str::<Reason>("\"solar_flare\"").unwrap(),
             Reason::Reconnect(ReconnectReason::Unknown)
