@@ -61,11 +61,8 @@ impl App {
         let tracker = TaskTracker::new();
         tracker.spawn(keep_alive(self.clone(), shutdown.clone()));
         tracker.spawn(backfill_connected(self.clone()));
-        let scheduler = Scheduler::new(
-            self.run_context().clone(),
-            self.queries().to_vec(),
-            self.config().limits,
-        );
+        tracker.spawn(crate::watch::watch_queries(self.clone(), shutdown.clone()));
+        let scheduler = Scheduler::new(self.lineup(), self.config().limits);
         let scheduled = scheduler
             .run(shutdown.clone(), tracker.clone(), self.ready_signal(), self.heartbeat())
             .await;
@@ -148,7 +145,7 @@ async fn backfill_connected(app: App) {
         })
         .cloned()
         .collect();
-    if let Err(e) = crate::backfill::backfill(app.run_context(), &queries).await {
+    if let Err(e) = crate::backfill::backfill(&app.run_context(), &queries).await {
         tracing::error!("Backfill at start-up failed: {e}");
     }
 }

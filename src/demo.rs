@@ -228,8 +228,8 @@ async fn tell_the_token_story(app: &App, sandbox: &SandboxHandle) {
     world.set_settings(settings);
     world.revoke(DEMO_USER, RevokeReason::PasswordChanged);
     let now = app.clock().now();
-    for query in app.queries() {
-        let record = run_query(app.run_context(), query, now, Trigger::Scheduled).await;
+    for query in app.queries().iter() {
+        let record = run_query(&app.run_context(), query, now, Trigger::Scheduled).await;
         let what = if record.outcome == Outcome::Paused {
             "was not attempted (the connection is paused)"
         } else {

@@ -222,6 +222,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 .await
                 .with_context(|| format!("cannot listen on {}", config.listen))?;
             let app = App::build(config, clock()?)?;
+            reload_on_hangup(&app, &args);
             app.run_until_stopped(listener, stop_on_signal()).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -601,6 +602,34 @@ async fn accounts(args: &ConfigArgs, connection: &str, json: bool) -> anyhow::Re
 }
 
 /// A token cancelled on SIGINT or SIGTERM.
+/// On SIGHUP, reads the config file again and runs with it; a file that does not validate
+/// is refused with its problems logged, and the running config stays. Registered before
+/// the daemon starts, so a SIGHUP never falls back to the default action (ending the process).
+fn reload_on_hangup(app: &App, args: &ConfigArgs) {
+    #[cfg(unix)]
+    {
+        let mut hangup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+            Ok(hangup) => hangup,
+            Err(e) => {
+                tracing::warn!("Cannot handle SIGHUP ({e}): the config is read at start only.");
+                return;
+            }
+        };
+        let (app, args) = (app.clone(), args.clone());
+        tokio::spawn(async move {
+            while hangup.recv().await.is_some() {
+                tracing::info!("SIGHUP: reloading {}.", args.config.display());
+                match args.load() {
+                    Ok(config) => app.reload_config(config),
+                    Err(e) => tracing::error!("Config reload refused; the running config stays:\n{e:#}"),
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = (app, args);
+}
+
 fn stop_on_signal() -> CancellationToken {
     let token = CancellationToken::new();
     let trigger = token.clone();

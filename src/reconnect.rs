@@ -127,7 +127,7 @@ pub async fn complete(
     let connection = connection.to_string();
     tokio::spawn(async move {
         let queries: Vec<_> = app.queries().iter().filter(|q| q.uses(&connection)).cloned().collect();
-        if let Err(e) = crate::backfill::backfill(app.run_context(), &queries).await {
+        if let Err(e) = crate::backfill::backfill(&app.run_context(), &queries).await {
             tracing::error!(connection = %connection, "Backfill after reconnect failed: {e}");
         }
         if let Some(since) = outage_since {
@@ -152,8 +152,8 @@ pub async fn complete(
 /// belongs to and when its data access ends, recorded with the token.
 pub(crate) async fn settle_new_token(app: &App, connection: &str) -> Result<Identity, ReconnectError> {
     let auth = app.auth();
-    let conn = app
-        .config()
+    let config = app.config();
+    let conn = config
         .connections
         .iter()
         .find(|c| c.id == connection)

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::ReconnectReason;
 use crate::config::Config;
 use crate::location::Location;
-use crate::query::{Diagnostic, Query};
+use crate::query::{Diagnostic, Query, QueryDir};
 use crate::store::{ConnectionStatus, GapState, RunRecord, Store, StoreError, TokenSet};
 
 /// Everything the daemon knows about its connections and queries.
@@ -120,6 +120,16 @@ pub struct QueryView {
     pub(crate) next_run: Option<DateTime<Utc>>,
     /// The latest run, whole.
     pub(crate) last_result: Option<RunRecord>,
+    /// When the file's current text does not validate and its last good version runs:
+    /// "file has errors since T: …; still running the version of T0".
+    #[serde(default)]
+    pub file_errors: Option<String>,
+    /// Since when the file has had those errors.
+    #[serde(default)]
+    pub(crate) file_errors_since: Option<DateTime<Utc>>,
+    /// When the version that still runs was loaded.
+    #[serde(default)]
+    pub(crate) running_version_of: Option<DateTime<Utc>>,
 }
 
 impl StatusReport {
@@ -202,6 +212,9 @@ impl StatusReport {
                 last_run: last_result.as_ref().map(|r| r.started),
                 next_run: next_fire,
                 last_result,
+                file_errors: None,
+                file_errors_since: None,
+                running_version_of: None,
             });
         }
         let gaps = store
@@ -231,6 +244,18 @@ impl StatusReport {
             problems: problems.iter().map(ToString::to_string).collect(),
             gaps,
         })
+    }
+
+    /// Adds what `dir` knows about query files whose current text has errors while an
+    /// earlier version runs.
+    pub(crate) fn note_file_errors(&mut self, dir: &QueryDir) {
+        for view in &mut self.queries {
+            if let Some(stale) = dir.stale(&view.name) {
+                view.file_errors = Some(stale.sentence());
+                view.file_errors_since = Some(stale.errors_since);
+                view.running_version_of = Some(stale.running_since);
+            }
+        }
     }
 
     /// The report for people.
@@ -276,6 +301,9 @@ impl StatusReport {
                 .next_run
                 .map_or("not scheduled".to_string(), |t| format!("next {}", time(&t)));
             let _ = writeln!(out, "  {:<32} {:<7} {next}; {last}", q.name, q.state);
+            if let Some(errors) = &q.file_errors {
+                let _ = writeln!(out, "      {errors}");
+            }
         }
         let open: Vec<_> = self
             .gaps
