@@ -146,9 +146,16 @@ enum Command {
         /// Run every query once, then exit.
         #[arg(long)]
         once: bool,
-        /// Directory for the queries, state and reports.
+        /// Directory for the queries, state and reports, and the config it writes
+        /// (`adsync status --config OUT/adsync.toml` works while the demo runs and after).
         #[arg(long, default_value = "demo-out")]
         out: PathBuf,
+        /// The daemon's web endpoint (default 127.0.0.1:8787; with --once, a free port).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        /// The sandbox's address (default 127.0.0.1:8788; with --once, a free port).
+        #[arg(long)]
+        sandbox_listen: Option<std::net::SocketAddr>,
     },
 }
 
@@ -267,20 +274,22 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         #[cfg(feature = "sandbox")]
-        Command::Demo { once, out } => {
+        Command::Demo {
+            once,
+            out,
+            listen,
+            sandbox_listen,
+        } => {
+            let default = |fixed: &str| {
+                if once { "127.0.0.1:0" } else { fixed }
+                    .parse()
+                    .expect("static address")
+            };
             let options = adsync::demo::DemoOptions {
                 once,
                 out,
-                sandbox_listen: if once { "127.0.0.1:0" } else { sandbox::DEFAULT_LISTEN }
-                    .parse()
-                    .expect("static address"),
-                listen: if once {
-                    "127.0.0.1:0"
-                } else {
-                    adsync::config::DEFAULT_LISTEN
-                }
-                .parse()
-                .expect("static address"),
+                sandbox_listen: sandbox_listen.unwrap_or_else(|| default(sandbox::DEFAULT_LISTEN)),
+                listen: listen.unwrap_or_else(|| default(adsync::config::DEFAULT_LISTEN)),
                 clock: Arc::new(SystemClock),
             };
             adsync::demo::run(options, stop_on_signal()).await?;
