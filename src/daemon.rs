@@ -130,6 +130,9 @@ impl App {
 /// At start-up: makes good the gaps of queries whose connection works (fires missed while
 /// the daemon was down, failed runs).
 async fn backfill_connected(app: App) {
+    // After the scheduler has recorded the fires missed while down: they are gaps to make
+    // good too. (This used to rest on the task running only once the daemon's task yielded.)
+    app.scheduler_ready().await;
     let store = app.store();
     let queries: Vec<_> = app
         .queries()

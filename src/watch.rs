@@ -26,6 +26,8 @@ pub(crate) async fn watch_queries(app: App, shutdown: CancellationToken) {
         let config = app.config();
         if watching.as_ref().is_none_or(|(dir, _)| *dir != config.queries_dir) {
             watching = watch(&config.queries_dir, changed.clone()).map(|w| (config.queries_dir.clone(), w));
+            // A file changed after the last read but before the watch began sent no event.
+            app.rescan_queries();
         }
         tokio::select! {
             _ = shutdown.cancelled() => return,
