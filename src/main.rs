@@ -410,7 +410,59 @@ impl DaemonClient {
         }
         Ok(response.json().await?)
     }
+
+    /// Sends a backfill `request` whose answer streams a line per finished run, printing
+    /// each to stderr as it comes; returns the records of the last line.
+    async fn backfill(&self, request: reqwest::RequestBuilder) -> anyhow::Result<Vec<RunRecord>> {
+        let mut response = request
+            .send()
+            .await
+            .with_context(|| format!("the store is in use but the daemon at {} does not answer", self.base))?;
+        if !response.status().is_success() {
+            let status = response.status();
+            let body: serde_json::Value = response.json().await.unwrap_or_default();
+            bail!(
+                "the daemon refused (HTTP {status}): {}",
+                body["error"].as_str().unwrap_or("no reason given")
+            );
+        }
+        let mut pending = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .context("the daemon stopped answering mid-backfill")?
+        {
+            pending.extend_from_slice(&chunk);
+            while let Some(end) = pending.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = pending.drain(..=end).collect();
+                let line: serde_json::Value = serde_json::from_slice(&line)?;
+                if let Some(records) = line.get("records") {
+                    return Ok(serde_json::from_value(records.clone())?);
+                }
+                if let Some(error) = line["error"].as_str() {
+                    bail!("the daemon refused (HTTP {}): {error}", line["status"]);
+                }
+                let run: RunRecord = serde_json::from_value(line["run"].clone())?;
+                let outcome = match run.outcome {
+                    Outcome::Delivered => format!("delivered {} rows", run.rows),
+                    _ => format!("failed: {}", run.error.as_deref().unwrap_or("unknown error")),
+                };
+                eprintln!(
+                    "[{}/{}] {} {}: {outcome}",
+                    line["done"], line["total"], run.query, run.window
+                );
+            }
+        }
+        bail!("the daemon ended the backfill without its result")
+    }
 }
+
+/// How long the CLI waits to reach the running daemon.
+const DAEMON_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long the CLI waits for the daemon's next bytes before taking it as stuck: above one
+/// run's longest honest silence (a rate-limit wait of `http.max_rate_limit_wait_secs`, 900 s
+/// by default, plus its requests), which a backfill's progress lines break up.
+const DAEMON_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
 fn backend(args: &ConfigArgs) -> anyhow::Result<Backend> {
     let config = args.load()?;
@@ -419,7 +471,11 @@ fn backend(args: &ConfigArgs) -> anyhow::Result<Backend> {
         Err(StoreError::Locked(_)) => Ok(Backend::Daemon(DaemonClient {
             base: format!("http://{}", config.listen),
             token: config.admin_token.as_ref().map(|t| t.expose().to_string()),
-            http: reqwest::Client::new(),
+            http: reqwest::Client::builder()
+                .connect_timeout(DAEMON_CONNECT_TIMEOUT)
+                .read_timeout(DAEMON_READ_TIMEOUT)
+                .build()
+                .context("cannot build the HTTP client")?,
         })),
         Err(e) => Err(e.into()),
     }
@@ -477,9 +533,11 @@ async fn backfill(
         }
         Backend::Daemon(daemon) => {
             let body = serde_json::json!({"query": query, "window": window});
-            daemon
-                .call(daemon.request(reqwest::Method::POST, "/api/backfill").json(&body))
-                .await?
+            let request = daemon
+                .request(reqwest::Method::POST, "/api/backfill")
+                .header(reqwest::header::ACCEPT, "application/x-ndjson")
+                .json(&body);
+            daemon.backfill(request).await?
         }
     };
     if records.is_empty() {
