@@ -394,8 +394,13 @@ impl DaemonClient {
         }
     }
 
-    /// Sends `request`; a refusal becomes an error carrying the daemon's message.
+    /// Sends `request` and reads its JSON answer.
     async fn call<T: serde::de::DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> anyhow::Result<T> {
+        Ok(self.send(request).await?.json().await?)
+    }
+
+    /// Sends `request`; a refusal becomes an error carrying the daemon's message.
+    async fn send(&self, request: reqwest::RequestBuilder) -> anyhow::Result<reqwest::Response> {
         let response = request
             .send()
             .await
@@ -408,24 +413,13 @@ impl DaemonClient {
                 body["error"].as_str().unwrap_or("no reason given")
             );
         }
-        Ok(response.json().await?)
+        Ok(response)
     }
 
     /// Sends a backfill `request` whose answer streams a line per finished run, printing
     /// each to stderr as it comes; returns the records of the last line.
     async fn backfill(&self, request: reqwest::RequestBuilder) -> anyhow::Result<Vec<RunRecord>> {
-        let mut response = request
-            .send()
-            .await
-            .with_context(|| format!("the store is in use but the daemon at {} does not answer", self.base))?;
-        if !response.status().is_success() {
-            let status = response.status();
-            let body: serde_json::Value = response.json().await.unwrap_or_default();
-            bail!(
-                "the daemon refused (HTTP {status}): {}",
-                body["error"].as_str().unwrap_or("no reason given")
-            );
-        }
+        let mut response = self.send(request).await?;
         let mut pending = Vec::new();
         while let Some(chunk) = response
             .chunk()
