@@ -81,6 +81,40 @@ async fn query_files_added_edited_broken_and_deleted_while_the_daemon_runs_take_
     assert_eq!(runs.len(), 2, "b ran after its file was deleted: {runs:?}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_in_flight_when_its_file_changes_finishes_with_the_version_it_started_with() {
+    let test = TestApp::new("2026-11-26T08:00:00Z").await;
+    test.write_config_with("127.0.0.1:0", WATCHER_ONLY);
+    test.write_query("a", &hourly(CONNECTION, "a.csv", "replace"));
+    let daemon = Daemon::start(test.connected_app().await, "a").await;
+    let hold = serde_json::json!({"path_prefix": "/v25.0/act_1001", "when": "before"});
+    test.control(reqwest::Method::POST, "/_sandbox/holds", Some(hold)).await;
+    test.clock.set(at("2026-11-26T09:00:00Z"));
+    let sandbox = test.sandbox.sandbox().clone();
+    eventually("the run to hang at the sandbox", || {
+        (sandbox.stats().held_requests == 1).then_some(())
+    })
+    .await;
+
+    let fewer_columns = hourly(CONNECTION, "a.csv", "replace")
+        .replace(", \"spend\"]", "]")
+        .replace("0 * * * *", "30 * * * *");
+    test.write_query("a", &fewer_columns);
+    eventually("the edit to be read", || {
+        status_of(&daemon, "a").filter(|a| a["schedule"] == "30 * * * *")
+    })
+    .await;
+    test.control(reqwest::Method::DELETE, "/_sandbox/holds", None).await;
+    let runs = daemon.runs("a", 1).await;
+    assert_eq!(runs[0].outcome, Outcome::Delivered, "{:?}", runs[0].error);
+    let header = test.read_report("a.csv").lines().next().unwrap().to_string();
+    assert_eq!(
+        header, "date_start,campaign_id,impressions,spend",
+        "the old version's columns"
+    );
+    daemon.stop().await;
+}
+
 /// `adsync run` as a child process, its log lines collected as they come.
 struct Process {
     child: Child,
