@@ -572,7 +572,7 @@ async fn idle(dir: &Path, base: &str, queries: usize, secs: u64) -> anyhow::Resu
     let texts = small_queries(queries, |i| format!("{} {} * * *", i % 60, (i / 60) % 24));
     // Written before the clock starts: start-up is parsing and scheduling, not file creation.
     let setup = app(dir, base, "", &texts).await?;
-    let config = setup.config().clone();
+    let config = Config::clone(&setup.config());
     drop(setup);
     let started = Instant::now();
     let app = App::build(config, Arc::new(SystemClock))?;

@@ -153,6 +153,9 @@ struct RawScheduler {
     /// On SIGTERM, how long runs in flight may go on before those still waiting on a
     /// platform are cancelled (their fires become gaps).
     shutdown_grace_secs: Option<u64>,
+    /// How often the query directory is read again, besides when a file watcher sees it
+    /// change (a safety net for file systems that do not report changes).
+    rescan_secs: Option<u64>,
 }
 
 /// `[web]` as written.
@@ -293,6 +296,8 @@ pub struct Config {
     pub(crate) limits: RunLimits,
     /// How long a stop waits for runs in flight before cancelling those still fetching.
     pub(crate) shutdown_grace: std::time::Duration,
+    /// How often the query directory is read again besides the file watcher's changes.
+    pub(crate) rescan_every: std::time::Duration,
     /// Retry policy for platform calls.
     pub(crate) http: HttpPolicy,
     /// How long before a hard token expiry a connection shows as `expiring`.
@@ -531,6 +536,7 @@ impl Config {
         let link_ttl = days(LINK_TTL_DAYS.read(raw.web.link_ttl_days, &mut problems));
         let shutdown_grace =
             std::time::Duration::from_secs(SHUTDOWN_GRACE_SECS.read(raw.scheduler.shutdown_grace_secs, &mut problems));
+        let rescan_every = std::time::Duration::from_secs(RESCAN_SECS.read(raw.scheduler.rescan_secs, &mut problems));
         let admin_env = raw.web.admin_token_env.as_deref().unwrap_or("ADSYNC_ADMIN_TOKEN");
         let admin_token = std::env::var(admin_env).ok().filter(|t| !t.is_empty()).map(Secret::new);
         let mut raw_email = raw.email;
@@ -560,6 +566,7 @@ impl Config {
             public_url,
             limits,
             shutdown_grace,
+            rescan_every,
             http,
             expiry_warning,
             keep_alive_after,

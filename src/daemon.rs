@@ -67,11 +67,8 @@ impl App {
         let tracker = TaskTracker::new();
         tracker.spawn(keep_alive(self.clone(), shutdown.clone()));
         tracker.spawn(backfill_connected(self.clone()));
-        let scheduler = Scheduler::new(
-            self.run_context().clone(),
-            self.queries().to_vec(),
-            self.config().limits,
-        );
+        tracker.spawn(crate::watch::watch_queries(self.clone(), shutdown.clone()));
+        let scheduler = Scheduler::new(self.lineup(), self.config().limits);
         let scheduled = scheduler
             .run(shutdown.clone(), tracker.clone(), self.ready_signal(), self.heartbeat())
             .await;
@@ -139,6 +136,9 @@ impl App {
 /// At start-up: makes good the gaps of queries whose connection works (fires missed while
 /// the daemon was down, failed runs).
 async fn backfill_connected(app: App) {
+    // After the scheduler has recorded the fires missed while down: they are gaps to make
+    // good too. (This used to rest on the task running only once the daemon's task yielded.)
+    app.scheduler_ready().await;
     let store = app.store();
     let queries: Vec<_> = app
         .queries()
@@ -154,7 +154,7 @@ async fn backfill_connected(app: App) {
         })
         .cloned()
         .collect();
-    if let Err(e) = crate::backfill::backfill(app.run_context(), &queries).await {
+    if let Err(e) = crate::backfill::backfill(&app.run_context(), &queries).await {
         tracing::error!("Backfill at start-up failed: {e}");
     }
 }

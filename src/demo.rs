@@ -140,26 +140,14 @@ pub async fn run(options: DemoOptions, shutdown: CancellationToken) -> Result<Ve
         path: PathBuf::from(options.listen.to_string()),
         source,
     })?;
-    let overrides = Overrides {
-        data_dir: Some(options.out.join(".adsync")),
-        queries_dir: Some(queries_dir),
-        output_dir: Some(options.out.clone()),
-        listen: Some(listen.to_string()),
-        public_url: Some(format!("http://{listen}")),
-    };
-    let mut config = Config::parse(
-        EXAMPLE_CONFIG,
-        Path::new("examples/adsync.toml"),
-        &options.out,
-        &overrides,
-    )?;
     let sandbox_url = Url::parse(&sandbox.base_url()).expect("the sandbox base URL is a URL");
-    for conn in &mut config.connections {
-        for url in [&mut conn.auth_url, &mut conn.token_url] {
-            point_at(url, &sandbox_url);
-        }
-        conn.api_base_url = Some(sandbox_url.clone());
-    }
+    let config_path = write_config(&options.out, listen, &sandbox_url)?;
+    let config = Config::load(&config_path, &Overrides::default())?;
+    tracing::info!(
+        "The demo's config is {}: `adsync status --config {}` shows its state.",
+        config_path.display(),
+        config_path.display()
+    );
 
     create_demo_spreadsheet(&sandbox).await?;
     let app = App::build(config, options.clock.clone())?;
@@ -228,8 +216,8 @@ async fn tell_the_token_story(app: &App, sandbox: &SandboxHandle) {
     world.set_settings(settings);
     world.revoke(DEMO_USER, RevokeReason::PasswordChanged);
     let now = app.clock().now();
-    for query in app.queries() {
-        let record = run_query(app.run_context(), query, now, Trigger::Scheduled).await;
+    for query in app.queries().iter() {
+        let record = run_query(&app.run_context(), query, now, Trigger::Scheduled).await;
         let what = if record.outcome == Outcome::Paused {
             "was not attempted (the connection is paused)"
         } else {
@@ -265,6 +253,37 @@ fn write_example_queries(dir: &Path) -> Result<(), DemoError> {
 }
 
 /// Moves `url` to the sandbox's scheme, host and port, keeping its path.
+/// Writes the demo's config to `out/adsync.toml`: the example config with the directories
+/// under `out`, the web endpoint at `listen` and every platform URL at the sandbox, so
+/// `adsync status --config out/adsync.toml` reads what the demo runs, during it and after.
+fn write_config(out: &Path, listen: SocketAddr, sandbox: &Url) -> Result<PathBuf, DemoError> {
+    use toml_edit::value;
+    let mut doc: toml_edit::DocumentMut = EXAMPLE_CONFIG.parse().expect("the example config is TOML");
+    // Relative to the config file, so in `out`.
+    doc["data_dir"] = value(".adsync");
+    doc["queries_dir"] = value("queries");
+    doc["output_dir"] = value(".");
+    doc["listen"] = value(listen.to_string());
+    doc["public_url"] = value(format!("http://{listen}"));
+    if let Some(connections) = doc["connections"].as_array_of_tables_mut() {
+        for conn in connections.iter_mut() {
+            for key in ["auth_url", "token_url", "api_base_url"] {
+                let Some(mut url) = conn.get(key).and_then(|v| v.as_str()).and_then(|u| Url::parse(u).ok()) else {
+                    continue;
+                };
+                point_at(&mut url, sandbox);
+                conn[key] = value(url.as_str());
+            }
+        }
+    }
+    let path = out.join("adsync.toml");
+    std::fs::write(&path, doc.to_string()).map_err(|source| DemoError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(path)
+}
+
 fn point_at(url: &mut Url, sandbox: &Url) {
     let mut moved = sandbox.clone();
     moved.set_path(url.path());

@@ -51,6 +51,7 @@
 //! - `reconnect`: after consent: take the token, verify the accounts, resume, backfill.
 //! - `web`: the daemon's HTTP endpoint (reconnect links, OAuth callback, status page and
 //!   API, health, manual runs and backfills).
+//! - `watch`: the query directory watched and rescanned, so query files are picked up live.
 //! - `daemon`: the lifecycle: web endpoint and scheduler until stopped, upkeep, keep-alive.
 //! - `demo` (feature `sandbox`): `adsync demo`, the sandbox and the daemon in one process.
 //!
@@ -91,4 +92,5 @@ pub mod status;
 pub mod store;
 pub mod table;
 pub(crate) mod telemetry;
+pub(crate) mod watch;
 pub mod web;

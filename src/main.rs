@@ -146,9 +146,16 @@ enum Command {
         /// Run every query once, then exit.
         #[arg(long)]
         once: bool,
-        /// Directory for the queries, state and reports.
+        /// Directory for the queries, state and reports, and the config it writes
+        /// (`adsync status --config OUT/adsync.toml` works while the demo runs and after).
         #[arg(long, default_value = "demo-out")]
         out: PathBuf,
+        /// The daemon's web endpoint (default 127.0.0.1:8787; with --once, a free port).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        /// The sandbox's address (default 127.0.0.1:8788; with --once, a free port).
+        #[arg(long)]
+        sandbox_listen: Option<std::net::SocketAddr>,
     },
 }
 
@@ -222,6 +229,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 .await
                 .with_context(|| format!("cannot listen on {}", config.listen))?;
             let app = App::build(config, clock()?)?;
+            reload_on_hangup(&app, &args);
             app.run_until_stopped(listener, stop_on_signal()).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -266,20 +274,22 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         #[cfg(feature = "sandbox")]
-        Command::Demo { once, out } => {
+        Command::Demo {
+            once,
+            out,
+            listen,
+            sandbox_listen,
+        } => {
+            let default = |fixed: &str| {
+                if once { "127.0.0.1:0" } else { fixed }
+                    .parse()
+                    .expect("static address")
+            };
             let options = adsync::demo::DemoOptions {
                 once,
                 out,
-                sandbox_listen: if once { "127.0.0.1:0" } else { sandbox::DEFAULT_LISTEN }
-                    .parse()
-                    .expect("static address"),
-                listen: if once {
-                    "127.0.0.1:0"
-                } else {
-                    adsync::config::DEFAULT_LISTEN
-                }
-                .parse()
-                .expect("static address"),
+                sandbox_listen: sandbox_listen.unwrap_or_else(|| default(sandbox::DEFAULT_LISTEN)),
+                listen: listen.unwrap_or_else(|| default(adsync::config::DEFAULT_LISTEN)),
                 clock: Arc::new(SystemClock),
             };
             adsync::demo::run(options, stop_on_signal()).await?;
@@ -384,8 +394,13 @@ impl DaemonClient {
         }
     }
 
-    /// Sends `request`; a refusal becomes an error carrying the daemon's message.
+    /// Sends `request` and reads its JSON answer.
     async fn call<T: serde::de::DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> anyhow::Result<T> {
+        Ok(self.send(request).await?.json().await?)
+    }
+
+    /// Sends `request`; a refusal becomes an error carrying the daemon's message.
+    async fn send(&self, request: reqwest::RequestBuilder) -> anyhow::Result<reqwest::Response> {
         let response = request
             .send()
             .await
@@ -398,9 +413,50 @@ impl DaemonClient {
                 body["error"].as_str().unwrap_or("no reason given")
             );
         }
-        Ok(response.json().await?)
+        Ok(response)
+    }
+
+    /// Sends a backfill `request` whose answer streams a line per finished run, printing
+    /// each to stderr as it comes; returns the records of the last line.
+    async fn backfill(&self, request: reqwest::RequestBuilder) -> anyhow::Result<Vec<RunRecord>> {
+        let mut response = self.send(request).await?;
+        let mut pending = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .context("the daemon stopped answering mid-backfill")?
+        {
+            pending.extend_from_slice(&chunk);
+            while let Some(end) = pending.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = pending.drain(..=end).collect();
+                let line: serde_json::Value = serde_json::from_slice(&line)?;
+                if let Some(records) = line.get("records") {
+                    return Ok(serde_json::from_value(records.clone())?);
+                }
+                if let Some(error) = line["error"].as_str() {
+                    bail!("the daemon refused (HTTP {}): {error}", line["status"]);
+                }
+                let run: RunRecord = serde_json::from_value(line["run"].clone())?;
+                let outcome = match run.outcome {
+                    Outcome::Delivered => format!("delivered {} rows", run.rows),
+                    _ => format!("failed: {}", run.error.as_deref().unwrap_or("unknown error")),
+                };
+                eprintln!(
+                    "[{}/{}] {} {}: {outcome}",
+                    line["done"], line["total"], run.query, run.window
+                );
+            }
+        }
+        bail!("the daemon ended the backfill without its result")
     }
 }
+
+/// How long the CLI waits to reach the running daemon.
+const DAEMON_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long the CLI waits for the daemon's next bytes before taking it as stuck: above one
+/// run's longest honest silence (a rate-limit wait of `http.max_rate_limit_wait_secs`, 900 s
+/// by default, plus its requests), which a backfill's progress lines break up.
+const DAEMON_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
 fn backend(args: &ConfigArgs) -> anyhow::Result<Backend> {
     let config = args.load()?;
@@ -409,7 +465,11 @@ fn backend(args: &ConfigArgs) -> anyhow::Result<Backend> {
         Err(StoreError::Locked(_)) => Ok(Backend::Daemon(DaemonClient {
             base: format!("http://{}", config.listen),
             token: config.admin_token.as_ref().map(|t| t.expose().to_string()),
-            http: reqwest::Client::new(),
+            http: reqwest::Client::builder()
+                .connect_timeout(DAEMON_CONNECT_TIMEOUT)
+                .read_timeout(DAEMON_READ_TIMEOUT)
+                .build()
+                .context("cannot build the HTTP client")?,
         })),
         Err(e) => Err(e.into()),
     }
@@ -467,9 +527,11 @@ async fn backfill(
         }
         Backend::Daemon(daemon) => {
             let body = serde_json::json!({"query": query, "window": window});
-            daemon
-                .call(daemon.request(reqwest::Method::POST, "/api/backfill").json(&body))
-                .await?
+            let request = daemon
+                .request(reqwest::Method::POST, "/api/backfill")
+                .header(reqwest::header::ACCEPT, "application/x-ndjson")
+                .json(&body);
+            daemon.backfill(request).await?
         }
     };
     if records.is_empty() {
@@ -601,6 +663,34 @@ async fn accounts(args: &ConfigArgs, connection: &str, json: bool) -> anyhow::Re
 }
 
 /// A token cancelled on SIGINT or SIGTERM.
+/// On SIGHUP, reads the config file again and runs with it; a file that does not validate
+/// is refused with its problems logged, and the running config stays. Registered before
+/// the daemon starts, so a SIGHUP never falls back to the default action (ending the process).
+fn reload_on_hangup(app: &App, args: &ConfigArgs) {
+    #[cfg(unix)]
+    {
+        let mut hangup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+            Ok(hangup) => hangup,
+            Err(e) => {
+                tracing::warn!("Cannot handle SIGHUP ({e}): the config is read at start only.");
+                return;
+            }
+        };
+        let (app, args) = (app.clone(), args.clone());
+        tokio::spawn(async move {
+            while hangup.recv().await.is_some() {
+                tracing::info!("SIGHUP: reloading {}.", args.config.display());
+                match args.load() {
+                    Ok(config) => app.reload_config(config),
+                    Err(e) => tracing::error!("Config reload refused; the running config stays:\n{e:#}"),
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    let _ = (app, args);
+}
+
 fn stop_on_signal() -> CancellationToken {
     let token = CancellationToken::new();
     let trigger = token.clone();

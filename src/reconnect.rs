@@ -184,7 +184,7 @@ pub(crate) fn backfill_and_tell(app: &App, done: ReconnectReport, outage_since: 
     tokio::spawn(async move {
         let connection = done.connection.as_str();
         let queries: Vec<_> = app.queries().iter().filter(|q| q.uses(connection)).cloned().collect();
-        if let Err(e) = crate::backfill::backfill(app.run_context(), &queries).await {
+        if let Err(e) = crate::backfill::backfill(&app.run_context(), &queries).await {
             tracing::error!(connection = %connection, "Backfill after reconnect failed: {e}");
         }
         if let Some(since) = outage_since {
@@ -297,8 +297,8 @@ pub(crate) async fn settle_new_token(app: &App, connection: &str) -> Result<Iden
 /// unknown still gets its checks, backfill and email.
 async fn settle(app: &App, connection: &str) -> Result<Result<Identity, FetchError>, ReconnectError> {
     let auth = app.auth();
-    let conn = app
-        .config()
+    let config = app.config();
+    let conn = config
         .connections
         .iter()
         .find(|c| c.id == connection)
@@ -310,7 +310,7 @@ async fn settle(app: &App, connection: &str) -> Result<Result<Identity, FetchErr
     let source = app
         .any_source(connection)
         .ok_or_else(|| AuthError::UnknownConnection(connection.to_string()))?;
-    let identity = match crate::sources::userinfo::configured(app.api(), conn).await {
+    let identity = match crate::sources::userinfo::configured(&app.api(), conn).await {
         Some(configured) => configured,
         None => source.identity().await,
     };

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::ReconnectReason;
 use crate::config::Config;
 use crate::location::Location;
-use crate::query::{Diagnostic, Query};
+use crate::query::{Diagnostic, Query, QueryDir};
 use crate::store::{ConnectionStatus, GapState, RunRecord, Store, StoreError, TokenSet};
 
 /// Everything the daemon knows about its connections and queries.
@@ -146,6 +146,16 @@ pub struct QueryView {
     pub last_error_text: Option<String>,
     /// When the failures began (the first failed scheduled run since the last delivery).
     pub(crate) failing_since: Option<DateTime<Utc>>,
+    /// When the file's current text does not validate and its last good version runs:
+    /// "file has errors since T: …; still running the version of T0".
+    #[serde(default)]
+    pub file_errors: Option<String>,
+    /// Since when the file has had those errors.
+    #[serde(default)]
+    pub(crate) file_errors_since: Option<DateTime<Utc>>,
+    /// When the version that still runs was loaded.
+    #[serde(default)]
+    pub(crate) running_version_of: Option<DateTime<Utc>>,
 }
 
 impl ConnectionView {
@@ -277,6 +287,9 @@ impl StatusReport {
                 last_error_reason: state.failing.as_ref().map(|f| f.reason.to_string()),
                 last_error_text: state.failing.as_ref().map(|f| f.reason.sentence()),
                 failing_since: state.failing.as_ref().map(|f| f.since),
+                file_errors: None,
+                file_errors_since: None,
+                running_version_of: None,
             });
         }
         let gaps = store
@@ -306,6 +319,18 @@ impl StatusReport {
             problems: problems.iter().map(ToString::to_string).collect(),
             gaps,
         })
+    }
+
+    /// Adds what `dir` knows about query files whose current text has errors while an
+    /// earlier version runs.
+    pub(crate) fn note_file_errors(&mut self, dir: &QueryDir) {
+        for view in &mut self.queries {
+            if let Some(stale) = dir.stale(&view.name) {
+                view.file_errors = Some(stale.sentence());
+                view.file_errors_since = Some(stale.errors_since);
+                view.running_version_of = Some(stale.running_since);
+            }
+        }
     }
 
     /// The report for people.
@@ -363,6 +388,9 @@ impl StatusReport {
             if let (Some(reason), Some(text)) = (&q.last_error_reason, &q.last_error_text) {
                 let since = q.failing_since.as_ref().map(time).unwrap_or_default();
                 let _ = writeln!(out, "      failing since {since}, {reason}: {text}");
+            }
+            if let Some(errors) = &q.file_errors {
+                let _ = writeln!(out, "      {errors}");
             }
         }
         let open: Vec<_> = self

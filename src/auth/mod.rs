@@ -114,7 +114,7 @@ struct AuthInner {
     refresh_locks: Keyed<tokio::sync::Mutex<()>>,
     /// Tokens the platform issued that the store could not save (a full disk): the only
     /// copy of a rotated refresh token. Read before the store and saved before any use.
-    unsaved: std::sync::Mutex<HashMap<String, TokenSet>>,
+    unsaved: Arc<std::sync::Mutex<HashMap<String, TokenSet>>>,
     /// The keys of service-account connections, which mint tokens instead of refreshing.
     service_accounts: HashMap<String, Result<ServiceAccountKey, String>>,
 }
@@ -126,6 +126,17 @@ impl std::fmt::Debug for Auth {
 }
 
 impl Auth {
+    /// This auth layer for a reloaded `config`: the refresh locks and the tokens the store
+    /// could not save carry over, so a run of the old config and one of the new never
+    /// refresh one connection at once, and no rotated refresh token is lost.
+    pub(crate) fn reconfigured(&self, config: &Config) -> Self {
+        let mut fresh = Self::new(config, self.inner.store.clone(), self.inner.clock.clone());
+        let inner = Arc::get_mut(&mut fresh.inner).expect("a new auth layer is not shared yet");
+        inner.refresh_locks = self.inner.refresh_locks.clone();
+        inner.unsaved = self.inner.unsaved.clone();
+        fresh
+    }
+
     /// An auth layer over `store` for the connections in `config`.
     pub(crate) fn new(config: &Config, store: Store, clock: SharedClock) -> Self {
         let token_timeout = config.http.request_timeout * 2;

@@ -50,6 +50,9 @@ pub(crate) const MAX_RUNS_PER_CONNECTION: Bound = bound("scheduler.max_runs_per_
 /// `scheduler.shutdown_grace_secs`: how long a stop waits for runs in flight; an hour at
 /// most (a supervisor's stop timeout is far shorter: systemd's default is 90 s).
 pub(crate) const SHUTDOWN_GRACE_SECS: Bound = bound("scheduler.shutdown_grace_secs", 0, 3600, 30);
+/// `scheduler.rescan_secs`: how often the query directory is read again besides the file
+/// watcher's changes; a day at most.
+pub(crate) const RESCAN_SECS: Bound = bound("scheduler.rescan_secs", 1, 86_400, 30);
 /// `http.max_retries`.
 pub(crate) const MAX_RETRIES: Bound = bound("http.max_retries", 0, 20, 4);
 /// `http.retry_initial_backoff_ms`: up to a minute.
@@ -82,9 +85,10 @@ pub(crate) const SHEETS_WRITES_PER_PROJECT: Bound = bound("sheets.writes_per_min
 
 /// Every bounded setting, for the README table and the test that walks them.
 #[cfg(test)]
-pub(crate) const ALL: [Bound; 17] = [
+pub(crate) const ALL: [Bound; 18] = [
     MAX_CONCURRENT_RUNS,
     SHUTDOWN_GRACE_SECS,
+    RESCAN_SECS,
     MAX_RUNS_PER_CONNECTION,
     MAX_RETRIES,
     RETRY_INITIAL_BACKOFF_MS,

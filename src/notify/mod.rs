@@ -162,6 +162,15 @@ impl Notifier {
         }
     }
 
+    /// This notifier for a reloaded `config` and query directory; one decision at a time
+    /// still, across both.
+    pub(crate) fn reconfigured(&self, config: &Config, queries: &[Query]) -> Self {
+        Self {
+            sending: self.sending.clone(),
+            ..Self::new(config, queries, self.store.clone(), self.clock.clone())
+        }
+    }
+
     /// The link signer (for `reconnect-link`, the web endpoint and messages).
     pub fn links(&self) -> &LinkSigner {
         &self.links

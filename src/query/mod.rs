@@ -16,6 +16,7 @@ pub(crate) mod filters;
 pub mod gaql;
 mod key_tree;
 mod keys;
+mod live;
 mod load;
 mod output_checks;
 mod platform_rules;
@@ -30,6 +31,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub(crate) use diagnostic::Diagnostic;
+pub use live::{QueryDir, StaleFile};
 pub use load::{load_dir, load_file};
 pub use schedule::wall_clock;
 pub(crate) use schedule::Schedule;

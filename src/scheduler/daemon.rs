@@ -43,30 +43,56 @@ pub(crate) fn missed_fires(schedule: &Schedule, after: DateTime<Utc>, now: DateT
         })
 }
 
+/// What the scheduler runs, and with what: replaced while it runs when the query directory
+/// or the config changes. A run keeps the lineup it started with.
+#[derive(Clone)]
+pub(crate) struct Lineup {
+    /// What new runs need (sources, auth, sinks of the current config).
+    pub(crate) ctx: RunContext,
+    /// The queries to schedule.
+    pub(crate) queries: Arc<[Query]>,
+    /// When the queries were read: a query added or changed is scheduled from then, however
+    /// late the loop takes the change.
+    pub(crate) read_at: DateTime<Utc>,
+}
+
 /// Starts runs when queries are due.
 pub(crate) struct Scheduler {
+    lineup: tokio::sync::watch::Receiver<Lineup>,
     ctx: RunContext,
-    queries: Vec<Arc<Query>>,
+    /// The scheduled version of each query, by name.
+    queries: HashMap<String, Arc<Query>>,
     slots: RunSlots,
 }
 
 /// The daemon-wide and per-connection run limits.
 #[derive(Clone)]
 struct RunSlots {
+    per_connection_limit: usize,
     global: Arc<Semaphore>,
     per_connection: HashMap<String, Arc<Semaphore>>,
 }
 
 impl RunSlots {
     fn new<'a>(limits: RunLimits, connections: impl IntoIterator<Item = &'a str>) -> Self {
-        let per_connection = connections
-            .into_iter()
-            .map(|c| (c.to_string(), Arc::new(Semaphore::new(limits.max_runs_per_connection))))
-            .collect();
-        Self {
+        let mut slots = Self {
+            per_connection_limit: limits.max_runs_per_connection,
             global: Arc::new(Semaphore::new(limits.max_concurrent_runs)),
-            per_connection,
+            per_connection: HashMap::new(),
+        };
+        for connection in connections {
+            slots.add(connection);
         }
+        slots
+    }
+
+    /// Gives `connection` its slots unless it has them (a query added while running may
+    /// read through a connection no other query used).
+    fn add(&mut self, connection: &str) {
+        let limit = self.per_connection_limit;
+        self.per_connection
+            .entry(connection.to_string())
+            .or_insert_with(|| Arc::new(Semaphore::new(limit)));
     }
 
     /// Returns once a global slot is free, without taking it: while every slot is busy, due
@@ -91,11 +117,13 @@ impl RunSlots {
 }
 
 impl Scheduler {
-    /// A scheduler for `queries` within `limits`.
-    pub(crate) fn new(ctx: RunContext, queries: Vec<Query>, limits: RunLimits) -> Self {
+    /// A scheduler for the queries of `lineup` (and its later versions) within `limits`.
+    pub(crate) fn new(mut lineup: tokio::sync::watch::Receiver<Lineup>, limits: RunLimits) -> Self {
+        let Lineup { ctx, queries, .. } = lineup.borrow_and_update().clone();
         Self {
             slots: RunSlots::new(limits, queries.iter().map(|q| q.connection.as_str())),
-            queries: queries.into_iter().map(Arc::new).collect(),
+            queries: queries.iter().map(|q| (q.name.clone(), Arc::new(q.clone()))).collect(),
+            lineup,
             ctx,
         }
     }
@@ -107,15 +135,15 @@ impl Scheduler {
     /// callers that move a test clock know the scheduler has read it. The loop beats
     /// `heartbeat` while it waits, and stops it when it ends.
     pub(crate) async fn run(
-        self,
+        mut self,
         shutdown: CancellationToken,
         tracker: TaskTracker,
         ready: &tokio::sync::watch::Sender<bool>,
         heartbeat: &Heartbeat,
     ) -> Result<(), StoreError> {
         let now = self.ctx.clock.now();
-        let mut due: BTreeSet<(DateTime<Utc>, usize)> = BTreeSet::new();
-        for (index, query) in self.queries.iter().enumerate() {
+        let mut due: BTreeSet<(DateTime<Utc>, String)> = BTreeSet::new();
+        for query in self.queries.values() {
             let mut state = self.ctx.store.query_state(&query.name)?.unwrap_or_default();
             if state.last_fire.is_none() && state.tracked_since.is_none() {
                 state.tracked_since = Some(now);
@@ -132,9 +160,9 @@ impl Scheduler {
                     missed.count,
                     missed.latest
                 );
-                due.insert((missed.latest, index));
+                due.insert((missed.latest, query.name.clone()));
             } else if let Some(next) = query.schedule.next_after(anchor.max(now)) {
-                due.insert((next, index));
+                due.insert((next, query.name.clone()));
             }
         }
         self.ctx.store.flush().await?;
@@ -142,27 +170,57 @@ impl Scheduler {
         heartbeat.beat();
         ready.send_replace(true);
 
-        while let Some(&(fire, index)) = due.first() {
-            if beating(self.ctx.clock.sleep_until(fire), &shutdown, heartbeat)
-                .await
-                .is_none()
-            {
-                break;
-            }
+        let mut lineup_open = true;
+        loop {
+            let first = due.first().cloned();
+            let woke = {
+                let clock = &self.ctx.clock;
+                let lineup = &mut self.lineup;
+                let until_fire = async {
+                    match &first {
+                        Some((fire, _)) => clock.sleep_until(*fire).await,
+                        None => std::future::pending().await,
+                    }
+                };
+                let changed = async {
+                    match lineup_open {
+                        true => lineup.changed().await.is_ok(),
+                        false => std::future::pending().await,
+                    }
+                };
+                // A change first: a fire due meanwhile must not start the version it replaced.
+                tokio::select! {
+                    biased;
+                    open = changed => Wake::Lineup(open),
+                    fired = beating(until_fire, &shutdown, heartbeat) => Wake::Fire(fired.is_some()),
+                }
+            };
+            let (fire, name) = match (woke, first) {
+                (Wake::Lineup(true), _) => {
+                    self.update(&mut due)?;
+                    continue;
+                }
+                (Wake::Lineup(false), _) => {
+                    lineup_open = false;
+                    continue;
+                }
+                (Wake::Fire(false), _) | (_, None) => break,
+                (Wake::Fire(true), Some(first)) => first,
+            };
             if beating(self.slots.any_free(), &shutdown, heartbeat).await.is_none() {
                 break;
             }
-            due.pop_first();
-            self.start(index, fire, &tracker);
+            due.remove(&(fire, name.clone()));
+            let Some(query) = self.queries.get(&name).cloned() else {
+                continue;
+            };
+            self.start(query.clone(), fire, &tracker);
             // The fire after this one, even if it passed while this one waited for a slot: a
             // busy daemon runs late rather than skip a fire without a run or a gap (the chaos
             // soak saw fires lost that way).
-            if let Some(next) = self.queries[index].schedule.next_after(fire) {
-                due.insert((next, index));
+            if let Some(next) = query.schedule.next_after(fire) {
+                due.insert((next, name));
             }
-        }
-        if due.is_empty() {
-            beating(std::future::pending::<()>(), &shutdown, heartbeat).await;
         }
         heartbeat.stop();
         tracing::info!("Scheduler stopped: no new runs will start.");
@@ -191,14 +249,63 @@ impl Scheduler {
         Ok(())
     }
 
-    fn start(&self, index: usize, fire: DateTime<Utc>, tracker: &TaskTracker) {
-        let query = self.queries[index].clone();
+    /// Takes the latest lineup: a query added is scheduled from now, a changed one gets the
+    /// next fire of its new schedule, a removed one is no longer scheduled (runs in flight
+    /// finish with the version they started with; its history stays in the store).
+    fn update(&mut self, due: &mut BTreeSet<(DateTime<Utc>, String)>) -> Result<(), StoreError> {
+        let Lineup { ctx, queries, read_at } = self.lineup.borrow_and_update().clone();
+        self.ctx = ctx;
+        let now = read_at;
+        let mut next: HashMap<String, Arc<Query>> = HashMap::with_capacity(queries.len());
+        for query in queries.iter() {
+            let kept = self.queries.get(&query.name).filter(|running| ***running == *query);
+            if let Some(running) = kept {
+                next.insert(query.name.clone(), running.clone());
+                continue;
+            }
+            due.retain(|(_, name)| *name != query.name);
+            let mut state = self.ctx.store.query_state(&query.name)?.unwrap_or_default();
+            if state.last_fire.is_none() && state.tracked_since.is_none() {
+                state.tracked_since = Some(now);
+                self.ctx.store.put_query_state(&query.name, &state)?;
+            }
+            // From now, not from the last fire: the file's absence or old schedule is no
+            // downtime to make good.
+            if let Some(fire) = query.schedule.next_after(state_anchor(&state, now).max(now)) {
+                due.insert((fire, query.name.clone()));
+            }
+            let change = if self.queries.contains_key(&query.name) {
+                "changed"
+            } else {
+                "added"
+            };
+            tracing::info!(query = %query.name, "Query file {change}: {} scheduled.", query.name);
+            self.slots.add(&query.connection);
+            next.insert(query.name.clone(), Arc::new(query.clone()));
+        }
+        for name in self.queries.keys().filter(|name| !next.contains_key(*name)) {
+            tracing::info!(query = %name, "Query file removed: {name} is no longer scheduled.");
+        }
+        due.retain(|(_, name)| next.contains_key(name));
+        self.queries = next;
+        Ok(())
+    }
+
+    fn start(&self, query: Arc<Query>, fire: DateTime<Utc>, tracker: &TaskTracker) {
         let ctx = self.ctx.clone();
         let connection = query.connection.clone();
         self.slots.spawn(tracker, &connection, async move {
             run_query(&ctx, &query, fire, Trigger::Scheduled).await;
         });
     }
+}
+
+/// What ended the scheduler's wait.
+enum Wake {
+    /// The lineup changed (`true`), or can no longer change (`false`).
+    Lineup(bool),
+    /// The first fire is due (`true`), or the daemon is stopping (`false`).
+    Fire(bool),
 }
 
 /// Waits for `until`, beating `heartbeat` meanwhile; `None` when `shutdown` came first.

@@ -8,5 +8,5 @@
 mod daemon;
 mod heartbeat;
 
-pub(crate) use self::daemon::Scheduler;
+pub(crate) use self::daemon::{Lineup, Scheduler};
 pub(crate) use self::heartbeat::Heartbeat;

@@ -106,6 +106,13 @@ async fn backfill(State(web): State<WebState>, headers: HeaderMap, Json(request)
             "an admin token is required (Authorization: Bearer …)",
         );
     }
+    let streams = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|a| a.to_str().ok())
+        .is_some_and(|a| a.contains(BACKFILL_PROGRESS));
+    if streams {
+        return backfill_progress(app.clone(), request);
+    }
     match app
         .backfill(request.query.as_deref(), request.window, |_, _, _| {})
         .await
@@ -115,6 +122,45 @@ async fn backfill(State(web): State<WebState>, headers: HeaderMap, Json(request)
         Err(e @ AppError::Window(_)) => error(StatusCode::BAD_REQUEST, &e.to_string()),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }
+}
+
+/// The media type of a backfill answered as it goes: one JSON object a line, a
+/// `{"done", "total", "run"}` after each run (each slice of an append query's gaps), then
+/// `{"records": [...]}`, or `{"error", "status"}` when the backfill could not run.
+const BACKFILL_PROGRESS: &str = "application/x-ndjson";
+
+/// A backfill whose answer streams its progress, so `adsync backfill` through the daemon
+/// shows each run as it finishes rather than nothing until the last.
+fn backfill_progress(app: App, request: BackfillRequest) -> Response {
+    let (lines, received) = tokio::sync::mpsc::unbounded_channel::<serde_json::Value>();
+    tokio::spawn(async move {
+        let progress = |done: usize, total: usize, run: &crate::store::RunRecord| {
+            let _ = lines.send(serde_json::json!({"done": done, "total": total, "run": run}));
+        };
+        let last = match app.backfill(request.query.as_deref(), request.window, progress).await {
+            Ok(records) => serde_json::json!({ "records": records }),
+            Err(e) => {
+                let status = match &e {
+                    AppError::UnknownQuery(_) => StatusCode::NOT_FOUND,
+                    AppError::Window(_) => StatusCode::BAD_REQUEST,
+                    _ => StatusCode::INTERNAL_SERVER_ERROR,
+                };
+                serde_json::json!({"error": e.to_string(), "status": status.as_u16()})
+            }
+        };
+        let _ = lines.send(last);
+    });
+    let body = futures_util::stream::unfold(received, |mut received| async move {
+        let line = received.recv().await?;
+        let mut bytes = serde_json::to_vec(&line).unwrap_or_default();
+        bytes.push(b'\n');
+        Some((Ok::<_, std::convert::Infallible>(bytes), received))
+    });
+    (
+        [(axum::http::header::CONTENT_TYPE, BACKFILL_PROGRESS)],
+        axum::body::Body::from_stream(body),
+    )
+        .into_response()
 }
 
 async fn accounts(State(web): State<WebState>, Path(connection): Path<String>, headers: HeaderMap) -> Response {

@@ -65,6 +65,7 @@ pub(super) fn render(report: &StatusReport, reconnect_link: impl Fn(&str) -> Str
                             (state(&q.state))
                             @if let Some(since) = q.state_since { br; small { "since " (time(since)) } }
                             @if let Some(text) = &q.state_text { p.why { (text) } }
+                            @if let Some(errors) = &q.file_errors { p.why { (errors) } }
                         }
                         td { (last_run(q)) }
                         td { @match q.next_run { Some(at) => (time(at)), None => "not scheduled" } }
@@ -276,6 +277,9 @@ mod tests {
             last_error_reason: None,
             last_error_text: None,
             failing_since: None,
+            file_errors: None,
+            file_errors_since: None,
+            running_version_of: None,
             state_text: None,
             state_since: None,
         }

@@ -145,3 +145,39 @@ async fn a_whole_window_backfill_of_a_replace_query_supersedes_only_older_gaps()
     let states: Vec<GapState> = app.store().gaps("rep").unwrap().iter().map(|g| g.state).collect();
     assert_eq!(states, [GapState::Superseded, GapState::Open]);
 }
+
+/// `adsync backfill` through a running daemon prints each run as the daemon finishes it (the
+/// answer streams), then the whole list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_backfill_command_through_the_daemon_shows_each_run_as_it_finishes() {
+    let test = TestApp::new("2026-03-10T12:00:00Z").await;
+    let port = crate::helpers::free_port();
+    test.write_config(&format!("127.0.0.1:{port}"));
+    test.write_query("h", &crate::helpers::hourly(CONNECTION, "h.csv", "append"));
+    test.write_query("g", &crate::helpers::hourly(CONNECTION, "g.csv", "append"));
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+    let daemon = Daemon::start_on(test.connected_app().await, "h", listener).await;
+
+    let command = test.command(&["backfill", "--from", "2026-03-08", "--to", "2026-03-09"]);
+    let output = tokio::task::spawn_blocking(move || { command }.output().unwrap())
+        .await
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    );
+    assert!(output.status.success(), "{stdout}{stderr}");
+    assert_eq!(
+        stderr.lines().collect::<Vec<_>>(),
+        [
+            "[1/2] g 2026-03-08..2026-03-09: delivered 6 rows",
+            "[2/2] h 2026-03-08..2026-03-09: delivered 6 rows"
+        ],
+        "{stderr}"
+    );
+    assert!(
+        stdout.starts_with("[1/2] g: delivered 6 rows for 2026-03-08..2026-03-09"),
+        "{stdout}"
+    );
+    daemon.stop().await;
+}

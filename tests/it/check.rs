@@ -106,7 +106,8 @@ async fn check_reports_every_broken_file_and_the_daemon_runs_the_good_one() {
     let app = test.connected_app().await;
     assert_eq!(app.queries().len(), 1);
     // One file can have several problems (a misspelt key is also a missing one).
-    let bad_files: std::collections::BTreeSet<_> = app.problems().iter().map(|p| &p.file).collect();
+    let problems = app.problems();
+    let bad_files: std::collections::BTreeSet<_> = problems.iter().map(|p| &p.file).collect();
     assert_eq!(bad_files.len(), BROKEN.len());
     let stop = CancellationToken::new();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -77,3 +77,92 @@ async fn demo_once_writes_every_example_report_exactly() {
         "{windows:?}"
     );
 }
+
+/// `adsync demo` on the given addresses writes its config, which `adsync status --config`
+/// reads while the demo runs (through its daemon) and after (from the store).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_on_given_addresses_writes_a_config_that_status_reads_during_and_after() {
+    use crate::helpers::{free_port, terminate, wait_for_port};
+    let out = tempfile::tempdir().unwrap();
+    let (listen, sandbox) = (free_port(), free_port());
+    let adsync = |args: &[&str]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_adsync"));
+        command
+            .args(args)
+            .env_remove("ADSYNC_CONFIG")
+            .env_remove("ADSYNC_DATA_DIR")
+            .env_remove("ADSYNC_QUERIES_DIR")
+            .env_remove("ADSYNC_LOG_FORMAT");
+        command
+    };
+    let out_dir = out.path().to_str().unwrap();
+    let config = out.path().join("adsync.toml");
+    let status = |config: &std::path::Path| {
+        let status = adsync(&["status", "--json", "--config", config.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+        serde_json::from_slice::<serde_json::Value>(&status.stdout).unwrap()
+    };
+
+    let (listen_at, sandbox_at) = (format!("127.0.0.1:{listen}"), format!("127.0.0.1:{sandbox}"));
+    let demo = adsync(&[
+        "demo",
+        "--out",
+        out_dir,
+        "--listen",
+        &listen_at,
+        "--sandbox-listen",
+        &sandbox_at,
+    ])
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::piped())
+    .spawn()
+    .unwrap();
+    wait_for_port(sandbox, "the demo's sandbox").await;
+    wait_for_port(listen, "the demo's daemon").await;
+    let written = std::fs::read_to_string(&config).unwrap();
+    assert!(written.contains(&format!("listen = \"{listen_at}\"")), "{written}");
+    assert!(written.contains(&format!("\"http://{sandbox_at}/token\"")), "{written}");
+    // The first pass runs before the daemon serves; status waits for it through the daemon.
+    let during = crate::helpers::eventually("the demo's first runs", || {
+        let report = status(&config);
+        let ran = report["queries"]
+            .as_array()?
+            .iter()
+            .all(|q| !q["last_result"].is_null());
+        ran.then_some(report)
+    })
+    .await;
+    assert_eq!(during["queries"].as_array().unwrap().len(), EXAMPLE_QUERIES.len());
+    let stopped = terminate(demo).await;
+    assert!(stopped.status.success(), "{}", String::from_utf8_lossy(&stopped.stderr));
+
+    let after = status(&config);
+    let ids: Vec<&str> = after["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["meta-demo", "google-demo", "linkedin-demo"]);
+    assert_eq!(after["queries"].as_array().unwrap().len(), EXAMPLE_QUERIES.len());
+
+    // `--once` counts the Sheets tab it wrote.
+    let once = tempfile::tempdir().unwrap();
+    let ran = adsync(&["demo", "--once", "--out", once.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&ran.stderr);
+    assert!(ran.status.success(), "{log}");
+    let sheets = EXAMPLE_QUERIES
+        .iter()
+        .filter(|(_, text)| text.contains("google_sheets"))
+        .count();
+    assert_eq!(sheets, 1);
+    assert!(
+        log.contains(&format!("{} reports written under", EXAMPLE_QUERIES.len() - sheets))
+            && log.contains("1 to a sandbox spreadsheet tab"),
+        "{log}"
+    );
+}

@@ -15,6 +15,7 @@ mod expected;
 mod field_sets;
 mod fields;
 mod helpers;
+mod live;
 mod mail;
 mod meta_insights;
 mod oauth_providers;

@@ -37,7 +37,8 @@ async fn a_google_connection_connects_names_its_user_and_refreshes_without_rotat
         .expect("connects through the sandbox's Google server");
 
     let stored = app.auth().store().token(GOOGLE).unwrap().expect("a token is stored");
-    let configured = &app.config().connections.iter().find(|c| c.id == GOOGLE).unwrap();
+    let config = app.config();
+    let configured = &config.connections.iter().find(|c| c.id == GOOGLE).unwrap();
     assert_eq!(configured.provider, Provider::Google);
     assert_eq!(stored.scopes, configured.scopes, "scopes are stored as granted");
     let identity = stored.identity.clone().expect("the identity is recorded");

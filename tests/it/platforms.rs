@@ -79,7 +79,8 @@ const ADS_FIELDS: [&str; 7] = [
 
 /// The exact output `name`'s query over `dates` must have.
 pub(crate) fn expected(test: &TestApp, app: &App, name: &str, dates: (&str, &str)) -> Vec<Vec<String>> {
-    let query = app.queries().iter().find(|q| q.name == name).unwrap();
+    let queries = app.queries();
+    let query = queries.iter().find(|q| q.name == name).unwrap();
     let window = DateWindow::new(d(dates.0), d(dates.1));
     let today = chrono::Utc::now().date_naive();
     crate::expected::report(query, window, &test.sandbox.sandbox().settings(), today)
@@ -135,7 +136,8 @@ async fn one_google_login_serves_google_ads_and_ga4_refreshed_once() {
     );
 
     // The GAQL the query file turns into, as Google documents it.
-    let ads_query = app.queries().iter().find(|q| q.name == "ads").unwrap();
+    let queries = app.queries();
+    let ads_query = queries.iter().find(|q| q.name == "ads").unwrap();
     let window = DateWindow::new(d(dates.0), d(dates.1));
     assert_eq!(
         adsync::sources::google_ads::gaql::build(ads_query, window).unwrap(),

@@ -471,7 +471,8 @@ async fn reconnecting_only_meta_says_the_query_waits_for_the_google_login() {
 async fn a_google_reconnect_link_hints_the_stored_login_and_a_meta_one_does_not() {
     let smtp = SmtpServer::start().await;
     let (test, daemon) = meta_to_sheet_daemon(&smtp).await;
-    let links = daemon.app.notifier().links();
+    let notifier = daemon.app.notifier();
+    let links = notifier.links();
     let to_platform = |connection: &str| {
         let link = links.link(connection, test.clock.now()).to_string();
         async move {

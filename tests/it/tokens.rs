@@ -314,7 +314,8 @@ async fn forty_uses_due_at_once_make_one_refresh_whatever_the_token_lifetime() {
         let margin = (lifetime / 2).min(300);
         test.clock
             .advance(chrono::Duration::seconds((lifetime - margin + 1) as i64));
-        let tokens = futures_util::future::join_all((0..40).map(|_| app.auth().access_token(GOOGLE))).await;
+        let auth = app.auth();
+        let tokens = futures_util::future::join_all((0..40).map(|_| auth.access_token(GOOGLE))).await;
         let distinct: std::collections::BTreeSet<_> = tokens.into_iter().map(Result::unwrap).collect();
         assert_eq!(refreshes(), 1, "{lifetime} s");
         assert_eq!(distinct.len(), 1, "{lifetime} s: every use got the one new token");

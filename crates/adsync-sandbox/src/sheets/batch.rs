@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 
 use super::a1::Rect;
 use super::grid::{Cell, Sheet, Spreadsheet, DEFAULT_COLS, DEFAULT_ROWS, MAX_COLS};
+use super::number_format::NumberFormat;
 
 /// Applies `requests` in order; the replies, or the first failure in Sheets' words
 /// (`Invalid requests[1].deleteSheet: No grid with id: 5`).
@@ -189,7 +190,7 @@ fn update_cells(book: &mut Spreadsheet, body: &Value) -> Result<(), String> {
         return Err("At least one field must be specified in 'fields'.".into());
     }
     let writes_values = masks_values(fields);
-    let rows = parse_rows(body)?;
+    let rows = parse_rows(body, masks_number_format(fields))?;
     let (index, start_row, start_col, range_end) = match (body.get("start"), body.get("range")) {
         (Some(start), None) => {
             let index = sheet_index(book, int(start, "sheetId")?)?;
@@ -291,7 +292,9 @@ fn repeat_cell(book: &mut Spreadsheet, body: &Value) -> Result<(), String> {
     }
     let cell = match body.pointer("/cell/userEnteredValue") {
         None | Some(Value::Null) => None,
-        Some(value) => Some(Cell::from_extended(value)?),
+        Some(value) => {
+            Some(Cell::from_extended(value)?.with_format(number_format(body.get("cell"), masks_number_format(fields))))
+        }
     };
     let sheet = &mut book.sheets[index];
     sheet.clear(rect);
@@ -303,6 +306,20 @@ fn repeat_cell(book: &mut Spreadsheet, body: &Value) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Whether a `fields` mask of cell data names the number format.
+fn masks_number_format(fields: &str) -> bool {
+    fields.split(',').map(str::trim).any(|f| {
+        matches!(f, "*" | "userEnteredFormat" | "userEnteredFormat.numberFormat")
+            || f.starts_with("userEnteredFormat.numberFormat.")
+    })
+}
+
+/// The number format of a `CellData`, when the mask writes it.
+fn number_format(cell: Option<&Value>, masked: bool) -> Option<NumberFormat> {
+    let format = cell?.pointer("/userEnteredFormat/numberFormat")?;
+    masked.then(|| NumberFormat::from_json(format)).flatten()
 }
 
 /// Whether a `fields` mask of cell data names the value.
@@ -338,7 +355,7 @@ fn update_spreadsheet_properties(book: &mut Spreadsheet, body: &Value) -> Result
 }
 
 /// `rows[].values[].userEnteredValue`; a cell without one is emptied.
-fn parse_rows(body: &Value) -> Result<Vec<Vec<Option<Cell>>>, String> {
+fn parse_rows(body: &Value, formats: bool) -> Result<Vec<Vec<Option<Cell>>>, String> {
     let rows = body.get("rows").and_then(Value::as_array).cloned().unwrap_or_default();
     rows.iter()
         .map(|row| {
@@ -347,7 +364,9 @@ fn parse_rows(body: &Value) -> Result<Vec<Vec<Option<Cell>>>, String> {
                 .iter()
                 .map(|cell| match cell.get("userEnteredValue") {
                     None | Some(Value::Null) => Ok(None),
-                    Some(value) => Cell::from_extended(value).map(Some),
+                    Some(value) => {
+                        Cell::from_extended(value).map(|c| Some(c.with_format(number_format(Some(cell), formats))))
+                    }
                 })
                 .collect()
         })
@@ -485,6 +504,42 @@ mod tests {
         );
         let unset = apply(&mut book, &[json!({})]).unwrap_err();
         assert_eq!(unset, "Invalid requests[0]: No request set.");
+    }
+
+    /// What adsync's Sheets sink sends for a date column: the serial number with a
+    /// `yyyy-mm-dd` date format; the formatted view shows the date, the unformatted the number.
+    #[test]
+    fn update_cells_with_a_number_format_reads_back_formatted_and_a_mask_without_it_does_not() {
+        let mut book = book();
+        let date = json!({"userEnteredValue": {"numberValue": 46352}, "userEnteredFormat": {"numberFormat": {"type": "DATE", "pattern": "yyyy-mm-dd"}}});
+        let spend = json!({"userEnteredValue": {"numberValue": 1234.5}, "userEnteredFormat": {"numberFormat": {"type": "NUMBER", "pattern": "#,##0.00"}}});
+        let update = |fields: &str, row: u32| json!({"updateCells": {"start": {"sheetId": 0, "rowIndex": row, "columnIndex": 0}, "rows": [{"values": [date, spend]}], "fields": fields}});
+        apply(
+            &mut book,
+            &[
+                update("userEnteredValue,userEnteredFormat.numberFormat", 0),
+                update("userEnteredValue", 1),
+            ],
+        )
+        .unwrap();
+        apply(
+            &mut book,
+            &[json!({"repeatCell": {"range": {"sheetId": 0, "startRowIndex": 2, "endRowIndex": 3, "endColumnIndex": 1}, "cell": date, "fields": "*"}})],
+        )
+        .unwrap();
+        let sheet = &book.sheets[0];
+        assert_eq!(
+            sheet.values(sheet.everything(), RenderOption::Formatted),
+            vec![
+                vec![json!("2026-11-26"), json!("1,234.50")],
+                vec![json!("46352"), json!("1234.5")],
+                vec![json!("2026-11-26")],
+            ]
+        );
+        assert_eq!(
+            sheet.values(sheet.everything(), RenderOption::Unformatted)[0],
+            vec![json!(46352.0), json!(1234.5)]
+        );
     }
 
     #[test]

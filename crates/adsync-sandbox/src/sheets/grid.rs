@@ -8,6 +8,8 @@
 //! decimal numbers (`-12.30`, `1e3`), `TRUE`/`FALSE`, ISO dates `YYYY-MM-DD`, a leading `'`
 //! (text) and `=` (formula), but not currencies, percentages or thousands separators; a date
 //! is a serial number (days since 1899-12-30) that `FORMATTED_VALUE` renders `YYYY-MM-DD`.
+//! A number written through `updateCells`/`repeatCell` with a `numberFormat` is rendered in
+//! that format (`number_format`); a format sent without a value is not kept.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +17,7 @@ use chrono::NaiveDate;
 use serde_json::{json, Value};
 
 use super::a1::Rect;
+use super::number_format::NumberFormat;
 
 /// Most cells, `rowCount × columnCount` over all tabs, one spreadsheet may have.
 pub const MAX_CELLS: u64 = 10_000_000;
@@ -34,6 +37,9 @@ pub enum Cell {
     Bool(bool),
     /// The formula's text, with its leading `=`.
     Formula(String),
+    /// A number written with a number format (`updateCells` / `repeatCell` with
+    /// `userEnteredFormat.numberFormat`): the formatted view shows it in that format.
+    Formatted(f64, NumberFormat),
 }
 
 /// How an input value changes a cell.
@@ -140,6 +146,15 @@ impl Cell {
                 .map(|d| d.format("%Y-%m-%d").to_string())
                 .unwrap_or_else(|| format_number(*serial)),
             Self::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
+            Self::Formatted(n, format) => format.render(*n).unwrap_or_else(|| format_number(*n)),
+        }
+    }
+
+    /// `cell` (an `updateCells`/`repeatCell` value) with `format` applied when it is a number.
+    pub fn with_format(self, format: Option<NumberFormat>) -> Self {
+        match (self, format) {
+            (Self::Number(n) | Self::Date(n) | Self::Formatted(n, _), Some(format)) => Self::Formatted(n, format),
+            (cell, _) => cell,
         }
     }
 
@@ -147,7 +162,7 @@ impl Cell {
     pub fn rendered(&self, render: RenderOption) -> Value {
         match (render, self) {
             (RenderOption::Formatted, _) => json!(self.formatted()),
-            (_, Self::Number(n) | Self::Date(n)) => json!(n),
+            (_, Self::Number(n) | Self::Date(n) | Self::Formatted(n, _)) => json!(n),
             (_, Self::Bool(b)) => json!(b),
             (_, Self::Text(s) | Self::Formula(s)) => json!(s),
         }
@@ -157,7 +172,7 @@ impl Cell {
     pub fn extended(&self) -> Value {
         match self {
             Self::Text(s) => json!({ "stringValue": s }),
-            Self::Number(n) => json!({ "numberValue": n }),
+            Self::Number(n) | Self::Formatted(n, _) => json!({ "numberValue": n }),
             Self::Date(n) => json!({ "numberValue": n, "date": self.formatted() }),
             Self::Bool(b) => json!({ "boolValue": b }),
             Self::Formula(f) => json!({ "formulaValue": f }),

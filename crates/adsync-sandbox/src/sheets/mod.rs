@@ -31,6 +31,7 @@ pub mod a1;
 mod batch;
 mod error;
 pub mod grid;
+pub mod number_format;
 pub mod service_account;
 mod values;
 

@@ -133,11 +133,11 @@ fn batch(rows: &[[&str; 3]]) -> RowBatch {
     batch
 }
 
-/// Expected rows; `@N` stands for the date 2026-01-N as the sandbox shows it: its serial
-/// number, since the sandbox ignores number formats (Google shows `2026-01-0N`).
+/// Expected rows; `@N` stands for the date 2026-01-N as the formatted view shows it: the
+/// serial number the sink writes, in the `yyyy-mm-dd` format it writes with it.
 fn texts(rows: &[&[&str]]) -> Vec<Vec<String>> {
     let cell = |c: &str| match c.strip_prefix('@') {
-        Some(day) => (46022 + day.parse::<u32>().unwrap()).to_string(),
+        Some(day) => format!("2026-01-{:02}", day.parse::<u32>().unwrap()),
         None => c.to_string(),
     };
     rows.iter().map(|r| r.iter().map(|c| cell(c)).collect()).collect()
