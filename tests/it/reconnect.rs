@@ -456,7 +456,7 @@ async fn reconnecting_only_meta_says_the_query_waits_for_the_google_login() {
     let recovery = eventually("the recovery email", || {
         smtp.messages()
             .into_iter()
-            .find(|m| m.subject == "adsync: meta-test is connected again")
+            .find(|m| m.subject == "adsync: Meta Ads meta-test is connected again")
     })
     .await;
     assert!(

@@ -56,7 +56,7 @@ async fn a_stop_cancels_a_hanging_scheduled_run_after_the_grace_and_the_next_sta
     let asked = Instant::now();
     daemon.stop().await;
     let took = asked.elapsed();
-    assert!(took < Duration::from_secs(2), "the stop took {took:?}");
+    assert!(took < Duration::from_secs(6), "the stop took {took:?}");
     assert!(!test.reports().join("campaigns.csv").exists(), "nothing was committed");
     let leftovers: Vec<_> = std::fs::read_dir(test.reports()).map_or(Vec::new(), |d| d.flatten().collect());
     assert!(leftovers.is_empty(), "{leftovers:?}");
