@@ -70,10 +70,10 @@ struct AppInner {
 }
 
 impl App {
-    /// Opens the store in the config's data directory and loads the query files; bad files
-    /// are reported in [`App::problems`] and skipped.
-    pub fn build(config: Config, clock: SharedClock) -> Result<Self, AppError> {
-        let store = Store::open(&config.data_dir)?;
+    /// Opens the store the config names (sled in its data directory, or PostgreSQL) and
+    /// loads the query files; bad files are reported in [`App::problems`] and skipped.
+    pub async fn build(config: Config, clock: SharedClock) -> Result<Self, AppError> {
+        let store = Store::open_configured(&config).await?;
         Ok(Self::with_store(config, store, clock))
     }
 
@@ -192,7 +192,7 @@ impl App {
     }
 
     /// The status report as of now.
-    pub fn status(&self) -> Result<StatusReport, StoreError> {
+    pub async fn status(&self) -> Result<StatusReport, StoreError> {
         StatusReport::collect(
             &self.inner.config,
             self.store(),
@@ -200,6 +200,7 @@ impl App {
             &self.inner.problems,
             self.inner.ctx.clock.now(),
         )
+        .await
     }
 
     /// Runs one query now, outside its schedule.

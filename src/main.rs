@@ -221,7 +221,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             let listener = tokio::net::TcpListener::bind(config.listen)
                 .await
                 .with_context(|| format!("cannot listen on {}", config.listen))?;
-            let app = App::build(config, clock()?)?;
+            let app = App::build(config, clock()?).await?;
             app.run_until_stopped(listener, stop_on_signal()).await?;
             Ok(ExitCode::SUCCESS)
         }
@@ -402,9 +402,12 @@ impl DaemonClient {
     }
 }
 
-fn backend(args: &ConfigArgs) -> anyhow::Result<Backend> {
+/// Where a CLI command's answer comes from: the store itself when this process can open it
+/// (always with PostgreSQL, which every daemon of a cluster shares), else the running daemon
+/// that holds the sled store.
+async fn backend(args: &ConfigArgs) -> anyhow::Result<Backend> {
     let config = args.load()?;
-    match Store::open(&config.data_dir) {
+    match Store::open_configured(&config).await {
         Ok(store) => Ok(Backend::Local(App::with_store(config, store, clock()?))),
         Err(StoreError::Locked(_)) => Ok(Backend::Daemon(DaemonClient {
             base: format!("http://{}", config.listen),
@@ -444,7 +447,7 @@ async fn backfill(
 ) -> anyhow::Result<ExitCode> {
     // Checked (order, history, what the query can deliver) by the daemon or the local app.
     let window = dates.map(|(from, to)| adsync::rows::DateWindow::new(from, to));
-    let records: Vec<RunRecord> = match backend(args)? {
+    let records: Vec<RunRecord> = match backend(args).await? {
         Backend::Local(app) => {
             // A bar on a terminal; plain lines (below) everywhere else.
             let bar = if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
@@ -502,8 +505,8 @@ async fn backfill(
 }
 
 async fn status(args: &ConfigArgs, json: bool) -> anyhow::Result<ExitCode> {
-    let report: StatusReport = match backend(args)? {
-        Backend::Local(app) => app.status()?,
+    let report: StatusReport = match backend(args).await? {
+        Backend::Local(app) => app.status().await?,
         Backend::Daemon(daemon) => daemon.call(daemon.request(reqwest::Method::GET, "/api/status")).await?,
     };
     if json {
@@ -515,7 +518,7 @@ async fn status(args: &ConfigArgs, json: bool) -> anyhow::Result<ExitCode> {
 }
 
 async fn run_once(args: &ConfigArgs, name: &str) -> anyhow::Result<ExitCode> {
-    let record: RunRecord = match backend(args)? {
+    let record: RunRecord = match backend(args).await? {
         Backend::Local(app) => app.run_once(name).await?,
         Backend::Daemon(daemon) => {
             daemon
@@ -571,7 +574,7 @@ async fn preview(args: &ConfigArgs, query: &str, rows: usize) -> anyhow::Result<
             .to_string(),
         _ => query.to_string(),
     };
-    let preview: adsync::preview::Preview = match backend(args)? {
+    let preview: adsync::preview::Preview = match backend(args).await? {
         Backend::Local(app) => app.preview(&target, rows).await?,
         Backend::Daemon(daemon) => {
             let body = serde_json::json!({"query": target, "rows": rows});
@@ -585,7 +588,7 @@ async fn preview(args: &ConfigArgs, query: &str, rows: usize) -> anyhow::Result<
 }
 
 async fn accounts(args: &ConfigArgs, connection: &str, json: bool) -> anyhow::Result<ExitCode> {
-    let list: adsync::accounts::AccountList = match backend(args)? {
+    let list: adsync::accounts::AccountList = match backend(args).await? {
         Backend::Local(app) => app.accounts(connection).await?,
         Backend::Daemon(daemon) => {
             let path = format!("/api/connections/{connection}/accounts");

@@ -47,14 +47,19 @@ pub async fn complete(
 ) -> Result<ReconnectReport, ReconnectError> {
     let outage_since = app
         .store()
-        .connection(connection)?
+        .connection(connection)
+        .await?
         .filter(|s| s.status == ConnectionStatus::NeedsReconnect)
         .map(|s| s.since);
     let auth = app.auth();
     auth.complete_authorization(connection, code, verifier).await?;
     let identity = settle_new_token(app, connection).await?;
     let name = identity.name.clone();
-    let granted = app.auth().granted_scopes(connection).map_err(ReconnectError::Auth)?;
+    let granted = app
+        .auth()
+        .granted_scopes(connection)
+        .await
+        .map_err(ReconnectError::Auth)?;
     // Each platform the connection's queries read lists the accounts the new login reaches.
     let mut reachable: BTreeMap<Platform, BTreeSet<String>> = BTreeMap::new();
     for query in app.queries().iter().filter(|q| q.connection == connection) {
@@ -76,13 +81,13 @@ pub async fn complete(
     };
     let store = app.store();
     for query in app.queries().iter().filter(|q| q.uses(connection)) {
-        let mut state = store.query_state(&query.name)?.unwrap_or_default();
+        let mut state = store.query_state(&query.name).await?.unwrap_or_default();
         let ungranted = crate::run::needed_scopes(query)
             .find(|(needs, scope)| *needs == connection && !granted.iter().any(|s| s == scope));
         if let Some((_, scope)) = ungranted {
             state.paused = Some(QueryPause::missing_scope(&query.name, connection, scope, &name, now));
             report.missing.push((query.name.clone(), vec![scope.to_string()]));
-            store.put_query_state(&query.name, &state)?;
+            store.put_query_state(&query.name, &state).await?;
             continue;
         }
         // Writing its output is all this connection does for the query: its accounts are
@@ -97,7 +102,7 @@ pub async fn complete(
             if state.paused.is_none() {
                 report.resumed.push(query.name.clone());
             }
-            store.put_query_state(&query.name, &state)?;
+            store.put_query_state(&query.name, &state).await?;
             continue;
         };
         let missing: Vec<String> = query
@@ -112,7 +117,7 @@ pub async fn complete(
             state.paused = Some(QueryPause::missing_access(&name, &missing, now));
             report.missing.push((query.name.clone(), missing));
         }
-        store.put_query_state(&query.name, &state)?;
+        store.put_query_state(&query.name, &state).await?;
     }
     store.flush().await?;
     tracing::info!(
@@ -131,12 +136,15 @@ pub async fn complete(
             tracing::error!(connection = %connection, "Backfill after reconnect failed: {e}");
         }
         if let Some(since) = outage_since {
-            let gaps: Vec<_> = queries
-                .iter()
-                .filter_map(|q| app.store().gaps(&q.name).ok())
-                .flatten()
-                .filter(|g| g.fire_time >= since || g.recorded_at >= since)
-                .collect();
+            let mut gaps = Vec::new();
+            for query in &queries {
+                let recent = app.store().gaps(&query.name).await.unwrap_or_default();
+                gaps.extend(
+                    recent
+                        .into_iter()
+                        .filter(|g| g.fire_time >= since || g.recorded_at >= since),
+                );
+            }
             let conn = app.config().connections.iter().find(|c| c.id == connection).cloned();
             if let Some(conn) = conn {
                 if let Err(e) = app.notifier().recovered(&conn, since, &gaps).await {

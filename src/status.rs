@@ -124,7 +124,7 @@ pub struct QueryView {
 
 impl StatusReport {
     /// Reads everything from the store.
-    pub(crate) fn collect(
+    pub(crate) async fn collect(
         config: &Config,
         store: &Store,
         queries: &[Query],
@@ -133,8 +133,8 @@ impl StatusReport {
     ) -> Result<Self, StoreError> {
         let mut connections = Vec::with_capacity(config.connections.len());
         for conn in &config.connections {
-            let state = store.connection(&conn.id)?;
-            let token = store.token(&conn.id)?;
+            let state = store.connection(&conn.id).await?;
+            let token = store.token(&conn.id).await?;
             let status = state.as_ref().map_or(ConnectionStatus::NotConnected, |s| s.status);
             let expires_at = token.as_ref().and_then(TokenSet::hard_expiry);
             let expiring = expires_at.is_some_and(|at| config.is_expiring(at, now));
@@ -170,10 +170,10 @@ impl StatusReport {
         };
         let mut views = Vec::with_capacity(queries.len());
         for query in queries {
-            let state = store.query_state(&query.name)?.unwrap_or_default();
+            let state = store.query_state(&query.name).await?.unwrap_or_default();
             let anchor = state.last_fire.or(state.tracked_since).unwrap_or(now).max(now);
             let next_fire = query.schedule.next_after(anchor);
-            let last_result = store.last_run(&query.name)?;
+            let last_result = store.last_run(&query.name).await?;
             views.push(QueryView {
                 name: query.name.clone(),
                 connection: query.connection.clone(),
@@ -205,7 +205,8 @@ impl StatusReport {
             });
         }
         let gaps = store
-            .all_gaps()?
+            .all_gaps()
+            .await?
             .into_iter()
             .map(|gap| GapView {
                 // A failed write says why in the OS's words ("no space left on device").

@@ -214,7 +214,7 @@ impl Auth {
         let lock = self.refresh_lock(connection);
         let _guard = lock.lock().await;
         self.inner.store.put_token(connection, &token).await?;
-        self.mark_connected(connection, now)?;
+        self.mark_connected(connection, now).await?;
         tracing::info!(connection, "Connection connected.");
         Ok(())
     }
@@ -230,7 +230,7 @@ impl Auth {
         let conn = self.connection(connection)?;
         let lock = self.refresh_lock(connection);
         let _guard = lock.lock().await;
-        let mut token = self.stored_token(connection)?;
+        let mut token = self.stored_token(connection).await?;
         let transient = |message: String| AuthError::Transient {
             connection: connection.to_string(),
             message,
@@ -305,9 +305,9 @@ impl Auth {
         if self.inner.service_accounts.contains_key(connection) {
             return self.service_account_token(connection, None).await;
         }
-        self.ensure_usable(connection)?;
+        self.ensure_usable(connection).await?;
         self.save_unsaved(connection).await?;
-        let token = self.stored_token(connection)?;
+        let token = self.stored_token(connection).await?;
         let now = self.inner.clock.now();
         if token.refresh_due(now) && token.refresh_token.is_some() {
             return self.refresh(connection, &token.access_token, None).await;
@@ -322,20 +322,20 @@ impl Auth {
     }
 
     /// The scopes the connection's stored token was granted.
-    pub(crate) fn granted_scopes(&self, connection: &str) -> Result<Vec<String>, AuthError> {
-        Ok(self.stored_token(connection)?.scopes)
+    pub(crate) async fn granted_scopes(&self, connection: &str) -> Result<Vec<String>, AuthError> {
+        Ok(self.stored_token(connection).await?.scopes)
     }
 
     /// How long ago `connection` was last connected by a person's consent, by this layer's
     /// clock; `None` unless it is connected. (LinkedIn refuses brand-new tokens for a moment.)
-    pub(crate) fn connected_for(&self, connection: &str) -> Option<Duration> {
-        let state = self.inner.store.connection(connection).ok()??;
+    pub(crate) async fn connected_for(&self, connection: &str) -> Option<Duration> {
+        let state = self.inner.store.connection(connection).await.ok()??;
         (state.status == ConnectionStatus::Connected).then(|| self.inner.clock.now() - state.since)
     }
 
     /// Fails with [`AuthError::NeedsReconnect`] if the connection is paused.
-    pub(crate) fn ensure_usable(&self, connection: &str) -> Result<(), AuthError> {
-        match self.inner.store.connection(connection)? {
+    pub(crate) async fn ensure_usable(&self, connection: &str) -> Result<(), AuthError> {
+        match self.inner.store.connection(connection).await? {
             Some(ConnectionState {
                 status: ConnectionStatus::NeedsReconnect,
                 reason,
@@ -360,10 +360,12 @@ impl Auth {
         self.save_unsaved(connection).await?;
         let lock = self.refresh_lock(connection);
         let _guard = lock.lock().await;
-        self.ensure_usable(connection)?;
+        // And across the cluster: the token is re-read below, after both locks are held.
+        let _cluster_guard = self.inner.store.lock_refresh(connection).await?;
+        self.ensure_usable(connection).await?;
         // Another run may have refreshed while we waited for the lock: its token serves this
         // run's next request as long as it has not ended (a 401 would refresh again).
-        let current = self.stored_token(connection)?;
+        let current = self.stored_token(connection).await?;
         let now = self.inner.clock.now();
         if current.access_token != rejected && current.access_expires_at.is_none_or(|at| at > now) {
             return Ok(current.access_token);
@@ -413,7 +415,7 @@ impl Auth {
             Err(RequestTokenError::ServerResponse(e)) if grant_is_dead(&e) => {
                 // Another process (a CLI run next to the daemon) may have won a rotation race:
                 // its new refresh token is in the store, and ours was the old one.
-                let stored = self.stored_token(connection)?;
+                let stored = self.stored_token(connection).await?;
                 if stored.refresh_token.as_deref() != Some(refresh_token.as_str()) && stored.access_token != rejected {
                     return Ok(stored.access_token);
                 }
@@ -448,7 +450,7 @@ impl Auth {
         let _guard = lock.lock().await;
         let conn = self.connection(connection)?;
         let now = self.inner.clock.now();
-        let stored = self.inner.store.token(connection)?;
+        let stored = self.inner.store.token(connection).await?;
         let good = stored.as_ref().filter(|token| {
             Some(token.access_token.as_str()) != rejected
                 && token.access_expires_at.is_some()
@@ -499,23 +501,26 @@ impl Auth {
         };
         self.inner.store.put_token(connection, &token).await?;
         if stored.is_none() {
-            self.mark_connected(connection, now)?;
+            self.mark_connected(connection, now).await?;
             tracing::info!(connection, "Service account {} signed in.", key.client_email);
         }
         Ok(token.access_token)
     }
 
     /// Records `connection` as connected since `now`.
-    fn mark_connected(&self, connection: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
-        self.inner.store.put_connection(
-            connection,
-            &ConnectionState {
-                status: ConnectionStatus::Connected,
-                since: now,
-                reason: None,
-                detail: None,
-            },
-        )
+    async fn mark_connected(&self, connection: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.inner
+            .store
+            .put_connection(
+                connection,
+                &ConnectionState {
+                    status: ConnectionStatus::Connected,
+                    since: now,
+                    reason: None,
+                    detail: None,
+                },
+            )
+            .await
     }
 
     /// Pauses `connection` because the platform keeps rejecting its token; `detail` is the
@@ -527,7 +532,7 @@ impl Auth {
 
     async fn needs_reconnect(&self, connection: &str, reason: ReconnectReason, detail: Option<String>) -> AuthError {
         let already = matches!(
-            self.inner.store.connection(connection),
+            self.inner.store.connection(connection).await,
             Ok(Some(ConnectionState {
                 status: ConnectionStatus::NeedsReconnect,
                 ..
@@ -540,7 +545,7 @@ impl Auth {
                 reason: Some(reason),
                 detail: detail.clone(),
             };
-            if let Err(e) = self.inner.store.put_connection(connection, &state) {
+            if let Err(e) = self.inner.store.put_connection(connection, &state).await {
                 return e.into();
             }
             if let Err(e) = self.inner.store.flush().await {
@@ -560,14 +565,15 @@ impl Auth {
         }
     }
 
-    fn stored_token(&self, connection: &str) -> Result<TokenSet, AuthError> {
+    async fn stored_token(&self, connection: &str) -> Result<TokenSet, AuthError> {
         self.connection(connection)?;
         if let Some(token) = self.unsaved().get(connection) {
             return Ok(token.clone());
         }
         self.inner
             .store
-            .token(connection)?
+            .token(connection)
+            .await?
             .ok_or_else(|| AuthError::NotConnected(connection.to_string()))
     }
 
@@ -598,7 +604,7 @@ impl Auth {
     async fn update_token(&self, connection: &str, change: impl FnOnce(&mut TokenSet)) -> Result<(), AuthError> {
         let lock = self.refresh_lock(connection);
         let _guard = lock.lock().await;
-        let mut token = self.stored_token(connection)?;
+        let mut token = self.stored_token(connection).await?;
         change(&mut token);
         self.inner.store.put_token(connection, &token).await?;
         self.unsaved().remove(connection);

@@ -167,7 +167,7 @@ impl Notifier {
     /// when one is due. Returns whether anything was sent.
     pub async fn check_connection(&self, connection: &str) -> Result<bool, NotifyError> {
         let _one_at_a_time = self.sending.lock().await;
-        let (Some(conn), Some(state)) = (self.connection(connection), self.store.connection(connection)?) else {
+        let (Some(conn), Some(state)) = (self.connection(connection), self.store.connection(connection).await?) else {
             return Ok(false);
         };
         if state.status != crate::store::ConnectionStatus::NeedsReconnect {
@@ -188,11 +188,13 @@ impl Notifier {
         paused: &[String],
     ) -> Result<bool, NotifyError> {
         let key = format!("paused/{}/{}", conn.id, state.since.timestamp());
-        if self.store.notification_sent(&key)?.is_some() {
+        if self.store.notification_sent(&key).await?.is_some() {
             return Ok(false);
         }
         let email = self.paused_email(conn, state, paused, false);
-        self.send_once(&key, email).await?;
+        if !self.send_once(&key, email).await? {
+            return Ok(false);
+        }
         let now = self.clock.now();
         self.store.record_notification(&reminder_key(&conn.id), now).await?;
         Ok(true)
@@ -209,7 +211,8 @@ impl Notifier {
         let now = self.clock.now();
         let last = self
             .store
-            .notification_sent(&reminder_key(&conn.id))?
+            .notification_sent(&reminder_key(&conn.id))
+            .await?
             .unwrap_or(state.since);
         if now - last < self.email.reminder_interval {
             return Ok(false);
@@ -228,7 +231,7 @@ impl Notifier {
     ) -> Result<bool, NotifyError> {
         let _one_at_a_time = self.sending.lock().await;
         let key = format!("expiring/{}/{}", conn.id, expires_at.timestamp());
-        if self.store.notification_sent(&key)?.is_some() {
+        if self.store.notification_sent(&key).await?.is_some() {
             return Ok(false);
         }
         let link = self.links.link(&conn.id, self.clock.now());
@@ -244,7 +247,7 @@ impl Notifier {
             html: html_of(&text, link.as_str()),
             text,
         };
-        self.send_once(&key, email).await.map(|()| true)
+        self.send_once(&key, email).await
     }
 
     /// Tells the connection's people it works again and how each gap was closed; once per
@@ -257,7 +260,7 @@ impl Notifier {
     ) -> Result<bool, NotifyError> {
         let _one_at_a_time = self.sending.lock().await;
         let key = format!("recovered/{}/{}", conn.id, since.timestamp());
-        if self.store.notification_sent(&key)?.is_some() {
+        if self.store.notification_sent(&key).await?.is_some() {
             return Ok(false);
         }
         let mut text = format!(
@@ -284,7 +287,7 @@ impl Notifier {
             html: html_of(&text, ""),
             text,
         };
-        self.send_once(&key, email).await.map(|()| true)
+        self.send_once(&key, email).await
     }
 
     fn paused_email(
@@ -330,10 +333,19 @@ impl Notifier {
         }
     }
 
-    async fn send_once(&self, key: &str, email: Email) -> Result<(), NotifyError> {
-        self.deliver(email).await?;
-        self.store.record_notification(key, self.clock.now()).await?;
-        Ok(())
+    /// Sends `email` unless the notification `key` was sent already, by this daemon or
+    /// another of its cluster: the record is claimed first, atomically, so one daemon sends
+    /// it; a failed send withdraws the claim, so a later check tries again. (A crash between
+    /// claim and send loses that email rather than sending it twice.)
+    async fn send_once(&self, key: &str, email: Email) -> Result<bool, NotifyError> {
+        if !self.store.claim_notification(key, self.clock.now()).await? {
+            return Ok(false);
+        }
+        if let Err(e) = self.deliver(email).await {
+            self.store.forget_notification(key).await?;
+            return Err(e);
+        }
+        Ok(true)
     }
 
     /// Sends `email` by SMTP, or writes it to the outbox.

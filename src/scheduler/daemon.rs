@@ -16,6 +16,7 @@ use crate::reason::Reason;
 use crate::run::{run_query, RunContext, Trigger};
 use crate::store::{Gap, QueryState, StoreError};
 
+use super::claims::FireClaims;
 use super::heartbeat::{Heartbeat, BEAT_EVERY};
 
 /// At most this many downtime gaps per query and restart (a minutely query down for a month
@@ -48,6 +49,15 @@ pub(crate) struct Scheduler {
     ctx: RunContext,
     queries: Vec<Arc<Query>>,
     slots: RunSlots,
+    claims: FireClaims,
+}
+
+/// What woke the run loop.
+enum Wake {
+    /// The earliest due fire's time came.
+    Fire,
+    /// Time to look for fires other daemons abandoned.
+    Sweep,
 }
 
 /// The daemon-wide and per-connection run limits.
@@ -92,11 +102,12 @@ impl RunSlots {
 
 impl Scheduler {
     /// A scheduler for `queries` within `limits`.
-    pub(crate) fn new(ctx: RunContext, queries: Vec<Query>, limits: RunLimits) -> Self {
+    pub(crate) fn new(ctx: RunContext, queries: Vec<Query>, limits: RunLimits, claims: FireClaims) -> Self {
         Self {
             slots: RunSlots::new(limits, queries.iter().map(|q| q.connection.as_str())),
             queries: queries.into_iter().map(Arc::new).collect(),
             ctx,
+            claims,
         }
     }
 
@@ -116,14 +127,14 @@ impl Scheduler {
         let now = self.ctx.clock.now();
         let mut due: BTreeSet<(DateTime<Utc>, usize)> = BTreeSet::new();
         for (index, query) in self.queries.iter().enumerate() {
-            let mut state = self.ctx.store.query_state(&query.name)?.unwrap_or_default();
+            let mut state = self.ctx.store.query_state(&query.name).await?.unwrap_or_default();
             if state.last_fire.is_none() && state.tracked_since.is_none() {
                 state.tracked_since = Some(now);
-                self.ctx.store.put_query_state(&query.name, &state)?;
+                self.ctx.store.put_query_state(&query.name, &state).await?;
             }
             let anchor = state_anchor(&state, now);
             if let Some(missed) = missed_fires(&query.schedule, anchor, now) {
-                self.record_downtime_gaps(query, anchor, now)?;
+                self.record_downtime_gaps(query, anchor, now).await?;
                 tracing::warn!(
                     query = %query.name,
                     missed = missed.count,
@@ -142,13 +153,23 @@ impl Scheduler {
         heartbeat.beat();
         ready.send_replace(true);
 
-        while let Some(&(fire, index)) = due.first() {
-            if beating(self.ctx.clock.sleep_until(fire), &shutdown, heartbeat)
-                .await
-                .is_none()
-            {
+        let names: Vec<String> = self.queries.iter().map(|q| q.name.clone()).collect();
+        let mut sweep = tokio::time::interval(self.claims.check_every());
+        loop {
+            let next = due.first().copied();
+            let wake = self.next_wake(next.map(|(fire, _)| fire), &mut sweep);
+            let Some(wake) = beating(wake, &shutdown, heartbeat).await else {
                 break;
-            }
+            };
+            let Some((fire, index)) = next.filter(|_| matches!(wake, Wake::Fire)) else {
+                for (name, fire) in self.claims.abandoned(&names).await {
+                    if let Some(index) = names.iter().position(|n| *n == name) {
+                        tracing::warn!(query = %name, "{name}: taking over the fire at {fire}, whose daemon stopped renewing its claim.");
+                        self.start(index, fire, &tracker);
+                    }
+                }
+                continue;
+            };
             if beating(self.slots.any_free(), &shutdown, heartbeat).await.is_none() {
                 break;
             }
@@ -161,19 +182,42 @@ impl Scheduler {
                 due.insert((next, index));
             }
         }
-        if due.is_empty() {
-            beating(std::future::pending::<()>(), &shutdown, heartbeat).await;
-        }
         heartbeat.stop();
         tracing::info!("Scheduler stopped: no new runs will start.");
         Ok(())
     }
 
+    /// Waits until `fire` (never when `None`), or, with a shared store, the next look for
+    /// abandoned fires.
+    async fn next_wake(&self, fire: Option<DateTime<Utc>>, sweep: &mut tokio::time::Interval) -> Wake {
+        let fire_due = async {
+            match fire {
+                Some(fire) => self.ctx.clock.sleep_until(fire).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = fire_due => Wake::Fire,
+            _ = sweep.tick(), if self.ctx.store.is_shared() => Wake::Sweep,
+        }
+    }
+
     /// One `daemon_not_running` gap per fire in `(after, now]`, the latest
-    /// [`MAX_DOWNTIME_GAPS`] of them.
-    fn record_downtime_gaps(&self, query: &Query, after: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), StoreError> {
+    /// [`MAX_DOWNTIME_GAPS`] of them. A fire some daemon of the cluster claimed was not
+    /// missed: it ran, runs, or is taken over.
+    async fn record_downtime_gaps(
+        &self,
+        query: &Query,
+        after: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let claimed = self.ctx.store.claimed_fires(&query.name, after, now).await?;
         let mut fires = VecDeque::new();
-        for fire in query.schedule.fires_between(after, now) {
+        for fire in query
+            .schedule
+            .fires_between(after, now)
+            .filter(|f| !claimed.contains(f))
+        {
             if fires.len() == MAX_DOWNTIME_GAPS {
                 fires.pop_front();
             }
@@ -186,7 +230,7 @@ impl Scheduler {
             );
             let window = query.date_range.window(fire_time, query.schedule.tz());
             let gap = Gap::open(&query.name, &query.connection, fire_time, window, why, now);
-            self.ctx.store.record_gap(&gap)?;
+            self.ctx.store.record_gap(&gap).await?;
         }
         Ok(())
     }
@@ -194,9 +238,14 @@ impl Scheduler {
     fn start(&self, index: usize, fire: DateTime<Utc>, tracker: &TaskTracker) {
         let query = self.queries[index].clone();
         let ctx = self.ctx.clone();
+        let claims = self.claims.clone();
         let connection = query.connection.clone();
         self.slots.spawn(tracker, &connection, async move {
-            run_query(&ctx, &query, fire, Trigger::Scheduled).await;
+            // Claimed once a slot is free, so the lease does not run out while it waits.
+            if claims.claim(&query, fire).await {
+                let run = run_query(&ctx, &query, fire, Trigger::Scheduled);
+                claims.hold_while(&query.name, fire, run).await;
+            }
         });
     }
 }

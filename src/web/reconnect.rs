@@ -104,7 +104,7 @@ pub(crate) async fn callback(State(app): State<App>, Query(params): Query<Callba
     let Some(state) = params.state.as_deref().filter(|s| !s.is_empty()) else {
         return bad_state("The request has no state parameter.");
     };
-    let pending = match app.store().take_oauth_state(state) {
+    let pending = match app.store().take_oauth_state(state).await {
         Ok(Some(pending)) if pending.expires_at > now => pending,
         Ok(Some(_)) => return bad_state("This sign-in took too long and has expired."),
         Ok(None) => return bad_state("This sign-in is unknown or was already used."),

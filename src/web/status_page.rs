@@ -126,7 +126,7 @@ pub(crate) async fn status_page(State(web): State<WebState>, headers: HeaderMap)
         return Redirect::to("/login").into_response();
     }
     let app = &web.app;
-    let mut body = match app.status() {
+    let mut body = match app.status().await {
         Ok(report) => render(app, &report),
         Err(e) => {
             return message(

@@ -40,12 +40,18 @@ async fn authorize(app: &App, connection: &str) {
 #[tokio::test]
 async fn a_google_connection_connects_names_its_user_and_refreshes_without_rotation() {
     let test = with_provider_connections().await;
-    let app = test.app();
+    let app = test.app().await;
     adsync::demo::connect_via_sandbox(&app, GOOGLE, USER)
         .await
         .expect("connects through the sandbox's Google server");
 
-    let stored = app.auth().store().token(GOOGLE).unwrap().expect("a token is stored");
+    let stored = app
+        .auth()
+        .store()
+        .token(GOOGLE)
+        .await
+        .unwrap()
+        .expect("a token is stored");
     let configured = &app.config().connections.iter().find(|c| c.id == GOOGLE).unwrap();
     assert_eq!(configured.provider, Provider::Google);
     assert_eq!(stored.scopes, configured.scopes, "scopes are stored as granted");
@@ -61,7 +67,7 @@ async fn a_google_connection_connects_names_its_user_and_refreshes_without_rotat
         .refresh_token
         .clone()
         .expect("offline access gave a refresh token");
-    let status = app.status().unwrap();
+    let status = app.status().await.unwrap();
     let view = status.connections.iter().find(|c| c.id == GOOGLE).unwrap();
     assert_eq!(view.status, "connected");
     assert_eq!(view.identity.as_deref(), Some(USER));
@@ -71,7 +77,7 @@ async fn a_google_connection_connects_names_its_user_and_refreshes_without_rotat
     let source = app.any_source(GOOGLE).unwrap();
     assert_eq!(source.identity().await.unwrap(), identity);
     assert_eq!(test.sandbox.sandbox().stats().refresh_grants, 1);
-    let renewed = app.auth().store().token(GOOGLE).unwrap().unwrap();
+    let renewed = app.auth().store().token(GOOGLE).await.unwrap().unwrap();
     assert_ne!(renewed.access_token, stored.access_token);
     assert_eq!(renewed.refresh_token.as_deref(), Some(refresh_token.as_str()));
     assert_eq!(renewed.scopes, stored.scopes);
@@ -80,13 +86,13 @@ async fn a_google_connection_connects_names_its_user_and_refreshes_without_rotat
 #[tokio::test]
 async fn a_revoked_google_grant_pauses_the_connection() {
     let test = with_provider_connections().await;
-    let app = test.app();
+    let app = test.app().await;
     adsync::demo::connect_via_sandbox(&app, GOOGLE, USER).await.unwrap();
     test.revoke(USER, "password_changed").await;
 
     let error = app.any_source(GOOGLE).unwrap().identity().await.unwrap_err();
     assert!(error.to_string().contains("reconnect"), "{error}");
-    let status = app.status().unwrap();
+    let status = app.status().await.unwrap();
     let view = status.connections.iter().find(|c| c.id == GOOGLE).unwrap();
     assert_eq!(view.status, "needs_reconnect");
     assert_eq!(
@@ -101,9 +107,9 @@ async fn a_revoked_google_grant_pauses_the_connection() {
 #[tokio::test]
 async fn a_linkedin_refresh_keeps_the_refresh_token_and_its_first_expiry() {
     let test = with_provider_connections().await;
-    let app = test.app();
+    let app = test.app().await;
     authorize(&app, LINKEDIN).await;
-    let stored = app.auth().store().token(LINKEDIN).unwrap().unwrap();
+    let stored = app.auth().store().token(LINKEDIN).await.unwrap().unwrap();
     let refresh_token = stored.refresh_token.clone().expect("a programmatic refresh token");
     let year_end = stored.refresh_expires_at.expect("its lifetime is known");
     assert_eq!(year_end, test.clock.now() + Duration::days(365));
@@ -114,7 +120,7 @@ async fn a_linkedin_refresh_keeps_the_refresh_token_and_its_first_expiry() {
     test.sandbox.sandbox().advance_clock(later.num_seconds()).unwrap();
     test.clock.advance(later);
     let access_token = app.auth().refresh(LINKEDIN, &stored.access_token, None).await.unwrap();
-    let renewed = app.auth().store().token(LINKEDIN).unwrap().unwrap();
+    let renewed = app.auth().store().token(LINKEDIN).await.unwrap().unwrap();
     assert_eq!(renewed.access_token, access_token);
     assert_ne!(renewed.access_token, stored.access_token);
     assert_eq!(renewed.refresh_token.as_deref(), Some(refresh_token.as_str()));

@@ -132,7 +132,10 @@ async fn a_foreign_host_and_cross_site_posts_are_refused() {
         let response = http.post(&run).header(name, value).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{name}: {value}");
     }
-    assert!(daemon.app.store().runs("daily").unwrap().is_empty(), "nothing ran");
+    assert!(
+        daemon.app.store().runs("daily").await.unwrap().is_empty(),
+        "nothing ran"
+    );
     // The endpoint's own origin (its pages, the CLI) may.
     let response = http.post(&run).header("origin", &base).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);

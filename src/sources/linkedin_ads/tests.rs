@@ -120,6 +120,7 @@ api_base_url = "{base}"
                 detail: None,
             },
         )
+        .await
         .unwrap();
     let auth = Auth::new(&config, store, Arc::new(ManualClock::new(now)));
     let api = ApiClient::new(auth, config.http);
