@@ -721,6 +721,17 @@ fn run_limits(raw: &RawScheduler, problems: &mut Vec<Invalid>) -> RunLimits {
     }
 }
 
+/// Why a daemon of a cluster cannot deliver CSV outputs: its `output_dir`, which every
+/// daemon must reach (a shared file system), is missing on this host.
+pub(crate) fn missing_output_dir(output_dir: &Path) -> Option<String> {
+    (!output_dir.is_dir()).then(|| {
+        format!(
+            "the output directory {} is missing on this host; in a cluster every daemon must reach the same output_dir, so this one leaves CSV fires to the others",
+            output_dir.display()
+        )
+    })
+}
+
 /// `[store]`: the backend, with the PostgreSQL URL read from the environment variable named
 /// by `url_env` (default `ADSYNC_DATABASE_URL`) unless `url` is given; the lease bounded.
 fn store_config(raw: RawStore, problems: &mut Vec<Invalid>) -> StoreConfig {

@@ -140,6 +140,9 @@ enum Command {
         #[arg(long)]
         auto_approve: bool,
     },
+    /// Manage the store itself.
+    #[command(subcommand)]
+    Store(StoreCommand),
     /// Run the example queries against the built-in sandbox and write real CSVs.
     #[cfg(feature = "sandbox")]
     Demo {
@@ -149,6 +152,22 @@ enum Command {
         /// Directory for the queries, state and reports.
         #[arg(long, default_value = "demo-out")]
         out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Copy every record of a store into a new, empty one and check the copy: connections,
+    /// tokens, query state, gaps, run history, pending authorizations, sent notifications.
+    /// Stop the daemon first. Tokens are sealed again with the key of the source's data
+    /// directory (or ADSYNC_SECRET_KEY), which every daemon of the cluster must then use.
+    Copy {
+        /// The source: `sled:DIR` (a data directory).
+        #[arg(long)]
+        from: String,
+        /// The target: `postgres:URL` (e.g. postgres:postgres://adsync@db/adsync).
+        #[arg(long)]
+        to: String,
     },
 }
 
@@ -265,6 +284,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             handle.shutdown().await;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Store(StoreCommand::Copy { from, to }) => store_copy(&from, &to).await,
         #[cfg(feature = "sandbox")]
         Command::Demo { once, out } => {
             let options = adsync::demo::DemoOptions {
@@ -286,6 +306,37 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+async fn store_copy(from: &str, to: &str) -> anyhow::Result<ExitCode> {
+    let Some(dir) = from.strip_prefix("sled:") else {
+        bail!("--from must be sled:DIR (a data directory), not {from:?}");
+    };
+    let Some(url) = to.strip_prefix("postgres:") else {
+        bail!("--to must be postgres:URL, not {to:?}");
+    };
+    let dir = std::path::Path::new(dir);
+    if !dir.join("store").is_dir() {
+        bail!(
+            "no sled store in {} (the data directory holds a `store` folder)",
+            dir.display()
+        );
+    }
+    let key = adsync::store::SecretKey::load_or_create(dir)?;
+    let source = Store::open(dir)?;
+    let target = Store::connect_postgres(url, &key).await?;
+    let counts = source.copy_to(&target).await?;
+    println!(
+        "Copied and checked: {} connections, {} tokens, {} query states, {} runs, {} gaps, {} pending authorizations, {} notifications.",
+        counts.connections,
+        counts.tokens,
+        counts.query_states,
+        counts.runs,
+        counts.gaps,
+        counts.pending_states,
+        counts.notifications
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn check(args: &ConfigArgs) -> anyhow::Result<ExitCode> {

@@ -225,11 +225,18 @@ impl StatusReport {
                 state: gap.state.as_str().to_string(),
             })
             .collect();
+        let mut problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        let writes_csv = queries
+            .iter()
+            .any(|q| matches!(q.output, crate::query::Output::Csv { .. }));
+        if store.is_shared() && writes_csv {
+            problems.extend(crate::config::missing_output_dir(&config.output_dir));
+        }
         Ok(Self {
             generated_at: now,
             connections,
             queries: views,
-            problems: problems.iter().map(ToString::to_string).collect(),
+            problems,
             gaps,
         })
     }

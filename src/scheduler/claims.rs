@@ -12,8 +12,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::config::missing_output_dir;
 use crate::query::{Output, Query};
-use crate::store::Store;
+use crate::store::{FireClaim, Store};
 
 /// This daemon's identity in claims, and how long its claims last.
 #[derive(Clone, Debug)]
@@ -54,7 +55,7 @@ impl FireClaims {
             tracing::warn!(query = %query.name, "{}: not claiming the fire at {fire}: {why}", query.name);
             return false;
         }
-        match self.store.claim_fire(&query.name, fire, &self.owner, self.lease).await {
+        match self.store.claim_fire(self.on(&query.name, fire), self.lease).await {
             Ok(claimed) => claimed,
             Err(e) => {
                 // Unclaimed, the fire is another daemon's, or taken over after a lease.
@@ -65,12 +66,9 @@ impl FireClaims {
     }
 
     /// Why this daemon cannot deliver `query`: its CSV output directory is missing here.
-    pub(crate) fn cannot_write(&self, query: &Query) -> Option<String> {
+    fn cannot_write(&self, query: &Query) -> Option<String> {
         match query.output {
-            Output::Csv { .. } if !self.output_dir.is_dir() => Some(format!(
-                "the output directory {} is missing on this host; in a cluster every daemon must reach the same output_dir",
-                self.output_dir.display()
-            )),
+            Output::Csv { .. } => missing_output_dir(&self.output_dir),
             _ => None,
         }
     }
@@ -89,15 +87,24 @@ impl FireClaims {
                 _ = renew.tick() => self.renew(query, fire).await,
             }
         };
-        if let Err(e) = self.store.finish_claim(query, fire, &self.owner).await {
+        if let Err(e) = self.store.finish_claim(self.on(query, fire)).await {
             // The lease runs out and another daemon runs the fire again: a repeat, not a loss.
             tracing::error!(query, "{query}: could not mark the fire at {fire} done: {e}");
         }
         output
     }
 
+    /// This daemon's claim on `query`'s fire at `fire`.
+    fn on<'a>(&'a self, query: &'a str, fire: DateTime<Utc>) -> FireClaim<'a> {
+        FireClaim {
+            query,
+            fire,
+            owner: &self.owner,
+        }
+    }
+
     async fn renew(&self, query: &str, fire: DateTime<Utc>) {
-        match self.store.renew_claim(query, fire, &self.owner, self.lease).await {
+        match self.store.renew_claim(self.on(query, fire), self.lease).await {
             Ok(true) => {}
             Ok(false) => tracing::warn!(
                 query,

@@ -114,6 +114,21 @@ macro_rules! on_backend {
     };
 }
 
+// After the macro, which it uses.
+mod copy;
+pub use copy::{CopyCounts, CopyError};
+
+/// One daemon's claim on one scheduled fire.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FireClaim<'a> {
+    /// The query.
+    pub(crate) query: &'a str,
+    /// Its fire.
+    pub(crate) fire: DateTime<Utc>,
+    /// The daemon claiming it (unique per process).
+    pub(crate) owner: &'a str,
+}
+
 /// Held while a connection's token is refreshed: the cluster's other daemons wait for it.
 pub(crate) struct RefreshGuard {
     /// Released by dropping it.
@@ -122,7 +137,7 @@ pub(crate) struct RefreshGuard {
 
 /// Records kept under one key each.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum Keyed {
+enum Keyed {
     Connection,
     Token,
     QueryState,
@@ -143,7 +158,7 @@ impl Keyed {
 
 /// Records kept per query, ordered by an instant.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum Timed {
+enum Timed {
     Run,
     Gap,
 }
@@ -404,41 +419,29 @@ impl Store {
         Ok(RefreshGuard { _lock: lock })
     }
 
-    /// Claims the scheduled fire `(query, fire)` for `owner` for `lease`: false when
-    /// another daemon of the cluster holds or finished it. Always true on sled (one daemon).
-    pub(crate) async fn claim_fire(
-        &self,
-        query: &str,
-        fire: DateTime<Utc>,
-        owner: &str,
-        lease: Duration,
-    ) -> Result<bool, StoreError> {
+    /// Claims `claim`'s fire for `lease`: false when another daemon of the cluster holds or
+    /// finished it. Always true on sled (one daemon).
+    pub(crate) async fn claim_fire(&self, claim: FireClaim<'_>, lease: Duration) -> Result<bool, StoreError> {
         match &self.backend {
             Backend::Sled(_) => Ok(true),
-            Backend::Postgres(db) => db.claim_fire(query, fire, owner, lease).await,
+            Backend::Postgres(db) => db.claim_fire(claim, lease).await,
         }
     }
 
-    /// Extends `owner`'s lease on a fire it claimed; false when it was lost (another daemon
-    /// took the fire over after the lease ran out).
-    pub(crate) async fn renew_claim(
-        &self,
-        query: &str,
-        fire: DateTime<Utc>,
-        owner: &str,
-        lease: Duration,
-    ) -> Result<bool, StoreError> {
+    /// Extends a claim by `lease`; false when it was lost (another daemon took the fire
+    /// over after the lease ran out).
+    pub(crate) async fn renew_claim(&self, claim: FireClaim<'_>, lease: Duration) -> Result<bool, StoreError> {
         match &self.backend {
             Backend::Sled(_) => Ok(true),
-            Backend::Postgres(db) => db.renew_claim(query, fire, owner, lease).await,
+            Backend::Postgres(db) => db.renew_claim(claim, lease).await,
         }
     }
 
     /// Marks a claimed fire handled: nobody takes it over any more.
-    pub(crate) async fn finish_claim(&self, query: &str, fire: DateTime<Utc>, owner: &str) -> Result<(), StoreError> {
+    pub(crate) async fn finish_claim(&self, claim: FireClaim<'_>) -> Result<(), StoreError> {
         match &self.backend {
             Backend::Sled(_) => Ok(()),
-            Backend::Postgres(db) => db.finish_claim(query, fire, owner).await,
+            Backend::Postgres(db) => db.finish_claim(claim).await,
         }
     }
 
@@ -697,25 +700,27 @@ mod tests {
 
         let fire = Utc.with_ymd_and_hms(2026, 1, 1, 6, 0, 0).unwrap();
         let lease = Duration::from_secs(60);
-        assert!(store.claim_fire("q", fire, "a", lease).await.unwrap());
-        assert!(!store.claim_fire("q", fire, "b", lease).await.unwrap(), "a holds it");
-        assert!(store.renew_claim("q", fire, "a", lease).await.unwrap());
-        assert!(!store.renew_claim("q", fire, "b", lease).await.unwrap());
+        let claim = |owner| FireClaim {
+            query: "q",
+            fire,
+            owner,
+        };
+        assert!(store.claim_fire(claim("a"), lease).await.unwrap());
+        assert!(!store.claim_fire(claim("b"), lease).await.unwrap(), "a holds it");
+        assert!(store.renew_claim(claim("a"), lease).await.unwrap());
+        assert!(!store.renew_claim(claim("b"), lease).await.unwrap());
         assert!(store.abandoned_fires(&["q".into()]).await.unwrap().is_empty());
         // A lease of nothing has run out at once: as if a's daemon had died.
-        assert!(store.renew_claim("q", fire, "a", Duration::ZERO).await.unwrap());
+        assert!(store.renew_claim(claim("a"), Duration::ZERO).await.unwrap());
         assert_eq!(
             store.abandoned_fires(&["q".into()]).await.unwrap(),
             vec![("q".to_string(), fire)]
         );
+        assert!(store.claim_fire(claim("b"), lease).await.unwrap(), "b takes it over");
+        assert!(!store.renew_claim(claim("a"), lease).await.unwrap(), "a lost it");
+        store.finish_claim(claim("b")).await.unwrap();
         assert!(
-            store.claim_fire("q", fire, "b", lease).await.unwrap(),
-            "b takes it over"
-        );
-        assert!(!store.renew_claim("q", fire, "a", lease).await.unwrap(), "a lost it");
-        store.finish_claim("q", fire, "b").await.unwrap();
-        assert!(
-            !store.claim_fire("q", fire, "c", Duration::ZERO).await.unwrap(),
+            !store.claim_fire(claim("c"), Duration::ZERO).await.unwrap(),
             "done is done"
         );
         assert_eq!(

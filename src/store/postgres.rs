@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::{Manager, Pool};
 use tokio_postgres::NoTls;
 
-use super::{Keyed, StoreError, Timed, MAX_PENDING_PER_CONNECTION, RUNS_KEPT_PER_QUERY};
+use super::{FireClaim, Keyed, StoreError, Timed, MAX_PENDING_PER_CONNECTION, RUNS_KEPT_PER_QUERY};
 
 /// The schema, one migration per entry: entry `i` brings the database to version `i + 1`.
 /// Never edit an entry that shipped; append a new one.
@@ -134,6 +134,33 @@ impl PgStore {
         );
         self.client().await?.execute(&sql, &[&key, &value]).await?;
         Ok(())
+    }
+
+    /// Every record of a kind, by key (for copying a store).
+    pub(super) async fn entries(&self, record: Keyed) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let sql = format!("SELECT key, value FROM {} ORDER BY key", keyed_table(record));
+        let rows = self.client().await?.query(&sql, &[]).await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    /// Every run, by query then start (for copying a store).
+    pub(super) async fn all_runs(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let rows = self
+            .client()
+            .await?
+            .query("SELECT query, at, value FROM runs ORDER BY query, at", &[])
+            .await?;
+        Ok(rows.iter().map(timed_row).collect())
+    }
+
+    /// Every sealed pending authorization, by state (for copying a store).
+    pub(super) async fn oauth_entries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let rows = self
+            .client()
+            .await?
+            .query("SELECT key, value FROM oauth_states ORDER BY key", &[])
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     /// Removes one keyed record.
@@ -323,62 +350,54 @@ impl PgStore {
         Ok(SessionLock(Some(client)))
     }
 
-    /// Claims the fire `(query, fire)` for `owner` for `lease`: true when it had no claim,
-    /// or its claim was never finished and its lease has run out (its owner died).
-    pub(super) async fn claim_fire(
-        &self,
-        query: &str,
-        fire: DateTime<Utc>,
-        owner: &str,
-        lease: Duration,
-    ) -> Result<bool, StoreError> {
-        let lease_ms = lease.as_millis() as f64;
-        let claimed = self
-            .client()
-            .await?
-            .execute(
-                "INSERT INTO fire_claims (query, fire_time, owner, lease_until)
-                 VALUES ($1, $2, $3, clock_timestamp() + $4 * interval '1 millisecond')
-                 ON CONFLICT (query, fire_time) DO UPDATE
-                     SET owner = EXCLUDED.owner, lease_until = EXCLUDED.lease_until
-                     WHERE NOT fire_claims.done AND fire_claims.lease_until < clock_timestamp()",
-                &[&query, &fire, &owner, &lease_ms],
-            )
-            .await?;
-        Ok(claimed == 1)
+    /// Claims `claim`'s fire for `lease`: true when it had no claim, or its claim was never
+    /// finished and its lease has run out (its owner died).
+    pub(super) async fn claim_fire(&self, claim: FireClaim<'_>, lease: Duration) -> Result<bool, StoreError> {
+        self.execute_claim(
+            "INSERT INTO fire_claims (query, fire_time, owner, lease_until)
+             VALUES ($1, $2, $3, clock_timestamp() + $4 * interval '1 millisecond')
+             ON CONFLICT (query, fire_time) DO UPDATE
+                 SET owner = EXCLUDED.owner, lease_until = EXCLUDED.lease_until
+                 WHERE NOT fire_claims.done AND fire_claims.lease_until < clock_timestamp()",
+            claim,
+            lease,
+        )
+        .await
     }
 
-    /// Extends `owner`'s lease on a fire; false when another daemon took it over.
-    pub(super) async fn renew_claim(
-        &self,
-        query: &str,
-        fire: DateTime<Utc>,
-        owner: &str,
-        lease: Duration,
-    ) -> Result<bool, StoreError> {
-        let lease_ms = lease.as_millis() as f64;
-        let renewed = self
-            .client()
-            .await?
-            .execute(
-                "UPDATE fire_claims SET lease_until = clock_timestamp() + $4 * interval '1 millisecond'
-                 WHERE query = $1 AND fire_time = $2 AND owner = $3 AND NOT done",
-                &[&query, &fire, &owner, &lease_ms],
-            )
-            .await?;
-        Ok(renewed == 1)
+    /// Extends a claim by `lease`; false when another daemon took the fire over.
+    pub(super) async fn renew_claim(&self, claim: FireClaim<'_>, lease: Duration) -> Result<bool, StoreError> {
+        self.execute_claim(
+            "UPDATE fire_claims SET lease_until = clock_timestamp() + $4 * interval '1 millisecond'
+             WHERE query = $1 AND fire_time = $2 AND owner = $3 AND NOT done",
+            claim,
+            lease,
+        )
+        .await
     }
 
     /// Marks a fire done: nobody takes it over any more.
-    pub(super) async fn finish_claim(&self, query: &str, fire: DateTime<Utc>, owner: &str) -> Result<(), StoreError> {
+    pub(super) async fn finish_claim(&self, claim: FireClaim<'_>) -> Result<(), StoreError> {
         self.client()
             .await?
             .execute(
                 "UPDATE fire_claims SET done = true WHERE query = $1 AND fire_time = $2 AND owner = $3",
-                &[&query, &fire, &owner],
+                &[&claim.query, &claim.fire, &claim.owner],
             )
             .await?;
         Ok(())
+    }
+
+    /// Runs a claim statement (`$1` query, `$2` fire, `$3` owner, `$4` the lease in ms);
+    /// whether it changed a row. The lease is the database's clock, which every daemon shares.
+    async fn execute_claim(&self, sql: &str, claim: FireClaim<'_>, lease: Duration) -> Result<bool, StoreError> {
+        let lease_ms = lease.as_millis() as f64;
+        let changed = self
+            .client()
+            .await?
+            .execute(sql, &[&claim.query, &claim.fire, &claim.owner, &lease_ms])
+            .await?;
+        Ok(changed == 1)
     }
 
     /// Fires of `queries` whose owner's lease ran out before they were done.

@@ -148,6 +148,21 @@ impl SledStore {
         Ok(())
     }
 
+    /// Every record of a kind, by key (for copying a store).
+    pub(super) fn entries(&self, record: Keyed) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        collect(self.tree(record).iter())
+    }
+
+    /// Every run, by query then start (for copying a store).
+    pub(super) fn all_runs(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        collect(self.runs.iter())
+    }
+
+    /// Every sealed pending authorization, by state (for copying a store).
+    pub(super) fn oauth_entries(&self) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        collect(self.oauth_states.iter())
+    }
+
     /// Removes one keyed record.
     pub(super) fn remove(&self, record: Keyed, key: &str) -> Result<(), StoreError> {
         self.tree(record).remove(key)?;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use adsync::store::test_server::TestServer;
 use adsync::store::Outcome;
 
-use crate::helpers::{at, eventually, hourly, Daemon, TestApp, CONNECTION};
+use crate::helpers::{at, eventually, hourly, Daemon, TestApp, CONNECTION, GOOGLE};
 
 /// A test directory whose config keeps state in a fresh database of `server`, with claims
 /// leased for `lease_secs`.
@@ -19,6 +19,8 @@ async fn cluster_test(server: &TestServer, database: &str, lease_secs: u64) -> (
         "127.0.0.1:0",
         &format!("[store]\nkind = \"postgres\"\nurl = \"{url}\"\nlease_secs = {lease_secs}\n"),
     );
+    // The shared output directory: in a cluster it must exist (a mount), not be made on demand.
+    std::fs::create_dir_all(test.path().join("out")).unwrap();
     (test, url)
 }
 
@@ -125,4 +127,92 @@ async fn a_fire_whose_daemon_died_holding_it_is_taken_over_after_the_lease() {
     assert_eq!(report, unique, "no duplicate rows");
     let claim = sql(&url, "SELECT owner <> 'killed', done FROM fire_claims").await;
     assert_eq!(claim, [["t", "t"]]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL server binaries"]
+async fn three_daemons_using_one_expired_token_300_times_refresh_it_once() {
+    let server = TestServer::start().unwrap();
+    let url = server.create_database("refresh").unwrap();
+    let test = TestApp::with_providers("2026-05-04T08:00:00Z", "").await;
+    test.write_provider_config("", &format!("[store]\nkind = \"postgres\"\nurl = \"{url}\"\n"));
+    let strict = serde_json::json!({"rotate_refresh_tokens": true, "refresh_token_reuse_grace_secs": 0});
+    test.control(reqwest::Method::PUT, "/_sandbox/settings", Some(strict))
+        .await;
+    let first = test.app().await;
+    adsync::demo::connect_via_sandbox(&first, GOOGLE, "ann@corp.test")
+        .await
+        .unwrap();
+    // Three daemons: each its own in-process single flight, like three processes.
+    let apps = [first, test.app().await, test.app().await];
+
+    // Google's access tokens live an hour.
+    test.clock.advance(chrono::Duration::minutes(61));
+    let uses = apps
+        .iter()
+        .flat_map(|app| (0..100).map(move |_| app.auth().access_token(GOOGLE)));
+    let tokens = futures_util::future::join_all(uses).await;
+
+    let distinct: std::collections::BTreeSet<_> = tokens.into_iter().map(Result::unwrap).collect();
+    assert_eq!(test.sandbox.sandbox().stats().refresh_grants, 1);
+    assert_eq!(distinct.len(), 1, "every use got the one new token");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL server binaries"]
+async fn a_cluster_daemon_without_the_shared_output_dir_says_why_in_its_status() {
+    let server = TestServer::start().unwrap();
+    let (test, _) = cluster_test(&server, "no_output", 30).await;
+    std::fs::remove_dir(test.path().join("out")).unwrap();
+    test.write_query("rep", &hourly(CONNECTION, "rep.csv", "replace"));
+    let app = test.connected_app().await;
+
+    let status = serde_json::to_value(app.status().await.unwrap()).unwrap();
+    let problems = status["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let problem = problems[0].as_str().unwrap();
+    assert!(
+        problem.contains("output directory") && problem.contains("leaves CSV fires to the others"),
+        "{problem}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL server binaries"]
+async fn store_copy_moves_a_sled_store_to_postgres_and_the_status_is_the_same() {
+    let server = TestServer::start().unwrap();
+    let url = server.create_database("copy").unwrap();
+    let test = TestApp::new("2026-03-10T04:30:00Z").await;
+    test.write_query("rep", &hourly(CONNECTION, "rep.csv", "replace"));
+    let app = test.connected_app().await;
+    let run = app.run_once("rep").await.unwrap();
+    assert_eq!(run.outcome, Outcome::Delivered, "{:?}", run.error);
+    let on_sled = serde_json::to_value(app.status().await.unwrap()).unwrap();
+    drop(app);
+
+    let copy = std::process::Command::new(env!("CARGO_BIN_EXE_adsync"))
+        .args(["store", "copy", "--from"])
+        .arg(format!("sled:{}", test.path().join("state").display()))
+        .arg("--to")
+        .arg(format!("postgres:{url}"))
+        .env_remove("ADSYNC_SECRET_KEY")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&copy.stdout);
+    assert!(
+        copy.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&copy.stderr)
+    );
+    assert!(
+        stdout.starts_with("Copied and checked: 1 connections, 1 tokens, 1 query states, 1 runs, 0 gaps"),
+        "{stdout}"
+    );
+
+    test.write_config_with(
+        "127.0.0.1:0",
+        &format!("[store]\nkind = \"postgres\"\nurl = \"{url}\"\n"),
+    );
+    let on_postgres = serde_json::to_value(test.app().await.status().await.unwrap()).unwrap();
+    assert_eq!(on_postgres, on_sled);
 }
