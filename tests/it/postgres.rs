@@ -60,9 +60,7 @@ async fn three_daemons_run_each_of_300_fires_once_and_share_them() {
     let store = daemons[0].app.store().clone();
     eventually("every query's 05:00 run", async || {
         for i in 0..QUERIES {
-            if store.last_run(&format!("q{i}")).await.unwrap().is_none() {
-                return None;
-            }
+            store.last_run(&format!("q{i}")).await.unwrap()?;
         }
         Some(())
     })
