@@ -352,7 +352,7 @@ api_base_url = "{base}"
     let path = dir.join("adsync.toml");
     std::fs::write(&path, config)?;
     let config = Config::load(&path, &Overrides::default())?;
-    let app = App::build(config, Arc::new(SystemClock))?;
+    let app = App::build(config, Arc::new(SystemClock)).await?;
     for connection in [CONNECTION, GOOGLE] {
         adsync::demo::connect_via_sandbox(&app, connection, "bench-user").await?;
     }
@@ -575,7 +575,7 @@ async fn idle(dir: &Path, base: &str, queries: usize, secs: u64) -> anyhow::Resu
     let config = Config::clone(&setup.config());
     drop(setup);
     let started = Instant::now();
-    let app = App::build(config, Arc::new(SystemClock))?;
+    let app = App::build(config, Arc::new(SystemClock)).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let stop = tokio_util::sync::CancellationToken::new();
     let daemon = tokio::spawn(app.clone().run_until_stopped(listener, stop.clone()));
@@ -651,7 +651,7 @@ async fn many(dir: &Path, base: &str, queries: usize) -> anyhow::Result<Measurem
     let mut last_finish = None;
     for (name, _) in &texts {
         let run = loop {
-            if let Some(run) = app.store().last_run(name)? {
+            if let Some(run) = app.store().last_run(name).await? {
                 break run;
             }
             if Instant::now() > deadline {

@@ -24,8 +24,8 @@ pub(crate) async fn list(
     connection: &str,
     sources: &[(Platform, &Source)],
 ) -> Result<AccountList, FetchError> {
-    auth.ensure_usable(connection)?;
-    let granted = auth.granted_scopes(connection)?;
+    auth.ensure_usable(connection).await?;
+    let granted = auth.granted_scopes(connection).await?;
     let mut accounts = Vec::new();
     for (platform, source) in sources {
         // An empty list means the platform did not say (Meta): ask anyway.

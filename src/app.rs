@@ -167,10 +167,10 @@ struct AppInner {
 }
 
 impl App {
-    /// Opens the store in the config's data directory and loads the query files; bad files
-    /// are reported in [`App::problems`] and skipped.
-    pub fn build(config: Config, clock: SharedClock) -> Result<Self, AppError> {
-        let store = Store::open(&config.data_dir)?;
+    /// Opens the store the config names (sled in its data directory, or PostgreSQL) and
+    /// loads the query files; bad files are reported in [`App::problems`] and skipped.
+    pub async fn build(config: Config, clock: SharedClock) -> Result<Self, AppError> {
+        let store = Store::open_configured(&config).await?;
         Ok(Self::with_store(config, store, clock))
     }
 
@@ -363,7 +363,7 @@ impl App {
     }
 
     /// The status report as of now.
-    pub fn status(&self) -> Result<StatusReport, StoreError> {
+    pub async fn status(&self) -> Result<StatusReport, StoreError> {
         let live = self.live();
         let mut report = StatusReport::collect(
             &live.config,
@@ -371,7 +371,8 @@ impl App {
             &live.queries,
             live.dir.problems(),
             self.inner.clock.now(),
-        )?;
+        )
+        .await?;
         report.note_file_errors(&live.dir);
         Ok(report)
     }

@@ -143,13 +143,13 @@ pub(crate) struct Step {
 
 /// The runs that would make the open gaps of `queries` good, oldest window first per query.
 /// Gaps older than the platform keeps are marked `unrecoverable` here.
-pub(crate) fn plan(ctx: &RunContext, queries: &[Query]) -> Result<Vec<Step>, StoreError> {
+pub(crate) async fn plan(ctx: &RunContext, queries: &[Query]) -> Result<Vec<Step>, StoreError> {
     let now = ctx.clock.now();
     let mut steps = Vec::new();
     for (index, query) in queries.iter().enumerate() {
         let oldest = history_limit(query, now.date_naive());
         let mut windows = BTreeMap::new();
-        for mut gap in ctx.store.gaps(&query.name)? {
+        for mut gap in ctx.store.gaps(&query.name).await? {
             if gap.state != GapState::Open {
                 continue;
             }
@@ -162,7 +162,7 @@ pub(crate) fn plan(ctx: &RunContext, queries: &[Query]) -> Result<Vec<Step>, Sto
                     gap.window
                 ));
                 gap.closed_at = Some(now);
-                ctx.store.put_gap(&gap)?;
+                ctx.store.put_gap(&gap).await?;
             } else {
                 windows.entry(gap.window).or_insert(gap.fire_time);
             }
@@ -197,7 +197,7 @@ pub(crate) async fn backfill_with(
     queries: &[Query],
     mut progress: impl FnMut(usize, usize, &RunRecord),
 ) -> Result<Vec<RunRecord>, StoreError> {
-    let steps = plan(ctx, queries)?;
+    let steps = plan(ctx, queries).await?;
     if !steps.is_empty() {
         tracing::info!(runs = steps.len(), "Backfilling {} missed run(s).", steps.len());
     }
@@ -216,7 +216,8 @@ pub(crate) async fn backfill_with(
                 // Another run (the scheduler's catch-up) may have made it good meanwhile.
                 let still_open = ctx
                     .store
-                    .gaps(&query.name)?
+                    .gaps(&query.name)
+                    .await?
                     .iter()
                     .any(|g| g.window == window && g.state == GapState::Open);
                 if !still_open {

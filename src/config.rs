@@ -137,6 +137,9 @@ struct RawConfig {
     /// Google Sheets write quotas.
     #[serde(default)]
     sheets: RawSheets,
+    /// Where state is kept: sled in `data_dir` (one daemon) or PostgreSQL (a cluster).
+    #[serde(default)]
+    store: RawStore,
     /// The platform accounts queries read from.
     #[serde(default)]
     connections: Vec<RawConnection>,
@@ -156,6 +159,21 @@ struct RawScheduler {
     /// How often the query directory is read again, besides when a file watcher sees it
     /// change (a safety net for file systems that do not report changes).
     rescan_secs: Option<u64>,
+}
+
+/// `[store]` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    /// `sled` (default: one daemon, state in `data_dir`) or `postgres` (daemons share it).
+    kind: Option<String>,
+    /// Environment variable holding the PostgreSQL URL (default `ADSYNC_DATABASE_URL`).
+    url_env: Option<String>,
+    /// The PostgreSQL URL itself (prefer `url_env`: the URL may hold a password).
+    url: Option<String>,
+    /// How long a daemon's claim on a running fire lasts without renewal; after it, another
+    /// daemon takes the fire over.
+    lease_secs: Option<u64>,
 }
 
 /// `[web]` as written.
@@ -312,8 +330,31 @@ pub struct Config {
     pub(crate) email: EmailConfig,
     /// Google Sheets write quotas adsync keeps to.
     pub(crate) sheets: SheetsLimits,
+    /// Where state is kept.
+    pub store: StoreConfig,
     /// Connections by position in the file.
     pub connections: Vec<ConnectionConfig>,
+}
+
+/// `[store]`: which backend keeps the state, and how long a claim on a fire lasts.
+#[derive(Debug, Clone)]
+pub struct StoreConfig {
+    /// The backend.
+    pub backend: StoreBackend,
+    /// A claim on a running fire lasts this long unless renewed (PostgreSQL only).
+    pub(crate) lease: Duration,
+}
+
+/// Where the state lives.
+#[derive(Debug, Clone)]
+pub enum StoreBackend {
+    /// sled in the data directory: one daemon.
+    Sled,
+    /// A PostgreSQL database shared by every daemon of a cluster.
+    Postgres {
+        /// The connection URL (may hold a password: redacted on Debug).
+        url: Secret,
+    },
 }
 
 /// Google Sheets write quotas: adsync spaces its writes to stay under them rather than
@@ -545,6 +586,7 @@ impl Config {
             None => data_dir.join("outbox"),
         };
         let email = email_config(raw_email, outbox_dir, &mut problems);
+        let store = store_config(raw.store, &mut problems);
         let connections = connections(raw.connections, base, &mut problems);
         let sheets = SheetsLimits {
             writes_per_minute_per_user: small(
@@ -574,6 +616,7 @@ impl Config {
             admin_token,
             email,
             sheets,
+            store,
             connections,
         })
     }
@@ -701,6 +744,74 @@ fn run_limits(raw: &RawScheduler, problems: &mut Vec<Invalid>) -> RunLimits {
         max_concurrent_runs: count(MAX_CONCURRENT_RUNS.read(raw.max_concurrent_runs, problems)),
         max_runs_per_connection: count(MAX_RUNS_PER_CONNECTION.read(raw.max_runs_per_connection, problems)),
     }
+}
+
+/// Why a daemon of a cluster cannot deliver CSV outputs: its `output_dir`, which every
+/// daemon must reach (a shared file system), is missing on this host.
+pub(crate) fn missing_output_dir(output_dir: &Path) -> Option<String> {
+    (!output_dir.is_dir()).then(|| {
+        format!(
+            "the output directory {} is missing on this host; in a cluster every daemon must reach the same output_dir, so this one leaves CSV fires to the others",
+            output_dir.display()
+        )
+    })
+}
+
+/// `[store]`: the backend, with the PostgreSQL URL read from the environment variable named
+/// by `url_env` (default `ADSYNC_DATABASE_URL`) unless `url` is given; the lease bounded.
+fn store_config(raw: RawStore, problems: &mut Vec<Invalid>) -> StoreConfig {
+    let lease = Duration::from_secs(LEASE_SECS.read(raw.lease_secs, problems));
+    let backend = match raw.kind.as_deref().unwrap_or("sled") {
+        "sled" => {
+            if raw.url.is_some() || raw.url_env.is_some() {
+                problems.push(("store.url".into(), "only used with kind = \"postgres\"".into()));
+            }
+            StoreBackend::Sled
+        }
+        "postgres" => {
+            let url = match (raw.url, raw.url_env) {
+                (Some(_), Some(_)) => {
+                    problems.push(("store.url".into(), "give either url or url_env, not both".into()));
+                    None
+                }
+                (Some(url), None) => Some(url),
+                (None, env) => {
+                    let env = env.unwrap_or_else(|| "ADSYNC_DATABASE_URL".into());
+                    let url = std::env::var(&env).ok().filter(|v| !v.is_empty());
+                    if url.is_none() {
+                        problems.push((
+                            "store.url_env".into(),
+                            format!("the environment variable {env} holding the PostgreSQL URL is not set"),
+                        ));
+                    }
+                    url
+                }
+            };
+            match url {
+                Some(url)
+                    if url.starts_with("postgres://") || url.starts_with("postgresql://") || url.contains('=') =>
+                {
+                    StoreBackend::Postgres { url: Secret::new(url) }
+                }
+                Some(_) => {
+                    problems.push((
+                        "store.url".into(),
+                        "must be a PostgreSQL URL (postgres://user@host:port/database)".into(),
+                    ));
+                    StoreBackend::Sled
+                }
+                None => StoreBackend::Sled,
+            }
+        }
+        other => {
+            problems.push((
+                "store.kind".into(),
+                format!("{other:?} is not a store: use \"sled\" or \"postgres\""),
+            ));
+            StoreBackend::Sled
+        }
+    };
+    StoreConfig { backend, lease }
 }
 
 /// `[tokens]`: how early an expiring login is flagged, and when an idle token is refreshed.

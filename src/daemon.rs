@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::app::{App, AppError};
-use crate::scheduler::Scheduler;
+use crate::scheduler::{FireClaims, Scheduler};
 use crate::store::{ConnectionStatus, TokenSet};
 use crate::web;
 
@@ -23,7 +23,7 @@ impl App {
     /// One pass of the hourly upkeep: refresh idle tokens, send reminders and expiry
     /// warnings, drop expired pending sign-ins. Failures are logged; the next pass tries again.
     pub async fn upkeep(&self) {
-        if let Err(e) = self.store().prune_oauth_states(self.clock().now()) {
+        if let Err(e) = self.store().prune_oauth_states(self.clock().now()).await {
             tracing::warn!("Could not prune expired OAuth states: {e}");
         }
         self.remove_stale_temps(false);
@@ -62,13 +62,22 @@ impl App {
                     .await
             })
         };
-        // Before any run: every temp file there is a crashed run's.
-        self.remove_stale_temps(true);
+        // Before any run: every temp file there is a crashed run's, unless other daemons of a
+        // cluster share the output directory and may be writing theirs.
+        self.remove_stale_temps(!self.store().is_shared());
         let tracker = TaskTracker::new();
         tracker.spawn(keep_alive(self.clone(), shutdown.clone()));
         tracker.spawn(backfill_connected(self.clone()));
         tracker.spawn(crate::watch::watch_queries(self.clone(), shutdown.clone()));
-        let scheduler = Scheduler::new(self.lineup(), self.config().limits);
+        let scheduler = Scheduler::new(
+            self.lineup(),
+            self.config().limits,
+            FireClaims::new(
+                self.store().clone(),
+                self.config().store.lease,
+                self.config().output_dir.clone(),
+            ),
+        );
         let scheduled = scheduler
             .run(shutdown.clone(), tracker.clone(), self.ready_signal(), self.heartbeat())
             .await;
@@ -140,20 +149,16 @@ async fn backfill_connected(app: App) {
     // good too. (This used to rest on the task running only once the daemon's task yielded.)
     app.scheduler_ready().await;
     let store = app.store();
-    let queries: Vec<_> = app
-        .queries()
-        .iter()
-        .filter(|q| {
-            q.connections().all(|connection| {
-                store
-                    .connection(connection)
-                    .ok()
-                    .flatten()
-                    .is_some_and(|c| c.status == ConnectionStatus::Connected)
-            })
-        })
-        .cloned()
-        .collect();
+    let mut queries = Vec::new();
+    'queries: for query in app.queries().iter() {
+        for connection in query.connections() {
+            let state = store.connection(connection).await.ok().flatten();
+            if !state.is_some_and(|c| c.status == ConnectionStatus::Connected) {
+                continue 'queries;
+            }
+        }
+        queries.push(query.clone());
+    }
     if let Err(e) = crate::backfill::backfill(&app.run_context(), &queries).await {
         tracing::error!("Backfill at start-up failed: {e}");
     }
@@ -183,9 +188,10 @@ async fn warn_people(app: &App, conn: &crate::config::ConnectionConfig) -> Resul
     notifier.check_connection(&conn.id).await?;
     let store = app.store();
     let connected = store
-        .connection(&conn.id)?
+        .connection(&conn.id)
+        .await?
         .is_some_and(|c| c.status == ConnectionStatus::Connected);
-    let expiry = store.token(&conn.id)?.as_ref().and_then(TokenSet::hard_expiry);
+    let expiry = store.token(&conn.id).await?.as_ref().and_then(TokenSet::hard_expiry);
     if let Some(at) = expiry.filter(|at| connected && app.config().is_expiring(*at, app.clock().now())) {
         notifier.expiring(conn, at).await?;
     }
@@ -198,13 +204,14 @@ async fn warn_people(app: &App, conn: &crate::config::ConnectionConfig) -> Resul
 async fn retry_client(app: &App, connection: &str) -> Result<(), crate::auth::AuthError> {
     let outage = app
         .store()
-        .connection(connection)?
+        .connection(connection)
+        .await?
         .filter(|s| s.status == ConnectionStatus::Misconfigured);
     let Some(outage) = outage else {
         return Ok(());
     };
     if app.auth().retry_misconfigured(connection).await? {
-        let report = crate::reconnect::client_accepted(app, connection)?;
+        let report = crate::reconnect::client_accepted(app, connection).await?;
         crate::reconnect::backfill_and_tell(app, report, Some(outage.since));
     }
     Ok(())
@@ -213,9 +220,10 @@ async fn retry_client(app: &App, connection: &str) -> Result<(), crate::auth::Au
 async fn keep_alive_one(app: &App, connection: &str) -> Result<(), crate::auth::AuthError> {
     let store = app.store();
     let connected = store
-        .connection(connection)?
+        .connection(connection)
+        .await?
         .is_some_and(|c| c.status == ConnectionStatus::Connected);
-    let Some(token) = store.token(connection)? else {
+    let Some(token) = store.token(connection).await? else {
         return Ok(());
     };
     let last_used = token.last_used_at.unwrap_or(token.obtained_at).max(token.obtained_at);

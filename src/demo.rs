@@ -150,7 +150,7 @@ pub async fn run(options: DemoOptions, shutdown: CancellationToken) -> Result<Ve
     );
 
     create_demo_spreadsheet(&sandbox).await?;
-    let app = App::build(config, options.clock.clone())?;
+    let app = App::build(config, options.clock.clone()).await?;
     for conn in app.config().connections.clone() {
         connect(&app, &conn.id).await?;
     }

@@ -21,8 +21,9 @@
 //! - `reason`: gap, pause and reconnect reasons as enums, with their stored names and the
 //!   sentences people read.
 //! - `config`: the daemon's TOML config, raw then validated (secrets redacted).
-//! - `store`: sled trees for connections, sealed tokens, query state, run history, the gap
-//!   log, pending OAuth states and sent notifications.
+//! - `store`: connections, sealed tokens, query state, run history, the gap log, pending
+//!   OAuth states and sent notifications, in sled (one daemon) or PostgreSQL (a cluster: fire
+//!   claims, a refresh lock per connection).
 //! - `auth`: tokens: authorization code + PKCE, inline single-flight refresh, rotation-safe
 //!   persistence, service accounts, signed reconnect links.
 //! - `http`: the one API client of sources and sinks: retry/backoff, rate limits, refresh
@@ -44,8 +45,8 @@
 //!   and recorded nowhere (`adsync preview`).
 //! - `backfill`: making open gaps good (append: window by window; replace: one fresh run).
 //! - `status`: the status report behind `adsync status`, `GET /api/status` and `/status`.
-//! - `scheduler`: the run loop: waits for each query's next fire, starts runs within the
-//!   global and per-connection limits.
+//! - `scheduler`: the run loop: waits for each query's next fire, claims it (once across a
+//!   cluster), starts runs within the global and per-connection limits.
 //! - `app`: wires it all; the actions a person starts (a run, a backfill, the status, a
 //!   preview, an account list).
 //! - `reconnect`: after consent: take the token, verify the accounts, resume, backfill.

@@ -140,6 +140,9 @@ enum Command {
         #[arg(long)]
         auto_approve: bool,
     },
+    /// Manage the store itself.
+    #[command(subcommand)]
+    Store(StoreCommand),
     /// Run the example queries against the built-in sandbox and write real CSVs.
     #[cfg(feature = "sandbox")]
     Demo {
@@ -156,6 +159,22 @@ enum Command {
         /// The sandbox's address (default 127.0.0.1:8788; with --once, a free port).
         #[arg(long)]
         sandbox_listen: Option<std::net::SocketAddr>,
+    },
+}
+
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Copy every record of a store into a new, empty one and check the copy: connections,
+    /// tokens, query state, gaps, run history, pending authorizations, sent notifications.
+    /// Stop the daemon first. Tokens are sealed again with the key of the source's data
+    /// directory (or ADSYNC_SECRET_KEY), which every daemon of the cluster must then use.
+    Copy {
+        /// The source: `sled:DIR` (a data directory).
+        #[arg(long)]
+        from: String,
+        /// The target: `postgres:URL` (e.g. postgres:postgres://adsync@db/adsync).
+        #[arg(long)]
+        to: String,
     },
 }
 
@@ -228,7 +247,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             let listener = tokio::net::TcpListener::bind(config.listen)
                 .await
                 .with_context(|| format!("cannot listen on {}", config.listen))?;
-            let app = App::build(config, clock()?)?;
+            let app = App::build(config, clock()?).await?;
             reload_on_hangup(&app, &args);
             app.run_until_stopped(listener, stop_on_signal()).await?;
             Ok(ExitCode::SUCCESS)
@@ -273,6 +292,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             handle.shutdown().await;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Store(StoreCommand::Copy { from, to }) => store_copy(&from, &to).await,
         #[cfg(feature = "sandbox")]
         Command::Demo {
             once,
@@ -296,6 +316,37 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+async fn store_copy(from: &str, to: &str) -> anyhow::Result<ExitCode> {
+    let Some(dir) = from.strip_prefix("sled:") else {
+        bail!("--from must be sled:DIR (a data directory), not {from:?}");
+    };
+    let Some(url) = to.strip_prefix("postgres:") else {
+        bail!("--to must be postgres:URL, not {to:?}");
+    };
+    let dir = std::path::Path::new(dir);
+    if !dir.join("store").is_dir() {
+        bail!(
+            "no sled store in {} (the data directory holds a `store` folder)",
+            dir.display()
+        );
+    }
+    let key = adsync::store::SecretKey::load_or_create(dir)?;
+    let source = Store::open(dir)?;
+    let target = Store::connect_postgres(url, &key).await?;
+    let counts = source.copy_to(&target).await?;
+    println!(
+        "Copied and checked: {} connections, {} tokens, {} query states, {} runs, {} gaps, {} pending authorizations, {} notifications.",
+        counts.connections,
+        counts.tokens,
+        counts.query_states,
+        counts.runs,
+        counts.gaps,
+        counts.pending_states,
+        counts.notifications
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn check(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
@@ -458,9 +509,12 @@ const DAEMON_CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_se
 /// by default, plus its requests), which a backfill's progress lines break up.
 const DAEMON_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
-fn backend(args: &ConfigArgs) -> anyhow::Result<Backend> {
+/// Where a CLI command's answer comes from: the store itself when this process can open it
+/// (always with PostgreSQL, which every daemon of a cluster shares), else the running daemon
+/// that holds the sled store.
+async fn backend(args: &ConfigArgs) -> anyhow::Result<Backend> {
     let config = args.load()?;
-    match Store::open(&config.data_dir) {
+    match Store::open_configured(&config).await {
         Ok(store) => Ok(Backend::Local(App::with_store(config, store, clock()?))),
         Err(StoreError::Locked(_)) => Ok(Backend::Daemon(DaemonClient {
             base: format!("http://{}", config.listen),
@@ -504,7 +558,7 @@ async fn backfill(
 ) -> anyhow::Result<ExitCode> {
     // Checked (order, history, what the query can deliver) by the daemon or the local app.
     let window = dates.map(|(from, to)| adsync::rows::DateWindow::new(from, to));
-    let records: Vec<RunRecord> = match backend(args)? {
+    let records: Vec<RunRecord> = match backend(args).await? {
         Backend::Local(app) => {
             // A bar on a terminal; plain lines (below) everywhere else.
             let bar = if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
@@ -564,8 +618,8 @@ async fn backfill(
 }
 
 async fn status(args: &ConfigArgs, json: bool) -> anyhow::Result<ExitCode> {
-    let report: StatusReport = match backend(args)? {
-        Backend::Local(app) => app.status()?,
+    let report: StatusReport = match backend(args).await? {
+        Backend::Local(app) => app.status().await?,
         Backend::Daemon(daemon) => daemon.call(daemon.request(reqwest::Method::GET, "/api/status")).await?,
     };
     if json {
@@ -577,7 +631,7 @@ async fn status(args: &ConfigArgs, json: bool) -> anyhow::Result<ExitCode> {
 }
 
 async fn run_once(args: &ConfigArgs, name: &str) -> anyhow::Result<ExitCode> {
-    let record: RunRecord = match backend(args)? {
+    let record: RunRecord = match backend(args).await? {
         Backend::Local(app) => app.run_once(name).await?,
         Backend::Daemon(daemon) => {
             daemon
@@ -633,7 +687,7 @@ async fn preview(args: &ConfigArgs, query: &str, rows: usize) -> anyhow::Result<
             .to_string(),
         _ => query.to_string(),
     };
-    let preview: adsync::preview::Preview = match backend(args)? {
+    let preview: adsync::preview::Preview = match backend(args).await? {
         Backend::Local(app) => app.preview(&target, rows).await?,
         Backend::Daemon(daemon) => {
             let body = serde_json::json!({"query": target, "rows": rows});
@@ -647,7 +701,7 @@ async fn preview(args: &ConfigArgs, query: &str, rows: usize) -> anyhow::Result<
 }
 
 async fn accounts(args: &ConfigArgs, connection: &str, json: bool) -> anyhow::Result<ExitCode> {
-    let list: adsync::accounts::AccountList = match backend(args)? {
+    let list: adsync::accounts::AccountList = match backend(args).await? {
         Backend::Local(app) => app.accounts(connection).await?,
         Backend::Daemon(daemon) => {
             let path = format!("/api/connections/{connection}/accounts");

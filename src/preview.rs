@@ -55,6 +55,7 @@ pub(crate) async fn preview(
     for connection in query.connections() {
         ctx.auth
             .ensure_usable(connection)
+            .await
             .map_err(|e| PreviewError::Fetch(e.into()))?;
     }
     let source = ctx

@@ -59,12 +59,16 @@ impl ReconnectReport {
 
     /// Lists `query` (in `state`) as resumed, or as paused with why: its own pause, or
     /// another connection it reads or writes through that still needs a person.
-    fn place(&mut self, app: &App, query: &Query, state: &QueryState) {
+    async fn place(&mut self, app: &App, query: &Query, state: &QueryState) {
         let store = app.store();
-        let waits = query.connections().filter(|c| *c != self.connection).find_map(|c| {
-            let status = store.connection(c).ok().flatten().map(|s| s.status);
-            waiting_on(c, status.unwrap_or(ConnectionStatus::NotConnected))
-        });
+        let mut waits = None;
+        for c in query.connections().filter(|c| *c != self.connection) {
+            let status = store.connection(c).await.ok().flatten().map(|s| s.status);
+            waits = waiting_on(c, status.unwrap_or(ConnectionStatus::NotConnected));
+            if waits.is_some() {
+                break;
+            }
+        }
         match (&state.paused, waits) {
             (Some(pause), _) => self.paused.push((query.name.clone(), pause.detail.clone())),
             (None, Some(waits)) => self.paused.push((query.name.clone(), waits)),
@@ -86,11 +90,12 @@ pub async fn complete(
     verifier: &str,
 ) -> Result<ReconnectReport, ReconnectError> {
     let store = app.store();
-    let before = store.token(connection)?;
+    let before = store.token(connection).await?;
     let first_connect = before.is_none();
     let previous = before.and_then(|t| t.identity);
     let outage_since = store
-        .connection(connection)?
+        .connection(connection)
+        .await?
         .filter(|s| s.status.needs_a_person())
         .map(|s| s.since);
     let auth = app.auth();
@@ -100,9 +105,9 @@ pub async fn complete(
         (Some(before), Ok(now)) if before.id != now.id => Some(before.name.clone()),
         _ => None,
     };
-    if let Some(mut state) = store.connection(connection)? {
+    if let Some(mut state) = store.connection(connection).await? {
         state.previous_identity = previous_identity.clone();
-        store.put_connection(connection, &state)?;
+        store.put_connection(connection, &state).await?;
     }
     let mut report = ReconnectReport {
         connection: connection.to_string(),
@@ -113,7 +118,11 @@ pub async fn complete(
         resumed: Vec::new(),
         paused: Vec::new(),
     };
-    let granted = app.auth().granted_scopes(connection).map_err(ReconnectError::Auth)?;
+    let granted = app
+        .auth()
+        .granted_scopes(connection)
+        .await
+        .map_err(ReconnectError::Auth)?;
     // Each platform the connection's queries read lists the accounts the new login reaches.
     let mut reachable: BTreeMap<Platform, BTreeSet<String>> = BTreeMap::new();
     for query in app.queries().iter().filter(|q| q.connection == connection) {
@@ -134,14 +143,14 @@ pub async fn complete(
         reachable: &reachable,
     };
     for query in app.queries().iter().filter(|q| q.uses(connection)) {
-        let mut state = store.query_state(&query.name)?.unwrap_or_default();
+        let mut state = store.query_state(&query.name).await?.unwrap_or_default();
         match login.judge(app, query, now).await {
             Some(pause) => state.paused = Some(pause),
             None if state.paused.as_ref().is_some_and(|p| login.judges(p)) => state.paused = None,
             None => {}
         }
-        store.put_query_state(&query.name, &state)?;
-        report.place(app, query, &state);
+        store.put_query_state(&query.name, &state).await?;
+        report.place(app, query, &state).await;
     }
     store.flush().await?;
     tracing::info!(
@@ -159,20 +168,20 @@ pub async fn complete(
 
 /// What a connection whose OAuth client the token endpoint accepts again (after it was
 /// `misconfigured`) does for its queries, as its recovery email tells it.
-pub(crate) fn client_accepted(app: &App, connection: &str) -> Result<ReconnectReport, StoreError> {
+pub(crate) async fn client_accepted(app: &App, connection: &str) -> Result<ReconnectReport, StoreError> {
     let store = app.store();
     let mut report = ReconnectReport {
         connection: connection.to_string(),
         first_connect: false,
-        identity: store.token(connection)?.and_then(|t| t.identity).map(|i| i.name),
+        identity: store.token(connection).await?.and_then(|t| t.identity).map(|i| i.name),
         identity_error: None,
         previous_identity: None,
         resumed: Vec::new(),
         paused: Vec::new(),
     };
     for query in app.queries().iter().filter(|q| q.uses(connection)) {
-        let state = store.query_state(&query.name)?.unwrap_or_default();
-        report.place(app, query, &state);
+        let state = store.query_state(&query.name).await?.unwrap_or_default();
+        report.place(app, query, &state).await;
     }
     Ok(report)
 }
@@ -188,12 +197,15 @@ pub(crate) fn backfill_and_tell(app: &App, done: ReconnectReport, outage_since: 
             tracing::error!(connection = %connection, "Backfill after reconnect failed: {e}");
         }
         if let Some(since) = outage_since {
-            let gaps: Vec<_> = queries
-                .iter()
-                .filter_map(|q| app.store().gaps(&q.name).ok())
-                .flatten()
-                .filter(|g| g.fire_time >= since || g.recorded_at >= since)
-                .collect();
+            let mut gaps = Vec::new();
+            for query in &queries {
+                let recent = app.store().gaps(&query.name).await.unwrap_or_default();
+                gaps.extend(
+                    recent
+                        .into_iter()
+                        .filter(|g| g.fire_time >= since || g.recorded_at >= since),
+                );
+            }
             let conn = app.config().connections.iter().find(|c| c.id == connection).cloned();
             if let Some(conn) = conn {
                 let outcome = Recovery {

@@ -159,12 +159,19 @@ pub(crate) async fn run_window(
     let timer = std::time::Instant::now();
     // A paused connection or a broken query is not sent to the platform at all: the fire
     // becomes a gap, nothing else.
-    let unusable = query
-        .connections()
-        .find_map(|connection| ctx.auth.ensure_usable(connection).err());
+    let mut unusable = None;
+    for connection in query.connections() {
+        if let Err(e) = ctx.auth.ensure_usable(connection).await {
+            unusable = Some(e);
+            break;
+        }
+    }
     let blocked = match unusable {
         Some(e) => Some(RunError::Fetch(FetchError::Auth(e))),
-        None => held_back(&ctx.store, query).or_else(|| scope_missing(ctx, query)),
+        None => match held_back(&ctx.store, query).await {
+            Some(e) => Some(e),
+            None => scope_missing(ctx, query).await,
+        },
     };
     let was_paused = blocked.is_some();
     let blocked = blocked.or_else(|| ctx.stopping.is_cancelled().then_some(RunError::Stopped));
@@ -348,7 +355,7 @@ async fn remember(
     failure: Option<QueryFailure>,
 ) -> Result<Option<Outage>, StoreError> {
     let store = &ctx.store;
-    let mut state = store.query_state(&record.query)?.unwrap_or_default();
+    let mut state = store.query_state(&record.query).await?.unwrap_or_default();
     let news = match failure {
         Some(failure) => {
             // The outage keeps the start of its first failed run.
@@ -382,7 +389,7 @@ async fn remember(
             Outcome::Paused => {}
         }
     }
-    store.put_query_state(&record.query, &state)?;
+    store.put_query_state(&record.query, &state).await?;
     if let Some(why) = gap_reason {
         let gap = Gap::open(
             &query.name,
@@ -392,14 +399,14 @@ async fn remember(
             why,
             record.finished,
         );
-        store.record_gap(&gap)?;
+        store.record_gap(&gap).await?;
     }
     if record.outcome == Outcome::Delivered {
-        close_gaps(store, query, record)?;
+        close_gaps(store, query, record).await?;
     }
     // Last, so whoever sees the run (status, a test polling the history) also sees the
     // query state and gap it left.
-    store.record_run(record)?;
+    store.record_run(record).await?;
     // A restart must not re-run a fire it already handled.
     store.flush().await?;
     Ok(news)
@@ -407,8 +414,8 @@ async fn remember(
 
 /// Why the query itself must not run now: the platform rejected this very version of its
 /// file before, or its connection's user lost access to one of its accounts.
-fn held_back(store: &Store, query: &Query) -> Option<RunError> {
-    let state = store.query_state(&query.name).ok()??;
+async fn held_back(store: &Store, query: &Query) -> Option<RunError> {
+    let state = store.query_state(&query.name).await.ok()??;
     if let Some(broken) = state.broken.filter(|b| b.fingerprint == query.fingerprint) {
         return Some(RunError::Broken(broken.message));
     }
@@ -421,25 +428,31 @@ fn held_back(store: &Store, query: &Query) -> Option<RunError> {
 /// Pauses `query` when a login it needs was not granted the scope it needs (a Google login
 /// approved for Ads but not Analytics, or not for Sheets): a clear `missing_scope` with the
 /// reconnect link, instead of a 403 from the platform at every run.
-fn scope_missing(ctx: &RunContext, query: &Query) -> Option<RunError> {
-    let (connection, scope) = needed_scopes(query).find(|(connection, scope)| {
-        let granted = ctx.auth.granted_scopes(connection).unwrap_or_default();
+async fn scope_missing(ctx: &RunContext, query: &Query) -> Option<RunError> {
+    let mut missing = None;
+    for (connection, scope) in needed_scopes(query) {
+        let granted = ctx.auth.granted_scopes(connection).await.unwrap_or_default();
         // Not connected yet: the run says so itself.
-        !granted.is_empty() && !granted.iter().any(|s| s == scope)
-    })?;
+        if !granted.is_empty() && !granted.iter().any(|s| s == scope) {
+            missing = Some((connection, scope));
+            break;
+        }
+    }
+    let (connection, scope) = missing?;
     let now = ctx.clock.now();
     let who = ctx
         .store
         .token(connection)
+        .await
         .ok()
         .flatten()
         .and_then(|t| t.identity)
         .map_or_else(|| "The connected user".to_string(), |i| i.name);
     let mut pause = QueryPause::missing_scope(&query.name, connection, scope, &who, now);
     pause.detail = format!("{}: {}", pause.detail, ctx.notifier.links().link(connection, now));
-    let mut state = ctx.store.query_state(&query.name).ok()?.unwrap_or_default();
+    let mut state = ctx.store.query_state(&query.name).await.ok()?.unwrap_or_default();
     state.paused = Some(pause.clone());
-    if let Err(e) = ctx.store.put_query_state(&query.name, &state) {
+    if let Err(e) = ctx.store.put_query_state(&query.name, &state).await {
         tracing::error!(query = %query.name, "Could not record the pause: {e}");
     }
     Some(RunError::QueryPaused {
@@ -459,9 +472,9 @@ pub(crate) fn needed_scopes(query: &Query) -> impl Iterator<Item = (&str, &'stat
 /// its fire, those whose report it is at least as new as (the output now holds a complete
 /// newer report). A narrower `replace` window (refused by the backfill check, but never
 /// trusted here) closes nothing.
-fn close_gaps(store: &Store, query: &Query, record: &RunRecord) -> Result<(), StoreError> {
+async fn close_gaps(store: &Store, query: &Query, record: &RunRecord) -> Result<(), StoreError> {
     let whole_window = record.window == fire_window(query, record.fire);
-    for mut gap in store.gaps(&query.name)? {
+    for mut gap in store.gaps(&query.name).await? {
         if gap.state != GapState::Open {
             continue;
         }
@@ -473,7 +486,7 @@ fn close_gaps(store: &Store, query: &Query, record: &RunRecord) -> Result<(), St
             WriteMode::Replace | WriteMode::Append => continue,
         };
         gap.closed_at = Some(record.finished);
-        store.put_gap(&gap)?;
+        store.put_gap(&gap).await?;
     }
     Ok(())
 }

@@ -181,7 +181,7 @@ impl ConnectionView {
 
 impl StatusReport {
     /// Reads everything from the store.
-    pub(crate) fn collect(
+    pub(crate) async fn collect(
         config: &Config,
         store: &Store,
         queries: &[Query],
@@ -191,8 +191,8 @@ impl StatusReport {
         let mut connections = Vec::with_capacity(config.connections.len());
         let mut statuses = std::collections::HashMap::new();
         for conn in &config.connections {
-            let state = store.connection(&conn.id)?;
-            let token = store.token(&conn.id)?;
+            let state = store.connection(&conn.id).await?;
+            let token = store.token(&conn.id).await?;
             let status = state.as_ref().map_or(ConnectionStatus::NotConnected, |s| s.status);
             statuses.insert(conn.id.as_str(), status);
             let expires_at = token.as_ref().and_then(TokenSet::hard_expiry);
@@ -232,10 +232,10 @@ impl StatusReport {
         };
         let mut views = Vec::with_capacity(queries.len());
         for query in queries {
-            let state = store.query_state(&query.name)?.unwrap_or_default();
+            let state = store.query_state(&query.name).await?.unwrap_or_default();
             let anchor = state.last_fire.or(state.tracked_since).unwrap_or(now).max(now);
             let next_fire = query.schedule.next_after(anchor);
-            let last_result = store.last_run(&query.name)?;
+            let last_result = store.last_run(&query.name).await?;
             let broken = state.broken.as_ref().filter(|b| b.fingerprint == query.fingerprint);
             let blocker = query
                 .connections()
@@ -293,7 +293,8 @@ impl StatusReport {
             });
         }
         let gaps = store
-            .all_gaps()?
+            .all_gaps()
+            .await?
             .into_iter()
             .map(|gap| GapView {
                 // A failed write says why in the OS's words ("no space left on device").
@@ -312,11 +313,18 @@ impl StatusReport {
                 state: gap.state.as_str().to_string(),
             })
             .collect();
+        let mut problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        let writes_csv = queries
+            .iter()
+            .any(|q| matches!(q.output, crate::query::Output::Csv { .. }));
+        if store.is_shared() && writes_csv {
+            problems.extend(crate::config::missing_output_dir(&config.output_dir));
+        }
         Ok(Self {
             generated_at: now,
             connections,
             queries: views,
-            problems: problems.iter().map(ToString::to_string).collect(),
+            problems,
             gaps,
         })
     }

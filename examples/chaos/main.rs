@@ -67,7 +67,7 @@ async fn daemon(config: std::path::PathBuf) -> anyhow::Result<ExitCode> {
     let spec = std::env::var("ADSYNC_SCALED_CLOCK").context("ADSYNC_SCALED_CLOCK is not set")?;
     let clock = adsync::clock::ScaledClock::from_spec(&spec).map_err(anyhow::Error::msg)?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
-    let app = adsync::app::App::build(config, Arc::new(clock))?;
+    let app = adsync::app::App::build(config, Arc::new(clock)).await?;
     let stop = CancellationToken::new();
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let on_term = stop.clone();

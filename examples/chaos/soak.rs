@@ -193,12 +193,12 @@ impl Soak {
     }
 
     /// The library's view of the store, on the soak's clock (the daemon must be down).
-    fn app(&self) -> anyhow::Result<App> {
-        Ok(App::build(self.load_config()?, Arc::new(self.clock))?)
+    async fn app(&self) -> anyhow::Result<App> {
+        Ok(App::build(self.load_config()?, Arc::new(self.clock)).await?)
     }
 
     async fn connect_all(&mut self) -> anyhow::Result<()> {
-        let app = self.app()?;
+        let app = self.app().await?;
         for (connection, user) in META.into_iter().chain([GOOGLE]) {
             adsync::demo::connect_via_sandbox(&app, connection, user).await?;
         }
@@ -390,7 +390,7 @@ impl Soak {
         self.kill_daemon()?;
         self.books.kills += 1;
         self.check_outputs_whole().await?;
-        self.check_connections()?;
+        self.check_connections().await?;
         self.start_daemon().await
     }
 
@@ -421,10 +421,10 @@ impl Soak {
 
     /// A connection that needs reconnecting without having been revoked lost its grant: only
     /// the inherent window (a refresh answer lost to the kill) may do that, and it must say so.
-    fn check_connections(&mut self) -> anyhow::Result<()> {
-        let app = self.app()?;
+    async fn check_connections(&mut self) -> anyhow::Result<()> {
+        let app = self.app().await?;
         for (connection, _) in META.into_iter().chain([GOOGLE]) {
-            let Some(state) = app.store().connection(connection)? else {
+            let Some(state) = app.store().connection(connection).await? else {
                 continue;
             };
             if state.status != ConnectionStatus::NeedsReconnect || self.revoked.contains_key(connection) {
@@ -467,9 +467,11 @@ impl Soak {
             self.wait_until_settled(deadline).await?;
             self.stop_daemon()?;
             let open = self
-                .app()?
+                .app()
+                .await?
                 .store()
-                .all_gaps()?
+                .all_gaps()
+                .await?
                 .iter()
                 .filter(|g| g.state == GapState::Open)
                 .count();
@@ -478,7 +480,7 @@ impl Soak {
             }
             self.start_daemon().await?;
         }
-        self.check_connections()
+        self.check_connections().await
     }
 
     /// Reconnects what needs it and waits until the daemon reports no open gap.
@@ -515,12 +517,12 @@ impl Soak {
     }
 
     async fn check_books(&mut self) -> anyhow::Result<()> {
-        let app = self.app()?;
+        let app = self.app().await?;
         let store = app.store();
         for name in &self.names {
-            let state = serde_json::to_value(store.query_state(name)?)?;
-            let runs = store.runs(name)?;
-            let gaps = store.gaps(name)?;
+            let state = serde_json::to_value(store.query_state(name).await?)?;
+            let runs = store.runs(name).await?;
+            let gaps = store.gaps(name).await?;
             let instant =
                 |v: &serde_json::Value| v.as_str().and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok());
             let (Some(from), Some(to)) = (instant(&state["tracked_since"]), instant(&state["last_fire"])) else {
@@ -581,7 +583,7 @@ impl Soak {
                 ..Overrides::default()
             },
         )?;
-        let app = App::build(config, Arc::new(self.clock))?;
+        let app = App::build(config, Arc::new(self.clock)).await?;
         let tabs: BTreeMap<String, Vec<Vec<String>>> = self.sheet_tabs().await?.into_iter().collect();
         for name in self.names.clone() {
             if name.starts_with("sheet-") {

@@ -33,6 +33,15 @@ pub use service_account::{ServiceAccountError, JWT_BEARER_GRANT};
 /// `last_used_at` is written at most this often, so using a token is not a store write.
 const LAST_USED_RESOLUTION: Duration = Duration::hours(1);
 
+/// What a refresh requires of its connection's state.
+#[derive(Debug, Clone, Copy)]
+enum RefreshGate {
+    /// Neither paused nor misconfigured: a run's refresh.
+    Usable,
+    /// Misconfigured: the upkeep asking whether the OAuth client is accepted again.
+    Misconfigured,
+}
+
 /// Why no usable token could be had.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -225,13 +234,13 @@ impl Auth {
     /// authorization page document no such parameter
     /// (https://developers.facebook.com/documentation/facebook-login/guides/advanced/manual-flow,
     /// https://learn.microsoft.com/en-us/linkedin/shared/authentication/authorization-code-flow).
-    pub(crate) fn login_hint(&self, connection: &str) -> Option<String> {
+    pub(crate) async fn login_hint(&self, connection: &str) -> Option<String> {
         let conn = self.connection(connection).ok()?;
         let takes_hint = conn.provider == Provider::Google || conn.identity_endpoint != IdentityEndpoint::Platform;
         if !takes_hint {
             return None;
         }
-        let identity = self.inner.store.token(connection).ok()??.identity?;
+        let identity = self.inner.store.token(connection).await.ok()??.identity?;
         // Google takes an email address or the `sub`; a name that is neither would mislead.
         Some(if identity.name.contains('@') {
             identity.name
@@ -258,7 +267,7 @@ impl Auth {
         let lock = self.refresh_lock(connection);
         let _guard = lock.lock().await;
         self.inner.store.put_token(connection, &token).await?;
-        self.mark_connected(connection, now)?;
+        self.mark_connected(connection, now).await?;
         tracing::info!(connection, "Connection connected.");
         Ok(())
     }
@@ -274,7 +283,7 @@ impl Auth {
         let conn = self.connection(connection)?;
         let lock = self.refresh_lock(connection);
         let _guard = lock.lock().await;
-        let mut token = self.stored_token(connection)?;
+        let mut token = self.stored_token(connection).await?;
         let transient = |message: String| AuthError::Transient {
             connection: connection.to_string(),
             message,
@@ -349,9 +358,9 @@ impl Auth {
         if self.inner.service_accounts.contains_key(connection) {
             return self.service_account_token(connection, None).await;
         }
-        self.ensure_usable(connection)?;
+        self.ensure_usable(connection).await?;
         self.save_unsaved(connection).await?;
-        let token = self.stored_token(connection)?;
+        let token = self.stored_token(connection).await?;
         let now = self.inner.clock.now();
         if token.refresh_due(now) && token.refresh_token.is_some() {
             return self.refresh(connection, &token.access_token, None).await;
@@ -366,22 +375,22 @@ impl Auth {
     }
 
     /// The scopes the connection's stored token was granted.
-    pub(crate) fn granted_scopes(&self, connection: &str) -> Result<Vec<String>, AuthError> {
-        Ok(self.stored_token(connection)?.scopes)
+    pub(crate) async fn granted_scopes(&self, connection: &str) -> Result<Vec<String>, AuthError> {
+        Ok(self.stored_token(connection).await?.scopes)
     }
 
     /// How long ago `connection` was last connected by a person's consent, by this layer's
     /// clock; `None` unless it is connected. (LinkedIn refuses brand-new tokens for a moment.)
-    pub(crate) fn connected_for(&self, connection: &str) -> Option<Duration> {
-        let state = self.inner.store.connection(connection).ok()??;
+    pub(crate) async fn connected_for(&self, connection: &str) -> Option<Duration> {
+        let state = self.inner.store.connection(connection).await.ok()??;
         (state.status == ConnectionStatus::Connected).then(|| self.inner.clock.now() - state.since)
     }
 
     /// Fails with [`AuthError::NeedsReconnect`] if the connection is paused, and with
     /// [`AuthError::ClientRejected`] if it is misconfigured: its runs become gaps with one
     /// reason instead of each asking the token endpoint again.
-    pub(crate) fn ensure_usable(&self, connection: &str) -> Result<(), AuthError> {
-        match self.inner.store.connection(connection)? {
+    pub(crate) async fn ensure_usable(&self, connection: &str) -> Result<(), AuthError> {
+        match self.inner.store.connection(connection).await? {
             Some(ConnectionState {
                 status: ConnectionStatus::Misconfigured,
                 detail,
@@ -408,16 +417,16 @@ impl Auth {
     /// named, if any): refreshes once, unless another run already did, and returns the token
     /// to retry with.
     pub async fn refresh(&self, connection: &str, rejected: &str, hint: Option<&str>) -> Result<String, AuthError> {
-        self.refresh_if(connection, rejected, hint, Self::ensure_usable).await
+        self.refresh_if(connection, rejected, hint, RefreshGate::Usable).await
     }
 
-    /// [`refresh`](Self::refresh), once `usable` (checked under the refresh lock) allows it.
+    /// [`refresh`](Self::refresh), once `gate` (checked under the refresh locks) allows it.
     async fn refresh_if(
         &self,
         connection: &str,
         rejected: &str,
         hint: Option<&str>,
-        usable: fn(&Self, &str) -> Result<(), AuthError>,
+        gate: RefreshGate,
     ) -> Result<String, AuthError> {
         if self.inner.service_accounts.contains_key(connection) {
             return self.service_account_token(connection, Some(rejected)).await;
@@ -425,10 +434,12 @@ impl Auth {
         self.save_unsaved(connection).await?;
         let lock = self.refresh_lock(connection);
         let _guard = lock.lock().await;
-        usable(self, connection)?;
+        // And across the cluster: the token is re-read below, after both locks are held.
+        let _cluster_guard = self.inner.store.lock_refresh(connection).await?;
+        self.pass(gate, connection).await?;
         // Another run may have refreshed while we waited for the lock: its token serves this
         // run's next request as long as it has not ended (a 401 would refresh again).
-        let current = self.stored_token(connection)?;
+        let current = self.stored_token(connection).await?;
         let now = self.inner.clock.now();
         if current.access_token != rejected && current.access_expires_at.is_none_or(|at| at > now) {
             return Ok(current.access_token);
@@ -483,7 +494,7 @@ impl Auth {
             Err(RequestTokenError::ServerResponse(e)) if grant_is_dead(&e) => {
                 // Another process (a CLI run next to the daemon) may have won a rotation race:
                 // its new refresh token is in the store, and ours was the old one.
-                let stored = self.stored_token(connection)?;
+                let stored = self.stored_token(connection).await?;
                 if stored.refresh_token.as_deref() != Some(refresh_token.as_str()) && stored.access_token != rejected {
                     return Ok(stored.access_token);
                 }
@@ -518,7 +529,7 @@ impl Auth {
         let _guard = lock.lock().await;
         let conn = self.connection(connection)?;
         let now = self.inner.clock.now();
-        let stored = self.inner.store.token(connection)?;
+        let stored = self.inner.store.token(connection).await?;
         let good = stored.as_ref().filter(|token| {
             Some(token.access_token.as_str()) != rejected
                 && token.access_expires_at.is_some()
@@ -569,24 +580,27 @@ impl Auth {
         };
         self.inner.store.put_token(connection, &token).await?;
         if stored.is_none() {
-            self.mark_connected(connection, now)?;
+            self.mark_connected(connection, now).await?;
             tracing::info!(connection, "Service account {} signed in.", key.client_email);
         }
         Ok(token.access_token)
     }
 
     /// Records `connection` as connected since `now`.
-    fn mark_connected(&self, connection: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
-        self.inner.store.put_connection(
-            connection,
-            &ConnectionState {
-                status: ConnectionStatus::Connected,
-                since: now,
-                reason: None,
-                detail: None,
-                previous_identity: None,
-            },
-        )
+    async fn mark_connected(&self, connection: &str, now: DateTime<Utc>) -> Result<(), StoreError> {
+        self.inner
+            .store
+            .put_connection(
+                connection,
+                &ConnectionState {
+                    status: ConnectionStatus::Connected,
+                    since: now,
+                    reason: None,
+                    detail: None,
+                    previous_identity: None,
+                },
+            )
+            .await
     }
 
     /// Pauses `connection` because the platform keeps rejecting its token; `detail` is the
@@ -658,7 +672,8 @@ impl Auth {
         reason: ReconnectReason,
         detail: Option<String>,
     ) -> Result<bool, StoreError> {
-        let already = matches!(self.inner.store.connection(connection), Ok(Some(state)) if state.status == status);
+        let already =
+            matches!(self.inner.store.connection(connection).await, Ok(Some(state)) if state.status == status);
         if already {
             return Ok(false);
         }
@@ -669,7 +684,7 @@ impl Auth {
             detail,
             previous_identity: None,
         };
-        self.inner.store.put_connection(connection, &state)?;
+        self.inner.store.put_connection(connection, &state).await?;
         self.inner.store.flush().await?;
         Ok(true)
     }
@@ -678,25 +693,17 @@ impl Auth {
     /// been fixed and adsync restarted, or the platform fixed): a refresh that succeeds marks
     /// it connected again. Returns whether it is connected now.
     pub(crate) async fn retry_misconfigured(&self, connection: &str) -> Result<bool, AuthError> {
-        let misconfigured = |auth: &Self, connection: &str| match auth.inner.store.connection(connection)? {
-            Some(state) if state.status == ConnectionStatus::Misconfigured => Ok(()),
-            // Reconnected or paused meanwhile: not this retry's business.
-            _ => Err(AuthError::Rejected {
-                connection: connection.to_string(),
-                message: "no longer misconfigured".into(),
-            }),
-        };
-        if misconfigured(self, connection).is_err() {
+        if self.pass(RefreshGate::Misconfigured, connection).await.is_err() {
             return Ok(false);
         }
-        let token = self.stored_token(connection)?;
+        let token = self.stored_token(connection).await?;
         // Still refused: the outage goes on unchanged (its start keys its emails).
         match self
-            .refresh_if(connection, &token.access_token, None, misconfigured)
+            .refresh_if(connection, &token.access_token, None, RefreshGate::Misconfigured)
             .await
         {
             Ok(_) => {
-                self.mark_connected(connection, self.inner.clock.now())?;
+                self.mark_connected(connection, self.inner.clock.now()).await?;
                 tracing::info!(
                     connection,
                     "The token endpoint accepts the OAuth client of {connection} again."
@@ -708,14 +715,31 @@ impl Auth {
         }
     }
 
-    fn stored_token(&self, connection: &str) -> Result<TokenSet, AuthError> {
+    /// Whether `connection`'s state lets a refresh through `gate` go ahead (checked under
+    /// the refresh locks, so a state another run or daemon just changed counts).
+    async fn pass(&self, gate: RefreshGate, connection: &str) -> Result<(), AuthError> {
+        match gate {
+            RefreshGate::Usable => self.ensure_usable(connection).await,
+            RefreshGate::Misconfigured => match self.inner.store.connection(connection).await? {
+                Some(state) if state.status == ConnectionStatus::Misconfigured => Ok(()),
+                // Reconnected or paused meanwhile: not this retry's business.
+                _ => Err(AuthError::Rejected {
+                    connection: connection.to_string(),
+                    message: "no longer misconfigured".into(),
+                }),
+            },
+        }
+    }
+
+    async fn stored_token(&self, connection: &str) -> Result<TokenSet, AuthError> {
         self.connection(connection)?;
         if let Some(token) = self.unsaved().get(connection) {
             return Ok(token.clone());
         }
         self.inner
             .store
-            .token(connection)?
+            .token(connection)
+            .await?
             .ok_or_else(|| AuthError::NotConnected(connection.to_string()))
     }
 
@@ -746,7 +770,7 @@ impl Auth {
     async fn update_token(&self, connection: &str, change: impl FnOnce(&mut TokenSet)) -> Result<(), AuthError> {
         let lock = self.refresh_lock(connection);
         let _guard = lock.lock().await;
-        let mut token = self.stored_token(connection)?;
+        let mut token = self.stored_token(connection).await?;
         change(&mut token);
         self.inner.store.put_token(connection, &token).await?;
         self.unsaved().remove(connection);

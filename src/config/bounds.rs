@@ -82,10 +82,13 @@ pub(crate) const SMTP_PORT: Bound = bound("email.smtp_port", 1, 65_535, 587);
 pub(crate) const SHEETS_WRITES_PER_USER: Bound = bound("sheets.writes_per_minute_per_user", 1, 100_000, 60);
 /// `sheets.writes_per_minute_per_project` (Google's default quota: 300).
 pub(crate) const SHEETS_WRITES_PER_PROJECT: Bound = bound("sheets.writes_per_minute_per_project", 1, 100_000, 300);
+/// `store.lease_secs`: long enough to be renewed over a slow database (renewed every third
+/// of it), short enough that a dead daemon's fire is taken over within the hour.
+pub(crate) const LEASE_SECS: Bound = bound("store.lease_secs", 2, 3600, 30);
 
 /// Every bounded setting, for the README table and the test that walks them.
 #[cfg(test)]
-pub(crate) const ALL: [Bound; 18] = [
+pub(crate) const ALL: [Bound; 19] = [
     MAX_CONCURRENT_RUNS,
     SHUTDOWN_GRACE_SECS,
     RESCAN_SECS,
@@ -104,4 +107,5 @@ pub(crate) const ALL: [Bound; 18] = [
     SMTP_PORT,
     SHEETS_WRITES_PER_USER,
     SHEETS_WRITES_PER_PROJECT,
+    LEASE_SECS,
 ];

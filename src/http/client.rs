@@ -136,8 +136,8 @@ impl ApiClient {
 
     /// How long ago `connection` was last connected by a person's consent
     /// ([`Auth::connected_for`]).
-    pub(crate) fn connected_for(&self, connection: &str) -> Option<chrono::Duration> {
-        self.auth.connected_for(connection)
+    pub(crate) async fn connected_for(&self, connection: &str) -> Option<chrono::Duration> {
+        self.auth.connected_for(connection).await
     }
 
     /// Sends the request `build` makes for a token of `connection` until it succeeds and

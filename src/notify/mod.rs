@@ -209,7 +209,7 @@ impl Notifier {
     /// when one is due. Returns whether anything was sent.
     pub async fn check_connection(&self, connection: &str) -> Result<bool, NotifyError> {
         let _one_at_a_time = self.sending.lock().await;
-        let (Some(conn), Some(state)) = (self.connection(connection), self.store.connection(connection)?) else {
+        let (Some(conn), Some(state)) = (self.connection(connection), self.store.connection(connection).await?) else {
             return Ok(false);
         };
         if !state.status.needs_a_person() {
@@ -230,10 +230,10 @@ impl Notifier {
         paused: &[String],
     ) -> Result<bool, NotifyError> {
         let key = format!("paused/{}/{}", conn.id, state.since.timestamp());
-        if self.store.notification_sent(&key)?.is_some() {
+        if self.store.notification_sent(&key).await?.is_some() {
             return Ok(false);
         }
-        let email = self.paused_email(conn, state, paused, false)?;
+        let email = self.paused_email(conn, state, paused, false).await?;
         self.send_once(&key, email).await?;
         let now = self.clock.now();
         self.store.record_notification(&reminder_key(&conn.id), now).await?;
@@ -251,12 +251,13 @@ impl Notifier {
         let now = self.clock.now();
         let last = self
             .store
-            .notification_sent(&reminder_key(&conn.id))?
+            .notification_sent(&reminder_key(&conn.id))
+            .await?
             .unwrap_or(state.since);
         if now - last < self.email.reminder_interval {
             return Ok(false);
         }
-        let email = self.paused_email(conn, state, paused, true)?;
+        let email = self.paused_email(conn, state, paused, true).await?;
         self.deliver(email).await?;
         self.store.record_notification(&reminder_key(&conn.id), now).await?;
         Ok(true)
@@ -270,10 +271,10 @@ impl Notifier {
     ) -> Result<bool, NotifyError> {
         let _one_at_a_time = self.sending.lock().await;
         let key = format!("expiring/{}/{}", conn.id, expires_at.timestamp());
-        if self.store.notification_sent(&key)?.is_some() {
+        if self.store.notification_sent(&key).await?.is_some() {
             return Ok(false);
         }
-        let (link, how) = self.reconnect_link(&conn.id)?;
+        let (link, how) = self.reconnect_link(&conn.id).await?;
         let days = (expires_at - self.clock.now()).num_days();
         let text = format!(
             "The connection {id} stops working on {at} (in {days} days) unless someone reconnects it.\n\nReconnect now, before anything breaks{how}:\n{link}\n",
@@ -286,7 +287,7 @@ impl Notifier {
             html: html_of(&text, link.as_str()),
             text,
         };
-        self.send_once(&key, email).await.map(|()| true)
+        self.send_once(&key, email).await
     }
 
     /// Tells the connection's people it works again, which queries resumed and which stay
@@ -300,7 +301,7 @@ impl Notifier {
     ) -> Result<bool, NotifyError> {
         let _one_at_a_time = self.sending.lock().await;
         let key = format!("recovered/{}/{}", conn.id, since.timestamp());
-        if self.store.notification_sent(&key)?.is_some() {
+        if self.store.notification_sent(&key).await?.is_some() {
             return Ok(false);
         }
         let mut text = format!("The connection {} is connected again, as {}.\n\n", conn.id, outcome.who);
@@ -336,10 +337,10 @@ impl Notifier {
             html: html_of(&text, ""),
             text,
         };
-        self.send_once(&key, email).await.map(|()| true)
+        self.send_once(&key, email).await
     }
 
-    fn paused_email(
+    async fn paused_email(
         &self,
         conn: &ConnectionConfig,
         state: &ConnectionState,
@@ -347,7 +348,7 @@ impl Notifier {
         reminder: bool,
     ) -> Result<Email, NotifyError> {
         let reason = state.reason.unwrap_or(ReconnectReason::Unknown);
-        let (link, how) = self.reconnect_link(&conn.id)?;
+        let (link, how) = self.reconnect_link(&conn.id).await?;
         let mut text = format!(
             "{prefix}The connection {id} stopped working on {since}.\n\nWhy: {why}\nWhat to do: {action}\n",
             prefix = if reminder {
@@ -396,9 +397,14 @@ impl Notifier {
 
     /// A fresh reconnect link for `connection`, and the words that go before it: when it
     /// stops working and, where known, whom to log in as.
-    fn reconnect_link(&self, connection: &str) -> Result<(url::Url, String), NotifyError> {
+    async fn reconnect_link(&self, connection: &str) -> Result<(url::Url, String), NotifyError> {
         let now = self.clock.now();
-        let who = self.store.token(connection)?.and_then(|t| t.identity).map(|i| i.name);
+        let who = self
+            .store
+            .token(connection)
+            .await?
+            .and_then(|t| t.identity)
+            .map(|i| i.name);
         let how = format!(
             " (the link works until {}{})",
             time(self.links.expires_at(now)),
@@ -407,10 +413,19 @@ impl Notifier {
         Ok((self.links.link(connection, now), how))
     }
 
-    async fn send_once(&self, key: &str, email: Email) -> Result<(), NotifyError> {
-        self.deliver(email).await?;
-        self.store.record_notification(key, self.clock.now()).await?;
-        Ok(())
+    /// Sends `email` unless the notification `key` was sent already, by this daemon or
+    /// another of its cluster: the record is claimed first, atomically, so one daemon sends
+    /// it; a failed send withdraws the claim, so a later check tries again. (A crash between
+    /// claim and send loses that email rather than sending it twice.)
+    async fn send_once(&self, key: &str, email: Email) -> Result<bool, NotifyError> {
+        if !self.store.claim_notification(key, self.clock.now()).await? {
+            return Ok(false);
+        }
+        if let Err(e) = self.deliver(email).await {
+            self.store.forget_notification(key).await?;
+            return Err(e);
+        }
+        Ok(true)
     }
 
     /// Sends `email` by SMTP, or writes it to the outbox.

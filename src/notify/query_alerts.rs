@@ -101,10 +101,10 @@ impl Notifier {
         let now = self.clock.now();
         let due = trouble.due(failure, failed_runs, self.email.failed_runs_before_alert, now);
         let key = failed_key(query, failure.since);
-        if !due || self.store.notification_sent(&key)?.is_some() {
+        if !due || self.store.notification_sent(&key).await?.is_some() {
             return Ok(false);
         }
-        let email = self.failure_email(contacts, trouble, failure, false)?;
+        let email = self.failure_email(contacts, trouble, failure, false).await?;
         self.send_once(&key, email).await?;
         self.store.record_notification(&query_reminder_key(query), now).await?;
         Ok(true)
@@ -116,23 +116,24 @@ impl Notifier {
         let _one_at_a_time = self.sending.lock().await;
         let now = self.clock.now();
         for contacts in self.queries.iter() {
-            let failing = self.store.query_state(&contacts.name)?.and_then(|s| s.failing);
+            let failing = self.store.query_state(&contacts.name).await?.and_then(|s| s.failing);
             let Some((failure, trouble)) = failing.and_then(|f| Some((f.clone(), Trouble::of(f.reason)?))) else {
                 continue;
             };
             if self
                 .store
-                .notification_sent(&failed_key(&contacts.name, failure.since))?
+                .notification_sent(&failed_key(&contacts.name, failure.since))
+                .await?
                 .is_none()
             {
                 continue;
             }
             let reminder = query_reminder_key(&contacts.name);
-            let last = self.store.notification_sent(&reminder)?.unwrap_or(failure.since);
+            let last = self.store.notification_sent(&reminder).await?.unwrap_or(failure.since);
             if now - last < self.email.reminder_interval {
                 continue;
             }
-            let email = self.failure_email(contacts, trouble, &failure, true)?;
+            let email = self.failure_email(contacts, trouble, &failure, true).await?;
             self.deliver(email).await?;
             self.store.record_notification(&reminder, now).await?;
         }
@@ -149,9 +150,10 @@ impl Notifier {
         let key = format!("query-recovered/{query}/{}", failure.since.timestamp());
         let told = self
             .store
-            .notification_sent(&failed_key(query, failure.since))?
+            .notification_sent(&failed_key(query, failure.since))
+            .await?
             .is_some();
-        if !told || self.store.notification_sent(&key)?.is_some() {
+        if !told || self.store.notification_sent(&key).await?.is_some() {
             return Ok(false);
         }
         let mut text = format!(
@@ -160,7 +162,7 @@ impl Notifier {
             since = time(failure.since),
             why = failure.reason.sentence(),
         );
-        let missed = self.missed(query, failure.since)?;
+        let missed = self.missed(query, failure.since).await?;
         if missed.is_empty() {
             text.push_str("No scheduled run was missed.\n");
         } else {
@@ -178,7 +180,7 @@ impl Notifier {
             html: html_of(&text, ""),
             text,
         };
-        self.send_once(&key, email).await.map(|()| true)
+        self.send_once(&key, email).await
     }
 
     fn contacts(&self, query: &str) -> Option<&QueryContacts> {
@@ -198,21 +200,22 @@ impl Notifier {
     }
 
     /// The fires of `query` since `since` that delivered nothing: window, fire, gap state.
-    fn missed(
+    async fn missed(
         &self,
         query: &str,
         since: DateTime<Utc>,
     ) -> Result<Vec<(crate::rows::DateWindow, DateTime<Utc>, GapState)>, NotifyError> {
         Ok(self
             .store
-            .gaps(query)?
+            .gaps(query)
+            .await?
             .into_iter()
             .filter(|g| g.recorded_at >= since)
             .map(|g| (g.window, g.fire_time, g.state))
             .collect())
     }
 
-    fn failure_email(
+    async fn failure_email(
         &self,
         contacts: &QueryContacts,
         trouble: Trouble,
@@ -239,7 +242,7 @@ impl Notifier {
                 contacts.file.display()
             ),
             Trouble::AccessLost => {
-                let (url, how) = self.reconnect_link(&contacts.connection)?;
+                let (url, how) = self.reconnect_link(&contacts.connection).await?;
                 let action = format!(
                     "Ask an administrator of the account to give the connected user access again, or reconnect {} as a user who has it{how}:\n{url}",
                     contacts.connection
@@ -259,7 +262,7 @@ impl Notifier {
             }
         };
         text.push_str(&format!("What to do: {action}\n"));
-        let missed = self.missed(query, failure.since)?;
+        let missed = self.missed(query, failure.since).await?;
         if !missed.is_empty() {
             text.push_str("\nDates missed so far (each is recorded and delivered once the query works again):\n");
             for (window, fire, _) in missed {

@@ -16,6 +16,7 @@ use crate::reason::Reason;
 use crate::run::{run_query, RunContext, Trigger};
 use crate::store::{Gap, QueryState, StoreError};
 
+use super::claims::FireClaims;
 use super::heartbeat::{Heartbeat, BEAT_EVERY};
 
 /// At most this many downtime gaps per query and restart (a minutely query down for a month
@@ -63,6 +64,8 @@ pub(crate) struct Scheduler {
     /// The scheduled version of each query, by name.
     queries: HashMap<String, Arc<Query>>,
     slots: RunSlots,
+    /// Each fire's claim, so one daemon of a cluster runs it.
+    claims: FireClaims,
 }
 
 /// The daemon-wide and per-connection run limits.
@@ -118,13 +121,14 @@ impl RunSlots {
 
 impl Scheduler {
     /// A scheduler for the queries of `lineup` (and its later versions) within `limits`.
-    pub(crate) fn new(mut lineup: tokio::sync::watch::Receiver<Lineup>, limits: RunLimits) -> Self {
+    pub(crate) fn new(mut lineup: tokio::sync::watch::Receiver<Lineup>, limits: RunLimits, claims: FireClaims) -> Self {
         let Lineup { ctx, queries, .. } = lineup.borrow_and_update().clone();
         Self {
             slots: RunSlots::new(limits, queries.iter().map(|q| q.connection.as_str())),
             queries: queries.iter().map(|q| (q.name.clone(), Arc::new(q.clone()))).collect(),
             lineup,
             ctx,
+            claims,
         }
     }
 
@@ -144,14 +148,14 @@ impl Scheduler {
         let now = self.ctx.clock.now();
         let mut due: BTreeSet<(DateTime<Utc>, String)> = BTreeSet::new();
         for query in self.queries.values() {
-            let mut state = self.ctx.store.query_state(&query.name)?.unwrap_or_default();
+            let mut state = self.ctx.store.query_state(&query.name).await?.unwrap_or_default();
             if state.last_fire.is_none() && state.tracked_since.is_none() {
                 state.tracked_since = Some(now);
-                self.ctx.store.put_query_state(&query.name, &state)?;
+                self.ctx.store.put_query_state(&query.name, &state).await?;
             }
             let anchor = state_anchor(&state, now);
             if let Some(missed) = missed_fires(&query.schedule, anchor, now) {
-                self.record_downtime_gaps(query, anchor, now)?;
+                self.record_downtime_gaps(query, anchor, now).await?;
                 tracing::warn!(
                     query = %query.name,
                     missed = missed.count,
@@ -171,6 +175,7 @@ impl Scheduler {
         ready.send_replace(true);
 
         let mut lineup_open = true;
+        let mut sweep = tokio::time::interval(self.claims.check_every());
         loop {
             let first = due.first().cloned();
             let woke = {
@@ -188,16 +193,22 @@ impl Scheduler {
                         false => std::future::pending().await,
                     }
                 };
+                let shared = self.ctx.store.is_shared();
                 // A change first: a fire due meanwhile must not start the version it replaced.
                 tokio::select! {
                     biased;
                     open = changed => Wake::Lineup(open),
+                    _ = sweep.tick(), if shared => Wake::Sweep,
                     fired = beating(until_fire, &shutdown, heartbeat) => Wake::Fire(fired.is_some()),
                 }
             };
             let (fire, name) = match (woke, first) {
                 (Wake::Lineup(true), _) => {
-                    self.update(&mut due)?;
+                    self.update(&mut due).await?;
+                    continue;
+                }
+                (Wake::Sweep, _) => {
+                    self.take_over_abandoned(&tracker).await;
                     continue;
                 }
                 (Wake::Lineup(false), _) => {
@@ -227,11 +238,34 @@ impl Scheduler {
         Ok(())
     }
 
+    /// Starts again the fires another daemon of the cluster claimed and stopped renewing
+    /// (it died or lost the database): each fire runs to the end once.
+    async fn take_over_abandoned(&self, tracker: &TaskTracker) {
+        let names: Vec<String> = self.queries.keys().cloned().collect();
+        for (name, fire) in self.claims.abandoned(&names).await {
+            if let Some(query) = self.queries.get(&name) {
+                tracing::warn!(query = %name, "{name}: taking over the fire at {fire}, whose daemon stopped renewing its claim.");
+                self.start(query.clone(), fire, tracker);
+            }
+        }
+    }
+
     /// One `daemon_not_running` gap per fire in `(after, now]`, the latest
-    /// [`MAX_DOWNTIME_GAPS`] of them.
-    fn record_downtime_gaps(&self, query: &Query, after: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), StoreError> {
+    /// [`MAX_DOWNTIME_GAPS`] of them. A fire some daemon of the cluster claimed was not
+    /// missed: it ran, runs, or is taken over.
+    async fn record_downtime_gaps(
+        &self,
+        query: &Query,
+        after: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let claimed = self.ctx.store.claimed_fires(&query.name, after, now).await?;
         let mut fires = VecDeque::new();
-        for fire in query.schedule.fires_between(after, now) {
+        for fire in query
+            .schedule
+            .fires_between(after, now)
+            .filter(|f| !claimed.contains(f))
+        {
             if fires.len() == MAX_DOWNTIME_GAPS {
                 fires.pop_front();
             }
@@ -244,7 +278,7 @@ impl Scheduler {
             );
             let window = query.date_range.window(fire_time, query.schedule.tz());
             let gap = Gap::open(&query.name, &query.connection, fire_time, window, why, now);
-            self.ctx.store.record_gap(&gap)?;
+            self.ctx.store.record_gap(&gap).await?;
         }
         Ok(())
     }
@@ -252,7 +286,7 @@ impl Scheduler {
     /// Takes the latest lineup: a query added is scheduled from now, a changed one gets the
     /// next fire of its new schedule, a removed one is no longer scheduled (runs in flight
     /// finish with the version they started with; its history stays in the store).
-    fn update(&mut self, due: &mut BTreeSet<(DateTime<Utc>, String)>) -> Result<(), StoreError> {
+    async fn update(&mut self, due: &mut BTreeSet<(DateTime<Utc>, String)>) -> Result<(), StoreError> {
         let Lineup { ctx, queries, read_at } = self.lineup.borrow_and_update().clone();
         self.ctx = ctx;
         let now = read_at;
@@ -264,10 +298,10 @@ impl Scheduler {
                 continue;
             }
             due.retain(|(_, name)| *name != query.name);
-            let mut state = self.ctx.store.query_state(&query.name)?.unwrap_or_default();
+            let mut state = self.ctx.store.query_state(&query.name).await?.unwrap_or_default();
             if state.last_fire.is_none() && state.tracked_since.is_none() {
                 state.tracked_since = Some(now);
-                self.ctx.store.put_query_state(&query.name, &state)?;
+                self.ctx.store.put_query_state(&query.name, &state).await?;
             }
             // From now, not from the last fire: the file's absence or old schedule is no
             // downtime to make good.
@@ -293,9 +327,14 @@ impl Scheduler {
 
     fn start(&self, query: Arc<Query>, fire: DateTime<Utc>, tracker: &TaskTracker) {
         let ctx = self.ctx.clone();
+        let claims = self.claims.clone();
         let connection = query.connection.clone();
         self.slots.spawn(tracker, &connection, async move {
-            run_query(&ctx, &query, fire, Trigger::Scheduled).await;
+            // Claimed once a slot is free, so the lease does not run out while it waits.
+            if claims.claim(&query, fire).await {
+                let run = run_query(&ctx, &query, fire, Trigger::Scheduled);
+                claims.hold_while(&query.name, fire, run).await;
+            }
         });
     }
 }
@@ -306,6 +345,8 @@ enum Wake {
     Lineup(bool),
     /// The first fire is due (`true`), or the daemon is stopping (`false`).
     Fire(bool),
+    /// Time to look for fires other daemons of the cluster abandoned.
+    Sweep,
 }
 
 /// Waits for `until`, beating `heartbeat` meanwhile; `None` when `shutdown` came first.

@@ -5,8 +5,10 @@
 //! global and per-connection limits, and on start-up runs the latest fire missed while the
 //! daemon was down.
 
+mod claims;
 mod daemon;
 mod heartbeat;
 
+pub(crate) use self::claims::FireClaims;
 pub(crate) use self::daemon::{Lineup, Scheduler};
 pub(crate) use self::heartbeat::Heartbeat;

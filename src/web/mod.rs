@@ -70,7 +70,7 @@ async fn status(State(web): State<WebState>, headers: HeaderMap) -> Response {
             "an admin token is required (Authorization: Bearer …)",
         );
     }
-    match app.status() {
+    match app.status().await {
         Ok(report) => Json(report).into_response(),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     }

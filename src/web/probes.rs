@@ -31,7 +31,7 @@ struct Readiness {
 /// Readiness: 200 when the store can be read and the scheduler loop has started and beat
 /// recently; else 503 naming what is not ready.
 pub(crate) async fn readyz(State(web): State<WebState>) -> Response {
-    let store = match web.app.store().check_readable() {
+    let store = match web.app.store().check_readable().await {
         Ok(()) => "ok".to_string(),
         Err(e) => format!("cannot read the store: {e}"),
     };
@@ -67,7 +67,7 @@ pub(crate) async fn metrics(State(web): State<WebState>, headers: HeaderMap) -> 
             "an admin token is required (Authorization: Bearer …)",
         );
     }
-    let report = match web.app.status() {
+    let report = match web.app.status().await {
         Ok(report) => report,
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
     };

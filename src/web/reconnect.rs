@@ -64,7 +64,7 @@ pub(crate) async fn start(
     // Expired states are pruned by the upkeep, not here: a scan per request made a link
     // followed in a loop slower with every follow. The store caps states per connection.
     let store = app.store();
-    let hint = app.auth().login_hint(&connection);
+    let hint = app.auth().login_hint(&connection).await;
     let pending = match app.auth().begin_authorization(&connection, hint.as_deref()) {
         Ok(pending) => pending,
         Err(e) => return message(StatusCode::INTERNAL_SERVER_ERROR, "Cannot start", &e.to_string(), None),
@@ -107,11 +107,11 @@ pub(crate) async fn callback(State(app): State<App>, Query(params): Query<Callba
     let Some(state) = params.state.as_deref().filter(|s| !s.is_empty()) else {
         return bad_state("The request has no state parameter.");
     };
-    let pending = match app.store().take_oauth_state(state) {
+    let pending = match app.store().take_oauth_state(state).await {
         Ok(Some(pending)) if pending.expires_at > now => pending,
         Ok(Some(_)) => return bad_state("This sign-in took too long and has expired."),
         Ok(None) => {
-            return match app.store().oauth_outcome::<ReconnectReport>(state, now) {
+            return match app.store().oauth_outcome::<ReconnectReport>(state, now).await {
                 Ok(Some(report)) => result_page(&report),
                 _ => bad_state("This sign-in is unknown or was already used."),
             }

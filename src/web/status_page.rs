@@ -127,7 +127,7 @@ pub(crate) async fn status_page(State(web): State<WebState>, headers: HeaderMap)
         return Redirect::to("/login").into_response();
     }
     let app = &web.app;
-    let report = match app.status() {
+    let report = match app.status().await {
         Ok(report) => report,
         Err(e) => {
             return message(

@@ -18,7 +18,7 @@ fn daily(account: &str, breakdowns: &str) -> String {
 
 /// Waits until exactly `n` messages arrived, and returns them.
 async fn mails(smtp: &SmtpServer, n: usize) -> Vec<Mail> {
-    let mails = eventually(&format!("{n} emails"), || {
+    let mails = eventually(&format!("{n} emails"), async || {
         Some(smtp.messages()).filter(|m| m.len() >= n)
     })
     .await;
@@ -41,8 +41,8 @@ async fn deny(test: &TestApp, verb: &str) {
     test.control(Method::POST, &path, None).await;
 }
 
-fn status(daemon: &Daemon) -> serde_json::Value {
-    serde_json::to_value(daemon.app.status().unwrap()).unwrap()
+async fn status(daemon: &Daemon) -> serde_json::Value {
+    serde_json::to_value(daemon.app.status().await.unwrap()).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -68,13 +68,13 @@ async fn a_lost_account_is_told_to_the_analyst_and_the_owner_once_and_its_recove
         mail.text
     );
     mail.assert_link_expiry_and_login(USER);
-    let query = query_view(&status(&daemon), "daily");
+    let query = query_view(&status(&daemon).await, "daily");
     assert_eq!(query["last_error_reason"], "permission_denied");
     assert!(query["last_error_text"].as_str().unwrap().contains("no access"));
 
     // Still denied the next day: a gap, no second email.
     assert_eq!(fire(&test, &daemon, "2026-05-05T06:00:00Z", 2).await, Outcome::Failed);
-    assert_eq!(daemon.app.store().gaps("daily").unwrap().len(), 2);
+    assert_eq!(daemon.app.store().gaps("daily").await.unwrap().len(), 2);
     assert_eq!(smtp.messages().len(), 1);
 
     // Access restored: the next fire delivers and one recovery email lists the missed runs.
@@ -106,7 +106,10 @@ async fn a_lost_account_is_told_to_the_analyst_and_the_owner_once_and_its_recove
         recovery.text
     );
     assert_ne!(recovery.message_id, mail.message_id);
-    assert_eq!(query_view(&status(&daemon), "daily")["last_error_reason"], json!(null));
+    assert_eq!(
+        query_view(&status(&daemon).await, "daily")["last_error_reason"],
+        json!(null)
+    );
     daemon.app.upkeep().await;
     assert_eq!(smtp.messages().len(), 2);
     daemon.stop().await;
@@ -128,7 +131,7 @@ async fn a_rejected_query_is_told_to_its_analyst_once_reminded_after_the_interva
     );
     assert!(mail.text.contains("Fix the query file"), "{}", mail.text);
     assert!(mail.text.contains("daily.toml"), "{}", mail.text);
-    assert_eq!(query_state(&status(&daemon), "daily"), "broken");
+    assert_eq!(query_state(&status(&daemon).await, "daily"), "broken");
 
     // 23 hours on: no reminder yet.
     test.clock.set(at("2026-05-05T05:00:00Z"));
@@ -151,13 +154,13 @@ async fn a_rejected_query_is_told_to_its_analyst_once_reminded_after_the_interva
 
     // The file is fixed; the restarted daemon backfills and the query delivers: one recovery.
     test.write_query("daily", &too_many.replace(r#", "country""#, ""));
-    let daemon = Daemon::start(test.app(), "daily").await;
+    let daemon = Daemon::start(test.app().await, "daily").await;
     let recovery = mails(&smtp, 3).await.remove(2);
     assert_eq!(recovery.subject, "adsync: Meta Ads query daily delivers again");
     assert_eq!(recovery.to, "analyst@example.com");
     test.clock.set(at("2026-05-06T06:00:00Z"));
-    eventually("the next scheduled run", || {
-        let runs = daemon.app.store().runs("daily").unwrap();
+    eventually("the next scheduled run", async || {
+        let runs = daemon.app.store().runs("daily").await.unwrap();
         runs.iter().any(|r| r.fire == at("2026-05-06T06:00:00Z")).then_some(())
     })
     .await;
@@ -225,13 +228,13 @@ async fn a_rejected_client_secret_makes_the_connection_misconfigured_without_a_g
         mail.text
     );
     assert!(mail.text.contains("client_secret"), "{}", mail.text);
-    let state = daemon.app.store().connection(CONNECTION).unwrap().unwrap();
+    let state = daemon.app.store().connection(CONNECTION).await.unwrap().unwrap();
     assert_eq!(state.status, ConnectionStatus::Misconfigured);
-    let json = status(&daemon);
+    let json = status(&daemon).await;
     assert_eq!(json["connections"][0]["state"], "misconfigured");
     assert_eq!(json["connections"][0]["reason"], "client_rejected");
     assert_eq!(query_state(&json, "daily"), "paused");
-    let text = daemon.app.status().unwrap().to_text();
+    let text = daemon.app.status().await.unwrap().to_text();
     assert!(text.contains("misconfigured"), "{text}");
     assert!(
         text.contains("client_rejected: The OAuth client id or secret"),
@@ -246,6 +249,7 @@ async fn a_rejected_client_secret_makes_the_connection_misconfigured_without_a_g
         .app
         .store()
         .gaps("daily")
+        .await
         .unwrap()
         .iter()
         .map(|g| g.reason.to_string())
@@ -256,7 +260,7 @@ async fn a_rejected_client_secret_makes_the_connection_misconfigured_without_a_g
 
     // The hourly retry still finds the client refused: the outage goes on, nothing is sent.
     daemon.app.upkeep().await;
-    let connection = &status(&daemon)["connections"][0];
+    let connection = &status(&daemon).await["connections"][0];
     assert_eq!(
         (&connection["state"], &connection["since"]),
         (&json!("misconfigured"), &json!("2026-05-04T06:00:00Z"))
@@ -269,15 +273,15 @@ async fn a_rejected_client_secret_makes_the_connection_misconfigured_without_a_g
     let config = std::fs::read_to_string(test.config_path()).unwrap();
     let fixed = config.replace("\"test-app-secret\"", "\"rotated-in-the-console\"");
     std::fs::write(test.config_path(), fixed).unwrap();
-    let daemon = Daemon::start(test.app(), "daily").await;
+    let daemon = Daemon::start(test.app().await, "daily").await;
     let recovery = mails(&smtp, 2).await.remove(1);
     assert_eq!(recovery.subject, "adsync: Meta Ads meta-test is connected again");
     assert_eq!(
-        daemon.app.store().connection(CONNECTION).unwrap().unwrap().status,
+        daemon.app.store().connection(CONNECTION).await.unwrap().unwrap().status,
         ConnectionStatus::Connected
     );
-    eventually("both gaps backfilled", || {
-        let gaps = daemon.app.store().gaps("daily").unwrap();
+    eventually("both gaps backfilled", async || {
+        let gaps = daemon.app.store().gaps("daily").await.unwrap();
         gaps.iter().all(|g| g.state == GapState::Backfilled).then_some(())
     })
     .await;

@@ -43,6 +43,7 @@ async fn an_inverted_or_partial_backfill_of_a_replace_query_is_refused_and_chang
     };
     app.store()
         .record_gap(&gap("2026-03-08T06:00:00Z", "2026-03-05", "2026-03-07"))
+        .await
         .unwrap();
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -50,13 +51,14 @@ async fn an_inverted_or_partial_backfill_of_a_replace_query_is_refused_and_chang
     let daemon = Daemon::start_on(app, "rep", listener).await;
     // The start-up backfill makes a fresh whole-window run: the older gap is superseded.
     let store = daemon.app.store();
-    eventually("the start-up backfill to supersede the older gap", || {
-        (store.gaps("rep").unwrap()[0].state == GapState::Superseded).then_some(())
+    eventually("the start-up backfill to supersede the older gap", async || {
+        (store.gaps("rep").await.unwrap()[0].state == GapState::Superseded).then_some(())
     })
     .await;
     // Today's fire missed (say); the report on disk is the start-up run's.
     store
         .record_gap(&gap("2026-03-10T06:00:00Z", "2026-03-07", "2026-03-09"))
+        .await
         .unwrap();
     let before = test.read_report("rep.csv");
     assert_eq!(before.lines().count(), 4, "{before}");
@@ -82,9 +84,9 @@ async fn an_inverted_or_partial_backfill_of_a_replace_query_is_refused_and_chang
          or leave both out"
     );
     assert_eq!(test.read_report("rep.csv"), before, "the report is byte-identical");
-    let gaps = store.gaps("rep").unwrap();
+    let gaps = store.gaps("rep").await.unwrap();
     assert_eq!(gaps[1].state, GapState::Open, "{gaps:?}");
-    let runs = store.runs("rep").unwrap();
+    let runs = store.runs("rep").await.unwrap();
     assert!(
         runs.iter().all(|r| r.fire == at("2026-03-10T12:00:00Z")),
         "nothing else ran: {runs:?}"
@@ -108,7 +110,10 @@ async fn an_inverted_or_partial_backfill_of_a_replace_query_is_refused_and_chang
         "{partial}"
     );
     assert_eq!(test.read_report("rep.csv"), before);
-    assert_eq!(test.app().store().gaps("rep").unwrap()[1].state, GapState::Open);
+    assert_eq!(
+        test.app().await.store().gaps("rep").await.unwrap()[1].state,
+        GapState::Open
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -130,7 +135,7 @@ async fn a_whole_window_backfill_of_a_replace_query_supersedes_only_older_gaps()
             ("platform_error".into(), None),
             at(fire),
         );
-        app.store().record_gap(&gap).unwrap();
+        app.store().record_gap(&gap).await.unwrap();
     }
     let runs = app
         .backfill(
@@ -142,7 +147,7 @@ async fn a_whole_window_backfill_of_a_replace_query_supersedes_only_older_gaps()
         .unwrap();
     assert_eq!(runs[0].outcome, Outcome::Delivered, "{:?}", runs[0].error);
     assert_eq!(test.read_report("rep.csv").lines().count(), 4);
-    let states: Vec<GapState> = app.store().gaps("rep").unwrap().iter().map(|g| g.state).collect();
+    let states: Vec<GapState> = app.store().gaps("rep").await.unwrap().iter().map(|g| g.state).collect();
     assert_eq!(states, [GapState::Superseded, GapState::Open]);
 }
 

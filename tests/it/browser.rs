@@ -87,7 +87,7 @@ mode = "append"
     test.revoke(USER, "expired").await;
     test.clock.set(at("2026-05-04T06:00:00Z"));
     daemon.runs("daily", 1).await;
-    let mails = eventually("the reconnect email", || {
+    let mails = eventually("the reconnect email", async || {
         Some(smtp.messages()).filter(|m| !m.is_empty())
     })
     .await;
@@ -130,11 +130,11 @@ mode = "append"
     browser.close().await.unwrap();
 
     assert_eq!(
-        daemon.app.store().connection(CONNECTION).unwrap().unwrap().status,
+        daemon.app.store().connection(CONNECTION).await.unwrap().unwrap().status,
         ConnectionStatus::Connected
     );
-    eventually("the gap to be backfilled", || {
-        let gaps = daemon.app.store().gaps("daily").unwrap();
+    eventually("the gap to be backfilled", async || {
+        let gaps = daemon.app.store().gaps("daily").await.unwrap();
         (gaps.len() == 1 && gaps[0].state == GapState::Backfilled).then_some(())
     })
     .await;

@@ -114,7 +114,10 @@ async fn check_reports_every_broken_file_and_the_daemon_runs_the_good_one() {
     let daemon = tokio::spawn(app.clone().run_until_stopped(listener, stop.clone()));
     app.scheduler_ready().await;
     test.clock.set(at("2026-05-04T06:00:00Z"));
-    eventually("the good query's run", || app.store().last_run("good").unwrap()).await;
+    eventually("the good query's run", async || {
+        app.store().last_run("good").await.unwrap()
+    })
+    .await;
     stop.cancel();
     daemon.await.unwrap().unwrap();
     let rows = parse_csv(&test.read_report("good.csv"));

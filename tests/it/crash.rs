@@ -63,7 +63,7 @@ async fn kill_while_held_then_rerun(test: &TestApp, hold: serde_json::Value) -> 
     test.control(Method::POST, "/_sandbox/holds", Some(hold)).await;
     let mut child = adsync(test, &["run-once", "campaigns"]).spawn().unwrap();
     let sandbox = test.sandbox.sandbox().clone();
-    eventually("the child to reach the hold", || {
+    eventually("the child to reach the hold", async || {
         (sandbox.stats().held_requests == 1).then_some(())
     })
     .await;
@@ -125,7 +125,7 @@ async fn killed_after_the_platform_rotated_but_before_the_answer_arrived_it_reco
 async fn no_token_appears_in_the_store_files_the_logs_or_status() {
     let test = rotating(0).await;
     // The tokens of the first connect, rotated out by the run below, must not leak either.
-    let first = test.app().store().token(CONNECTION).unwrap().unwrap();
+    let first = test.app().await.store().token(CONNECTION).await.unwrap().unwrap();
     test.expire_access_tokens(USER).await;
     let run = run_once(&test);
     assert!(run.status.success(), "{}", text(&run));
@@ -134,8 +134,8 @@ async fn no_token_appears_in_the_store_files_the_logs_or_status() {
     let status_text = adsync(&test, &["status"]).output().unwrap();
     assert!(status_text.status.success(), "{}", text(&status_text));
 
-    let app = test.app();
-    let token = app.store().token(CONNECTION).unwrap().unwrap();
+    let app = test.app().await;
+    let token = app.store().token(CONNECTION).await.unwrap().unwrap();
     let secrets = [
         token.access_token.clone(),
         token.refresh_token.clone().unwrap(),

@@ -125,7 +125,7 @@ async fn demo_on_given_addresses_writes_a_config_that_status_reads_during_and_af
     assert!(written.contains(&format!("listen = \"{listen_at}\"")), "{written}");
     assert!(written.contains(&format!("\"http://{sandbox_at}/token\"")), "{written}");
     // The first pass runs before the daemon serves; status waits for it through the daemon.
-    let during = crate::helpers::eventually("the demo's first runs", || {
+    let during = crate::helpers::eventually("the demo's first runs", async || {
         let report = status(&config);
         let ran = report["queries"]
             .as_array()?

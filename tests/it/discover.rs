@@ -55,16 +55,22 @@ fn expected(test: &TestApp) -> Vec<Vec<String>> {
 
 /// Asserts that nothing of a run is left behind: no report file, no run record, no gap, no
 /// schedule state.
-fn assert_nothing_recorded(test: &TestApp, query: &str) {
+async fn assert_nothing_recorded(test: &TestApp, query: &str) {
     assert!(
         !test.reports().join("campaigns.csv").exists(),
         "a preview wrote the report"
     );
-    let app = test.app();
-    assert!(app.store().runs(query).unwrap().is_empty(), "a preview recorded a run");
-    assert!(app.store().gaps(query).unwrap().is_empty(), "a preview recorded a gap");
+    let app = test.app().await;
     assert!(
-        app.store().query_state(query).unwrap().is_none(),
+        app.store().runs(query).await.unwrap().is_empty(),
+        "a preview recorded a run"
+    );
+    assert!(
+        app.store().gaps(query).await.unwrap().is_empty(),
+        "a preview recorded a gap"
+    );
+    assert!(
+        app.store().query_state(query).await.unwrap().is_none(),
         "a preview touched the schedule state"
     );
 }
@@ -86,7 +92,7 @@ async fn preview_prints_the_first_rows_and_the_total_and_records_nothing() {
         out.lines().last().unwrap(),
         format!("3 of {total} rows for 2026-04-01..2026-04-03 (campaigns); nothing was written or recorded.")
     );
-    assert_nothing_recorded(&test, "campaigns");
+    assert_nothing_recorded(&test, "campaigns").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -117,7 +123,7 @@ async fn preview_reads_a_draft_outside_the_query_directory_through_the_running_d
         "{n} of {n} rows for 2026-04-01..2026-04-03 (draft); nothing was written or recorded.\n",
         n = expected.len() - 1
     )));
-    assert!(daemon.app.store().runs("draft").unwrap().is_empty());
+    assert!(daemon.app.store().runs("draft").await.unwrap().is_empty());
     daemon.stop().await;
     assert!(!test.reports().join("campaigns.csv").exists());
 }
@@ -150,7 +156,7 @@ async fn preview_of_an_unconnected_connection_or_an_unknown_query_fails_with_the
         "{}",
         explain(&output)
     );
-    assert_nothing_recorded(&test, "campaigns");
+    assert_nothing_recorded(&test, "campaigns").await;
 }
 
 /// `adsync accounts CONNECTION --json` as JSON, asserting it succeeded.
@@ -163,7 +169,7 @@ fn accounts_json(test: &TestApp, connection: &str) -> serde_json::Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accounts_lists_every_platform_of_a_login_with_ids_as_query_files_want_them() {
     let test = TestApp::with_providers("2026-05-04T08:00:00Z", "").await;
-    let app = test.app();
+    let app = test.app().await;
     adsync::demo::connect_via_sandbox(&app, GOOGLE, USER).await.unwrap();
     adsync::demo::connect_via_sandbox(&app, LINKEDIN, USER).await.unwrap();
     drop(app);
@@ -263,6 +269,6 @@ async fn preview_refreshes_a_dead_access_token_and_keeps_the_rotated_refresh_tok
     assert_eq!(test.sandbox.sandbox().stats().refresh_grants, refreshes + 1);
 
     test.expire_access_tokens(USER).await;
-    let run = test.app().run_once("campaigns").await.unwrap();
+    let run = test.app().await.run_once("campaigns").await.unwrap();
     assert_eq!(run.outcome, adsync::store::Outcome::Delivered, "{:?}", run.error);
 }

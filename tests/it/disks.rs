@@ -84,7 +84,7 @@ async fn a_full_or_read_only_output_disk_fails_the_run_with_the_system_reason_an
         .filter(|n| n != "campaigns.csv")
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
-    let gaps = daemon.app.store().gaps("campaigns").unwrap();
+    let gaps = daemon.app.store().gaps("campaigns").await.unwrap();
     let reasons: Vec<_> = gaps
         .iter()
         .map(|g| (g.reason.as_str(), g.state, g.detail.clone().unwrap_or_default()))
@@ -136,7 +136,7 @@ async fn a_full_store_disk_fails_loudly_and_never_presents_a_rotated_out_refresh
         "no refresh with the old token"
     );
     assert_eq!(
-        app.store().connection(CONNECTION).unwrap().unwrap().status,
+        app.store().connection(CONNECTION).await.unwrap().unwrap().status,
         adsync::store::ConnectionStatus::Connected
     );
 
@@ -145,9 +145,9 @@ async fn a_full_store_disk_fails_loudly_and_never_presents_a_rotated_out_refresh
     // reason says it was adsync's side that lost the answer, not the user or the platform.
     drop(app);
     disk.empty();
-    let restarted = test.app();
+    let restarted = test.app().await;
     let rerun = restarted.run_once("campaigns").await.unwrap();
     assert_eq!(rerun.outcome, Outcome::Failed);
-    let status = serde_json::to_value(restarted.status().unwrap()).unwrap();
+    let status = serde_json::to_value(restarted.status().await.unwrap()).unwrap();
     assert_eq!(status["connections"][0]["reason"], "refresh_answer_lost");
 }

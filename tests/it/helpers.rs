@@ -183,13 +183,15 @@ api_base_url = "{base}"
     }
 
     /// A daemon on this directory's store, using the manual clock.
-    pub fn app(&self) -> App {
-        App::build(self.config(), Arc::new(self.clock.clone())).expect("app builds")
+    pub async fn app(&self) -> App {
+        App::build(self.config(), Arc::new(self.clock.clone()))
+            .await
+            .expect("app builds")
     }
 
     /// A daemon whose connection is connected through the sandbox's OAuth flow.
     pub async fn connected_app(&self) -> App {
-        let app = self.app();
+        let app = self.app().await;
         adsync::demo::connect_via_sandbox(&app, CONNECTION, USER)
             .await
             .expect("connects through the sandbox");
@@ -277,7 +279,7 @@ impl Daemon {
         let task = tokio::spawn(app.clone().run_until_stopped(listener, stop.clone()));
         app.scheduler_ready().await;
         assert!(
-            app.store().query_state(query).unwrap().is_some(),
+            app.store().query_state(query).await.unwrap().is_some(),
             "{query} is scheduled"
         );
         Self { app, stop, task }
@@ -293,8 +295,8 @@ impl Daemon {
 
     /// Waits until `query` has at least `n` runs; returns them, oldest first.
     pub async fn runs(&self, query: &str, n: usize) -> Vec<RunRecord> {
-        eventually(&format!("{n} runs of {query}"), || {
-            let runs = self.app.store().runs(query).unwrap();
+        eventually(&format!("{n} runs of {query}"), async || {
+            let runs = self.app.store().runs(query).await.unwrap();
             (runs.len() >= n).then_some(runs)
         })
         .await
@@ -374,10 +376,10 @@ pub fn at(text: &str) -> DateTime<Utc> {
 }
 
 /// Polls `check` until it returns `Some`, or panics after a generous deadline.
-pub async fn eventually<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+pub async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
-        if let Some(value) = check() {
+        if let Some(value) = check().await {
             return value;
         }
         assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");

@@ -14,8 +14,8 @@ use crate::helpers::{at, eventually, free_port, hourly, terminate, wait_for_port
 const WATCHER_ONLY: &str = "[scheduler]\nrescan_secs = 86400\n";
 
 /// `name`'s entry in the daemon's status, as JSON.
-fn status_of(daemon: &Daemon, name: &str) -> Option<serde_json::Value> {
-    let status = serde_json::to_value(daemon.app.status().unwrap()).unwrap();
+async fn status_of(daemon: &Daemon, name: &str) -> Option<serde_json::Value> {
+    let status = serde_json::to_value(daemon.app.status().await.unwrap()).unwrap();
     status["queries"]
         .as_array()
         .unwrap()
@@ -33,7 +33,10 @@ async fn query_files_added_edited_broken_and_deleted_while_the_daemon_runs_take_
 
     // Added: scheduled, and it runs at its next fire.
     test.write_query("b", &hourly(CONNECTION, "b.csv", "replace"));
-    eventually("b to be scheduled", || daemon.app.store().query_state("b").unwrap()).await;
+    eventually("b to be scheduled", async || {
+        daemon.app.store().query_state("b").await.unwrap()
+    })
+    .await;
     test.clock.set(at("2026-11-26T09:00:00Z"));
     let runs = daemon.runs("b", 1).await;
     assert_eq!(runs[0].fire, at("2026-11-26T09:00:00Z"));
@@ -42,15 +45,17 @@ async fn query_files_added_edited_broken_and_deleted_while_the_daemon_runs_take_
     // Edited, still valid: the new schedule's next fire.
     let half_past = hourly(CONNECTION, "b.csv", "replace").replace("0 * * * *", "30 * * * *");
     test.write_query("b", &half_past);
-    eventually("b's new schedule", || {
-        status_of(&daemon, "b").filter(|b| b["next_run"] == "2026-11-26T09:30:00Z")
+    eventually("b's new schedule", async || {
+        status_of(&daemon, "b")
+            .await
+            .filter(|b| b["next_run"] == "2026-11-26T09:30:00Z")
     })
     .await;
 
     // Edited into an invalid file: the last good version keeps running, and status says so.
     test.write_query("b", &half_past.replace("level = \"campaign\"", "level = \"planet\""));
-    let b = eventually("b's file errors in status", || {
-        status_of(&daemon, "b").filter(|b| !b["file_errors"].is_null())
+    let b = eventually("b's file errors in status", async || {
+        status_of(&daemon, "b").await.filter(|b| !b["file_errors"].is_null())
     })
     .await;
     let errors = b["file_errors"].as_str().unwrap();
@@ -63,7 +68,7 @@ async fn query_files_added_edited_broken_and_deleted_while_the_daemon_runs_take_
     assert_eq!(b["state"], "active");
     assert_eq!(b["file_errors_since"], "2026-11-26T09:00:00Z");
     assert_eq!(b["running_version_of"], "2026-11-26T09:00:00Z");
-    assert!(daemon.app.status().unwrap().to_text().contains(errors));
+    assert!(daemon.app.status().await.unwrap().to_text().contains(errors));
     assert!(daemon.app.problems().is_empty(), "{:?}", daemon.app.problems());
     test.clock.set(at("2026-11-26T09:30:00Z"));
     let runs = daemon.runs("b", 2).await;
@@ -72,12 +77,15 @@ async fn query_files_added_edited_broken_and_deleted_while_the_daemon_runs_take_
 
     // Deleted: no longer scheduled; its history stays.
     std::fs::remove_file(test.path().join("queries/b.toml")).unwrap();
-    eventually("b to leave status", || status_of(&daemon, "b").is_none().then_some(())).await;
+    eventually("b to leave status", async || {
+        status_of(&daemon, "b").await.is_none().then_some(())
+    })
+    .await;
     test.clock.set(at("2026-11-26T10:30:00Z"));
     let a_runs = daemon.runs("a", 2).await;
     assert_eq!(a_runs[1].fire, at("2026-11-26T10:00:00Z"));
     daemon.stop().await;
-    let runs = test.app().store().runs("b").unwrap();
+    let runs = test.app().await.store().runs("b").await.unwrap();
     assert_eq!(runs.len(), 2, "b ran after its file was deleted: {runs:?}");
 }
 
@@ -91,7 +99,7 @@ async fn a_run_in_flight_when_its_file_changes_finishes_with_the_version_it_star
     test.control(reqwest::Method::POST, "/_sandbox/holds", Some(hold)).await;
     test.clock.set(at("2026-11-26T09:00:00Z"));
     let sandbox = test.sandbox.sandbox().clone();
-    eventually("the run to hang at the sandbox", || {
+    eventually("the run to hang at the sandbox", async || {
         (sandbox.stats().held_requests == 1).then_some(())
     })
     .await;
@@ -100,8 +108,8 @@ async fn a_run_in_flight_when_its_file_changes_finishes_with_the_version_it_star
         .replace(", \"spend\"]", "]")
         .replace("0 * * * *", "30 * * * *");
     test.write_query("a", &fewer_columns);
-    eventually("the edit to be read", || {
-        status_of(&daemon, "a").filter(|a| a["schedule"] == "30 * * * *")
+    eventually("the edit to be read", async || {
+        status_of(&daemon, "a").await.filter(|a| a["schedule"] == "30 * * * *")
     })
     .await;
     test.control(reqwest::Method::DELETE, "/_sandbox/holds", None).await;
@@ -195,7 +203,7 @@ async fn sighup_reloads_a_valid_config_and_refuses_an_invalid_one_keeping_the_ol
     // Out of range: refused with the file and line, and the running config stays.
     test.write_config_with(&listen, &format!("{third}\n[scheduler]\nmax_concurrent_runs = 0\n"));
     daemon.hang_up();
-    let log = eventually("the refusal in the log", || {
+    let log = eventually("the refusal in the log", async || {
         let log = daemon.log();
         log.contains("Config reload refused").then_some(log)
     })

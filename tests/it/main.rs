@@ -23,6 +23,7 @@ mod operations;
 mod outputs;
 mod pending;
 mod platforms;
+mod postgres;
 mod reconnect;
 mod scheduling;
 mod settings;

@@ -31,12 +31,18 @@ async fn authorize(app: &App, connection: &str) {
 #[tokio::test]
 async fn a_google_connection_connects_names_its_user_and_refreshes_without_rotation() {
     let test = with_provider_connections().await;
-    let app = test.app();
+    let app = test.app().await;
     adsync::demo::connect_via_sandbox(&app, GOOGLE, USER)
         .await
         .expect("connects through the sandbox's Google server");
 
-    let stored = app.auth().store().token(GOOGLE).unwrap().expect("a token is stored");
+    let stored = app
+        .auth()
+        .store()
+        .token(GOOGLE)
+        .await
+        .unwrap()
+        .expect("a token is stored");
     let config = app.config();
     let configured = &config.connections.iter().find(|c| c.id == GOOGLE).unwrap();
     assert_eq!(configured.provider, Provider::Google);
@@ -53,7 +59,7 @@ async fn a_google_connection_connects_names_its_user_and_refreshes_without_rotat
         .refresh_token
         .clone()
         .expect("offline access gave a refresh token");
-    let status = app.status().unwrap();
+    let status = app.status().await.unwrap();
     let view = status.connections.iter().find(|c| c.id == GOOGLE).unwrap();
     assert_eq!(view.status, "connected");
     assert_eq!(view.identity.as_deref(), Some(USER));
@@ -63,7 +69,7 @@ async fn a_google_connection_connects_names_its_user_and_refreshes_without_rotat
     let source = app.any_source(GOOGLE).unwrap();
     assert_eq!(source.identity().await.unwrap(), identity);
     assert_eq!(test.sandbox.sandbox().stats().refresh_grants, 1);
-    let renewed = app.auth().store().token(GOOGLE).unwrap().unwrap();
+    let renewed = app.auth().store().token(GOOGLE).await.unwrap().unwrap();
     assert_ne!(renewed.access_token, stored.access_token);
     assert_eq!(renewed.refresh_token.as_deref(), Some(refresh_token.as_str()));
     assert_eq!(renewed.scopes, stored.scopes);
@@ -72,13 +78,13 @@ async fn a_google_connection_connects_names_its_user_and_refreshes_without_rotat
 #[tokio::test]
 async fn a_revoked_google_grant_pauses_the_connection() {
     let test = with_provider_connections().await;
-    let app = test.app();
+    let app = test.app().await;
     adsync::demo::connect_via_sandbox(&app, GOOGLE, USER).await.unwrap();
     test.revoke(USER, "password_changed").await;
 
     let error = app.any_source(GOOGLE).unwrap().identity().await.unwrap_err();
     assert!(error.to_string().contains("reconnect"), "{error}");
-    let status = app.status().unwrap();
+    let status = app.status().await.unwrap();
     let view = status.connections.iter().find(|c| c.id == GOOGLE).unwrap();
     assert_eq!(view.status, "needs_reconnect");
     assert_eq!(
@@ -93,9 +99,9 @@ async fn a_revoked_google_grant_pauses_the_connection() {
 #[tokio::test]
 async fn a_linkedin_refresh_keeps_the_refresh_token_and_its_first_expiry() {
     let test = with_provider_connections().await;
-    let app = test.app();
+    let app = test.app().await;
     authorize(&app, LINKEDIN).await;
-    let stored = app.auth().store().token(LINKEDIN).unwrap().unwrap();
+    let stored = app.auth().store().token(LINKEDIN).await.unwrap().unwrap();
     let refresh_token = stored.refresh_token.clone().expect("a programmatic refresh token");
     let year_end = stored.refresh_expires_at.expect("its lifetime is known");
     assert_eq!(year_end, test.clock.now() + Duration::days(365));
@@ -106,7 +112,7 @@ async fn a_linkedin_refresh_keeps_the_refresh_token_and_its_first_expiry() {
     test.sandbox.sandbox().advance_clock(later.num_seconds()).unwrap();
     test.clock.advance(later);
     let access_token = app.auth().refresh(LINKEDIN, &stored.access_token, None).await.unwrap();
-    let renewed = app.auth().store().token(LINKEDIN).unwrap().unwrap();
+    let renewed = app.auth().store().token(LINKEDIN).await.unwrap().unwrap();
     assert_eq!(renewed.access_token, access_token);
     assert_ne!(renewed.access_token, stored.access_token);
     assert_eq!(renewed.refresh_token.as_deref(), Some(refresh_token.as_str()));
@@ -147,7 +153,7 @@ async fn reconnect_via(at_server: IdentityAt) {
         "ads",
         &query(GOOGLE, "google_ads", &["1234567890"], Some("account"), &fields, dates),
     );
-    let app = test.app();
+    let app = test.app().await;
     adsync::demo::connect_via_sandbox(&app, GOOGLE, USER)
         .await
         .expect("connects and names the login at the server's own userinfo");
@@ -157,7 +163,11 @@ async fn reconnect_via(at_server: IdentityAt) {
     test.revoke(USER, "password_changed").await;
     test.clock.set(at("2026-03-11T06:00:00Z"));
     daemon.runs("ads", 1).await;
-    assert_eq!(app.store().gaps("ads").unwrap().len(), 1, "the missed fire is a gap");
+    assert_eq!(
+        app.store().gaps("ads").await.unwrap().len(),
+        1,
+        "the missed fire is a gap"
+    );
 
     let pending = app.auth().begin_authorization(GOOGLE, Some(USER)).unwrap();
     let code = consent_code(&pending.url).await;
@@ -167,12 +177,12 @@ async fn reconnect_via(at_server: IdentityAt) {
     assert_eq!(report.identity.as_deref(), Some(USER), "{report:?}");
     assert_eq!(report.resumed, ["ads"], "the account check passed: {report:?}");
     // A `replace` output gets one fresh run, which supersedes the gap.
-    eventually("the gap to be made good", || {
-        let gaps = app.store().gaps("ads").unwrap();
+    eventually("the gap to be made good", async || {
+        let gaps = app.store().gaps("ads").await.unwrap();
         (gaps[0].state == adsync::store::GapState::Superseded).then_some(())
     })
     .await;
-    let mails = eventually("the recovery email", || {
+    let mails = eventually("the recovery email", async || {
         Some(smtp.messages()).filter(|m| m.iter().any(|m| m.subject.contains("connected again")))
     })
     .await;
@@ -200,7 +210,7 @@ async fn a_reconnect_against_a_server_found_by_issuer_discovery_checks_backfills
 #[tokio::test]
 async fn a_failed_identity_lookup_is_said_and_skips_nothing() {
     let test = with_provider_connections().await;
-    adsync::demo::connect_via_sandbox(&test.app(), GOOGLE, USER)
+    adsync::demo::connect_via_sandbox(&test.app().await, GOOGLE, USER)
         .await
         .unwrap();
     // The server moved its userinfo; the connection still asks Google's path.
@@ -213,7 +223,7 @@ async fn a_failed_identity_lookup_is_said_and_skips_nothing() {
         "ads",
         &query(GOOGLE, "google_ads", &["1234567890"], Some("account"), &fields, dates),
     );
-    let app = test.app();
+    let app = test.app().await;
     let pending = app.auth().begin_authorization(GOOGLE, Some(USER)).unwrap();
     let code = consent_code(&pending.url).await;
     let report = adsync::reconnect::complete(&app, GOOGLE, &code, &pending.verifier)
@@ -233,17 +243,17 @@ async fn client_secret_basic_works_against_a_server_that_requires_it() {
     let basic_only = serde_json::json!({"google_oauth": {"require_basic_auth": true}});
     test.control(reqwest::Method::PUT, "/_sandbox/settings", Some(basic_only))
         .await;
-    let refused = adsync::demo::connect_via_sandbox(&test.app(), GOOGLE, USER)
+    let refused = adsync::demo::connect_via_sandbox(&test.app().await, GOOGLE, USER)
         .await
         .unwrap_err();
     assert!(refused.to_string().contains("invalid_client"), "{refused}");
 
     test.write_provider_config("client_auth = \"client_secret_basic\"", "");
-    let app = test.app();
+    let app = test.app().await;
     adsync::demo::connect_via_sandbox(&app, GOOGLE, USER)
         .await
         .expect("connects with the secret in a Basic header");
-    let stored = app.auth().store().token(GOOGLE).unwrap().unwrap();
+    let stored = app.auth().store().token(GOOGLE).await.unwrap().unwrap();
     let renewed = app.auth().refresh(GOOGLE, &stored.access_token, None).await.unwrap();
     assert_ne!(renewed, stored.access_token, "the refresh authenticated with Basic too");
 }

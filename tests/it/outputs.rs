@@ -98,7 +98,7 @@ async fn an_output_naming_a_directory_is_refused_and_a_failed_write_says_why() {
     let runs = daemon.runs("blocked", 1).await;
     assert_eq!(runs[0].outcome, Outcome::Failed);
 
-    let status = daemon.app.status().unwrap();
+    let status = daemon.app.status().await.unwrap();
     let status = serde_json::to_value(&status).unwrap();
     let gap = status["gaps"]
         .as_array()

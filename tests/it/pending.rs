@@ -34,7 +34,7 @@ async fn ten_thousand_follows_of_one_link_keep_pending_states_bounded() {
     }
     let mean = |sample: &[Duration]| sample.iter().sum::<Duration>() / sample.len() as u32;
     let (first, last) = (mean(&latencies[..SAMPLE]), mean(&latencies[FOLLOWS - SAMPLE..]));
-    let pending = daemon.app.store().pending_oauth_states();
+    let pending = daemon.app.store().pending_oauth_states().await.unwrap();
     eprintln!(
         "{FOLLOWS} follows: first {SAMPLE} {first:?}/request, last {SAMPLE} {last:?}/request; {pending} pending states"
     );

@@ -60,7 +60,7 @@ pub(crate) fn written(test: &TestApp, platform: &str) -> Vec<Vec<String>> {
 }
 
 pub(crate) async fn connected(test: &TestApp, connection: &str) -> App {
-    let app = test.app();
+    let app = test.app().await;
     adsync::demo::connect_via_sandbox(&app, connection, USER)
         .await
         .expect("connects through the sandbox");
@@ -176,7 +176,7 @@ async fn a_platform_the_login_was_not_granted_pauses_its_query_as_missing_scope(
             dates,
         ),
     );
-    let app = test.app();
+    let app = test.app().await;
     let requests_before = test.sandbox.sandbox().stats().api_requests;
 
     let run = app.run_once("ga4").await.unwrap();
@@ -193,7 +193,7 @@ async fn a_platform_the_login_was_not_granted_pauses_its_query_as_missing_scope(
         requests_before,
         "nothing is sent that would only be refused"
     );
-    let status = app.status().unwrap();
+    let status = app.status().await.unwrap();
     let view = status.queries.iter().find(|q| q.name == "ga4").unwrap();
     assert_eq!(
         (view.state.as_str(), view.pause_reason.as_deref()),
@@ -230,7 +230,7 @@ async fn a_linkedin_report_over_several_accounts_and_months_equals_the_sandbox_d
     assert!(expected.len() > 40, "a report of some size: {}", expected.len());
     assert_eq!(written(&test, "linkedin_ads"), expected);
 
-    let stored = app.auth().store().token(LINKEDIN).unwrap().unwrap();
+    let stored = app.auth().store().token(LINKEDIN).await.unwrap().unwrap();
     let identity = stored.identity.expect("the member is recorded");
     assert_eq!(identity.id, linkedin::person_urn(USER));
 }
@@ -242,11 +242,11 @@ async fn a_linkedin_login_tracks_both_expiries_and_warns_before_the_year_ends() 
     test.write_provider_config("", &smtp.config(24));
     let app = connected(&test, LINKEDIN).await;
     let now = test.clock.now();
-    let view = |app: &App| {
-        let status = app.status().unwrap();
+    let view = async |app: &App| {
+        let status = app.status().await.unwrap();
         status.connections.into_iter().find(|c| c.id == LINKEDIN).unwrap()
     };
-    let fresh = view(&app);
+    let fresh = view(&app).await;
     assert_eq!(fresh.access_expires_at, Some(now + Duration::days(60)));
     assert_eq!(fresh.refresh_expires_at, Some(now + Duration::days(365)));
     assert_eq!(
@@ -263,7 +263,7 @@ async fn a_linkedin_login_tracks_both_expiries_and_warns_before_the_year_ends() 
     test.clock.advance(later);
     test.expire_access_tokens(USER).await;
     app.any_source(LINKEDIN).unwrap().identity().await.unwrap();
-    let refreshed = view(&app);
+    let refreshed = view(&app).await;
     assert_eq!(refreshed.expires_at, fresh.expires_at);
     assert_eq!(refreshed.state, "expiring");
     app.upkeep().await;

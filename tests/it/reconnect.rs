@@ -98,9 +98,9 @@ async fn revoke_email_link_consent_callback_resume_and_backfill() {
     test.clock.set(at("2026-05-05T06:00:00Z"));
     let runs = daemon.runs("daily", 2).await;
     assert_eq!(runs[1].outcome, Outcome::Paused);
-    let gaps = daemon.app.store().gaps("daily").unwrap();
+    let gaps = daemon.app.store().gaps("daily").await.unwrap();
     assert_eq!(gaps.len(), 2);
-    let mails = eventually("the reconnect email", || {
+    let mails = eventually("the reconnect email", async || {
         Some(smtp.messages()).filter(|m| !m.is_empty())
     })
     .await;
@@ -132,13 +132,13 @@ async fn revoke_email_link_consent_callback_resume_and_backfill() {
     let body = page.text().await.unwrap();
     assert!(body.contains("is connected again as test-user"), "{body}");
     assert_eq!(
-        daemon.app.store().connection(CONNECTION).unwrap().unwrap().status,
+        daemon.app.store().connection(CONNECTION).await.unwrap().unwrap().status,
         ConnectionStatus::Connected
     );
 
     // Both gaps are backfilled; the file holds each window once, exactly the platform's data.
-    eventually("both gaps to be backfilled", || {
-        let gaps = daemon.app.store().gaps("daily").unwrap();
+    eventually("both gaps to be backfilled", async || {
+        let gaps = daemon.app.store().gaps("daily").await.unwrap();
         gaps.iter().all(|g| g.state == GapState::Backfilled).then_some(())
     })
     .await;
@@ -148,7 +148,10 @@ async fn revoke_email_link_consent_callback_resume_and_backfill() {
         rows,
         expected_rows(&daemon.app.queries()[0], window, Shape::new(3, 2, 2))
     );
-    let mails = eventually("the recovery email", || Some(smtp.messages()).filter(|m| m.len() == 2)).await;
+    let mails = eventually("the recovery email", async || {
+        Some(smtp.messages()).filter(|m| m.len() == 2)
+    })
+    .await;
     assert_eq!(mails[1].subject, "adsync: Meta Ads meta-test is connected again");
     assert_ne!(mails[1].message_id, mails[0].message_id);
     assert!(
@@ -158,11 +161,11 @@ async fn revoke_email_link_consent_callback_resume_and_backfill() {
     );
 
     // The state was used once: reloading the page shows the result again and changes nothing.
-    let token = daemon.app.store().token(CONNECTION).unwrap();
+    let token = daemon.app.store().token(CONNECTION).await.unwrap();
     let reload = no_redirects().get(&callback).send().await.unwrap();
     assert_eq!(reload.status(), StatusCode::OK);
     assert_eq!(reload.text().await.unwrap(), body);
-    assert_eq!(daemon.app.store().token(CONNECTION).unwrap(), token);
+    assert_eq!(daemon.app.store().token(CONNECTION).await.unwrap(), token);
     assert_eq!(smtp.messages().len(), 2, "no second recovery email");
     daemon.stop().await;
 }
@@ -172,7 +175,10 @@ async fn bad_links_and_bad_callbacks_change_nothing() {
     let smtp = SmtpServer::start().await;
     let (test, daemon, base) = mail_daemon(&smtp, 72, &[("daily", daily("act_1001", "daily.csv"))]).await;
     let store = daemon.app.store().clone();
-    let before = (store.connection(CONNECTION).unwrap(), store.token(CONNECTION).unwrap());
+    let before = (
+        store.connection(CONNECTION).await.unwrap(),
+        store.token(CONNECTION).await.unwrap(),
+    );
     let now = test.clock.now();
     let link = daemon.app.notifier().links().link(CONNECTION, now).to_string();
 
@@ -237,10 +243,13 @@ async fn bad_links_and_bad_callbacks_change_nothing() {
     assert!(response.text().await.unwrap().contains("code_verifier"));
 
     assert_eq!(
-        (store.connection(CONNECTION).unwrap(), store.token(CONNECTION).unwrap()),
+        (
+            store.connection(CONNECTION).await.unwrap(),
+            store.token(CONNECTION).await.unwrap()
+        ),
         before
     );
-    assert_eq!(store.connection("meta-other").unwrap(), None);
+    assert_eq!(store.connection("meta-other").await.unwrap(), None);
     daemon.stop().await;
 }
 
@@ -277,7 +286,7 @@ async fn reconnecting_without_one_account_resumes_only_the_query_that_can_run() 
             && body.contains("<li>two: new-user cannot see act_1002; reconnect as a user who can</li>"),
         "{body}"
     );
-    let status = serde_json::to_value(daemon.app.status().unwrap()).unwrap();
+    let status = serde_json::to_value(daemon.app.status().await.unwrap()).unwrap();
     let meta = &status["connections"][0];
     assert_eq!(
         (&meta["id"], &meta["identity"], &meta["previous_identity"]),
@@ -286,14 +295,22 @@ async fn reconnecting_without_one_account_resumes_only_the_query_that_can_run() 
     let state = |name: &str| query_state(&status, name);
     assert_eq!(state("one"), "active");
     assert_eq!(state("two"), "paused");
-    let pause = daemon.app.store().query_state("two").unwrap().unwrap().paused.unwrap();
+    let pause = daemon
+        .app
+        .store()
+        .query_state("two")
+        .await
+        .unwrap()
+        .unwrap()
+        .paused
+        .unwrap();
     assert_eq!(pause.reason, "missing_access");
-    eventually("query one's gap to be backfilled", || {
-        let gaps = daemon.app.store().gaps("one").unwrap();
+    eventually("query one's gap to be backfilled", async || {
+        let gaps = daemon.app.store().gaps("one").await.unwrap();
         (gaps[0].state == GapState::Backfilled).then_some(())
     })
     .await;
-    assert_eq!(daemon.app.store().gaps("two").unwrap()[0].state, GapState::Open);
+    assert_eq!(daemon.app.store().gaps("two").await.unwrap()[0].state, GapState::Open);
     daemon.stop().await;
 }
 
@@ -304,19 +321,22 @@ async fn a_restart_while_disconnected_sends_no_duplicate_and_a_reminder_after_th
     test.revoke(USER, "checkpoint").await;
     test.clock.set(at("2026-05-04T06:00:00Z"));
     daemon.runs("daily", 1).await;
-    eventually("the first email", || Some(smtp.messages()).filter(|m| m.len() == 1)).await;
+    eventually("the first email", async || {
+        Some(smtp.messages()).filter(|m| m.len() == 1)
+    })
+    .await;
     daemon.stop().await;
 
     // Restarted an hour later: nothing new to say.
     test.clock.set(at("2026-05-04T07:00:00Z"));
-    let daemon = Daemon::start(test.app(), "daily").await;
+    let daemon = Daemon::start(test.app().await, "daily").await;
     let app = daemon.app.clone();
     assert!(!app.notifier().check_connection(CONNECTION).await.unwrap());
     assert_eq!(smtp.messages().len(), 1);
 
     // A day after the first email: one reminder.
     test.clock.set(at("2026-05-05T06:30:00Z"));
-    let mails = eventually("the reminder", || Some(smtp.messages()).filter(|m| m.len() == 2)).await;
+    let mails = eventually("the reminder", async || Some(smtp.messages()).filter(|m| m.len() == 2)).await;
     assert_eq!(
         mails[1].subject,
         "adsync: reminder: Meta Ads meta-test needs to be reconnected"
@@ -354,7 +374,7 @@ async fn a_login_about_to_end_gets_one_early_warning_with_the_link() {
 
     // A restart does not warn again about the same expiry.
     drop(app);
-    test.app().upkeep().await;
+    test.app().await.upkeep().await;
     assert_eq!(smtp.messages().len(), 1);
 }
 
@@ -407,7 +427,7 @@ async fn meta_to_sheet_daemon(smtp: &SmtpServer) -> (TestApp, Daemon) {
         .await;
     for (user, connection) in [(USER, CONNECTION), (ANN, GOOGLE)] {
         test.revoke(user, "password_changed").await;
-        let stored = app.store().token(connection).unwrap().unwrap();
+        let stored = app.store().token(connection).await.unwrap().unwrap();
         app.auth()
             .refresh(connection, &stored.access_token, None)
             .await
@@ -444,7 +464,7 @@ async fn reconnecting_only_meta_says_the_query_waits_for_the_google_login() {
             && !body.contains("Resumed:"),
         "{body}"
     );
-    let status = serde_json::to_value(daemon.app.status().unwrap()).unwrap();
+    let status = serde_json::to_value(daemon.app.status().await.unwrap()).unwrap();
     let query = &status["queries"][0];
     assert_eq!(
         (&query["state"], &query["waits_for"]),
@@ -453,7 +473,7 @@ async fn reconnecting_only_meta_says_the_query_waits_for_the_google_login() {
             &json!(format!("waits for {GOOGLE}, which still needs reconnecting"))
         )
     );
-    let recovery = eventually("the recovery email", || {
+    let recovery = eventually("the recovery email", async || {
         smtp.messages()
             .into_iter()
             .find(|m| m.subject == "adsync: Meta Ads meta-test is connected again")

@@ -37,7 +37,7 @@ async fn restart_continues_from_the_store_and_runs_the_latest_missed_fire() {
 
     // Restarted after the delivered fire: nothing is re-run; the next fire runs on time.
     test.clock.set(at("2026-03-10T05:30:00Z"));
-    let daemon = Daemon::start(test.app(), "daily").await;
+    let daemon = Daemon::start(test.app().await, "daily").await;
     test.clock.set(at("2026-03-11T05:00:00Z"));
     let runs = daemon.runs("daily", 2).await;
     assert_eq!(
@@ -50,9 +50,9 @@ async fn restart_continues_from_the_store_and_runs_the_latest_missed_fire() {
     // Down across three fires: each is a `daemon_not_running` gap; the latest runs at once
     // and the start-up backfill fetches the other two windows.
     test.clock.set(at("2026-03-14T12:00:00Z"));
-    let daemon = Daemon::start(test.app(), "daily").await;
-    let gaps = eventually("every downtime gap to be backfilled", || {
-        let gaps = daemon.app.store().gaps("daily").unwrap();
+    let daemon = Daemon::start(test.app().await, "daily").await;
+    let gaps = eventually("every downtime gap to be backfilled", async || {
+        let gaps = daemon.app.store().gaps("daily").await.unwrap();
         gaps.iter().all(|g| g.state == GapState::Backfilled).then_some(gaps)
     })
     .await;
@@ -69,10 +69,10 @@ async fn restart_continues_from_the_store_and_runs_the_latest_missed_fire() {
             gap("2026-03-14T05:00:00Z", "2026-03-13"),
         ]
     );
-    let state = daemon.app.store().query_state("daily").unwrap().unwrap();
+    let state = daemon.app.store().query_state("daily").await.unwrap().unwrap();
     assert_eq!(state.last_fire, Some(at("2026-03-14T05:00:00Z")));
     daemon.stop().await;
-    let runs = test.app().store().runs("daily").unwrap();
+    let runs = test.app().await.store().runs("daily").await.unwrap();
     assert!(runs.iter().all(|r| r.outcome == Outcome::Delivered), "{runs:?}");
 
     // The append file holds each day once, in date order: nothing lost, nothing twice.
@@ -108,6 +108,7 @@ async fn the_backfill_command_fills_open_gaps_oldest_first() {
                 ("platform_error".into(), None),
                 at(fire),
             ))
+            .await
             .unwrap();
     }
     app.store().flush().await.unwrap();
@@ -130,7 +131,7 @@ async fn the_backfill_command_fills_open_gaps_oldest_first() {
         lines[1].starts_with("[2/2] daily: delivered 1 rows for 2026-03-11"),
         "{stdout}"
     );
-    let gaps = test.app().store().gaps("daily").unwrap();
+    let gaps = test.app().await.store().gaps("daily").await.unwrap();
     assert!(gaps.iter().all(|g| g.state == GapState::Backfilled), "{gaps:?}");
     let dates: Vec<String> = crate::helpers::parse_csv(&test.read_report("daily.csv"))
         .into_iter()

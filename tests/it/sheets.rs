@@ -224,8 +224,8 @@ async fn a_failure_at_every_write_step_leaves_the_previous_sheet_visible() {
     );
     let deliver = |text: &String| {
         test.write_query("report", text);
-        let app = test.app();
-        async move {
+        async {
+            let app = test.app().await;
             let run = app.run_once("report").await.unwrap();
             (run.outcome, run.error)
         }
@@ -317,7 +317,7 @@ async fn a_429_is_waited_out_and_the_sheet_written_once() {
         1,
         "one all-or-nothing write, not a partial one per try"
     );
-    assert!(app.store().all_gaps().unwrap().is_empty());
+    assert!(app.store().all_gaps().await.unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -343,11 +343,11 @@ async fn a_revoked_google_login_pauses_delivery_and_reconnecting_backfills_the_s
     test.clock.set(at("2026-05-05T06:00:00Z"));
     let runs = daemon.runs("daily", 2).await;
     assert_eq!(runs[1].outcome, Outcome::Paused, "{:?}", runs[1].error);
-    let gaps = daemon.app.store().gaps("daily").unwrap();
+    let gaps = daemon.app.store().gaps("daily").await.unwrap();
     let reasons: Vec<&str> = gaps.iter().map(|g| g.reason.as_str()).collect();
     // Google says only "Token has been expired or revoked.", not why.
     assert_eq!(reasons, ["revoked", "revoked"]);
-    let status = daemon.app.status().unwrap();
+    let status = daemon.app.status().await.unwrap();
     let google = status.connections.iter().find(|c| c.id == GOOGLE).unwrap();
     assert_eq!(google.state, "needs_reconnect");
     assert_eq!(status.queries[0].state, "paused");
@@ -361,8 +361,8 @@ async fn a_revoked_google_login_pauses_delivery_and_reconnecting_backfills_the_s
         .await
         .unwrap();
     assert_eq!(report.resumed, ["daily"]);
-    eventually("both gaps to be backfilled", || {
-        let gaps = app.store().gaps("daily").unwrap();
+    eventually("both gaps to be backfilled", async || {
+        let gaps = app.store().gaps("daily").await.unwrap();
         gaps.iter().all(|g| g.state == GapState::Backfilled).then_some(())
     })
     .await;
@@ -404,7 +404,7 @@ async fn reconnecting_as_a_user_who_may_only_view_the_sheet_keeps_its_query_paus
         "{why}"
     );
 
-    let status = app.status().unwrap();
+    let status = app.status().await.unwrap();
     let google = status.connections.iter().find(|c| c.id == GOOGLE).unwrap();
     assert_eq!(
         (google.identity.as_deref(), google.previous_identity.as_deref()),
@@ -470,7 +470,7 @@ api_base_url = "{base}"
         tab_rows(&dump(&test).await),
         expected_rows(&app.queries()[0], run.window, Shape::new(3, 2, 2))
     );
-    let status = app.status().unwrap();
+    let status = app.status().await.unwrap();
     let writer = status.connections.iter().find(|c| c.id == "sheets-writer").unwrap();
     assert_eq!(
         (writer.state.as_str(), writer.identity.as_deref()),

@@ -37,7 +37,7 @@ async fn hang_the_next_report(test: &TestApp) {
 
 async fn held(test: &TestApp) {
     let sandbox = test.sandbox.sandbox().clone();
-    eventually("a request to hang at the sandbox", || {
+    eventually("a request to hang at the sandbox", async || {
         (sandbox.stats().held_requests == 1).then_some(())
     })
     .await;
@@ -61,11 +61,11 @@ async fn a_stop_cancels_a_hanging_scheduled_run_after_the_grace_and_the_next_sta
     let leftovers: Vec<_> = std::fs::read_dir(test.reports()).map_or(Vec::new(), |d| d.flatten().collect());
     assert!(leftovers.is_empty(), "{leftovers:?}");
 
-    let app = test.app();
-    let runs = app.store().runs("campaigns").unwrap();
+    let app = test.app().await;
+    let runs = app.store().runs("campaigns").await.unwrap();
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].outcome, Outcome::Failed);
-    let gaps = app.store().gaps("campaigns").unwrap();
+    let gaps = app.store().gaps("campaigns").await.unwrap();
     assert_eq!(gaps.len(), 1);
     assert_eq!(
         (gaps[0].fire_time, gaps[0].reason.as_str(), gaps[0].state),
@@ -75,8 +75,8 @@ async fn a_stop_cancels_a_hanging_scheduled_run_after_the_grace_and_the_next_sta
     // The platform answers again; the next start backfills the fire.
     test.control(Method::DELETE, "/_sandbox/holds", None).await;
     let daemon = Daemon::start(app, "campaigns").await;
-    let gap = eventually("the gap to be made good", || {
-        let gap = daemon.app.store().gaps("campaigns").unwrap().remove(0);
+    let gap = eventually("the gap to be made good", async || {
+        let gap = daemon.app.store().gaps("campaigns").await.unwrap().remove(0);
         (gap.state != GapState::Open).then_some(gap)
     })
     .await;

@@ -64,7 +64,7 @@ async fn each_revoke_reason_pauses_its_connection_and_records_one_gap_per_fire()
             "{reason}: the dead token was retried"
         );
 
-        let status = daemon.app.status().unwrap();
+        let status = daemon.app.status().await.unwrap();
         let json = serde_json::to_value(&status).unwrap();
         let connection = &json["connections"][0];
         assert_eq!(connection["id"], CONNECTION);
@@ -125,7 +125,7 @@ async fn a_rate_limit_is_waited_out_and_leaves_no_gap() {
     let runs = daemon.runs("campaigns", 1).await;
     assert_eq!(runs[0].outcome, Outcome::Delivered, "{:?}", runs[0].error);
     assert_eq!(test.sandbox.sandbox().stats().faults_injected, 1);
-    assert!(daemon.app.store().all_gaps().unwrap().is_empty());
+    assert!(daemon.app.store().all_gaps().await.unwrap().is_empty());
     daemon.stop().await;
 }
 
@@ -147,7 +147,7 @@ async fn server_errors_beyond_the_retry_budget_leave_a_gap_and_the_previous_file
     test.clock.set(at("2026-05-04T06:00:00Z"));
     let runs = daemon.runs("campaigns", 2).await;
     assert_eq!(runs[1].outcome, Outcome::Failed);
-    let gaps = daemon.app.store().gaps("campaigns").unwrap();
+    let gaps = daemon.app.store().gaps("campaigns").await.unwrap();
     assert_eq!(gaps.len(), 1);
     assert_eq!(
         (gaps[0].fire_time, gaps[0].reason.as_str()),
@@ -161,8 +161,8 @@ async fn server_errors_beyond_the_retry_budget_leave_a_gap_and_the_previous_file
     test.control(Method::DELETE, "/_sandbox/faults", None).await;
     test.clock.set(at("2026-05-04T07:00:00Z"));
     daemon.runs("campaigns", 3).await;
-    let gap = eventually("the gap to close", || {
-        let gap = daemon.app.store().gaps("campaigns").unwrap().remove(0);
+    let gap = eventually("the gap to close", async || {
+        let gap = daemon.app.store().gaps("campaigns").await.unwrap().remove(0);
         (gap.state != GapState::Open).then_some(gap)
     })
     .await;
@@ -210,7 +210,7 @@ async fn a_permission_error_or_a_rejected_query_fails_only_that_query() {
     assert_eq!(again.outcome, Outcome::Paused);
     assert!(again.error.unwrap().contains("broken until its file changes"));
     assert_eq!(test.sandbox.sandbox().stats().api_requests, requests);
-    let status = serde_json::to_value(app.status().unwrap()).unwrap();
+    let status = serde_json::to_value(app.status().await.unwrap()).unwrap();
     assert_eq!(status["connections"][0]["state"], "connected");
     let state = |name: &str| query_state(&status, name);
     assert_eq!(
@@ -221,7 +221,7 @@ async fn a_permission_error_or_a_rejected_query_fails_only_that_query() {
 
     // Fixed file, new daemon: it runs again.
     test.write_query("bad", &too_many.replace(r#", "country""#, ""));
-    let app = test.app();
+    let app = test.app().await;
     let fixed = app.run_once("bad").await.unwrap();
     assert_eq!(fixed.outcome, Outcome::Delivered, "{:?}", fixed.error);
 }
@@ -232,7 +232,7 @@ async fn a_refresh_token_near_its_end_shows_the_connection_as_expiring() {
     let five_days = json!({"refresh_token_ttl_secs": 5 * 86_400});
     test.control(Method::PUT, "/_sandbox/settings", Some(five_days)).await;
     let app = test.connected_app().await;
-    let status = app.status().unwrap();
+    let status = app.status().await.unwrap();
     let connection = &status.connections[0];
     assert_eq!(connection.state, "expiring");
     assert_eq!(connection.expires_at, Some(at("2026-05-09T08:00:00Z")));
@@ -256,7 +256,7 @@ async fn an_idle_token_is_refreshed_by_the_keep_alive_sweep() {
     test.clock.set(at("2026-05-11T09:00:00Z"));
     app.upkeep().await;
     assert_eq!(grants(), 1);
-    let token = app.store().token(CONNECTION).unwrap().unwrap();
+    let token = app.store().token(CONNECTION).await.unwrap().unwrap();
     assert_eq!(token.obtained_at, at("2026-05-11T09:00:00Z"));
     // The next hourly passes find a fresh token.
     test.clock.set(at("2026-05-11T12:00:00Z"));
@@ -266,7 +266,10 @@ async fn an_idle_token_is_refreshed_by_the_keep_alive_sweep() {
     // The daemon runs the same pass on its own.
     let daemon = Daemon::start(app, "yearly").await;
     test.clock.set(at("2026-05-18T13:00:00Z"));
-    eventually("the daemon's keep-alive refresh", || (grants() == 2).then_some(())).await;
+    eventually("the daemon's keep-alive refresh", async || {
+        (grants() == 2).then_some(())
+    })
+    .await;
     daemon.stop().await;
 }
 
@@ -274,14 +277,14 @@ async fn an_idle_token_is_refreshed_by_the_keep_alive_sweep() {
 async fn meta_data_access_expiry_comes_from_debug_token() {
     let test = TestApp::new("2026-05-04T08:00:00Z").await;
     let app = test.connected_app().await;
-    let token = app.store().token(CONNECTION).unwrap().unwrap();
+    let token = app.store().token(CONNECTION).await.unwrap().unwrap();
     // The sandbox grants data access for 90 days from its own (wall) clock.
     let at = token
         .data_access_expires_at
         .expect("debug_token gave data_access_expires_at");
     let days = (at - chrono::Utc::now()).num_days();
     assert!((89..=90).contains(&days), "{days} days");
-    let status = app.status().unwrap();
+    let status = app.status().await.unwrap();
     assert_eq!(status.connections[0].expires_at, Some(at));
     assert_eq!(status.connections[0].state, "connected");
 }
@@ -292,7 +295,7 @@ async fn google_with_lifetime(lifetime_secs: u64) -> (TestApp, App) {
     let test = TestApp::with_providers("2026-05-04T08:00:00Z", "").await;
     let lifetime = json!({"google_oauth": {"access_token_ttl_secs": lifetime_secs}});
     test.control(Method::PUT, "/_sandbox/settings", Some(lifetime)).await;
-    let app = test.app();
+    let app = test.app().await;
     adsync::demo::connect_via_sandbox(&app, GOOGLE, GOOGLE_USER)
         .await
         .unwrap();
@@ -345,7 +348,7 @@ mode = "replace"
 "#
         ),
     );
-    let app = test.app();
+    let app = test.app().await;
     test.clock.advance(chrono::Duration::seconds(151));
     let runs = futures_util::future::join_all((0..40).map(|_| app.run_once("sessions"))).await;
     for run in &runs {
@@ -361,7 +364,7 @@ async fn a_usage_update_during_a_rotation_keeps_the_rotated_refresh_token() {
     let app = test.connected_app().await;
     let strict = json!({"rotate_refresh_tokens": true, "refresh_token_reuse_grace_secs": 0});
     test.control(Method::PUT, "/_sandbox/settings", Some(strict)).await;
-    let first = app.store().token(CONNECTION).unwrap().unwrap();
+    let first = app.store().token(CONNECTION).await.unwrap().unwrap();
     // An hour on, using the token records the use, and the platform rejects the access
     // token (as after a 401) so a refresh runs too.
     test.clock.advance(chrono::Duration::minutes(61));
@@ -377,7 +380,7 @@ async fn a_usage_update_during_a_rotation_keeps_the_rotated_refresh_token() {
         async move { app.auth().refresh(CONNECTION, &rejected, None).await }
     });
     let sandbox = test.sandbox.sandbox().clone();
-    eventually("the refresh to be rotated and held", || {
+    eventually("the refresh to be rotated and held", async || {
         (sandbox.stats().held_requests == 1).then_some(())
     })
     .await;
@@ -396,7 +399,7 @@ async fn a_usage_update_during_a_rotation_keeps_the_rotated_refresh_token() {
     let new_access = refresh.await.unwrap().unwrap();
     usage.await.unwrap().unwrap();
 
-    let stored = app.store().token(CONNECTION).unwrap().unwrap();
+    let stored = app.store().token(CONNECTION).await.unwrap().unwrap();
     assert_eq!(stored.access_token, new_access);
     assert_ne!(stored.refresh_token, first.refresh_token, "rotated");
     // The next refresh presents the stored refresh token: had the usage update written back
@@ -421,7 +424,7 @@ async fn a_token_request_that_times_out_says_so() {
         Some(json!({"path_prefix": "/v25.0/oauth/access_token", "when": "before"})),
     )
     .await;
-    let rejected = app.store().token(CONNECTION).unwrap().unwrap().access_token;
+    let rejected = app.store().token(CONNECTION).await.unwrap().unwrap().access_token;
     let error = app.auth().refresh(CONNECTION, &rejected, None).await.unwrap_err();
     test.control(Method::DELETE, "/_sandbox/holds", None).await;
     assert_eq!(

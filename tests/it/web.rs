@@ -130,7 +130,7 @@ async fn the_status_page_says_no_run_yet_before_the_first_fire() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_status_page_shows_every_query_file_connection_and_gap() {
     let (_test, daemon, base) = status_scene_after_a_fire().await;
-    let report = daemon.app.status().unwrap();
+    let report = daemon.app.status().await.unwrap();
 
     let html = status_page(&base).await;
 
@@ -365,7 +365,10 @@ async fn a_foreign_host_and_cross_site_posts_are_refused() {
         let response = http.post(&run).header(name, value).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::FORBIDDEN, "{name}: {value}");
     }
-    assert!(daemon.app.store().runs("daily").unwrap().is_empty(), "nothing ran");
+    assert!(
+        daemon.app.store().runs("daily").await.unwrap().is_empty(),
+        "nothing ran"
+    );
     // The endpoint's own origin (its pages, the CLI) may.
     let response = http.post(&run).header("origin", &base).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);

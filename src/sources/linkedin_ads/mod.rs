@@ -110,8 +110,11 @@ impl LinkedinAds {
 
     /// The error table for the next request: with the grace for 65601 while the connection's
     /// consent is only moments old.
-    fn classifier(&self) -> Classifier {
-        Classifier::new(self.api.connected_for(&self.connection), self.api.policy().max_retries)
+    async fn classifier(&self) -> Classifier {
+        Classifier::new(
+            self.api.connected_for(&self.connection).await,
+            self.api.policy().max_retries,
+        )
     }
 
     /// Sends `query` to `path` and decodes the answer with `decode`.
@@ -122,7 +125,7 @@ impl LinkedinAds {
         decode: impl Fn(bytes::Bytes) -> Result<T, String>,
     ) -> Result<T, FetchError> {
         let wire = Wire::new(&self.base, path, query);
-        let classifier = self.classifier();
+        let classifier = self.classifier().await;
         self.api
             .fetch(
                 &self.connection,

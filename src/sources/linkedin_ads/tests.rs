@@ -121,6 +121,7 @@ api_base_url = "{base}"
                 previous_identity: None,
             },
         )
+        .await
         .unwrap();
     let auth = Auth::new(&config, store, Arc::new(ManualClock::new(now)));
     let api = ApiClient::new(auth, config.http);

@@ -1,0 +1,216 @@
+//! Several daemons on one PostgreSQL database: each fire runs once across them, and a fire
+//! whose daemon stopped renewing its claim is taken over. A real server (Debian's
+//! `postgresql` binaries, started in a temp directory by the test); the daemons run
+//! in-process on one manual clock.
+
+use std::time::Duration;
+
+use adsync::store::test_server::TestServer;
+use adsync::store::Outcome;
+
+use crate::helpers::{at, eventually, hourly, Daemon, TestApp, CONNECTION, GOOGLE};
+
+/// A test directory whose config keeps state in a fresh database of `server`, with claims
+/// leased for `lease_secs`.
+async fn cluster_test(server: &TestServer, database: &str, lease_secs: u64) -> (TestApp, String) {
+    let url = server.create_database(database).unwrap();
+    let test = TestApp::new("2026-03-10T04:30:00Z").await;
+    test.write_config_with(
+        "127.0.0.1:0",
+        &format!("[store]\nkind = \"postgres\"\nurl = \"{url}\"\nlease_secs = {lease_secs}\n"),
+    );
+    // The shared output directory: in a cluster it must exist (a mount), not be made on demand.
+    std::fs::create_dir_all(test.path().join("out")).unwrap();
+    (test, url)
+}
+
+/// Rows of `sql` (each column as text) on the database at `url`.
+async fn sql(url: &str, sql: &str) -> Vec<Vec<String>> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let rows = client.simple_query(sql).await.unwrap();
+    rows.iter()
+        .filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(row) => Some(
+                (0..row.len())
+                    .map(|i| row.get(i).unwrap_or_default().to_string())
+                    .collect(),
+            ),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL server binaries"]
+async fn three_daemons_run_each_of_300_fires_once_and_share_them() {
+    const QUERIES: usize = 300;
+    let server = TestServer::start().unwrap();
+    let (test, url) = cluster_test(&server, "spread", 30).await;
+    for i in 0..QUERIES {
+        test.write_query(&format!("q{i}"), &hourly(CONNECTION, &format!("q{i}.csv"), "replace"));
+    }
+    let first = test.connected_app().await;
+    let mut daemons = vec![Daemon::start(first, "q0").await];
+    for _ in 1..3 {
+        daemons.push(Daemon::start(test.app().await, "q0").await);
+    }
+
+    test.clock.set(at("2026-03-10T05:00:00Z"));
+    let store = daemons[0].app.store().clone();
+    eventually("every query's 05:00 run", async || {
+        for i in 0..QUERIES {
+            store.last_run(&format!("q{i}")).await.unwrap()?;
+        }
+        Some(())
+    })
+    .await;
+    for daemon in daemons {
+        daemon.stop().await;
+    }
+
+    for i in 0..QUERIES {
+        let runs = store.runs(&format!("q{i}")).await.unwrap();
+        assert_eq!(runs.len(), 1, "q{i} ran {} times", runs.len());
+        assert_eq!(runs[0].fire, at("2026-03-10T05:00:00Z"));
+        assert_eq!(runs[0].outcome, Outcome::Delivered, "{:?}", runs[0].error);
+        assert!(test.reports().join(format!("q{i}.csv")).is_file());
+    }
+    assert!(store.all_gaps().await.unwrap().is_empty());
+    let owners = sql(
+        &url,
+        "SELECT owner, count(*) FROM fire_claims WHERE done GROUP BY owner",
+    )
+    .await;
+    let total: usize = owners.iter().map(|row| row[1].parse::<usize>().unwrap()).sum();
+    assert_eq!(total, QUERIES, "one finished claim per fire: {owners:?}");
+    assert_eq!(owners.len(), 3, "every daemon ran some: {owners:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL server binaries"]
+async fn a_fire_whose_daemon_died_holding_it_is_taken_over_after_the_lease() {
+    let server = TestServer::start().unwrap();
+    let (test, url) = cluster_test(&server, "takeover", 2).await;
+    test.write_query("rep", &hourly(CONNECTION, "rep.csv", "replace"));
+    let daemon = Daemon::start(test.connected_app().await, "rep").await;
+    // A daemon that claimed the 05:00 fire and was killed: its lease runs out in 2 s.
+    sql(
+        &url,
+        "INSERT INTO fire_claims (query, fire_time, owner, lease_until)
+         VALUES ('rep', '2026-03-10T05:00:00Z', 'killed', clock_timestamp() + interval '2 seconds')",
+    )
+    .await;
+
+    test.clock.set(at("2026-03-10T05:00:00Z"));
+    let started = std::time::Instant::now();
+    let runs = daemon.runs("rep", 1).await;
+    assert!(
+        started.elapsed() >= Duration::from_millis(1500),
+        "taken over before the lease ran out"
+    );
+    assert_eq!(runs[0].fire, at("2026-03-10T05:00:00Z"));
+    assert_eq!(runs[0].outcome, Outcome::Delivered, "{:?}", runs[0].error);
+    daemon.stop().await;
+
+    let store = test.app().await.store().clone();
+    assert_eq!(store.runs("rep").await.unwrap().len(), 1);
+    assert!(
+        store.all_gaps().await.unwrap().is_empty(),
+        "a taken-over fire is no gap"
+    );
+    let report = crate::helpers::parse_csv(&test.read_report("rep.csv"));
+    let mut unique = report.clone();
+    unique.dedup();
+    assert_eq!(report, unique, "no duplicate rows");
+    let claim = sql(&url, "SELECT owner <> 'killed', done FROM fire_claims").await;
+    assert_eq!(claim, [["t", "t"]]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL server binaries"]
+async fn three_daemons_using_one_expired_token_300_times_refresh_it_once() {
+    let server = TestServer::start().unwrap();
+    let url = server.create_database("refresh").unwrap();
+    let test = TestApp::with_providers("2026-05-04T08:00:00Z", "").await;
+    test.write_provider_config("", &format!("[store]\nkind = \"postgres\"\nurl = \"{url}\"\n"));
+    let strict = serde_json::json!({"rotate_refresh_tokens": true, "refresh_token_reuse_grace_secs": 0});
+    test.control(reqwest::Method::PUT, "/_sandbox/settings", Some(strict))
+        .await;
+    let first = test.app().await;
+    adsync::demo::connect_via_sandbox(&first, GOOGLE, "ann@corp.test")
+        .await
+        .unwrap();
+    // Three daemons: each its own in-process single flight, like three processes.
+    let apps = [first, test.app().await, test.app().await];
+
+    // Google's access tokens live an hour.
+    test.clock.advance(chrono::Duration::minutes(61));
+    let uses = apps
+        .iter()
+        .flat_map(|app| (0..100).map(move |_| async move { app.auth().access_token(GOOGLE).await }));
+    let tokens = futures_util::future::join_all(uses).await;
+
+    let distinct: std::collections::BTreeSet<_> = tokens.into_iter().map(Result::unwrap).collect();
+    assert_eq!(test.sandbox.sandbox().stats().refresh_grants, 1);
+    assert_eq!(distinct.len(), 1, "every use got the one new token");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL server binaries"]
+async fn a_cluster_daemon_without_the_shared_output_dir_says_why_in_its_status() {
+    let server = TestServer::start().unwrap();
+    let (test, _) = cluster_test(&server, "no_output", 30).await;
+    std::fs::remove_dir(test.path().join("out")).unwrap();
+    test.write_query("rep", &hourly(CONNECTION, "rep.csv", "replace"));
+    let app = test.connected_app().await;
+
+    let status = serde_json::to_value(app.status().await.unwrap()).unwrap();
+    let problems = status["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    let problem = problems[0].as_str().unwrap();
+    assert!(
+        problem.contains("output directory") && problem.contains("leaves CSV fires to the others"),
+        "{problem}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL server binaries"]
+async fn store_copy_moves_a_sled_store_to_postgres_and_the_status_is_the_same() {
+    let server = TestServer::start().unwrap();
+    let url = server.create_database("copy").unwrap();
+    let test = TestApp::new("2026-03-10T04:30:00Z").await;
+    test.write_query("rep", &hourly(CONNECTION, "rep.csv", "replace"));
+    let app = test.connected_app().await;
+    let run = app.run_once("rep").await.unwrap();
+    assert_eq!(run.outcome, Outcome::Delivered, "{:?}", run.error);
+    let on_sled = serde_json::to_value(app.status().await.unwrap()).unwrap();
+    drop(app);
+
+    let copy = std::process::Command::new(env!("CARGO_BIN_EXE_adsync"))
+        .args(["store", "copy", "--from"])
+        .arg(format!("sled:{}", test.path().join("state").display()))
+        .arg("--to")
+        .arg(format!("postgres:{url}"))
+        .env_remove("ADSYNC_SECRET_KEY")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&copy.stdout);
+    assert!(
+        copy.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&copy.stderr)
+    );
+    assert!(
+        stdout.starts_with("Copied and checked: 1 connections, 1 tokens, 1 query states, 1 runs, 0 gaps"),
+        "{stdout}"
+    );
+
+    test.write_config_with(
+        "127.0.0.1:0",
+        &format!("[store]\nkind = \"postgres\"\nurl = \"{url}\"\n"),
+    );
+    let on_postgres = serde_json::to_value(test.app().await.status().await.unwrap()).unwrap();
+    assert_eq!(on_postgres, on_sled);
+}
