@@ -307,7 +307,7 @@ impl Page<'_, '_> {
                 self.entry.push((key, value));
             }
         }
-        let action_type = action_type.ok_or_else(|| ScanError::Missing("action_type"))?;
+        let action_type = action_type.ok_or(ScanError::Missing("action_type"))?;
         let action_type = action_type.get(self.body, &self.unescaped);
         for (key, value) in &self.entry {
             let key = key.get(self.body, &self.unescaped);
