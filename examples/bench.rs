@@ -306,7 +306,6 @@ async fn measure(what: &str, base: &str, size: u64) -> anyhow::Result<Measuremen
         "storm" => storm(dir.path(), base, size as usize).await?,
         "many" => many(dir.path(), base, size as usize).await?,
         "stream" => stream(dir.path(), base, size).await?,
-        "static-limit" => static_limit(base, size).await?,
         other => bail!("unknown measurement {other}"),
     };
     let (cpu, rss) = process_usage()?;
@@ -866,7 +865,8 @@ mode = "replace"
                 serde_json::json!({"campaigns_per_account": campaigns, "adsets_per_campaign": 10, "ads_per_adset": 10}),
             )
             .await?;
-        let pages = render_pages(&sandbox.base, &token, &nginx.base, &dir.path().join("pages")).await?;
+        let urls = dir.path().join("urls.curl");
+        let pages = render_pages(&sandbox.base, &token, &nginx.base, &dir.path().join("pages"), &urls).await?;
         let mut runs: Vec<(&str, &Path)> = vec![("adsync", &binaries.adsync)];
         if let Some(old) = &binaries.old {
             runs.push(("old adsync", old));
@@ -875,7 +875,7 @@ mode = "replace"
         let mut timings: Vec<Vec<Measurement>> = vec![Vec::new(); runs.len()];
         let mut digests: Vec<Option<Vec<u8>>> = vec![None; runs.len()];
         for _ in 0..repeat.max(1) {
-            limits.push(run_child("static-limit", &nginx.base, n)?);
+            limits.push(static_limit(&urls, static_campaigns(n) * STATIC_DAYS * 100)?);
             for (i, (_, binary)) in runs.iter().enumerate() {
                 let (m, digest) = run_adsync(binary, &work)?;
                 if let Some(seen) = digests[i].replace(digest.clone()) {
@@ -899,7 +899,7 @@ mode = "replace"
                 &format!("7 static pages, {name}"),
                 &format!("{} rows, {pages} pages", m.rows),
                 &m,
-                &format!("{limit_rate:.0} rows/s bare fetch ({:.2} CPU s)", limit.cpu_secs),
+                &format!("{limit_rate:.0} rows/s curl ({:.2} CPU s)", limit.cpu_secs),
                 m.rows as f64 / m.wall_secs / limit_rate,
             );
         }
@@ -928,8 +928,9 @@ fn median_of(runs: &mut [Measurement]) -> Measurement {
 }
 
 /// Fetches the report's pages from the sandbox and writes each under the name nginx looks
-/// up (`p{after}.json`), its `paging.next` pointing at nginx; returns the page count.
-async fn render_pages(sandbox: &str, token: &str, nginx: &str, dir: &Path) -> anyhow::Result<u64> {
+/// up (`p{after}.json`), its `paging.next` pointing at nginx, and the pages' nginx URLs as
+/// a curl config (`urls`); returns the page count.
+async fn render_pages(sandbox: &str, token: &str, nginx: &str, dir: &Path, urls: &Path) -> anyhow::Result<u64> {
     if dir.exists() {
         std::fs::remove_dir_all(dir)?;
     }
@@ -938,7 +939,12 @@ async fn render_pages(sandbox: &str, token: &str, nginx: &str, dir: &Path) -> an
     let mut next = Some(static_url(sandbox));
     let mut cursor = String::new();
     let mut pages = 0;
+    let mut curl = String::new();
     while let Some(url) = next.take() {
+        curl.push_str(&format!(
+            "url = \"{}\"\noutput = \"/dev/null\"\n",
+            url.replace(sandbox, nginx)
+        ));
         let body = http
             .get(&url)
             .bearer_auth(token)
@@ -959,43 +965,32 @@ async fn render_pages(sandbox: &str, token: &str, nginx: &str, dir: &Path) -> an
                 .context("a next link without an after cursor")?;
         }
     }
+    std::fs::write(urls, curl)?;
     Ok(pages)
 }
 
-/// The limit: the same pages fetched in order (one slice: one page at a time, as adsync
-/// does) and discarded.
-async fn static_limit(base: &str, rows: u64) -> anyhow::Result<Measurement> {
-    let http = reqwest::Client::new();
-    let started = Instant::now();
-    let mut next = Some(static_url(base));
-    let mut pages = 0u64;
-    while let Some(url) = next.take() {
-        let body = http.get(&url).send().await?.error_for_status()?.bytes().await?;
-        pages += 1;
-        next = next_link(&body);
-    }
-    Ok(Measurement {
-        wall_secs: started.elapsed().as_secs_f64(),
-        rows: rows.div_ceil(STATIC_DAYS * 100) * STATIC_DAYS * 100,
-        extra: [("pages".to_string(), pages as f64)].into(),
-        ..Measurement::default()
-    })
+/// The limit: curl fetching exactly the pages adsync asks for, in order over one
+/// connection (one slice: one page at a time, as adsync does), to /dev/null.
+fn static_limit(urls: &Path, rows: u64) -> anyhow::Result<Measurement> {
+    let mut m = timed(Command::new("curl").args(["-sf", "--config"]).arg(urls))?;
+    m.rows = rows;
+    Ok(m)
 }
 
-/// `binary run-once big` in `work`, timed by `/usr/bin/time`; the measurement and the
-/// SHA-256 of the CSV it wrote.
-fn run_adsync(binary: &Path, work: &Path) -> anyhow::Result<(Measurement, Vec<u8>)> {
-    let output = Command::new("/usr/bin/time")
-        .args(["-f", "%e %U %S %M"])
-        .arg(binary)
-        .args(["run-once", "big", "--config"])
-        .arg(work.join("adsync.toml"))
-        .current_dir(work)
-        .stdout(Stdio::null())
-        .output()?;
+/// Runs `command` under `/usr/bin/time`: wall and CPU seconds, peak RSS.
+fn timed(command: &mut Command) -> anyhow::Result<Measurement> {
+    let program = format!("{command:?}");
+    let mut time = Command::new("/usr/bin/time");
+    time.args(["-f", "%e %U %S %M"])
+        .arg(command.get_program())
+        .args(command.get_args());
+    if let Some(dir) = command.get_current_dir() {
+        time.current_dir(dir);
+    }
+    let output = time.stdout(Stdio::null()).output()?;
     let stderr = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {
-        bail!("{} run-once failed: {stderr}", binary.display());
+        bail!("{program} failed: {stderr}");
     }
     let numbers: Vec<f64> = stderr
         .lines()
@@ -1007,14 +1002,25 @@ fn run_adsync(binary: &Path, work: &Path) -> anyhow::Result<(Measurement, Vec<u8
     let [wall, user, system, rss_kb] = numbers[..] else {
         bail!("unexpected /usr/bin/time line {stderr:?}");
     };
-    let (rows, digest) = csv_rows_and_digest(&work.join("out/reports/big.csv"))?;
-    let m = Measurement {
+    Ok(Measurement {
         wall_secs: wall,
-        rows,
         cpu_secs: user + system,
         peak_rss_mb: rss_kb / 1024.0,
         ..Measurement::default()
-    };
+    })
+}
+
+/// `binary run-once big` in `work`, timed by `/usr/bin/time`; the measurement and the
+/// SHA-256 of the CSV it wrote.
+fn run_adsync(binary: &Path, work: &Path) -> anyhow::Result<(Measurement, Vec<u8>)> {
+    let mut m = timed(
+        Command::new(binary)
+            .args(["run-once", "big", "--config"])
+            .arg(work.join("adsync.toml"))
+            .current_dir(work),
+    )?;
+    let (rows, digest) = csv_rows_and_digest(&work.join("out/reports/big.csv"))?;
+    m.rows = rows;
     Ok((m, digest))
 }
 
