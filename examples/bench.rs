@@ -3,16 +3,24 @@
 //!
 //! ```sh
 //! cargo run --release --example bench -- [throughput] [backfill] [idle] [storm] [many] [stream]
-//!     [--rows 10000,100000,1000000] [--repeat 3] [--idle-secs 60] [--queries 1000]
+//!     [static] [--rows 10000,100000,1000000] [--repeat 3] [--idle-secs 60] [--queries 1000]
+//!     [--adsync target/release/adsync] [--old-adsync PATH] [--callgrind DIR]
 //! ```
 //!
 //! The parent starts the sandbox as a child process (`--serve-sandbox`), then runs every
 //! measurement in a fresh child (`--measure …`) so each peak RSS belongs to one measurement,
 //! and prints one table row per scenario and size with the median of `--repeat` runs.
+//!
+//! `static` takes the sandbox out of the limit: the report's pages are rendered once into
+//! files served by nginx, and the `adsync` binary's `run-once` is timed against a bare
+//! client fetching the same pages, interleaved. `--old-adsync` times another build the same
+//! way (and checks its CSV is byte-identical); `--callgrind DIR` counts instructions per row
+//! of each binary at the size nearest 100k rows and keeps the profiles in DIR for
+//! `callgrind_annotate`.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,6 +40,10 @@ const GOOGLE: &str = "google-bench";
 const AD_FIELDS: &str = r#""date_start", "campaign_id", "campaign_name", "adset_id", "adset_name", "ad_id", "ad_name", "impressions", "reach", "clicks", "unique_clicks", "spend", "cpc", "cpm", "ctr""#;
 /// Ads per account per day in the throughput scenario (10 × 10 × 10).
 const ADS_PER_DAY: u64 = 1000;
+/// 22 columns of an ad-level report: the static scenario's.
+const STATIC_FIELDS: &str = r#""date_start", "date_stop", "account_id", "account_name", "campaign_id", "campaign_name", "objective", "adset_id", "adset_name", "ad_id", "ad_name", "impressions", "reach", "frequency", "clicks", "unique_clicks", "inline_link_clicks", "spend", "cpc", "cpm", "ctr", "cost_per_unique_click""#;
+/// The static scenario's one 31-day slice.
+const STATIC_DAYS: u64 = 31;
 
 /// What one measurement child reports.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -120,6 +132,15 @@ async fn parent(args: &[String]) -> anyhow::Result<()> {
     let mut idle_secs = 60;
     let mut queries = 1000;
     let mut many = 10_000;
+    let mut binaries = StaticBinaries {
+        adsync: std::env::current_exe()?
+            .parent()
+            .and_then(Path::parent)
+            .context("the bench's directory")?
+            .join("adsync"),
+        old: None,
+        callgrind: None,
+    };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         let mut value = || it.next().context(format!("{arg} needs a value"));
@@ -129,14 +150,17 @@ async fn parent(args: &[String]) -> anyhow::Result<()> {
             "--idle-secs" => idle_secs = value()?.parse()?,
             "--queries" => queries = value()?.parse()?,
             "--many" => many = value()?.parse()?,
-            name @ ("throughput" | "backfill" | "idle" | "storm" | "many" | "stream") => {
+            "--adsync" => binaries.adsync = value()?.into(),
+            "--old-adsync" => binaries.old = Some(value()?.into()),
+            "--callgrind" => binaries.callgrind = Some(value()?.into()),
+            name @ ("throughput" | "backfill" | "idle" | "storm" | "many" | "stream" | "static") => {
                 scenarios.push(name.to_string())
             }
             other => bail!("unknown argument {other:?}"),
         }
     }
     if scenarios.is_empty() {
-        scenarios = ["throughput", "backfill", "idle", "storm", "many", "stream"]
+        scenarios = ["throughput", "backfill", "idle", "storm", "many", "stream", "static"]
             .map(String::from)
             .to_vec();
     }
@@ -236,6 +260,7 @@ async fn parent(args: &[String]) -> anyhow::Result<()> {
                     );
                 }
             }
+            "static" => static_scenario(&sandbox, &rows, repeat, &binaries).await?,
             _ => unreachable!("checked above"),
         }
     }
@@ -689,4 +714,360 @@ async fn many(dir: &Path, base: &str, queries: usize) -> anyhow::Result<Measurem
         .into(),
         ..Measurement::default()
     })
+}
+
+/// The `adsync` binaries the static scenario runs, and where callgrind profiles go.
+struct StaticBinaries {
+    adsync: PathBuf,
+    old: Option<PathBuf>,
+    callgrind: Option<PathBuf>,
+}
+
+/// nginx serving a directory of rendered pages, and everything else from the sandbox.
+struct Nginx {
+    child: Child,
+    base: String,
+}
+
+impl Nginx {
+    /// Starts nginx on a free loopback port with its own config in `dir`: each insights
+    /// page is the file named by the URL's `after` cursor (`p.json` for the first page),
+    /// other paths (token, accounts) go to the sandbox.
+    async fn start(dir: &Path, pages: &Path, sandbox: &str) -> anyhow::Result<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let upstream = sandbox.trim_start_matches("http://");
+        let d = dir.display();
+        let config = format!(
+            r#"daemon off;
+user root;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+  access_log off;
+  client_body_temp_path {d}/body;
+  proxy_temp_path {d}/proxy;
+  fastcgi_temp_path {d}/fastcgi;
+  uwsgi_temp_path {d}/uwsgi;
+  scgi_temp_path {d}/scgi;
+  server {{
+    listen 127.0.0.1:{port};
+    root {pages};
+    location ~ ^/v25\.0/act_1001/insights$ {{
+      default_type application/json;
+      try_files /p$arg_after.json =404;
+    }}
+    location / {{ proxy_pass http://{upstream}; }}
+  }}
+}}
+"#,
+            pages = pages.display()
+        );
+        let path = dir.join("nginx.conf");
+        std::fs::write(&path, config)?;
+        let child = Command::new("nginx")
+            .arg("-c")
+            .arg(&path)
+            .arg("-p")
+            .arg(dir)
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("starting nginx (apt-get install -y nginx)")?;
+        let nginx = Self {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while reqwest::get(format!("{}/v25.0/act_1001/insights", nginx.base))
+            .await
+            .is_err()
+        {
+            if Instant::now() > deadline {
+                bail!("nginx did not answer on port {port}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(nginx)
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // SIGTERM, not SIGKILL: the master stops its worker before it exits.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// The first page's URL of the static report at `base`: what adsync asks for.
+fn static_url(base: &str) -> String {
+    let fields = STATIC_FIELDS.replace(['"', ' '], "");
+    let (start, end) = static_window();
+    format!(
+        "{base}/v25.0/act_1001/insights?level=ad&fields={fields}&time_increment=1&limit=500&time_range=%7B%22since%22%3A%22{start}%22%2C%22until%22%3A%22{end}%22%7D"
+    )
+}
+
+fn static_window() -> (chrono::NaiveDate, chrono::NaiveDate) {
+    let end = chrono::NaiveDate::from_ymd_opt(2026, 6, 30).expect("a date");
+    (end - chrono::Days::new(STATIC_DAYS - 1), end)
+}
+
+/// Ad-level report sizes near `rows` are 31 days × (campaigns × 10 × 10) ads.
+fn static_campaigns(rows: u64) -> u64 {
+    rows.div_ceil(STATIC_DAYS * 100).max(1)
+}
+
+/// Scenario 7: for each size, render the report's pages from the sandbox into files, serve
+/// them with nginx, and time the bare fetch and `adsync run-once` (each binary) in turns.
+async fn static_scenario(
+    sandbox: &Sandbox,
+    sizes: &[u64],
+    repeat: usize,
+    binaries: &StaticBinaries,
+) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let nginx = Nginx::start(dir.path(), &dir.path().join("pages"), &sandbox.base).await?;
+    let (start, end) = static_window();
+    let text = format!(
+        r#"connection = "{CONNECTION}"
+accounts = ["act_1001"]
+level = "ad"
+fields = [{STATIC_FIELDS}]
+date_range = {{ start = "{start}", end = "{end}" }}
+time_increment = "daily"
+
+[schedule]
+cron = "0 6 * * *"
+
+[output]
+kind = "csv"
+path = "reports/big.csv"
+mode = "replace"
+"#
+    );
+    // The sandbox authorizes; nginx serves the API (pages from files, the rest proxied).
+    let work = dir.path().join("adsync");
+    let app = app(&work, &sandbox.base, "", &[("big".into(), text)]).await?;
+    let token = app.auth().access_token(CONNECTION).await?;
+    drop(app);
+    let config_path = work.join("adsync.toml");
+    let config = std::fs::read_to_string(&config_path)?.replace(
+        &format!("api_base_url = \"{}\"", sandbox.base),
+        &format!("api_base_url = \"{}\"", nginx.base),
+    );
+    std::fs::write(&config_path, config)?;
+    let callgrind_size = sizes.iter().copied().min_by_key(|n| n.abs_diff(100_000));
+    for &n in sizes {
+        let campaigns = static_campaigns(n);
+        sandbox
+            .settings(
+                serde_json::json!({"campaigns_per_account": campaigns, "adsets_per_campaign": 10, "ads_per_adset": 10}),
+            )
+            .await?;
+        let urls = dir.path().join("urls.curl");
+        let pages = render_pages(&sandbox.base, &token, &nginx.base, &dir.path().join("pages"), &urls).await?;
+        let mut runs: Vec<(&str, &Path)> = vec![("adsync", &binaries.adsync)];
+        if let Some(old) = &binaries.old {
+            runs.push(("old adsync", old));
+        }
+        let mut limits = Vec::new();
+        let mut timings: Vec<Vec<Measurement>> = vec![Vec::new(); runs.len()];
+        let mut digests: Vec<Option<Vec<u8>>> = vec![None; runs.len()];
+        for _ in 0..repeat.max(1) {
+            limits.push(static_limit(&urls, static_campaigns(n) * STATIC_DAYS * 100)?);
+            for (i, (_, binary)) in runs.iter().enumerate() {
+                let (m, digest) = run_adsync(binary, &work)?;
+                if let Some(seen) = digests[i].replace(digest.clone()) {
+                    anyhow::ensure!(
+                        seen == digest,
+                        "{} wrote different CSV files for the same pages",
+                        binary.display()
+                    );
+                }
+                timings[i].push(m);
+            }
+        }
+        if let [Some(new), Some(old)] = &digests[..] {
+            anyhow::ensure!(new == old, "the old and new binaries wrote different CSV files");
+        }
+        let limit = median_of(&mut limits);
+        let limit_rate = limit.rows as f64 / limit.wall_secs;
+        for ((name, _), runs) in runs.iter().zip(&mut timings) {
+            let m = median_of(runs);
+            row(
+                &format!("7 static pages, {name}"),
+                &format!("{} rows, {pages} pages", m.rows),
+                &m,
+                &format!("{limit_rate:.0} rows/s curl ({:.2} CPU s)", limit.cpu_secs),
+                m.rows as f64 / m.wall_secs / limit_rate,
+            );
+        }
+        if let (Some(out), Some(size)) = (&binaries.callgrind, callgrind_size) {
+            if size == n {
+                std::fs::create_dir_all(out)?;
+                for (name, binary) in &runs {
+                    let file = out.join(format!("callgrind.{}.out", name.replace(' ', "-")));
+                    let (instructions, rows) = callgrind(binary, &work, &file)?;
+                    println!(
+                        "| 7 callgrind, {name} | {rows} rows | instructions {instructions} | {:.0} per row | {} |",
+                        instructions as f64 / rows as f64,
+                        file.display()
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The median (by wall time) of `runs`.
+fn median_of(runs: &mut [Measurement]) -> Measurement {
+    runs.sort_by(|a, b| a.wall_secs.total_cmp(&b.wall_secs));
+    runs[runs.len() / 2].clone()
+}
+
+/// Fetches the report's pages from the sandbox and writes each under the name nginx looks
+/// up (`p{after}.json`), its `paging.next` pointing at nginx, and the pages' nginx URLs as
+/// a curl config (`urls`); returns the page count.
+async fn render_pages(sandbox: &str, token: &str, nginx: &str, dir: &Path, urls: &Path) -> anyhow::Result<u64> {
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)?;
+    }
+    std::fs::create_dir_all(dir)?;
+    let http = reqwest::Client::new();
+    let mut next = Some(static_url(sandbox));
+    let mut cursor = String::new();
+    let mut pages = 0;
+    let mut curl = String::new();
+    while let Some(url) = next.take() {
+        curl.push_str(&format!(
+            "url = \"{}\"\noutput = \"/dev/null\"\n",
+            url.replace(sandbox, nginx)
+        ));
+        let body = http
+            .get(&url)
+            .bearer_auth(token)
+            .send()
+            .await?
+            .error_for_status()?
+            .text()
+            .await?;
+        let body = body.replace(&format!("\"{sandbox}/"), &format!("\"{nginx}/"));
+        std::fs::write(dir.join(format!("p{cursor}.json")), &body)?;
+        pages += 1;
+        next = next_link(body.as_bytes()).map(|link| link.replace(nginx, sandbox));
+        if let Some(link) = &next {
+            cursor = url::Url::parse(link)?
+                .query_pairs()
+                .find(|(k, _)| k == "after")
+                .map(|(_, v)| v.into_owned())
+                .context("a next link without an after cursor")?;
+        }
+    }
+    std::fs::write(urls, curl)?;
+    Ok(pages)
+}
+
+/// The limit: curl fetching exactly the pages adsync asks for, in order over one
+/// connection (one slice: one page at a time, as adsync does), to /dev/null.
+fn static_limit(urls: &Path, rows: u64) -> anyhow::Result<Measurement> {
+    let mut m = timed(Command::new("curl").args(["-sf", "--config"]).arg(urls))?;
+    m.rows = rows;
+    Ok(m)
+}
+
+/// Runs `command` under `/usr/bin/time`: wall and CPU seconds, peak RSS.
+fn timed(command: &mut Command) -> anyhow::Result<Measurement> {
+    let program = format!("{command:?}");
+    let mut time = Command::new("/usr/bin/time");
+    time.args(["-f", "%e %U %S %M"])
+        .arg(command.get_program())
+        .args(command.get_args());
+    if let Some(dir) = command.get_current_dir() {
+        time.current_dir(dir);
+    }
+    let output = time.stdout(Stdio::null()).output()?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if !output.status.success() {
+        bail!("{program} failed: {stderr}");
+    }
+    let numbers: Vec<f64> = stderr
+        .lines()
+        .last()
+        .context("no /usr/bin/time line")?
+        .split_whitespace()
+        .map(str::parse)
+        .collect::<Result<_, _>>()?;
+    let [wall, user, system, rss_kb] = numbers[..] else {
+        bail!("unexpected /usr/bin/time line {stderr:?}");
+    };
+    Ok(Measurement {
+        wall_secs: wall,
+        cpu_secs: user + system,
+        peak_rss_mb: rss_kb / 1024.0,
+        ..Measurement::default()
+    })
+}
+
+/// `binary run-once big` in `work`, timed by `/usr/bin/time`; the measurement and the
+/// SHA-256 of the CSV it wrote.
+fn run_adsync(binary: &Path, work: &Path) -> anyhow::Result<(Measurement, Vec<u8>)> {
+    let mut m = timed(
+        Command::new(binary)
+            .args(["run-once", "big", "--config"])
+            .arg(work.join("adsync.toml"))
+            .current_dir(work),
+    )?;
+    let (rows, digest) = csv_rows_and_digest(&work.join("out/reports/big.csv"))?;
+    m.rows = rows;
+    Ok((m, digest))
+}
+
+/// Data rows (lines after the header) and SHA-256 of a CSV file.
+fn csv_rows_and_digest(path: &Path) -> anyhow::Result<(u64, Vec<u8>)> {
+    use sha2::Digest;
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).with_context(|| format!("{}", path.display()))?;
+    let mut hasher = sha2::Sha256::new();
+    let mut lines = 0u64;
+    let mut buffer = vec![0; 1 << 16];
+    loop {
+        let read = file.read(&mut buffer)?;
+        if read == 0 {
+            break;
+        }
+        lines += buffer[..read].iter().filter(|&&b| b == b'\n').count() as u64;
+        hasher.update(&buffer[..read]);
+    }
+    Ok((lines.saturating_sub(1), hasher.finalize().to_vec()))
+}
+
+/// Instructions of `binary run-once big` under callgrind (profile kept in `out`), and the
+/// rows it wrote.
+fn callgrind(binary: &Path, work: &Path, out: &Path) -> anyhow::Result<(u64, u64)> {
+    let status = Command::new("valgrind")
+        .args(["--tool=callgrind", "--quiet"])
+        .arg(format!("--callgrind-out-file={}", out.display()))
+        .arg(binary)
+        .args(["run-once", "big", "--config"])
+        .arg(work.join("adsync.toml"))
+        .current_dir(work)
+        .stdout(Stdio::null())
+        .status()?;
+    if !status.success() {
+        bail!("callgrind of {} failed", binary.display());
+    }
+    let profile = std::fs::read_to_string(out)?;
+    let instructions = profile
+        .lines()
+        .find_map(|l| l.strip_prefix("summary:").or_else(|| l.strip_prefix("totals:")))
+        .and_then(|v| v.split_whitespace().next())
+        .context("no summary line in the callgrind profile")?
+        .parse()?;
+    let (rows, _) = csv_rows_and_digest(&work.join("out/reports/big.csv"))?;
+    Ok((instructions, rows))
 }

@@ -6,6 +6,7 @@
 pub mod ga4;
 pub(crate) mod google;
 pub mod google_ads;
+pub(crate) mod json_scan;
 pub mod linkedin_ads;
 pub mod meta_ads;
 pub(crate) mod userinfo;

@@ -10,15 +10,18 @@ mod decode;
 pub(crate) mod errors;
 pub(crate) mod usage;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 use serde::Deserialize;
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use url::Url;
 
 pub(crate) use decode::{decode_page, Layout};
+use decode::{peek_next, PageInfo};
 
 use crate::config::ConnectionConfig;
 use crate::http::{ApiClient, Failure, FetchError};
@@ -59,6 +62,23 @@ impl InsightsRequest<'_> {
     fn over(&self, window: DateWindow) -> Self {
         InsightsRequest { window, ..*self }
     }
+}
+
+/// A fetched page on the blocking pool, becoming its rows and paging.
+struct Decoding {
+    url: Url,
+    task: JoinHandle<Result<(RowBatch, PageInfo), String>>,
+    /// `paging.next` as read from the end of the body, if it was there.
+    peeked: Option<Option<String>>,
+}
+
+/// What became of a decoded page.
+enum Handed {
+    Sent {
+        next: Option<String>,
+    },
+    /// The sink stopped taking rows.
+    SinkClosed,
 }
 
 /// How a request is read: a synchronous GET, or an async report run (Meta's advice for
@@ -279,7 +299,7 @@ impl MetaAds {
             increment: query.time_increment,
             attribution: &query.attribution,
         };
-        let layout = Layout::new(&columns);
+        let layout = Arc::new(Layout::new(&columns));
         let mut sent = 0;
         self.fetch_insights(&request, &layout, tx, &mut sent).await?;
         Ok(sent)
@@ -295,7 +315,7 @@ impl MetaAds {
     async fn fetch_insights(
         &self,
         request: &InsightsRequest<'_>,
-        layout: &Layout,
+        layout: &Arc<Layout>,
         tx: &mpsc::Sender<RowBatch>,
         sent: &mut u64,
     ) -> Result<(), FetchError> {
@@ -343,7 +363,7 @@ impl MetaAds {
         &self,
         request: &InsightsRequest<'_>,
         read: Read,
-        layout: &Layout,
+        layout: &Arc<Layout>,
         tx: &mpsc::Sender<RowBatch>,
         sent: &mut u64,
     ) -> Result<(), FetchError> {
@@ -364,40 +384,106 @@ impl MetaAds {
         self.read_pages(first_page, layout, tx, sent).await
     }
 
+    /// Reads the pages from `first` on, following `paging.next`, into `tx`.
+    ///
+    /// Each page is decoded on the blocking pool while the next one is requested (its link
+    /// is read from the end of the body first), so decoding, fetching and the sink's writing
+    /// use both cores; at most one page is decoding and one is being fetched.
     async fn read_pages(
         &self,
         first: Url,
-        layout: &Layout,
+        layout: &Arc<Layout>,
         tx: &mpsc::Sender<RowBatch>,
         sent: &mut u64,
     ) -> Result<(), FetchError> {
         let mut next = Some(first);
-        while let Some(url) = next.take() {
-            let (batch, info) = self
-                .api
-                .fetch(
-                    &self.connection,
-                    |http, token| http.get(url.clone()).bearer_auth(token),
-                    self.classify(),
-                    |body| {
+        let mut decoding: Option<Decoding> = None;
+        loop {
+            let fetched = match next.take() {
+                Some(url) => {
+                    let (peeked, body) = self
+                        .api
+                        .fetch(
+                            &self.connection,
+                            |http, token| http.get(url.clone()).bearer_auth(token),
+                            self.classify(),
+                            |body| Ok((peek_next(&body), body)),
+                        )
+                        .await?;
+                    let layout = layout.clone();
+                    let task = tokio::task::spawn_blocking(move || {
                         let mut batch = RowBatch::with_capacity(layout.width(), PAGE_SIZE as usize);
-                        decode_page(&body, layout, &mut batch).map(|info| (batch, info))
-                    },
-                )
-                .await?;
-            *sent += batch.len() as u64;
-            if !batch.is_empty() && tx.send(batch).await.is_err() {
-                // The sink stopped (it failed and reports why); nothing more to do here.
-                return Ok(());
-            }
-            next = match info.next {
+                        decode_page(&body, &layout, &mut batch).map(|info| (batch, info))
+                    });
+                    Some(Decoding { url, task, peeked })
+                }
                 None => None,
-                Some(link) => Some(self.same_origin(&link)?),
             };
+            if let Some(previous) = decoding.take() {
+                if let Handed::SinkClosed = self.hand_over(previous, layout, tx, sent).await? {
+                    return Ok(());
+                }
+            }
+            let Some(page) = fetched else { return Ok(()) };
+            let link = match page.peeked.clone() {
+                Some(link) => {
+                    decoding = Some(page);
+                    link
+                }
+                // The link is not at the end of the body: wait for the decoded page's.
+                None => match self.hand_over(page, layout, tx, sent).await? {
+                    Handed::SinkClosed => return Ok(()),
+                    Handed::Sent { next } => next,
+                },
+            };
+            next = link.map(|link| self.same_origin(&link)).transpose()?;
         }
-        Ok(())
     }
 
+    /// Waits for a page's decoding and sends its rows; a page that did not decode is asked
+    /// again and decoded inline, so it goes through the retry loop as any unreadable
+    /// response does.
+    async fn hand_over(
+        &self,
+        page: Decoding,
+        layout: &Layout,
+        tx: &mpsc::Sender<RowBatch>,
+        sent: &mut u64,
+    ) -> Result<Handed, FetchError> {
+        let decoded = page
+            .task
+            .await
+            .map_err(|e| FetchError::Protocol(format!("a page decoding task stopped unexpectedly: {e}")))?;
+        let (batch, info) = match decoded {
+            Ok(decoded) => decoded,
+            Err(message) => {
+                tracing::warn!(connection = %self.connection, %message, "Unreadable insights page; asking again.");
+                let url = &page.url;
+                self.api
+                    .fetch(
+                        &self.connection,
+                        |http, token| http.get(url.clone()).bearer_auth(token),
+                        self.classify(),
+                        |body| {
+                            let mut batch = RowBatch::with_capacity(layout.width(), PAGE_SIZE as usize);
+                            decode_page(&body, layout, &mut batch).map(|info| (batch, info))
+                        },
+                    )
+                    .await?
+            }
+        };
+        if page.peeked.as_ref().is_some_and(|peeked| *peeked != info.next) {
+            return Err(FetchError::Protocol(
+                "the page's paging.next differs between its end and its decoded object".to_string(),
+            ));
+        }
+        *sent += batch.len() as u64;
+        if !batch.is_empty() && tx.send(batch).await.is_err() {
+            // The sink stopped (it failed and reports why); nothing more to do here.
+            return Ok(Handed::SinkClosed);
+        }
+        Ok(Handed::Sent { next: info.next })
+    }
     /// A `paging.next` link, refused unless it points at the API the token belongs to.
     fn same_origin(&self, link: &str) -> Result<Url, FetchError> {
         let url = Url::parse(link).map_err(|e| FetchError::Protocol(format!("paging.next is not a URL: {e}")))?;
