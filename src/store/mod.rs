@@ -799,7 +799,7 @@ mod tests {
         let newer = store_with_schema_version(&server, 99).await;
         let err = Store::connect_postgres(&newer, &key).await.unwrap_err();
         assert!(
-            matches!(err, StoreError::DatabaseNewer { found: 99, known: 1 }),
+            matches!(err, StoreError::DatabaseNewer { found: 99, known: 2 }),
             "{err}"
         );
     }
