@@ -11,7 +11,7 @@ use crate::helpers::{at, eventually, query_state, query_view, Daemon, TestApp, C
 use crate::mail::{mail_daemon, Mail, SmtpServer};
 
 /// The reconnect tests' daily query on `account`, with `breakdowns`.
-fn daily(account: &str, breakdowns: &str) -> String {
+pub(crate) fn daily(account: &str, breakdowns: &str) -> String {
     crate::reconnect::daily(account, "daily.csv")
         .replace("date_range", &format!("breakdowns = [{breakdowns}]\ndate_range"))
 }
@@ -31,12 +31,12 @@ async fn mails(smtp: &SmtpServer, n: usize) -> Vec<Mail> {
     mails
 }
 
-async fn fire(test: &TestApp, daemon: &Daemon, when: &str, runs: usize) -> Outcome {
+pub(crate) async fn fire(test: &TestApp, daemon: &Daemon, when: &str, runs: usize) -> Outcome {
     test.clock.set(at(when));
     daemon.runs("daily", runs).await[runs - 1].outcome
 }
 
-async fn deny(test: &TestApp, verb: &str) {
+pub(crate) async fn deny(test: &TestApp, verb: &str) {
     let path = format!("/_sandbox/users/{USER}/accounts/{verb}?account=act_1001");
     test.control(Method::POST, &path, None).await;
 }
@@ -289,7 +289,7 @@ async fn a_rejected_client_secret_makes_the_connection_misconfigured_without_a_g
 }
 
 /// Makes the sandbox's token endpoints expect `secret` from adsync's OAuth client.
-async fn set_client_secret(test: &TestApp, secret: &str) {
+pub(crate) async fn set_client_secret(test: &TestApp, secret: &str) {
     let settings = test.control(Method::GET, "/_sandbox/settings", None).await;
     let mut clients = settings["clients"].clone();
     clients["test-app"] = json!(secret);

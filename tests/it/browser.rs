@@ -178,6 +178,44 @@ async fn a_person_sees_every_query_file_and_connection_on_the_status_page() {
     daemon.stop().await;
 }
 
+/// A query that lost access to its account, then its connection's OAuth client rejected:
+/// both are on the page a person opens, in words, with the state in red.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromium and chromedriver (Debian packages; .ci/run installs them and runs it with --ignored)"]
+async fn a_person_sees_a_lost_account_and_a_rejected_client_on_the_status_page() {
+    use crate::alerts::{daily, deny, fire, set_client_secret};
+    let smtp = SmtpServer::start().await;
+    let (test, daemon, base) = mail_daemon(&smtp, 72, &[("daily", daily("act_1001", ""))]).await;
+    deny(&test, "deny").await;
+    fire(&test, &daemon, "2026-05-04T06:00:00Z", 1).await;
+    set_client_secret(&test, "rotated-in-the-console").await;
+    test.expire_access_tokens(USER).await;
+    fire(&test, &daemon, "2026-05-05T06:00:00Z", 2).await;
+
+    let driver = ChromeDriver::start().await;
+    let profile = tempfile::tempdir().unwrap();
+    let browser = driver.headless(profile.path()).await;
+    browser.goto(&format!("{base}/status")).await.unwrap();
+    let text = browser.find(Locator::Css("body")).await.unwrap().text().await.unwrap();
+    std::fs::write(
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("status-page-failures.txt"),
+        &text,
+    )
+    .unwrap();
+    for seen in [
+        "misconfigured",
+        "The OAuth client id or secret in the config was rejected",
+        "waits for meta-test (misconfigured)",
+        "The connected user has no access to an account or report of this query.",
+        "2 failures in a row",
+    ] {
+        assert!(text.contains(seen), "{seen:?} not on the page: {text}");
+    }
+    assert_eq!(colour(&browser, ".state.misconfigured").await, "rgba(165, 29, 45, 1)");
+    browser.close().await.unwrap();
+    daemon.stop().await;
+}
+
 /// The text colour of the first element matching `css`, as the browser computed it.
 async fn colour(browser: &Client, css: &str) -> String {
     let element = browser.find(Locator::Css(css)).await.unwrap();
