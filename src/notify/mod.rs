@@ -234,7 +234,9 @@ impl Notifier {
             return Ok(false);
         }
         let email = self.paused_email(conn, state, paused, false).await?;
-        self.send_once(&key, email).await?;
+        if !self.send_once(&key, email).await? {
+            return Ok(false);
+        }
         let now = self.clock.now();
         self.store.record_notification(&reminder_key(&conn.id), now).await?;
         Ok(true)
@@ -258,7 +260,11 @@ impl Notifier {
             return Ok(false);
         }
         let email = self.paused_email(conn, state, paused, true).await?;
-        self.deliver(email).await?;
+        let outage = format!("paused/{}/{}", conn.id, state.since.timestamp());
+        let once = reminder_claim(&outage, state.since, now, self.email.reminder_interval);
+        if !self.send_once(&once, email).await? {
+            return Ok(false);
+        }
         self.store.record_notification(&reminder_key(&conn.id), now).await?;
         Ok(true)
     }
@@ -467,6 +473,19 @@ impl Notifier {
     }
 }
 
+/// The key that makes the reminder about `outage` (started `since`) due at `now` one email
+/// per cluster: reminders are at least `interval` apart, so each falls in its own interval
+/// since the outage began, and daemons deciding at once claim the same key.
+pub(super) fn reminder_claim(
+    outage: &str,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+    interval: chrono::Duration,
+) -> String {
+    let nth = (now - since).num_seconds() / interval.num_seconds().max(1);
+    format!("reminder/{outage}/{nth}")
+}
+
 fn reminder_key(connection: &str) -> String {
     format!("reminder/{connection}")
 }
@@ -548,6 +567,16 @@ fn slug(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reminders_an_interval_apart_claim_different_keys_and_daemons_deciding_together_the_same() {
+        let since: DateTime<Utc> = "2026-05-04T06:00:00Z".parse().unwrap();
+        let day = chrono::Duration::hours(24);
+        let claim = |hours: i64| reminder_claim("paused/meta/1", since, since + chrono::Duration::hours(hours), day);
+        assert_eq!(claim(24), "reminder/paused/meta/1/1");
+        assert_eq!(claim(30), claim(24), "two daemons a few hours apart: one reminder");
+        assert_ne!(claim(49), claim(25), "the next interval's reminder is another email");
+    }
 
     #[test]
     fn messages_have_both_parts_and_escape_html() {

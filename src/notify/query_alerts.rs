@@ -105,7 +105,9 @@ impl Notifier {
             return Ok(false);
         }
         let email = self.failure_email(contacts, trouble, failure, false).await?;
-        self.send_once(&key, email).await?;
+        if !self.send_once(&key, email).await? {
+            return Ok(false);
+        }
         self.store.record_notification(&query_reminder_key(query), now).await?;
         Ok(true)
     }
@@ -134,8 +136,15 @@ impl Notifier {
                 continue;
             }
             let email = self.failure_email(contacts, trouble, &failure, true).await?;
-            self.deliver(email).await?;
-            self.store.record_notification(&reminder, now).await?;
+            let once = super::reminder_claim(
+                &failed_key(&contacts.name, failure.since),
+                failure.since,
+                now,
+                self.email.reminder_interval,
+            );
+            if self.send_once(&once, email).await? {
+                self.store.record_notification(&reminder, now).await?;
+            }
         }
         Ok(())
     }

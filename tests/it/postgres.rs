@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use adsync::clock::Clock;
 use adsync::store::test_server::TestServer;
 use adsync::store::Outcome;
 
@@ -213,4 +214,98 @@ async fn store_copy_moves_a_sled_store_to_postgres_and_the_status_is_the_same() 
     );
     let on_postgres = serde_json::to_value(test.app().await.status().await.unwrap()).unwrap();
     assert_eq!(on_postgres, on_sled);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL server binaries"]
+async fn a_revoked_login_is_emailed_once_per_cluster_and_a_link_from_one_daemon_completes_on_another() {
+    let server = TestServer::start().unwrap();
+    let url = server.create_database("reconnect").unwrap();
+    let smtp = crate::mail::SmtpServer::start().await;
+    let test = TestApp::new("2026-05-04T05:00:00Z").await;
+    let bind = async || tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (listener_a, listener_b) = (bind().await, bind().await);
+    let (listen_a, listen_b) = (
+        listener_a.local_addr().unwrap().to_string(),
+        listener_b.local_addr().unwrap().to_string(),
+    );
+    // Both daemons read one config: its public URL is daemon A's (the load balancer's).
+    test.write_config_with(
+        &listen_a,
+        &format!("{}\n[store]\nkind = \"postgres\"\nurl = \"{url}\"\n", smtp.config(72)),
+    );
+    std::fs::create_dir_all(test.path().join("out")).unwrap();
+    test.write_query("daily", &crate::reconnect::daily("act_1001", "daily.csv"));
+    let app_a = test.connected_app().await;
+    let app_b = test.app().await;
+    test.control(
+        reqwest::Method::PUT,
+        "/_sandbox/settings",
+        Some(serde_json::json!({"auto_approve": false})),
+    )
+    .await;
+    let a = Daemon::start_on(app_a, "daily", listener_a).await;
+    let b = Daemon::start_on(app_b, "daily", listener_b).await;
+
+    // Both daemons find the login revoked and both try to tell its people at once.
+    test.revoke(crate::helpers::USER, "password_changed").await;
+    let stored = a.app.store().token(CONNECTION).await.unwrap().unwrap();
+    let (auth_a, auth_b) = (a.app.auth(), b.app.auth());
+    let (refused_a, refused_b) = tokio::join!(
+        auth_a.refresh(CONNECTION, &stored.access_token, None),
+        auth_b.refresh(CONNECTION, &stored.access_token, None),
+    );
+    assert!(refused_a.is_err() && refused_b.is_err());
+    let (notifier_a, notifier_b) = (a.app.notifier(), b.app.notifier());
+    let (sent_a, sent_b) = tokio::join!(
+        notifier_a.check_connection(CONNECTION),
+        notifier_b.check_connection(CONNECTION),
+    );
+    assert_eq!(
+        [sent_a.unwrap(), sent_b.unwrap()].iter().filter(|s| **s).count(),
+        1,
+        "one of the two daemons sends"
+    );
+    assert_eq!(smtp.messages().len(), 1, "one email per cluster");
+
+    // A's link, followed through A, its consent's callback answered by B.
+    let link = notifier_a.links().link(CONNECTION, test.clock.now()).to_string();
+    assert!(link.contains(&listen_a), "{link}");
+    let callback = crate::reconnect::consent(&link, crate::helpers::USER, "allow").await;
+    let on_b = callback.replace(&listen_a, &listen_b);
+    let page = crate::helpers::no_redirects().get(&on_b).send().await.unwrap();
+    assert_eq!(page.status(), reqwest::StatusCode::OK);
+    let body = page.text().await.unwrap();
+    assert!(body.contains("is connected again as test-user"), "{body}");
+
+    // Both daemons see the connection back and the query active; the next fire delivers.
+    for daemon in [&a, &b] {
+        let status = serde_json::to_value(daemon.app.status().await.unwrap()).unwrap();
+        assert_eq!(status["connections"][0]["state"], "connected", "{status}");
+        assert_eq!(crate::helpers::query_state(&status, "daily"), "active");
+    }
+    test.clock.set(at("2026-05-04T06:00:00Z"));
+    let store = a.app.store().clone();
+    let delivered = eventually("the 06:00 run", async || {
+        let runs = store.runs("daily").await.unwrap();
+        runs.into_iter()
+            .find(|r| r.fire == at("2026-05-04T06:00:00Z") && r.outcome == Outcome::Delivered)
+    })
+    .await;
+    assert_eq!(delivered.rows, 3, "{delivered:?}");
+    let recovery = eventually("the recovery email", async || {
+        Some(smtp.messages()).filter(|m| m.len() == 2)
+    })
+    .await;
+    assert_eq!(recovery[1].subject, "adsync: Meta Ads meta-test is connected again");
+    for daemon in [a, b] {
+        daemon.stop().await;
+    }
+    assert_eq!(smtp.messages().len(), 2, "no second copy of either email");
+    let fired: Vec<_> = store.runs("daily").await.unwrap().into_iter().map(|r| r.fire).collect();
+    assert_eq!(
+        fired,
+        [at("2026-05-04T06:00:00Z")],
+        "one run for the fire, on one daemon"
+    );
 }

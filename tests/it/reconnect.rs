@@ -69,7 +69,7 @@ fn form_fields(html: &str) -> Vec<(String, String)> {
 
 /// Follows a reconnect link through the sandbox's consent page as `user`, clicking
 /// `decision`; returns the callback URL the platform sent the browser to.
-async fn consent(link: &str, user: &str, decision: &str) -> String {
+pub(crate) async fn consent(link: &str, user: &str, decision: &str) -> String {
     let browser = no_redirects();
     let to_platform = browser.get(link).send().await.unwrap();
     assert_eq!(to_platform.status(), StatusCode::FOUND);
