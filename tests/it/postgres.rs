@@ -309,3 +309,57 @@ async fn a_revoked_login_is_emailed_once_per_cluster_and_a_link_from_one_daemon_
         "one run for the fire, on one daemon"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL server binaries"]
+async fn a_daemon_killed_mid_run_has_its_fire_finished_by_another_after_the_lease() {
+    let server = TestServer::start().unwrap();
+    let (test, url) = cluster_test(&server, "killed", 2).await;
+    test.write_query("rep", &hourly(CONNECTION, "rep.csv", "replace"));
+    drop(test.connected_app().await);
+    // The first daemon, a real process, reaches 05:00 two seconds from now; its report
+    // request is held at the sandbox, so it is mid-run when it is killed.
+    let hold = serde_json::json!({"path_prefix": "/v25.0/act_1001", "when": "before"});
+    test.control(reqwest::Method::POST, "/_sandbox/holds", Some(hold)).await;
+    let clock = adsync::clock::ScaledClock::new(at("2026-03-10T04:59:58Z"), chrono::Utc::now(), 1);
+    let mut killed = test
+        .command(&["run"])
+        .env("ADSYNC_SCALED_CLOCK", clock.spec())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let sandbox = test.sandbox.sandbox().clone();
+    eventually("the first daemon's run to hang at the sandbox", async || {
+        (sandbox.stats().held_requests == 1).then_some(())
+    })
+    .await;
+    let holder = sql(&url, "SELECT owner, done FROM fire_claims").await;
+    assert_eq!(holder.len(), 1, "{holder:?}");
+    assert_eq!(holder[0][1], "f", "claimed, not finished: {holder:?}");
+    killed.kill().unwrap();
+    killed.wait().unwrap();
+    test.control(reqwest::Method::DELETE, "/_sandbox/holds", None).await;
+
+    // Another daemon takes the fire over once the dead one's lease has run out.
+    test.clock.set(at("2026-03-10T05:00:30Z"));
+    let daemon = Daemon::start(test.app().await, "rep").await;
+    let runs = daemon.runs("rep", 1).await;
+    daemon.stop().await;
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0].fire, at("2026-03-10T05:00:00Z"));
+    assert_eq!(runs[0].outcome, Outcome::Delivered, "{:?}", runs[0].error);
+    let store = test.app().await.store().clone();
+    assert!(
+        store.all_gaps().await.unwrap().is_empty(),
+        "a taken-over fire is no gap"
+    );
+    let report = crate::helpers::parse_csv(&test.read_report("rep.csv"));
+    let mut unique = report.clone();
+    unique.dedup();
+    assert_eq!(report, unique, "no duplicate rows");
+    let finished = sql(&url, "SELECT owner, done FROM fire_claims").await;
+    assert_eq!(finished.len(), 1, "{finished:?}");
+    assert_ne!(finished[0][0], holder[0][0], "finished by another daemon");
+    assert_eq!(finished[0][1], "t");
+}
