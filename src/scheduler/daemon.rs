@@ -153,6 +153,7 @@ impl Scheduler {
                 state.tracked_since = Some(now);
                 self.ctx.store.put_query_state(&query.name, &state).await?;
             }
+            self.record_unfinished_last_fire(query, &state, now).await?;
             let anchor = state_anchor(&state, now);
             if let Some(missed) = missed_fires(&query.schedule, anchor, now) {
                 self.record_downtime_gaps(query, anchor, now).await?;
@@ -235,6 +236,42 @@ impl Scheduler {
         }
         heartbeat.stop();
         tracing::info!("Scheduler stopped: no new runs will start.");
+        Ok(())
+    }
+
+    /// A gap for the query's last handled fire when the store kept that it was handled but
+    /// not how: a process killed while recording a run may leave the query state on disk
+    /// without the run record or gap written with it. (A cluster's claims cover that case:
+    /// an unfinished claim is taken over and run again.)
+    async fn record_unfinished_last_fire(
+        &self,
+        query: &Query,
+        state: &QueryState,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let Some(fire) = state.last_fire.filter(|_| !self.ctx.store.is_shared()) else {
+            return Ok(());
+        };
+        let store = &self.ctx.store;
+        if store.last_run(&query.name).await?.is_some_and(|r| r.fire == fire)
+            || store.gaps(&query.name).await?.iter().any(|g| g.fire_time == fire)
+            || store.runs(&query.name).await?.iter().any(|r| r.fire == fire)
+        {
+            return Ok(());
+        }
+        tracing::warn!(
+            query = %query.name,
+            "{}: the run of the fire at {fire} was not recorded (adsync stopped while recording it); recorded as a gap.",
+            query.name
+        );
+        let why = (
+            Reason::DaemonNotRunning,
+            Some("adsync stopped while recording this scheduled run".to_string()),
+        );
+        let window = query.date_range.window(fire, query.schedule.tz());
+        store
+            .record_gap(&Gap::open(&query.name, &query.connection, fire, window, why, now))
+            .await?;
         Ok(())
     }
 

@@ -197,3 +197,44 @@ async fn killed_after_a_rotation_without_grace_the_lost_answer_is_named_as_the_c
         "{connection}"
     );
 }
+
+/// A process killed while recording a run can leave the query state (its fire handled) on
+/// disk without the run record written after it. The next start sees the fire handled but
+/// unrecorded, records it as a gap and makes it good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fire_whose_run_record_was_lost_in_a_crash_becomes_a_gap_and_is_made_good() {
+    let test = TestApp::new("2026-03-10T04:30:00Z").await;
+    test.write_config("127.0.0.1:0");
+    test.write_query("rep", &crate::helpers::hourly(CONNECTION, "rep.csv", "append"));
+    let daemon = crate::helpers::Daemon::start(test.connected_app().await, "rep").await;
+    test.clock.set(crate::helpers::at("2026-03-10T05:00:00Z"));
+    daemon.runs("rep", 1).await;
+    daemon.stop().await;
+
+    // What the crash left: the query state on disk, not the run record.
+    {
+        let db = sled::open(test.path().join("state").join("store")).unwrap();
+        let state: serde_json::Value =
+            serde_json::from_slice(&db.open_tree("query_state").unwrap().get("rep").unwrap().unwrap()).unwrap();
+        assert_eq!(state["last_fire"], "2026-03-10T05:00:00Z");
+        db.open_tree("runs").unwrap().clear().unwrap();
+        db.flush().unwrap();
+    }
+
+    test.clock.set(crate::helpers::at("2026-03-10T05:30:00Z"));
+    let daemon = crate::helpers::Daemon::start(test.app().await, "rep").await;
+    let store = daemon.app.store().clone();
+    let gap = eventually("the lost fire's gap, made good", async || {
+        store
+            .gaps("rep")
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|g| g.state == adsync::store::GapState::Backfilled)
+    })
+    .await;
+    daemon.stop().await;
+    assert_eq!(gap.fire_time, crate::helpers::at("2026-03-10T05:00:00Z"));
+    assert_eq!(gap.reason.to_string(), "daemon_not_running");
+    assert!(test.read_report("rep.csv").lines().count() > 1);
+}
