@@ -3,7 +3,8 @@
 //!
 //! ```sh
 //! cargo run --release --example bench -- [throughput] [backfill] [idle] [storm] [many] [stream]
-//!     [static] [--rows 10000,100000,1000000] [--repeat 3] [--idle-secs 60] [--queries 1000]
+//!     [static] [cluster] [--rows 10000,100000,1000000] [--repeat 3] [--idle-secs 60]
+//!     [--queries 1000] [--many 10000] [--cluster-queries 10000]
 //!     [--adsync target/release/adsync] [--old-adsync PATH] [--callgrind DIR]
 //! ```
 //!
@@ -17,6 +18,12 @@
 //! way (and checks its CSV is byte-identical); `--callgrind DIR` counts instructions per row
 //! of each binary at the size nearest 100k rows and keeps the profiles in DIR for
 //! `callgrind_annotate`.
+//!
+//! `cluster` starts a throwaway PostgreSQL (Debian's `postgresql` binaries) and three
+//! `adsync run` processes of the `--adsync` binary sharing it, with `--cluster-queries`
+//! queries due in the same minute: the time from that minute until every run is recorded, how
+//! the fires spread over the daemons, and the database transactions per run. It needs the
+//! server binaries and the `adsync` binary built, so it runs only when named.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -30,6 +37,7 @@ use adsync::clock::SystemClock;
 use adsync::config::{Config, Overrides};
 use adsync::store::Outcome;
 use anyhow::{bail, Context};
+use chrono::Timelike;
 use serde::{Deserialize, Serialize};
 
 /// The connection every Meta bench query uses.
@@ -132,6 +140,7 @@ async fn parent(args: &[String]) -> anyhow::Result<()> {
     let mut idle_secs = 60;
     let mut queries = 1000;
     let mut many = 10_000;
+    let mut cluster_queries = 10_000;
     let mut binaries = StaticBinaries {
         adsync: std::env::current_exe()?
             .parent()
@@ -150,10 +159,11 @@ async fn parent(args: &[String]) -> anyhow::Result<()> {
             "--idle-secs" => idle_secs = value()?.parse()?,
             "--queries" => queries = value()?.parse()?,
             "--many" => many = value()?.parse()?,
+            "--cluster-queries" => cluster_queries = value()?.parse()?,
             "--adsync" => binaries.adsync = value()?.into(),
             "--old-adsync" => binaries.old = Some(value()?.into()),
             "--callgrind" => binaries.callgrind = Some(value()?.into()),
-            name @ ("throughput" | "backfill" | "idle" | "storm" | "many" | "stream" | "static") => {
+            name @ ("throughput" | "backfill" | "idle" | "storm" | "many" | "stream" | "static" | "cluster") => {
                 scenarios.push(name.to_string())
             }
             other => bail!("unknown argument {other:?}"),
@@ -261,6 +271,19 @@ async fn parent(args: &[String]) -> anyhow::Result<()> {
                 }
             }
             "static" => static_scenario(&sandbox, &rows, repeat, &binaries).await?,
+            "cluster" => {
+                let m = cluster(&sandbox.base, cluster_queries, &binaries.adsync).await?;
+                row(
+                    "8 cluster on PostgreSQL",
+                    &format!(
+                        "{cluster_queries} queries, 3 daemons ran {}/{}/{}, {:.2} transactions/run",
+                        m.extra["fires_0"], m.extra["fires_1"], m.extra["fires_2"], m.extra["transactions_per_run"]
+                    ),
+                    &m,
+                    "all delivered once",
+                    m.extra["delivered"] / cluster_queries as f64,
+                );
+            }
             _ => unreachable!("checked above"),
         }
     }
@@ -316,7 +339,12 @@ async fn measure(what: &str, base: &str, size: u64) -> anyhow::Result<Measuremen
 
 /// CPU seconds (user + system) and peak RSS (MB) of this process, from /proc.
 fn process_usage() -> anyhow::Result<(f64, f64)> {
-    let stat = std::fs::read_to_string("/proc/self/stat")?;
+    usage_of("self")
+}
+
+/// CPU seconds and peak RSS (MB) of the process `/proc/{pid}` (`self` or a number).
+fn usage_of(pid: &str) -> anyhow::Result<(f64, f64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // Fields after the command name (which may hold spaces) start at ")".
     let fields: Vec<&str> = stat
         .rsplit_once(')')
@@ -326,7 +354,7 @@ fn process_usage() -> anyhow::Result<(f64, f64)> {
         .collect();
     // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after ")" and state.
     let ticks: f64 = fields[11].parse::<f64>()? + fields[12].parse::<f64>()?;
-    let status = std::fs::read_to_string("/proc/self/status")?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let hwm_kb: f64 = status
         .lines()
         .find_map(|l| l.strip_prefix("VmHWM:"))
@@ -714,6 +742,162 @@ async fn many(dir: &Path, base: &str, queries: usize) -> anyhow::Result<Measurem
         .into(),
         ..Measurement::default()
     })
+}
+
+/// The daemons of the `cluster` scenario.
+const CLUSTER_DAEMONS: usize = 3;
+
+/// `queries` due in one minute, run by three `adsync` processes on one fresh PostgreSQL.
+///
+/// The transactions are PostgreSQL's own count (`pg_stat_database`, commits and rollbacks) over
+/// the daemons' whole lives, start-up and idle waiting included, read once every daemon's
+/// connections are gone so their counts are flushed; an autocommit statement is one.
+async fn cluster(base: &str, queries: usize, adsync: &Path) -> anyhow::Result<Measurement> {
+    let server = adsync::store::test_server::TestServer::start().map_err(anyhow::Error::msg)?;
+    let url = server.create_database("cluster").map_err(anyhow::Error::msg)?;
+    let work = tempfile::tempdir()?;
+    let dir = work.path();
+    // In a cluster the output directory must exist: it stands for the shared mount.
+    std::fs::create_dir_all(dir.join("out"))?;
+    // Due at the start of a minute far enough ahead for three daemons to load every file.
+    let lead = 2 + (queries / 5_000) as i64;
+    let due = (chrono::Utc::now() + chrono::Duration::minutes(lead))
+        .with_second(0)
+        .and_then(|t| t.with_nanosecond(0))
+        .context("a whole minute")?;
+    let texts = small_queries(queries, |_| due.format("%M %H * * *").to_string());
+    let store = format!(
+        "listen = \"127.0.0.1:0\"\n\n[scheduler]\nmax_concurrent_runs = 8\nmax_runs_per_connection = 8\n\n[store]\nkind = \"postgres\"\nurl = \"{url}\"\n"
+    );
+    // Connects the sandbox's user once; the daemons share the sealed tokens and the key file.
+    drop(app(dir, base, &store, &texts).await?);
+
+    let before = cluster_transactions(&url).await?;
+    let mut daemons = Vec::new();
+    for _ in 0..CLUSTER_DAEMONS {
+        let daemon = Command::new(adsync)
+            .arg("run")
+            .arg("--config")
+            .arg(dir.join("adsync.toml"))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("starting {}", adsync.display()))?;
+        daemons.push(StoppedOnDrop(daemon));
+    }
+
+    let deadline = Instant::now() + Duration::from_secs(lead as u64 * 60 + 1800);
+    // Polls the outputs, not the database, so the bench adds no transactions of its own.
+    let reports = dir.join("out/reports");
+    let delivered_at = loop {
+        let written = std::fs::read_dir(&reports).map_or(0, Iterator::count);
+        if written >= queries {
+            break chrono::Utc::now();
+        }
+        for daemon in &mut daemons {
+            if let Some(status) = daemon.0.try_wait()? {
+                bail!("a daemon exited early: {status}");
+            }
+        }
+        if Instant::now() > deadline {
+            bail!("not every cluster run was recorded in time");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let mut cpu_secs = 0.0;
+    let mut peak_rss_mb: f64 = 0.0;
+    for daemon in &daemons {
+        let (cpu, rss) = usage_of(&daemon.0.id().to_string())?;
+        cpu_secs += cpu;
+        peak_rss_mb = peak_rss_mb.max(rss);
+    }
+    // Their last runs' records follow the outputs: a graceful stop waits for them.
+    drop(daemons);
+    let after = cluster_transactions(&url).await?;
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+
+    let runs = client
+        .query_one("SELECT count(*), count(DISTINCT query) FROM runs", &[])
+        .await?;
+    let (runs, distinct): (i64, i64) = (runs.get(0), runs.get(1));
+    let gaps: i64 = client.query_one("SELECT count(*) FROM gaps", &[]).await?.get(0);
+    if runs as usize != queries || distinct as usize != queries || gaps != 0 {
+        bail!("expected {queries} queries run once each and no gap: {runs} runs of {distinct} queries, {gaps} gaps (daemons not ready by {due}?)");
+    }
+    let owners = client
+        .query(
+            "SELECT count(*) FROM fire_claims WHERE done GROUP BY owner ORDER BY 1 DESC",
+            &[],
+        )
+        .await?;
+    let mut extra: BTreeMap<String, f64> = (0..CLUSTER_DAEMONS)
+        .map(|i| {
+            let fires = owners.get(i).map_or(0, |row| row.get::<_, i64>(0));
+            (format!("fires_{i}"), fires as f64)
+        })
+        .collect();
+    let delivered = std::fs::read_dir(&reports)?.count();
+    extra.insert("delivered".to_string(), delivered as f64);
+    extra.insert(
+        "transactions_per_run".to_string(),
+        (after - before) as f64 / queries as f64,
+    );
+    Ok(Measurement {
+        wall_secs: (delivered_at - due).num_milliseconds() as f64 / 1000.0,
+        rows: queries as u64,
+        cpu_secs,
+        peak_rss_mb,
+        extra,
+    })
+}
+
+/// Committed and rolled-back transactions of the database at `url`, once no other session is
+/// connected to it (a session's counts reach the statistics when it ends). The few statements
+/// of the session asking are counted in the next reading.
+async fn cluster_transactions(url: &str) -> anyhow::Result<i64> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let others: i64 = client
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .await?
+            .get(0);
+        if others == 0 {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("{others} sessions still on the cluster database");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    client.batch_execute("SELECT pg_stat_clear_snapshot()").await?;
+    let row = client
+        .query_one(
+            "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()",
+            &[],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
+/// A daemon process stopped with SIGTERM (its runs in flight finish and are recorded) and
+/// reaped when dropped, so a failed measurement leaves none behind.
+struct StoppedOnDrop(Child);
+
+impl Drop for StoppedOnDrop {
+    fn drop(&mut self) {
+        let stopped = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        if !stopped.is_ok_and(|s| s.success()) {
+            let _ = self.0.kill();
+        }
+        let _ = self.0.wait();
+    }
 }
 
 /// The `adsync` binaries the static scenario runs, and where callgrind profiles go.
