@@ -67,6 +67,11 @@ impl<'b> Scanner<'b> {
         }
     }
 
+    /// How many bytes of the body have been read: where a reader that stops here resumes.
+    pub(crate) fn position(&self) -> usize {
+        self.pos
+    }
+
     fn error(&self, what: &'static str) -> ScanError {
         ScanError::Malformed { what, at: self.pos }
     }
