@@ -105,25 +105,13 @@ async fn a_fire_whose_daemon_died_holding_it_is_taken_over_after_the_lease() {
 
     test.clock.set(at("2026-03-10T05:00:00Z"));
     let started = std::time::Instant::now();
-    let runs = daemon.runs("rep", 1).await;
+    daemon.runs("rep", 1).await;
     assert!(
         started.elapsed() >= Duration::from_millis(1500),
         "taken over before the lease ran out"
     );
-    assert_eq!(runs[0].fire, at("2026-03-10T05:00:00Z"));
-    assert_eq!(runs[0].outcome, Outcome::Delivered, "{:?}", runs[0].error);
     daemon.stop().await;
-
-    let store = test.app().await.store().clone();
-    assert_eq!(store.runs("rep").await.unwrap().len(), 1);
-    assert!(
-        store.all_gaps().await.unwrap().is_empty(),
-        "a taken-over fire is no gap"
-    );
-    let report = crate::helpers::parse_csv(&test.read_report("rep.csv"));
-    let mut unique = report.clone();
-    unique.dedup();
-    assert_eq!(report, unique, "no duplicate rows");
+    assert_taken_over_once(&test).await;
     let claim = sql(&url, "SELECT owner <> 'killed', done FROM fire_claims").await;
     assert_eq!(claim, [["t", "t"]]);
 }
@@ -344,12 +332,23 @@ async fn a_daemon_killed_mid_run_has_its_fire_finished_by_another_after_the_leas
     // Another daemon takes the fire over once the dead one's lease has run out.
     test.clock.set(at("2026-03-10T05:00:30Z"));
     let daemon = Daemon::start(test.app().await, "rep").await;
-    let runs = daemon.runs("rep", 1).await;
+    daemon.runs("rep", 1).await;
     daemon.stop().await;
+    assert_taken_over_once(&test).await;
+    let finished = sql(&url, "SELECT owner, done FROM fire_claims").await;
+    assert_eq!(finished.len(), 1, "{finished:?}");
+    assert_ne!(finished[0][0], holder[0][0], "finished by another daemon");
+    assert_eq!(finished[0][1], "t");
+}
+
+/// The 05:00 fire of `rep`, taken over from a dead daemon: one run, delivered, no gap, and
+/// its report without duplicate rows.
+async fn assert_taken_over_once(test: &TestApp) {
+    let store = test.app().await.store().clone();
+    let runs = store.runs("rep").await.unwrap();
     assert_eq!(runs.len(), 1, "{runs:?}");
     assert_eq!(runs[0].fire, at("2026-03-10T05:00:00Z"));
     assert_eq!(runs[0].outcome, Outcome::Delivered, "{:?}", runs[0].error);
-    let store = test.app().await.store().clone();
     assert!(
         store.all_gaps().await.unwrap().is_empty(),
         "a taken-over fire is no gap"
@@ -358,8 +357,4 @@ async fn a_daemon_killed_mid_run_has_its_fire_finished_by_another_after_the_leas
     let mut unique = report.clone();
     unique.dedup();
     assert_eq!(report, unique, "no duplicate rows");
-    let finished = sql(&url, "SELECT owner, done FROM fire_claims").await;
-    assert_eq!(finished.len(), 1, "{finished:?}");
-    assert_ne!(finished[0][0], holder[0][0], "finished by another daemon");
-    assert_eq!(finished[0][1], "t");
 }
