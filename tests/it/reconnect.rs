@@ -86,6 +86,26 @@ pub(crate) async fn consent(link: &str, user: &str, decision: &str) -> String {
     location(&answer)
 }
 
+/// The page a person sees after following a fresh link for `connection` and allowing the
+/// sandbox's consent as `user`.
+async fn reconnect_page(test: &TestApp, daemon: &Daemon, connection: &str, user: &str) -> String {
+    let link = daemon
+        .app
+        .notifier()
+        .links()
+        .link(connection, test.clock.now())
+        .to_string();
+    let callback = consent(&link, user, "allow").await;
+    no_redirects()
+        .get(&callback)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoke_email_link_consent_callback_resume_and_backfill() {
     let smtp = SmtpServer::start().await;
@@ -271,15 +291,7 @@ async fn reconnecting_without_one_account_resumes_only_the_query_that_can_run() 
         None,
     )
     .await;
-    let link = daemon
-        .app
-        .notifier()
-        .links()
-        .link(CONNECTION, test.clock.now())
-        .to_string();
-    let callback = consent(&link, "new-user", "allow").await;
-    let page = no_redirects().get(&callback).send().await.unwrap();
-    let body = page.text().await.unwrap();
+    let body = reconnect_page(&test, &daemon, CONNECTION, "new-user").await;
     assert!(
         body.contains("<p><strong>meta-test</strong> is now connected as new-user; before: test-user.")
             && body.contains("Resumed: one.")
@@ -382,15 +394,7 @@ async fn a_login_about_to_end_gets_one_early_warning_with_the_link() {
 async fn a_first_connect_says_connected() {
     let smtp = SmtpServer::start().await;
     let (test, daemon, _base) = mail_daemon(&smtp, 72, &[("daily", daily("act_1001", "daily.csv"))]).await;
-    let link = daemon
-        .app
-        .notifier()
-        .links()
-        .link(OTHER_CONNECTION, test.clock.now())
-        .to_string();
-    let callback = consent(&link, OTHER_USER, "allow").await;
-    let page = no_redirects().get(&callback).send().await.unwrap();
-    let body = page.text().await.unwrap();
+    let body = reconnect_page(&test, &daemon, OTHER_CONNECTION, OTHER_USER).await;
     assert!(
         body.contains("<title>Connected")
             && body.contains("<p><strong>meta-other</strong> is connected as other-user.</p>")
@@ -441,21 +445,7 @@ async fn meta_to_sheet_daemon(smtp: &SmtpServer) -> (TestApp, Daemon) {
 async fn reconnecting_only_meta_says_the_query_waits_for_the_google_login() {
     let smtp = SmtpServer::start().await;
     let (test, daemon) = meta_to_sheet_daemon(&smtp).await;
-    let link = daemon
-        .app
-        .notifier()
-        .links()
-        .link(CONNECTION, test.clock.now())
-        .to_string();
-    let callback = consent(&link, USER, "allow").await;
-    let body = no_redirects()
-        .get(&callback)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = reconnect_page(&test, &daemon, CONNECTION, USER).await;
     let waits = format!("to_sheet: waits for {GOOGLE}, which still needs reconnecting");
     assert!(
         body.contains("is connected again as test-user")
