@@ -197,11 +197,6 @@ async fn a_person_sees_a_lost_account_and_a_rejected_client_on_the_status_page()
     let browser = driver.headless(profile.path()).await;
     browser.goto(&format!("{base}/status")).await.unwrap();
     let text = browser.find(Locator::Css("body")).await.unwrap().text().await.unwrap();
-    std::fs::write(
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join("status-page-failures.txt"),
-        &text,
-    )
-    .unwrap();
     for seen in [
         "misconfigured",
         "The OAuth client id or secret in the config was rejected",
