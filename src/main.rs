@@ -490,7 +490,12 @@ impl DaemonClient {
                 let run: RunRecord = serde_json::from_value(line["run"].clone())?;
                 let outcome = match run.outcome {
                     Outcome::Delivered => format!("delivered {} rows", run.rows),
-                    _ => format!("failed: {}", run.error.as_deref().unwrap_or("unknown error")),
+                    // A paused slice made no request: its dates stay a gap until the reconnect.
+                    Outcome::Paused => format!(
+                        "paused, dates kept as a gap: {}",
+                        run.error.as_deref().unwrap_or("its connection needs reconnecting")
+                    ),
+                    Outcome::Failed => format!("failed: {}", run.error.as_deref().unwrap_or("unknown error")),
                 };
                 eprintln!(
                     "[{}/{}] {} {}: {outcome}",
