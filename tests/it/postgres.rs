@@ -358,3 +358,50 @@ async fn assert_taken_over_once(test: &TestApp) {
     unique.dedup();
     assert_eq!(report, unique, "no duplicate rows");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL server binaries"]
+async fn a_rate_limit_one_daemon_is_told_holds_the_connection_on_the_others_too() {
+    let server = TestServer::start().unwrap();
+    let (test, url) = cluster_test(&server, "slowdown", 30).await;
+    test.write_query("rep", &hourly(CONNECTION, "rep.csv", "replace"));
+    let (a, b) = (test.connected_app().await, test.app().await);
+    // An hour to regain access: longer than a run waits, so each run ends at once saying so.
+    test.control(
+        reqwest::Method::POST,
+        "/_sandbox/faults",
+        Some(serde_json::json!({"kind": "rate_limit", "code": 80004, "count": 1,
+                                "regain_access_minutes": 60, "path_prefix": "/v25.0/act_1001"})),
+    )
+    .await;
+
+    let told = a.run_once("rep").await.unwrap();
+    assert_eq!(told.outcome, Outcome::Failed);
+    assert!(
+        told.error.as_deref().unwrap().contains("quota spent"),
+        "{:?}",
+        told.error
+    );
+    eventually("the slow-down shared through the database", async || {
+        let rows = sql(&url, "SELECT connection FROM slowdowns").await;
+        (rows == [[CONNECTION]]).then_some(())
+    })
+    .await;
+    let sent = test.sandbox.sandbox().stats().api_requests;
+
+    let held = b.run_once("rep").await.unwrap();
+    assert_eq!(held.outcome, Outcome::Failed);
+    assert!(
+        held.error
+            .as_deref()
+            .unwrap()
+            .contains("waiting out a spent platform quota"),
+        "{:?}",
+        held.error
+    );
+    assert_eq!(
+        test.sandbox.sandbox().stats().api_requests,
+        sent,
+        "the other daemon sent nothing"
+    );
+}
