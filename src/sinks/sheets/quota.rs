@@ -4,10 +4,11 @@
 //! comes (another program on the same project) is handled by `ApiClient`'s backoff.
 //!
 //! In a cluster (a shared store) the quotas are the cluster's: Google counts a user's and a
-//! project's writes whichever daemon sends them. A permit is then one statement's atomic
-//! increment of a per-(key, minute) counter in the database, refused at the limit; a spent
-//! minute waits for the next. Fixed minutes, not a sliding window: one row per key and
-//! minute, and Sheets' quotas are per minute too (api-facts §4). If the database cannot be
+//! project's writes whichever daemon sends them. A permit is then an atomic increment of the
+//! user's and the project's per-minute counters in the database (one transaction, refused at
+//! either limit); a spent minute waits for the next. Fixed minutes, not a sliding window: one row per key and
+//! minute, and Sheets' quotas are refilled every minute too (api-facts §4,
+//! <https://developers.google.com/workspace/sheets/api/limits>). If the database cannot be
 //! reached, the daemon falls back to its own windows rather than stop writing.
 //!
 //! The same value also serializes deliveries to one spreadsheet across the daemon: the cell
