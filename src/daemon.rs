@@ -69,15 +69,15 @@ impl App {
         tracker.spawn(keep_alive(self.clone(), shutdown.clone()));
         tracker.spawn(backfill_connected(self.clone()));
         tracker.spawn(crate::watch::watch_queries(self.clone(), shutdown.clone()));
-        let scheduler = Scheduler::new(
-            self.lineup(),
-            self.config().limits,
-            FireClaims::new(
-                self.store().clone(),
-                self.config().store.lease,
-                self.config().output_dir.clone(),
-            ),
+        let claims = FireClaims::new(
+            self.store().clone(),
+            self.config().store.lease,
+            self.config().output_dir.clone(),
         );
+        // Not tracked: it ends after the runs, whose requests count while they go on.
+        let left = CancellationToken::new();
+        let membership = tokio::spawn(claims.clone().stay_in_cluster(left.clone()));
+        let scheduler = Scheduler::new(self.lineup(), self.config().limits, claims);
         let scheduled = scheduler
             .run(shutdown.clone(), tracker.clone(), self.ready_signal(), self.heartbeat())
             .await;
@@ -100,6 +100,8 @@ impl App {
             stopping.cancel();
         });
         tracker.wait().await;
+        left.cancel();
+        membership.await.map_err(std::io::Error::other)?;
         shutdown.cancel();
         server.await.map_err(std::io::Error::other)??;
         grace_timer.abort();

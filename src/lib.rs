@@ -23,11 +23,12 @@
 //! - `config`: the daemon's TOML config, raw then validated (secrets redacted).
 //! - `store`: connections, sealed tokens, query state, run history, the gap log, pending
 //!   OAuth states and sent notifications, in sled (one daemon) or PostgreSQL (a cluster: fire
-//!   claims, a refresh lock per connection).
+//!   claims, a refresh lock per connection, the limits the daemons share).
 //! - `auth`: tokens: authorization code + PKCE, inline single-flight refresh, rotation-safe
 //!   persistence, service accounts, signed reconnect links.
-//! - `http`: the one API client of sources and sinks: retry/backoff, rate limits, refresh
-//!   on 401 through `auth`, failure classes, Google's `rpc.Status`.
+//! - `http`: the one API client of sources and sinks: retry/backoff, rate-limit slow-downs
+//!   and request slots (cluster-wide on a shared store), refresh on 401 through `auth`,
+//!   failure classes, Google's `rpc.Status`.
 //! - `query`: query files: model, loading with `file:line:col` diagnostics, date windows,
 //!   the parsed schedule (cron + time zone), outputs, and filters and GAQL in each
 //!   platform's spelling.

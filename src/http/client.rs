@@ -5,8 +5,6 @@
 //! A platform module supplies only how to build its request, how to classify its error
 //! payloads ([`Failure`]) and how to decode its body.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -16,7 +14,9 @@ use reqwest::StatusCode;
 
 use crate::auth::{Auth, AuthError};
 use crate::config::HttpPolicy;
-use crate::keyed::Keyed;
+
+use super::request_slots::RequestSlots;
+use super::slowdowns::Slowdowns;
 
 /// What kind of failure a platform response is: decides retry, wait, refresh or give up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -104,10 +104,10 @@ pub(crate) struct ApiClient {
     http: reqwest::Client,
     auth: Auth,
     policy: HttpPolicy,
-    /// Per connection, no request before this instant (set by rate limits).
-    slowdowns: Arc<Mutex<HashMap<String, tokio::time::Instant>>>,
-    /// Per connection, a permit per request in flight.
-    request_slots: Keyed<tokio::sync::Semaphore>,
+    /// Per connection, no request before an instant (set by rate limits, cluster-wide).
+    slowdowns: Slowdowns,
+    /// Per connection, a slot per request in flight (this daemon's share of the limit).
+    request_slots: RequestSlots,
 }
 
 impl ApiClient {
@@ -122,11 +122,16 @@ impl ApiClient {
             .expect("a reqwest client with static settings always builds");
         Self {
             http,
+            slowdowns: Slowdowns::new(auth.store().clone()),
+            request_slots: RequestSlots::new(policy.max_requests_per_connection),
             auth,
             policy,
-            slowdowns: Arc::default(),
-            request_slots: Keyed::default(),
         }
+    }
+
+    /// The store the connections' tokens and the cluster's shared limits are kept in.
+    pub(crate) fn store(&self) -> &crate::store::Store {
+        self.auth.store()
     }
 
     /// The retry and concurrency policy.
@@ -194,7 +199,8 @@ impl ApiClient {
         loop {
             attempt += 1;
             self.wait_for_connection(connection).await?;
-            let slot = self.request_slot(connection).acquire_owned().await;
+            let live_daemons = self.store().live_daemons();
+            let slot = self.request_slots.acquire(connection, live_daemons).await;
             let sent = build(&self.http, &token).send().await;
             crate::telemetry::platform_request(sent.as_ref().ok().map(|r| r.status().as_u16()));
             let failure = match sent {
@@ -299,31 +305,16 @@ impl ApiClient {
         }
     }
 
-    /// The semaphore that bounds `connection`'s requests in flight.
-    fn request_slot(&self, connection: &str) -> Arc<tokio::sync::Semaphore> {
-        let slots = self.policy.max_requests_per_connection.max(1);
-        self.request_slots
-            .get_or(connection, || tokio::sync::Semaphore::new(slots))
-    }
-
-    /// Holds back every request of `connection` for `wait`.
+    /// Holds back every request of `connection` for `wait`, on every daemon of the cluster.
     pub(crate) fn slow_down(&self, connection: &str, wait: Duration) {
-        let until = tokio::time::Instant::now() + wait;
-        let mut slowdowns = self.slowdowns.lock().unwrap_or_else(|e| e.into_inner());
-        let entry = slowdowns.entry(connection.to_string()).or_insert(until);
-        *entry = (*entry).max(until);
+        self.slowdowns.slow_down(connection, wait);
     }
 
-    /// Sleeps while `connection` is held back by a rate limit; fails at once when the wait
-    /// is longer than a run sits out.
+    /// Sleeps while `connection` is held back by a rate limit (this daemon's or another's
+    /// of the cluster); fails at once when the wait is longer than a run sits out.
     async fn wait_for_connection(&self, connection: &str) -> Result<(), FetchError> {
-        let until = {
-            let slowdowns = self.slowdowns.lock().unwrap_or_else(|e| e.into_inner());
-            slowdowns.get(connection).copied()
-        };
-        let now = tokio::time::Instant::now();
-        if let Some(until) = until.filter(|u| *u > now) {
-            let wait = until - now;
+        if let Some(until) = self.slowdowns.until(connection).await {
+            let wait = until - tokio::time::Instant::now();
             if wait > self.policy.max_rate_limit_wait {
                 return Err(FetchError::QuotaExhausted {
                     wait,

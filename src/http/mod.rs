@@ -9,6 +9,8 @@
 
 mod client;
 pub(crate) mod google_status;
+mod request_slots;
+mod slowdowns;
 
 pub(crate) use self::client::{ApiClient, Failure, FailureClass, FetchError};
 

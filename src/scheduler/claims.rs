@@ -114,6 +114,31 @@ impl FireClaims {
         }
     }
 
+    /// Keeps this daemon counted among the cluster's live daemons until `stop`, then leaves:
+    /// a beat every [`check_every`](Self::check_every), each lasting a lease, in its own task
+    /// so a scheduler loop waiting for a free run slot does not stop it. Each beat also
+    /// re-reads how many daemons are alive, which divides the per-connection request limit
+    /// (`http::request_slots`). Call it after the last run finished: until then this
+    /// daemon's requests still count against the limit.
+    pub(crate) async fn stay_in_cluster(self, stop: tokio_util::sync::CancellationToken) {
+        if !self.store.is_shared() {
+            return;
+        }
+        let mut beat = tokio::time::interval(self.check_every());
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = beat.tick() => match self.store.beat_daemon(&self.owner, self.lease).await {
+                    Ok(live) => tracing::debug!(live, "Cluster membership renewed."),
+                    Err(e) => tracing::warn!("Could not renew this daemon's cluster membership: {e}"),
+                },
+            }
+        }
+        if let Err(e) = self.store.leave_cluster(&self.owner).await {
+            tracing::warn!("Could not leave the cluster (the others notice when the lease runs out): {e}");
+        }
+    }
+
     /// Fires of `queries` whose owner's lease ran out before it finished them.
     pub(crate) async fn abandoned(&self, queries: &[String]) -> Vec<(String, DateTime<Utc>)> {
         if !self.store.is_shared() {

@@ -142,8 +142,9 @@ impl Sinks {
             })
             .collect();
         Self {
+            quota: SheetsQuota::new(limits.writes_per_minute_per_user, limits.writes_per_minute_per_project)
+                .counted_in(api.store()),
             api,
-            quota: SheetsQuota::new(limits.writes_per_minute_per_user, limits.writes_per_minute_per_project),
             connections,
             output_dir: config.output_dir.clone(),
         }

@@ -96,6 +96,8 @@ pub struct Store {
     backend: Backend,
     cipher: Cipher,
     link_key: [u8; 32],
+    /// Daemons of the cluster alive at this daemon's last beat (1 on sled, or before any).
+    live_daemons: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 #[derive(Clone, Debug)]
@@ -116,6 +118,7 @@ macro_rules! on_backend {
 
 // After the macro, which it uses.
 mod copy;
+mod shared_limits;
 pub use copy::{CopyCounts, CopyError};
 
 /// One daemon's claim on one scheduled fire.
@@ -228,6 +231,7 @@ impl Store {
             backend,
             cipher: Cipher::new(key),
             link_key: key.derive(LINK_KEY_PURPOSE),
+            live_daemons: std::sync::Arc::new(1.into()),
         }
     }
 
@@ -799,7 +803,7 @@ mod tests {
         let newer = store_with_schema_version(&server, 99).await;
         let err = Store::connect_postgres(&newer, &key).await.unwrap_err();
         assert!(
-            matches!(err, StoreError::DatabaseNewer { found: 99, known: 2 }),
+            matches!(err, StoreError::DatabaseNewer { found: 99, known: 3 }),
             "{err}"
         );
     }

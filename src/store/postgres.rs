@@ -2,7 +2,9 @@
 //!
 //! It keeps the same bytes as the sled backend (JSON records, sealed secrets) in one table
 //! per record kind, and adds what only a shared database needs: claims on scheduled fires
-//! with leases, and inserts that are "once" for the whole cluster (`ON CONFLICT DO NOTHING`).
+//! with leases, inserts that are "once" for the whole cluster (`ON CONFLICT DO NOTHING`), and
+//! the limits a cluster shares (slow-downs, Sheets write counts, live daemons: see
+//! `shared_limits`).
 //! The schema is created and migrated at start, in order, under an advisory lock so daemons
 //! starting together migrate once; a database migrated by a newer adsync is refused.
 
@@ -37,6 +39,12 @@ const MIGRATIONS: &[&str] = &[
                                PRIMARY KEY (query, fire_time));",
     // 2: what a used sign-in came to, shown again when its result page is reloaded.
     "CREATE TABLE oauth_outcomes (key text PRIMARY KEY, value bytea NOT NULL);",
+    // 3: the limits a cluster shares: slow-downs by connection, Sheets write counts by
+    // (user or project, minute), and the daemons alive (which divide the request limit).
+    "CREATE TABLE slowdowns (connection text PRIMARY KEY, until timestamptz NOT NULL);
+     CREATE TABLE write_windows (key text NOT NULL, window_start timestamptz NOT NULL,
+                                 count integer NOT NULL, PRIMARY KEY (key, window_start));
+     CREATE TABLE daemons (owner text PRIMARY KEY, alive_until timestamptz NOT NULL);",
 ];
 
 /// Key of the advisory lock held while migrating (any constant unique to adsync).
@@ -393,11 +401,10 @@ impl PgStore {
     /// Runs a claim statement (`$1` query, `$2` fire, `$3` owner, `$4` the lease in ms);
     /// whether it changed a row. The lease is the database's clock, which every daemon shares.
     async fn execute_claim(&self, sql: &str, claim: FireClaim<'_>, lease: Duration) -> Result<bool, StoreError> {
-        let lease_ms = lease.as_millis() as f64;
         let changed = self
             .client()
             .await?
-            .execute(sql, &[&claim.query, &claim.fire, &claim.owner, &lease_ms])
+            .execute(sql, &[&claim.query, &claim.fire, &claim.owner, &millis(lease)])
             .await?;
         Ok(changed == 1)
     }
@@ -434,6 +441,124 @@ impl PgStore {
             .await?;
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
+
+    /// Holds `connection`'s requests back for `wait` from now (the database's clock), unless
+    /// another daemon already holds them back longer.
+    pub(super) async fn slow_down(&self, connection: &str, wait: Duration) -> Result<(), StoreError> {
+        self.client()
+            .await?
+            .execute(
+                "INSERT INTO slowdowns (connection, until)
+                 VALUES ($1, clock_timestamp() + $2 * interval '1 millisecond')
+                 ON CONFLICT (connection) DO UPDATE SET until = GREATEST(slowdowns.until, EXCLUDED.until)",
+                &[&connection, &millis(wait)],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// How much longer `connection`'s requests are held back, if they are. Measured on the
+    /// database's clock, so daemons whose clocks disagree still wait until the same instant.
+    pub(super) async fn slowed_for(&self, connection: &str) -> Result<Option<Duration>, StoreError> {
+        let row = self
+            .client()
+            .await?
+            .query_opt(
+                "SELECT (extract(epoch FROM until - clock_timestamp()) * 1000)::float8
+                 FROM slowdowns WHERE connection = $1 AND until > clock_timestamp()",
+                &[&connection],
+            )
+            .await?;
+        Ok(row.map(|r| from_millis(r.get(0))))
+    }
+
+    /// Takes one write of each `(key, limit)` in the current minute, all or none: `None` when
+    /// taken, else how long until the next minute. Each count is one row per (key, minute)
+    /// raised only below its limit, atomically for the cluster (a second daemon's increment
+    /// waits on the row lock and sees the first's count). Keys are locked in the order given,
+    /// the same for every caller, so two permits never deadlock.
+    pub(super) async fn take_write_permits(&self, limits: &[(&str, u32)]) -> Result<Option<Duration>, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let mut opened_a_window = false;
+        for (key, limit) in limits {
+            // `now()` is the transaction's start: every key counts in the same minute.
+            let counted = tx
+                .query_opt(
+                    "INSERT INTO write_windows (key, window_start, count)
+                     VALUES ($1, date_trunc('minute', now()), 1)
+                     ON CONFLICT (key, window_start) DO UPDATE SET count = write_windows.count + 1
+                         WHERE write_windows.count < $2
+                     RETURNING count",
+                    &[key, &(*limit as i32)],
+                )
+                .await?;
+            match counted {
+                Some(row) => opened_a_window |= row.get::<_, i32>(0) == 1,
+                None => {
+                    let row = tx
+                        .query_one(
+                            "SELECT (extract(epoch FROM date_trunc('minute', now()) + interval '1 minute'
+                                     - clock_timestamp()) * 1000)::float8",
+                            &[],
+                        )
+                        .await?;
+                    tx.rollback().await?;
+                    return Ok(Some(from_millis(row.get(0))));
+                }
+            }
+        }
+        tx.commit().await?;
+        if opened_a_window {
+            // Once a minute per key: the minutes before this one count for nothing any more.
+            client
+                .execute(
+                    "DELETE FROM write_windows WHERE window_start < date_trunc('minute', now())",
+                    &[],
+                )
+                .await?;
+        }
+        Ok(None)
+    }
+
+    /// Records that `owner` is alive for `lease` more; how many daemons are alive, itself
+    /// included. One statement: the count is taken before the beat lands, so `owner` is
+    /// counted by hand. Rows of daemons dead for a day are dropped on the way.
+    pub(super) async fn beat_daemon(&self, owner: &str, lease: Duration) -> Result<usize, StoreError> {
+        let row = self
+            .client()
+            .await?
+            .query_one(
+                "WITH beat AS (
+                     INSERT INTO daemons (owner, alive_until)
+                     VALUES ($1, clock_timestamp() + $2 * interval '1 millisecond')
+                     ON CONFLICT (owner) DO UPDATE SET alive_until = EXCLUDED.alive_until),
+                 gone AS (DELETE FROM daemons WHERE alive_until < clock_timestamp() - interval '1 day')
+                 SELECT count(*) FROM daemons WHERE alive_until > clock_timestamp() AND owner <> $1",
+                &[&owner, &millis(lease)],
+            )
+            .await?;
+        Ok(row.get::<_, i64>(0) as usize + 1)
+    }
+
+    /// Removes `owner` from the daemons alive (it is stopping).
+    pub(super) async fn leave(&self, owner: &str) -> Result<(), StoreError> {
+        self.client()
+            .await?
+            .execute("DELETE FROM daemons WHERE owner = $1", &[&owner])
+            .await?;
+        Ok(())
+    }
+}
+
+/// A duration as the float milliseconds statements multiply `interval '1 millisecond'` by.
+fn millis(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+/// Milliseconds the database computed (never negative in a `Duration`).
+fn from_millis(ms: f64) -> Duration {
+    Duration::from_secs_f64(ms.max(0.0) / 1000.0)
 }
 
 /// A connection holding a session advisory lock. Dropping it closes the connection instead

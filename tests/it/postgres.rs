@@ -358,3 +358,111 @@ async fn assert_taken_over_once(test: &TestApp) {
     unique.dedup();
     assert_eq!(report, unique, "no duplicate rows");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL server binaries"]
+async fn a_rate_limit_one_daemon_is_told_holds_the_connection_on_the_others_too() {
+    let server = TestServer::start().unwrap();
+    let (test, url) = cluster_test(&server, "slowdown", 30).await;
+    test.write_query("rep", &hourly(CONNECTION, "rep.csv", "replace"));
+    let (a, b) = (test.connected_app().await, test.app().await);
+    // An hour to regain access: longer than a run waits, so each run ends at once saying so.
+    test.control(
+        reqwest::Method::POST,
+        "/_sandbox/faults",
+        Some(serde_json::json!({"kind": "rate_limit", "code": 80004, "count": 1,
+                                "regain_access_minutes": 60, "path_prefix": "/v25.0/act_1001"})),
+    )
+    .await;
+
+    let told = a.run_once("rep").await.unwrap();
+    assert_eq!(told.outcome, Outcome::Failed);
+    assert!(
+        told.error.as_deref().unwrap().contains("quota spent"),
+        "{:?}",
+        told.error
+    );
+    eventually("the slow-down shared through the database", async || {
+        let rows = sql(&url, "SELECT connection FROM slowdowns").await;
+        (rows == [[CONNECTION]]).then_some(())
+    })
+    .await;
+    let sent = test.sandbox.sandbox().stats().api_requests;
+
+    let held = b.run_once("rep").await.unwrap();
+    assert_eq!(held.outcome, Outcome::Failed);
+    assert!(
+        held.error
+            .as_deref()
+            .unwrap()
+            .contains("waiting out a spent platform quota"),
+        "{:?}",
+        held.error
+    );
+    assert_eq!(
+        test.sandbox.sandbox().stats().api_requests,
+        sent,
+        "the other daemon sent nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL server binaries"]
+async fn two_daemons_keep_a_connections_requests_in_flight_within_the_one_limit() {
+    let server = TestServer::start().unwrap();
+    // A lease of 3 s: each daemon beats its membership every second.
+    let (test, url) = cluster_test(&server, "slots", 3).await;
+    let config = std::fs::read_to_string(test.config_path()).unwrap();
+    let limited = config.replacen("[http]\n", "[http]\nmax_requests_per_connection = 2\n", 1);
+    std::fs::write(test.config_path(), limited).unwrap();
+    for i in 0..4 {
+        test.write_query(&format!("q{i}"), &hourly(CONNECTION, &format!("q{i}.csv"), "replace"));
+    }
+    let a = Daemon::start(test.connected_app().await, "q0").await;
+    let b = Daemon::start(test.app().await, "q0").await;
+    // Each has counted the other once each beat after both were in: their leases then
+    // outlast the latest lease seen while both were.
+    let alive_until = "SELECT min(alive_until)::text, max(alive_until)::text, count(*) FROM daemons";
+    let both_in = eventually("both daemons in", async || {
+        let rows = sql(&url, alive_until).await;
+        (rows[0][2] == "2").then(|| rows[0][1].clone())
+    })
+    .await;
+    eventually("both daemons counting two", async || {
+        let rows = sql(&url, alive_until).await;
+        (rows[0][0] > both_in).then_some(())
+    })
+    .await;
+
+    // Every insights request waits at the sandbox until released.
+    let hold = serde_json::json!({"path_prefix": "/v25.0/act_1001", "when": "before", "count": 100});
+    test.control(reqwest::Method::POST, "/_sandbox/holds", Some(hold)).await;
+    test.clock.set(at("2026-03-10T05:00:00Z"));
+    let sandbox = test.sandbox.sandbox().clone();
+    eventually(
+        "every fire claimed and one request of each daemon held, not two",
+        async || {
+            let claimed = sql(&url, "SELECT count(DISTINCT owner), count(*) FROM fire_claims").await;
+            (claimed == [["2", "4"]] && sandbox.stats().held_requests == 2).then_some(())
+        },
+    )
+    .await;
+    test.control(reqwest::Method::DELETE, "/_sandbox/holds", None).await;
+    for i in 0..4 {
+        let daemon = if i % 2 == 0 { &a } else { &b };
+        eventually(&format!("q{i} delivered"), async || {
+            daemon.app.store().last_run(&format!("q{i}")).await.unwrap()
+        })
+        .await;
+    }
+    assert_eq!(
+        sandbox.stats().max_held_requests,
+        2,
+        "one request in flight per daemon: half the limit each"
+    );
+
+    // A daemon that stops leaves the count at once.
+    a.stop().await;
+    assert_eq!(sql(&url, "SELECT count(*) FROM daemons").await, [["1"]]);
+    b.stop().await;
+}

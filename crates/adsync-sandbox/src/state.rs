@@ -37,6 +37,8 @@ pub struct Stats {
     pub max_concurrent_api_requests: u64,
     /// Requests waiting at a hold right now.
     pub held_requests: u64,
+    /// The most requests ever waiting at holds at once (how many a client had in flight).
+    pub max_held_requests: u64,
 }
 
 #[derive(Default)]
@@ -52,6 +54,7 @@ pub(super) struct Counters {
     pub in_flight: AtomicU64,
     pub max_in_flight: AtomicU64,
     pub held: AtomicU64,
+    pub max_held: AtomicU64,
 }
 
 impl Counters {
@@ -225,6 +228,7 @@ impl Sandbox {
             in_flight_api_requests: get(&c.in_flight),
             max_concurrent_api_requests: get(&c.max_in_flight),
             held_requests: get(&c.held),
+            max_held_requests: get(&c.max_held),
         }
     }
 
@@ -285,7 +289,8 @@ impl Sandbox {
     /// Waits until the holds are released.
     pub(super) async fn wait_for_release(&self, mut rx: tokio::sync::watch::Receiver<u64>) {
         let counters = &self.inner.counters;
-        Counters::bump(&counters.held, 1);
+        let held = counters.held.fetch_add(1, Ordering::SeqCst) + 1;
+        counters.max_held.fetch_max(held, Ordering::SeqCst);
         let _ = rx.changed().await;
         counters.held.fetch_sub(1, Ordering::SeqCst);
     }

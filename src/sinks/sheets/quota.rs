@@ -3,6 +3,14 @@
 //! Each is a sliding one-minute window of the instants permits were taken. A 429 that still
 //! comes (another program on the same project) is handled by `ApiClient`'s backoff.
 //!
+//! In a cluster (a shared store) the quotas are the cluster's: Google counts a user's and a
+//! project's writes whichever daemon sends them. A permit is then an atomic increment of the
+//! user's and the project's per-minute counters in the database (one transaction, refused at
+//! either limit); a spent minute waits for the next. Fixed minutes, not a sliding window: one row per key and
+//! minute, and Sheets' quotas are refilled every minute too (api-facts §4,
+//! <https://developers.google.com/workspace/sheets/api/limits>). If the database cannot be
+//! reached, the daemon falls back to its own windows rather than stop writing.
+//!
 //! The same value also serializes deliveries to one spreadsheet across the daemon: the cell
 //! count checked before writing, and the tab an append reads, stay true until it commits.
 
@@ -14,6 +22,7 @@ use tokio::sync::OwnedMutexGuard;
 use tokio::time::Instant;
 
 use crate::keyed::Keyed;
+use crate::store::Store;
 
 /// The quota period.
 const WINDOW: Duration = Duration::from_secs(60);
@@ -25,6 +34,8 @@ pub(crate) struct SheetsQuota {
     per_project: usize,
     /// Instants of the permits taken in the last minute, by `user:…` / `project:…` key.
     taken: Arc<Mutex<HashMap<String, VecDeque<Instant>>>>,
+    /// Where the cluster's counts are kept, when the store is shared.
+    cluster: Option<Store>,
     spreadsheets: Keyed<tokio::sync::Mutex<()>>,
 }
 
@@ -35,8 +46,16 @@ impl SheetsQuota {
             per_user: writes_per_minute_per_user.max(1) as usize,
             per_project: writes_per_minute_per_project.max(1) as usize,
             taken: Arc::default(),
+            cluster: None,
             spreadsheets: Keyed::default(),
         }
+    }
+
+    /// The same limits counted for the whole cluster when `store` is shared (PostgreSQL);
+    /// with sled, the daemon's own count is the only one.
+    pub(crate) fn counted_in(mut self, store: &Store) -> Self {
+        self.cluster = store.is_shared().then(|| store.clone());
+        self
     }
 
     /// Waits until both `user`'s and `project`'s windows have room, then takes a permit of
@@ -46,6 +65,23 @@ impl SheetsQuota {
             (format!("user:{user}"), self.per_user),
             (format!("project:{project}"), self.per_project),
         ];
+        if let Some(store) = &self.cluster {
+            let limits = keys.each_ref().map(|(key, limit)| (key.as_str(), *limit as u32));
+            loop {
+                match store.take_write_permits(&limits).await {
+                    Ok(None) => return,
+                    Ok(Some(next_minute)) => tokio::time::sleep(next_minute).await,
+                    Err(e) => {
+                        tracing::warn!(
+                            user,
+                            project,
+                            "Could not count a Sheets write for the cluster, counting it here: {e}"
+                        );
+                        break;
+                    }
+                }
+            }
+        }
         loop {
             let wait_until = {
                 let mut taken = self.taken.lock().unwrap_or_else(|e| e.into_inner());
