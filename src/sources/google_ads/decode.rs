@@ -92,6 +92,8 @@ pub(crate) struct StreamDecoder {
     cells: Vec<Cell>,
     /// Escaped strings of the current step, decoded.
     unescaped: String,
+    /// The current row's cost in currency units (one buffer for every row).
+    cost_text: String,
 }
 
 impl StreamDecoder {
@@ -136,6 +138,7 @@ impl StreamDecoder {
             error: None,
             cells: vec![Cell::Empty; columns.len()],
             unescaped: String::new(),
+            cost_text: String::new(),
         }
     }
 
@@ -268,9 +271,11 @@ impl StreamDecoder {
                 (None, Cell::Raw(start, end)) => &body[start..end],
             };
             if self.cost[column] && fixed.is_none() && !text.is_empty() {
-                let units = fields::cost_from_micros(text)
-                    .ok_or_else(|| DecodeError::Malformed(format!("costMicros {text:?} is not an integer")))?;
-                self.batch.push_cell(&units);
+                self.cost_text.clear();
+                if !fields::push_cost_from_micros(text, &mut self.cost_text) {
+                    return Err(DecodeError::Malformed(format!("costMicros {text:?} is not an integer")));
+                }
+                self.batch.push_cell(&self.cost_text);
             } else {
                 self.batch.push_cell(text);
             }
