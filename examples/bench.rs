@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! cargo run --release --example bench -- [throughput] [backfill] [idle] [storm] [many] [stream]
-//!     [static] [cluster] [--rows 10000,100000,1000000] [--repeat 3] [--idle-secs 60]
+//!     [static] [stream-static] [cluster] [--rows 10000,100000,1000000] [--repeat 3] [--idle-secs 60]
 //!     [--queries 1000] [--many 10000] [--cluster-queries 10000]
 //!     [--adsync target/release/adsync] [--old-adsync PATH] [--callgrind DIR]
 //! ```
@@ -18,6 +18,9 @@
 //! way (and checks its CSV is byte-identical); `--callgrind DIR` counts instructions per row
 //! of each binary at the size nearest 100k rows and keeps the profiles in DIR for
 //! `callgrind_annotate`.
+//!
+//! `stream-static` does the same for the Google Ads report of `stream`: its one
+//! `searchStream` answer is rendered into a file that nginx serves to every request.
 //!
 //! `cluster` starts a throwaway PostgreSQL (Debian's `postgresql` binaries) and three
 //! `adsync run` processes of the `--adsync` binary sharing it, with `--cluster-queries`
