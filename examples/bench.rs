@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! cargo run --release --example bench -- [throughput] [backfill] [idle] [storm] [many] [stream]
-//!     [static] [cluster] [--rows 10000,100000,1000000] [--repeat 3] [--idle-secs 60]
+//!     [static] [stream-static] [cluster] [--rows 10000,100000,1000000] [--repeat 3] [--idle-secs 60]
 //!     [--queries 1000] [--many 10000] [--cluster-queries 10000]
 //!     [--adsync target/release/adsync] [--old-adsync PATH] [--callgrind DIR]
 //! ```
@@ -18,6 +18,9 @@
 //! way (and checks its CSV is byte-identical); `--callgrind DIR` counts instructions per row
 //! of each binary at the size nearest 100k rows and keeps the profiles in DIR for
 //! `callgrind_annotate`.
+//!
+//! `stream-static` does the same for the Google Ads report of `stream`: its one
+//! `searchStream` answer is rendered into a file that nginx serves to every request.
 //!
 //! `cluster` starts a throwaway PostgreSQL (Debian's `postgresql` binaries) and three
 //! `adsync run` processes of the `--adsync` binary sharing it, with `--cluster-queries`
@@ -44,6 +47,11 @@ use serde::{Deserialize, Serialize};
 const CONNECTION: &str = "meta-bench";
 /// The Google connection of the `stream` scenario.
 const GOOGLE: &str = "google-bench";
+/// The customer of the `stream` scenarios.
+const STREAM_CUSTOMER: &str = "1234567890";
+/// The sandbox's Google Ads settings of the `stream` scenarios: 1,000 ads, so 1,000 rows a day.
+const STREAM_SETTINGS: &str =
+    r#"{"google_ads": {"campaigns_per_customer": 10, "ad_groups_per_campaign": 10, "ads_per_ad_group": 10}}"#;
 /// 15 columns of an ad-level report.
 const AD_FIELDS: &str = r#""date_start", "campaign_id", "campaign_name", "adset_id", "adset_name", "ad_id", "ad_name", "impressions", "reach", "clicks", "unique_clicks", "spend", "cpc", "cpm", "ctr""#;
 /// Ads per account per day in the throughput scenario (10 × 10 × 10).
@@ -160,19 +168,28 @@ async fn parent(args: &[String]) -> anyhow::Result<()> {
             "--queries" => queries = value()?.parse()?,
             "--many" => many = value()?.parse()?,
             "--cluster-queries" => cluster_queries = value()?.parse()?,
-            "--adsync" => binaries.adsync = value()?.into(),
-            "--old-adsync" => binaries.old = Some(value()?.into()),
+            // Absolute: the binaries run in their work directory.
+            "--adsync" => binaries.adsync = std::path::absolute(value()?)?,
+            "--old-adsync" => binaries.old = Some(std::path::absolute(value()?)?),
             "--callgrind" => binaries.callgrind = Some(value()?.into()),
-            name @ ("throughput" | "backfill" | "idle" | "storm" | "many" | "stream" | "static" | "cluster") => {
-                scenarios.push(name.to_string())
-            }
+            name @ ("throughput" | "backfill" | "idle" | "storm" | "many" | "stream" | "static" | "stream-static"
+            | "cluster") => scenarios.push(name.to_string()),
             other => bail!("unknown argument {other:?}"),
         }
     }
     if scenarios.is_empty() {
-        scenarios = ["throughput", "backfill", "idle", "storm", "many", "stream", "static"]
-            .map(String::from)
-            .to_vec();
+        scenarios = [
+            "throughput",
+            "backfill",
+            "idle",
+            "storm",
+            "many",
+            "stream",
+            "static",
+            "stream-static",
+        ]
+        .map(String::from)
+        .to_vec();
     }
     println!("| scenario | size | wall s | rows/s | peak RSS MB | CPU s | limit | ratio |");
     println!("|---|---|---|---|---|---|---|---|");
@@ -252,11 +269,7 @@ async fn parent(args: &[String]) -> anyhow::Result<()> {
                 );
             }
             "stream" => {
-                sandbox
-                    .settings(serde_json::json!({"google_ads": {
-                        "campaigns_per_customer": 10, "ad_groups_per_campaign": 10, "ads_per_ad_group": 10
-                    }}))
-                    .await?;
+                sandbox.settings(serde_json::from_str(STREAM_SETTINGS)?).await?;
                 let mut first_rss = None;
                 for &n in &rows {
                     let m = median(repeat, || run_child("stream", &sandbox.base, n))?;
@@ -271,6 +284,7 @@ async fn parent(args: &[String]) -> anyhow::Result<()> {
                 }
             }
             "static" => static_scenario(&sandbox, &rows, repeat, &binaries).await?,
+            "stream-static" => stream_static_scenario(&sandbox, &rows, repeat, &binaries).await?,
             "cluster" => {
                 let m = cluster(&sandbox.base, cluster_queries, &binaries.adsync).await?;
                 row(
@@ -485,27 +499,7 @@ async fn throughput(dir: &Path, base: &str, rows: u64) -> anyhow::Result<Measure
 /// One Google Ads report of `rows` ad rows (1,000 a day), arriving as one streamed
 /// `searchStream` response: memory must not follow its size.
 async fn stream(dir: &Path, base: &str, rows: u64) -> anyhow::Result<Measurement> {
-    // Ending yesterday: Google keeps daily segments for 37 months only.
-    let end = chrono::Utc::now().date_naive() - chrono::Days::new(1);
-    let start = end - chrono::Days::new((rows / ADS_PER_DAY).max(1) - 1);
-    let text = format!(
-        r#"connection = "{GOOGLE}"
-platform = "google_ads"
-accounts = ["1234567890"]
-level = "ad"
-fields = ["segments.date", "campaign.id", "campaign.name", "ad_group.id", "ad_group.name", "ad_group_ad.ad.id", "metrics.impressions", "metrics.clicks", "metrics.cost_micros", "metrics.cost"]
-date_range = {{ start = "{start}", end = "{end}" }}
-time_increment = "daily"
-
-[schedule]
-cron = "0 6 * * *"
-
-[output]
-kind = "csv"
-path = "reports/stream.csv"
-mode = "replace"
-"#
-    );
+    let text = stream_query(rows, "stream.csv");
     let app = app(dir, base, "", &[("stream".into(), text)]).await?;
     let started = Instant::now();
     let run = app.run_once("stream").await?;
@@ -518,6 +512,38 @@ mode = "replace"
         rows: run.rows,
         ..Measurement::default()
     })
+}
+
+/// The `stream` scenarios' query: `rows` ad rows of customer 1234567890 (1,000 a day, see
+/// [`STREAM_SETTINGS`]), 10 columns, the window ending yesterday (Google keeps daily
+/// segments for 37 months only), written to `reports/{file}`.
+fn stream_query(rows: u64, file: &str) -> String {
+    let window = stream_window(rows);
+    let (start, end) = (window.start, window.end);
+    format!(
+        r#"connection = "{GOOGLE}"
+platform = "google_ads"
+accounts = ["{STREAM_CUSTOMER}"]
+level = "ad"
+fields = ["segments.date", "campaign.id", "campaign.name", "ad_group.id", "ad_group.name", "ad_group_ad.ad.id", "metrics.impressions", "metrics.clicks", "metrics.cost_micros", "metrics.cost"]
+date_range = {{ start = "{start}", end = "{end}" }}
+time_increment = "daily"
+
+[schedule]
+cron = "0 6 * * *"
+
+[output]
+kind = "csv"
+path = "reports/{file}"
+mode = "replace"
+"#
+    )
+}
+
+/// The `stream` scenarios' window of `rows` rows, ending yesterday.
+fn stream_window(rows: u64) -> adsync::rows::DateWindow {
+    let end = chrono::Utc::now().date_naive() - chrono::Days::new(1);
+    adsync::rows::DateWindow::new(end - chrono::Days::new((rows / ADS_PER_DAY).max(1) - 1), end)
 }
 
 /// The limit: a bare client fetching the same pages (same slices, same concurrency) and
@@ -916,7 +942,8 @@ struct Nginx {
 impl Nginx {
     /// Starts nginx on a free loopback port with its own config in `dir`: each insights
     /// page is the file named by the URL's `after` cursor (`p.json` for the first page),
-    /// other paths (token, accounts) go to the sandbox.
+    /// every `searchStream` answer is `stream.json`, other paths (token, accounts) go to the
+    /// sandbox.
     async fn start(dir: &Path, pages: &Path, sandbox: &str) -> anyhow::Result<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let upstream = sandbox.trim_start_matches("http://");
@@ -942,6 +969,12 @@ http {{
       default_type application/json;
       try_files /p$arg_after.json =404;
     }}
+    # Static files answer GET only: a POST's 405 becomes the file, fetched as a GET.
+    location ~ ^/v26/customers/[0-9]+/googleAds:searchStream$ {{
+      error_page 405 =200 /stream.json;
+      return 405;
+    }}
+    location = /stream.json {{ default_type application/json; }}
     location / {{ proxy_pass http://{upstream}; }}
   }}
 }}
@@ -1054,6 +1087,43 @@ mode = "replace"
             .await?;
         let urls = dir.path().join("urls.curl");
         let pages = render_pages(&sandbox.base, &token, &nginx.base, &dir.path().join("pages"), &urls).await?;
+        let rows = static_campaigns(n) * STATIC_DAYS * 100;
+        let profile = callgrind_size == Some(n);
+        let scenario = StaticRun {
+            name: "7 static pages",
+            detail: format!("{pages} pages"),
+            work: &work,
+            profile_prefix: "callgrind",
+        };
+        scenario.time(binaries, repeat, profile, || static_limit(&urls, rows))?;
+    }
+    Ok(())
+}
+
+/// One size of a static scenario: `adsync run-once big` of each binary in `work`, timed
+/// in turns with a limit, the medians printed as table rows.
+struct StaticRun<'a> {
+    /// The table's scenario column, e.g. `7 static pages`.
+    name: &'a str,
+    /// What the size column says after the row count, e.g. `205 pages`.
+    detail: String,
+    /// The adsync working directory (config `adsync.toml`, CSV `out/reports/big.csv`).
+    work: &'a Path,
+    /// The start of the callgrind profiles' file names in `--callgrind DIR`.
+    profile_prefix: &'a str,
+}
+
+impl StaticRun<'_> {
+    /// Times `limit` and each binary `repeat` times in turns and prints the medians; fails
+    /// unless every run wrote the same CSV file. With `profile`, runs each binary once more
+    /// under callgrind (when `--callgrind` is given) and prints its instructions per row.
+    fn time(
+        &self,
+        binaries: &StaticBinaries,
+        repeat: usize,
+        profile: bool,
+        mut limit: impl FnMut() -> anyhow::Result<Measurement>,
+    ) -> anyhow::Result<()> {
         let mut runs: Vec<(&str, &Path)> = vec![("adsync", &binaries.adsync)];
         if let Some(old) = &binaries.old {
             runs.push(("old adsync", old));
@@ -1062,9 +1132,9 @@ mode = "replace"
         let mut timings: Vec<Vec<Measurement>> = vec![Vec::new(); runs.len()];
         let mut digests: Vec<Option<Vec<u8>>> = vec![None; runs.len()];
         for _ in 0..repeat.max(1) {
-            limits.push(static_limit(&urls, static_campaigns(n) * STATIC_DAYS * 100)?);
+            limits.push(limit()?);
             for (i, (_, binary)) in runs.iter().enumerate() {
-                let (m, digest) = run_adsync(binary, &work)?;
+                let (m, digest) = run_adsync(binary, self.work)?;
                 if let Some(seen) = digests[i].replace(digest.clone()) {
                     anyhow::ensure!(
                         seen == digest,
@@ -1083,29 +1153,110 @@ mode = "replace"
         for ((name, _), runs) in runs.iter().zip(&mut timings) {
             let m = median_of(runs);
             row(
-                &format!("7 static pages, {name}"),
-                &format!("{} rows, {pages} pages", m.rows),
+                &format!("{}, {name}", self.name),
+                &format!("{} rows, {}", m.rows, self.detail),
                 &m,
                 &format!("{limit_rate:.0} rows/s curl ({:.2} CPU s)", limit.cpu_secs),
                 m.rows as f64 / m.wall_secs / limit_rate,
             );
         }
-        if let (Some(out), Some(size)) = (&binaries.callgrind, callgrind_size) {
-            if size == n {
-                std::fs::create_dir_all(out)?;
-                for (name, binary) in &runs {
-                    let file = out.join(format!("callgrind.{}.out", name.replace(' ', "-")));
-                    let (instructions, rows) = callgrind(binary, &work, &file)?;
-                    println!(
-                        "| 7 callgrind, {name} | {rows} rows | instructions {instructions} | {:.0} per row | {} |",
-                        instructions as f64 / rows as f64,
-                        file.display()
-                    );
-                }
+        if let (Some(out), true) = (&binaries.callgrind, profile) {
+            std::fs::create_dir_all(out)?;
+            for (name, binary) in &runs {
+                let file = out.join(format!("{}.{}.out", self.profile_prefix, name.replace(' ', "-")));
+                let (instructions, rows) = callgrind(binary, self.work, &file)?;
+                println!(
+                    "| {} callgrind, {name} | {rows} rows | instructions {instructions} | {:.0} per row | {} |",
+                    self.name,
+                    instructions as f64 / rows as f64,
+                    file.display()
+                );
             }
         }
+        Ok(())
+    }
+}
+
+/// Scenario 9, scenario 6 without the emulator in the limit: for each size, the Google Ads
+/// report's one `searchStream` answer is rendered from the sandbox into a file, nginx serves
+/// it to every `searchStream` request, and the bare fetch and `adsync run-once` (each
+/// binary) are timed in turns; the CPU seconds are the adsync process's alone.
+async fn stream_static_scenario(
+    sandbox: &Sandbox,
+    sizes: &[u64],
+    repeat: usize,
+    binaries: &StaticBinaries,
+) -> anyhow::Result<()> {
+    sandbox.settings(serde_json::from_str(STREAM_SETTINGS)?).await?;
+    let dir = tempfile::tempdir()?;
+    let pages = dir.path().join("pages");
+    std::fs::create_dir_all(&pages)?;
+    let nginx = Nginx::start(dir.path(), &pages, &sandbox.base).await?;
+    let work = dir.path().join("adsync");
+    let url = format!("{}/v26/customers/{STREAM_CUSTOMER}/googleAds:searchStream", nginx.base);
+    let callgrind_size = sizes.iter().copied().min_by_key(|n| n.abs_diff(100_000));
+    for &n in sizes {
+        // The sandbox authorizes and renders; nginx serves the API.
+        if work.exists() {
+            std::fs::remove_dir_all(&work)?;
+        }
+        let app = app(&work, &sandbox.base, "", &[("big".into(), stream_query(n, "big.csv"))]).await?;
+        let token = app.auth().access_token(GOOGLE).await?;
+        let query = app
+            .queries()
+            .iter()
+            .find(|q| q.name == "big")
+            .context("the query")?
+            .clone();
+        drop(app);
+        let gaql = adsync::query::gaql::build(&query, stream_window(n)).map_err(anyhow::Error::msg)?;
+        let bytes = render_stream(&sandbox.base, &token, &gaql, &pages.join("stream.json")).await?;
+        let config_path = work.join("adsync.toml");
+        let config = std::fs::read_to_string(&config_path)?.replace(
+            &format!("api_base_url = \"{}\"", sandbox.base),
+            &format!("api_base_url = \"{}\"", nginx.base),
+        );
+        std::fs::write(&config_path, config)?;
+        let scenario = StaticRun {
+            name: "9 static searchStream",
+            detail: format!("one response of {:.0} MB", bytes as f64 / 1e6),
+            work: &work,
+            profile_prefix: "callgrind.stream",
+        };
+        scenario.time(binaries, repeat, callgrind_size == Some(n), || {
+            let mut m = timed(
+                Command::new("curl")
+                    .args(["-sf", "-o", "/dev/null", "-X", "POST", "--data", "{}"])
+                    .arg(&url),
+            )?;
+            m.rows = n;
+            Ok(m)
+        })?;
     }
     Ok(())
+}
+
+/// Asks the sandbox for customer [`STREAM_CUSTOMER`]'s `searchStream` answer to `gaql` and
+/// writes it to `file` as it arrives; returns its size in bytes.
+async fn render_stream(sandbox: &str, token: &str, gaql: &str, file: &Path) -> anyhow::Result<u64> {
+    use std::io::Write;
+    let mut response = reqwest::Client::new()
+        .post(format!(
+            "{sandbox}/v26/customers/{STREAM_CUSTOMER}/googleAds:searchStream"
+        ))
+        .bearer_auth(token)
+        .json(&serde_json::json!({ "query": gaql }))
+        .send()
+        .await?
+        .error_for_status()?;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(file)?);
+    let mut bytes = 0;
+    while let Some(chunk) = response.chunk().await? {
+        out.write_all(&chunk)?;
+        bytes += chunk.len() as u64;
+    }
+    out.flush()?;
+    Ok(bytes)
 }
 
 /// The median (by wall time) of `runs`.

@@ -68,27 +68,35 @@ pub(crate) fn json_path(gaql_field: &str) -> Vec<String> {
 /// `"12.34"`, `"5"` → `"0.000005"`, `"-1500000"` → `"-1.5"`. Done on the digits, never
 /// through a float, so no cent is ever lost to rounding. `None` if `micros` is not an integer.
 pub fn cost_from_micros(micros: &str) -> Option<String> {
+    let mut text = String::with_capacity(micros.len() + 2);
+    push_cost_from_micros(micros, &mut text).then_some(text)
+}
+
+/// [`cost_from_micros`] appended to `out`, so a decoder writes every row's cost into one
+/// buffer; `false`, with nothing appended, if `micros` is not an integer.
+pub(crate) fn push_cost_from_micros(micros: &str, out: &mut String) -> bool {
     let (negative, digits) = match micros.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, micros),
     };
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
+        return false;
     }
     let digits = digits.trim_start_matches('0');
-    let padded = format!("{digits:0>7}");
-    let (units, fraction) = padded.split_at(padded.len() - 6);
+    // The last six digits are the fraction, zero-padded on the left when there are fewer.
+    let (units, fraction) = digits.split_at(digits.len().saturating_sub(6));
+    let fraction_zeros = 6 - fraction.len();
     let fraction = fraction.trim_end_matches('0');
-    let mut text = String::with_capacity(padded.len() + 2);
-    if negative && (units != "0" || !fraction.is_empty()) {
-        text.push('-');
+    if negative && (!units.is_empty() || !fraction.is_empty()) {
+        out.push('-');
     }
-    text.push_str(units);
+    out.push_str(if units.is_empty() { "0" } else { units });
     if !fraction.is_empty() {
-        text.push('.');
-        text.push_str(fraction);
+        out.push('.');
+        out.extend(std::iter::repeat_n('0', fraction_zeros));
+        out.push_str(fraction);
     }
-    Some(text)
+    true
 }
 
 /// Why `id` is not a Google Ads customer id (10 digits, no dashes), if it is not.
@@ -141,6 +149,10 @@ mod tests {
         assert_eq!(cost("-"), None);
         assert_eq!(cost("1.5"), None);
         assert_eq!(cost("1e6"), None);
+        let mut out = String::from("a,");
+        assert!(!push_cost_from_micros("1e6", &mut out));
+        assert!(push_cost_from_micros("100", &mut out));
+        assert_eq!(out, "a,0.0001");
     }
 
     #[test]

@@ -36,6 +36,10 @@ pub(crate) enum DecodeError {
 /// the end of the bytes read so far may only mean that the chunk cut the value.
 const LOOKAHEAD: usize = 6;
 
+/// The fewest bytes of a new chunk appended at a time to a step the last one cut short:
+/// about a row of a typical report, so most cut steps are whole after one piece.
+const MIN_PIECE: usize = 512;
+
 /// One key of the columns' JSON paths, e.g. `metrics` with `costMicros` below it.
 #[derive(Debug)]
 struct PathNode {
@@ -92,6 +96,8 @@ pub(crate) struct StreamDecoder {
     cells: Vec<Cell>,
     /// Escaped strings of the current step, decoded.
     unescaped: String,
+    /// The current row's cost in currency units (one buffer for every row).
+    cost_text: String,
 }
 
 impl StreamDecoder {
@@ -136,20 +142,45 @@ impl StreamDecoder {
             error: None,
             cells: vec![Cell::Empty; columns.len()],
             unescaped: String::new(),
+            cost_text: String::new(),
         }
     }
 
     /// Reads the next `chunk` of the body; returns the batches it completed, in order.
+    ///
+    /// The chunk is read where it lies. Only a step the previous chunk cut short is read
+    /// from a copy, to which the chunk's first bytes are appended in growing pieces until
+    /// that step is whole; reading then moves onto the chunk itself, so the body is copied
+    /// about a row per chunk, not whole.
     pub(crate) fn feed(&mut self, chunk: &[u8]) -> Result<Vec<RowBatch>, DecodeError> {
-        let mut bytes = std::mem::take(&mut self.unread);
-        bytes.extend_from_slice(chunk);
-        let read = self.read(&bytes);
-        if let Ok((consumed, _)) = &read {
-            bytes.drain(..*consumed);
+        let mut batches = Vec::new();
+        let mut appended = 0;
+        let mut from = 0;
+        while !self.unread.is_empty() {
+            if appended == chunk.len() {
+                return Ok(batches);
+            }
+            let earlier = self.unread.len() - appended;
+            let piece = self.unread.len().max(MIN_PIECE).min(chunk.len() - appended);
+            self.unread.extend_from_slice(&chunk[appended..appended + piece]);
+            appended += piece;
+            let mut bytes = std::mem::take(&mut self.unread);
+            let (consumed, completed) = self.read(&bytes)?;
+            batches.extend(completed);
+            if consumed >= earlier {
+                // The cut step is whole; what is left of the copy is the chunk's own.
+                from = consumed - earlier;
+                bytes.clear();
+            } else {
+                bytes.drain(..consumed);
+            }
+            // Keep the allocation for the next cut step.
+            self.unread = bytes;
         }
-        // Keep the allocation for the next chunk, and the bytes not read yet.
-        self.unread = bytes;
-        read.map(|(_, batches)| batches)
+        let (consumed, completed) = self.read(&chunk[from..])?;
+        batches.extend(completed);
+        self.unread.extend_from_slice(&chunk[from + consumed..]);
+        Ok(batches)
     }
 
     /// Reads as many whole steps of `bytes` as it holds: how many bytes they took, and the
@@ -268,9 +299,11 @@ impl StreamDecoder {
                 (None, Cell::Raw(start, end)) => &body[start..end],
             };
             if self.cost[column] && fixed.is_none() && !text.is_empty() {
-                let units = fields::cost_from_micros(text)
-                    .ok_or_else(|| DecodeError::Malformed(format!("costMicros {text:?} is not an integer")))?;
-                self.batch.push_cell(&units);
+                self.cost_text.clear();
+                if !fields::push_cost_from_micros(text, &mut self.cost_text) {
+                    return Err(DecodeError::Malformed(format!("costMicros {text:?} is not an integer")));
+                }
+                self.batch.push_cell(&self.cost_text);
             } else {
                 self.batch.push_cell(text);
             }
