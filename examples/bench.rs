@@ -785,9 +785,10 @@ async fn cluster(base: &str, queries: usize, adsync: &Path) -> anyhow::Result<Me
     let dir = work.path();
     // In a cluster the output directory must exist: it stands for the shared mount.
     std::fs::create_dir_all(dir.join("out"))?;
-    // Due at the start of a minute far enough ahead for three daemons to load every file.
-    let lead = 2 + (queries / 5_000) as i64;
-    let due = (chrono::Utc::now() + chrono::Duration::minutes(lead))
+    // Due at the start of the first minute far enough ahead for three daemons to load every
+    // file: a minute, and 10 ms per query (release builds load 10,000 in a few seconds).
+    let lead = chrono::Duration::seconds(60) + chrono::Duration::milliseconds(10 * queries as i64);
+    let due = (chrono::Utc::now() + lead + chrono::Duration::minutes(1))
         .with_second(0)
         .and_then(|t| t.with_nanosecond(0))
         .context("a whole minute")?;
@@ -805,7 +806,7 @@ async fn cluster(base: &str, queries: usize, adsync: &Path) -> anyhow::Result<Me
             .arg("run")
             .arg("--config")
             .arg(dir.join("adsync.toml"))
-            .env("RUST_LOG", "warn")
+            .env("ADSYNC_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -813,7 +814,7 @@ async fn cluster(base: &str, queries: usize, adsync: &Path) -> anyhow::Result<Me
         daemons.push(StoppedOnDrop(daemon));
     }
 
-    let deadline = Instant::now() + Duration::from_secs(lead as u64 * 60 + 1800);
+    let deadline = Instant::now() + Duration::from_secs(180 + queries as u64 / 100 + 1800);
     // Polls the outputs, not the database, so the bench adds no transactions of its own.
     let reports = dir.join("out/reports");
     let delivered_at = loop {

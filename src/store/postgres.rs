@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{Manager, Pool};
-use tokio_postgres::NoTls;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{NoTls, Row};
 
 use super::{FireClaim, Keyed, StoreError, Timed, MAX_PENDING_PER_CONNECTION, RUNS_KEPT_PER_QUERY};
 
@@ -80,13 +81,19 @@ impl PgStore {
         Ok(store)
     }
 
-    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+    /// A pooled connection for one operation's statements.
+    async fn client(&self) -> Result<Session, StoreError> {
+        Ok(Session(self.connection().await?))
+    }
+
+    /// A pooled connection as it is, for a transaction or a session lock.
+    async fn connection(&self) -> Result<deadpool_postgres::Object, StoreError> {
         Ok(self.pool.get().await?)
     }
 
     /// Applies the migrations the database has not seen, each in its own transaction.
     async fn migrate(&self) -> Result<(), StoreError> {
-        let mut client = self.client().await?;
+        let mut client = self.connection().await?;
         client
             .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
             .await?;
@@ -350,7 +357,7 @@ impl PgStore {
     /// Waits for the cluster-wide lock on refreshing `connection`'s token: a session
     /// advisory lock, held until the returned guard is dropped.
     pub(super) async fn lock_refresh(&self, connection: &str) -> Result<SessionLock, StoreError> {
-        let client = self.client().await?;
+        let client = self.connection().await?;
         client
             .execute(
                 "SELECT pg_advisory_lock(hashtextextended('adsync refresh ' || $1, 0))",
@@ -561,6 +568,34 @@ fn from_millis(ms: f64) -> Duration {
     Duration::from_secs_f64(ms.max(0.0) / 1000.0)
 }
 
+/// A pooled connection that prepares each statement once and keeps it (deadpool's statement
+/// cache, per connection). tokio-postgres sends a statement given as text in two round trips,
+/// parse then execute; a kept one needs only the second, which halves the round trips of a
+/// run (every store operation is one or two statements of a fixed text).
+struct Session(deadpool_postgres::Object);
+
+impl Session {
+    async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, tokio_postgres::Error> {
+        let statement = self.0.prepare_cached(sql).await?;
+        self.0.execute(&statement, params).await
+    }
+
+    async fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>, tokio_postgres::Error> {
+        let statement = self.0.prepare_cached(sql).await?;
+        self.0.query(&statement, params).await
+    }
+
+    async fn query_one(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Row, tokio_postgres::Error> {
+        let statement = self.0.prepare_cached(sql).await?;
+        self.0.query_one(&statement, params).await
+    }
+
+    async fn query_opt(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Option<Row>, tokio_postgres::Error> {
+        let statement = self.0.prepare_cached(sql).await?;
+        self.0.query_opt(&statement, params).await
+    }
+}
+
 /// A connection holding a session advisory lock. Dropping it closes the connection instead
 /// of returning it to the pool, which releases the lock whatever path the holder left by
 /// (an unlock statement cannot be awaited in `drop`); locks are taken once per token
@@ -592,8 +627,36 @@ fn timed_table(record: Timed) -> &'static str {
     }
 }
 
-fn timed_row(row: &tokio_postgres::Row) -> (String, Vec<u8>) {
+fn timed_row(row: &Row) -> (String, Vec<u8>) {
     let query: String = row.get(0);
     let at: DateTime<Utc> = row.get(1);
     (format!("{query}@{}", at.to_rfc3339()), row.get(2))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::test_server::TestServer;
+
+    #[tokio::test]
+    #[ignore = "needs PostgreSQL server binaries"]
+    async fn a_statement_run_again_on_a_connection_is_kept_prepared_not_parsed_again() {
+        let server = TestServer::start().unwrap();
+        let store = PgStore::connect(&server.create_database("cache").unwrap())
+            .await
+            .unwrap();
+        let session = store.client().await.unwrap();
+        let sql = "SELECT value FROM tokens WHERE key = $1";
+        for _ in 0..3 {
+            session.query_opt(sql, &[&"meta"]).await.unwrap();
+        }
+        let kept = session
+            .query_one(
+                "SELECT count(*) FROM pg_prepared_statements WHERE statement = $1",
+                &[&sql],
+            )
+            .await
+            .unwrap();
+        assert_eq!(kept.get::<_, i64>(0), 1, "prepared once and kept");
+    }
 }

@@ -243,19 +243,25 @@ api_base_url = "{base}"
     /// The `adsync` binary with `args` and `--config` of this directory, ignoring any
     /// `ADSYNC_*` directories of the environment running the tests.
     pub fn command(&self, args: &[&str]) -> std::process::Command {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_adsync"));
-        command
-            .args(args)
-            .arg("--config")
-            .arg(self.config_path())
-            .env_remove("ADSYNC_DATA_DIR")
-            .env_remove("ADSYNC_QUERIES_DIR");
+        let mut command = adsync_command(args);
+        command.arg("--config").arg(self.config_path());
         command
     }
 
     pub fn read_report(&self, file: &str) -> String {
         std::fs::read_to_string(self.reports().join(file)).unwrap()
     }
+}
+
+/// The `adsync` binary with `args`, ignoring any `ADSYNC_*` directories of the environment
+/// running the tests.
+pub fn adsync_command(args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_adsync"));
+    command
+        .args(args)
+        .env_remove("ADSYNC_DATA_DIR")
+        .env_remove("ADSYNC_QUERIES_DIR");
+    command
 }
 
 /// A daemon running on a test's store and manual clock.
@@ -356,6 +362,20 @@ pub async fn wait_for_port(port: u16, what: &str) {
     }
 }
 
+/// Polls `url` until it answers 200, or panics after a generous deadline.
+pub async fn wait_for_ok(url: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(response) = reqwest::get(url).await {
+            if response.status() == reqwest::StatusCode::OK {
+                return;
+            }
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{url} never answered 200");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// Sends SIGTERM to `child` (an `adsync run`) and waits for it to exit with its output.
 pub async fn terminate(child: std::process::Child) -> std::process::Output {
     let pid = child.id().to_string();
@@ -376,8 +396,13 @@ pub fn at(text: &str) -> DateTime<Utc> {
 }
 
 /// Polls `check` until it returns `Some`, or panics after a generous deadline.
-pub async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+pub async fn eventually<T>(what: &str, check: impl AsyncFnMut() -> Option<T>) -> T {
+    eventually_within(what, Duration::from_secs(30), check).await
+}
+
+/// [`eventually`] with a deadline `patience` from now, for waits longer than usual.
+pub async fn eventually_within<T>(what: &str, patience: Duration, mut check: impl AsyncFnMut() -> Option<T>) -> T {
+    let deadline = tokio::time::Instant::now() + patience;
     loop {
         if let Some(value) = check().await {
             return value;
@@ -462,12 +487,24 @@ pub fn expected_rows(
 
 /// A campaign report of `connection` fired every hour, for yesterday, to `reports/{file}`.
 pub fn hourly(connection: &str, file: &str, mode: &str) -> String {
-    format!(
-        r#"connection = "{connection}"
+    hourly_query(
+        &format!(
+            r#"connection = "{connection}"
 accounts = ["act_1001"]
 level = "campaign"
 fields = ["date_start", "campaign_id", "impressions", "spend"]
-date_range = "yesterday"
+"#
+        ),
+        file,
+        mode,
+    )
+}
+
+/// A query file of what `source` reads (its `connection`, `accounts`, `fields`... lines),
+/// fired every hour, for yesterday, to `reports/{file}`.
+pub fn hourly_query(source: &str, file: &str, mode: &str) -> String {
+    format!(
+        r#"{source}date_range = "yesterday"
 
 [schedule]
 cron = "0 * * * *"

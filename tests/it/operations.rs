@@ -2,12 +2,11 @@
 //! failures; `/readyz`; JSON logs; completions, the manual page and `--version`.
 
 use std::process::{Command, Stdio};
-use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{free_port, terminate, wait_for_port, Daemon, TestApp, USER};
+use crate::helpers::{free_port, terminate, wait_for_ok, wait_for_port, Daemon, TestApp, USER};
 use crate::web::QUERY;
 
 /// Checks every sample line is `name{labels} value` (or `name value`) and returns the
@@ -144,20 +143,6 @@ async fn metrics_count_runs_refreshes_rate_limits_and_failures_and_the_daemon_is
     assert!(value(&failed, HTTP_500) >= value(&refreshed, HTTP_500) + 3.0);
     test.control(reqwest::Method::DELETE, "/_sandbox/faults", None).await;
     daemon.stop().await;
-}
-
-/// Polls `url` until it answers 200, with a deadline.
-async fn wait_for_ok(url: &str) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(response) = reqwest::get(url).await {
-            if response.status() == StatusCode::OK {
-                return;
-            }
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{url} never answered 200");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,15 +1,23 @@
-//! Several daemons on one PostgreSQL database: each fire runs once across them, and a fire
-//! whose daemon stopped renewing its claim is taken over. A real server (Debian's
-//! `postgresql` binaries, started in a temp directory by the test); the daemons run
-//! in-process on one manual clock.
+//! Several daemons on one PostgreSQL database: each fire runs once across them, a fire
+//! whose daemon stopped renewing its claim is taken over, a token is refreshed once for the
+//! cluster, and a sled store copied over keeps its status. A real server (Debian's
+//! `postgresql` binaries, started in a temp directory by the test); the daemons are real
+//! `adsync run` processes on one scaled clock, or run in-process on one manual clock where a
+//! test drives them from inside.
 
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use adsync::clock::Clock;
+use adsync::clock::{Clock, ScaledClock};
 use adsync::store::test_server::TestServer;
 use adsync::store::Outcome;
+use chrono::{DateTime, Timelike, Utc};
 
-use crate::helpers::{at, eventually, hourly, Daemon, TestApp, CONNECTION, GOOGLE};
+use crate::helpers::{
+    adsync_command, at, eventually, eventually_within, free_port, hourly, hourly_query, terminate, wait_for_ok, Daemon,
+    TestApp, CONNECTION, GOOGLE,
+};
 
 /// A test directory whose config keeps state in a fresh database of `server`, with claims
 /// leased for `lease_secs`.
@@ -42,42 +50,130 @@ async fn sql(url: &str, sql: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs PostgreSQL server binaries"]
-async fn three_daemons_run_each_of_300_fires_once_and_share_them() {
-    const QUERIES: usize = 300;
-    let server = TestServer::start().unwrap();
-    let (test, url) = cluster_test(&server, "spread", 30).await;
-    for i in 0..QUERIES {
-        test.write_query(&format!("q{i}"), &hourly(CONNECTION, &format!("q{i}.csv"), "replace"));
-    }
-    let first = test.connected_app().await;
-    let mut daemons = vec![Daemon::start(first, "q0").await];
-    for _ in 1..3 {
-        daemons.push(Daemon::start(test.app().await, "q0").await);
+/// How long before their fire the daemon processes of a test start: time for three debug
+/// builds to load a few hundred query files on a busy machine.
+const START_LEAD: Duration = Duration::from_secs(15);
+
+/// `adsync run` processes on one test directory (so one config and one database), each with
+/// its own web endpoint and log file, all showing the time of one scaled clock.
+struct DaemonProcesses {
+    running: Vec<(Child, PathBuf)>,
+}
+
+impl DaemonProcesses {
+    /// Starts `count` daemons whose clock shows [`START_LEAD`] before `fire` now, and
+    /// returns once each answers `/readyz` (its scheduler knows every query's next fire);
+    /// fails when one was not ready before `fire`.
+    async fn start(test: &TestApp, count: usize, fire: DateTime<Utc>) -> Self {
+        let lead = chrono::Duration::from_std(START_LEAD).unwrap();
+        let clock = ScaledClock::new(fire - lead, Utc::now(), 1);
+        let mut daemons = Self { running: Vec::new() };
+        let mut ports = Vec::new();
+        for i in 0..count {
+            let port = free_port();
+            let log = test.path().join(format!("daemon{i}.log"));
+            let child = test
+                .command(&["run"])
+                .env("ADSYNC_SCALED_CLOCK", clock.spec())
+                .env("ADSYNC_LISTEN", format!("127.0.0.1:{port}"))
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).unwrap())
+                .spawn()
+                .unwrap();
+            daemons.running.push((child, log));
+            ports.push(port);
+        }
+        for port in ports {
+            wait_for_ok(&format!("http://127.0.0.1:{port}/readyz")).await;
+        }
+        assert!(
+            clock.now() < fire,
+            "the daemons were ready only at {}, after the fire at {fire}: raise START_LEAD",
+            clock.now()
+        );
+        daemons
     }
 
-    test.clock.set(at("2026-03-10T05:00:00Z"));
-    let store = daemons[0].app.store().clone();
-    eventually("every query's 05:00 run", async || {
-        for i in 0..QUERIES {
-            store.last_run(&format!("q{i}")).await.unwrap()?;
+    /// Stops each daemon with SIGTERM (its runs in flight finish and are recorded) and
+    /// checks it stopped cleanly.
+    async fn stop(mut self) {
+        for (child, log) in std::mem::take(&mut self.running) {
+            let stopped = terminate(child).await;
+            let log = std::fs::read_to_string(log).unwrap();
+            assert!(stopped.status.success(), "{log}");
+            assert!(log.contains("adsync stopped."), "{log}");
+        }
+    }
+}
+
+impl Drop for DaemonProcesses {
+    /// A failed test leaves no daemon behind.
+    fn drop(&mut self) {
+        for (child, _) in &mut self.running {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Waits (longer than usual: a few hundred runs in debug builds) until every query of
+/// `names` has a run recorded in `store`.
+async fn every_query_ran(store: &adsync::store::Store, names: &[String]) {
+    eventually_within("a run of every query", Duration::from_secs(120), async || {
+        for name in names {
+            store.last_run(name).await.unwrap()?;
         }
         Some(())
     })
     .await;
-    for daemon in daemons {
-        daemon.stop().await;
-    }
+}
 
-    for i in 0..QUERIES {
-        let runs = store.runs(&format!("q{i}")).await.unwrap();
-        assert_eq!(runs.len(), 1, "q{i} ran {} times", runs.len());
-        assert_eq!(runs[0].fire, at("2026-03-10T05:00:00Z"));
-        assert_eq!(runs[0].outcome, Outcome::Delivered, "{:?}", runs[0].error);
-        assert!(test.reports().join(format!("q{i}.csv")).is_file());
+/// Checks each query of `names` ran exactly once, for `fire`, delivered to the CSV file of
+/// its name under the reports directory, and that no gap was recorded.
+async fn assert_each_delivered_once(
+    test: &TestApp,
+    store: &adsync::store::Store,
+    names: &[String],
+    fire: DateTime<Utc>,
+    header: &str,
+) {
+    for name in names {
+        let runs = store.runs(name).await.unwrap();
+        assert_eq!(runs.len(), 1, "{name} ran {} times", runs.len());
+        assert_eq!(runs[0].fire, fire);
+        assert_eq!(runs[0].outcome, Outcome::Delivered, "{name}: {:?}", runs[0].error);
+        let report = test.read_report(&format!("{name}.csv"));
+        assert!(report.starts_with(header), "{name}: {report}");
+        assert_eq!(report.lines().count() as u64, runs[0].rows + 1, "{name}: {report}");
     }
     assert!(store.all_gaps().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL server binaries"]
+async fn three_daemon_processes_deliver_each_of_300_fires_due_at_once_exactly_once_and_share_them() {
+    const QUERIES: usize = 300;
+    let server = TestServer::start().unwrap();
+    let (test, url) = cluster_test(&server, "spread", 30).await;
+    let names: Vec<String> = (0..QUERIES).map(|i| format!("q{i}")).collect();
+    for name in &names {
+        test.write_query(name, &hourly(CONNECTION, &format!("{name}.csv"), "replace"));
+    }
+    let store = test.connected_app().await.store().clone();
+
+    let fire = at("2026-03-10T05:00:00Z");
+    let daemons = DaemonProcesses::start(&test, 3, fire).await;
+    every_query_ran(&store, &names).await;
+    daemons.stop().await;
+
+    assert_each_delivered_once(
+        &test,
+        &store,
+        &names,
+        fire,
+        "date_start,campaign_id,impressions,spend\n",
+    )
+    .await;
     let owners = sql(
         &url,
         "SELECT owner, count(*) FROM fire_claims WHERE done GROUP BY owner",
@@ -116,34 +212,57 @@ async fn a_fire_whose_daemon_died_holding_it_is_taken_over_after_the_lease() {
     assert_eq!(claim, [["t", "t"]]);
 }
 
+/// A GA4 sessions report fired every hour, for yesterday, to `reports/{file}`.
+fn ga4_hourly(file: &str) -> String {
+    let source = format!(
+        r#"connection = "{GOOGLE}"
+platform = "ga4"
+accounts = ["123456789"]
+fields = ["date", "sessions"]
+"#
+    );
+    hourly_query(&source, file, "replace")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL server binaries"]
-async fn three_daemons_using_one_expired_token_300_times_refresh_it_once() {
+async fn three_daemon_processes_with_100_runs_due_on_one_expired_token_make_one_refresh() {
+    const QUERIES: usize = 100;
     let server = TestServer::start().unwrap();
     let url = server.create_database("refresh").unwrap();
     let test = TestApp::with_providers("2026-05-04T08:00:00Z", "").await;
     test.write_provider_config("", &format!("[store]\nkind = \"postgres\"\nurl = \"{url}\"\n"));
+    std::fs::create_dir_all(test.path().join("out")).unwrap();
+    let names: Vec<String> = (0..QUERIES).map(|i| format!("s{i}")).collect();
+    for name in &names {
+        test.write_query(name, &ga4_hourly(&format!("{name}.csv")));
+    }
+    // Rotation on, no grace: a second refresh with the first refresh token would fail.
     let strict = serde_json::json!({"rotate_refresh_tokens": true, "refresh_token_reuse_grace_secs": 0});
     test.control(reqwest::Method::PUT, "/_sandbox/settings", Some(strict))
         .await;
-    let first = test.app().await;
-    adsync::demo::connect_via_sandbox(&first, GOOGLE, "ann@corp.test")
+    let app = test.app().await;
+    adsync::demo::connect_via_sandbox(&app, GOOGLE, GOOGLE_USER)
         .await
         .unwrap();
-    // Three daemons: each its own in-process single flight, like three processes.
-    let apps = [first, test.app().await, test.app().await];
+    let store = app.store().clone();
+    // Expired at the platform, and by the daemons' clock: Google's access tokens live an
+    // hour, and the fire is an hour after the consent.
+    test.expire_access_tokens(GOOGLE_USER).await;
 
-    // Google's access tokens live an hour.
-    test.clock.advance(chrono::Duration::minutes(61));
-    let uses = apps
-        .iter()
-        .flat_map(|app| (0..100).map(move |_| async move { app.auth().access_token(GOOGLE).await }));
-    let tokens = futures_util::future::join_all(uses).await;
+    let fire = at("2026-05-04T09:00:00Z");
+    let daemons = DaemonProcesses::start(&test, 3, fire).await;
+    every_query_ran(&store, &names).await;
+    daemons.stop().await;
 
-    let distinct: std::collections::BTreeSet<_> = tokens.into_iter().map(Result::unwrap).collect();
     assert_eq!(test.sandbox.sandbox().stats().refresh_grants, 1);
-    assert_eq!(distinct.len(), 1, "every use got the one new token");
+    assert_each_delivered_once(&test, &store, &names, fire, "date,sessions\n").await;
+    let owners = sql(&url, "SELECT DISTINCT owner FROM fire_claims").await;
+    assert_eq!(owners.len(), 3, "every daemon ran some: {owners:?}");
 }
+
+/// The sandbox's Google user.
+const GOOGLE_USER: &str = "ann@corp.test";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL server binaries"]
@@ -164,44 +283,80 @@ async fn a_cluster_daemon_without_the_shared_output_dir_says_why_in_its_status()
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs PostgreSQL server binaries"]
-async fn store_copy_moves_a_sled_store_to_postgres_and_the_status_is_the_same() {
-    let server = TestServer::start().unwrap();
-    let url = server.create_database("copy").unwrap();
-    let test = TestApp::new("2026-03-10T04:30:00Z").await;
-    test.write_query("rep", &hourly(CONNECTION, "rep.csv", "replace"));
-    let app = test.connected_app().await;
-    let run = app.run_once("rep").await.unwrap();
-    assert_eq!(run.outcome, Outcome::Delivered, "{:?}", run.error);
-    let on_sled = serde_json::to_value(app.status().await.unwrap()).unwrap();
-    drop(app);
-
-    let copy = std::process::Command::new(env!("CARGO_BIN_EXE_adsync"))
-        .args(["store", "copy", "--from"])
-        .arg(format!("sled:{}", test.path().join("state").display()))
-        .arg("--to")
-        .arg(format!("postgres:{url}"))
+/// Runs the `adsync` binary with `args` and returns its standard output; fails the test
+/// when it fails.
+fn adsync_stdout(args: &[&str], env: &[(&str, String)]) -> String {
+    let output = adsync_command(args)
         .env_remove("ADSYNC_SECRET_KEY")
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&copy.stdout);
+    let stdout = String::from_utf8(output.stdout).unwrap();
     assert!(
-        copy.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&copy.stderr)
+        output.status.success(),
+        "{args:?}: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
     );
-    assert!(
-        stdout.starts_with("Copied and checked: 1 connections, 1 tokens, 1 query states, 1 runs, 0 gaps"),
-        "{stdout}"
+    stdout
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL server binaries"]
+async fn store_copy_of_the_demos_sled_store_to_postgres_gives_the_same_status_json() {
+    let server = TestServer::start().unwrap();
+    let url = server.create_database("copy").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    adsync_stdout(&["demo", "--once", "--out", out], &[]);
+
+    let copied = adsync_stdout(
+        &[
+            "store",
+            "copy",
+            "--from",
+            &format!("sled:{out}/.adsync"),
+            "--to",
+            &format!("postgres:{url}"),
+        ],
+        &[],
+    );
+    assert_eq!(
+        copied,
+        "Copied and checked: 3 connections, 3 tokens, 8 query states, 8 runs, 0 gaps, 0 pending authorizations, 0 notifications.\n"
     );
 
-    test.write_config_with(
-        "127.0.0.1:0",
-        &format!("[store]\nkind = \"postgres\"\nurl = \"{url}\"\n"),
+    // The demo's config with the copy as its store (the key file stays in its data directory).
+    let on_sled = dir.path().join("adsync.toml");
+    let on_postgres = dir.path().join("cluster.toml");
+    let config = std::fs::read_to_string(&on_sled).unwrap();
+    std::fs::write(
+        &on_postgres,
+        format!("{config}\n[store]\nkind = \"postgres\"\nurl = \"{url}\"\n"),
+    )
+    .unwrap();
+    // Both read one clock, ten past an hour, where no example query fires (they fire on the
+    // quarter hours): the next fires they show cannot differ.
+    let now = Utc::now();
+    let ten_past = now.date_naive().and_hms_opt(now.hour(), 10, 0).unwrap().and_utc();
+    let clock = ScaledClock::new(ten_past, now, 1).spec();
+    let status = |config: &std::path::Path| {
+        let text = adsync_stdout(
+            &["status", "--json", "--config", config.to_str().unwrap()],
+            &[("ADSYNC_SCALED_CLOCK", clock.clone())],
+        );
+        let mut status: serde_json::Value = serde_json::from_str(&text).unwrap();
+        // When each report was made: the one field that honestly differs.
+        status.as_object_mut().unwrap().remove("generated_at");
+        status
+    };
+    let (sled, postgres) = (status(&on_sled), status(&on_postgres));
+    let queries = sled["queries"].as_array().unwrap();
+    assert_eq!(queries.len(), 8, "{sled}");
+    assert!(
+        queries.iter().all(|q| q["last_result"]["outcome"] == "delivered"),
+        "{sled}"
     );
-    let on_postgres = serde_json::to_value(test.app().await.status().await.unwrap()).unwrap();
-    assert_eq!(on_postgres, on_sled);
+    assert_eq!(postgres, sled);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
