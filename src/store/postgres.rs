@@ -485,7 +485,7 @@ impl PgStore {
     /// waits on the row lock and sees the first's count). Keys are locked in the order given,
     /// the same for every caller, so two permits never deadlock.
     pub(super) async fn take_write_permits(&self, limits: &[(&str, u32)]) -> Result<Option<Duration>, StoreError> {
-        let mut client = self.client().await?;
+        let mut client = self.connection().await?;
         let tx = client.transaction().await?;
         let mut opened_a_window = false;
         for (key, limit) in limits {
