@@ -78,7 +78,7 @@ struct Decoding {
 type Shape<'a> = (&'a Arc<Layout>, BatchForm);
 
 /// Pages of one request decoding at once beside the one being fetched: enough to keep two
-/// cores busy when decoding is slower than fetching, few enough to keep memory flat.
+/// cores busy when decoding is slower than fetching, few enough to bound memory.
 const PAGES_DECODING: usize = 2;
 
 /// A page `body` decoded into a batch in `form`, with its paging.
