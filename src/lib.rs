@@ -16,7 +16,8 @@
 //! - `platform`: the vocabulary: providers, platforms, report levels, field catalogs and
 //!   each platform's constant facts (scopes, history, slice sizes, real endpoints,
 //!   account-id formats, Sheets' A1 notation, Google's service-account key file).
-//! - `rows`: `rows::RowBatch` (one platform page of rows) and `rows::DateWindow`.
+//! - `rows`: `rows::RowBatch` (one platform page of rows, as cells or as CSV records for a CSV
+//!   output) and `rows::DateWindow`.
 //! - `location`: where rows are delivered, a file or a spreadsheet tab.
 //! - `reason`: gap, pause and reconnect reasons as enums, with their stored names and the
 //!   sentences people read.

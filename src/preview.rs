@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 
 use crate::http::FetchError;
 use crate::query::Query;
-use crate::rows::{DateWindow, RowBatch};
+use crate::rows::{BatchForm, DateWindow, RowBatch};
 use crate::run::RunContext;
 
 /// Pages buffered between the source and the counter, as in a run.
@@ -64,7 +64,7 @@ pub(crate) async fn preview(
         .ok_or_else(|| PreviewError::UnknownConnection(query.connection.clone()))?;
     let (tx, mut rx) = mpsc::channel::<RowBatch>(PAGES_IN_FLIGHT);
     // A daemon stopping cuts a preview short like any run; its partial count is not shown.
-    let fetch = async move { source.fetch(query, window, &tx, &ctx.stopping).await };
+    let fetch = async move { source.fetch(query, window, BatchForm::Cells, &tx, &ctx.stopping).await };
     let collect = async move {
         let mut rows = Vec::new();
         let mut total: u64 = 0;

@@ -300,9 +300,10 @@ async fn deliver(ctx: &RunContext, query: &Query, window: DateWindow) -> Result<
     let mut delivery = sink.begin(window).await?;
     let (tx, mut rx) = mpsc::channel::<RowBatch>(PAGES_IN_FLIGHT);
     let stop = &ctx.stopping;
+    let form = delivery.batch_form();
     let fetch = async move {
         // `tx` moves in, so the writer sees the end of the rows when the source is done.
-        source.fetch(query, window, &tx, stop).await
+        source.fetch(query, window, form, &tx, stop).await
     };
     let writing = &mut delivery;
     let write = async move {

@@ -224,16 +224,18 @@ impl CsvDelivery {
                 found: batch.width(),
             });
         }
+        match batch.csv_records() {
+            Some(records) => self.write_records(records)?,
+            None => self.write_cells(batch)?,
+        }
+        self.rows_written += batch.len() as u64;
+        Ok(())
+    }
+
+    fn write_cells(&mut self, batch: &RowBatch) -> Result<(), SinkError> {
         if let Some((upsert, _)) = &self.upsert {
             for row in batch.rows() {
-                let cell = row.get(upsert.date_column).unwrap_or("");
-                if !upsert.owns(cell.as_bytes()) {
-                    return Err(SinkError::RowOutsideWindow {
-                        path: self.target.clone(),
-                        date: cell.to_owned(),
-                        window: upsert.window,
-                    });
-                }
+                upsert.check(row.get(upsert.date_column).unwrap_or("").as_bytes(), &self.target)?;
             }
         }
         for row in batch.rows() {
@@ -242,7 +244,30 @@ impl CsvDelivery {
                 return Err(write_error(&self.temp.path)(error));
             }
         }
-        self.rows_written += batch.len() as u64;
+        Ok(())
+    }
+
+    /// Appends records the source already encoded (as this writer would have): the file
+    /// takes them as they are, after whatever the writer still buffers. An append reads
+    /// their dates back first, the one case that needs a cell.
+    fn write_records(&mut self, records: &[u8]) -> Result<(), SinkError> {
+        if let Some((upsert, _)) = &self.upsert {
+            let mut reader = ReaderBuilder::new().has_headers(false).from_reader(records);
+            let mut row = ByteRecord::new();
+            let unreadable =
+                |error: ::csv::Error| io_error("read the dates of new rows for", &self.temp.path)(error.into());
+            while reader.read_byte_record(&mut row).map_err(unreadable)? {
+                upsert.check(row.get(upsert.date_column).unwrap_or(b""), &self.target)?;
+            }
+        }
+        let written = self
+            .writer
+            .flush()
+            .and_then(|()| io::Write::write_all(&mut self.writer.get_ref(), records));
+        if let Err(error) = written {
+            self.poisoned = true;
+            return Err(io_error("write", &self.temp.path)(error));
+        }
         Ok(())
     }
 
@@ -339,9 +364,16 @@ impl Upsert {
         }
     }
 
-    /// Whether a new row's date cell lies inside the window.
-    fn owns(&self, cell: &[u8]) -> bool {
-        iso_date(cell).is_some_and(|day| self.window.contains(day))
+    /// Refuses a new row whose date cell does not lie inside the window.
+    fn check(&self, cell: &[u8], target: &Path) -> Result<(), SinkError> {
+        if iso_date(cell).is_some_and(|day| self.window.contains(day)) {
+            return Ok(());
+        }
+        Err(SinkError::RowOutsideWindow {
+            path: target.to_owned(),
+            date: String::from_utf8_lossy(cell).into_owned(),
+            window: self.window,
+        })
     }
 }
 
@@ -557,6 +589,7 @@ fn read_error(target: &Path) -> impl FnOnce(::csv::Error) -> SinkError + '_ {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rows::BatchForm;
 
     const COLUMNS: [&str; 3] = ["date", "campaign", "spend"];
     const HEADER: &str = "date,campaign,spend\n";
@@ -575,7 +608,11 @@ mod tests {
     }
 
     fn batch(rows: &[[&str; 3]]) -> RowBatch {
-        let mut batch = RowBatch::new(3);
+        batch_in(BatchForm::Cells, rows)
+    }
+
+    fn batch_in(form: BatchForm, rows: &[[&str; 3]]) -> RowBatch {
+        let mut batch = RowBatch::in_form(form, 3, rows.len());
         for row in rows {
             batch.push_row(*row);
         }
@@ -586,6 +623,46 @@ mod tests {
         let mut delivery = sink.begin(window).unwrap();
         delivery.write_batch(&batch(rows)).unwrap();
         delivery.commit().unwrap()
+    }
+
+    #[test]
+    fn rows_encoded_by_the_source_make_the_same_file_as_cells() {
+        let old = "2026-01-01,Old,1\n2026-01-05,Replaced,2\n2026-01-09,Later,3\n";
+        let pages: [&[[&str; 3]]; 2] = [
+            &[
+                ["2026-01-05", "Retargeting, \"Cart\" 2", "12.50"],
+                ["2026-01-06", "", "two\nlines"],
+            ],
+            &[["2026-01-06", "Brand", "cr\r"]],
+        ];
+        for mode in [WriteMode::Replace, WriteMode::Append] {
+            let files = [BatchForm::Cells, BatchForm::Csv].map(|form| {
+                let (_dir, path) = report_file(Some(&format!("{HEADER}{old}")));
+                let mut delivery = sink(&path, mode).begin(window("2026-01-05", "2026-01-06")).unwrap();
+                for page in pages {
+                    delivery.write_batch(&batch_in(form, page)).unwrap();
+                }
+                let report = delivery.commit().unwrap();
+                (read(&path), report.rows_written, report.rows_kept)
+            });
+            assert_eq!(files[0], files[1], "{mode:?}");
+        }
+    }
+
+    #[test]
+    fn append_reads_the_dates_of_encoded_rows_before_writing_them() {
+        let (_dir, path) = report_file(None);
+        let mut delivery = sink(&path, WriteMode::Append)
+            .begin(window("2026-01-05", "2026-01-06"))
+            .unwrap();
+
+        let rows = [["2026-01-05", "A", "1"], ["2026-01-07", "A, \"b\"", "2"]];
+        let outside = delivery.write_batch(&batch_in(BatchForm::Csv, &rows));
+        let report = delivery.commit().unwrap();
+
+        assert!(matches!(outside, Err(SinkError::RowOutsideWindow { ref date, .. }) if date == "2026-01-07"));
+        assert_eq!(report.rows_written, 0, "a rejected batch writes none of its rows");
+        assert_eq!(read(&path), HEADER);
     }
 
     /// A temp dir holding `report.csv` with `contents`, or no file for `None`.

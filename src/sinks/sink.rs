@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::http::ApiClient;
 use crate::location::Location;
 use crate::query::{Output, Query};
-use crate::rows::{DateWindow, RowBatch};
+use crate::rows::{BatchForm, DateWindow, RowBatch};
 
 use super::csv::{CsvDelivery, CsvSink, DeliveryReport};
 use super::sheets::{self, SheetsDelivery, SheetsQuota, SheetsSink};
@@ -56,6 +56,14 @@ impl Sink {
 }
 
 impl Delivery {
+    /// The form the source should hand rows over in: a CSV file takes them encoded.
+    pub(crate) fn batch_form(&self) -> BatchForm {
+        match self {
+            Delivery::Csv(_) => BatchForm::Csv,
+            Delivery::Sheets(_) => BatchForm::Cells,
+        }
+    }
+
     /// Adds one page of rows.
     pub(crate) async fn write_batch(&mut self, batch: RowBatch) -> Result<(), SinkError> {
         match self {

@@ -15,6 +15,38 @@ use std::fmt;
 /// How deep a skipped value may nest (serde_json's limit too).
 const MAX_DEPTH: usize = 128;
 
+/// Eight copies of a byte, one per byte of a word.
+const fn lanes(byte: u8) -> u64 {
+    u64::from_ne_bytes([byte; 8])
+}
+
+/// The position of the first byte from `from` on that ends a string's plain run: `"`, `\\`
+/// or a control character (below 0x20); `body.len()` if there is none.
+///
+/// Eight bytes are tested at a time (the bit tricks of "Bit Twiddling Hacks",
+/// graphics.stanford.edu/~seander/bithacks.html#HasLessInWord): `has_less(w, n)` sets the
+/// high bit of every byte below `n`, exactly for the lowest such byte (a borrow only carries
+/// upwards), so the first flagged byte of the three tests is the first special one.
+fn special_from(body: &[u8], from: usize) -> usize {
+    const HIGH: u64 = lanes(0x80);
+    fn has_less(word: u64, n: u8) -> u64 {
+        word.wrapping_sub(lanes(n)) & !word & HIGH
+    }
+    let mut pos = from;
+    while let Some(chunk) = body.get(pos..pos + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().expect("an 8-byte chunk"));
+        let found = has_less(word, 0x20) | has_less(word ^ lanes(b'"'), 1) | has_less(word ^ lanes(b'\\'), 1);
+        if found != 0 {
+            return pos + (found.trailing_zeros() / 8) as usize;
+        }
+        pos += 8;
+    }
+    pos + body[pos..]
+        .iter()
+        .position(|&byte| byte == b'"' || byte == b'\\' || byte < 0x20)
+        .unwrap_or(body.len() - pos)
+}
+
 /// A body that is not the JSON its reader expects.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum ScanError {
@@ -166,19 +198,15 @@ impl<'b> Scanner<'b> {
     pub(crate) fn string(&mut self, unescaped: &mut String) -> Result<Text, ScanError> {
         self.expect(b'"', "expected a string")?;
         let start = self.pos;
-        loop {
-            let Some(&byte) = self.body.get(self.pos) else {
-                return Err(self.error("EOF while parsing a string"));
-            };
-            match byte {
-                b'"' => {
-                    self.pos += 1;
-                    return Ok(Text::Body(start, self.pos - 1));
-                }
-                b'\\' => return self.unescape(start, unescaped),
-                0..=0x1f => return Err(self.error("control character (\\u0000-\\u001F) found while parsing a string")),
-                _ => self.pos += 1,
+        self.pos = special_from(self.body, self.pos);
+        match self.body.get(self.pos) {
+            Some(b'"') => {
+                self.pos += 1;
+                Ok(Text::Body(start, self.pos - 1))
             }
+            Some(b'\\') => self.unescape(start, unescaped),
+            Some(_) => Err(self.error("control character (\\u0000-\\u001F) found while parsing a string")),
+            None => Err(self.error("EOF while parsing a string")),
         }
     }
 
@@ -390,6 +418,33 @@ mod tests {
                 serde_json::from_str::<String>(json).unwrap(),
                 "{json}"
             );
+        }
+    }
+
+    #[test]
+    fn the_word_scan_finds_the_first_special_byte_like_a_byte_loop() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(16);
+        let bytes = [
+            b'a', b' ', b'"', b'\\', 0x00, 0x1f, 0x20, 0x21, 0x5b, 0x7f, 0x80, 0xc3, 0xff,
+        ];
+        for _ in 0..5_000 {
+            let body: Vec<u8> = (0..rng.gen_range(0..40))
+                .map(|_| {
+                    if rng.gen_bool(0.9) {
+                        b'x'
+                    } else {
+                        bytes[rng.gen_range(0..bytes.len())]
+                    }
+                })
+                .collect();
+            let from = rng.gen_range(0..=body.len());
+            let expected = from
+                + body[from..]
+                    .iter()
+                    .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                    .unwrap_or(body.len() - from);
+            assert_eq!(special_from(&body, from), expected, "{body:?} from {from}");
         }
     }
 

@@ -22,7 +22,7 @@ use crate::config::ConnectionConfig;
 use crate::http::{ApiClient, FetchError};
 pub use crate::platform::{FieldSpec, Platform, Provider, TokenFacts};
 use crate::query::{Query, TimeIncrement};
-use crate::rows::{DateWindow, RowBatch};
+use crate::rows::{BatchForm, DateWindow, RowBatch};
 use crate::store::Identity;
 
 /// Pages a unit of a report may fetch ahead of its turn to be written.
@@ -164,17 +164,19 @@ impl Source {
         query: &Query,
         account: &str,
         window: DateWindow,
+        form: BatchForm,
         tx: &mpsc::Sender<RowBatch>,
     ) -> Result<u64, FetchError> {
         match self {
-            Source::MetaAds(s) => s.fetch(query, account, window, tx).await,
+            Source::MetaAds(s) => s.fetch(query, account, window, form, tx).await,
             Source::GoogleAds(s) => s.fetch(query, account, window, tx).await,
             Source::Ga4(s) => s.fetch(query, account, window, tx).await,
             Source::LinkedinAds(s) => s.fetch(query, account, window, tx).await,
         }
     }
 
-    /// Streams `query`'s rows for `window` into `tx`, in order: account by account, and for
+    /// Streams `query`'s rows for `window` into `tx`, in order, in `form` where the platform's
+    /// decoder can build it (Meta's; the others hand over cells): account by account, and for
     /// daily rows in date slices of at most [`Platform::max_unit_days`] days where the platform
     /// has such a limit. Up to [`HttpPolicy::max_requests_per_connection`] units are fetched
     /// at once — a latency-bound backfill of many accounts is not one request at a time —
@@ -190,6 +192,7 @@ impl Source {
         &self,
         query: &Query,
         window: DateWindow,
+        form: BatchForm,
         tx: &mpsc::Sender<RowBatch>,
         stop: &CancellationToken,
     ) -> Result<u64, FetchError> {
@@ -209,7 +212,8 @@ impl Source {
                 let (unit_tx, unit_rx) = mpsc::channel(UNIT_PAGES_AHEAD);
                 let source = self.clone();
                 let query = shared.clone();
-                let task = tokio::spawn(async move { source.fetch_unit(&query, &account, slice, &unit_tx).await });
+                let task =
+                    tokio::spawn(async move { source.fetch_unit(&query, &account, slice, form, &unit_tx).await });
                 running.push_back((unit_rx, task));
             }
             let Some((mut unit_rx, task)) = running.pop_front() else {

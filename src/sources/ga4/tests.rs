@@ -57,7 +57,9 @@ impl Harness {
         let fetch = async move {
             // The sender goes when the fetch ends, so the collector sees the end.
             let tx = tx;
-            source.fetch(query, window, &tx, &Default::default()).await
+            source
+                .fetch(query, window, crate::rows::BatchForm::Cells, &tx, &Default::default())
+                .await
         };
         let collect = async {
             let mut rows = Vec::new();

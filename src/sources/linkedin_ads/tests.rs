@@ -164,7 +164,9 @@ impl Rig {
             }
             rows
         });
-        let sent = source.fetch(query, window, &tx, &Default::default()).await;
+        let sent = source
+            .fetch(query, window, crate::rows::BatchForm::Cells, &tx, &Default::default())
+            .await;
         drop(tx);
         let rows = collect.await.unwrap();
         sent.map(|sent| {

@@ -10,6 +10,7 @@ mod decode;
 pub(crate) mod errors;
 pub(crate) mod usage;
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,7 +28,7 @@ use crate::config::ConnectionConfig;
 use crate::http::{ApiClient, Failure, FetchError};
 use crate::platform::meta_ads::{ASYNC_AFTER_DAYS, GRAPH_BASE};
 use crate::query::{Attribution, Filter, Level, Query, TimeIncrement};
-use crate::rows::{DateWindow, RowBatch};
+use crate::rows::{BatchForm, DateWindow, RowBatch};
 use crate::sources::{AccountInfo, Platform, TokenFacts};
 use crate::store::Identity;
 
@@ -70,6 +71,20 @@ struct Decoding {
     task: JoinHandle<Result<(RowBatch, PageInfo), String>>,
     /// `paging.next` as read from the end of the body, if it was there.
     peeked: Option<Option<String>>,
+}
+
+/// How each page of a request becomes a batch: where its keys go, and the form the sink
+/// takes rows in.
+type Shape<'a> = (&'a Arc<Layout>, BatchForm);
+
+/// Pages of one request decoding at once beside the one being fetched: enough to keep two
+/// cores busy when decoding is slower than fetching, few enough to bound memory.
+const PAGES_DECODING: usize = 2;
+
+/// A page `body` decoded into a batch in `form`, with its paging.
+fn decode(body: &[u8], layout: &Layout, form: BatchForm) -> Result<(RowBatch, PageInfo), String> {
+    let mut batch = RowBatch::in_form(form, layout.width(), PAGE_SIZE as usize);
+    decode_page(body, layout, &mut batch).map(|info| (batch, info))
 }
 
 /// What became of a decoded page.
@@ -286,6 +301,7 @@ impl MetaAds {
         query: &Query,
         account: &str,
         window: DateWindow,
+        form: BatchForm,
         tx: &mpsc::Sender<RowBatch>,
     ) -> Result<u64, FetchError> {
         let columns = query.columns();
@@ -301,7 +317,7 @@ impl MetaAds {
         };
         let layout = Arc::new(Layout::new(&columns));
         let mut sent = 0;
-        self.fetch_insights(&request, &layout, tx, &mut sent).await?;
+        self.fetch_insights(&request, (&layout, form), tx, &mut sent).await?;
         Ok(sent)
     }
 
@@ -315,7 +331,7 @@ impl MetaAds {
     async fn fetch_insights(
         &self,
         request: &InsightsRequest<'_>,
-        layout: &Arc<Layout>,
+        shape: Shape<'_>,
         tx: &mpsc::Sender<RowBatch>,
         sent: &mut u64,
     ) -> Result<(), FetchError> {
@@ -325,7 +341,7 @@ impl MetaAds {
             Read::Sync
         };
         let before = *sent;
-        let message = match self.read(request, read, layout, tx, sent).await {
+        let message = match self.read(request, read, shape, tx, sent).await {
             Err(FetchError::TooMuchData(message)) if *sent == before => message,
             other => return other,
         };
@@ -343,7 +359,7 @@ impl MetaAds {
                 "Graph asks for less data; reading the window in two halves."
             );
             for half in halves {
-                Box::pin(self.fetch_insights(&request.over(half), layout, tx, sent)).await?;
+                Box::pin(self.fetch_insights(&request.over(half), shape, tx, sent)).await?;
             }
             return Ok(());
         }
@@ -353,7 +369,7 @@ impl MetaAds {
                 window = %request.window,
                 "Graph asks for less data; reading the slice as an async report run."
             );
-            return self.read(request, Read::Async, layout, tx, sent).await;
+            return self.read(request, Read::Async, shape, tx, sent).await;
         }
         Err(FetchError::TooMuchData(message))
     }
@@ -363,7 +379,7 @@ impl MetaAds {
         &self,
         request: &InsightsRequest<'_>,
         read: Read,
-        layout: &Arc<Layout>,
+        shape: Shape<'_>,
         tx: &mpsc::Sender<RowBatch>,
         sent: &mut u64,
     ) -> Result<(), FetchError> {
@@ -381,63 +397,76 @@ impl MetaAds {
                 url
             }
         };
-        self.read_pages(first_page, layout, tx, sent).await
+        self.read_pages(first_page, shape, tx, sent).await
     }
 
     /// Reads the pages from `first` on, following `paging.next`, into `tx`.
     ///
-    /// Each page is decoded on the blocking pool while the next one is requested (its link
-    /// is read from the end of the body first), so decoding, fetching and the sink's writing
-    /// use both cores; at most one page is decoding and one is being fetched.
+    /// Each page is decoded (for a CSV output, straight into CSV records) on the blocking
+    /// pool while the next ones are requested (a page's link is read from the end of its
+    /// body first), so up to [`PAGES_DECODING`] pages decode on both cores while the sink
+    /// only appends what they became; their rows still leave in page order.
     async fn read_pages(
         &self,
         first: Url,
-        layout: &Arc<Layout>,
+        shape: Shape<'_>,
         tx: &mpsc::Sender<RowBatch>,
         sent: &mut u64,
     ) -> Result<(), FetchError> {
         let mut next = Some(first);
-        let mut decoding: Option<Decoding> = None;
+        let mut decoding: VecDeque<Decoding> = VecDeque::new();
         loop {
-            let fetched = match next.take() {
-                Some(url) => {
-                    let (peeked, body) = self
-                        .api
-                        .fetch(
-                            &self.connection,
-                            |http, token| http.get(url.clone()).bearer_auth(token),
-                            self.classify(),
-                            |body| Ok((peek_next(&body), body)),
-                        )
-                        .await?;
-                    let layout = layout.clone();
-                    let task = tokio::task::spawn_blocking(move || {
-                        let mut batch = RowBatch::with_capacity(layout.width(), PAGE_SIZE as usize);
-                        decode_page(&body, &layout, &mut batch).map(|info| (batch, info))
-                    });
-                    Some(Decoding { url, task, peeked })
-                }
-                None => None,
-            };
-            if let Some(previous) = decoding.take() {
-                if let Handed::SinkClosed = self.hand_over(previous, layout, tx, sent).await? {
+            if let Some(url) = next.take() {
+                let page = self.start_decoding(url, shape).await?;
+                let link = match page.peeked.clone() {
+                    Some(link) => {
+                        decoding.push_back(page);
+                        link
+                    }
+                    // The link is not at the end of the body: wait for the decoded page's,
+                    // after the pages before it.
+                    None => {
+                        decoding.push_back(page);
+                        let mut link = None;
+                        while let Some(page) = decoding.pop_front() {
+                            match self.hand_over(page, shape, tx, sent).await? {
+                                Handed::SinkClosed => return Ok(()),
+                                Handed::Sent { next } => link = next,
+                            }
+                        }
+                        link
+                    }
+                };
+                next = link.map(|link| self.same_origin(&link)).transpose()?;
+            }
+            // Keep the pages decoding bounded, and hand over the rest once nothing is left
+            // to fetch.
+            while decoding.len() > PAGES_DECODING || (next.is_none() && !decoding.is_empty()) {
+                let Some(page) = decoding.pop_front() else { break };
+                if let Handed::SinkClosed = self.hand_over(page, shape, tx, sent).await? {
                     return Ok(());
                 }
             }
-            let Some(page) = fetched else { return Ok(()) };
-            let link = match page.peeked.clone() {
-                Some(link) => {
-                    decoding = Some(page);
-                    link
-                }
-                // The link is not at the end of the body: wait for the decoded page's.
-                None => match self.hand_over(page, layout, tx, sent).await? {
-                    Handed::SinkClosed => return Ok(()),
-                    Handed::Sent { next } => next,
-                },
-            };
-            next = link.map(|link| self.same_origin(&link)).transpose()?;
+            if next.is_none() {
+                return Ok(());
+            }
         }
+    }
+
+    /// Fetches the page at `url` and starts decoding it on the blocking pool.
+    async fn start_decoding(&self, url: Url, (layout, form): Shape<'_>) -> Result<Decoding, FetchError> {
+        let (peeked, body) = self
+            .api
+            .fetch(
+                &self.connection,
+                |http, token| http.get(url.clone()).bearer_auth(token),
+                self.classify(),
+                |body| Ok((peek_next(&body), body)),
+            )
+            .await?;
+        let layout = layout.clone();
+        let task = tokio::task::spawn_blocking(move || decode(&body, &layout, form));
+        Ok(Decoding { url, task, peeked })
     }
 
     /// Waits for a page's decoding and sends its rows; a page that did not decode is asked
@@ -446,7 +475,7 @@ impl MetaAds {
     async fn hand_over(
         &self,
         page: Decoding,
-        layout: &Layout,
+        (layout, form): Shape<'_>,
         tx: &mpsc::Sender<RowBatch>,
         sent: &mut u64,
     ) -> Result<Handed, FetchError> {
@@ -464,10 +493,7 @@ impl MetaAds {
                         &self.connection,
                         |http, token| http.get(url.clone()).bearer_auth(token),
                         self.classify(),
-                        |body| {
-                            let mut batch = RowBatch::with_capacity(layout.width(), PAGE_SIZE as usize);
-                            decode_page(&body, layout, &mut batch).map(|info| (batch, info))
-                        },
+                        |body| decode(&body, layout, form),
                     )
                     .await?
             }
@@ -484,6 +510,7 @@ impl MetaAds {
         }
         Ok(Handed::Sent { next: info.next })
     }
+
     /// A `paging.next` link, refused unless it points at the API the token belongs to.
     fn same_origin(&self, link: &str) -> Result<Url, FetchError> {
         let url = Url::parse(link).map_err(|e| FetchError::Protocol(format!("paging.next is not a URL: {e}")))?;
