@@ -241,6 +241,21 @@ fn push_csv_field(out: &mut Vec<u8>, field: &[u8], alone: bool) {
     out.push(b'"');
 }
 
+#[cfg(test)]
+impl RowBatch {
+    /// The cells as the CSV sink's `csv` writer encodes them (`\n` after each record): what
+    /// a batch of CSV records must equal, byte for byte.
+    pub(crate) fn csv_crate_encoding(&self) -> Vec<u8> {
+        let mut writer = ::csv::WriterBuilder::new()
+            .terminator(::csv::Terminator::Any(b'\n'))
+            .from_writer(Vec::new());
+        for row in self.rows() {
+            writer.write_record(row.cells()).unwrap();
+        }
+        writer.into_inner().unwrap()
+    }
+}
+
 /// One row of a [`RowBatch`].
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Row<'a> {

@@ -169,7 +169,7 @@ impl Source {
     ) -> Result<u64, FetchError> {
         match self {
             Source::MetaAds(s) => s.fetch(query, account, window, form, tx).await,
-            Source::GoogleAds(s) => s.fetch(query, account, window, tx).await,
+            Source::GoogleAds(s) => s.fetch(query, account, window, form, tx).await,
             Source::Ga4(s) => s.fetch(query, account, window, tx).await,
             Source::LinkedinAds(s) => s.fetch(query, account, window, tx).await,
         }

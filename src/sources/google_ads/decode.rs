@@ -15,7 +15,7 @@
 mod serde_reference;
 
 use crate::http::google_status::RpcError;
-use crate::rows::RowBatch;
+use crate::rows::{BatchForm, RowBatch};
 use crate::sources::json_scan::{ScanError, Scanner, Text};
 
 use super::fields;
@@ -88,8 +88,10 @@ pub(crate) struct StreamDecoder {
     state: State,
     /// Bytes received but not read yet: a step the last chunk cut short.
     unread: Vec<u8>,
-    /// The rows of the batch being read.
+    /// The rows of the batch being read, in `form`.
     batch: RowBatch,
+    /// Cells, or CSV records for a CSV output (encoded here, off the writer's thread).
+    form: BatchForm,
     /// The `error` of the batch being read.
     error: Option<RpcError>,
     /// The current row's cells, per output column.
@@ -139,11 +141,20 @@ impl StreamDecoder {
             state: State::Start,
             unread: Vec::new(),
             batch: RowBatch::new(columns.len()),
+            form: BatchForm::Cells,
             error: None,
             cells: vec![Cell::Empty; columns.len()],
             unescaped: String::new(),
             cost_text: String::new(),
         }
+    }
+
+    /// The decoder writing its batches in `form`: CSV records for a CSV output, so the
+    /// quoting happens on the task that decodes, beside the writer, not on the writer.
+    pub(crate) fn in_form(mut self, form: BatchForm) -> Self {
+        self.form = form;
+        self.batch = RowBatch::in_form(form, self.fixed.len(), 0);
+        self
     }
 
     /// Reads the next `chunk` of the body; returns the batches it completed, in order.
@@ -249,8 +260,8 @@ impl StreamDecoder {
                     if let Some(error) = self.error.take() {
                         return Err(Step::Decode(DecodeError::Platform(error)));
                     }
-                    let width = self.fixed.len();
-                    return Ok(Some(std::mem::replace(&mut self.batch, RowBatch::new(width))));
+                    let next = RowBatch::in_form(self.form, self.fixed.len(), 0);
+                    return Ok(Some(std::mem::replace(&mut self.batch, next)));
                 };
                 match key.get(body, &self.unescaped) {
                     "results" => {
@@ -723,8 +734,27 @@ mod reference_tests {
                 Some(chunk) => reference.feed(chunk),
                 None => reference.finish().map(|()| Vec::new()),
             });
+            let mut encoding = StreamDecoder::new(&columns, &fixed).in_form(BatchForm::Csv);
+            let encoded = outcome(&chunks, |chunk| match chunk {
+                Some(chunk) => encoding.feed(chunk),
+                None => encoding.finish().map(|()| Vec::new()),
+            });
             let body = String::from_utf8_lossy(&body);
             assert_eq!(new, old, "{body}");
+            // CSV records written while decoding are the csv crate's encoding of the cells.
+            match (&encoded, &old) {
+                (Ok(encoded), Ok(cells)) => {
+                    assert_eq!(encoded.len(), cells.len());
+                    for (encoded, cells) in encoded.iter().zip(cells) {
+                        assert_eq!(
+                            String::from_utf8_lossy(encoded.csv_records().unwrap()),
+                            String::from_utf8_lossy(&cells.csv_crate_encoding()),
+                            "{body}"
+                        );
+                    }
+                }
+                (encoded, cells) => assert_eq!(encoded.as_ref().err(), cells.as_ref().err(), "{body}"),
+            }
             match new {
                 Ok(_) => decoded += 1,
                 Err(_) => failed += 1,

@@ -24,7 +24,7 @@ use crate::config::ConnectionConfig;
 use crate::http::{ApiClient, Failure, FailureClass, FetchError};
 use crate::platform::google_ads::API_BASE;
 use crate::query::{Query, TimeIncrement};
-use crate::rows::{DateWindow, RowBatch};
+use crate::rows::{BatchForm, DateWindow, RowBatch};
 use crate::sources::AccountInfo;
 use crate::store::Identity;
 
@@ -180,6 +180,7 @@ impl GoogleAds {
         query: &Query,
         account: &str,
         window: DateWindow,
+        form: BatchForm,
         tx: &mpsc::Sender<RowBatch>,
     ) -> Result<u64, FetchError> {
         let body = serde_json::json!({ "query": gaql::build(query, window).map_err(FetchError::BadQuery)? });
@@ -205,7 +206,7 @@ impl GoogleAds {
                     }
                 },
                 errors::classify,
-                |response| stream_rows(response, StreamDecoder::new(columns, fixed), tx),
+                |response| stream_rows(response, StreamDecoder::new(columns, fixed).in_form(form), tx),
             )
             .await?
     }

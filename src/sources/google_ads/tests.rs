@@ -14,7 +14,7 @@ use adsync_sandbox::{Fault, SandboxHandle, SandboxSettings};
 use super::{errors, fields, GoogleAds, StreamDecoder};
 use crate::http::{FailureClass, FetchError};
 use crate::query::{Level, TimeIncrement};
-use crate::rows::{DateWindow, RowBatch};
+use crate::rows::{BatchForm, DateWindow, RowBatch};
 
 const CUSTOMER: u64 = 1_234_567_890;
 const OTHER: u64 = 2_345_678_901;
@@ -368,7 +368,7 @@ async fn fetch_all(
 ) -> Result<Vec<Vec<String>>, FetchError> {
     let window = DateWindow::new(day("2026-03-01"), day("2026-03-07"));
     let (tx, mut rx) = mpsc::channel(64);
-    let sent = ads.fetch(query, account, window, &tx).await?;
+    let sent = ads.fetch(query, account, window, BatchForm::Cells, &tx).await?;
     drop(tx);
     let mut batches = Vec::new();
     while let Some(batch) = rx.recv().await {
