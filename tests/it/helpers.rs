@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use adsync::app::App;
+use adsync::app::{App, AppError};
 use adsync::clock::ManualClock;
 use adsync::config::{Config, Overrides};
-use adsync::store::RunRecord;
+use adsync::store::{RunRecord, StoreError};
 use adsync_sandbox::{self as sandbox, SandboxHandle, SandboxSettings};
 use chrono::{DateTime, Utc};
 use tempfile::TempDir;
@@ -182,11 +182,20 @@ api_base_url = "{base}"
         Config::load(&self.config_path(), &Overrides::default()).expect("test config is valid")
     }
 
-    /// A daemon on this directory's store, using the manual clock.
+    /// A daemon on this directory's store, using the manual clock. A daemon of this test
+    /// stopped just before has been seen (under load, rarely) to hold sled's file lock a
+    /// moment past its task, likely a store handle still on a blocking-pool thread, so a
+    /// locked store is asked again until it opens; any other error fails the test. A real
+    /// restart is a new process, whose lock the old one's exit released.
     pub async fn app(&self) -> App {
-        App::build(self.config(), Arc::new(self.clock.clone()))
-            .await
-            .expect("app builds")
+        eventually("the previous daemon's store to close", async || {
+            match App::build(self.config(), Arc::new(self.clock.clone())).await {
+                Ok(app) => Some(app),
+                Err(AppError::Store(StoreError::Locked(_))) => None,
+                Err(e) => panic!("app builds: {e:?}"),
+            }
+        })
+        .await
     }
 
     /// A daemon whose connection is connected through the sandbox's OAuth flow.
