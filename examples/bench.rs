@@ -483,11 +483,16 @@ async fn throughput(dir: &Path, base: &str, rows: u64) -> anyhow::Result<Measure
         "big.csv",
     );
     let app = app(dir, base, "", &[("big".into(), text)]).await?;
+    timed_run_once(&app, "big").await
+}
+
+/// `run-once` of `query` in this process, timed; fails unless it delivered.
+async fn timed_run_once(app: &App, query: &str) -> anyhow::Result<Measurement> {
     let started = Instant::now();
-    let run = app.run_once("big").await?;
+    let run = app.run_once(query).await?;
     let wall = started.elapsed().as_secs_f64();
     if run.outcome != Outcome::Delivered {
-        bail!("the throughput run failed: {:?}", run.error);
+        bail!("the {query} run failed: {:?}", run.error);
     }
     Ok(Measurement {
         wall_secs: wall,
@@ -501,17 +506,7 @@ async fn throughput(dir: &Path, base: &str, rows: u64) -> anyhow::Result<Measure
 async fn stream(dir: &Path, base: &str, rows: u64) -> anyhow::Result<Measurement> {
     let text = stream_query(rows, "stream.csv");
     let app = app(dir, base, "", &[("stream".into(), text)]).await?;
-    let started = Instant::now();
-    let run = app.run_once("stream").await?;
-    let wall = started.elapsed().as_secs_f64();
-    if run.outcome != Outcome::Delivered {
-        bail!("the stream run failed: {:?}", run.error);
-    }
-    Ok(Measurement {
-        wall_secs: wall,
-        rows: run.rows,
-        ..Measurement::default()
-    })
+    timed_run_once(&app, "stream").await
 }
 
 /// The `stream` scenarios' query: `rows` ad rows of customer 1234567890 (1,000 a day, see
