@@ -61,9 +61,9 @@ impl RequestSlots {
 
     /// Waits for a free slot of `connection` within this daemon's share.
     ///
-    /// A waiter is woken by a slot being freed. When the share grows (a daemon left), a
-    /// waiter needs no other wake-up: while one waits, at least the old share's requests are
-    /// in flight, and the first to finish wakes it to read the new share.
+    /// A waiter is woken by a slot being freed. The share is read once, when the request
+    /// starts waiting: a change of the daemon count applies to the requests that start after
+    /// it (a waiter on the old, smaller share waits for a slot under it, only slower).
     pub(crate) async fn acquire(&self, connection: &str, live_daemons: usize) -> RequestSlot {
         let share = self.share(live_daemons);
         let in_flight = self.in_flight.get(connection);
